@@ -3,7 +3,8 @@
 A configuration is a nested dict. ``resolve`` merges the defaults, an optional
 profile file and ``key.sub=value`` overrides, then validates the result once:
 every key must exist in the defaults and every value must have the default's
-type (``null`` defaults accept anything). Code downstream can then trust it.
+type (``null`` defaults accept anything; list items must have the type of the
+default list's first item). Code downstream can then trust it.
 """
 
 from __future__ import annotations
@@ -99,9 +100,11 @@ def _checked(where: str, default: Any, value: Any) -> Any:
     if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if isinstance(default, list):
-        if not isinstance(value, list) or len(value) != len(default):
-            raise ConfigError(f"{where}: expected a list of {len(default)} values, got {value!r}")
-        return [_checked(f"{where}[{i}]", d, v) for i, (d, v) in enumerate(zip(default, value))]
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        if not default:
+            return value
+        return [_checked(f"{where}[{i}]", default[0], item) for i, item in enumerate(value)]
     if type(value) is not type(default) and not (isinstance(default, float) and isinstance(value, float)):
         raise ConfigError(f"{where}: expected {type(default).__name__}, got {value!r}")
     return value
@@ -112,7 +115,7 @@ def resolve(profile: str | Path | Mapping | None = None, overrides: Iterable[str
     cfg = load_defaults()
     if profile is not None:
         data = profile if isinstance(profile, Mapping) else load_yaml(profile)
-        cfg = merge(cfg, {k: v for k, v in data.items() if k in cfg})
+        cfg = merge(cfg, data)
     cfg = merge(cfg, overrides if isinstance(overrides, Mapping) else parse_overrides(overrides))
     return cfg
 

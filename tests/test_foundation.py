@@ -23,7 +23,8 @@ def test_overrides_are_typed_and_validated():
     [
         ("model.alpah=8", "unknown configuration key 'model.alpah'"),
         ("model.alpha=eight", "model.alpha: expected int"),
-        ("train.crop_scale=[1]", "expected a list of 2 values"),
+        ("train.crop_scale=[0.5, high]", r"train.crop_scale\[1\]: expected float"),
+        ("study.datasets=casme2", "study.datasets: expected a list"),
         ("model", "expected key.sub=value"),
     ],
 )
