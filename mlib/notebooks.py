@@ -1,0 +1,130 @@
+"""Execute jupytext notebooks with papermill into executed copies for the book.
+
+The jupytext ``py:percent`` files in ``notebooks/`` are the single source of
+truth. ``execute`` reads one, injects parameters with papermill and writes the
+executed ``.ipynb`` atomically. An executed copy carries a stamp (a hash of the
+source, the parameters, mlib's code and the upstream stamps) in its metadata:
+when nothing changed, it is not executed again. A notebook that fails is moved
+to ``failed/`` beside the executed copies and the error is raised, so a failed
+notebook can never be published as if it had run. Papermill writes into a
+hidden ``.NAME.running.ipynb`` that is moved into place only on success.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import jupytext
+import nbformat
+import papermill
+
+KERNEL = "mlib"
+STAMP_KEY = "mlib_stamp"
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook raised during execution, or an executed copy holds an error."""
+
+
+def code_fingerprint() -> str:
+    """A hash of mlib's own source files: a code change re-executes the notebooks."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*")):
+        if path.suffix in {".py", ".yaml"} and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(package).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def stamp(source: Path, parameters: Mapping, upstream: Iterable[str] = ()) -> str:
+    """The stamp an executed copy must carry to count as up to date."""
+    payload = {
+        "source": hashlib.sha256(Path(source).read_bytes()).hexdigest(),
+        "parameters": parameters,
+        "code": code_fingerprint(),
+        "upstream": list(upstream),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def read_stamp(executed: Path) -> str | None:
+    if not executed.is_file():
+        return None
+    return nbformat.read(executed, as_version=4).metadata.get(STAMP_KEY)
+
+
+def errors_in(executed: Path) -> list[str]:
+    """Error outputs recorded in an executed notebook (empty when it ran cleanly)."""
+    notebook = nbformat.read(executed, as_version=4)
+    found = []
+    for index, cell in enumerate(notebook.cells):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                found.append(f"cell {index}: {output.get('ename')}: {output.get('evalue')}")
+    return found
+
+
+def execute(
+    source: str | Path,
+    executed: str | Path,
+    parameters: Mapping,
+    *,
+    upstream: Iterable[str] = (),
+    cwd: str | Path = ".",
+    kernel: str = KERNEL,
+    force: bool = False,
+) -> tuple[str, bool]:
+    """Execute ``source`` into ``executed`` unless its stamp is current.
+
+    Returns ``(stamp, ran)``. Raises ``NotebookFailed`` naming the failed copy.
+    """
+    source, executed = Path(source), Path(executed)
+    if not source.is_file():
+        raise FileNotFoundError(f"{source}: no such notebook")
+    wanted = stamp(source, parameters, upstream)
+    if not force and read_stamp(executed) == wanted and not errors_in(executed):
+        return wanted, False
+    notebook = jupytext.read(source)
+    notebook.metadata[STAMP_KEY] = wanted
+    notebook.metadata["kernelspec"] = {"name": kernel, "display_name": "Python (mlib)", "language": "python"}
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    running = executed.parent / f".{executed.stem}.running.ipynb"
+    failed_copy = executed.parent / "failed" / executed.name
+    try:
+        papermill.execute_notebook(
+            notebook,
+            str(running),
+            parameters=dict(parameters),
+            kernel_name=kernel,
+            cwd=str(cwd),
+            progress_bar=False,
+        )
+    except papermill.PapermillExecutionError as exc:
+        failed_copy.parent.mkdir(parents=True, exist_ok=True)
+        running.replace(failed_copy)
+        raise NotebookFailed(
+            f"{source} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
+            f"(the executed copy with the traceback is {failed_copy})"
+        ) from exc
+    except BaseException:
+        running.unlink(missing_ok=True)
+        raise
+    running.replace(executed)
+    failed_copy.unlink(missing_ok=True)
+    return wanted, True
+
+
+def check_executed(paths: Iterable[str | Path]) -> None:
+    """Raise ``NotebookFailed`` if any executed notebook is missing or holds an error output."""
+    problems = []
+    for path in map(Path, paths):
+        if not path.is_file():
+            problems.append(f"{path}: missing (the study did not execute it)")
+        else:
+            problems += [f"{path}: {error}" for error in errors_in(path)]
+    if problems:
+        raise NotebookFailed("executed notebooks are not clean:\n  " + "\n  ".join(problems))

@@ -1,0 +1,79 @@
+"""The papermill runner: parameters injected, unchanged notebooks skipped, failures kept out."""
+
+import nbformat
+import pytest
+
+from mlib import notebooks
+
+GOOD = '''# %% [markdown]
+# A tiny notebook.
+
+# %% tags=["parameters"]
+value = 1
+
+# %%
+result = value * 2
+print("result", result)
+'''
+
+BAD = GOOD + '''
+# %%
+raise ValueError("broken on purpose")
+'''
+
+
+def _outputs(path):
+    notebook = nbformat.read(path, as_version=4)
+    return "".join(out.get("text", "") for cell in notebook.cells for out in cell.get("outputs", []))
+
+
+@pytest.fixture
+def fixed_code(monkeypatch):
+    """Pin mlib's code fingerprint, so that only the notebook and its parameters vary."""
+    monkeypatch.setattr(notebooks, "code_fingerprint", lambda: "code-v1")
+
+
+@pytest.mark.slow
+def test_execute_injects_parameters_and_skips_when_unchanged(tmp_path, fixed_code):
+    source = tmp_path / "01-tiny.py"
+    source.write_text(GOOD)
+    executed = tmp_path / "executed" / "01-tiny.ipynb"
+
+    first, ran = notebooks.execute(source, executed, {"value": 21}, cwd=tmp_path)
+    assert ran and "result 42" in _outputs(executed)
+    again, ran_again = notebooks.execute(source, executed, {"value": 21}, cwd=tmp_path)
+    assert again == first and not ran_again
+
+    changed, ran_changed = notebooks.execute(source, executed, {"value": 5}, cwd=tmp_path)
+    assert ran_changed and changed != first and "result 10" in _outputs(executed)
+    assert [p.name for p in executed.parent.iterdir()] == ["01-tiny.ipynb"]
+    notebooks.check_executed([executed])
+
+
+@pytest.mark.slow
+def test_failed_notebook_is_moved_aside_and_named(tmp_path):
+    source = tmp_path / "02-bad.py"
+    source.write_text(BAD)
+    executed = tmp_path / "executed" / "02-bad.ipynb"
+    with pytest.raises(notebooks.NotebookFailed, match="02-bad.py failed .*ValueError: broken on purpose"):
+        notebooks.execute(source, executed, {}, cwd=tmp_path)
+    assert not executed.exists()
+    failed = executed.parent / "failed" / "02-bad.ipynb"
+    assert notebooks.errors_in(failed)
+    with pytest.raises(notebooks.NotebookFailed, match="missing"):
+        notebooks.check_executed([executed])
+    with pytest.raises(notebooks.NotebookFailed, match="ValueError"):
+        notebooks.check_executed([failed])
+
+
+def test_stamp_depends_on_upstream_source_and_code(tmp_path, fixed_code, monkeypatch):
+    source = tmp_path / "a.py"
+    source.write_text(GOOD)
+    base = notebooks.stamp(source, {"value": 1})
+    assert notebooks.stamp(source, {"value": 1}) == base
+    monkeypatch.setattr(notebooks, "code_fingerprint", lambda: "code-v2")
+    assert notebooks.stamp(source, {"value": 1}) != base
+    monkeypatch.setattr(notebooks, "code_fingerprint", lambda: "code-v1")
+    assert notebooks.stamp(source, {"value": 1}, upstream=["x"]) != base
+    source.write_text(GOOD + "\n# %%\nprint()\n")
+    assert notebooks.stamp(source, {"value": 1}) != base
