@@ -1,0 +1,198 @@
+"""Micro-expression dynamics: face regions, a subject's habits, and their motion over time.
+
+A region is a smooth local displacement (a Gaussian bump of motion in face
+coordinates, see ``faces``); a micro-expression moves one or more regions with
+one shared time course (onset -> apex -> offset). A subject's habits decide
+which emotions and regions it tends to show, how strongly, how fast, how
+asymmetrically and how often it blinks; they are what makes a subject
+recognisable from motion alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .faces import FaceGeometry, FaceTraits
+
+
+@dataclass(frozen=True)
+class Region:
+    """A moving face region: where (face coordinates), how wide, which way, and its FACS code."""
+
+    name: str
+    au: str
+    side: int                  # -1 image-left (subject's right), +1 image-right (subject's left), 0 both
+    motion: tuple[float, float]  # displacement direction (du, dv) for side +1; u is mirrored on side -1
+
+
+REGIONS: dict[str, Region] = {
+    r.name: r
+    for r in (
+        Region("left_brow", "AU1+AU2", +1, (0.0, -1.0)),
+        Region("right_brow", "AU1+AU2", -1, (0.0, -1.0)),
+        Region("brow_lowerer", "AU4", 0, (-0.45, 0.9)),
+        Region("eyelids", "AU7", 0, (0.0, -1.0)),
+        Region("nose_wrinkle", "AU9", 0, (-0.3, -1.0)),
+        Region("mouth_corners", "AU12", 0, (0.8, -0.6)),
+        Region("lip_corner_depressor", "AU15", 0, (0.15, 1.0)),
+        Region("lip_press", "AU24", 0, (0.0, -1.0)),
+        Region("chin_raiser", "AU17", 0, (0.0, -1.0)),
+    )
+}
+
+EMOTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # emotion: (regions it always moves, regions it may add)
+    "happiness": (("mouth_corners",), ("eyelids",)),
+    "surprise": (("left_brow", "right_brow"), ()),
+    "disgust": (("nose_wrinkle",), ("brow_lowerer",)),
+    "sadness": (("lip_corner_depressor",), ("chin_raiser",)),
+    "repression": (("lip_press",), ("chin_raiser",)),
+    "others": ((), ("brow_lowerer", "eyelids", "left_brow", "right_brow")),
+}
+
+
+def region_anchor(name: str, face: FaceTraits) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Centre (u, v) for the image-right copy and Gaussian width (su, sv), face units.
+
+    Regions centred off the midline are mirrored to the other side unless they
+    belong to one side only.
+    """
+    brow_v = face.eye_v - face.brow_v - 0.02
+    if name in ("left_brow", "right_brow"):
+        return (face.eye_u + 0.02, brow_v), (0.2, 0.1)
+    if name == "brow_lowerer":
+        return (0.2, brow_v + 0.02), (0.13, 0.09)
+    if name == "eyelids":
+        return (face.eye_u, face.eye_v + 0.04), (0.16, 0.06)
+    if name == "nose_wrinkle":
+        return (face.nose_w * 0.8, face.nose_v - 0.1), (0.1, 0.1)
+    if name in ("mouth_corners", "lip_corner_depressor"):
+        return (face.mouth_w, face.mouth_v), (0.12, 0.09)
+    if name == "lip_press":
+        return (0.0, face.mouth_v + 0.06), (0.28, 0.06)
+    if name == "chin_raiser":
+        return (0.0, face.mouth_v + 0.22), (0.25, 0.08)
+    raise ValueError(f"unknown face region {name!r}; known: {sorted(REGIONS)}")
+
+
+def action_units(regions: tuple[str, ...]) -> str:
+    """FACS-like code of the moving regions, e.g. ``AU1+AU2`` or ``AU4+AU9``; one brow alone gets L/R."""
+    codes: list[str] = []
+    for name in regions:
+        if name in ("left_brow", "right_brow") and not {"left_brow", "right_brow"} <= set(regions):
+            codes.append("L2" if name == "left_brow" else "R2")
+        else:
+            codes.extend(REGIONS[name].au.split("+"))
+    unique = sorted(set(codes), key=lambda c: (int(c.lstrip("AULR")), c))
+    return "+".join(c if c.startswith("AU") else f"AU{c}" for c in unique)
+
+
+@dataclass(frozen=True)
+class Habits:
+    """A subject's micro-expression habits."""
+
+    emotion_weights: tuple[float, ...]   # over EMOTIONS, in its order
+    extra_region_rate: float             # chance of adding an optional region
+    amplitude: float                     # typical apex displacement, frame pixels at 240-pixel frame height
+    duration: float                      # typical onset-to-offset time, seconds
+    rise: float                          # share of the movement spent rising to the apex
+    asymmetry: float                     # -0.6..0.6: >0 the subject's left side moves more
+    blink_rate: float                    # blinks per second
+    blink_duration: float                # seconds
+    jitter: float                        # head jitter, frame pixels at 240-pixel frame height
+
+
+def random_habits(rng: np.random.Generator) -> Habits:
+    weights = rng.dirichlet(np.full(len(EMOTIONS), 0.6))
+    return Habits(
+        emotion_weights=tuple(float(w) for w in weights),
+        extra_region_rate=float(rng.uniform(0.1, 0.8)),
+        amplitude=float(rng.uniform(1.4, 3.2)),
+        duration=float(rng.uniform(0.1, 0.3)),
+        rise=float(rng.uniform(0.3, 0.6)),
+        asymmetry=float(rng.uniform(-0.6, 0.6)),
+        blink_rate=float(rng.uniform(0.0, 1.5)),
+        blink_duration=float(rng.uniform(0.08, 0.2)),
+        jitter=float(rng.uniform(0.3, 1.4)),
+    )
+
+
+def choose_expression(habits: Habits, rng: np.random.Generator) -> tuple[str, tuple[str, ...]]:
+    """An emotion from the subject's habits and the regions it moves in this clip."""
+    names = list(EMOTIONS)
+    emotion = names[int(rng.choice(len(names), p=np.asarray(habits.emotion_weights)))]
+    always, optional = EMOTIONS[emotion]
+    regions = list(always)
+    if not regions:
+        # "others": the subject's own favourite single movement, biased by its asymmetry
+        preference = np.array([1.0, 1.0, 1 + habits.asymmetry, 1 - habits.asymmetry]) * (1 + np.arange(4) * habits.extra_region_rate)
+        regions.append(optional[int(rng.choice(4, p=preference / preference.sum()))])
+    else:
+        regions += [r for r in optional if rng.random() < habits.extra_region_rate]
+    return emotion, tuple(regions)
+
+
+def motion_curve(n_frames: int, onset: int, apex: int, offset: int, amplitude: float) -> np.ndarray:
+    """Displacement in pixels over time: 0 outside onset..offset, a smooth rise to ``amplitude`` at apex."""
+    t = np.arange(n_frames, dtype=np.float64)
+    curve = np.zeros(n_frames)
+    if apex > onset:
+        x = np.clip((t - onset) / (apex - onset), 0, 1)
+        rising = (t >= onset) & (t <= apex)
+        curve[rising] = (x * x * (3 - 2 * x))[rising]
+    if offset > apex:
+        x = np.clip((t - apex) / (offset - apex), 0, 1)
+        falling = (t > apex) & (t <= offset)
+        curve[falling] = (1 - x * x * (3 - 2 * x))[falling]
+    curve[apex] = 1.0
+    return (amplitude * curve).astype(np.float32)
+
+
+def blink_curve(n_frames: int, starts: tuple[int, ...], length: int) -> np.ndarray:
+    """Eyelid closure 0..1 over time: a quick close and a slower reopening per blink."""
+    closure = np.zeros(n_frames, np.float32)
+    t = np.arange(n_frames)
+    for start in starts:
+        x = (t - start) / max(length, 2)
+        shape = np.where(x < 0.35, np.sin(np.pi / 2 * x / 0.35), np.cos(np.pi / 2 * (x - 0.35) / 0.65))
+        shape = np.where((x >= 0) & (x <= 1), shape, 0)
+        closure = np.maximum(closure, shape.astype(np.float32))
+    return closure
+
+
+def displacement_field(regions: tuple[str, ...], face: FaceTraits, geo: FaceGeometry, shape: tuple[int, int],
+                       asymmetry: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unit-amplitude displacement (dx, dy) over a patch, and each pixel's strongest region weight.
+
+    Multiplying by the motion curve gives the displacement in pixels at each
+    frame. ``support`` (0..1) is the largest normalised Gaussian weight of any
+    region at each pixel (asymmetry included); thresholding it gives the motion mask.
+    """
+    h, w = shape
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    U = (xs - geo.cx) / geo.a
+    V = (ys - geo.cy) / geo.b
+    dx = np.zeros(shape, np.float32)
+    dy = np.zeros(shape, np.float32)
+    support = np.zeros(shape, np.float32)
+    for name in regions:
+        region = REGIONS[name]
+        (u0, v0), (su, sv) = region_anchor(name, face)
+        if u0 == 0:
+            sides = (1,)
+        elif region.side:
+            sides = (region.side,)
+        else:
+            sides = (-1, 1)
+        du, dv = region.motion
+        norm = float(np.hypot(du, dv))
+        for side in sides:
+            # side +1 is the subject's left (image right); asymmetry > 0 favours it
+            gain = 1 + asymmetry * side if u0 != 0 else 1.0
+            g = gain * np.exp(-0.5 * (((U - side * u0) / su) ** 2 + ((V - v0) / sv) ** 2)).astype(np.float32)
+            dx += g * side * du / norm
+            dy += g * dv / norm
+            support = np.maximum(support, g)
+    return dx, dy, support

@@ -1,0 +1,263 @@
+"""Render synthetic micro-expression clips in memory.
+
+``corpus_specs`` draws a whole corpus as a list of ``ClipSpec`` (subjects,
+their faces and habits, each clip's timing and moving regions);
+``render_clip`` turns one spec into frames. Rendering is a pure function of
+the spec, so clips can be rendered in any order, in any process, and the same
+corpus seed always gives identical frames.
+
+A clip is a still head (``faces.render_head``, drawn once) that is warped per
+frame with ``cv2.remap``: a smooth local displacement for the moving regions
+scaled by the motion curve, plus a small rigid head jitter; it is then
+composited over a static background and torso, lit with a slowly drifting
+gain and given sensor noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from . import dynamics
+from .faces import FaceGeometry, FaceTraits, random_traits, render_head
+
+MODES = ("identity", "motion-only")
+MASK_THRESHOLD = 0.35
+"""A pixel belongs to the motion mask where a moving region's weight (0..1) reaches this."""
+
+
+@dataclass(frozen=True)
+class ClipSpec:
+    """Everything needed to render one clip deterministically."""
+
+    subject: str                       # "01", "02", ... (zero-padded text)
+    index: int                         # 1-based clip number within the subject
+    n_frames: int
+    onset: int                         # 0-based frame indices, onset <= apex <= offset < n_frames
+    apex: int
+    offset: int
+    fps: int
+    frame_size: tuple[int, int]        # (height, width)
+    seed: int                          # per-clip seed: jitter, lighting and noise
+    mode: str                          # "identity" | "motion-only"
+    face: FaceTraits                   # the subject's face (shared by all subjects in motion-only mode)
+    emotion: str
+    regions: tuple[str, ...]           # moving face regions, names from dynamics.REGIONS
+    action_units: str
+    amplitude: float                   # apex displacement of the moving regions, frame pixels
+    asymmetry: float                   # > 0: the subject's left side moves more
+    face_center: tuple[float, float]   # (x, y) of the face oval's centre, frame pixels
+    face_height: float                 # height of the face oval, frame pixels
+    jitter: float                      # head jitter amplitude, frame pixels
+    blinks: tuple[int, ...] = ()       # frames where a blink starts
+    blink_frames: int = 0              # frames one blink lasts
+
+
+@dataclass
+class SynthClip:
+    """One rendered clip and its ground truth."""
+
+    spec: ClipSpec
+    frames: np.ndarray          # uint8 (n_frames, H, W, 3) RGB
+    motion_mask: np.ndarray     # bool (H, W): pixels of the moving regions, frame coordinates, at apex
+    motion_curve: np.ndarray    # float32 (n_frames,): displacement in pixels, 0 outside onset..offset, peak at apex
+    face_box: tuple[int, int, int, int]   # (x, y, w, h) of the face oval in frame 0
+    regions: tuple[str, ...]
+    emotion: str
+    action_units: str
+
+
+def _subject_number_width(total: int) -> int:
+    return max(2, len(str(total)))
+
+
+def corpus_specs(*, subjects: int, clips_per_subject: int, single_clip_subjects: int,
+                 short_clip_fraction: float, frame_size: tuple[int, int], fps: int,
+                 mode: str = "identity", seed: int = 0) -> list[ClipSpec]:
+    """Draw a whole corpus: ``subjects`` regular subjects, then the single-clip ones.
+
+    Each subject gets a face (one shared face in ``motion-only`` mode) and
+    habits; each clip draws its emotion, regions, amplitude, timing, face
+    position and blinks from them. ``short_clip_fraction`` of the clips (rounded)
+    are shorter than 64 frames.
+    """
+    if mode not in MODES:
+        raise ValueError(f"synth mode must be one of {MODES}, got {mode!r}")
+    if subjects < 1 or clips_per_subject < 1 or single_clip_subjects < 0:
+        raise ValueError(f"need subjects >= 1, clips_per_subject >= 1, single_clip_subjects >= 0; got "
+                         f"{subjects}, {clips_per_subject}, {single_clip_subjects}")
+    if not 0 <= short_clip_fraction <= 1:
+        raise ValueError(f"short_clip_fraction must be within 0..1, got {short_clip_fraction}")
+    height, width = (int(x) for x in frame_size)
+    if height < 48 or width < 48:
+        raise ValueError(f"frame_size {frame_size} is too small to draw a face (need at least 48x48)")
+    if fps < 10:
+        raise ValueError(f"fps must be at least 10, got {fps}")
+
+    total_subjects = subjects + single_clip_subjects
+    counts = [clips_per_subject] * subjects + [1] * single_clip_subjects
+    total_clips = sum(counts)
+    n_short = int(round(short_clip_fraction * total_clips))
+    short = np.zeros(total_clips, bool)
+    short[np.random.default_rng([seed, 0, 9]).choice(total_clips, n_short, replace=False)] = True
+
+    shared_face = random_traits(np.random.default_rng([seed, 0, 1]))
+    width_digits = _subject_number_width(total_subjects)
+    specs: list[ClipSpec] = []
+    for number, count in enumerate(counts, start=1):
+        face = shared_face if mode == "motion-only" else random_traits(np.random.default_rng([seed, number, 1]))
+        habits = dynamics.random_habits(np.random.default_rng([seed, number, 2]))
+        for index in range(1, count + 1):
+            rng = np.random.default_rng([seed, number, 3, index])
+            specs.append(_clip_spec(
+                rng, subject=str(number).zfill(width_digits), index=index, short=bool(short[len(specs)]),
+                face=face, habits=habits, frame_size=(height, width), fps=int(fps), mode=mode,
+                clip_seed=int(np.random.SeedSequence([seed, number, index]).generate_state(1)[0]),
+            ))
+    return specs
+
+
+def _clip_spec(rng: np.random.Generator, *, subject: str, index: int, short: bool, face: FaceTraits,
+               habits: dynamics.Habits, frame_size: tuple[int, int], fps: int, mode: str, clip_seed: int) -> ClipSpec:
+    height, width = frame_size
+    n_frames = int(rng.integers(30, 61) if short else rng.integers(70, 161))
+    duration = habits.duration * rng.lognormal(0, 0.2) * fps
+    duration = int(np.clip(round(duration), 6, min(100, n_frames - 8)))
+    onset = int(rng.integers(3, n_frames - duration - 3))
+    rise = np.clip(habits.rise + rng.normal(0, 0.05), 0.2, 0.8)
+    apex = onset + max(1, int(round(rise * duration)))
+    offset = onset + duration
+
+    emotion, regions = dynamics.choose_expression(habits, rng)
+    pixel_scale = height / 240
+    amplitude = float(habits.amplitude * rng.lognormal(0, 0.15) * pixel_scale)
+
+    face_height = float(rng.uniform(0.4, 0.55) * height)
+    b = face_height / 2
+    a = b / face.aspect
+    x_room = max(0.0, width / 2 - 1.5 * a - 4)
+    side = rng.choice([-1, 1])
+    cx = width / 2 + side * rng.uniform(0.25, 1.0) * x_room
+    cy = height * rng.uniform(0.44, 0.54)
+    cy = float(np.clip(cy, 1.3 * b + 2, height - 1.15 * b - 2))
+
+    blink_frames = max(3, int(round(habits.blink_duration * fps * rng.lognormal(0, 0.1))))
+    n_blinks = int(rng.poisson(habits.blink_rate * n_frames / fps))
+    blinks = tuple(sorted(int(s) for s in rng.integers(0, max(1, n_frames - blink_frames), n_blinks)))
+    return ClipSpec(
+        subject=subject, index=index, n_frames=n_frames, onset=onset, apex=apex, offset=offset, fps=fps,
+        frame_size=(height, width), seed=clip_seed, mode=mode, face=face, emotion=emotion, regions=regions,
+        action_units=dynamics.action_units(regions), amplitude=amplitude, asymmetry=habits.asymmetry,
+        face_center=(float(cx), cy), face_height=face_height, jitter=float(habits.jitter * pixel_scale),
+        blinks=blinks, blink_frames=blink_frames,
+    )
+
+
+def _background(spec: ClipSpec, geo_frame: FaceGeometry) -> np.ndarray:
+    """Static backdrop: a lit wall gradient with soft blotches, a neck and shoulders (float32 RGB)."""
+    height, width = spec.frame_size
+    face = spec.face
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    ramp = np.clip((0.6 * xs / width + 0.4 * ys / height), 0, 1)[..., None]
+    near = np.asarray(face.background, np.float32)
+    far = np.asarray(face.background_far, np.float32)
+    frame = near * (1 - ramp) + far * ramp
+    blotch_rng = np.random.default_rng(face.texture_seed + 1)
+    blotches = blotch_rng.standard_normal((6, 8)).astype(np.float32)
+    frame *= (1 + 0.05 * cv2.resize(blotches, (width, height), interpolation=cv2.INTER_CUBIC))[..., None]
+
+    shift = 4
+    def pts(points):
+        return [np.round(np.asarray(points) * (1 << shift)).astype(np.int32)]
+    skin = tuple(0.75 * c for c in face.skin)
+    cx, cy, a, b = geo_frame.cx, geo_frame.cy, geo_frame.a, geo_frame.b
+    neck = [(cx - 0.55 * a, cy + 0.5 * b), (cx + 0.55 * a, cy + 0.5 * b),
+            (cx + 0.62 * a, cy + 1.45 * b), (cx - 0.62 * a, cy + 1.45 * b)]
+    cv2.fillPoly(frame, pts(neck), skin, cv2.LINE_AA, shift)
+    center = (int(round(cx * (1 << shift))), int(round((cy + 1.35 * b + 1.1 * b) * (1 << shift))))
+    axes = (int(round(2.3 * a * (1 << shift))), int(round(1.2 * b * (1 << shift))))
+    cv2.ellipse(frame, center, axes, 0, 0, 360, face.clothes, -1, cv2.LINE_AA, shift)
+    return frame
+
+
+def _smooth_wander(rng: np.random.Generator, n: int, period_frames: float) -> np.ndarray:
+    """A slow random wave in [-1, 1]: three sinusoids with random phases around ``period_frames``."""
+    t = np.arange(n, dtype=np.float64)
+    wave = np.zeros(n)
+    for k in range(3):
+        period = period_frames * rng.uniform(0.6, 1.6) / (k + 1)
+        wave += rng.uniform(0.5, 1.0) / (k + 1) * np.sin(2 * np.pi * t / period + rng.uniform(0, 2 * np.pi))
+    return wave / max(1e-6, np.abs(wave).max())
+
+
+def render_clip(spec: ClipSpec) -> SynthClip:
+    """Render one clip; the same spec always gives identical arrays."""
+    rng = np.random.default_rng(spec.seed)
+    height, width = spec.frame_size
+    n = spec.n_frames
+    head_open, geo = render_head(spec.face, spec.face_height)
+    head_closed = render_head(spec.face, spec.face_height, eyes_closed=True)[0] if spec.blinks else None
+    patch_h, patch_w = head_open.shape[:2]
+    fcx, fcy = spec.face_center
+    # patch pixel (px, py) sits at frame pixel (px + ox, py + oy)
+    ox, oy = fcx - geo.cx, fcy - geo.cy
+    margin = int(np.ceil(3 * spec.jitter + spec.amplitude + 3))
+    x0, y0 = max(0, int(np.floor(ox)) - margin), max(0, int(np.floor(oy)) - margin)
+    x1, y1 = min(width, int(np.ceil(ox)) + patch_w + margin), min(height, int(np.ceil(oy)) + patch_h + margin)
+    roi_h, roi_w = y1 - y0, x1 - x0
+
+    frame_geo = FaceGeometry(fcx, fcy, geo.a, geo.b)
+    background = _background(spec, frame_geo)
+    roi_geo = FaceGeometry(fcx - x0, fcy - y0, geo.a, geo.b)
+    dx, dy, support = dynamics.displacement_field(spec.regions, spec.face, roi_geo, (roi_h, roi_w), spec.asymmetry)
+    curve = dynamics.motion_curve(n, spec.onset, spec.apex, spec.offset, spec.amplitude)
+    closure = dynamics.blink_curve(n, spec.blinks, spec.blink_frames)
+
+    drift_period = max(n, 2 * spec.fps) * 1.5
+    jitter_x = spec.jitter * _smooth_wander(rng, n, drift_period) + rng.normal(0, 0.03, n)
+    jitter_y = 0.7 * spec.jitter * _smooth_wander(rng, n, drift_period) + rng.normal(0, 0.03, n)
+    rotation = np.deg2rad(0.6 * min(spec.jitter, 1.5) * _smooth_wander(rng, n, drift_period))
+    gain = 1 + rng.uniform(0.02, 0.05) * _smooth_wander(rng, n, 2 * drift_period)
+    tilt = rng.uniform(0.01, 0.04) * _smooth_wander(rng, n, 2 * drift_period)
+    noise_sigma = rng.uniform(1.5, 3.0)
+
+    ys, xs = np.mgrid[0:roi_h, 0:roi_w].astype(np.float32)
+    rel_x, rel_y = xs - roi_geo.cx, ys - roi_geo.cy
+    to_patch_x, to_patch_y = roi_geo.cx + x0 - ox, roi_geo.cy + y0 - oy
+    column = ((np.arange(width, dtype=np.float32) / width) - 0.5)[None, :, None]
+
+    def source_maps(t: int) -> tuple[np.ndarray, np.ndarray]:
+        c, s = np.float32(np.cos(rotation[t])), np.float32(np.sin(rotation[t]))
+        qx, qy = rel_x - np.float32(jitter_x[t]), rel_y - np.float32(jitter_y[t])
+        map_x = c * qx + s * qy + np.float32(to_patch_x) - curve[t] * dx
+        map_y = -s * qx + c * qy + np.float32(to_patch_y) - curve[t] * dy
+        return map_x, map_y
+
+    frames = np.empty((n, height, width, 3), np.uint8)
+    for t in range(n):
+        source = head_open if closure[t] == 0 else head_open + closure[t] * (head_closed - head_open)
+        map_x, map_y = source_maps(t)
+        head = cv2.remap(source, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        frame = background.copy()
+        roi = frame[y0:y1, x0:x1]
+        roi *= 1 - head[..., 3:4]
+        roi += head[..., :3]
+        frame *= np.float32(gain[t]) * (1 + np.float32(tilt[t]) * column)
+        frame += rng.standard_normal(frame.shape, dtype=np.float32) * np.float32(noise_sigma)
+        np.clip(frame, 0, 255, out=frame)
+        frames[t] = frame
+
+    map_x, map_y = source_maps(spec.apex)
+    apex_alpha = cv2.remap(head_open[..., 3], map_x, map_y, cv2.INTER_LINEAR, borderValue=0)
+    # support lives on the ROI grid: shift the apex map from patch to ROI pixels
+    apex_support = cv2.remap(support, map_x - np.float32(x0 - ox), map_y - np.float32(y0 - oy),
+                             cv2.INTER_LINEAR, borderValue=0)
+    motion_mask = np.zeros((height, width), bool)
+    motion_mask[y0:y1, x0:x1] = (apex_support >= MASK_THRESHOLD) & (apex_alpha > 0.5)
+
+    face_box = (int(round(fcx - geo.a + jitter_x[0])), int(round(fcy - geo.b + jitter_y[0])),
+                int(round(2 * geo.a)), int(round(2 * geo.b)))
+    return SynthClip(spec=spec, frames=frames, motion_mask=motion_mask, motion_curve=curve, face_box=face_box,
+                     regions=spec.regions, emotion=spec.emotion, action_units=spec.action_units)
