@@ -1,0 +1,303 @@
+"""The clip cache: one uint8 ``(W, S, S, 3)`` face window per clip (``book/formats.md`` section 3).
+
+``prepare_cache`` turns a clip table into ``<cache_dir>/<dataset>-<key>/``
+where ``key`` hashes the settings that shape the arrays. Each clip is written
+atomically as it finishes, ``index.csv`` last: a folder with ``index.csv`` is
+complete and a rerun returns at once; a killed run resumes, keeping the clips
+whose ``.npy`` exists (an atomic write never leaves a truncated one).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import cv2
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from mlib.config import config_hash
+from mlib.io import write_csv, write_json, write_npy
+from mlib.preprocess.faces import centre_square, crop_resize, detect_face, expand_box
+from mlib.preprocess.window import place_window
+
+# Bump when a change to the code alters the cached arrays, so old caches are not reused.
+PREPROCESS_VERSION = 1
+
+# The paper's face sizes (frames resized to match its reference [6]).
+FACE_SIZES = {"casme2": 300, "samm": 400, "smic": 150, "smic-hs": 150}
+
+INDEX_COLUMNS = [
+    "clip_key", "dataset", "subject", "clip", "source_file", "source_row",
+    "onset", "apex", "offset", "apex_source", "fps", "emotion",
+    "window_start", "window_end", "pad_before", "pad_after",
+    "box_x", "box_y", "box_w", "box_h", "detector", "cache_file",
+]  # fmt: skip
+
+CLIP_COLUMNS = [
+    "clip_key", "dataset", "subject", "clip", "frames", "frame_numbers", "onset", "apex", "offset",
+    "apex_source", "fps", "emotion", "source_file", "source_row",
+]  # fmt: skip
+
+
+class PrepareError(RuntimeError):
+    """Some clips could not be cached (unreadable frames); the message names them."""
+
+
+@dataclass
+class PrepareResult:
+    """What one ``run_prepare`` call did."""
+
+    path: Path
+    clips: int = 0
+    reused: int = 0
+    frames: int = 0
+    seconds: float = 0.0
+    fallbacks: list[str] = field(default_factory=list)
+    was_complete: bool = False
+
+    @property
+    def frames_per_second(self) -> float:
+        """Frames decoded and cropped per second of wall time (0 when nothing was done)."""
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+
+def resolve_face_size(dataset: str, face_size: int | None) -> int:
+    """``face_size`` or, when None, the paper's size for the database."""
+    if face_size is not None:
+        if int(face_size) < 1:
+            raise ValueError(f"face_size must be positive, got {face_size}")
+        return int(face_size)
+    if dataset not in FACE_SIZES:
+        raise ValueError(f"no default face size for dataset {dataset!r}; pass face_size (known: {sorted(FACE_SIZES)})")
+    return FACE_SIZES[dataset]
+
+
+def annotation_digest(clips: pd.DataFrame) -> str:
+    """Hash of what places the windows (keys, frame lists, onset/apex/offset): a fixed erratum makes a new cache."""
+    rows = [
+        [row.clip_key, list(map(int, row.frame_numbers)), int(row.onset), int(row.apex), int(row.offset)]
+        for row in clips.itertuples()
+    ]
+    return config_hash(rows)
+
+
+def cache_settings(
+    clips: pd.DataFrame, *, dataset: str, root: str | Path, apex_rule: str, cropped: bool,
+    window: int, face_size: int | None, margin: float,
+) -> dict:  # fmt: skip
+    """The settings a cache key is made from (written to ``settings.json``)."""
+    return {
+        "dataset": dataset,
+        "root": str(Path(root).resolve()),
+        "apex_rule": apex_rule,
+        "cropped": bool(cropped),
+        "window": int(window),
+        "face_size": resolve_face_size(dataset, face_size),
+        "margin": float(margin),
+        "version": PREPROCESS_VERSION,
+        "annotations": annotation_digest(clips),
+    }
+
+
+def cache_path_for(cache_dir: str | Path, settings: Mapping) -> Path:
+    """``<cache_dir>/<dataset>-<key>``."""
+    return Path(cache_dir) / f"{settings['dataset']}-{config_hash(settings)}"
+
+
+def _check_clip_table(clips: pd.DataFrame) -> None:
+    missing = [name for name in CLIP_COLUMNS if name not in clips.columns]
+    if missing:
+        raise ValueError(f"clip table lacks columns {missing} (book/formats.md section 2)")
+    duplicated = clips["clip_key"][clips["clip_key"].duplicated()].tolist()
+    if duplicated:
+        raise ValueError(f"clip table repeats clip keys {duplicated[:5]}")
+    empty = clips["clip_key"][clips["frames"].map(len) == 0].tolist()
+    if empty:
+        raise ValueError(f"clips without frames: {empty[:5]}")
+
+
+def read_rgb(path: str | Path) -> np.ndarray:
+    """One frame as an RGB uint8 array; an unreadable file is an error naming it."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"{path}: cannot read this image (missing or corrupt)")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def clip_face_box(first: np.ndarray, apex_path: str, margin: float) -> tuple[tuple[int, int, int, int], str, str]:
+    """The clip's crop box: ``(box, detector, note)``.
+
+    Haar on the window's first frame; if no face there, Haar on the apex frame;
+    if none there either, the centred square of the frame's shorter side. Both
+    fallbacks report ``detector = "fallback"`` and say which rule in ``note``.
+    """
+    found = detect_face(first)
+    if found is not None:
+        return expand_box(found, margin, first.shape), "haar", ""
+    apex = read_rgb(apex_path)
+    found = detect_face(apex) if apex.shape == first.shape else None
+    if found is not None:
+        return expand_box(found, margin, first.shape), "fallback", "no face on the first frame; box from the apex frame"
+    return centre_square(first.shape), "fallback", "no face on the first or apex frame; centred square of the frame"
+
+
+def _prepare_clip(task: dict) -> dict:
+    """Worker: place the window, find the box, crop and write one clip (or only describe it if cached)."""
+    clip, settings, out_file = task["clip"], task["settings"], Path(task["out_file"])
+    try:
+        frames, numbers = clip["frames"], clip["frame_numbers"]
+        win = place_window(numbers, clip["onset"], clip["apex"], clip["offset"], settings["window"])
+        first = read_rgb(frames[win.start])
+        if settings["cropped"]:
+            box, detector, note = (0, 0, first.shape[1], first.shape[0]), "cropped", ""
+        else:
+            box, detector, note = clip_face_box(first, frames[win.apex_pos], settings["margin"])
+        decoded = 0
+        if not out_file.exists():
+            size = settings["face_size"]
+            faces = {}
+            for pos in range(win.start, win.end + 1):
+                image = first if pos == win.start else read_rgb(frames[pos])
+                if settings["cropped"]:  # each already-cropped frame is the whole face
+                    faces[pos] = crop_resize(image, (0, 0, image.shape[1], image.shape[0]), size)
+                    continue
+                if image.shape != first.shape:
+                    raise ValueError(f"{frames[pos]}: frame size {image.shape[:2]} differs from the clip's first frame {first.shape[:2]}")
+                faces[pos] = crop_resize(image, box, size)
+            write_npy(out_file, np.stack([faces[pos] for pos in win.positions]))
+            decoded = len(faces)
+        row = {
+            **{name: clip[name] for name in INDEX_COLUMNS[:12]},
+            "window_start": int(numbers[win.start]),
+            "window_end": int(numbers[win.end]),
+            "pad_before": win.pad_before,
+            "pad_after": win.pad_after,
+            "box_x": box[0], "box_y": box[1], "box_w": box[2], "box_h": box[3],
+            "detector": detector,
+            "cache_file": f"clips/{out_file.name}",
+        }  # fmt: skip
+        return {"row": row, "decoded": decoded, "note": note, "error": ""}
+    except Exception as exc:  # reported per clip by the caller, which then refuses to finish the cache
+        return {"row": None, "decoded": 0, "note": "", "error": f"{clip['clip_key']}: {exc}"}
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and arrays -> Python values, so tasks pickle small and rows write cleanly."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def run_prepare(
+    clips: pd.DataFrame, cache_dir: str | Path, *, dataset: str, root: str | Path, window: int = 64,
+    face_size: int | None = None, margin: float = 0.15, cropped: bool = False, apex_rule: str = "annotated",
+    workers: int = 2, progress: bool = True,
+) -> PrepareResult:  # fmt: skip
+    """Prepare (or find) the cache of ``clips`` and say what was done; see ``prepare_cache``."""
+    _check_clip_table(clips)
+    settings = cache_settings(
+        clips, dataset=dataset, root=root, apex_rule=apex_rule, cropped=cropped,
+        window=window, face_size=face_size, margin=margin,
+    )  # fmt: skip
+    path = cache_path_for(cache_dir, settings)
+    result = PrepareResult(path=path, clips=len(clips))
+    if (path / "index.csv").is_file():
+        result.reused = len(clips)
+        result.was_complete = True
+        return result
+    clip_dir = path / "clips"
+    clip_dir.mkdir(parents=True, exist_ok=True)
+    for stray in clip_dir.glob(".*.tmp"):  # left by a killed writer; never a valid clip
+        stray.unlink()
+    settings_file = path / "settings.json"
+    if not settings_file.is_file():
+        write_json(settings_file, settings)
+
+    tasks = []
+    for clip in clips.to_dict("records"):
+        plain = {name: _plain(clip[name]) for name in CLIP_COLUMNS}
+        plain["frames"] = [str(p) for p in plain["frames"]]
+        out_file = clip_dir / f"{plain['clip_key']}.npy"
+        result.reused += out_file.exists()
+        tasks.append({"clip": plain, "settings": settings, "out_file": str(out_file)})
+
+    started = time.perf_counter()
+    bar = tqdm(total=len(tasks), desc=f"prepare {dataset}", unit="clip", disable=not progress)
+    workers = max(1, min(int(workers), len(tasks)))
+    if workers == 1:
+        outcomes = []
+        for task in tasks:
+            outcomes.append(_prepare_clip(task))
+            bar.update()
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            outcomes = []
+            for outcome in pool.map(_prepare_clip, tasks):
+                outcomes.append(outcome)
+                bar.update()
+    bar.close()
+    result.seconds = time.perf_counter() - started
+
+    errors = [outcome["error"] for outcome in outcomes if outcome["error"]]
+    if errors:
+        raise PrepareError(f"{len(errors)} clip(s) could not be cached into {path}:\n  " + "\n  ".join(errors))
+    for outcome in outcomes:
+        result.frames += outcome["decoded"]
+        if outcome["note"]:
+            message = f"{outcome['row']['clip_key']}: {outcome['note']}"
+            result.fallbacks.append(message)
+            warnings.warn(f"face detection fallback: {message}", stacklevel=2)
+    write_csv(path / "index.csv", pd.DataFrame([o["row"] for o in outcomes], columns=INDEX_COLUMNS))
+    return result
+
+
+def prepare_cache(
+    clips: pd.DataFrame, cache_dir: str | Path, *, dataset: str, root: str | Path, window: int = 64,
+    face_size: int | None = None, margin: float = 0.15, cropped: bool = False, apex_rule: str = "annotated",
+    workers: int = 2, progress: bool = True,
+) -> Path:  # fmt: skip
+    """Crop, window and cache every clip of ``clips``; return the cache folder.
+
+    ``clips`` is a clip table (``book/formats.md`` section 2). ``face_size``
+    None means the paper's size for ``dataset``. ``workers`` processes share
+    the clips (1 runs inline). Rerunning with the same settings does nothing.
+    """
+    return run_prepare(
+        clips, cache_dir, dataset=dataset, root=root, window=window, face_size=face_size, margin=margin,
+        cropped=cropped, apex_rule=apex_rule, workers=workers, progress=progress,
+    ).path  # fmt: skip
+
+
+INDEX_TEXT_COLUMNS = ["clip_key", "dataset", "subject", "clip", "source_file", "apex_source", "emotion", "detector", "cache_file"]
+
+
+def load_index(cache_path: str | Path) -> pd.DataFrame:
+    """A complete cache's ``index.csv`` (subjects stay text, leading zeros kept)."""
+    index_file = Path(cache_path) / "index.csv"
+    if not index_file.is_file():
+        raise FileNotFoundError(f"{index_file}: missing; {cache_path} is not a complete cache (run mlib prepare)")
+    index = pd.read_csv(index_file, dtype={name: str for name in INDEX_TEXT_COLUMNS}, keep_default_na=False)
+    missing = [name for name in INDEX_COLUMNS if name not in index.columns]
+    if missing:
+        raise ValueError(f"{index_file}: lacks columns {missing}")
+    return index
+
+
+def load_clip(cache_path: str | Path, row_or_key: str | Mapping | pd.Series) -> np.ndarray:
+    """One cached clip, uint8 ``(W, S, S, 3)`` RGB, by clip key or by an index row."""
+    if isinstance(row_or_key, str):
+        relative = f"clips/{row_or_key}.npy"
+    else:
+        relative = row_or_key["cache_file"]
+    clip_file = Path(cache_path) / relative
+    if not clip_file.is_file():
+        raise FileNotFoundError(f"{clip_file}: no such cached clip")
+    return np.load(clip_file, allow_pickle=False)

@@ -1,0 +1,67 @@
+"""``mlib prepare``: load a database root, crop faces, cut apex windows, cache them.
+
+Clips the loader reports errors for are skipped and listed; if no clip is
+left the command refuses to run. Prints the cache folder and frames/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from mlib.config import load_defaults
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = load_defaults()
+    data, prepare = defaults["data"], defaults["prepare"]
+    parser.add_argument("--dataset", required=True, help="casme2 | samm | smic | smic-hs")
+    parser.add_argument("--root", required=True, help="the database root (real or synthetic)")
+    parser.add_argument("--cache-dir", default=prepare["cache_dir"], help="parent folder of cache folders")
+    parser.add_argument("--face-size", type=int, default=prepare["face_size"], help="face side in pixels (default: the paper's per database)")
+    parser.add_argument("--window", type=int, default=prepare["window"], help="frames per clip around the apex")
+    parser.add_argument("--margin", type=float, default=prepare["margin"], help="margin around the face box, fraction of its side")
+    parser.add_argument("--apex-rule", default=data["apex_rule"], choices=["annotated", "midpoint"])
+    parser.add_argument("--cropped", action="store_true", default=data["cropped"], help="the database's already-cropped release: no face detection")
+    parser.add_argument("--workers", type=int, default=prepare["workers"], help="processes decoding and cropping clips")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def main(args: argparse.Namespace) -> int:
+    from mlib.datasets import DatasetError, load_dataset
+    from mlib.preprocess.cache import PrepareError, run_prepare
+
+    try:
+        loaded = load_dataset(args.dataset, args.root, apex_rule=args.apex_rule, cropped=args.cropped)
+    except DatasetError as exc:
+        print(f"mlib prepare: {exc}", file=sys.stderr)
+        return 1
+    errors = [p for p in loaded.problems if p.severity == "error"]
+    bad_keys = {p.clip_key for p in errors if p.clip_key}
+    clips = loaded.clips[~loaded.clips["clip_key"].isin(bad_keys)].reset_index(drop=True)
+    if errors:
+        print(f"skipping {len(errors)} annotation row(s)/clip(s) with errors:")
+        for problem in errors:
+            where = f"{problem.file}" + (f" row {problem.row}" if problem.row else "")
+            print(f"  {problem.clip_key or '-'}: {problem.message} ({where})")
+    if clips.empty:
+        print(f"mlib prepare: no usable clip in {args.root} (every clip has errors; run mlib validate)", file=sys.stderr)
+        return 1
+    try:
+        result = run_prepare(
+            clips, args.cache_dir, dataset=args.dataset, root=args.root, window=args.window,
+            face_size=args.face_size, margin=args.margin, cropped=args.cropped, apex_rule=args.apex_rule,
+            workers=args.workers, progress=not args.no_progress,
+        )  # fmt: skip
+    except PrepareError as exc:
+        print(f"mlib prepare: {exc}", file=sys.stderr)
+        return 1
+    if result.was_complete:
+        print(f"cache already complete ({result.clips} clips); nothing to do")
+    else:
+        print(f"prepared {result.clips - result.reused} clip(s), kept {result.reused} already cached: "
+              f"{result.frames} frames in {result.seconds:.1f} s ({result.frames_per_second:.1f} frames/s)")
+    if result.fallbacks:
+        print(f"{len(result.fallbacks)} clip(s) used the fallback face box (detector = fallback; warnings above)")
+    print(result.path)
+    return 0

@@ -1,0 +1,81 @@
+"""Where the W-frame window of a clip lies, as positions in the clip's frame list.
+
+The rule (the original code: a window centred on the apex, shifted to stay
+inside onset..offset; short clips padded by repeating frames), made precise:
+
+1. Annotated frame numbers are mapped to positions in the clip's frame list
+   (frame numbers may have gaps): the apex to the position of the nearest frame
+   number, the onset to the first frame numbered >= onset, the offset to the
+   last frame numbered <= offset. Positions are clamped to the list.
+2. A clip with at least W frames gets W real frames and no padding. The window
+   is ``[apex - W // 2, apex - W // 2 + W - 1]`` (the apex is frame ``W // 2``
+   of the window), shifted by the least amount that keeps it inside the bounds:
+   onset..offset when that span holds at least W frames, else the whole clip
+   (first..last frame).
+3. A clip with fewer than W frames uses all its frames, padded by repeating its
+   first frame ``pad_before`` times and its last frame ``pad_after`` times,
+   with ``pad_before`` chosen to put the apex as close to window frame W // 2
+   as the padding allows (``0 <= pad_before <= W - n``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Window:
+    """A placed window: ``start``..``end`` are list positions of the first/last real frame."""
+
+    start: int
+    end: int
+    pad_before: int
+    pad_after: int
+    onset_pos: int
+    apex_pos: int
+    offset_pos: int
+
+    @property
+    def positions(self) -> list[int]:
+        """The W list positions read, padding included (first/last real frame repeated)."""
+        real = list(range(self.start, self.end + 1))
+        return [self.start] * self.pad_before + real + [self.end] * self.pad_after
+
+    @property
+    def length(self) -> int:
+        return self.pad_before + (self.end - self.start + 1) + self.pad_after
+
+
+def annotation_positions(frame_numbers: Sequence[int], onset: int, apex: int, offset: int) -> tuple[int, int, int]:
+    """(onset, apex, offset) frame numbers -> positions in the frame list (rule 1)."""
+    numbers = np.asarray(frame_numbers, dtype=np.int64)
+    if numbers.size == 0:
+        raise ValueError("a clip without frames has no window")
+    if np.any(np.diff(numbers) <= 0):
+        raise ValueError("frame numbers must be strictly increasing")
+    last = numbers.size - 1
+    onset_pos = min(int(np.searchsorted(numbers, onset, side="left")), last)
+    offset_pos = max(int(np.searchsorted(numbers, offset, side="right")) - 1, 0)
+    apex_pos = int(np.argmin(np.abs(numbers - apex)))
+    return onset_pos, apex_pos, offset_pos
+
+
+def place_window(frame_numbers: Sequence[int], onset: int, apex: int, offset: int, window: int) -> Window:
+    """Place a ``window``-frame window on a clip by the rule in this module's docstring."""
+    if window < 1:
+        raise ValueError(f"window must be at least 1 frame, got {window}")
+    onset_pos, apex_pos, offset_pos = annotation_positions(frame_numbers, onset, apex, offset)
+    n = len(frame_numbers)
+    half = window // 2
+    if n < window:
+        pad_before = min(max(half - apex_pos, 0), window - n)
+        return Window(0, n - 1, pad_before, window - n - pad_before, onset_pos, apex_pos, offset_pos)
+    if offset_pos - onset_pos + 1 >= window:
+        low, high = onset_pos, offset_pos
+    else:
+        low, high = 0, n - 1
+    start = min(max(apex_pos - half, low), high - window + 1)
+    return Window(start, start + window - 1, 0, 0, onset_pos, apex_pos, offset_pos)
