@@ -1,0 +1,182 @@
+"""Ensemble voting over saved predictions: vote rules, tie rules, refusals, the search and the CLI."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlib import config, ensemble, io
+from mlib.cli import main as cli_main
+
+CLASSES = ["01", "02", "03"]
+
+
+def write_run(run_dir: Path, probs_val, probs_test, subjects_val, subjects_test, *, classes=CLASSES,
+              optimizer="adam", alpha=4) -> Path:
+    """A finished run folder in the contract's layout with hand-made probabilities."""
+    rows = []
+    for part, probs, subjects in (("val", probs_val, subjects_val), ("test", probs_test, subjects_test)):
+        for i, (p, s) in enumerate(zip(probs, subjects)):
+            row = {"clip_key": f"casme2_{s}_{part}{i}", "subject": s, "part": part,
+                   "predicted": classes[int(np.argmax(p))]}
+            row |= {f"p:{c}": float(v) for c, v in zip(classes, p)}
+            rows.append(row)
+    io.write_csv(run_dir / "predictions.csv", pd.DataFrame(rows))
+    cfg = config.resolve(overrides=[f"train.optimizer={optimizer}", f"model.alpha={alpha}"])
+    io.write_yaml(run_dir / "config.yaml", cfg)
+    io.write_json(run_dir / "metrics.json", {"val": {}, "test": {}, "selection": "val", "checkpoint_epoch": 1})
+    return run_dir
+
+
+def random_run(run_dir: Path, seed: int, n_val=6, n_test=12, **kwargs) -> Path:
+    rng = np.random.default_rng(seed)
+    subj_val = [CLASSES[i % 3] for i in range(n_val)]
+    subj_test = [CLASSES[i % 3] for i in range(n_test)]
+    pv = rng.dirichlet(np.ones(3), n_val)
+    pt = rng.dirichlet(np.ones(3), n_test)
+    return write_run(run_dir, pv, pt, subj_val, subj_test, **kwargs)
+
+
+def test_hard_vote_majority_and_tie_rules():
+    a = np.array([[0.6, 0.3, 0.1],   # clip 0: votes 0
+                  [0.5, 0.4, 0.1],   # clip 1: votes 0
+                  [0.4, 0.3, 0.3],   # clip 2: votes 0
+                  [0.2, 0.2, 0.6]])  # clip 3: votes 2
+    b = np.array([[0.7, 0.2, 0.1],   # agrees
+                  [0.1, 0.6, 0.3],   # disagrees: 0 vs 1, mean p 0.30 vs 0.50 -> 1
+                  [0.3, 0.4, 0.3],   # disagrees: 0 vs 1, mean p 0.35 vs 0.35 -> class order -> 0
+                  [0.2, 0.2, 0.6]])
+    c = np.array([[0.1, 0.8, 0.1],   # minority vote for 1; majority 0 wins despite lower mean p
+                  [0.1, 0.8, 0.1],
+                  [0.1, 0.1, 0.8],
+                  [0.2, 0.2, 0.6]])
+    assert ensemble.hard_vote([a, b]).argmax(axis=1).tolist() == [0, 1, 0, 2]
+    three = ensemble.hard_vote([a, b, c])
+    # clip 0: 0 has two votes, 1 has one (with the highest mean p) -> the majority wins.
+    # clip 1: 1 has two votes (b, c). clip 2: three-way tie 0/1/2, mean p 0.267/0.267/0.467 -> 2.
+    assert three.argmax(axis=1).tolist() == [0, 1, 2, 2]
+    assert np.allclose(three.sum(axis=1), 1)
+
+
+def test_hard_vote_ranks_classes_by_votes_then_mean_probability():
+    a = np.array([[0.5, 0.45, 0.05]])
+    b = np.array([[0.5, 0.05, 0.45]])
+    c = np.array([[0.0, 0.9, 0.1]])
+    scores = ensemble.hard_vote([a, b, c])[0]
+    # votes: class 0 two, class 1 one; class 2 none
+    assert list(np.argsort(-scores)) == [0, 1, 2]
+
+
+def test_soft_and_weighted_vote():
+    a = np.array([[0.6, 0.4, 0.0]])
+    b = np.array([[0.0, 0.5, 0.5]])
+    assert np.allclose(ensemble.soft_vote([a, b]), [[0.3, 0.45, 0.25]])
+    assert np.allclose(ensemble.soft_vote([a, b], [3, 1]), [[0.45, 0.425, 0.125]])
+    with pytest.raises(ensemble.EnsembleError, match="2 non-negative weights"):
+        ensemble.soft_vote([a, b], [1, -1])
+
+
+def test_weight_grid_and_choice_on_validation():
+    grid = ensemble.weight_grid(3)
+    assert np.allclose(grid.sum(axis=1), 1) and (grid > 0).all()
+    good = np.eye(3)[[0, 1, 2, 0]] * 0.9 + 0.05
+    bad = np.eye(3)[[1, 2, 0, 1]] * 0.9 + 0.05
+    truth = ["01", "02", "03", "01"]
+    weights = ensemble.choose_weights([bad, good], truth, CLASSES)
+    assert weights[1] > weights[0]
+    # every weight vector gives the same accuracy -> the most nearly equal one wins
+    assert np.allclose(ensemble.choose_weights([good, good], truth, CLASSES), [0.5, 0.5])
+
+
+def test_ensemble_of_a_model_with_itself_equals_the_model(tmp_path):
+    run = ensemble.load_predictions(random_run(tmp_path / "r", seed=3))
+    for method in ("hard", "soft"):
+        voted = ensemble.combine([run, run], method)
+        assert (voted["test"].argmax(axis=1) == run.probs["test"].argmax(axis=1)).all()
+    alone = ensemble.evaluate([run], "soft")
+    for method in ("hard", "soft", "weighted"):
+        both = ensemble.evaluate([run, run], method)
+        assert both["test_rank1"] == alone["test_rank1"]
+        assert both["val_rank1"] == alone["val_rank1"]
+
+
+def test_evaluate_counts_correct_clips(tmp_path):
+    eye = np.eye(3)
+    run_dir = write_run(tmp_path / "r", eye[[0, 1]], eye[[0, 1, 1, 2]], ["01", "02"], ["01", "02", "03", "03"])
+    row = ensemble.evaluate([ensemble.load_predictions(run_dir)], "soft", n_boot=200)
+    assert row["val_rank1"] == 1.0
+    assert row["test_rank1"] == 0.75
+    assert row["test_ci_low"] <= 0.75 <= row["test_ci_high"]
+    assert row["n_test"] == 4 and row["method"] == "single"
+
+
+def test_mismatched_runs_are_refused_naming_the_folders(tmp_path):
+    a = random_run(tmp_path / "a", seed=0)
+    fewer = random_run(tmp_path / "fewer", seed=1, n_test=9)
+    other_classes = write_run(tmp_path / "classes", np.eye(2)[[0, 1]], np.eye(2)[[0, 1]], ["01", "02"],
+                              ["01", "02"], classes=["01", "02"])
+    with pytest.raises(ensemble.EnsembleError, match=r"a and .*fewer do not hold the same test clips"):
+        ensemble.ensemble_table([a, fewer], "soft")
+    with pytest.raises(ensemble.EnsembleError, match=r"classes have different class lists"):
+        ensemble.ensemble_table([a, other_classes], "hard")
+    unfinished = tmp_path / "unfinished"
+    unfinished.mkdir()
+    with pytest.raises(ensemble.EnsembleError, match="unfinished: not a finished run"):
+        ensemble.load_predictions(unfinished)
+
+
+def test_search_picks_on_validation_and_shows_the_test_pick(tmp_path):
+    runs = [random_run(tmp_path / f"r{i}", seed=i) for i in range(4)]
+    table = ensemble.search(runs, max_size=3, n_boot=100)
+    singles = table[table["size"] == 1]
+    assert len(singles) == 4 and len(table) == 4 + 3 * (6 + 4)
+    val_pick, test_pick = ensemble.pick(table, "val"), ensemble.pick(table, "test")
+    assert val_pick["val_rank1"] == table["val_rank1"].max()
+    assert test_pick["test_rank1"] == table["test_rank1"].max()
+    summary = ensemble.selection_summary(table)
+    assert summary["choice"].str.contains("original code").sum() == 1
+    # a capped search keeps the best runs by validation only
+    capped = ensemble.search(runs, max_size=2, candidates=2, n_boot=50)
+    kept = set(capped[capped["size"] == 1]["members"])
+    best_two = set(singles.sort_values("val_rank1", ascending=False, kind="stable")["members"][:2])
+    assert kept == best_two
+
+
+def test_solver_pairs_differ_only_in_solver(tmp_path):
+    adam = random_run(tmp_path / "adam", seed=0, optimizer="adam")
+    adamw = random_run(tmp_path / "adamw", seed=1, optimizer="adamw")
+    other = random_run(tmp_path / "adamw8", seed=2, optimizer="adamw", alpha=8)
+    assert ensemble.solver_pairs([adam, adamw, other]) == [(adam, adamw)]
+    table = ensemble.table3([adam, adamw, other], n_boot=50)
+    assert table["model"].tolist() == ["adam", "adamw", "hard vote of the two", "soft vote of the two"]
+
+
+def test_cli_writes_ensembles_csv(tmp_path, capsys):
+    a, b = random_run(tmp_path / "a", seed=0), random_run(tmp_path / "b", seed=1)
+    out = tmp_path / "out" / "ensembles.csv"
+    assert cli_main(["ensemble", "--runs", str(a), str(b), "--method", "hard", "--out", str(out),
+                     "--bootstrap", "50"]) == 0
+    table = pd.read_csv(out, dtype={"members": str})
+    assert table["members"].tolist() == ["a", "b", "a;b"]
+    assert table["method"].tolist() == ["single", "single", "hard"]
+    assert cli_main(["ensemble", "--runs", str(a), str(tmp_path / "nope"), "--out", str(out)]) == 2
+    assert "nope: not a finished run" in capsys.readouterr().err
+
+
+def test_cli_searches_a_grid_folder(tmp_path):
+    grid = tmp_path / "grid"
+    names = []
+    for i, opt in enumerate(["adam", "adamw", "adam"]):
+        random_run(grid / f"run{i}", seed=i, optimizer=opt, alpha=4 if i < 2 else 8)
+        names.append(f"run{i}")
+    io.write_csv(grid / "grid.csv", pd.DataFrame({"run_dir": names + ["run9"],
+                                                  "status": ["done", "done", "done", "failed"]}))
+    out = tmp_path / "ens"
+    assert cli_main(["ensemble", "--grid", str(grid), "--search", "--max-size", "3", "--out", str(out),
+                     "--bootstrap", "50"]) == 0
+    table = pd.read_csv(out / "ensembles.csv")
+    assert len(table) == 3 + 3 * (3 + 1)
+    assert "run9" not in ";".join(table["members"])
+    assert len(pd.read_csv(out / "table3.csv")) == 4
+    assert len(pd.read_csv(out / "selection.csv")) == 3
