@@ -355,7 +355,8 @@ def _apex(adapter, row, onset, offset, rule, report) -> tuple[int, str]:
 
 
 def _on_disk(label: str, number: int, numbers: list[int], report) -> int | None:
-    """``number`` if that frame exists, else the nearest frame within NEARBY_FRAMES (fixed), else None (error)."""
+    """``number`` if that frame exists, else the nearest frame within NEARBY_FRAMES (fixed; ties go to
+    the lower number), else None (error)."""
     if number in set(numbers):
         return number
     nearest = min(numbers, key=lambda n: (abs(n - number), n))
