@@ -267,3 +267,16 @@ def test_annotation_is_found_below_the_root_and_bad_arguments_are_refused(root_c
         load_dataset("smic", root, apex_rule="peak")
     with pytest.raises(DatasetError, match="unknown dataset 'casme'"):
         load_dataset("casme", root)
+
+
+def test_casme2_cropped_release_layout_is_read_with_cropped(root_copy):
+    root = root_copy("casme2")
+    raw = root / "CASME2_RAW_selected"
+    for frame in raw.rglob("img*.jpg"):
+        frame.rename(frame.with_name("reg_" + frame.name))
+    raw.rename(root / "Cropped")
+    with pytest.raises(DatasetError, match="expected the frame folder CASME2_RAW_selected/"):
+        load_dataset("casme2", root)
+    clips = load_dataset("casme2", root, cropped=True).clips
+    assert len(clips) == 9 and all(Path(p).name.startswith("reg_img") for p in clips.iloc[0].frames)
+    assert clips.iloc[0].frame_numbers[0] == 46
