@@ -19,7 +19,7 @@ from typing import Any, Mapping
 import cv2
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from mlib.config import config_hash
 from mlib.io import write_csv, write_json, write_npy

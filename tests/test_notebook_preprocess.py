@@ -1,0 +1,53 @@
+"""The preprocessing notebook end to end under papermill, on a small synthetic CASME II corpus."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "01-preprocess.py"
+
+
+def ensure_kernel() -> None:
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    if "mlib" not in KernelSpecManager().find_kernel_specs():
+        subprocess.run([sys.executable, "-m", "ipykernel", "install", "--sys-prefix", "--name", "mlib",
+                        "--display-name", "Python (mlib)"], check=True)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_preprocess_notebook_runs_with_injected_parameters(tmp_path):
+    import jupytext
+    import nbformat
+    import papermill
+
+    ensure_kernel()
+    source = tmp_path / "01-preprocess.ipynb"
+    jupytext.write(jupytext.read(NOTEBOOK), source)
+    executed = tmp_path / "executed.ipynb"
+    papermill.execute_notebook(
+        str(source), str(executed), kernel_name="mlib", cwd=str(tmp_path), progress_bar=False,
+        parameters={
+            "dataset": "casme2", "root": str(tmp_path / "corpus"), "cache_dir": str(tmp_path / "cache"),
+            "face_size": 48, "window": 16, "margin": 0.15, "protocol": "kay2023", "seed": 3, "val_size": 0.1,
+            "synth": True, "out_dir": str(tmp_path / "figures"),
+            "synth_settings": {"subjects": 3, "clips_per_subject": 3, "frame_size": [120, 160]},
+        },
+    )  # fmt: skip
+
+    notebook = nbformat.read(executed, as_version=4)
+    outputs = [o for cell in notebook.cells for o in cell.get("outputs", [])]
+    markdown = [o["data"]["text/markdown"] for o in outputs if "text/markdown" in o.get("data", {})]
+    assert any("**Data: SYNTHETIC.**" in text for text in markdown)
+    text = "".join(o.get("text", "") for o in outputs)
+    assert "excluded subjects: 04" in text  # the corpus's single-clip subject
+    assert sum("image/png" in o.get("data", {}) for o in outputs) == 3
+    for name in ("crop-montage.png", "window-timeline.png", "split-parts.png"):
+        assert (tmp_path / "figures" / name).stat().st_size > 5000
+    caches = list((tmp_path / "cache").glob("casme2-*"))
+    assert len(caches) == 1 and (caches[0] / "index.csv").is_file()
+    assert (caches[0] / "splits" / "kay2023-seed3.csv").is_file()
