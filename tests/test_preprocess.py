@@ -201,3 +201,52 @@ def test_clip_table_without_contract_columns_is_refused(clips, tmp_path):
 def test_missing_index_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a complete cache"):
         load_index(tmp_path)
+
+
+# -- mlib prepare on a corpus in the CASME II layout ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def casme2_root(tmp_path_factory):
+    """A tiny synthetic corpus written by mlib synth in the real CASME II layout (spreadsheet + img*.jpg)."""
+    from mlib.synth import corpus_specs
+    from mlib.synth.layouts import write_corpus
+
+    root = tmp_path_factory.mktemp("casme2")
+    specs = corpus_specs(subjects=2, clips_per_subject=2, single_clip_subjects=0, short_clip_fraction=0.0,
+                         frame_size=(120, 160), fps=200, seed=1)  # fmt: skip
+    return write_corpus(root, "casme2", specs, workers=1, progress=False)
+
+
+def run_cli(argv):
+    from mlib import cli
+
+    return cli.main(["prepare", *argv, "--window", "8", "--face-size", "32", "--workers", "1", "--no-progress"])
+
+
+def test_prepare_command_caches_a_casme2_root(casme2_root, tmp_path, capsys):
+    assert run_cli(["--dataset", "casme2", "--root", str(casme2_root), "--cache-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert "prepared 4 clip(s), kept 0 already cached: 32 frames" in out[0] and "frames/s" in out[0]
+    cache = tmp_path / out[-1].rsplit("/", 1)[-1]
+    index = load_index(cache)
+    assert sorted(index["subject"]) == ["01", "01", "02", "02"] and set(index["detector"]) == {"haar"}
+    assert run_cli(["--dataset", "casme2", "--root", str(casme2_root), "--cache-dir", str(tmp_path)]) == 0
+    assert "nothing to do" in capsys.readouterr().out
+
+
+def test_prepare_command_skips_clips_with_errors_and_refuses_when_none_is_left(casme2_root, tmp_path, capsys):
+    import shutil
+
+    root = tmp_path / "root"
+    shutil.copytree(casme2_root, root)
+    folders = sorted((root / "CASME2_RAW_selected").glob("sub*/*"))
+    shutil.rmtree(folders[0])
+    assert run_cli(["--dataset", "casme2", "--root", str(root), "--cache-dir", str(tmp_path / "c")]) == 0
+    out = capsys.readouterr().out
+    assert "skipping 1 annotation row(s)/clip(s) with errors" in out and folders[0].name in out
+    assert len(load_index(out.strip().splitlines()[-1])) == 3
+    for folder in folders[1:]:
+        shutil.rmtree(folder)
+    assert run_cli(["--dataset", "casme2", "--root", str(root), "--cache-dir", str(tmp_path / "c")]) == 1
+    assert "no usable clip" in capsys.readouterr().err
