@@ -1,0 +1,441 @@
+"""Train and evaluate one SlowFast identifier (``mlib train``); writes a run folder.
+
+The run folder (``book/formats.md`` section 5) is named by ``run.name`` or by a hash
+of what shapes the result: the ``model`` and ``train`` settings, the cache's
+``settings.json`` and the split file's content. ``checkpoints/last.pt`` is saved
+every epoch, so rerunning the same command resumes a killed run where it stopped
+(bit-identically on CPU); a folder with ``metrics.json`` is finished and skipped.
+
+Model selection: with a validation part, the epoch with the best validation
+rank-1 (ties -> the earlier epoch); without one, the last epoch. The test part is
+evaluated once, with the selected checkpoint, and chooses nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from mlib import io
+from mlib.config import config_hash, load_yaml, resolve
+from mlib.data import ClipTable, frame_indices, load_clip_arrays, load_clip_table, make_inputs, read_cache_settings, working_size
+from mlib.metrics import PROBA_PREFIX, predicted_labels, summarize
+from mlib.models import SlowFastIdentifier, build_slowfast
+
+HISTORY_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"]
+SELECTION_BEST = "best validation rank-1 (ties -> earlier epoch)"
+SELECTION_LAST = "last epoch (the split has no validation part)"
+
+
+class TrainingError(RuntimeError):
+    """A run folder that does not match the requested configuration."""
+
+
+# ---------------------------------------------------------------- settings
+
+
+def resolve_device(setting: str) -> torch.device:
+    if setting == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if setting == "cuda" and not torch.cuda.is_available():
+        raise ValueError("train.device=cuda but CUDA is not available")
+    return torch.device(setting)
+
+
+def _flag(value, device: torch.device) -> bool:
+    """``auto`` = on for CUDA, off for CPU."""
+    return device.type == "cuda" if value == "auto" else bool(value)
+
+
+def run_folder(cfg: dict) -> Path:
+    """``run.out/<run.name or hash(model, train, cache settings, split file content)>``."""
+    run = cfg["run"]
+    if run.get("name"):
+        return Path(run["out"]) / run["name"]
+    key = {
+        "model": cfg["model"],
+        "train": cfg["train"],
+        "cache_settings": read_cache_settings(run["cache"]),
+        "split": Path(run["split"]).read_text(),
+    }
+    return Path(run["out"]) / config_hash(key)
+
+
+# ---------------------------------------------------------------- optimisation
+
+
+def make_optimizer(model: torch.nn.Module, train_cfg: dict) -> torch.optim.Optimizer:
+    name, lr, wd = train_cfg["optimizer"], float(train_cfg["lr"]), float(train_cfg["weight_decay"])
+    if name == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=lr, momentum=float(train_cfg["momentum"]), weight_decay=wd)
+    if name == "adam":
+        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=wd)
+    if name == "adamw":
+        return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=wd)
+    raise ValueError(f"train.optimizer={name!r}: expected sgd, adam or adamw")
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, train_cfg: dict) -> torch.optim.lr_scheduler.LRScheduler:
+    """Per-epoch schedule: linear warm-up over ``warmup_epochs``, then cosine to 0, step
+    (x0.1 at 1/3 and 2/3 of the remaining epochs) or constant."""
+    sched = torch.optim.lr_scheduler
+    epochs, warmup, kind = int(train_cfg["epochs"]), int(train_cfg["warmup_epochs"]), train_cfg["schedule"]
+    warmup = min(warmup, max(epochs - 1, 0))
+    rest = max(epochs - warmup, 1)
+    if kind == "cosine":
+        main = sched.CosineAnnealingLR(optimizer, T_max=rest)
+    elif kind == "step":
+        main = sched.MultiStepLR(optimizer, milestones=[max(1, rest // 3), max(2, 2 * rest // 3)], gamma=0.1)
+    elif kind == "constant":
+        main = sched.ConstantLR(optimizer, factor=1.0, total_iters=0)
+    else:
+        raise ValueError(f"train.schedule={kind!r}: expected cosine, step or constant")
+    if warmup == 0:
+        return main
+    ramp = sched.LinearLR(optimizer, start_factor=1.0 / (warmup + 1), end_factor=1.0, total_iters=warmup)
+    return sched.SequentialLR(optimizer, [ramp, main], milestones=[warmup])
+
+
+# ---------------------------------------------------------------- state
+
+
+def _rng_state(generator: torch.Generator) -> dict:
+    state = {"torch": torch.get_rng_state(), "generator": generator.get_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict, generator: torch.Generator) -> None:
+    torch.set_rng_state(state["torch"])
+    generator.set_state(state["generator"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _save_checkpoint(path: Path, model, optimizer, scheduler, generator, epoch, history, best, classes) -> None:
+    io.save_torch(
+        path,
+        {
+            "epoch": epoch,
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "rng": _rng_state(generator),
+            "history": history,
+            "best": best,
+            "classes": list(classes),
+        },
+    )
+
+
+def _load_checkpoint(path: Path) -> dict:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise TrainingError(f"{path}: cannot load checkpoint: {exc}") from exc
+
+
+@contextlib.contextmanager
+def _deterministic(enabled: bool):
+    before = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(enabled or before)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before)
+
+
+# ---------------------------------------------------------------- the loop
+
+
+class _Runner:
+    """The model, its inputs and the speed settings of one run on one device."""
+
+    def __init__(self, cfg: dict, table: ClipTable, device: torch.device):
+        tcfg, mcfg = cfg["train"], cfg["model"]
+        self.cfg, self.table, self.device = cfg, table, device
+        self.bf16 = _flag(tcfg["bf16"], device)
+        self.channels_last = _flag(tcfg["channels_last"], device)
+        self.size, self.frames = mcfg["size"], mcfg["frames"]
+        side = working_size(self.size, tcfg["crop_scale"], bool(tcfg["augment"]))
+        self.arrays = load_clip_arrays(table.cache_dir, list(table.clips["cache_file"]), self.frames, side)
+        self.on_device = _flag(tcfg["data_on_device"], device) and self._fits(self.arrays)
+        if self.on_device:
+            self.arrays = self.arrays.to(device)
+        elif device.type == "cuda":
+            self.arrays = self.arrays.pin_memory()
+        label_of = {s: i for i, s in enumerate(table.classes)}
+        self.labels = torch.tensor([label_of[s] for s in table.clips["subject"]], dtype=torch.long)
+        self.rows = {p: np.flatnonzero(table.clips["part"].to_numpy() == p) for p in ("train", "val", "test")}
+
+        self.model = build_slowfast(mcfg, len(table.classes)).to(device)
+        if self.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last_3d)
+        self.step_model = torch.compile(self.model) if _flag(tcfg["compile"], device) else self.model
+
+    def _fits(self, arrays: torch.Tensor) -> bool:
+        if self.device.type != "cuda":
+            return False
+        free, _ = torch.cuda.mem_get_info(self.device)
+        return arrays.numel() < 0.5 * free
+
+    def batch(self, rows: np.ndarray, augment: bool, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+        tcfg = self.cfg["train"]
+        index = torch.as_tensor(rows, dtype=torch.long)
+        clips = self.arrays[index.to(self.arrays.device)].to(self.device, non_blocking=True)
+        x = make_inputs(
+            clips, self.size, augment=augment, generator=generator,
+            crop_scale=tcfg["crop_scale"], color_jitter=float(tcfg["color_jitter"]), hflip=bool(tcfg["hflip"]),
+        )
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last_3d)
+        return x, self.labels[index].to(self.device)
+
+    def autocast(self):
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
+
+    def train_epoch(self, optimizer, generator, progress: bool, epoch: int) -> tuple[float, float]:
+        tcfg = self.cfg["train"]
+        self.model.train()
+        rows = self.rows["train"][torch.randperm(len(self.rows["train"]), generator=generator).numpy()]
+        batches = [rows[i : i + tcfg["batch_size"]] for i in range(0, len(rows), tcfg["batch_size"])]
+        if len(batches) > 1 and len(batches[-1]) == 1:
+            batches.pop()  # BatchNorm cannot train on a single clip at 1x1 spatial size
+        total_loss, correct, seen = 0.0, 0, 0
+        for chunk in tqdm(batches, desc=f"epoch {epoch}", leave=False, disable=not progress):
+            x, y = self.batch(chunk, bool(tcfg["augment"]), generator)
+            with self.autocast():
+                logits = self.step_model(x)
+            loss = F.cross_entropy(logits.float(), y, label_smoothing=float(tcfg["label_smoothing"]))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total_loss += float(loss.detach()) * len(chunk)
+            correct += int((logits.argmax(1) == y).sum())
+            seen += len(chunk)
+        return total_loss / max(seen, 1), correct / max(seen, 1)
+
+    @torch.no_grad()
+    def predict_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Class probabilities (float64, n x classes) for cached clips, evaluation preprocessing."""
+        self.model.eval()
+        out = []
+        for i in range(0, len(rows), self.cfg["train"]["batch_size"]):
+            x, _ = self.batch(rows[i : i + self.cfg["train"]["batch_size"]], False, None)
+            with self.autocast():
+                logits = self.step_model(x)
+            out.append(torch.softmax(logits.float(), dim=1).cpu().double().numpy())
+        return np.concatenate(out) if out else np.zeros((0, len(self.table.classes)))
+
+    @torch.no_grad()
+    def recompute_batchnorm(self) -> None:
+        """Precise BatchNorm: replace the running statistics by their average over the training
+        clips (evaluation preprocessing), with ``torch.optim.swa_utils.update_bn``. A small data
+        set gives BN too few momentum updates to settle, so eval-mode outputs would lag training."""
+        rows, size = self.rows["train"], self.cfg["train"]["batch_size"]
+        chunks = [rows[i : i + size] for i in range(0, len(rows), size)]
+        if len(chunks) > 1 and len(chunks[-1]) == 1:
+            chunks[-2] = np.concatenate([chunks[-2], chunks.pop()])
+        inputs = (self.batch(chunk, False, None)[0] for chunk in chunks)
+        with self.autocast():
+            torch.optim.swa_utils.update_bn(inputs, self.model, device=self.device)
+
+    def evaluate(self, part: str) -> tuple[float, float]:
+        rows = self.rows[part]
+        proba = self.predict_rows(rows)
+        labels = self.labels[torch.as_tensor(rows, dtype=torch.long)].numpy()
+        loss = float(-np.log(np.clip(proba[np.arange(len(rows)), labels], 1e-12, None)).mean())
+        return loss, float((proba.argmax(1) == labels).mean())
+
+
+def train(
+    cfg: dict,
+    run_dir: str | Path | None = None,
+    progress: bool = True,
+    on_epoch_end: Callable[[int, dict], None] | None = None,
+) -> Path:
+    """Train (or resume, or skip if finished) one run; return its folder.
+
+    ``cfg`` is a resolved configuration whose ``run.cache`` and ``run.split`` name the
+    inputs. ``on_epoch_end(epoch, history_row)`` is called after each epoch's
+    checkpoint is saved (an exception raised there stops the run like a kill would).
+    """
+    if not cfg["run"].get("cache") or not cfg["run"].get("split"):
+        raise ValueError("run.cache and run.split must name a prepared cache folder and a split file")
+    run_dir = Path(run_dir) if run_dir is not None else run_folder(cfg)
+    if (run_dir / "metrics.json").is_file():
+        print(f"{run_dir}: finished (metrics.json present); skipping")
+        return run_dir
+    _check_same_config(run_dir, cfg)
+    table = load_clip_table(cfg["run"]["cache"], cfg["run"]["split"])
+    device = resolve_device(cfg["train"]["device"])
+    tcfg = cfg["train"]
+    torch.manual_seed(tcfg["seed"])
+    np.random.seed(tcfg["seed"])
+    with _deterministic(device.type == "cpu"):
+        if device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+        runner = _Runner(cfg, table, device)
+        io.write_yaml(run_dir / "config.yaml", cfg)
+        _fit(runner, run_dir, progress, on_epoch_end)
+        _finish(runner, run_dir)
+    return run_dir
+
+
+def _check_same_config(run_dir: Path, cfg: dict) -> None:
+    saved_path = run_dir / "config.yaml"
+    if not saved_path.is_file():
+        return
+    saved = load_yaml(saved_path)
+    for section in ("model", "train"):
+        if saved.get(section) != cfg[section]:
+            raise TrainingError(f"{saved_path}: the run folder holds a different '{section}' configuration; choose another run.name")
+
+
+def _fit(runner: _Runner, run_dir: Path, progress: bool, on_epoch_end) -> None:
+    tcfg = runner.cfg["train"]
+    generator = torch.Generator().manual_seed(tcfg["seed"])
+    optimizer = make_optimizer(runner.model, tcfg)
+    scheduler = make_scheduler(optimizer, tcfg)
+    has_val = len(runner.rows["val"]) > 0
+    history: list[dict] = []
+    best = {"epoch": 0, "val_acc": -1.0}
+    start = 1
+    last_path, best_path = run_dir / "checkpoints" / "last.pt", run_dir / "checkpoints" / "best.pt"
+    if last_path.is_file():
+        state = _load_checkpoint(last_path)
+        runner.model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        _set_rng_state(state["rng"], generator)
+        history, best, start = list(state["history"]), dict(state["best"]), int(state["epoch"]) + 1
+        print(f"{run_dir}: resuming after epoch {state['epoch']}")
+
+    for epoch in range(start, int(tcfg["epochs"]) + 1):
+        started = time.perf_counter()
+        lr = optimizer.param_groups[0]["lr"]
+        train_loss, train_acc = runner.train_epoch(optimizer, generator, progress, epoch)
+        scheduler.step()
+        if tcfg["precise_bn"]:
+            runner.recompute_batchnorm()
+        val_loss = val_acc = math.nan
+        evaluate = has_val and (epoch % int(tcfg["eval_every"]) == 0 or epoch == int(tcfg["epochs"]))
+        if evaluate:
+            val_loss, val_acc = runner.evaluate("val")
+        row = dict(epoch=epoch, train_loss=train_loss, train_acc=train_acc, val_loss=val_loss, val_acc=val_acc,
+                   lr=lr, seconds=time.perf_counter() - started)
+        history.append(row)
+        improved = evaluate and val_acc > best["val_acc"]
+        if improved:
+            best = {"epoch": epoch, "val_acc": val_acc}
+        state = (runner.model, optimizer, scheduler, generator, epoch, history, best, runner.table.classes)
+        if improved:  # best before last: a kill in between re-runs this epoch and rewrites both
+            _save_checkpoint(best_path, *state)
+        _save_checkpoint(last_path, *state)
+        io.write_csv(run_dir / "history.csv", pd.DataFrame(history, columns=HISTORY_COLUMNS))
+        print(f"epoch {epoch}/{tcfg['epochs']}: loss {train_loss:.4f}  train acc {train_acc:.3f}  "
+              f"val acc {val_acc:.3f}  lr {lr:.2e}  {row['seconds']:.1f}s")
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, row)
+
+
+def _finish(runner: _Runner, run_dir: Path) -> None:
+    """Evaluate val and test with the selected checkpoint; write predictions.csv, then metrics.json."""
+    last_path, best_path = run_dir / "checkpoints" / "last.pt", run_dir / "checkpoints" / "best.pt"
+    last = _load_checkpoint(last_path)
+    if len(runner.rows["val"]) > 0 and last["best"]["epoch"] > 0:
+        selection, chosen = SELECTION_BEST, _load_checkpoint(best_path)
+    else:
+        selection, chosen = SELECTION_LAST, last
+        io.save_torch(best_path, last)
+    runner.model.load_state_dict(chosen["model"])
+    classes = runner.table.classes
+    frames, metrics = [], {"selection": selection, "checkpoint_epoch": int(chosen["epoch"]), "classes": classes}
+    for part in ("val", "test"):
+        rows = runner.rows[part]
+        part_clips = runner.table.clips.iloc[rows]
+        proba = runner.predict_rows(rows)
+        frame = pd.DataFrame({
+            "clip_key": part_clips["clip_key"].to_numpy(),
+            "subject": part_clips["subject"].to_numpy(),
+            "part": part,
+            "predicted": predicted_labels(proba, classes) if len(rows) else [],
+        })
+        frame = pd.concat([frame, pd.DataFrame(proba, columns=[f"{PROBA_PREFIX}{c}" for c in classes])], axis=1)
+        frames.append(frame)
+        if len(rows):
+            metrics[part] = summarize(list(part_clips["subject"]), proba, classes, seed=runner.cfg["train"]["seed"])
+        else:
+            metrics[part] = {"rank1": None, "rank5": None, "n_clips": 0, "n_subjects": 0}
+    io.write_csv(run_dir / "predictions.csv", pd.concat(frames, ignore_index=True))
+    io.write_json(run_dir / "metrics.json", metrics)
+    test = metrics["test"]
+    print(f"{run_dir}: test rank-1 {test['rank1']} on {test['n_clips']} clips "
+          f"(checkpoint epoch {metrics['checkpoint_epoch']}, {selection})")
+
+
+# ---------------------------------------------------------------- using a run
+
+
+def load_run(run_dir: str | Path, which: str = "best", device: str | torch.device = "cpu") -> tuple[SlowFastIdentifier, dict, list[str]]:
+    """The trained model (eval mode), the run's resolved config and its class list (subject ids)."""
+    run_dir = Path(run_dir)
+    if which not in {"best", "last"}:
+        raise ValueError(f"which={which!r}: expected 'best' or 'last'")
+    cfg = load_yaml(run_dir / "config.yaml")
+    state = _load_checkpoint(run_dir / "checkpoints" / f"{which}.pt")
+    classes = list(state["classes"])
+    model = build_slowfast({**cfg["model"], "checkpoint": None}, len(classes))
+    model.load_state_dict(state["model"])
+    return model.to(device).eval(), cfg, classes
+
+
+@torch.no_grad()
+def predict(model: SlowFastIdentifier, clips, batch_size: int = 8) -> np.ndarray:
+    """Class probabilities for clips: uint8 cache arrays (N, W, S, S, 3) (numpy or tensor),
+    prepared with the evaluation preprocessing, or float model inputs (N, 3, T, H, W)."""
+    model.eval()
+    device = next(model.parameters()).device
+    clips = torch.as_tensor(clips)
+    out = []
+    for i in range(0, len(clips), batch_size):
+        chunk = clips[i : i + batch_size]
+        if chunk.dtype == torch.uint8:
+            chunk = chunk[:, torch.as_tensor(frame_indices(chunk.shape[1], model.frames))]
+            chunk = make_inputs(chunk.to(device), model.size)
+        out.append(torch.softmax(model(chunk.to(device).float()), dim=1).cpu().double().numpy())
+    return np.concatenate(out) if out else np.zeros((0, model.num_classes))
+
+
+# ---------------------------------------------------------------- command line
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help="a profile YAML merged over mlib/defaults.yaml")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a setting, e.g. --set model.alpha=8 (repeatable)")
+    parser.add_argument("--cache", help="prepared cache folder (sets run.cache)")
+    parser.add_argument("--split", help="split CSV (sets run.split)")
+    parser.add_argument("--out", help="parent folder of run folders (sets run.out)")
+    parser.add_argument("--name", help="run folder name (sets run.name)")
+    parser.add_argument("--no-progress", action="store_true", help="no per-epoch progress bar")
+
+
+def main(args: argparse.Namespace) -> int:
+    shortcuts = {k: getattr(args, k) for k in ("cache", "split", "out", "name") if getattr(args, k)}
+    cfg = resolve(args.config, args.overrides)
+    cfg = resolve(cfg, {"run": shortcuts})
+    run_dir = train(cfg, progress=not args.no_progress)
+    print(run_dir)
+    return 0

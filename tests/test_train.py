@@ -1,0 +1,207 @@
+"""Training on a tiny cache in the real layout: it learns, resumes bit-identically, repeats, skips."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from mlib.config import resolve
+from mlib.data import DataError, load_clip_table, make_inputs
+from mlib.metrics import read_predictions
+from mlib.train import load_run, predict, run_folder, train
+
+
+def write_tiny_cache(root: Path, subjects: int = 4, clips_per_subject: int = 6, window: int = 16, side: int = 32,
+                     seed: int = 0) -> Path:
+    """A cache whose subjects differ by a learnable face pattern, plus per-clip noise and motion."""
+    rng = np.random.default_rng(seed)
+    cache = Path(root) / "cache" / "casme2-tiny"
+    (cache / "clips").mkdir(parents=True, exist_ok=True)
+    rows = []
+    for s in range(subjects):
+        subject = f"{s + 1:02d}"
+        face = rng.integers(40, 216, size=(side // 4, side // 4, 3)).repeat(4, 0).repeat(4, 1)
+        for c in range(clips_per_subject):
+            shift = rng.integers(-2, 3, size=2)
+            frames = []
+            for t in range(window):
+                frame = np.roll(face, (int(shift[0]), int(shift[1]) + t // 8), axis=(0, 1)).astype(float)
+                frame += rng.normal(0, 12, frame.shape)
+                frames.append(frame)
+            clip = np.clip(np.stack(frames), 0, 255).astype(np.uint8)
+            key = f"casme2_{subject}_EP{c:02d}"
+            np.save(cache / "clips" / f"{key}.npy", clip)
+            rows.append(dict(clip_key=key, dataset="casme2", subject=subject, clip=f"EP{c:02d}",
+                             source_file="CASME2-coding-20140508.xlsx", source_row=2 + len(rows), onset=1, apex=8,
+                             offset=window, apex_source="annotated", fps=200, emotion="", window_start=1,
+                             window_end=window, pad_before=0, pad_after=0, box_x=0, box_y=0, box_w=side, box_h=side,
+                             detector="cropped", cache_file=f"clips/{key}.npy"))
+    (cache / "settings.json").write_text(json.dumps({"window": window, "face_size": side, "dataset": "casme2"}))
+    pd.DataFrame(rows).to_csv(cache / "index.csv", index=False)
+    return cache
+
+
+def write_tiny_split(cache: Path, n_train: int = 3, n_val: int = 1, name: str = "half-seed42.csv") -> Path:
+    """Per subject: the first n_train clips train, the next n_val validate, the rest test."""
+    index = pd.read_csv(cache / "index.csv", dtype={"subject": str})
+    parts = []
+    for _, group in index.groupby("subject", sort=True):
+        labels = ["train"] * n_train + ["val"] * n_val
+        parts += (labels + ["test"] * (len(group) - len(labels)))[: len(group)]
+    split = index[["clip_key", "subject"]].assign(part=parts)
+    path = cache / "splits" / name
+    path.parent.mkdir(exist_ok=True)
+    split.to_csv(path, index=False)
+    return path
+
+
+EPOCHS = 6
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiny")
+    cache = write_tiny_cache(root, subjects=4, clips_per_subject=5)
+    split = write_tiny_split(cache, n_train=2, n_val=1)
+    return root, cache, split
+
+
+def tiny_cfg(root, cache, split, **train_changes) -> dict:
+    train_cfg = {"epochs": EPOCHS, "batch_size": 8, "lr": 0.003, "warmup_epochs": 1, "crop_scale": [0.85, 1.0],
+                 "color_jitter": 0.05, "device": "cpu", "seed": 3}
+    train_cfg.update(train_changes)
+    return resolve(None, {
+        "model": {"depth": 18, "frames": 8, "size": 32, "dropout": 0.0},
+        "train": train_cfg,
+        "run": {"cache": str(cache), "split": str(split), "out": str(root / "runs")},
+    })
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tiny):
+    torch.set_num_threads(1)
+    return train(tiny_cfg(*tiny), progress=False)
+
+
+def test_make_inputs_shapes_and_normalisation():
+    clips = torch.full((2, 4, 40, 40, 3), 255, dtype=torch.uint8)
+    plain = make_inputs(clips, 32)
+    assert plain.shape == (2, 3, 4, 32, 32)
+    assert torch.allclose(plain, torch.full_like(plain, (1 - 0.45) / 0.225))
+    generator = torch.Generator().manual_seed(0)
+    ramp = torch.arange(40, dtype=torch.uint8).view(1, 1, 1, 40, 1).expand(2, 4, 40, 40, 3).contiguous() * 6
+    augmented = make_inputs(ramp, 32, augment=True, generator=generator, crop_scale=(0.5, 0.6), hflip=True)
+    # One box per clip: every frame of a clip is cropped identically.
+    assert torch.equal(augmented[:, :, 0], augmented[:, :, 3])
+    assert not torch.equal(augmented, make_inputs(ramp, 32))
+
+
+@pytest.mark.slow
+def test_run_folder_follows_the_contract_and_learns(finished_run, tiny):
+    root, cache, split = tiny
+    files = {p.relative_to(finished_run).as_posix() for p in finished_run.rglob("*") if p.is_file()}
+    assert {"config.yaml", "history.csv", "metrics.json", "predictions.csv", "checkpoints/best.pt", "checkpoints/last.pt"} <= files
+    assert finished_run == run_folder(tiny_cfg(*tiny))
+
+    history = pd.read_csv(finished_run / "history.csv")
+    assert list(history.columns) == ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"]
+    assert list(history["epoch"]) == list(range(1, EPOCHS + 1))
+
+    metrics = json.loads((finished_run / "metrics.json").read_text())
+    best_val = history["val_acc"].max()
+    assert metrics["selection"].startswith("best validation")
+    assert metrics["checkpoint_epoch"] == int(history.loc[history["val_acc"] == best_val, "epoch"].min())
+    assert metrics["test"]["n_clips"] == 8 and metrics["test"]["n_subjects"] == 4
+    assert metrics["test"]["rank1"] > 0.25 + 0.2  # chance is 1/4
+
+    predictions = pd.read_csv(finished_run / "predictions.csv", dtype=str)
+    assert list(predictions.columns[:4]) == ["clip_key", "subject", "part", "predicted"]
+    assert list(predictions.columns[4:]) == ["p:01", "p:02", "p:03", "p:04"]
+    assert sorted(set(predictions["part"])) == ["test", "val"]
+    test_part = read_predictions(finished_run / "predictions.csv", "test")
+    assert np.allclose(test_part.proba.sum(axis=1), 1.0)
+    assert np.mean(np.array(test_part.y_pred) == np.array(test_part.y_true)) == pytest.approx(metrics["test"]["rank1"])
+
+    # The tiny model fits its tiny training set: 100 % rank-1 on the train clips, evaluation preprocessing.
+    model, cfg, classes = load_run(finished_run, which="last")
+    table = load_clip_table(cache, split)
+    train_clips = table.part("train")
+    arrays = np.stack([np.load(cache / f) for f in train_clips["cache_file"]])
+    proba = predict(model, arrays)
+    assert [classes[i] for i in proba.argmax(1)] == list(train_clips["subject"])
+    assert cfg["model"]["frames"] == 8 and classes == ["01", "02", "03", "04"]
+
+
+@pytest.mark.slow
+def test_finished_run_is_skipped(finished_run, tiny, capsys):
+    before = (finished_run / "metrics.json").stat().st_mtime_ns
+    assert train(tiny_cfg(*tiny), progress=False) == finished_run
+    assert "skipping" in capsys.readouterr().out
+    assert (finished_run / "metrics.json").stat().st_mtime_ns == before
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_to_identical_results(finished_run, tiny):
+    root, cache, split = tiny
+    cfg = tiny_cfg(*tiny)
+    run_dir = root / "runs" / "killed"
+
+    class Killed(Exception):
+        pass
+
+    def kill_after_two(epoch, _row):
+        if epoch == 2:
+            raise Killed
+
+    with pytest.raises(Killed):
+        train(cfg, run_dir, progress=False, on_epoch_end=kill_after_two)
+    assert not (run_dir / "metrics.json").exists()
+    assert torch.load(run_dir / "checkpoints" / "last.pt", weights_only=True)["epoch"] == 2
+
+    train(cfg, run_dir, progress=False)
+    # Identical to the uninterrupted run, history included.
+    assert json.loads((run_dir / "metrics.json").read_text()) == json.loads((finished_run / "metrics.json").read_text())
+    pd.testing.assert_frame_equal(pd.read_csv(run_dir / "predictions.csv"), pd.read_csv(finished_run / "predictions.csv"))
+    resumed, full = pd.read_csv(run_dir / "history.csv"), pd.read_csv(finished_run / "history.csv")
+    pd.testing.assert_frame_equal(resumed.drop(columns="seconds"), full.drop(columns="seconds"))
+
+
+def test_bad_split_is_refused_with_the_file_named(tiny, tmp_path):
+    root, cache, split = tiny
+    frame = pd.read_csv(split, dtype=str)
+    frame.loc[0, "clip_key"] = "casme2_99_missing"
+    bad = tmp_path / "bad.csv"
+    frame.to_csv(bad, index=False)
+    with pytest.raises(DataError, match="bad.csv.*not in"):
+        load_clip_table(cache, bad)
+    frame = pd.read_csv(split, dtype=str).drop(columns="part")
+    frame.to_csv(bad, index=False)
+    with pytest.raises(DataError, match="bad.csv.*part"):
+        load_clip_table(cache, bad)
+
+
+@pytest.mark.slow
+def test_no_validation_part_selects_last_epoch_and_one_seed_repeats(tiny):
+    root, cache, _ = tiny
+    split = write_tiny_split(cache, n_train=3, n_val=0, name="noval.csv")
+    cfg = tiny_cfg(root, cache, split, epochs=1)
+    runs = [train(cfg, root / "runs" / f"noval-{i}", progress=False) for i in range(2)]
+    metrics = [json.loads((run / "metrics.json").read_text()) for run in runs]
+    assert metrics[0]["selection"].startswith("last epoch") and metrics[0]["checkpoint_epoch"] == 1
+    assert metrics[0]["val"]["n_clips"] == 0 and metrics[0]["test"]["n_clips"] == 8
+    # Two runs with one seed give identical numbers on CPU.
+    assert metrics[0] == metrics[1]
+    pd.testing.assert_frame_equal(pd.read_csv(runs[0] / "predictions.csv"), pd.read_csv(runs[1] / "predictions.csv"))
