@@ -2,8 +2,11 @@
 
 Every function takes ``y_true`` (subject ids, text), ``proba`` (n_clips x n_classes)
 and ``classes`` (the column order of ``proba``). Rank-k counts a clip as correct
-when its true subject is among the k highest probabilities; ties are broken by the
-class order (a stable sort), the same rule as scikit-learn's ``top_k_accuracy_score``.
+when its true subject is among the k highest probabilities. Ties go to the
+earlier class, as ``argmax`` and predictions.csv's ``predicted`` do; this is the
+one point where we differ from scikit-learn's ``top_k_accuracy_score`` (which
+prefers the later class), so :func:`rank_k` uses scikit-learn only on rows free
+of ties at the k-th place and the two agree whenever the scores are tie-free.
 """
 
 from __future__ import annotations
@@ -73,13 +76,15 @@ def cmc_curve(y_true: Sequence[str], proba: np.ndarray, classes: Sequence[str]) 
 
 
 def rank_k(y_true: Sequence[str], proba: np.ndarray, classes: Sequence[str], k: int = 1) -> float:
-    """Rank-k accuracy (scikit-learn's top_k_accuracy_score for more than two classes)."""
+    """Rank-k accuracy: scikit-learn's ``top_k_accuracy_score`` when no score ties, else our ranks."""
     if len(y_true) == 0:
         return float("nan")
     if k >= len(classes):
         return 1.0
-    if len(classes) > 2:
-        return float(top_k_accuracy_score(list(y_true), np.asarray(proba), k=k, labels=list(classes)))
+    proba = np.asarray(proba, dtype=float)
+    tie_free = all(len(np.unique(row)) == len(row) for row in proba)
+    if len(classes) > 2 and tie_free:
+        return float(top_k_accuracy_score(list(y_true), proba, k=k, labels=list(classes)))
     return float(cmc_curve(y_true, proba, classes)[k - 1])
 
 
