@@ -31,11 +31,14 @@
 # %% tags=["parameters"]
 dataset = "casme2"
 root = "data/synthetic/casme2"
+apex_rule = "annotated"  # annotated | midpoint (SMIC always uses the midpoint)
+cropped = False  # the database's already-cropped release: no face detection
 cache_dir = "cache"
 face_size = None  # None: the paper's size per database (SMIC 150, CASME II 300, SAMM 400)
 window = 64
 margin = 0.15
 protocol = "half"
+test_size = 0.5
 seed = 42
 val_size = 0.1
 synth = True  # write the synthetic corpus first if root has no annotation spreadsheet
@@ -102,7 +105,7 @@ display(Markdown(
 # with errors are listed and left out of the cache.
 
 # %%
-loaded = load_dataset(dataset, root)
+loaded = load_dataset(dataset, root, apex_rule=apex_rule, cropped=cropped)
 print(validation_report(loaded))
 error_keys = {p.clip_key for p in loaded.problems if p.severity == "error" and p.clip_key}
 clips = loaded.clips[~loaded.clips["clip_key"].isin(error_keys)].reset_index(drop=True)
@@ -116,7 +119,7 @@ per_subject
 
 # %%
 cache = prepare_cache(clips, cache_dir, dataset=dataset, root=root, window=window, face_size=face_size,
-                      margin=margin, workers=workers, progress=False)
+                      margin=margin, cropped=cropped, apex_rule=apex_rule, workers=workers, progress=False)
 index = load_index(cache)
 print(cache)
 index["detector"].value_counts().rename("clips").to_frame()
@@ -156,7 +159,7 @@ index[["pad_before", "pad_after"]].gt(0).any(axis=1).value_counts().rename("clip
 # excluded (they cannot be both trained and tested on).
 
 # %%
-split_file = write_splits(cache, protocol, val_size=val_size, seed=seed)[0]
+split_file = write_splits(cache, protocol, test_size=test_size, val_size=val_size, seed=seed)[0]
 split = load_split(split_file)
 print(split_file)
 excluded = sorted(set(split.loc[split["part"] == "excluded", "subject"]))

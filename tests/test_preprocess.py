@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import cv2
 import numpy as np
 import pandas as pd
 import pytest
@@ -186,6 +187,17 @@ def test_no_face_falls_back_with_a_warning(make_clip, tmp_path):
     assert result.fallbacks == ["casme2_04_EP10: no face on the first or apex frame; centred square of the frame"]
 
 
+def test_no_face_on_the_first_frame_takes_the_apex_frame_box(make_clip, tmp_path):
+    row = make_clip("06", "EP12", range(1, 10), onset=1, apex=5, offset=9, at=(30, 4))
+    blank = np.full((120, 160, 3), 90, np.uint8)
+    cv2.imwrite(row["frames"][0], blank)  # the window (8 of 9 frames, apex 5 at window frame 4) starts at frame 1
+    with pytest.warns(UserWarning, match="box from the apex frame"):
+        result = run_prepare(pd.DataFrame([row]), tmp_path / "cache", root=tmp_path / "root", **SETTINGS)
+    index = load_index(result.path).iloc[0]
+    assert index["window_start"] == 1 and index["detector"] == "fallback"
+    assert 95 <= index["box_x"] + index["box_w"] / 2 <= 110  # on the pasted face (centre x ~ 102), not the frame centre (80)
+
+
 def test_unreadable_frame_is_an_error_naming_the_file(make_clip, tmp_path):
     row = make_clip("05", "EP11", range(1, 6), onset=1, apex=3, offset=5)
     open(row["frames"][2], "wb").close()
@@ -196,6 +208,11 @@ def test_unreadable_frame_is_an_error_naming_the_file(make_clip, tmp_path):
 def test_clip_table_without_contract_columns_is_refused(clips, tmp_path):
     with pytest.raises(ValueError, match="frame_numbers"):
         prepare_cache(clips.drop(columns="frame_numbers"), tmp_path / "cache", root=tmp_path, **SETTINGS)
+
+
+def test_empty_clip_table_is_refused(clips, tmp_path):
+    with pytest.raises(ValueError, match="no clips"):
+        prepare_cache(clips.iloc[:0], tmp_path / "cache", root=tmp_path, **SETTINGS)
 
 
 def test_missing_index_is_a_clear_error(tmp_path):

@@ -114,6 +114,8 @@ def _check_clip_table(clips: pd.DataFrame) -> None:
     missing = [name for name in CLIP_COLUMNS if name not in clips.columns]
     if missing:
         raise ValueError(f"clip table lacks columns {missing} (book/formats.md section 2)")
+    if clips.empty:
+        raise ValueError("clip table has no clips: nothing to prepare")
     duplicated = clips["clip_key"][clips["clip_key"].duplicated()].tolist()
     if duplicated:
         raise ValueError(f"clip table repeats clip keys {duplicated[:5]}")
