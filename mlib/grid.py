@@ -1,0 +1,316 @@
+"""Grid search: many training configurations, each one run folder, one tidy table.
+
+A grid file (``configs/grids/*.yaml``) is a YAML mapping::
+
+    description: what the grid is for
+    fixed:                      # dotted overrides applied to every configuration
+      train.epochs: 30
+    axes:                       # optional: the cartesian product of these values
+      model.alpha: [4, 8, 16]
+      model.beta_inv: [8, 16, 32]
+      train.seed: [0]
+    configurations:             # optional: an explicit list (for the paper's tables)
+      - label: casme2 Table 1   # optional, shown in grid.csv
+        datasets: [casme2]      # optional: run only on caches of these datasets
+        set: {model.alpha: 4, model.beta_inv: 8}
+    exclude:                    # optional: combinations to skip, each with a reason
+      - match: {model.alpha: 16, train.batch_size: 8}
+        reason: why it is skipped
+
+The configurations run are every explicit configuration (or one empty one)
+crossed with every combination of the axes. Each is resolved as defaults <-
+profile <- ``fixed`` <- the configuration and axis values <- ``--set``
+overrides <- ``--seeds`` (which replaces any ``train.seed`` axis or value).
+Two combinations that resolve to the same configuration run once.
+
+Each configuration is ONE call of ``mlib.train.train`` in this process, not a
+notebook execution: no kernel start per run, nothing to parse back out of a
+notebook, and the run folder already records the resolved configuration
+(``config.yaml``) with its results. The run folder is ``<out>/<hash>``, the
+hash (``mlib.config.config_hash``) of the resolved ``model`` and ``train``
+sections with the content of the split file and of the cache's settings (the
+key ``mlib train`` uses), so a rerun finds the same folder: ``train`` skips a finished run and resumes a killed one. A
+configuration that raises (including an invalid alpha/beta combination that
+``build_slowfast`` refuses before any compute) is recorded as ``failed`` with
+its traceback in ``<run>/error.txt`` and the grid goes on; a rerun retries it.
+
+``<out>/grid.csv`` has one row per configuration: its label, every axis and
+the main hyper-parameters, ``status`` (pending, done, failed, excluded),
+``origin`` (trained, resumed or cached: what this invocation did), validation
+and test rank-1 / rank-5, the chosen epoch, training seconds, ``run_dir``
+(relative to ``<out>``) and ``message`` (the error or the exclusion reason).
+It is rewritten atomically after every run, so a killed grid leaves a valid
+table of what finished.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import pandas as pd
+
+from mlib import config, io
+
+MAIN_KEYS = ["model.alpha", "model.beta_inv", "train.optimizer", "train.lr", "train.batch_size", "train.seed"]
+RESULT_COLUMNS = ["status", "origin", "val_rank1", "val_rank5", "test_rank1", "test_rank5", "checkpoint_epoch",
+                  "seconds", "run_dir", "message"]
+_GRID_KEYS = {"description", "fixed", "axes", "configurations", "exclude"}
+_CONFIGURATION_KEYS = {"label", "datasets", "set"}
+
+
+class GridError(ValueError):
+    """A grid file or grid input that cannot be run; the message names the file."""
+
+
+@dataclass
+class GridSpec:
+    """A parsed grid file."""
+
+    path: Path
+    description: str
+    fixed: dict[str, Any]
+    axes: dict[str, list]
+    configurations: list[dict]
+    exclude: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class PlannedRun:
+    """One configuration of a grid, resolved and keyed."""
+
+    config_id: int
+    label: str
+    values: dict[str, Any]      # the dotted settings that vary or were set for it
+    cfg: dict
+    run_dir: Path
+    excluded: str | None = None
+
+
+def load_grid(path: str | Path) -> GridSpec:
+    """Read and check a grid file; every error names the file."""
+    path = Path(path)
+    data = config.load_yaml(path)
+    unknown = set(data) - _GRID_KEYS
+    if unknown:
+        raise GridError(f"{path}: unknown keys {sorted(unknown)} (allowed: {sorted(_GRID_KEYS)})")
+    fixed = data.get("fixed") or {}
+    axes = data.get("axes") or {}
+    configurations = data.get("configurations") or [{}]
+    if not isinstance(fixed, dict):
+        raise GridError(f"{path}: 'fixed' must map dotted keys to values")
+    if not isinstance(axes, dict) or any(not isinstance(v, list) or not v for v in axes.values()):
+        raise GridError(f"{path}: 'axes' must map dotted keys to non-empty lists of values")
+    if not isinstance(configurations, list):
+        raise GridError(f"{path}: 'configurations' must be a list")
+    for i, entry in enumerate(configurations):
+        if not isinstance(entry, dict) or set(entry) - _CONFIGURATION_KEYS:
+            raise GridError(f"{path}: configuration {i} must be a mapping with keys among "
+                            f"{sorted(_CONFIGURATION_KEYS)}, got {entry!r}")
+        if not isinstance(entry.get("set", {}), dict):
+            raise GridError(f"{path}: configuration {i}: 'set' must map dotted keys to values")
+    exclude = data.get("exclude") or []
+    for i, rule in enumerate(exclude):
+        if not isinstance(rule, dict) or not isinstance(rule.get("match"), dict) or not rule.get("reason"):
+            raise GridError(f"{path}: exclude rule {i} needs 'match' (dotted keys to values) and 'reason'")
+    return GridSpec(path, str(data.get("description", "")), fixed, axes, configurations, exclude)
+
+
+def nest(dotted: Mapping[str, Any]) -> dict:
+    """``{"model.alpha": 4}`` -> ``{"model": {"alpha": 4}}``."""
+    tree: dict = {}
+    for key, value in dotted.items():
+        node = tree
+        parts = str(key).split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return tree
+
+
+def lookup(cfg: Mapping, dotted: str) -> Any:
+    node: Any = cfg
+    for part in dotted.split("."):
+        node = node[part]
+    return node
+
+
+def cache_dataset(cache: str | Path) -> str:
+    """The dataset of a prepared cache (its ``index.csv``'s ``dataset`` column)."""
+    index = Path(cache) / "index.csv"
+    if not index.is_file():
+        raise GridError(f"{index}: missing; {cache} is not a complete prepared cache (run `mlib prepare`)")
+    datasets = pd.read_csv(index, usecols=["dataset"], dtype=str)["dataset"].unique()
+    if len(datasets) != 1:
+        raise GridError(f"{index}: expected one dataset, found {list(datasets)}")
+    return str(datasets[0])
+
+
+def run_key(cfg: Mapping) -> str:
+    """The run folder name: ``mlib.train``'s own key, a hash of the ``model`` and ``train``
+    sections with the cache's settings and the split file's content.
+
+    Only what shapes the result is hashed, so a new key elsewhere in the defaults
+    tree does not orphan finished runs, and ``mlib train`` with the same settings
+    finds the same folder.
+    """
+    from mlib import train as training
+
+    return training.run_folder({**cfg, "run": {**cfg["run"], "name": None}}).name
+
+
+def plan(grid_file: str | Path, *, profile=None, overrides: Iterable[str] = (), cache: str | Path,
+         split: str | Path, out: str | Path, seeds: Sequence[int] | None = None) -> list[PlannedRun]:
+    """Resolve every configuration of a grid for one cache and split (no training)."""
+    spec = load_grid(grid_file)
+    cache, split, out = Path(cache).resolve(), Path(split).resolve(), Path(out)
+    if not split.is_file():
+        raise GridError(f"{split}: no such split file (run `mlib split`)")
+    dataset = cache_dataset(cache)
+    axes = dict(spec.axes)
+    if seeds is not None:
+        axes["train.seed"] = [int(s) for s in seeds]
+    cli = config.parse_overrides(overrides)
+    try:
+        base = config.merge(config.resolve(profile), nest(spec.fixed))
+    except config.ConfigError as exc:
+        raise GridError(f"{spec.path}: {exc}") from exc
+    planned: list[PlannedRun] = []
+    seen: set[str] = set()
+    for entry in spec.configurations:
+        if entry.get("datasets") and dataset not in entry["datasets"]:
+            continue
+        for combo in itertools.product(*axes.values()):
+            values = dict(entry.get("set", {})) | dict(zip(axes, combo))
+            try:
+                cfg = config.merge(config.merge(base, nest(values)), cli)
+            except config.ConfigError as exc:
+                raise GridError(f"{spec.path}: configuration {values}: {exc}") from exc
+            cfg["run"] |= {"cache": str(cache), "split": str(split), "out": str(out), "name": None}
+            key = run_key(cfg)
+            if key in seen:
+                continue
+            seen.add(key)
+            cfg["run"]["name"] = key
+            planned.append(PlannedRun(len(planned), str(entry.get("label", "")), values, cfg, out / key,
+                                      _excluded(spec, cfg)))
+    if not planned:
+        raise GridError(f"{spec.path}: no configuration applies to dataset {dataset!r}")
+    return planned
+
+
+def _excluded(spec: GridSpec, cfg: Mapping) -> str | None:
+    for rule in spec.exclude:
+        try:
+            if all(lookup(cfg, k) == v for k, v in rule["match"].items()):
+                return str(rule["reason"])
+        except KeyError as exc:
+            raise GridError(f"{spec.path}: exclude rule names unknown key {exc}") from exc
+    return None
+
+
+def _row(run: PlannedRun, columns: Sequence[str], out: Path) -> dict:
+    return {"config_id": run.config_id, "label": run.label, **{k: lookup(run.cfg, k) for k in columns},
+            "status": "excluded" if run.excluded else "pending", "origin": "",
+            "run_dir": run.run_dir.relative_to(out).as_posix() if not run.excluded else "",
+            "message": run.excluded or ""}
+
+
+def _results(run_dir: Path) -> dict:
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    history = run_dir / "history.csv"
+    seconds = float(pd.read_csv(history)["seconds"].sum()) if history.is_file() else float("nan")
+    return {
+        "val_rank1": metrics.get("val", {}).get("rank1"), "val_rank5": metrics.get("val", {}).get("rank5"),
+        "test_rank1": metrics["test"]["rank1"], "test_rank5": metrics["test"].get("rank5"),
+        "checkpoint_epoch": metrics.get("checkpoint_epoch"), "seconds": seconds,
+    }
+
+
+def run_grid(grid_file: str | Path, *, profile=None, overrides: Iterable[str] = (), cache: str | Path,
+             split: str | Path, out: str | Path, seeds: Sequence[int] | None = None,
+             progress: bool = True) -> pd.DataFrame:
+    """Run (or resume, or just collect) every configuration of a grid; returns grid.csv's table."""
+    from mlib import train as training
+
+    out = Path(out)
+    runs = plan(grid_file, profile=profile, overrides=overrides, cache=cache, split=split, out=out, seeds=seeds)
+    spec = load_grid(grid_file)
+    columns = list(dict.fromkeys(MAIN_KEYS + list(spec.axes) + [k for r in runs for k in r.values]))
+    rows = [_row(r, columns, out) for r in runs]
+    table_path = out / "grid.csv"
+    io.write_yaml(out / "grid-spec.yaml", {
+        "grid_file": str(grid_file), "description": spec.description, "profile": str(profile) if profile else None,
+        "overrides": list(overrides), "seeds": list(seeds) if seeds is not None else None,
+        "cache": str(Path(cache).resolve()), "split": str(Path(split).resolve()),
+    })
+    io.write_csv(table_path, pd.DataFrame(rows))
+    for i, (run, row) in enumerate(zip(runs, rows)):
+        if run.excluded:
+            continue
+        finished = (run.run_dir / "metrics.json").is_file()
+        origin = "cached" if finished else ("resumed" if (run.run_dir / "checkpoints" / "last.pt").is_file()
+                                            else "trained")
+        error_file = run.run_dir / "error.txt"
+        started = time.perf_counter()
+        try:
+            training.train(run.cfg, run.run_dir, progress=progress)
+            row |= {"status": "done", "origin": origin, **_results(run.run_dir), "message": ""}
+            error_file.unlink(missing_ok=True)
+        except Exception as exc:  # a failed configuration must not stop the grid
+            io.write_text(error_file, traceback.format_exc())
+            message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            row |= {"status": "failed", "origin": origin, "seconds": time.perf_counter() - started,
+                    "message": message}
+        io.write_csv(table_path, pd.DataFrame(rows))
+        if progress:
+            settings = " ".join(f"{k.split('.')[-1]}={row[k]}" for k in columns)
+            result = (f"val {row['val_rank1']:.3f} test {row['test_rank1']:.3f}" if row["status"] == "done"
+                      else row["message"])
+            print(f"[grid {i + 1}/{len(runs)}] {settings}: {row['status']} ({origin}) {result}", flush=True)
+    return pd.DataFrame(rows)
+
+
+def load_grid_table(out: str | Path) -> pd.DataFrame:
+    """Read ``<out>/grid.csv`` (as the notebooks do), naming the file if it is missing."""
+    path = Path(out) / "grid.csv"
+    if not path.is_file():
+        raise GridError(f"{path}: no grid table; run `mlib grid` first")
+    return pd.read_csv(path, dtype={"run_dir": str, "label": str, "message": str}, keep_default_na=True)
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--grid", required=True, help="a grid file (configs/grids/NAME.yaml)")
+    parser.add_argument("--profile", help="a profile (configs/profiles/NAME.yaml) under the grid")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override on top of every configuration (repeatable)")
+    parser.add_argument("--cache", required=True, help="a prepared cache folder (holding index.csv)")
+    parser.add_argument("--split", required=True, help="a split CSV (mlib split)")
+    parser.add_argument("--out", required=True, help="the grid folder: run folders and grid.csv")
+    parser.add_argument("--seeds", nargs="+", type=int, help="seeds per configuration (replaces train.seed)")
+    parser.add_argument("--list", action="store_true", help="list the configurations and their folders; run nothing")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def main(args) -> int:
+    try:
+        if args.list:
+            for run in plan(args.grid, profile=args.profile, overrides=args.overrides, cache=args.cache,
+                            split=args.split, out=args.out, seeds=args.seeds):
+                note = f"  (excluded: {run.excluded})" if run.excluded else ""
+                print(f"{run.run_dir}  {run.label}  {run.values}{note}")
+            return 0
+        table = run_grid(args.grid, profile=args.profile, overrides=args.overrides, cache=args.cache,
+                         split=args.split, out=args.out, seeds=args.seeds, progress=not args.no_progress)
+    except (GridError, config.ConfigError) as exc:
+        print(f"mlib grid: {exc}", file=sys.stderr)
+        return 2
+    counts = table["status"].value_counts().to_dict()
+    print(f"wrote {Path(args.out) / 'grid.csv'}: {counts}")
+    return 0 if counts.get("failed", 0) == 0 else 1

@@ -1,0 +1,187 @@
+"""Grid search: the grid file format, planning, and resumable runs with failures recorded."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from mlib import grid
+from mlib import train as training
+from mlib.cli import main as cli_main
+
+ROOT = Path(__file__).resolve().parents[1]
+CI_GRID = ROOT / "configs" / "grids" / "ci.yaml"
+QUICK = ["train.epochs=1"]
+
+
+def write_tiny_cache(root: Path, subjects: int = 4, clips: int = 5, window: int = 16, side: int = 32) -> Path:
+    """A prepared cache in the contract's layout (book/formats.md section 3): each subject has
+    its own blocky face pattern, shifted a little per clip and drifting over time, plus noise."""
+    rng = np.random.default_rng(0)
+    cache = root / "cache" / "casme2-tiny"
+    (cache / "clips").mkdir(parents=True)
+    rows = []
+    for s in range(subjects):
+        subject = f"{s + 1:02d}"
+        face = rng.integers(40, 216, size=(side // 4, side // 4, 3)).repeat(4, 0).repeat(4, 1)
+        for c in range(clips):
+            dy, dx = rng.integers(-2, 3, size=2)
+            frames = [np.roll(face, (int(dy), int(dx) + t // 8), axis=(0, 1)) + rng.normal(0, 12, face.shape)
+                      for t in range(window)]
+            key = f"casme2_{subject}_EP{c:02d}"
+            np.save(cache / "clips" / f"{key}.npy", np.clip(frames, 0, 255).astype(np.uint8))
+            rows.append(dict(clip_key=key, dataset="casme2", subject=subject, clip=f"EP{c:02d}",
+                             source_file="CASME2-coding-20140508.xlsx", source_row=len(rows) + 2, onset=1, apex=8,
+                             offset=window, apex_source="annotated", fps=200, emotion="", window_start=1,
+                             window_end=window, pad_before=0, pad_after=0, box_x=0, box_y=0, box_w=side,
+                             box_h=side, detector="cropped", cache_file=f"clips/{key}.npy"))
+    (cache / "settings.json").write_text(json.dumps({"window": window, "face_size": side}))
+    pd.DataFrame(rows).to_csv(cache / "index.csv", index=False)
+    return cache
+
+
+def write_tiny_split(cache: Path, n_train: int = 3, n_val: int = 1) -> Path:
+    """A split file (section 4): per subject the first clips train, the next validate, the rest test."""
+    index = pd.read_csv(cache / "index.csv", dtype={"subject": str})
+    parts = []
+    for _, group in index.groupby("subject", sort=True):
+        labels = ["train"] * n_train + ["val"] * n_val
+        parts += (labels + ["test"] * len(group))[: len(group)]
+    path = cache / "splits" / "half-seed42.csv"
+    path.parent.mkdir()
+    index[["clip_key", "subject"]].assign(part=parts).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    cache = write_tiny_cache(tmp_path_factory.mktemp("grid-data"))
+    return cache, write_tiny_split(cache)
+
+
+def write_grid(path: Path, spec: dict) -> Path:
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"axis": {"model.alpha": [4]}}, r"unknown keys \['axis'\]"),
+    ({"axes": {"model.alpha": []}}, "non-empty lists"),
+    ({"configurations": [{"set": {"model.alpha": 4}, "seed": 1}]}, "configuration 0 must be a mapping"),
+    ({"axes": {"model.alpha": [4]}, "exclude": [{"match": {"model.alpha": 4}}]}, "needs 'match'.*and 'reason'"),
+])
+def test_bad_grid_files_are_refused_naming_the_file(tmp_path, spec, message):
+    path = write_grid(tmp_path / "bad.yaml", spec)
+    with pytest.raises(grid.GridError, match=rf"bad.yaml: .*{message}"):
+        grid.load_grid(path)
+
+
+def test_unknown_setting_in_a_grid_names_the_file(tmp_path, data):
+    path = write_grid(tmp_path / "typo.yaml", {"axes": {"model.alpah": [4, 8]}})
+    with pytest.raises(grid.GridError, match="typo.yaml: .*unknown configuration key 'model.alpah'"):
+        grid.plan(path, cache=data[0], split=data[1], out=tmp_path / "out")
+
+
+def test_shipped_grids_plan(tmp_path, data):
+    cache, split = data
+    sizes = {}
+    for name in ("ci", "default", "kay2023", "paper-table1"):
+        sizes[name] = len(grid.plan(ROOT / "configs" / "grids" / f"{name}.yaml", cache=cache, split=split,
+                                    out=tmp_path / name))
+    assert sizes["kay2023"] == 162
+    assert sizes["ci"] == 3
+    assert 6 <= sizes["default"] <= 8
+    # the tiny cache is a casme2 one: only the CASME II row of Table 1 applies
+    assert sizes["paper-table1"] == 1
+
+
+def test_plan_crosses_configurations_with_axes_seeds_and_exclusions(tmp_path, data):
+    cache, split = data
+    path = write_grid(tmp_path / "g.yaml", {
+        "fixed": {"train.epochs": 2},
+        "configurations": [
+            {"label": "adam", "set": {"train.optimizer": "adam"}},
+            {"label": "sgd", "set": {"train.optimizer": "sgd"}},
+            {"label": "smic only", "datasets": ["smic"], "set": {"model.alpha": 16}},
+        ],
+        "axes": {"model.alpha": [4, 8], "train.seed": [0]},
+        "exclude": [{"match": {"train.optimizer": "sgd", "model.alpha": 8}, "reason": "diverges"}],
+    })
+    runs = grid.plan(path, cache=cache, split=split, out=tmp_path / "out", seeds=[1, 2])
+    assert len(runs) == 2 * 2 * 2
+    assert {r.cfg["train"]["seed"] for r in runs} == {1, 2}
+    assert all(r.cfg["train"]["epochs"] == 2 for r in runs)
+    assert len({r.run_dir for r in runs}) == len(runs)
+    excluded = [r for r in runs if r.excluded]
+    assert len(excluded) == 2 and all(r.cfg["train"]["optimizer"] == "sgd" and r.cfg["model"]["alpha"] == 8
+                                      for r in excluded)
+    # --set collapses the alpha axis: identical configurations run once
+    collapsed = grid.plan(path, cache=cache, split=split, out=tmp_path / "out", overrides=["model.alpha=4"])
+    assert len(collapsed) == 2
+    # the run key is the training unit's own folder name for that configuration
+    cfg = runs[0].cfg
+    assert runs[0].run_dir.name == training.run_folder({**cfg, "run": {**cfg["run"], "name": None}}).name
+
+
+@pytest.mark.slow
+def test_ci_grid_resumes_after_a_kill_records_failures_and_reruns_nothing(tmp_path, data, monkeypatch):
+    cache, split = data
+    out = tmp_path / "grid"
+    real_train, calls = training.train, []
+
+    def killed_on_second_run(cfg, run_dir, progress=True):
+        calls.append(Path(run_dir).name)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # like Ctrl-C or a killed job: not an error of the configuration
+        return real_train(cfg, run_dir, progress=progress)
+
+    monkeypatch.setattr(training, "train", killed_on_second_run)
+    with pytest.raises(KeyboardInterrupt):
+        grid.run_grid(CI_GRID, overrides=QUICK, cache=cache, split=split, out=out, progress=False)
+    table = pd.read_csv(out / "grid.csv")
+    assert table["status"].tolist() == ["done", "pending", "pending"]
+    assert table.loc[0, "test_rank1"] >= 0
+
+    monkeypatch.setattr(training, "train", real_train)
+    table = grid.run_grid(CI_GRID, overrides=QUICK, cache=cache, split=split, out=out, progress=False)
+    saved = pd.read_csv(out / "grid.csv")
+    assert len(saved) == 3 and saved["config_id"].is_unique and saved["run_dir"].is_unique
+    assert saved["status"].tolist() == ["done"] * 3
+    assert saved["origin"].tolist() == ["cached", "trained", "trained"]
+    assert set(saved["train.optimizer"]) == {"adam", "adamw"}
+    for run_dir in saved["run_dir"]:
+        assert (out / run_dir / "metrics.json").is_file() and (out / run_dir / "predictions.csv").is_file()
+    mtimes = {d: (out / d / "metrics.json").stat().st_mtime_ns for d in saved["run_dir"]}
+
+    # a grid with the first ci configuration and an invalid one, into the same folder
+    mixed = write_grid(tmp_path / "mixed.yaml", {
+        "fixed": yaml.safe_load(CI_GRID.read_text())["fixed"],
+        "configurations": [{"set": {"model.alpha": 4, "train.optimizer": "adam"}},
+                           {"label": "bad", "set": {"model.alpha": 3}}],
+    })
+    table = grid.run_grid(mixed, overrides=QUICK, cache=cache, split=split, out=out, progress=False)
+    assert table["status"].tolist() == ["done", "failed"]
+    assert table.loc[0, "origin"] == "cached" and table.loc[0, "run_dir"] == saved.loc[0, "run_dir"]
+    assert "model.frames=16 must be a positive multiple of model.alpha=3" in table.loc[1, "message"]
+    assert "Traceback" in (out / table.loc[1, "run_dir"] / "error.txt").read_text()
+
+    # the command line on the finished ci grid trains nothing
+    code = cli_main(["grid", "--grid", str(CI_GRID), "--set", "train.epochs=1", "--cache", str(cache),
+                     "--split", str(split), "--out", str(out), "--no-progress"])
+    assert code == 0
+    again = pd.read_csv(out / "grid.csv")
+    assert again["origin"].tolist() == ["cached"] * 3
+    assert {d: (out / d / "metrics.json").stat().st_mtime_ns for d in again["run_dir"]} == mtimes
+
+
+def test_cli_lists_configurations_and_reports_bad_input(tmp_path, data, capsys):
+    cache, split = data
+    assert cli_main(["grid", "--grid", str(CI_GRID), "--cache", str(cache), "--split", str(split),
+                     "--out", str(tmp_path / "g"), "--list", "--seeds", "0", "1"]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 6
+    assert cli_main(["grid", "--grid", str(CI_GRID), "--cache", str(tmp_path), "--split", str(split),
+                     "--out", str(tmp_path / "g")]) == 2
+    assert "index.csv: missing" in capsys.readouterr().err
