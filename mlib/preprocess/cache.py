@@ -4,7 +4,9 @@
 where ``key`` hashes the settings that shape the arrays. Each clip is written
 atomically as it finishes, ``index.csv`` last: a folder with ``index.csv`` is
 complete and a rerun returns at once; a killed run resumes, keeping the clips
-whose ``.npy`` exists (an atomic write never leaves a truncated one).
+whose ``.npy`` exists (an atomic write never leaves a truncated one). A kept
+clip's index row is made again (window placed, face detected on one frame):
+both are deterministic, so the row matches the array.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from tqdm import tqdm
 
 from mlib.config import config_hash
 from mlib.io import write_csv, write_json, write_npy
-from mlib.preprocess.faces import centre_square, crop_resize, detect_face, expand_box
-from mlib.preprocess.window import place_window
+from mlib.preprocess.faces import Box, centre_square, crop_resize, detect_face, expand_box
+from mlib.preprocess.window import Window, place_window
 
 # Bump when a change to the code alters the cached arrays, so old caches are not reused.
 PREPROCESS_VERSION = 1
@@ -132,7 +134,7 @@ def read_rgb(path: str | Path) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def clip_face_box(first: np.ndarray, apex_path: str, margin: float) -> tuple[tuple[int, int, int, int], str, str]:
+def clip_face_box(first: np.ndarray, apex_path: str, margin: float) -> tuple[Box, str, str]:
     """The clip's crop box: ``(box, detector, note)``.
 
     Haar on the window's first frame; if no face there, Haar on the apex frame;
@@ -149,6 +151,27 @@ def clip_face_box(first: np.ndarray, apex_path: str, margin: float) -> tuple[tup
     return centre_square(first.shape), "fallback", "no face on the first or apex frame; centred square of the frame"
 
 
+def crop_window(frames: list[str], win: Window, first: np.ndarray, box: Box | None, size: int) -> np.ndarray:
+    """Decode the window's real frames, crop each with ``box`` (None: whole frame), pad: uint8 ``(W, S, S, 3)``.
+
+    ``first`` is the already decoded frame at ``win.start``. Padding repeats
+    the first/last real face, as ``win.positions`` says.
+    """
+    faces = np.empty((win.length, size, size, 3), np.uint8)
+    for slot, pos in enumerate(range(win.start, win.end + 1), start=win.pad_before):
+        image = first if pos == win.start else read_rgb(frames[pos])
+        if box is None:  # an already-cropped release: the whole frame is the face
+            faces[slot] = crop_resize(image, (0, 0, image.shape[1], image.shape[0]), size)
+            continue
+        if image.shape != first.shape:
+            raise ValueError(f"{frames[pos]}: frame size {image.shape[:2]} differs from the clip's first frame {first.shape[:2]}")
+        faces[slot] = crop_resize(image, box, size)
+    last = win.length - win.pad_after
+    faces[: win.pad_before] = faces[win.pad_before]
+    faces[last:] = faces[last - 1]
+    return faces
+
+
 def _prepare_clip(task: dict) -> dict:
     """Worker: place the window, find the box, crop and write one clip (or only describe it if cached)."""
     clip, settings, out_file = task["clip"], task["settings"], Path(task["out_file"])
@@ -162,18 +185,9 @@ def _prepare_clip(task: dict) -> dict:
             box, detector, note = clip_face_box(first, frames[win.apex_pos], settings["margin"])
         decoded = 0
         if not out_file.exists():
-            size = settings["face_size"]
-            faces = {}
-            for pos in range(win.start, win.end + 1):
-                image = first if pos == win.start else read_rgb(frames[pos])
-                if settings["cropped"]:  # each already-cropped frame is the whole face
-                    faces[pos] = crop_resize(image, (0, 0, image.shape[1], image.shape[0]), size)
-                    continue
-                if image.shape != first.shape:
-                    raise ValueError(f"{frames[pos]}: frame size {image.shape[:2]} differs from the clip's first frame {first.shape[:2]}")
-                faces[pos] = crop_resize(image, box, size)
-            write_npy(out_file, np.stack([faces[pos] for pos in win.positions]))
-            decoded = len(faces)
+            faces = crop_window(frames, win, first, None if settings["cropped"] else box, settings["face_size"])
+            write_npy(out_file, faces)
+            decoded = win.end - win.start + 1
         row = {
             **{name: clip[name] for name in INDEX_COLUMNS[:12]},
             "window_start": int(numbers[win.start]),
