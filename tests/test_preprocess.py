@@ -267,3 +267,19 @@ def test_prepare_command_skips_clips_with_errors_and_refuses_when_none_is_left(c
         shutil.rmtree(folder)
     assert run_cli(["--dataset", "casme2", "--root", str(root), "--cache-dir", str(tmp_path / "c")]) == 1
     assert "no usable clip" in capsys.readouterr().err
+
+
+def test_prepare_command_on_the_cropped_release_layout(casme2_root, tmp_path, capsys):
+    import shutil
+
+    root = tmp_path / "root"
+    shutil.copytree(casme2_root, root)
+    raw = root / "CASME2_RAW_selected"
+    for frame in raw.rglob("img*.jpg"):
+        frame.rename(frame.with_name("reg_" + frame.name))
+    raw.rename(root / "Cropped")
+    assert run_cli(["--dataset", "casme2", "--root", str(root), "--cache-dir", str(tmp_path / "c"), "--cropped"]) == 0
+    cache = capsys.readouterr().out.strip().splitlines()[-1]
+    index = load_index(cache)
+    assert set(index["detector"]) == {"cropped"} and set(index["box_w"]) == {160} and set(index["box_h"]) == {120}
+    assert load_clip(cache, index.iloc[0]).shape == (8, 32, 32, 3)
