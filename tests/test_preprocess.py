@@ -283,3 +283,24 @@ def test_prepare_command_on_the_cropped_release_layout(casme2_root, tmp_path, ca
     index = load_index(cache)
     assert set(index["detector"]) == {"cropped"} and set(index["box_w"]) == {160} and set(index["box_h"]) == {120}
     assert load_clip(cache, index.iloc[0]).shape == (8, 32, 32, 3)
+
+
+def test_data_plots_show_the_cached_box_and_window(clips, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.patches import Rectangle
+
+    from mlib.plots.data import crop_montage, window_timeline
+
+    cache = prepare_cache(clips, tmp_path / "cache", root=tmp_path / "root", **SETTINGS)
+    row = load_index(cache).iloc[1]  # the padded clip
+    clip = clips.iloc[1]
+    montage = crop_montage(clip, row)
+    boxes = [p for ax in montage.axes for p in ax.patches if isinstance(p, Rectangle)]
+    assert len(boxes) == 3 and boxes[0].get_xy() == (row.box_x, row.box_y) and boxes[0].get_width() == row.box_w
+    assert [ax.get_title() for ax in montage.axes] == ["onset: frame 50", "apex: frame 53", "offset: frame 55"]
+    timeline = window_timeline(clip, row)
+    assert "8-frame window, frames 50..55, padding 1 + 1" in timeline.axes[0].get_title()
+    labels = timeline.axes[0].get_legend_handles_labels()[1]
+    assert "padding (repeated end frame)" in labels and "apex (frame 53)" in labels
