@@ -1,0 +1,285 @@
+"""The hand-crafted baseline (LGBP / LBP-TOP / FHOFO + SVM): descriptors, the appearance/dynamics separation, run folders."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlib import baseline, ensemble
+from mlib.baseline import FeatureSettings
+
+SMALL = FeatureSettings(side=32, grid=4)
+
+
+def _texture(size: int, seed: int, blur: float = 1.5) -> np.ndarray:
+    """A smooth random grey texture, uint8 (size, size)."""
+    noise = np.random.default_rng(seed).random((size, size)).astype(np.float32)
+    smooth = cv2.GaussianBlur(noise, (0, 0), blur)
+    smooth = (smooth - smooth.min()) / (smooth.max() - smooth.min())
+    return np.round(40 + 170 * smooth).astype(np.uint8)
+
+
+def _rgb(grey_frames: np.ndarray) -> np.ndarray:
+    return np.repeat(np.asarray(grey_frames, np.uint8)[..., None], 3, axis=-1)
+
+
+def _moving_clip(canvas: np.ndarray, side: int, frames: int, velocity: tuple[int, int], offset: tuple[int, int],
+                 noise: float = 0.0, rng=None) -> np.ndarray:
+    """Frames of a side x side view of ``canvas`` whose content moves by ``velocity`` (dx, dy) px per frame.
+
+    ``offset`` is the content's shift at the centre frame (the apex), so the apex frame
+    does not reveal the direction of motion.
+    """
+    centre = (canvas.shape[0] - side) // 2
+    apex = frames // 2
+    out = []
+    for t in range(frames):
+        dx = offset[0] + velocity[0] * (t - apex)
+        dy = offset[1] + velocity[1] * (t - apex)
+        view = canvas[centre - dy : centre - dy + side, centre - dx : centre - dx + side].astype(float)
+        if noise:
+            view = view + rng.normal(0, noise, view.shape)
+        out.append(np.clip(view, 0, 255))
+    return _rgb(np.stack(out))
+
+
+def _write_cache(root, clips: dict[str, list[np.ndarray]]):
+    """A cache in the contract's layout (book/formats.md section 3) from {subject: [clip arrays]}."""
+    cache = root / "cache" / "casme2-baseline"
+    (cache / "clips").mkdir(parents=True)
+    rows = []
+    for subject, arrays in clips.items():
+        for c, clip in enumerate(arrays):
+            key = f"casme2_{subject}_EP{c:02d}"
+            np.save(cache / "clips" / f"{key}.npy", clip)
+            w = len(clip)
+            rows.append(dict(clip_key=key, dataset="casme2", subject=subject, clip=f"EP{c:02d}",
+                             source_file="CASME2-coding-20140508.xlsx", source_row=2 + len(rows), onset=1,
+                             apex=w // 2 + 1, offset=w, apex_source="annotated", fps=200, emotion="",
+                             window_start=1, window_end=w, pad_before=0, pad_after=0, box_x=0, box_y=0,
+                             box_w=clip.shape[1], box_h=clip.shape[1], detector="cropped",
+                             cache_file=f"clips/{key}.npy"))  # fmt: skip
+    (cache / "settings.json").write_text(json.dumps({"dataset": "casme2", "root": str(root / "db"), "window": 16}))
+    pd.DataFrame(rows).to_csv(cache / "index.csv", index=False)
+    return cache
+
+
+def _write_split(cache, n_train: int, n_val: int):
+    """A split file (book/formats.md section 4): per subject the first n_train clips train, the next n_val validate."""
+    index = pd.read_csv(cache / "index.csv", dtype={"subject": str})
+    parts = []
+    for _, group in index.groupby("subject", sort=True):
+        labels = ["train"] * n_train + ["val"] * n_val
+        parts += (labels + ["test"] * len(group))[: len(group)]
+    path = cache / "splits" / "half-seed42.csv"
+    path.parent.mkdir(exist_ok=True)
+    index[["clip_key", "subject"]].assign(part=parts).to_csv(path, index=False)
+    return path
+
+
+def _texture_cache(root, subjects: int, clips_per_subject: int, frames: int):
+    """Subjects differ by their face texture; every clip is still, with its own shift and pixel noise."""
+    rng = np.random.default_rng(0)
+    clips = {}
+    for s in range(subjects):
+        canvas = _texture(96, seed=100 + s, blur=1.0 + s % 2)
+        clips[f"{s + 1:02d}"] = [
+            _moving_clip(canvas, 32, frames, (0, 0), tuple(rng.integers(-3, 4, 2)), noise=3.0, rng=rng)
+            for _ in range(clips_per_subject)
+        ]
+    return _write_cache(root, clips)
+
+
+@pytest.fixture(scope="module")
+def motion_only_cache(tmp_path_factory):
+    """One identical face for everyone; each subject moves it in its own direction (right, left, down, up)."""
+    root = tmp_path_factory.mktemp("motion")
+    rng = np.random.default_rng(1)
+    canvas = _texture(96, seed=7)
+    directions = {"01": (1, 0), "02": (-1, 0), "03": (0, 1), "04": (0, -1)}
+    clips = {
+        subject: [_moving_clip(canvas, 32, 16, v, tuple(rng.integers(-10, 11, 2)), noise=3.0, rng=rng) for _ in range(8)]
+        for subject, v in directions.items()
+    }  # fmt: skip
+    cache = _write_cache(root, clips)
+    return cache, _write_split(cache, n_train=3, n_val=1)
+
+
+def _test_rank1(run_dir) -> float:
+    return json.loads((run_dir / "metrics.json").read_text())["test"]["rank1"]
+
+
+# ---------------------------------------------------------------- descriptors
+
+
+def test_feature_shapes_determinism_and_normalisation():
+    rng = np.random.default_rng(0)
+    clip = rng.integers(0, 256, size=(12, 40, 40, 3), dtype=np.uint8)
+    s = SMALL
+    expected = {
+        "lbp_top": s.grid**2 * 3 * s.lbp_bins,
+        "lgbp": len(s.gabor_frequencies) * s.gabor_orientations * s.grid**2 * s.lbp_bins,
+        "fhofo": s.grid**2 * s.flow_bins,
+    }
+    first = baseline.clip_descriptors(clip, 6, baseline.DESCRIPTORS, s)
+    again = baseline.clip_descriptors(clip.copy(), 6, baseline.DESCRIPTORS, s)
+    for name, size in expected.items():
+        vector = first[name][0]
+        assert vector.shape == (size,) and vector.dtype == np.float32
+        np.testing.assert_array_equal(vector, again[name][0])
+    # every block (and plane, and Gabor response) holds a histogram summing to 1
+    np.testing.assert_allclose(first["lbp_top"][0].reshape(-1, s.lbp_bins).sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(first["lgbp"][0].reshape(-1, s.lbp_bins).sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(first["fhofo"][0].reshape(-1, s.flow_bins).sum(axis=1), 1.0, rtol=1e-5)
+    # the apex frame is what LGBP sees
+    other = baseline.clip_descriptors(clip, 2, ("lgbp",), s)["lgbp"][0]
+    assert not np.array_equal(other, first["lgbp"][0])
+
+
+def test_static_clip_puts_xt_yt_codes_on_the_flat_in_time_patterns():
+    """All frames equal: both temporal neighbours equal the centre pixel (bits set), so no
+    uniform code with fewer than 5 set bits can occur on XT/YT; moving noise gives plenty."""
+    texture = _texture(32, seed=3)
+    static = baseline.lbp_top_planes(np.repeat(texture[None], 10, axis=0), SMALL)
+    flicker = baseline.lbp_top_planes(np.stack([_texture(32, seed=s) for s in range(10)]), SMALL)
+    low_codes = slice(0, 5)  # uniform patterns with 0..4 bits set
+    for plane in (1, 2):  # XT, YT
+        assert static[:, plane, low_codes].sum() == 0
+        assert flicker[:, plane, low_codes].sum(axis=1).mean() > 0.2
+    # the XY plane sees the texture itself in both cases
+    assert static[:, 0, low_codes].sum(axis=1).mean() > 0.1
+
+
+@pytest.mark.parametrize(("velocity", "expected_bin"), [((1, 0), 0), ((0, 1), 2), ((-1, 0), 4)])
+def test_fhofo_puts_translation_in_its_direction_bin(velocity, expected_bin):
+    """Right = 0 degrees, down = 90 degrees (image coordinates), left = 180 degrees."""
+    clip = _moving_clip(_texture(96, seed=5), 32, 10, velocity, (0, 0))
+    histograms = baseline.fhofo(clip, SMALL).reshape(SMALL.grid**2, SMALL.flow_bins)
+    assert histograms.mean(axis=0).argmax() == expected_bin
+    assert histograms.mean(axis=0)[expected_bin] > 0.6
+    assert (histograms.argmax(axis=1) == expected_bin).mean() >= 0.75
+
+
+def test_fhofo_of_a_static_clip_is_empty():
+    clip = _rgb(np.repeat(_texture(32, seed=2)[None], 6, axis=0))
+    assert not baseline.fhofo(clip, SMALL).any()
+
+
+def test_apex_position_from_the_index():
+    row = dict(window_start=101, window_end=164, apex=140, pad_before=0, pad_after=0)
+    assert baseline.apex_position(row, 64) == 39
+    padded = dict(window_start=1, window_end=40, apex=10, pad_before=20, pad_after=4)
+    assert baseline.apex_position(padded, 64) == 29
+    assert baseline.apex_position({**padded, "apex": 500}, 64) == 59  # clamped to the last real frame
+    assert baseline.apex_position({"window_start": ""}, 64) == 32  # no usable numbers: the centre
+
+
+# ---------------------------------------------------------------- appearance vs dynamics
+
+
+def test_lgbp_identifies_subjects_that_differ_by_texture(tmp_path):
+    cache = _texture_cache(tmp_path, subjects=4, clips_per_subject=6, frames=8)
+    split = _write_split(cache, n_train=3, n_val=1)
+    run = baseline.run_baseline(cache, split, tmp_path / "runs", features="lgbp", workers=1, progress=False,
+                                settings=SMALL)  # fmt: skip
+    assert _test_rank1(run) >= 0.75  # chance 0.25
+
+
+def test_motion_only_subjects_are_found_by_dynamics_not_appearance(motion_only_cache, tmp_path):
+    cache, split = motion_only_cache
+
+    def rank1(features, settings=SMALL):
+        return _test_rank1(baseline.run_baseline(cache, split, tmp_path, features=features, workers=1,
+                                                 progress=False, settings=settings))  # fmt: skip
+
+    assert rank1("fhofo") >= 0.9
+    assert rank1("lgbp") <= 0.5  # chance is 0.25 on 16 test clips
+    # Rotation-invariant uniform LBP ("uniform") counts set bits, so a pattern and its mirror
+    # image share a code: LBP-TOP then tells horizontal from vertical motion (XT vs YT planes)
+    # but not right from left; the non-rotation-invariant codes (u2) tell all four apart.
+    assert 0.4 <= rank1("lbp-top") <= 0.6
+    assert rank1("lbp-top", FeatureSettings(side=32, grid=4, lbp_method="nri_uniform")) >= 0.9
+
+
+# ---------------------------------------------------------------- the run folder
+
+
+def test_run_folder_follows_the_contract_and_reruns_skip(motion_only_cache, tmp_path, monkeypatch):
+    cache, split = motion_only_cache
+    written = []
+    for writer in ("write_csv", "write_json", "write_yaml"):
+        original = getattr(baseline.io, writer)
+        monkeypatch.setattr(baseline.io, writer, lambda path, data, _w=original: (written.append(path.name), _w(path, data)))
+    run = baseline.run_baseline(cache, split, tmp_path, features="lbp-top+fhofo", workers=2, progress=False,
+                                settings=SMALL)  # fmt: skip
+    assert run.parent == tmp_path and run.name.startswith("baseline-lbp-top+fhofo-")
+    assert written[-1] == "metrics.json" and "predictions.csv" in written and "config.yaml" in written
+
+    predictions = pd.read_csv(run / "predictions.csv", dtype={"subject": str, "predicted": str})
+    classes = ["01", "02", "03", "04"]
+    assert list(predictions.columns) == ["clip_key", "subject", "part", "predicted"] + [f"p:{c}" for c in classes]
+    assert set(predictions["part"]) == {"val", "test"} and len(predictions) == 4 + 16
+    proba = predictions[[f"p:{c}" for c in classes]].to_numpy()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
+    assert (predictions["predicted"] == np.array(classes)[proba.argmax(axis=1)]).all()
+
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["model"] == "baseline-svm" and metrics["features"] == ["lbp_top", "fhofo"]
+    assert metrics["selection"] == "val" and metrics["C"] in baseline.C_GRID
+    assert {"rank1", "rank5", "n_clips", "n_subjects"} <= set(metrics["test"]) and metrics["test"]["n_clips"] == 16
+    assert metrics["feature_timing"]["seconds_per_clip"]["fhofo"] > 0
+    config = (run / "config.yaml").read_text()
+    assert "lbp-top+fhofo" in config and "temperature" in config
+
+    # the ensemble reads a baseline run like any other run
+    assert ensemble.load_predictions(run).classes == classes
+
+    # a rerun skips the finished run without computing anything
+    stamp = (run / "metrics.json").stat().st_mtime_ns
+    monkeypatch.setattr(baseline, "compute_features", lambda *a, **k: pytest.fail("a finished run was recomputed"))
+    assert baseline.run_baseline(cache, split, tmp_path, features="lbp-top+fhofo", progress=False, settings=SMALL) == run
+    assert (run / "metrics.json").stat().st_mtime_ns == stamp
+
+
+def test_feature_cache_is_reused_across_feature_sets(motion_only_cache):
+    cache, split = motion_only_cache
+    keys = pd.read_csv(split)["clip_key"].tolist()[:5]
+    baseline.compute_features(cache, keys, ("fhofo",), settings=SMALL, workers=1, progress=False)
+    assert baseline.feature_file(cache, "fhofo", SMALL).is_file()
+    matrices, timing = baseline.compute_features(cache, keys, ("fhofo",), settings=SMALL, workers=1, progress=False)
+    assert timing["computed_clips"] == 0 and matrices["fhofo"].shape == (5, 128)
+    other = FeatureSettings(side=32, grid=2)
+    assert baseline.feature_file(cache, "fhofo", other) != baseline.feature_file(cache, "fhofo", SMALL)
+
+
+def test_single_training_clip_subjects_and_no_validation_part(tmp_path):
+    """Calibration needs two clips per subject; without it the softmax of the SVM's decision is used."""
+    cache = _texture_cache(tmp_path, subjects=3, clips_per_subject=3, frames=6)
+    split = _write_split(cache, n_train=1, n_val=0)
+    run = baseline.run_baseline(cache, split, tmp_path / "runs", features="fhofo", workers=1, progress=False,
+                                settings=SMALL)  # fmt: skip
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["calibration"] == "none" and metrics["selection"] == "fixed" and metrics["C"] == baseline.FIXED_C
+    assert metrics["val"]["n_clips"] == 0 and metrics["test"]["n_clips"] == 6
+    proba = pd.read_csv(run / "predictions.csv").filter(like="p:").to_numpy()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
+
+
+def test_command_line_and_bad_input(motion_only_cache, tmp_path):
+    cache, split = motion_only_cache
+    parser = argparse.ArgumentParser()
+    baseline.add_arguments(parser)
+    args = parser.parse_args(["--cache", str(cache), "--split", str(split), "--features", "fhofo",
+                              "--out", str(tmp_path), "--name", "cli", "--workers", "2", "--no-progress"])  # fmt: skip
+    assert baseline.main(args) == 0 and (tmp_path / "cli" / "metrics.json").is_file()
+    with pytest.raises(baseline.BaselineError, match="unknown feature set 'colour'"):
+        baseline.run_baseline(cache, split, tmp_path, features="colour")
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--cache", str(cache), "--split", str(split), "--features", "colour"])
+    with pytest.raises(Exception, match="missing.csv"):
+        baseline.run_baseline(cache, cache / "missing.csv", tmp_path, features="fhofo", progress=False)
