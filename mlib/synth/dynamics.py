@@ -25,6 +25,7 @@ class Region:
     au: str
     side: int                  # -1 image-left (subject's right), +1 image-right (subject's left), 0 both
     motion: tuple[float, float]  # displacement direction (du, dv) for side +1; u is mirrored on side -1
+    strength: float = 1.0        # displacement relative to the clip's amplitude (lips and chin move further)
 
 
 REGIONS: dict[str, Region] = {
@@ -35,10 +36,10 @@ REGIONS: dict[str, Region] = {
         Region("brow_lowerer", "AU4", 0, (-0.45, 0.9)),
         Region("eyelids", "AU7", 0, (0.0, -1.0)),
         Region("nose_wrinkle", "AU9", 0, (-0.3, -1.0)),
-        Region("mouth_corners", "AU12", 0, (0.8, -0.6)),
-        Region("lip_corner_depressor", "AU15", 0, (0.15, 1.0)),
-        Region("lip_press", "AU24", 0, (0.0, -1.0)),
-        Region("chin_raiser", "AU17", 0, (0.0, -1.0)),
+        Region("mouth_corners", "AU12", 0, (0.8, -0.6), 1.2),
+        Region("lip_corner_depressor", "AU15", 0, (0.15, 1.0), 1.2),
+        Region("lip_press", "AU24", 0, (0.0, -1.0), 1.5),
+        Region("chin_raiser", "AU17", 0, (0.0, -1.0), 1.4),
     )
 }
 
@@ -162,21 +163,35 @@ def blink_curve(n_frames: int, starts: tuple[int, ...], length: int) -> np.ndarr
     return closure
 
 
-def displacement_field(regions: tuple[str, ...], face: FaceTraits, geo: FaceGeometry, shape: tuple[int, int],
-                       asymmetry: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Unit-amplitude displacement (dx, dy) over a patch, and each pixel's strongest region weight.
+WRINKLE_DEPTH = 0.08
+"""At apex, skin folds darken a moving region by up to this fraction (appearance change beside the warp)."""
+WRINKLE_PERIOD = 0.12
+"""Spacing of the folds across a moving region, in face half-widths."""
 
-    Multiplying by the motion curve gives the displacement in pixels at each
-    frame. ``support`` (0..1) is the largest normalised Gaussian weight of any
-    region at each pixel (asymmetry included); thresholding it gives the motion mask.
+
+@dataclass
+class RegionField:
+    """What the moving regions do to a patch, per unit of the motion curve."""
+
+    dx: np.ndarray        # displacement in pixels at unit amplitude
+    dy: np.ndarray
+    shading: np.ndarray   # relative brightness change at apex (<= 0: folds darken the skin)
+    support: np.ndarray   # largest region weight at each pixel (asymmetry included); thresholded -> motion mask
+
+
+def displacement_field(regions: tuple[str, ...], face: FaceTraits, geo: FaceGeometry, shape: tuple[int, int],
+                       asymmetry: float) -> RegionField:
+    """Sum the moving regions' Gaussian bumps of displacement and skin folds over a patch.
+
+    Each region pushes skin along its motion direction; folds are stripes
+    across that direction that deepen with the movement, so a region moves
+    visibly even where the skin has little texture.
     """
     h, w = shape
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     U = (xs - geo.cx) / geo.a
     V = (ys - geo.cy) / geo.b
-    dx = np.zeros(shape, np.float32)
-    dy = np.zeros(shape, np.float32)
-    support = np.zeros(shape, np.float32)
+    field = RegionField(*(np.zeros(shape, np.float32) for _ in range(4)))
     for name in regions:
         region = REGIONS[name]
         (u0, v0), (su, sv) = region_anchor(name, face)
@@ -190,9 +205,13 @@ def displacement_field(regions: tuple[str, ...], face: FaceTraits, geo: FaceGeom
         norm = float(np.hypot(du, dv))
         for side in sides:
             # side +1 is the subject's left (image right); asymmetry > 0 favours it
-            gain = 1 + asymmetry * side if u0 != 0 else 1.0
+            gain = region.strength * (1 + asymmetry * side if u0 != 0 else 1.0)
             g = gain * np.exp(-0.5 * (((U - side * u0) / su) ** 2 + ((V - v0) / sv) ** 2)).astype(np.float32)
-            dx += g * side * du / norm
-            dy += g * dv / norm
-            support = np.maximum(support, g)
-    return dx, dy, support
+            field.dx += g * side * du / norm
+            field.dy += g * dv / norm
+            along = ((U - side * u0) * side * du + (V - v0) * (geo.b / geo.a) * dv) / norm
+            folds = 0.5 + 0.5 * np.cos(2 * np.pi * along / WRINKLE_PERIOD)
+            field.shading -= WRINKLE_DEPTH * g * folds.astype(np.float32)
+            field.support = np.maximum(field.support, g / region.strength)
+    np.clip(field.shading, -0.3, 0, out=field.shading)
+    return field

@@ -30,8 +30,6 @@ class FaceTraits:
     hair: tuple[float, float, float]
     lips: tuple[float, float, float]
     iris: tuple[float, float, float]
-    background: tuple[float, float, float]
-    background_far: tuple[float, float, float]
     clothes: tuple[float, float, float]
     aspect: float          # oval height / width
     jaw: float             # how much the oval narrows towards the chin
@@ -59,15 +57,11 @@ def random_traits(rng: np.random.Generator) -> FaceTraits:
     skin = (110 + 130 * tone, 70 + 115 * tone, 50 + 105 * tone)
     hair_dark = rng.uniform(15, 90)
     hair = (hair_dark * rng.uniform(1.0, 1.6), hair_dark * rng.uniform(0.8, 1.1), hair_dark * rng.uniform(0.6, 0.9))
-    background = tuple(float(c) for c in rng.uniform(120, 215, 3))
-    background_far = tuple(float(np.clip(c + rng.uniform(-40, 40), 60, 235)) for c in background)
     return FaceTraits(
         skin=tuple(float(c) for c in skin),
         hair=tuple(float(c) for c in hair),
         lips=(float(skin[0] * rng.uniform(0.62, 0.78)), float(skin[1] * rng.uniform(0.38, 0.52)), float(skin[2] * rng.uniform(0.42, 0.58))),
         iris=tuple(float(c) for c in rng.uniform(20, 110, 3)),
-        background=background,
-        background_far=background_far,
         clothes=tuple(float(c) for c in rng.uniform(20, 200, 3)),
         aspect=float(rng.uniform(1.22, 1.42)),
         jaw=float(rng.uniform(0.12, 0.32)),
@@ -148,9 +142,6 @@ def render_head(traits: FaceTraits, face_height: float, eyes_closed: bool = Fals
     s = SUPERSAMPLE
     big = FaceGeometry(geo.cx * s, geo.cy * s, geo.a * s, geo.b * s)
     H, W = height * s, width * s
-    ys, xs = np.mgrid[0:H, 0:W].astype(np.float32)
-    U = (xs - big.cx) / big.a
-    V = (ys - big.cy) / big.b
 
     rgb = np.zeros((H, W, 3), np.float32)
     alpha = np.zeros((H, W), np.float32)
@@ -162,31 +153,22 @@ def render_head(traits: FaceTraits, face_height: float, eyes_closed: bool = Fals
     for side in (-1, 1):
         center = (big.cx + side * big.a * 0.97, big.cy + 0.02 * big.b)
         _ellipse(rgb, center, (0.13 * big.a, 0.2 * big.b), 0, tuple(0.85 * c for c in traits.skin))
-    # face oval
+    # face oval, shaded (the shading is smooth, so it is computed at frame resolution)
     oval = _oval_polygon(big, traits.jaw)
     skin_mask = np.zeros((H, W), np.float32)
     _fill(skin_mask, oval, 1.0)
     _fill(alpha, oval, 1.0)
-    # shading of the skin: rounded oval, eye sockets, bright nose bridge and cheeks
-    r2 = U**2 + (V * 0.95) ** 2
-    shade = 1.08 - 0.38 * np.clip(r2, 0, 1.3) ** 1.5
-    shade += 0.08 * traits.light_side * U
-    for side in (-1, 1):
-        shade -= 0.34 * _gauss(U, V, side * traits.eye_u, traits.eye_v - 0.02, 0.2, 0.1)
-        shade += 0.1 * _gauss(U, V, side * 0.45, traits.nose_v - 0.02, 0.18, 0.14)
-    bridge_v = (traits.eye_v + traits.nose_v) / 2
-    shade += 0.14 * _gauss(U, V, 0.0, bridge_v, 0.07, (traits.nose_v - traits.eye_v) / 2)
-    shade -= 0.18 * _gauss(U, V, 0.0, traits.nose_v + 0.07, 0.12, 0.035)   # under the nose
-    shade -= 0.14 * _gauss(U, V, 0.0, traits.mouth_v + 0.16, 0.2, 0.06)    # under the lower lip
-    shade -= 0.2 * np.clip((V - 0.82) / 0.18, 0, 1) ** 2                      # below the jaw line
+    shade = cv2.resize(_skin_shading(traits, geo, (height, width)), (W, H), interpolation=cv2.INTER_LINEAR)
     skin_rgb = np.asarray(traits.skin, np.float32)[None, None, :] * shade[..., None]
     rgb = rgb * (1 - skin_mask[..., None]) + skin_rgb * skin_mask[..., None]
     # fringe: hair over the forehead above a curved hairline
+    U = ((np.arange(W, dtype=np.float32) - big.cx) / big.a)[None, :]
+    V = ((np.arange(H, dtype=np.float32) - big.cy) / big.b)[:, None]
     hairline = traits.hairline + 0.35 * U**2
     fringe = np.clip((hairline - V) * big.b / (1.5 * s), 0, 1) * skin_mask
     rgb = rgb * (1 - fringe[..., None]) + np.asarray(traits.hair, np.float32) * fringe[..., None]
 
-    _draw_features(rgb, big, traits, eyes_closed, shade)
+    _draw_features(rgb, big, traits, eyes_closed)
 
     texture_rng = np.random.default_rng(traits.texture_seed)
     texture = texture_rng.standard_normal((H // 4 + 1, W // 4 + 1)).astype(np.float32)
@@ -199,7 +181,26 @@ def render_head(traits: FaceTraits, face_height: float, eyes_closed: bool = Fals
     return patch, geo
 
 
-def _draw_features(rgb: np.ndarray, big: FaceGeometry, t: FaceTraits, eyes_closed: bool, shade: np.ndarray) -> None:
+def _skin_shading(traits: FaceTraits, geo: FaceGeometry, shape: tuple[int, int]) -> np.ndarray:
+    """Brightness multiplier of the skin: a rounded oval, dark eye sockets, bright nose bridge and cheeks."""
+    ys, xs = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float32) + 0.25   # resizing by 2 puts pixel i at canvas pixel 2i + 0.5
+    U = (xs - geo.cx) / geo.a
+    V = (ys - geo.cy) / geo.b
+    r2 = U**2 + (V * 0.95) ** 2
+    shade = 1.08 - 0.38 * np.clip(r2, 0, 1.3) ** 1.5
+    shade += 0.08 * traits.light_side * U
+    for side in (-1, 1):
+        shade -= 0.34 * _gauss(U, V, side * traits.eye_u, traits.eye_v - 0.02, 0.2, 0.1)
+        shade += 0.1 * _gauss(U, V, side * 0.45, traits.nose_v - 0.02, 0.18, 0.14)
+    bridge_v = (traits.eye_v + traits.nose_v) / 2
+    shade += 0.14 * _gauss(U, V, 0.0, bridge_v, 0.07, (traits.nose_v - traits.eye_v) / 2)
+    shade -= 0.18 * _gauss(U, V, 0.0, traits.nose_v + 0.07, 0.12, 0.035)   # under the nose
+    shade -= 0.14 * _gauss(U, V, 0.0, traits.mouth_v + 0.16, 0.2, 0.06)    # under the lower lip
+    shade -= 0.2 * np.clip((V - 0.82) / 0.18, 0, 1) ** 2                      # below the jaw line
+    return shade.astype(np.float32)
+
+
+def _draw_features(rgb: np.ndarray, big: FaceGeometry, t: FaceTraits, eyes_closed: bool) -> None:
     """Brows, eyes, nose and mouth, drawn in place on the supersampled canvas."""
     skin = np.asarray(t.skin)
     brow_color = tuple(0.55 * np.asarray(t.hair) + 0.15 * skin)

@@ -26,6 +26,12 @@ from .faces import FaceGeometry, FaceTraits, random_traits, render_head
 MODES = ("identity", "motion-only")
 MASK_THRESHOLD = 0.35
 """A pixel belongs to the motion mask where a moving region's weight (0..1) reaches this."""
+SWAY_SECONDS = 2.5
+"""Typical period of the head's slow sway (jitter), seconds."""
+LIGHT_SECONDS = 6.0
+"""Typical period of the lighting drift, seconds."""
+NOISE_FIELDS = 6
+"""Independent sensor-noise fields per clip; each frame takes a randomly shifted crop of one."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,8 @@ class ClipSpec:
     face_center: tuple[float, float]   # (x, y) of the face oval's centre, frame pixels
     face_height: float                 # height of the face oval, frame pixels
     jitter: float                      # head jitter amplitude, frame pixels
+    backdrop: tuple[tuple[float, float, float], tuple[float, float, float]]  # wall colours (RGB) at two corners
+    room_seed: int                     # the wall's blotches; one room for the whole corpus
     blinks: tuple[int, ...] = ()       # frames where a blink starts
     blink_frames: int = 0              # frames one blink lasts
 
@@ -104,6 +112,7 @@ def corpus_specs(*, subjects: int, clips_per_subject: int, single_clip_subjects:
     short[np.random.default_rng([seed, 0, 9]).choice(total_clips, n_short, replace=False)] = True
 
     shared_face = random_traits(np.random.default_rng([seed, 0, 1]))
+    backdrop = _random_backdrop(np.random.default_rng([seed, 0, 4]))
     width_digits = _subject_number_width(total_subjects)
     specs: list[ClipSpec] = []
     for number, count in enumerate(counts, start=1):
@@ -113,14 +122,21 @@ def corpus_specs(*, subjects: int, clips_per_subject: int, single_clip_subjects:
             rng = np.random.default_rng([seed, number, 3, index])
             specs.append(_clip_spec(
                 rng, subject=str(number).zfill(width_digits), index=index, short=bool(short[len(specs)]),
-                face=face, habits=habits, frame_size=(height, width), fps=int(fps), mode=mode,
+                face=face, habits=habits, backdrop=backdrop, room_seed=int(seed), frame_size=(height, width), fps=int(fps), mode=mode,
                 clip_seed=int(np.random.SeedSequence([seed, number, index]).generate_state(1)[0]),
             ))
     return specs
 
 
+def _random_backdrop(rng: np.random.Generator) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+    """One recording room for the whole corpus, as in a real database: a wall lit unevenly."""
+    near = rng.uniform(120, 215, 3)
+    far = np.clip(near + rng.uniform(-40, 40, 3), 60, 235)
+    return tuple(float(c) for c in near), tuple(float(c) for c in far)
+
+
 def _clip_spec(rng: np.random.Generator, *, subject: str, index: int, short: bool, face: FaceTraits,
-               habits: dynamics.Habits, frame_size: tuple[int, int], fps: int, mode: str, clip_seed: int) -> ClipSpec:
+               habits: dynamics.Habits, backdrop, room_seed: int, frame_size: tuple[int, int], fps: int, mode: str, clip_seed: int) -> ClipSpec:
     height, width = frame_size
     n_frames = int(rng.integers(30, 61) if short else rng.integers(70, 161))
     duration = habits.duration * rng.lognormal(0, 0.2) * fps
@@ -151,7 +167,7 @@ def _clip_spec(rng: np.random.Generator, *, subject: str, index: int, short: boo
         frame_size=(height, width), seed=clip_seed, mode=mode, face=face, emotion=emotion, regions=regions,
         action_units=dynamics.action_units(regions), amplitude=amplitude, asymmetry=habits.asymmetry,
         face_center=(float(cx), cy), face_height=face_height, jitter=float(habits.jitter * pixel_scale),
-        blinks=blinks, blink_frames=blink_frames,
+        backdrop=backdrop, room_seed=room_seed, blinks=blinks, blink_frames=blink_frames,
     )
 
 
@@ -159,12 +175,11 @@ def _background(spec: ClipSpec, geo_frame: FaceGeometry) -> np.ndarray:
     """Static backdrop: a lit wall gradient with soft blotches, a neck and shoulders (float32 RGB)."""
     height, width = spec.frame_size
     face = spec.face
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    ramp = np.clip((0.6 * xs / width + 0.4 * ys / height), 0, 1)[..., None]
-    near = np.asarray(face.background, np.float32)
-    far = np.asarray(face.background_far, np.float32)
+    ramp = (0.6 * np.arange(width, dtype=np.float32)[None, :, None] / width
+            + 0.4 * np.arange(height, dtype=np.float32)[:, None, None] / height)
+    near, far = (np.asarray(c, np.float32) for c in spec.backdrop)
     frame = near * (1 - ramp) + far * ramp
-    blotch_rng = np.random.default_rng(face.texture_seed + 1)
+    blotch_rng = np.random.default_rng([spec.room_seed, 5])
     blotches = blotch_rng.standard_normal((6, 8)).astype(np.float32)
     frame *= (1 + 0.05 * cv2.resize(blotches, (width, height), interpolation=cv2.INTER_CUBIC))[..., None]
 
@@ -183,23 +198,49 @@ def _background(spec: ClipSpec, geo_frame: FaceGeometry) -> np.ndarray:
 
 
 def _smooth_wander(rng: np.random.Generator, n: int, period_frames: float) -> np.ndarray:
-    """A slow random wave in [-1, 1]: three sinusoids with random phases around ``period_frames``."""
+    """A slow random wave within [-1, 1]: three sinusoids with random phases, periods ``period_frames`` down to half that.
+
+    Scaled by its largest possible value, not the value reached, so a clip much
+    shorter than the period drifts only a little, as a slow drift should.
+    """
     t = np.arange(n, dtype=np.float64)
     wave = np.zeros(n)
+    total = 0.0
     for k in range(3):
-        period = period_frames * rng.uniform(0.6, 1.6) / (k + 1)
-        wave += rng.uniform(0.5, 1.0) / (k + 1) * np.sin(2 * np.pi * t / period + rng.uniform(0, 2 * np.pi))
-    return wave / max(1e-6, np.abs(wave).max())
+        period = period_frames * rng.uniform(0.7, 1.4) / (1 + 0.5 * k)
+        weight = rng.uniform(0.5, 1.0) / (k + 1)
+        wave += weight * np.sin(2 * np.pi * t / period + rng.uniform(0, 2 * np.pi))
+        total += weight
+    return wave / total
 
 
-def render_clip(spec: ClipSpec) -> SynthClip:
-    """Render one clip; the same spec always gives identical arrays."""
+def _split(rendered: tuple[np.ndarray, FaceGeometry]) -> tuple[tuple[np.ndarray, np.ndarray], FaceGeometry]:
+    """Separate a premultiplied RGBA patch into contiguous colour and alpha (OpenCV warps them fastest)."""
+    patch, geo = rendered
+    return (np.ascontiguousarray(patch[..., :3]), np.ascontiguousarray(patch[..., 3])), geo
+
+
+def _blend(open_: tuple[np.ndarray, np.ndarray], closed: tuple[np.ndarray, np.ndarray], closure: float):
+    """The head part-way through a blink: open and closed eyelids cross-faded."""
+    return tuple(o + np.float32(closure) * (c - o) for o, c in zip(open_, closed))
+
+
+def render_clip(spec: ClipSpec, *, frames: int | None = None) -> SynthClip:
+    """Render one clip; the same spec always gives identical arrays.
+
+    ``frames`` renders only the first frames (all ground truth is still
+    complete): every random draw happens before the frame loop, so the result is
+    an exact prefix of the full clip. Face-detection checks need just frame 0.
+    """
+    n_render = spec.n_frames if frames is None else int(frames)
+    if not 1 <= n_render <= spec.n_frames:
+        raise ValueError(f"frames must be within 1..{spec.n_frames} for this clip, got {frames}")
     rng = np.random.default_rng(spec.seed)
     height, width = spec.frame_size
     n = spec.n_frames
-    head_open, geo = render_head(spec.face, spec.face_height)
-    head_closed = render_head(spec.face, spec.face_height, eyes_closed=True)[0] if spec.blinks else None
-    patch_h, patch_w = head_open.shape[:2]
+    head_open, geo = _split(render_head(spec.face, spec.face_height))
+    head_closed = _split(render_head(spec.face, spec.face_height, eyes_closed=True))[0] if spec.blinks else None
+    patch_h, patch_w = head_open[1].shape
     fcx, fcy = spec.face_center
     # patch pixel (px, py) sits at frame pixel (px + ox, py + oy)
     ox, oy = fcx - geo.cx, fcy - geo.cy
@@ -211,53 +252,72 @@ def render_clip(spec: ClipSpec) -> SynthClip:
     frame_geo = FaceGeometry(fcx, fcy, geo.a, geo.b)
     background = _background(spec, frame_geo)
     roi_geo = FaceGeometry(fcx - x0, fcy - y0, geo.a, geo.b)
-    dx, dy, support = dynamics.displacement_field(spec.regions, spec.face, roi_geo, (roi_h, roi_w), spec.asymmetry)
+    field = dynamics.displacement_field(spec.regions, spec.face, roi_geo, (roi_h, roi_w), spec.asymmetry)
     curve = dynamics.motion_curve(n, spec.onset, spec.apex, spec.offset, spec.amplitude)
     closure = dynamics.blink_curve(n, spec.blinks, spec.blink_frames)
 
-    drift_period = max(n, 2 * spec.fps) * 1.5
-    jitter_x = spec.jitter * _smooth_wander(rng, n, drift_period) + rng.normal(0, 0.03, n)
-    jitter_y = 0.7 * spec.jitter * _smooth_wander(rng, n, drift_period) + rng.normal(0, 0.03, n)
-    rotation = np.deg2rad(0.6 * min(spec.jitter, 1.5) * _smooth_wander(rng, n, drift_period))
-    gain = 1 + rng.uniform(0.02, 0.05) * _smooth_wander(rng, n, 2 * drift_period)
-    tilt = rng.uniform(0.01, 0.04) * _smooth_wander(rng, n, 2 * drift_period)
+    sway_period, light_period = SWAY_SECONDS * spec.fps, LIGHT_SECONDS * spec.fps
+    jitter_x = spec.jitter * _smooth_wander(rng, n, sway_period) + rng.normal(0, 0.03, n)
+    jitter_y = 0.7 * spec.jitter * _smooth_wander(rng, n, sway_period) + rng.normal(0, 0.03, n)
+    rotation = np.deg2rad(0.6 * min(spec.jitter, 1.5) * _smooth_wander(rng, n, sway_period))
+    gain = 1 + rng.uniform(0.01, 0.03) * _smooth_wander(rng, n, light_period)
+    tilt = rng.uniform(0.01, 0.03) * _smooth_wander(rng, n, light_period)
     noise_sigma = rng.uniform(1.5, 3.0)
 
     ys, xs = np.mgrid[0:roi_h, 0:roi_w].astype(np.float32)
     rel_x, rel_y = xs - roi_geo.cx, ys - roi_geo.cy
     to_patch_x, to_patch_y = roi_geo.cx + x0 - ox, roi_geo.cy + y0 - oy
-    column = ((np.arange(width, dtype=np.float32) / width) - 0.5)[None, :, None]
+    column = np.repeat(((np.arange(width, dtype=np.float32) / width) - 0.5)[None, :, None], 3, axis=2)
 
     def source_maps(t: int) -> tuple[np.ndarray, np.ndarray]:
         c, s = np.float32(np.cos(rotation[t])), np.float32(np.sin(rotation[t]))
         qx, qy = rel_x - np.float32(jitter_x[t]), rel_y - np.float32(jitter_y[t])
-        map_x = c * qx + s * qy + np.float32(to_patch_x) - curve[t] * dx
-        map_y = -s * qx + c * qy + np.float32(to_patch_y) - curve[t] * dy
+        map_x = c * qx + s * qy + np.float32(to_patch_x) - curve[t] * field.dx
+        map_y = -s * qx + c * qy + np.float32(to_patch_y) - curve[t] * field.dy
         return map_x, map_y
 
-    frames = np.empty((n, height, width, 3), np.uint8)
-    for t in range(n):
-        source = head_open if closure[t] == 0 else head_open + closure[t] * (head_closed - head_open)
+    # sensor noise: randomly shifted crops of a few independent noise fields
+    # (fresh Gaussian noise for every frame would cost more than the rest of the
+    # frame); each field has its own seed, so it is drawn only when first used
+    pad = 16
+    picks = rng.integers(0, NOISE_FIELDS, n)
+    shifts = rng.integers(0, 2 * pad + 1, (n, 2))
+    noise_fields: dict[int, np.ndarray] = {}
+
+    def noise_field(k: int) -> np.ndarray:
+        if k not in noise_fields:
+            field_rng = np.random.default_rng([spec.seed, 1, k])
+            noise_fields[k] = field_rng.standard_normal((height + 2 * pad, width + 2 * pad, 3), dtype=np.float32)
+            noise_fields[k] *= np.float32(noise_sigma)
+        return noise_fields[k]
+
+    video = np.empty((n_render, height, width, 3), np.uint8)
+    for t in range(n_render):
+        colour, alpha = head_open if closure[t] == 0 else _blend(head_open, head_closed, float(closure[t]))
         map_x, map_y = source_maps(t)
-        head = cv2.remap(source, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        colour = cv2.remap(colour, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        alpha = cv2.remap(alpha, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        if curve[t] > 0:
+            folds = 1 + (curve[t] / spec.amplitude) * field.shading
+            cv2.multiply(colour, cv2.merge([folds] * 3), dst=colour)
         frame = background.copy()
         roi = frame[y0:y1, x0:x1]
-        roi *= 1 - head[..., 3:4]
-        roi += head[..., :3]
+        cv2.multiply(roi, cv2.merge([1 - alpha] * 3), dst=roi)
+        cv2.add(roi, colour, dst=roi)
         frame *= np.float32(gain[t]) * (1 + np.float32(tilt[t]) * column)
-        frame += rng.standard_normal(frame.shape, dtype=np.float32) * np.float32(noise_sigma)
-        np.clip(frame, 0, 255, out=frame)
-        frames[t] = frame
+        sy, sx = shifts[t]
+        noise = noise_field(int(picks[t]))[sy:sy + height, sx:sx + width]
+        video[t] = cv2.add(frame, noise, dtype=cv2.CV_8U)   # saturating conversion to 0..255
 
     map_x, map_y = source_maps(spec.apex)
-    apex_alpha = cv2.remap(head_open[..., 3], map_x, map_y, cv2.INTER_LINEAR, borderValue=0)
+    apex_alpha = cv2.remap(head_open[1], map_x, map_y, cv2.INTER_LINEAR, borderValue=0)
     # support lives on the ROI grid: shift the apex map from patch to ROI pixels
-    apex_support = cv2.remap(support, map_x - np.float32(x0 - ox), map_y - np.float32(y0 - oy),
+    apex_support = cv2.remap(field.support, map_x - np.float32(x0 - ox), map_y - np.float32(y0 - oy),
                              cv2.INTER_LINEAR, borderValue=0)
     motion_mask = np.zeros((height, width), bool)
     motion_mask[y0:y1, x0:x1] = (apex_support >= MASK_THRESHOLD) & (apex_alpha > 0.5)
 
     face_box = (int(round(fcx - geo.a + jitter_x[0])), int(round(fcy - geo.b + jitter_y[0])),
                 int(round(2 * geo.a)), int(round(2 * geo.b)))
-    return SynthClip(spec=spec, frames=frames, motion_mask=motion_mask, motion_curve=curve, face_box=face_box,
+    return SynthClip(spec=spec, frames=video, motion_mask=motion_mask, motion_curve=curve, face_box=face_box,
                      regions=spec.regions, emotion=spec.emotion, action_units=spec.action_units)

@@ -1,0 +1,148 @@
+"""The synthetic micro-expression renderer: determinism, ground truth, motion, identity and detectability."""
+
+import dataclasses
+
+import cv2
+import numpy as np
+import pytest
+import skimage.data
+
+from mlib.synth import ClipSpec, corpus_specs, render_clip
+
+CASCADE = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
+
+
+def small_corpus(**overrides) -> list[ClipSpec]:
+    settings = dict(subjects=3, clips_per_subject=3, single_clip_subjects=1, short_clip_fraction=0.3,
+                    frame_size=(96, 128), fps=200, mode="identity", seed=0)
+    settings.update(overrides)
+    return corpus_specs(**settings)
+
+
+@pytest.fixture(scope="module")
+def clips():
+    return [render_clip(spec) for spec in small_corpus()]
+
+
+def test_same_spec_gives_identical_clips_and_other_seeds_differ():
+    spec = small_corpus()[1]
+    first, second = render_clip(spec), render_clip(spec)
+    assert np.array_equal(first.frames, second.frames)
+    assert np.array_equal(first.motion_mask, second.motion_mask)
+    assert np.array_equal(first.motion_curve, second.motion_curve)
+    assert small_corpus() == small_corpus()
+    assert np.array_equal(render_clip(spec, frames=5).frames, first.frames[:5])
+
+    reseeded = small_corpus(seed=1)[1]
+    assert reseeded != spec
+    other = render_clip(dataclasses.replace(spec, seed=spec.seed + 1))
+    assert not np.array_equal(other.frames, first.frames)
+
+
+def test_clip_shapes_types_and_timing(clips):
+    for clip in clips:
+        spec = clip.spec
+        height, width = spec.frame_size
+        assert clip.frames.shape == (spec.n_frames, height, width, 3) and clip.frames.dtype == np.uint8
+        assert clip.motion_mask.shape == (height, width) and clip.motion_mask.dtype == bool
+        assert clip.motion_mask.any()
+        assert clip.motion_curve.shape == (spec.n_frames,) and clip.motion_curve.dtype == np.float32
+        assert 0 <= spec.onset <= spec.apex <= spec.offset < spec.n_frames
+        assert int(np.argmax(clip.motion_curve)) == spec.apex
+        outside = np.ones(spec.n_frames, bool)
+        outside[spec.onset:spec.offset + 1] = False
+        assert np.all(clip.motion_curve[outside] == 0)
+        x, y, w, h = clip.face_box
+        assert 0 <= x and x + w <= width and 0 <= y and y + h <= height
+        assert 0.35 <= h / height <= 0.6
+        assert clip.regions and clip.emotion and clip.action_units.startswith("AU")
+
+
+def test_corpus_has_short_clips_and_single_clip_subjects_last():
+    specs = corpus_specs(subjects=4, clips_per_subject=5, single_clip_subjects=2, short_clip_fraction=0.25,
+                         frame_size=(96, 128), fps=200)
+    subjects = [s.subject for s in specs]
+    assert subjects == sorted(subjects)
+    counts = {s: subjects.count(s) for s in subjects}
+    assert list(counts.values()) == [5, 5, 5, 5, 1, 1]
+    assert list(counts) == ["01", "02", "03", "04", "05", "06"]
+    lengths = np.array([s.n_frames for s in specs])
+    assert (lengths < 64).sum() == round(0.25 * len(specs))
+    assert lengths[lengths >= 64].min() >= 70 and lengths.max() <= 160
+    durations = np.array([s.offset - s.onset for s in specs])
+    assert durations.min() >= 6 and np.median(durations) <= 60
+    assert [s.index for s in specs[:5]] == [1, 2, 3, 4, 5]
+
+
+def test_movement_is_concentrated_in_the_motion_mask():
+    for spec in small_corpus(frame_size=(120, 160), seed=2):
+        clip = render_clip(dataclasses.replace(spec, blinks=()))   # blinks are a nuisance, not the signal
+        gray = clip.frames.astype(np.float32).mean(axis=-1)
+        reference = gray[spec.onset]
+        moving = np.abs(gray[spec.onset:spec.offset + 1] - reference)
+        neutral = np.abs(gray[:spec.onset + 1] - reference)
+        mask = clip.motion_mask
+        inside, outside = moving[:, mask].mean(), moving[:, ~mask].mean()
+        assert inside > 1.5 * outside, (spec.subject, spec.index, inside, outside)
+        assert inside > 1.5 * neutral[:, mask].mean(), (spec.subject, spec.index)
+
+
+def test_blinks_change_the_eyes_outside_the_movement():
+    spec = next(s for s in small_corpus(frame_size=(120, 160), seed=4) if s.blinks)
+    clip = render_clip(spec)
+    closed = spec.blinks[0] + spec.blink_frames // 3
+    without = render_clip(dataclasses.replace(spec, blinks=()))
+    change = np.abs(clip.frames[closed].astype(np.int16) - without.frames[closed]).mean(axis=-1)
+    assert change.max() > 40
+
+
+def _face_crop(spec: ClipSpec) -> np.ndarray:
+    """Frame 0 cropped to the face box, resized and normalised for brightness."""
+    clip = render_clip(spec, frames=1)
+    x, y, w, h = clip.face_box
+    crop = cv2.resize(clip.frames[0][y:y + h, x:x + w].astype(np.float32), (64, 80), interpolation=cv2.INTER_AREA)
+    return crop / crop.mean()
+
+
+@pytest.mark.parametrize("mode, shared", [("motion-only", True), ("identity", False)])
+def test_motion_only_mode_shares_one_face(mode, shared):
+    specs = corpus_specs(subjects=4, clips_per_subject=1, single_clip_subjects=0, short_clip_fraction=1.0,
+                         frame_size=(240, 320), fps=100, mode=mode, seed=3)
+    crops = [_face_crop(spec) for spec in specs]
+    differences = [float(np.abs(crops[0] - other).mean()) for other in crops[1:]]
+    if shared:
+        assert max(differences) < 0.08, differences
+        assert len({s.face for s in specs}) == 1
+        assert len({(s.regions, s.amplitude) for s in specs}) > 1   # the dynamics still differ
+    else:
+        assert min(differences) > 0.1, differences
+        assert len({s.face for s in specs}) == len(specs)
+
+
+def test_haar_cascade_finds_the_astronaut():
+    cascade = cv2.CascadeClassifier(CASCADE)
+    gray = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2GRAY)
+    assert len(cascade.detectMultiScale(gray, 1.1, 5)) >= 1
+
+
+@pytest.mark.parametrize("frame_size", [(240, 320), (480, 640)])
+def test_haar_cascade_finds_the_synthetic_faces(frame_size):
+    cascade = cv2.CascadeClassifier(CASCADE)
+    specs = corpus_specs(subjects=10, clips_per_subject=3, single_clip_subjects=0, short_clip_fraction=0.2,
+                         frame_size=frame_size, fps=200, seed=7)
+    found = 0
+    for spec in specs:
+        gray = cv2.cvtColor(render_clip(spec, frames=1).frames[0], cv2.COLOR_RGB2GRAY)
+        found += len(cascade.detectMultiScale(gray, 1.1, 5)) > 0
+    assert found / len(specs) >= 0.95, f"{found}/{len(specs)} faces found"
+
+
+@pytest.mark.parametrize("settings, message", [
+    (dict(mode="faces"), "synth mode must be one of"),
+    (dict(short_clip_fraction=1.5), "short_clip_fraction"),
+    (dict(frame_size=(20, 20)), "too small"),
+    (dict(subjects=0), "subjects >= 1"),
+])
+def test_bad_corpus_settings_are_refused(settings, message):
+    with pytest.raises(ValueError, match=message):
+        small_corpus(**settings)
