@@ -210,3 +210,12 @@ def make_inputs(
             x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
         x = x.reshape(b, t, c, size, size)
     return x.permute(0, 2, 1, 3, 4).sub_(MEAN).div_(STD).contiguous()
+
+
+def cache_is_synthetic(cache_dir: str | Path) -> bool | None:
+    """Whether a cache was made from the synthetic corpus (its root holds ``synth_truth/`` or
+    ``synth_manifest.json``); ``None`` when the settings name no root that still exists."""
+    root = read_cache_settings(cache_dir).get("root")
+    if not root or not Path(root).is_dir():
+        return None
+    return (Path(root) / "synth_truth").is_dir() or (Path(root) / "synth_manifest.json").is_file()

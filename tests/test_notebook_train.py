@@ -1,0 +1,51 @@
+"""notebooks/02-train.py under papermill at a tiny size: one run, its figures, its provenance."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jupyter_client.kernelspec
+import jupytext
+import nbformat
+import papermill
+import pytest
+
+from test_train import write_tiny_cache, write_tiny_split
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "02-train.py"
+
+
+def ensure_kernel() -> None:
+    """Register the venv's kernel as ``mlib`` if this machine lacks it."""
+    if "mlib" not in jupyter_client.kernelspec.find_kernel_specs():
+        subprocess.run([sys.executable, "-m", "ipykernel", "install", "--sys-prefix", "--name", "mlib",
+                        "--display-name", "Python (mlib)"], check=True)
+
+
+@pytest.mark.slow
+def test_train_notebook_runs_at_tiny_size(tmp_path):
+    ensure_kernel()
+    cache = write_tiny_cache(tmp_path, subjects=3, clips_per_subject=4)
+    split = write_tiny_split(cache, n_train=2, n_val=1)
+    source = tmp_path / "02-train.ipynb"
+    jupytext.write(jupytext.read(NOTEBOOK), source)
+    executed = tmp_path / "executed.ipynb"
+    run_dir = tmp_path / "run"
+    papermill.execute_notebook(
+        str(source), str(executed), kernel_name="mlib", cwd=str(tmp_path), progress_bar=False,
+        parameters={"dataset": "casme2", "cache": str(cache), "split": str(split), "depth": 18, "alpha": 4,
+                    "beta_inv": 8, "size": 32, "frames": 8, "epochs": 2, "batch_size": 6, "device": "cpu",
+                    "out": str(run_dir)},
+    )
+    notebook = nbformat.read(executed, as_version=4)
+    text = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []) if o.get("name") == "stdout")
+    assert f"run folder: {run_dir}" in text and "config.yaml" in text
+    assert "Data origin unknown" in text  # the tiny cache names no database root
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["test"]["n_clips"] == 3
+    images = [o for c in notebook.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert len(images) == 4  # learning curves, CMC, confusion matrix, per-subject accuracy
+    assert executed.stat().st_size < 600_000  # the grid search may run it many times: keep it small
