@@ -41,7 +41,7 @@ protocol = "half"
 test_size = 0.5
 seed = 42
 val_size = 0.1
-synth = True  # write the synthetic corpus first if root has no annotation spreadsheet
+synth = True  # (re)write the synthetic corpus at root first: a no-op when it holds these settings; refuses a real root
 synth_settings = {}  # overrides of the defaults tree's synth section (e.g. {"subjects": 4})
 workers = 2
 show_real_frames = False  # real databases are under EULA: their frames are drawn only when allowed
@@ -73,24 +73,11 @@ def save(fig, name):
 
 
 # %%
-from mlib.datasets import DATASETS, DatasetError
-from mlib.datasets.base import find_annotation
-from mlib.synth.layouts import LAYOUTS, MANIFEST, write_corpus
+from mlib.synth.layouts import MANIFEST, write_configured_corpus
 
-try:
-    has_sheet = Path(root).is_dir() and bool(find_annotation(Path(root), DATASETS[dataset].annotation))
-except DatasetError:
-    has_sheet = False
-if synth and not has_sheet:
-    from mlib.synth import corpus_specs
-
+if synth:
     synth_cfg = config.resolve(overrides={"synth": dict(synth_settings)})["synth"]
-    specs = corpus_specs(
-        subjects=synth_cfg["subjects"], clips_per_subject=synth_cfg["clips_per_subject"],
-        single_clip_subjects=synth_cfg["single_clip_subjects"], short_clip_fraction=synth_cfg["short_clip_fraction"],
-        frame_size=tuple(synth_cfg["frame_size"]), fps=LAYOUTS[dataset].fps, mode=synth_cfg["mode"], seed=synth_cfg["seed"],
-    )
-    write_corpus(root, dataset, specs, workers=workers, progress=False)
+    write_configured_corpus(root, dataset, synth_cfg, workers=workers, progress=False)
 synthetic = (Path(root) / MANIFEST).is_file()
 display(Markdown(
     f"**Data: {'SYNTHETIC' if synthetic else 'REAL'}.** `{root}` "
@@ -167,3 +154,16 @@ print("excluded subjects:", ", ".join(excluded) if excluded else "none")
 save(split_parts(split), "split-parts.png")
 plt.show()
 split_counts(split)
+
+# %% [markdown]
+# ## What the next steps read
+#
+# The cache folder and split file are recorded in `data.json` beside the
+# figures; the study runner hands them to the training, grid, baseline and
+# Grad-CAM notebooks.
+
+# %%
+from mlib.io import write_json
+
+write_json(out / "data.json", {"cache": str(cache), "split": str(split_file), "synthetic": synthetic,
+                                "dataset": dataset, "root": str(root)})

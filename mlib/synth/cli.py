@@ -32,19 +32,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from mlib.synth import corpus_specs
-    from mlib.synth.layouts import write_corpus
+    from .layouts import write_configured_corpus
 
-    settings = {
+    synth_cfg = {
         "mode": args.mode, "subjects": args.subjects, "clips_per_subject": args.clips_per_subject,
         "single_clip_subjects": args.single_clip_subjects, "short_clip_fraction": args.short_clip_fraction,
-        "frame_size": list(args.frame_size), "fps": LAYOUTS[args.layout].fps, "seed": args.seed,
+        "frame_size": list(args.frame_size), "seed": args.seed,
     }
-    specs = corpus_specs(**{**settings, "frame_size": tuple(args.frame_size)})
     out = Path(args.out)
     previous = (out / MANIFEST).read_text() if (out / MANIFEST).is_file() else None
     started = time.perf_counter()
-    write_corpus(out, args.layout, specs, workers=args.workers, settings={"layout": args.layout, **settings})
+    specs = write_configured_corpus(out, args.layout, synth_cfg, workers=args.workers)
     seconds = time.perf_counter() - started
     frames = sum(s.n_frames for s in specs)
     subjects = len({s.subject for s in specs})
@@ -52,6 +50,6 @@ def main(args: argparse.Namespace) -> int:
         print(f"{out}: already holds this corpus ({args.layout}, seed {args.seed}); nothing written ({seconds:.1f} s)")
     else:
         print(f"{out}: wrote {len(specs)} clips of {subjects} subjects, {frames} frames "
-              f"{args.frame_size[0]}x{args.frame_size[1]} at {settings['fps']} fps in the {args.layout} layout, "
+              f"{args.frame_size[0]}x{args.frame_size[1]} at {LAYOUTS[args.layout].fps} fps in the {args.layout} layout, "
               f"annotation {LAYOUTS[args.layout].adapter.annotation}, truth in synth_truth/ ({seconds:.1f} s)")
     return 0

@@ -157,6 +157,26 @@ def write_corpus(root: str | Path, layout: str, specs: Sequence, workers: int = 
     return root
 
 
+def write_configured_corpus(root: str | Path, layout: str, synth_cfg: dict, *, workers: int = 2,
+                            progress: bool = True) -> list:
+    """Write the corpus that a ``synth`` configuration section describes (``mode`` and ``seed`` included).
+
+    The one place where the defaults tree becomes a corpus: ``mlib synth``, the
+    preprocessing notebook and the study runner all call it. Returns the specs.
+    """
+    from mlib.synth import corpus_specs
+
+    settings = {
+        "mode": synth_cfg["mode"], "subjects": synth_cfg["subjects"], "clips_per_subject": synth_cfg["clips_per_subject"],
+        "single_clip_subjects": synth_cfg["single_clip_subjects"],
+        "short_clip_fraction": synth_cfg["short_clip_fraction"], "frame_size": list(synth_cfg["frame_size"]),
+        "fps": LAYOUTS[layout].fps, "seed": synth_cfg["seed"],
+    }
+    specs = corpus_specs(**{**settings, "frame_size": tuple(settings["frame_size"])})
+    write_corpus(root, layout, specs, workers=workers, progress=progress, settings={"layout": layout, **settings})
+    return specs
+
+
 def _normalise(data) -> object:
     """JSON round trip, so a fresh manifest compares equal to one read back from disk."""
     return json.loads(json.dumps(data, sort_keys=True, default=str))
