@@ -59,6 +59,7 @@ added), so every feature set and SVM setting reuses them.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -523,6 +524,32 @@ def run_baseline(
         print(f"{run_dir}: test rank-1 {metrics['test']['rank1']:.3f} on {metrics['test']['n_clips']} clips "
               f"({features}, C={c}, {selection})")  # fmt: skip
     return run_dir
+
+
+FEATURE_KINDS = {"lgbp": "appearance", "lbp-top": "dynamics", "fhofo": "dynamics",
+                 "lbp-top+fhofo": "dynamics", "all": "appearance + dynamics"}
+
+
+def results_table(run_dirs: Sequence[str | Path]) -> pd.DataFrame:
+    """One row per finished baseline run: feature set, kind, test/val rank-1 (with the 95 % bootstrap CI), rank-5, C."""
+    rows = []
+    for run_dir in map(Path, run_dirs):
+        metrics_file = run_dir / "metrics.json"
+        if not metrics_file.is_file():
+            raise BaselineError(f"{run_dir}: not a finished run (no metrics.json)")
+        found = json.loads(metrics_file.read_text())
+        if found.get("model") != MODEL_NAME:
+            raise BaselineError(f"{metrics_file}: not a baseline run (model {found.get('model')!r})")
+        test, val = found["test"], found["val"]
+        rows.append({
+            "features": found["feature_set"], "kind": FEATURE_KINDS[found["feature_set"]],
+            "test_rank1": test["rank1"], "test_ci_low": test["rank1_ci95"][0], "test_ci_high": test["rank1_ci95"][1],
+            "test_rank5": test["rank5"], "val_rank1": val["rank1"], "chance": test["chance"],
+            "test_clips": test["n_clips"], "C": found["C"], "selection": found["selection"],
+            "calibration": found["calibration"], "feature_dim": found["feature_dim"],
+            "seconds_per_clip": sum(found["feature_timing"]["seconds_per_clip"].values()), "run": str(run_dir),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 # ---------------------------------------------------------------- command line

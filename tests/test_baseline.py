@@ -12,6 +12,7 @@ import pytest
 
 from mlib import baseline, ensemble
 from mlib.baseline import FeatureSettings
+from mlib.plots.baseline import feature_set_accuracy
 
 SMALL = FeatureSettings(side=32, grid=4)
 
@@ -238,6 +239,11 @@ def test_run_folder_follows_the_contract_and_reruns_skip(motion_only_cache, tmp_
 
     # the ensemble reads a baseline run like any other run
     assert ensemble.load_predictions(run).classes == classes
+    table = baseline.results_table([run])
+    assert table.loc[0, "kind"] == "dynamics" and table.loc[0, "test_rank1"] == metrics["test"]["rank1"]
+    assert feature_set_accuracy(table, paper_rank1=0.7148).axes[0].get_ylabel() == "test rank-1 accuracy"
+    with pytest.raises(baseline.BaselineError, match="not a finished run"):
+        baseline.results_table([tmp_path / "nothing"])
 
     # a rerun skips the finished run without computing anything
     stamp = (run / "metrics.json").stat().st_mtime_ns
