@@ -121,11 +121,20 @@ def working_size(size: int, crop_scale: tuple[float, float] | list[float], augme
     return int(math.ceil(size / math.sqrt(max(min(crop_scale), 1e-3))))
 
 
-def load_clip_arrays(cache_dir: str | Path, files: list[str], frames: int, side: int) -> torch.Tensor:
-    """Read cached clips into one uint8 tensor ``(N, frames, side', side', 3)``.
+def fit_clip(array: np.ndarray, frames: int, side: int) -> torch.Tensor:
+    """One cached uint8 (W, S, S, 3) clip -> uint8 tensor (frames, side', side', 3), ``side' = min(side, S)``:
+    ``frames`` frames sampled evenly, resized (antialiased) only when the cache is larger."""
+    clip = torch.from_numpy(np.ascontiguousarray(array[frame_indices(array.shape[0], frames)]))
+    target = min(side, array.shape[1])
+    if target != array.shape[1]:
+        chw = clip.permute(0, 3, 1, 2).float()
+        chw = F.interpolate(chw, size=(target, target), mode="bilinear", antialias=True, align_corners=False)
+        clip = chw.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
+    return clip
 
-    ``side' = min(side, S)``: frames are resized (antialiased) only when the cache is larger.
-    """
+
+def load_clip_arrays(cache_dir: str | Path, files: list[str], frames: int, side: int) -> torch.Tensor:
+    """Read cached clips into one uint8 tensor ``(N, frames, side', side', 3)`` (see :func:`fit_clip`)."""
     cache_dir = Path(cache_dir)
     out = None
     for i, name in enumerate(files):
@@ -136,12 +145,7 @@ def load_clip_arrays(cache_dir: str | Path, files: list[str], frames: int, side:
             raise DataError(f"{path}: not a readable .npy clip: {exc}") from exc
         if array.dtype != np.uint8 or array.ndim != 4 or array.shape[3] != 3 or array.shape[1] != array.shape[2]:
             raise DataError(f"{path}: expected a uint8 (W, S, S, 3) array, got {array.dtype} {array.shape}")
-        clip = torch.from_numpy(array[frame_indices(array.shape[0], frames)])
-        target = min(side, array.shape[1])
-        if target != array.shape[1]:
-            chw = clip.permute(0, 3, 1, 2).float()
-            chw = F.interpolate(chw, size=(target, target), mode="bilinear", antialias=True, align_corners=False)
-            clip = chw.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
+        clip = fit_clip(array, frames, side)
         if out is None:
             out = torch.empty((len(files), *clip.shape), dtype=torch.uint8)
         elif tuple(clip.shape) != tuple(out.shape[1:]):

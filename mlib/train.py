@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from mlib import io
 from mlib.config import config_hash, load_yaml, resolve
-from mlib.data import ClipTable, frame_indices, load_clip_arrays, load_clip_table, make_inputs, read_cache_settings, working_size
+from mlib.data import ClipTable, fit_clip, load_clip_arrays, load_clip_table, make_inputs, read_cache_settings, working_size
 from mlib.metrics import PROBA_PREFIX, predicted_labels, summarize
 from mlib.models import SlowFastIdentifier, build_slowfast
 
@@ -402,17 +402,25 @@ def load_run(run_dir: str | Path, which: str = "best", device: str | torch.devic
 
 
 @torch.no_grad()
-def predict(model: SlowFastIdentifier, clips, batch_size: int = 8) -> np.ndarray:
-    """Class probabilities for clips: uint8 cache arrays (N, W, S, S, 3) (numpy or tensor),
-    prepared with the evaluation preprocessing, or float model inputs (N, 3, T, H, W)."""
+def predict(model: SlowFastIdentifier, clips, cfg: dict | None = None, batch_size: int = 8) -> np.ndarray:
+    """Class probabilities (float64, N x classes) with the evaluation preprocessing.
+
+    ``clips``: uint8 cache arrays (N, W, S, S, 3) (numpy or tensor), or float model inputs
+    (N, 3, T, H, W) used as they are. With the run's ``cfg`` (from :func:`load_run`) uint8
+    clips take exactly the run's path (frames sampled, resized to the working side, then to
+    ``model.size``), so the probabilities equal predictions.csv's; without it they are resized
+    straight to ``model.size``.
+    """
     model.eval()
     device = next(model.parameters()).device
-    clips = torch.as_tensor(clips)
+    side = model.size
+    if cfg is not None:
+        side = working_size(cfg["model"]["size"], cfg["train"]["crop_scale"], bool(cfg["train"]["augment"]))
     out = []
     for i in range(0, len(clips), batch_size):
         chunk = clips[i : i + batch_size]
-        if chunk.dtype == torch.uint8:
-            chunk = chunk[:, torch.as_tensor(frame_indices(chunk.shape[1], model.frames))]
+        if isinstance(chunk, np.ndarray) or chunk.dtype == torch.uint8:
+            chunk = torch.stack([fit_clip(np.asarray(c), model.frames, side) for c in chunk])
             chunk = make_inputs(chunk.to(device), model.size)
         out.append(torch.softmax(model(chunk.to(device).float()), dim=1).cpu().double().numpy())
     return np.concatenate(out) if out else np.zeros((0, model.num_classes))

@@ -140,9 +140,15 @@ def test_run_folder_follows_the_contract_and_learns(finished_run, tiny):
     table = load_clip_table(cache, split)
     train_clips = table.part("train")
     arrays = np.stack([np.load(cache / f) for f in train_clips["cache_file"]])
-    proba = predict(model, arrays)
+    proba = predict(model, arrays, cfg)
     assert [classes[i] for i in proba.argmax(1)] == list(train_clips["subject"])
     assert cfg["model"]["frames"] == 8 and classes == ["01", "02", "03", "04"]
+
+    # predict() with the run's config reproduces predictions.csv from the selected checkpoint.
+    best, cfg, _ = load_run(finished_run)
+    test_files = table.clips.set_index("clip_key").loc[test_part.clip_keys, "cache_file"]
+    again = predict(best, np.stack([np.load(cache / f) for f in test_files]), cfg)
+    assert np.allclose(again, test_part.proba, atol=1e-5)
 
 
 @pytest.mark.slow
