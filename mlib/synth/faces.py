@@ -35,6 +35,8 @@ class FaceTraits:
     jaw: float             # how much the oval narrows towards the chin
     hairline: float        # v of the hairline at the centre
     hair_volume: float     # hair extent beyond the oval, as a fraction of the half-width
+    hair_length: float     # 0 short; towards 1 the hair falls behind the neck to the shoulders
+    parting: float         # slope of the hairline: a side parting raises one temple
     eye_u: float           # |u| of the eye centres
     eye_v: float
     eye_w: float           # eye half-width in u units
@@ -51,12 +53,16 @@ class FaceTraits:
     texture_seed: int      # fixed skin texture of this face
 
 
+HAIR_COLOURS = ((22, 18, 16), (55, 38, 27), (95, 66, 42), (135, 92, 55), (120, 58, 32), (185, 150, 98), (135, 132, 128))
+"""Black, dark brown, brown, light brown, auburn, blond, grey (RGB)."""
+HAIR_WEIGHTS = np.array([0.3, 0.25, 0.15, 0.1, 0.08, 0.07, 0.05])
+
+
 def random_traits(rng: np.random.Generator) -> FaceTraits:
     """Draw one face's traits; every draw is a plausible, detectable face."""
     tone = rng.uniform(0.35, 1.0)
     skin = (110 + 130 * tone, 70 + 115 * tone, 50 + 105 * tone)
-    hair_dark = rng.uniform(15, 90)
-    hair = (hair_dark * rng.uniform(1.0, 1.6), hair_dark * rng.uniform(0.8, 1.1), hair_dark * rng.uniform(0.6, 0.9))
+    hair = np.asarray(HAIR_COLOURS[int(rng.choice(len(HAIR_COLOURS), p=HAIR_WEIGHTS))]) * rng.uniform(0.85, 1.15)
     return FaceTraits(
         skin=tuple(float(c) for c in skin),
         hair=tuple(float(c) for c in hair),
@@ -67,6 +73,8 @@ def random_traits(rng: np.random.Generator) -> FaceTraits:
         jaw=float(rng.uniform(0.12, 0.32)),
         hairline=float(rng.uniform(-0.78, -0.6)),
         hair_volume=float(rng.uniform(0.06, 0.22)),
+        hair_length=float(rng.uniform(0, 1) ** 2),
+        parting=float(rng.uniform(-0.15, 0.15)),
         eye_u=float(rng.uniform(0.36, 0.44)),
         eye_v=float(rng.uniform(-0.16, -0.06)),
         eye_w=float(rng.uniform(0.15, 0.2)),
@@ -164,11 +172,12 @@ def render_head(traits: FaceTraits, face_height: float, eyes_closed: bool = Fals
     # fringe: hair over the forehead above a curved hairline
     U = ((np.arange(W, dtype=np.float32) - big.cx) / big.a)[None, :]
     V = ((np.arange(H, dtype=np.float32) - big.cy) / big.b)[:, None]
-    hairline = traits.hairline + 0.35 * U**2
+    hairline = traits.hairline + 0.35 * U**2 + traits.parting * U
     fringe = np.clip((hairline - V) * big.b / (1.5 * s), 0, 1) * skin_mask
     rgb = rgb * (1 - fringe[..., None]) + np.asarray(traits.hair, np.float32) * fringe[..., None]
 
     _draw_features(rgb, big, traits, eyes_closed)
+    rgb *= (1 - FOLD_DARKNESS * _nasolabial_folds(big, traits, (H, W)) * skin_mask)[..., None]
 
     texture_rng = np.random.default_rng(traits.texture_seed)
     texture = texture_rng.standard_normal((H // 4 + 1, W // 4 + 1)).astype(np.float32)
@@ -179,6 +188,22 @@ def render_head(traits: FaceTraits, face_height: float, eyes_closed: bool = Fals
     alpha = cv2.resize(alpha, (width, height), interpolation=cv2.INTER_AREA)
     patch = np.dstack([np.clip(rgb, 0, 255) * alpha[..., None], alpha]).astype(np.float32)
     return patch, geo
+
+
+FOLD_DARKNESS = 0.12
+"""How much the nasolabial folds (nose wing to mouth corner) darken the skin."""
+
+
+def _nasolabial_folds(big: FaceGeometry, t: FaceTraits, shape: tuple[int, int]) -> np.ndarray:
+    """Soft 0..1 lines from each nose wing down to beyond the mouth corner."""
+    folds = np.zeros(shape, np.float32)
+    for side in (-1, 1):
+        curve = _smooth(np.array([big.to_pixels(side * (t.nose_w + 0.06), t.nose_v - 0.02),
+                                  big.to_pixels(side * (t.nose_w + 0.2), (t.nose_v + t.mouth_v) / 2),
+                                  big.to_pixels(side * (t.mouth_w + 0.08), t.mouth_v + 0.08)]))
+        pts = np.round(curve * 16).astype(np.int32)
+        cv2.polylines(folds, [pts], False, 1.0, max(1, int(0.012 * big.b)), cv2.LINE_AA, 4)
+    return cv2.GaussianBlur(folds, (0, 0), 0.01 * big.b + 1)
 
 
 def _skin_shading(traits: FaceTraits, geo: FaceGeometry, shape: tuple[int, int]) -> np.ndarray:
@@ -229,9 +254,11 @@ def _draw_features(rgb: np.ndarray, big: FaceGeometry, t: FaceTraits, eyes_close
     for side in (-1, 1):
         nx, ny = big.to_pixels(side * t.nose_w * 0.55, t.nose_v)
         _ellipse(rgb, (nx, ny), (t.nose_w * 0.32 * big.a, 0.028 * big.b), side * 15, tuple(0.35 * skin))
-    wing = [big.to_pixels(u, t.nose_v - 0.05) for u in (-t.nose_w, t.nose_w)]
-    for x, y in wing:
-        _ellipse(rgb, (x, y), (0.05 * big.a, 0.06 * big.b), 0, tuple(0.8 * skin), thickness=max(1, int(0.01 * big.b)), start=60, end=300)
+    for side in (-1, 1):
+        x, y = big.to_pixels(side * t.nose_w, t.nose_v - 0.05)
+        start = 60 if side < 0 else -120   # the arc opens towards the nose
+        _ellipse(rgb, (x, y), (0.05 * big.a, 0.06 * big.b), 0, tuple(0.8 * skin), thickness=max(1, int(0.01 * big.b)),
+                 start=start, end=start + 240)
 
     mx, my = big.to_pixels(0, t.mouth_v)
     mw, mh = t.mouth_w * big.a, t.lip_h * big.b

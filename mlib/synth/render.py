@@ -188,6 +188,12 @@ def _background(spec: ClipSpec, geo_frame: FaceGeometry) -> np.ndarray:
         return [np.round(np.asarray(points) * (1 << shift)).astype(np.int32)]
     skin = tuple(0.75 * c for c in face.skin)
     cx, cy, a, b = geo_frame.cx, geo_frame.cy, geo_frame.a, geo_frame.b
+    if face.hair_length > 0.15:
+        # long hair falls behind the neck; the head patch covers its top
+        half = a * (1 + face.hair_volume) * 0.97
+        bottom = cy + (0.4 + 1.4 * face.hair_length) * b
+        hair = [(cx - half, cy - 0.2 * b), (cx + half, cy - 0.2 * b), (cx + half * 1.05, bottom), (cx - half * 1.05, bottom)]
+        cv2.fillPoly(frame, pts(hair), tuple(0.9 * c for c in face.hair), cv2.LINE_AA, shift)
     neck = [(cx - 0.55 * a, cy + 0.5 * b), (cx + 0.55 * a, cy + 0.5 * b),
             (cx + 0.62 * a, cy + 1.45 * b), (cx - 0.62 * a, cy + 1.45 * b)]
     cv2.fillPoly(frame, pts(neck), skin, cv2.LINE_AA, shift)
