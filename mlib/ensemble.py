@@ -276,6 +276,46 @@ def selection_summary(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)[["choice", *ENSEMBLES_COLUMNS]]
 
 
+def correct_clips(runs: Sequence[RunPredictions], method: str, weights: Sequence[float] | None = None,
+                  part: str = "test") -> np.ndarray:
+    """Per clip of ``part`` (in clip-key order): did the ensemble (or single run) name the subject?"""
+    scores = combine(runs, method if len(runs) > 1 else "soft", weights)[part]
+    truth = np.asarray(runs[0].subjects[part])
+    return np.asarray(metrics.predicted_labels(scores, runs[0].classes)) == truth
+
+
+def paired_gain(ensemble_runs: Sequence[str | Path], method: str, single_run: str | Path,
+                weights: Sequence[float] | None = None, *, n_boot: int = 2000, seed: int = 0) -> dict:
+    """Test rank-1 of an ensemble minus that of one single run, with a paired bootstrap 95 % interval.
+
+    Both are scored on the same test clips; each resample draws clips with
+    replacement and takes the difference on those clips, so the interval is of
+    the gain itself, not of two separate accuracies.
+    """
+    members = [load_predictions(d) for d in ensemble_runs]
+    single = load_predictions(single_run)
+    check_compatible([*members, single])
+    ours, theirs = correct_clips(members, method, weights), correct_clips([single], "soft")
+    diff = ours.astype(float) - theirs.astype(float)
+    samples = np.random.default_rng(seed).integers(0, len(diff), size=(n_boot, len(diff)))
+    means = diff[samples].mean(axis=1)
+    return {"gain": float(diff.mean()), "gain_ci_low": float(np.quantile(means, 0.025)),
+            "gain_ci_high": float(np.quantile(means, 0.975)), "n_test": len(diff),
+            "ensemble_test_rank1": float(ours.mean()), "single_test_rank1": float(theirs.mean())}
+
+
+def gain_of_pick(grid_dir: str | Path, table: pd.DataFrame, by: str = "val", *, n_boot: int = 2000) -> dict:
+    """The gain of the ensemble picked on ``by`` over the best single run picked on validation."""
+    grid_dir = Path(grid_dir)
+    chosen = pick(table, by)
+    single = pick(table[table["size"] == 1], "val")
+    weights = [float(w) for w in str(chosen["weights"]).split(";")] if chosen["method"] == "weighted" else None
+    members = [grid_dir / m for m in str(chosen["members"]).split(";")]
+    gain = paired_gain(members, str(chosen["method"]) if len(members) > 1 else "soft", grid_dir / single["members"],
+                       weights, n_boot=n_boot)
+    return {"ensemble": chosen["members"], "method": chosen["method"], "single": single["members"], **gain}
+
+
 def _flat(tree: dict, prefix: str = "") -> dict:
     out = {}
     for key, value in tree.items():

@@ -14,7 +14,7 @@ from mlib.cli import main as cli_main
 
 ROOT = Path(__file__).resolve().parents[1]
 CI_GRID = ROOT / "configs" / "grids" / "ci.yaml"
-QUICK = ["train.epochs=1"]
+QUICK = ["train.epochs=1", "model.frames=8"]  # the ci grid, smaller still for the test
 
 
 def write_tiny_cache(root: Path, subjects: int = 4, clips: int = 5, window: int = 16, side: int = 32) -> Path:
@@ -165,11 +165,11 @@ def test_ci_grid_resumes_after_a_kill_records_failures_and_reruns_nothing(tmp_pa
     table = grid.run_grid(mixed, overrides=QUICK, cache=cache, split=split, out=out, progress=False)
     assert table["status"].tolist() == ["done", "failed"]
     assert table.loc[0, "origin"] == "cached" and table.loc[0, "run_dir"] == saved.loc[0, "run_dir"]
-    assert "model.frames=16 must be a positive multiple of model.alpha=3" in table.loc[1, "message"]
+    assert "model.frames=8 must be a positive multiple of model.alpha=3" in table.loc[1, "message"]
     assert "Traceback" in (out / table.loc[1, "run_dir"] / "error.txt").read_text()
 
     # the command line on the finished ci grid trains nothing
-    code = cli_main(["grid", "--grid", str(CI_GRID), "--set", "train.epochs=1", "--cache", str(cache),
+    code = cli_main(["grid", "--grid", str(CI_GRID), *[a for o in QUICK for a in ("--set", o)], "--cache", str(cache),
                      "--split", str(split), "--out", str(out), "--no-progress"])
     assert code == 0
     again = pd.read_csv(out / "grid.csv")

@@ -1,0 +1,64 @@
+"""The grid-search and ensemble notebooks under papermill, at the ci grid's size."""
+
+import json
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from mlib import notebooks
+from test_grid import QUICK, write_tiny_cache, write_tiny_split
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _text(path: Path) -> str:
+    notebook = nbformat.read(path, as_version=4)
+    parts = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            parts.append(output.get("text", ""))
+            parts.append(output.get("data", {}).get("text/plain", ""))
+    return "\n".join(parts)
+
+
+def _images(path: Path) -> int:
+    notebook = nbformat.read(path, as_version=4)
+    return sum("image/png" in o.get("data", {}) for c in notebook.cells for o in c.get("outputs", []))
+
+
+@pytest.mark.slow
+def test_grid_and_ensemble_notebooks(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "synth_manifest.json").write_text("{}")
+    cache = write_tiny_cache(tmp_path)
+    settings = json.loads((cache / "settings.json").read_text())
+    (cache / "settings.json").write_text(json.dumps({**settings, "root": str(corpus)}))
+    split = write_tiny_split(cache)
+    grid_dir, ens_dir = tmp_path / "grid", tmp_path / "ensembles"
+
+    executed = tmp_path / "executed"
+    notebooks.execute(ROOT / "notebooks" / "03-grid-search.py", executed / "03-grid-search.ipynb", {
+        "dataset": "casme2", "cache": str(cache), "split": str(split),
+        "grid": str(ROOT / "configs" / "grids" / "ci.yaml"), "overrides": QUICK, "out": str(grid_dir),
+    }, cwd=ROOT)
+    text = _text(executed / "03-grid-search.ipynb")
+    assert "SYNTHETIC data" in text
+    assert "chosen on validation (ours)" in text and "what the original code reported" in text
+    assert "paper, Tables 1-2 (CASME II, real data)" in text
+    assert _images(executed / "03-grid-search.ipynb") >= 2
+    table = pd.read_csv(grid_dir / "grid.csv")
+    assert table["status"].tolist() == ["done"] * 3
+
+    notebooks.execute(ROOT / "notebooks" / "04-ensemble.py", executed / "04-ensemble.ipynb", {
+        "grid_dir": str(grid_dir), "out": str(ens_dir), "max_size": 3, "n_boot": 200,
+    }, cwd=ROOT)
+    text = _text(executed / "04-ensemble.ipynb")
+    assert "hard vote of the two" in text  # the ci grid's alpha-4 Adam/AdamW pair
+    assert "Gain" in text and "95 % interval" in text
+    assert _images(executed / "04-ensemble.ipynb") >= 2
+    ensembles = pd.read_csv(ens_dir / "ensembles.csv")
+    assert len(ensembles) == 3 + 3 * (3 + 1)
+    assert len(pd.read_csv(ens_dir / "table3.csv")) == 4
