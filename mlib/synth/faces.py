@@ -53,8 +53,8 @@ class FaceTraits:
     texture_seed: int      # fixed skin texture of this face
 
 
-HAIR_COLOURS = ((22, 18, 16), (55, 38, 27), (95, 66, 42), (135, 92, 55), (120, 58, 32), (185, 150, 98), (135, 132, 128))
-"""Black, dark brown, brown, light brown, auburn, blond, grey (RGB)."""
+HAIR_COLOURS = ((22, 18, 16), (55, 38, 27), (95, 66, 42), (135, 92, 55), (120, 58, 32), (160, 126, 82), (135, 132, 128))
+"""Black, dark brown, brown, light brown, auburn, dark blond, grey (RGB)."""
 HAIR_WEIGHTS = np.array([0.3, 0.25, 0.15, 0.1, 0.08, 0.07, 0.05])
 
 
@@ -228,7 +228,8 @@ def _skin_shading(traits: FaceTraits, geo: FaceGeometry, shape: tuple[int, int])
 def _draw_features(rgb: np.ndarray, big: FaceGeometry, t: FaceTraits, eyes_closed: bool) -> None:
     """Brows, eyes, nose and mouth, drawn in place on the supersampled canvas."""
     skin = np.asarray(t.skin)
-    brow_color = tuple(0.55 * np.asarray(t.hair) + 0.15 * skin)
+    # brows follow the hair colour but stay well below the skin's (fair brows vanish for the detector)
+    brow_color = tuple(np.minimum(0.5 * np.asarray(t.hair) + 0.1 * skin, 0.5 * skin))
     for side in (-1, 1):
         inner = big.to_pixels(side * 0.12, t.eye_v - t.brow_v + 0.01)
         middle = big.to_pixels(side * (t.eye_u + 0.02), t.eye_v - t.brow_v - 0.04)
