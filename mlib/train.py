@@ -274,10 +274,10 @@ def train(
     if not cfg["run"].get("cache") or not cfg["run"].get("split"):
         raise ValueError("run.cache and run.split must name a prepared cache folder and a split file")
     run_dir = Path(run_dir) if run_dir is not None else run_folder(cfg)
+    _check_same_config(run_dir, cfg)
     if (run_dir / "metrics.json").is_file():
         print(f"{run_dir}: finished (metrics.json present); skipping")
         return run_dir
-    _check_same_config(run_dir, cfg)
     table = load_clip_table(cfg["run"]["cache"], cfg["run"]["split"])
     device = resolve_device(cfg["train"]["device"])
     tcfg = cfg["train"]

@@ -13,7 +13,7 @@ import torch
 from mlib.config import resolve
 from mlib.data import DataError, load_clip_table, make_inputs
 from mlib.metrics import read_predictions
-from mlib.train import load_run, predict, run_folder, train
+from mlib.train import TrainingError, load_run, predict, run_folder, train
 
 
 def write_tiny_cache(root: Path, subjects: int = 4, clips_per_subject: int = 6, window: int = 16, side: int = 32,
@@ -157,6 +157,9 @@ def test_finished_run_is_skipped(finished_run, tiny, capsys):
     assert train(tiny_cfg(*tiny), progress=False) == finished_run
     assert "skipping" in capsys.readouterr().out
     assert (finished_run / "metrics.json").stat().st_mtime_ns == before
+    # The same folder with other settings is refused, not silently reused.
+    with pytest.raises(TrainingError, match="different 'train' configuration"):
+        train(tiny_cfg(*tiny, lr=0.01), finished_run, progress=False)
 
 
 @pytest.mark.slow
@@ -211,3 +214,17 @@ def test_no_validation_part_selects_last_epoch_and_one_seed_repeats(tiny):
     # Two runs with one seed give identical numbers on CPU.
     assert metrics[0] == metrics[1]
     pd.testing.assert_frame_equal(pd.read_csv(runs[0] / "predictions.csv"), pd.read_csv(runs[1] / "predictions.csv"))
+
+
+@pytest.mark.slow
+def test_command_line_sets_run_paths_and_skips_the_finished_run(finished_run, tiny, tmp_path, capsys):
+    from mlib import cli, io
+
+    root, cache, split = tiny
+    profile = tmp_path / "tiny.yaml"
+    cfg = tiny_cfg(*tiny)
+    io.write_yaml(profile, {"model": cfg["model"], "train": cfg["train"]})
+    code = cli.main(["train", "--config", str(profile), "--cache", str(cache), "--split", str(split),
+                     "--out", str(root / "runs"), "--name", finished_run.name, "--no-progress"])
+    assert code == 0
+    assert "skipping" in capsys.readouterr().out

@@ -11,6 +11,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 
 def learning_curves(history: pd.DataFrame, checkpoint_epoch: int | None = None) -> Figure:
@@ -27,6 +28,7 @@ def learning_curves(history: pd.DataFrame, checkpoint_epoch: int | None = None) 
         if checkpoint_epoch:
             ax.axvline(checkpoint_epoch, color="grey", linestyle="--", linewidth=1, label="selected epoch")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(fontsize="small")
     loss_ax.set_ylabel("cross-entropy")
     acc_ax.set_ylabel("rank-1 accuracy")
@@ -44,6 +46,7 @@ def cmc(curves: dict[str, np.ndarray], chance_classes: int | None = None) -> Fig
     if chance_classes:
         ranks = np.arange(1, chance_classes + 1)
         ax.plot(ranks, ranks / chance_classes, color="grey", linestyle=":", label="chance")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("rank k")
     ax.set_ylabel("rank-k accuracy")
     ax.set_ylim(0, 1.02)
