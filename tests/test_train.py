@@ -228,3 +228,30 @@ def test_command_line_sets_run_paths_and_skips_the_finished_run(finished_run, ti
                      "--out", str(root / "runs"), "--name", finished_run.name, "--no-progress"])
     assert code == 0
     assert "skipping" in capsys.readouterr().out
+
+
+def test_cache_origin_is_read_from_its_settings(tmp_path):
+    from mlib.data import cache_is_synthetic
+
+    root = tmp_path / "corpus"
+    (root / "synth_truth").mkdir(parents=True)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "settings.json").write_text(json.dumps({"root": str(root)}))
+    assert cache_is_synthetic(cache) is True
+    (root / "synth_truth").rmdir()
+    assert cache_is_synthetic(cache) is False
+    (cache / "settings.json").write_text(json.dumps({"root": str(tmp_path / "gone")}))
+    assert cache_is_synthetic(cache) is None
+
+
+@pytest.mark.slow
+def test_bench_measures_a_tiny_step(capsys):
+    from mlib import cli
+
+    assert cli.main(["bench", "train", "--set", "model.frames=8", "--set", "model.size=32", "--batch-size", "2",
+                     "--steps", "1", "--warmup", "0", "--device", "cpu"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    plain = next(line.split() for line in lines if line.startswith("plain"))
+    train_rate, infer_rate, peak_mb, step_tflop = map(float, plain[1:5])
+    assert train_rate > 0 and infer_rate > 0 and peak_mb > 100 and step_tflop > 0
