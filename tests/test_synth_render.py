@@ -119,6 +119,29 @@ def test_motion_only_mode_shares_one_face(mode, shared):
         assert len({s.face for s in specs}) == len(specs)
 
 
+def test_motion_alone_carries_identity_in_motion_only_mode():
+    """Where the clips of one subject move (their motion-energy maps) resembles itself more than other subjects."""
+    specs = corpus_specs(subjects=5, clips_per_subject=4, single_clip_subjects=0, short_clip_fraction=0.0,
+                         frame_size=(96, 128), fps=100, mode="motion-only", seed=0)
+    maps, subjects = [], []
+    for spec in specs:
+        clip = render_clip(spec)
+        gray = clip.frames.astype(np.float32).mean(axis=-1)
+        energy = np.abs(gray[spec.onset:spec.offset + 1] - gray[spec.onset]).mean(axis=0)
+        x, y, w, h = clip.face_box
+        small = cv2.resize(energy[y:y + h, x:x + w], (12, 16), interpolation=cv2.INTER_AREA).ravel()
+        maps.append((small - small.mean()) / small.std())
+        subjects.append(spec.subject)
+    maps, subjects = np.array(maps), np.array(subjects)
+    distances = ((maps[:, None] - maps[None]) ** 2).sum(axis=-1)
+    same = subjects[:, None] == subjects[None]
+    off_diagonal = ~np.eye(len(specs), dtype=bool)
+    assert distances[same & off_diagonal].mean() < 0.9 * distances[~same].mean()
+    np.fill_diagonal(distances, np.inf)
+    nearest_is_same = subjects[distances.argmin(axis=1)] == subjects
+    assert nearest_is_same.mean() > 1 / 5 + 0.1   # clearly above chance (5 subjects)
+
+
 def test_haar_cascade_finds_the_astronaut():
     cascade = cv2.CascadeClassifier(CASCADE)
     gray = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2GRAY)
@@ -146,3 +169,16 @@ def test_haar_cascade_finds_the_synthetic_faces(frame_size):
 def test_bad_corpus_settings_are_refused(settings, message):
     with pytest.raises(ValueError, match=message):
         small_corpus(**settings)
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(apex=0, onset=5), "onset <= apex <= offset"),
+    (dict(regions=("left_ear",)), "regions must be"),
+    (dict(amplitude=0.0), "amplitude must be positive"),
+])
+def test_inconsistent_clip_specs_are_refused(change, message):
+    spec = small_corpus()[0]
+    with pytest.raises(ValueError, match=f"clip spec 01/1: .*{message}"):
+        dataclasses.replace(spec, **change)
+    with pytest.raises(ValueError, match="frames must be within"):
+        render_clip(spec, frames=spec.n_frames + 1)

@@ -96,6 +96,8 @@ class Habits:
 
     emotion_weights: tuple[float, ...]   # over EMOTIONS, in its order
     extra_region_rate: float             # chance of adding an optional region
+    signature: str                       # a region this subject tends to move along with any expression (a tic)
+    signature_rate: float                # how often the signature region joins in
     amplitude: float                     # typical apex displacement, frame pixels at 240-pixel frame height
     duration: float                      # typical onset-to-offset time, seconds
     rise: float                          # share of the movement spent rising to the apex
@@ -106,10 +108,12 @@ class Habits:
 
 
 def random_habits(rng: np.random.Generator) -> Habits:
-    weights = rng.dirichlet(np.full(len(EMOTIONS), 0.6))
+    weights = rng.dirichlet(np.full(len(EMOTIONS), 0.4))
     return Habits(
         emotion_weights=tuple(float(w) for w in weights),
         extra_region_rate=float(rng.uniform(0.1, 0.8)),
+        signature=str(rng.choice(sorted(REGIONS))),
+        signature_rate=float(rng.uniform(0.4, 0.9)),
         amplitude=float(rng.uniform(1.4, 3.2)),
         duration=float(rng.uniform(0.1, 0.3)),
         rise=float(rng.uniform(0.3, 0.6)),
@@ -121,7 +125,7 @@ def random_habits(rng: np.random.Generator) -> Habits:
 
 
 def choose_expression(habits: Habits, rng: np.random.Generator) -> tuple[str, tuple[str, ...]]:
-    """An emotion from the subject's habits and the regions it moves in this clip."""
+    """An emotion from the subject's habits and the regions it moves in this clip (its signature region often joins)."""
     names = list(EMOTIONS)
     emotion = names[int(rng.choice(len(names), p=np.asarray(habits.emotion_weights)))]
     always, optional = EMOTIONS[emotion]
@@ -132,6 +136,8 @@ def choose_expression(habits: Habits, rng: np.random.Generator) -> tuple[str, tu
         regions.append(optional[int(rng.choice(4, p=preference / preference.sum()))])
     else:
         regions += [r for r in optional if rng.random() < habits.extra_region_rate]
+    if habits.signature not in regions and rng.random() < habits.signature_rate:
+        regions.append(habits.signature)
     return emotion, tuple(regions)
 
 

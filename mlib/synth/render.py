@@ -62,6 +62,19 @@ class ClipSpec:
     blinks: tuple[int, ...] = ()       # frames where a blink starts
     blink_frames: int = 0              # frames one blink lasts
 
+    def __post_init__(self) -> None:
+        name = f"clip spec {self.subject}/{self.index}"
+        if not 0 <= self.onset <= self.apex <= self.offset < self.n_frames:
+            raise ValueError(f"{name}: need 0 <= onset <= apex <= offset < n_frames, got "
+                             f"{self.onset}, {self.apex}, {self.offset}, {self.n_frames}")
+        if self.mode not in MODES:
+            raise ValueError(f"{name}: mode must be one of {MODES}, got {self.mode!r}")
+        unknown = set(self.regions) - set(dynamics.REGIONS)
+        if not self.regions or unknown:
+            raise ValueError(f"{name}: regions must be a non-empty subset of {sorted(dynamics.REGIONS)}, got {self.regions}")
+        if self.amplitude <= 0:
+            raise ValueError(f"{name}: amplitude must be positive, got {self.amplitude}")
+
 
 @dataclass
 class SynthClip:
