@@ -118,7 +118,8 @@ class FeatureSettings:
     grid: int = 4
     lbp_points: int = 8
     lbp_radius: int = 1
-    lbp_method: str = "uniform"
+    lbp_method: str = "nri_uniform"  # LBP-TOP's 59 codes (Zhao & Pietikainen 2007); "uniform" merges mirrored
+    #                                  patterns and so cannot tell opposite motion directions apart
     gabor_frequencies: tuple[float, ...] = (0.25, 0.125, 0.0625)
     gabor_orientations: int = 4
     flow_bins: int = 8
@@ -563,7 +564,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="runs", help="parent folder of run folders")
     parser.add_argument("--name", help="run folder name (default baseline-<features>-<hash>)")
     parser.add_argument("--workers", type=int, default=2, help="processes computing features (default 2)")
-    parser.add_argument("--lbp-method", default="uniform", choices=sorted(LBP_METHODS),
+    parser.add_argument("--lbp-method", default=FeatureSettings.lbp_method, choices=sorted(LBP_METHODS),
                         help="uniform: rotation-invariant uniform LBP (10 codes; blind to the sign of a motion's "
                              "direction); nri_uniform: Zhao & Pietikainen's u2 codes (59)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
