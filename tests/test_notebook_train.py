@@ -37,7 +37,7 @@ def test_train_notebook_runs_at_tiny_size(tmp_path):
     papermill.execute_notebook(
         str(source), str(executed), kernel_name="mlib", cwd=str(tmp_path), progress_bar=False,
         parameters={"dataset": "casme2", "cache": str(cache), "split": str(split), "depth": 18, "alpha": 4,
-                    "beta_inv": 8, "size": 32, "frames": 8, "epochs": 2, "batch_size": 6, "device": "cpu",
+                    "beta_inv": 8, "size": 32, "frames": 8, "epochs": 1, "batch_size": 6, "device": "cpu",
                     "out": str(run_dir)},
     )
     notebook = nbformat.read(executed, as_version=4)
