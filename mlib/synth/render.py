@@ -271,7 +271,8 @@ def render_clip(spec: ClipSpec, *, frames: int | None = None) -> SynthClip:
     frame_geo = FaceGeometry(fcx, fcy, geo.a, geo.b)
     background = _background(spec, frame_geo)
     roi_geo = FaceGeometry(fcx - x0, fcy - y0, geo.a, geo.b)
-    field = dynamics.displacement_field(spec.regions, spec.face, roi_geo, (roi_h, roi_w), spec.asymmetry)
+    # the regions' motion lives on the face (patch grid) and is carried along by the head's jitter
+    field = dynamics.displacement_field(spec.regions, spec.face, geo, (patch_h, patch_w), spec.asymmetry)
     curve = dynamics.motion_curve(n, spec.onset, spec.apex, spec.offset, spec.amplitude)
     closure = dynamics.blink_curve(n, spec.blinks, spec.blink_frames)
 
@@ -288,12 +289,15 @@ def render_clip(spec: ClipSpec, *, frames: int | None = None) -> SynthClip:
     to_patch_x, to_patch_y = roi_geo.cx + x0 - ox, roi_geo.cy + y0 - oy
     column = np.repeat(((np.arange(width, dtype=np.float32) / width) - 0.5)[None, :, None], 3, axis=2)
 
-    def source_maps(t: int) -> tuple[np.ndarray, np.ndarray]:
+    def head_maps(t: int) -> tuple[np.ndarray, np.ndarray]:
+        """Where each ROI pixel comes from in the patch under the head's rigid jitter alone."""
         c, s = np.float32(np.cos(rotation[t])), np.float32(np.sin(rotation[t]))
         qx, qy = rel_x - np.float32(jitter_x[t]), rel_y - np.float32(jitter_y[t])
-        map_x = c * qx + s * qy + np.float32(to_patch_x) - curve[t] * field.dx
-        map_y = -s * qx + c * qy + np.float32(to_patch_y) - curve[t] * field.dy
-        return map_x, map_y
+        return c * qx + s * qy + np.float32(to_patch_x), -s * qx + c * qy + np.float32(to_patch_y)
+
+    def on_face(values: np.ndarray, rigid: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """A patch-grid field seen through the head's pose at one frame (ROI grid)."""
+        return cv2.remap(values, *rigid, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
     # sensor noise: randomly shifted crops of a few independent noise fields
     # (fresh Gaussian noise for every frame would cost more than the rest of the
@@ -313,11 +317,14 @@ def render_clip(spec: ClipSpec, *, frames: int | None = None) -> SynthClip:
     video = np.empty((n_render, height, width, 3), np.uint8)
     for t in range(n_render):
         colour, alpha = head_open if closure[t] == 0 else _blend(head_open, head_closed, float(closure[t]))
-        map_x, map_y = source_maps(t)
+        map_x, map_y = rigid = head_maps(t)
+        if curve[t] > 0:
+            map_x = map_x - curve[t] * on_face(field.dx, rigid)
+            map_y = map_y - curve[t] * on_face(field.dy, rigid)
         colour = cv2.remap(colour, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         alpha = cv2.remap(alpha, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         if curve[t] > 0:
-            folds = 1 + (curve[t] / spec.amplitude) * field.shading
+            folds = 1 + (curve[t] / spec.amplitude) * on_face(field.shading, rigid)
             cv2.multiply(colour, cv2.merge([folds] * 3), dst=colour)
         frame = background.copy()
         roi = frame[y0:y1, x0:x1]
@@ -328,11 +335,8 @@ def render_clip(spec: ClipSpec, *, frames: int | None = None) -> SynthClip:
         noise = noise_field(int(picks[t]))[sy:sy + height, sx:sx + width]
         video[t] = cv2.add(frame, noise, dtype=cv2.CV_8U)   # saturating conversion to 0..255
 
-    map_x, map_y = source_maps(spec.apex)
-    apex_alpha = cv2.remap(head_open[1], map_x, map_y, cv2.INTER_LINEAR, borderValue=0)
-    # support lives on the ROI grid: shift the apex map from patch to ROI pixels
-    apex_support = cv2.remap(field.support, map_x - np.float32(x0 - ox), map_y - np.float32(y0 - oy),
-                             cv2.INTER_LINEAR, borderValue=0)
+    apex_pose = head_maps(spec.apex)
+    apex_alpha, apex_support = on_face(head_open[1], apex_pose), on_face(field.support, apex_pose)
     motion_mask = np.zeros((height, width), bool)
     motion_mask[y0:y1, x0:x1] = (apex_support >= MASK_THRESHOLD) & (apex_alpha > 0.5)
 
