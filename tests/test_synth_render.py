@@ -1,6 +1,9 @@
 """The synthetic micro-expression renderer: determinism, ground truth, motion, identity and detectability."""
 
 import dataclasses
+import hashlib
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -37,6 +40,26 @@ def test_same_spec_gives_identical_clips_and_other_seeds_differ():
     assert reseeded != spec
     other = render_clip(dataclasses.replace(spec, seed=spec.seed + 1))
     assert not np.array_equal(other.frames, first.frames)
+
+
+RENDER_IN_A_FRESH_PROCESS = """
+import hashlib, sys, cv2
+cv2.setNumThreads(int(sys.argv[1]))
+from mlib.synth import corpus_specs, render_clip
+spec = corpus_specs(subjects=2, clips_per_subject=2, single_clip_subjects=0, short_clip_fraction=0.5,
+                    frame_size=(96, 128), fps=200, seed=0)[1]
+print(hashlib.sha256(render_clip(spec).frames.tobytes()).hexdigest())
+"""
+
+
+def test_rendering_is_identical_across_processes_and_thread_counts():
+    spec = corpus_specs(subjects=2, clips_per_subject=2, single_clip_subjects=0, short_clip_fraction=0.5,
+                        frame_size=(96, 128), fps=200, seed=0)[1]
+    here = hashlib.sha256(render_clip(spec).frames.tobytes()).hexdigest()
+    for threads in (1, 2):
+        result = subprocess.run([sys.executable, "-c", RENDER_IN_A_FRESH_PROCESS, str(threads)],
+                                capture_output=True, text=True, check=True)
+        assert result.stdout.strip() == here
 
 
 def test_clip_shapes_types_and_timing(clips):

@@ -79,7 +79,11 @@ def region_anchor(name: str, face: FaceTraits) -> tuple[tuple[float, float], tup
 
 
 def action_units(regions: tuple[str, ...]) -> str:
-    """FACS-like code of the moving regions, e.g. ``AU1+AU2`` or ``AU4+AU9``; one brow alone gets L/R."""
+    """FACS-like code of the moving regions, e.g. ``AU1+AU2`` or ``AU4+AU9``.
+
+    One brow raised alone carries the FACS side letter before the number:
+    ``AUL2`` is the subject's left outer brow raiser, ``AUR2`` the right one.
+    """
     codes: list[str] = []
     for name in regions:
         if name in ("left_brow", "right_brow") and not {"left_brow", "right_brow"} <= set(regions):
