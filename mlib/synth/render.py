@@ -174,13 +174,16 @@ def _clip_spec(rng: np.random.Generator, *, subject: str, index: int, short: boo
 
     blink_frames = max(3, int(round(habits.blink_duration * fps * rng.lognormal(0, 0.1))))
     n_blinks = int(rng.poisson(habits.blink_rate * n_frames / fps))
-    blinks = tuple(sorted(int(s) for s in rng.integers(0, max(1, n_frames - blink_frames), n_blinks)))
+    blinks: list[int] = []
+    for start in sorted(int(s) for s in rng.integers(0, max(1, n_frames - blink_frames), n_blinks)):
+        if not blinks or start - blinks[-1] >= 2 * blink_frames:   # one blink ends well before the next
+            blinks.append(start)
     return ClipSpec(
         subject=subject, index=index, n_frames=n_frames, onset=onset, apex=apex, offset=offset, fps=fps,
         frame_size=(height, width), seed=clip_seed, mode=mode, face=face, emotion=emotion, regions=regions,
         action_units=dynamics.action_units(regions), amplitude=amplitude, asymmetry=habits.asymmetry,
         face_center=(float(cx), cy), face_height=face_height, jitter=float(habits.jitter * pixel_scale),
-        backdrop=backdrop, room_seed=room_seed, blinks=blinks, blink_frames=blink_frames,
+        backdrop=backdrop, room_seed=room_seed, blinks=tuple(blinks), blink_frames=blink_frames,
     )
 
 
@@ -270,7 +273,6 @@ def render_clip(spec: ClipSpec, *, frames: int | None = None) -> SynthClip:
 
     frame_geo = FaceGeometry(fcx, fcy, geo.a, geo.b)
     background = _background(spec, frame_geo)
-    roi_geo = FaceGeometry(fcx - x0, fcy - y0, geo.a, geo.b)
     # the regions' motion lives on the face (patch grid) and is carried along by the head's jitter
     field = dynamics.displacement_field(spec.regions, spec.face, geo, (patch_h, patch_w), spec.asymmetry)
     curve = dynamics.motion_curve(n, spec.onset, spec.apex, spec.offset, spec.amplitude)
@@ -284,16 +286,16 @@ def render_clip(spec: ClipSpec, *, frames: int | None = None) -> SynthClip:
     tilt = rng.uniform(0.01, 0.03) * _smooth_wander(rng, n, light_period)
     noise_sigma = rng.uniform(1.5, 3.0)
 
+    # ROI pixels relative to the face centre; the head turns about that centre
     ys, xs = np.mgrid[0:roi_h, 0:roi_w].astype(np.float32)
-    rel_x, rel_y = xs - roi_geo.cx, ys - roi_geo.cy
-    to_patch_x, to_patch_y = roi_geo.cx + x0 - ox, roi_geo.cy + y0 - oy
+    rel_x, rel_y = xs - np.float32(fcx - x0), ys - np.float32(fcy - y0)
     column = np.repeat(((np.arange(width, dtype=np.float32) / width) - 0.5)[None, :, None], 3, axis=2)
 
     def head_maps(t: int) -> tuple[np.ndarray, np.ndarray]:
         """Where each ROI pixel comes from in the patch under the head's rigid jitter alone."""
         c, s = np.float32(np.cos(rotation[t])), np.float32(np.sin(rotation[t]))
         qx, qy = rel_x - np.float32(jitter_x[t]), rel_y - np.float32(jitter_y[t])
-        return c * qx + s * qy + np.float32(to_patch_x), -s * qx + c * qy + np.float32(to_patch_y)
+        return c * qx + s * qy + np.float32(geo.cx), -s * qx + c * qy + np.float32(geo.cy)
 
     def on_face(values: np.ndarray, rigid: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         """A patch-grid field seen through the head's pose at one frame (ROI grid)."""
