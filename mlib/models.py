@@ -6,7 +6,7 @@ Meaning of the two SlowFast hyper-parameters in this code (Feichtenhofer et al. 
   the Fast pathway's ``frames`` frames. The paper's "alpha determines the number
   of input frames for the slow pathway" is this: Slow gets ``frames / alpha``.
 - ``beta_inv`` is 1/beta, the CHANNEL ratio: the Fast pathway has beta times the
-  Slow pathway's channels (Fast stem width ``64 / beta_inv``). The paper's
+  Slow pathway's channels (Fast stem width ``width / beta_inv``). The paper's
   "beta: the ratio of input frames between the fast and slow pathways" is loose
   wording; beta is never a frame ratio in SlowFast or here.
 
@@ -15,6 +15,10 @@ Slow input = the Fast input subsampled by alpha (done inside
 :class:`SlowFastIdentifier`), (b) the Fast->Slow lateral fusion convs' temporal
 stride = alpha, (c) adaptive average pooling in the head, which pools the
 ``frames / alpha`` Slow and ``frames`` Fast time steps whatever their number.
+
+``width`` is the Slow stem's channel count (SlowFast's 64); every stage's width
+follows from it in ``create_slowfast``, so a smaller width narrows the whole
+network (CPU profiles use it; the paper's settings keep 64).
 """
 
 from __future__ import annotations
@@ -29,7 +33,6 @@ from torch import nn
 log = logging.getLogger(__name__)
 
 DEPTHS = (18, 50, 101)
-STEM_WIDTH = 64
 SPATIAL_STRIDE = 32  # stem conv 2 x stem pool 2 x stages 1, 2, 2, 2
 
 
@@ -71,6 +74,7 @@ class SlowFastIdentifier(nn.Module):
 def validate_model_cfg(model_cfg: Mapping, num_classes: int) -> None:
     """Refuse invalid SlowFast settings with a clear ``ValueError`` before any compute."""
     depth, alpha, beta_inv = model_cfg["depth"], model_cfg["alpha"], model_cfg["beta_inv"]
+    width = model_cfg["width"]
     frames, size, kernel = model_cfg["frames"], model_cfg["size"], model_cfg["fusion_kernel"]
     problems = []
     if depth not in DEPTHS:
@@ -79,8 +83,10 @@ def validate_model_cfg(model_cfg: Mapping, num_classes: int) -> None:
         problems.append(f"model.alpha={alpha!r} must be an integer >= 1")
     elif not isinstance(frames, int) or frames < 1 or frames % alpha:
         problems.append(f"model.frames={frames!r} must be a positive multiple of model.alpha={alpha}")
-    if not isinstance(beta_inv, int) or beta_inv < 1 or STEM_WIDTH % beta_inv:
-        problems.append(f"model.beta_inv={beta_inv!r} must divide {STEM_WIDTH} (the Slow stem width)")
+    if not isinstance(width, int) or width < 1:
+        problems.append(f"model.width={width!r} must be a positive integer")
+    elif not isinstance(beta_inv, int) or beta_inv < 1 or width % beta_inv:
+        problems.append(f"model.beta_inv={beta_inv!r} must divide model.width={width} (the Slow stem width)")
     if not isinstance(size, int) or size < SPATIAL_STRIDE:
         problems.append(f"model.size={size!r} is smaller than the network's total spatial stride {SPATIAL_STRIDE}")
     if not isinstance(kernel, int) or kernel < 1 or kernel % 2 == 0:
@@ -108,7 +114,7 @@ def build_slowfast(model_cfg: Mapping, num_classes: int) -> SlowFastIdentifier:
         slowfast_channel_reduction_ratio=(beta_inv,),
         slowfast_fusion_conv_kernel_size=(model_cfg["fusion_kernel"], 1, 1),
         slowfast_fusion_conv_stride=(alpha, 1, 1),
-        stem_dim_outs=(STEM_WIDTH, STEM_WIDTH // beta_inv),
+        stem_dim_outs=(model_cfg["width"], model_cfg["width"] // beta_inv),
         model_depth=model_cfg["depth"],
         model_num_class=num_classes,
         dropout_rate=float(model_cfg["dropout"]),

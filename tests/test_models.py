@@ -56,11 +56,21 @@ def test_pathway_layers_see_slow_and_fast_time_lengths():
     assert shapes["slow"][1] == 8 * shapes["fast"][1]  # beta = 1/8 channel ratio
 
 
+def test_width_narrows_every_stage():
+    wide = build_slowfast(tiny_cfg(), num_classes=4)
+    narrow = build_slowfast(tiny_cfg(width=16), num_classes=4)
+    count = lambda model: sum(p.numel() for p in model.parameters())  # noqa: E731
+    assert count(narrow) < count(wide) / 8
+    with torch.no_grad():
+        assert narrow(torch.randn(1, 3, 16, 32, 32)).shape == (1, 4)
+
+
 @pytest.mark.parametrize(
     "changes, message",
     [
         ({"frames": 18, "alpha": 4}, "multiple of model.alpha"),
-        ({"beta_inv": 12}, "must divide 64"),
+        ({"beta_inv": 12}, "must divide model.width=64"),
+        ({"width": 16, "beta_inv": 32}, "must divide model.width=16"),
         ({"size": 16}, "spatial stride"),
         ({"depth": 34}, "model.depth"),
         ({"alpha": 0}, "model.alpha"),
