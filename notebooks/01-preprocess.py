@@ -28,6 +28,12 @@
 # `mlib synth` (drawn faces, no real person) and uses it. The cell below the
 # parameters states which kind of data this particular run used.
 
+# %%
+import sys
+
+if "google.colab" in sys.modules:  # on Colab: install the project first
+    # %pip install -q git+https://github.com/mlib-study/micro-expression-person-recognition
+
 # %% tags=["parameters"]
 dataset = "casme2"
 root = "data/synthetic/casme2"

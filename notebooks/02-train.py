@@ -23,6 +23,12 @@
 # 1/beta_inv of the Slow pathway's channels), whatever the paper's looser wording.
 # Rerunning the notebook with the same parameters reuses the finished run folder.
 
+# %%
+import sys
+
+if "google.colab" in sys.modules:  # on Colab: install the project first
+    # %pip install -q git+https://github.com/mlib-study/micro-expression-person-recognition
+
 # %% tags=["parameters"]
 dataset = "casme2"
 cache = None  # a prepared cache folder (mlib prepare); required

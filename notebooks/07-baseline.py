@@ -33,6 +33,12 @@
 # Descriptor and SVM settings are in the docstring of `mlib/baseline.py` and in
 # each run folder's `config.yaml`.
 
+# %%
+import sys
+
+if "google.colab" in sys.modules:  # on Colab: install the project first
+    # %pip install -q git+https://github.com/mlib-study/micro-expression-person-recognition
+
 # %% tags=["parameters"]
 cache = None  # a prepared cache folder (mlib prepare); required
 split = None  # a split CSV (mlib split); required
