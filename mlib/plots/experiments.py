@@ -89,11 +89,13 @@ def single_vs_ensemble(ensembles: pd.DataFrame, picks: Mapping[str, pd.Series] |
     fig = Figure(figsize=(6.5, 3.6), layout="constrained")
     ax = fig.subplots()
     methods = list(dict.fromkeys(ensembles["method"]))
+    voting = [m for m in methods if m != "single"]
     rng = np.random.default_rng(0)
-    width = 0.7 / max(len(methods), 1)
-    for m, method in enumerate(methods):
+    width = 0.7 / max(len(voting), 1)
+    for method in methods:
         part = ensembles[ensembles["method"] == method]
-        x = part["size"].to_numpy(float) + (m - (len(methods) - 1) / 2) * width
+        offset = 0.0 if method == "single" else (voting.index(method) - (len(voting) - 1) / 2) * width
+        x = part["size"].to_numpy(float) + offset
         ax.scatter(x + rng.uniform(-width / 4, width / 4, len(part)), part["test_rank1"], s=12, alpha=0.7,
                    label=method)
     for (label, row), marker in zip((picks or {}).items(), ("o", "s", "D", "^")):
