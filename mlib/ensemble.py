@@ -228,7 +228,8 @@ def search(run_dirs: Sequence[str | Path], *, max_size: int = 3, methods: Iterab
 
     ``candidates`` keeps the best runs by VALIDATION rank-1 (ties: input order)
     so that a large grid does not explode combinatorially (162 runs give
-    about 700 000 triples); None keeps all.
+    about 700 000 triples); None keeps all. Without validation clips the
+    weighted vote is skipped (it has nothing to choose its weights on).
     """
     if max_size < 1:
         raise EnsembleError(f"max_size must be >= 1, got {max_size}")
@@ -240,6 +241,8 @@ def search(run_dirs: Sequence[str | Path], *, max_size: int = 3, methods: Iterab
         val = [metrics.rank_k(r.subjects["val"], r.probs["val"], r.classes, k=1) for r in runs]
         order = sorted(range(len(runs)), key=lambda i: (-np.nan_to_num(val[i], nan=-1.0), i))
         runs = [runs[i] for i in sorted(order[:candidates])]
+    if len(runs[0].subjects["val"]) == 0:  # nothing to choose weights on
+        methods = [m for m in methods if m != "weighted"]
     rows = [evaluate([r], "soft", n_boot=n_boot) for r in runs]
     for size in range(2, max_size + 1):
         for members in itertools.combinations(runs, size):

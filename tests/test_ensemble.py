@@ -160,6 +160,9 @@ def test_cli_writes_ensembles_csv(tmp_path, capsys):
     table = pd.read_csv(out, dtype={"members": str})
     assert table["members"].tolist() == ["a", "b", "a;b"]
     assert table["method"].tolist() == ["single", "single", "hard"]
+    assert cli_main(["ensemble", "--runs", str(a), str(b), "--method", "weighted", "--weights", "3", "1",
+                     "--out", str(out), "--bootstrap", "50"]) == 0
+    assert pd.read_csv(out)["weights"].tolist()[-1] == "0.75;0.25"
     assert cli_main(["ensemble", "--runs", str(a), str(tmp_path / "nope"), "--out", str(out)]) == 2
     assert "nope: not a finished run" in capsys.readouterr().err
 
@@ -180,3 +183,21 @@ def test_cli_searches_a_grid_folder(tmp_path):
     assert "run9" not in ";".join(table["members"])
     assert len(pd.read_csv(out / "table3.csv")) == 4
     assert len(pd.read_csv(out / "selection.csv")) == 3
+
+
+def test_paired_gain_over_the_best_single_run(tmp_path):
+    eye = np.eye(3)
+    truth = ["01", "02", "03", "01"]
+    # a is sure and right on clips 0-1, unsure and wrong on 2-3; b the other way round.
+    # Their soft vote follows the sure member, so it is right on every clip.
+    sure, unsure = [0.8, 0.1, 0.1], [0.3, 0.4, 0.3]
+    a = write_run(tmp_path / "a", eye[[0, 1]], [sure, np.roll(sure, 1), unsure, unsure], ["01", "02"], truth)
+    b = write_run(tmp_path / "b", eye[[0, 1]], [unsure, np.roll(unsure, -1), np.roll(sure, 2), sure],
+                  ["01", "02"], truth)
+    gain = ensemble.paired_gain([a, b], "soft", a, n_boot=300)
+    assert gain["single_test_rank1"] == 0.5 and gain["ensemble_test_rank1"] == 1.0
+    assert gain["gain"] == 0.5 and gain["gain_ci_low"] <= 0.5 <= gain["gain_ci_high"]
+    assert gain["gain_ci_low"] >= 0  # the ensemble is never worse on any clip
+    table = ensemble.search([a, b], max_size=2, n_boot=50)
+    picked = ensemble.gain_of_pick(tmp_path, table, "test", n_boot=50)
+    assert picked["ensemble"] == "a;b" and picked["gain"] == 0.5

@@ -185,3 +185,41 @@ def test_cli_lists_configurations_and_reports_bad_input(tmp_path, data, capsys):
     assert cli_main(["grid", "--grid", str(CI_GRID), "--cache", str(tmp_path), "--split", str(split),
                      "--out", str(tmp_path / "g")]) == 2
     assert "index.csv: missing" in capsys.readouterr().err
+
+
+def _table(rows):
+    base = {"label": "", "train.optimizer": "adam", "train.lr": 0.001, "train.batch_size": 8, "origin": "trained",
+            "val_rank5": 1.0, "test_rank5": 1.0, "checkpoint_epoch": 1, "seconds": 1.0, "message": ""}
+    return pd.DataFrame([base | {"config_id": i, "run_dir": f"r{i}", **r} for i, r in enumerate(rows)])
+
+
+def test_selection_on_validation_versus_test_and_the_paper_table():
+    table = _table([
+        dict(**{"model.alpha": 4, "model.beta_inv": 8, "train.seed": 0}, status="done", val_rank1=0.9, test_rank1=0.5),
+        dict(**{"model.alpha": 4, "model.beta_inv": 8, "train.seed": 1}, status="done", val_rank1=0.7, test_rank1=0.6),
+        dict(**{"model.alpha": 8, "model.beta_inv": 8, "train.seed": 0}, status="done", val_rank1=0.7, test_rank1=0.9),
+        dict(**{"model.alpha": 8, "model.beta_inv": 8, "train.seed": 1}, status="done", val_rank1=0.7, test_rank1=0.7),
+        dict(**{"model.alpha": 16, "model.beta_inv": 8, "train.seed": 0}, status="failed", val_rank1=None,
+             test_rank1=None),
+    ])
+    val_pick, test_pick = grid.select_configuration(table, "val"), grid.select_configuration(table, "test")
+    assert (val_pick["model.alpha"], val_pick["seeds"]) == (4, 2)
+    assert val_pick["val_rank1"] == pytest.approx(0.8) and val_pick["test_rank1"] == pytest.approx(0.55)
+    assert test_pick["model.alpha"] == 8 and test_pick["test_rank1"] == pytest.approx(0.8)
+    compared = grid.paper_comparison(table, "smic-hs")
+    assert compared["source"].tolist()[0] == "paper, Tables 1-2 (SMIC, real data)"
+    assert compared["alpha"].tolist() == [16, 4, 8]
+    assert compared["test_rank1"].tolist() == pytest.approx([0.9367, 0.55, 0.8])
+
+
+def test_heatmap_marks_failed_cells():
+    from mlib.plots import experiments
+
+    table = _table([
+        dict(**{"model.alpha": 4, "model.beta_inv": 8, "train.seed": 0}, status="done", val_rank1=0.5, test_rank1=0.5),
+        dict(**{"model.alpha": 16, "model.beta_inv": 8, "train.seed": 0}, status="failed", val_rank1=None,
+             test_rank1=None),
+    ])
+    fig = experiments.accuracy_heatmaps(table, "val_rank1")
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert texts == ["0.50\n(1)", "failed"]
