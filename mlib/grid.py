@@ -271,10 +271,14 @@ def run_grid(grid_file: str | Path, *, profile=None, overrides: Iterable[str] = 
         io.write_csv(table_path, pd.DataFrame(rows))
         if progress:
             settings = " ".join(f"{k.split('.')[-1]}={row[k]}" for k in columns)
-            result = (f"val {row['val_rank1']:.3f} test {row['test_rank1']:.3f}" if row["status"] == "done"
+            result = (f"val {_fmt(row['val_rank1'])} test {_fmt(row['test_rank1'])}" if row["status"] == "done"
                       else row["message"])
             print(f"[grid {i + 1}/{len(runs)}] {settings}: {row['status']} ({origin}) {result}", flush=True)
     return pd.DataFrame(rows)
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None or pd.isna(value) else f"{float(value):.3f}"
 
 
 def load_grid_table(out: str | Path) -> pd.DataFrame:

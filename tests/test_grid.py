@@ -127,7 +127,7 @@ def test_plan_crosses_configurations_with_axes_seeds_and_exclusions(tmp_path, da
 
 
 @pytest.mark.slow
-def test_ci_grid_resumes_after_a_kill_records_failures_and_reruns_nothing(tmp_path, data, monkeypatch):
+def test_ci_grid_resumes_after_a_kill_records_failures_and_reruns_nothing(tmp_path, data, monkeypatch, capsys):
     cache, split = data
     out = tmp_path / "grid"
     real_train, calls = training.train, []
@@ -170,8 +170,9 @@ def test_ci_grid_resumes_after_a_kill_records_failures_and_reruns_nothing(tmp_pa
 
     # the command line on the finished ci grid trains nothing
     code = cli_main(["grid", "--grid", str(CI_GRID), *[a for o in QUICK for a in ("--set", o)], "--cache", str(cache),
-                     "--split", str(split), "--out", str(out), "--no-progress"])
+                     "--split", str(split), "--out", str(out)])
     assert code == 0
+    assert "[grid 3/3]" in capsys.readouterr().out
     again = pd.read_csv(out / "grid.csv")
     assert again["origin"].tolist() == ["cached"] * 3
     assert {d: (out / d / "metrics.json").stat().st_mtime_ns for d in again["run_dir"]} == mtimes
