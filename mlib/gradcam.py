@@ -546,7 +546,9 @@ def _settings_match(out: Path, settings: dict) -> bool:
     path = out / "gradcam.json"
     if not (path.is_file() and (out / "cams.npz").is_file() and (out / "scores.csv").is_file()):
         return False
-    return json.loads(path.read_text()) == json.loads(json.dumps(settings, default=str))
+    saved = json.loads(path.read_text())
+    saved.pop("synthetic", None)
+    return saved == json.loads(json.dumps(settings, default=str))
 
 
 def save_result(result: CamResult) -> None:
