@@ -76,8 +76,8 @@ def plot_energy(result: CamResult, index: int) -> plt.Figure:
     for pathway in result.pathways:
         energy = result.cams[pathway][index].sum(axis=(1, 2))
         ax.plot(t, energy / max(energy.max(), 1e-12), label=f"CAM energy ({pathway})")
-    motion = result.motion_curves[index]
-    ax.plot(t, motion / max(motion.max(), 1e-12), "k--", label="motion energy")
+    motion = result.motion_curves[index]  # frame 0 has no predecessor: drawn from frame 1
+    ax.plot(t[1:], motion[1:] / max(motion.max(), 1e-12), "k--", label="motion energy")
     if result.truth_curves is not None:
         truth = result.truth_curves[index]
         ax.plot(t, truth / max(truth.max(), 1e-12), ":", color="grey", label="true motion (generator)")
