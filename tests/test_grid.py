@@ -132,25 +132,28 @@ def test_ci_grid_resumes_after_a_kill_records_failures_and_reruns_nothing(tmp_pa
     out = tmp_path / "grid"
     real_train, calls = training.train, []
 
-    def killed_on_second_run(cfg, run_dir, progress=True):
-        calls.append(Path(run_dir).name)
-        if len(calls) == 2:
-            raise KeyboardInterrupt  # like Ctrl-C or a killed job: not an error of the configuration
-        return real_train(cfg, run_dir, progress=progress)
+    def kill(epoch, row):
+        raise KeyboardInterrupt  # like Ctrl-C or a killed job: not an error of the configuration
 
-    monkeypatch.setattr(training, "train", killed_on_second_run)
+    def killed_during_second_run(cfg, run_dir, progress=True):
+        calls.append(Path(run_dir).name)
+        # the second run is killed after its checkpoint is saved, before metrics.json
+        return real_train(cfg, run_dir, progress=progress, on_epoch_end=kill if len(calls) == 2 else None)
+
+    monkeypatch.setattr(training, "train", killed_during_second_run)
     with pytest.raises(KeyboardInterrupt):
         grid.run_grid(CI_GRID, overrides=QUICK, cache=cache, split=split, out=out, progress=False)
     table = pd.read_csv(out / "grid.csv")
     assert table["status"].tolist() == ["done", "pending", "pending"]
     assert table.loc[0, "test_rank1"] >= 0
+    assert (out / calls[1] / "checkpoints" / "last.pt").is_file() and not (out / calls[1] / "metrics.json").exists()
 
     monkeypatch.setattr(training, "train", real_train)
     table = grid.run_grid(CI_GRID, overrides=QUICK, cache=cache, split=split, out=out, progress=False)
     saved = pd.read_csv(out / "grid.csv")
     assert len(saved) == 3 and saved["config_id"].is_unique and saved["run_dir"].is_unique
     assert saved["status"].tolist() == ["done"] * 3
-    assert saved["origin"].tolist() == ["cached", "trained", "trained"]
+    assert saved["origin"].tolist() == ["cached", "resumed", "trained"]
     assert set(saved["train.optimizer"]) == {"adam", "adamw"}
     for run_dir in saved["run_dir"]:
         assert (out / run_dir / "metrics.json").is_file() and (out / run_dir / "predictions.csv").is_file()
