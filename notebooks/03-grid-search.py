@@ -31,6 +31,12 @@
 # - the paper's Tables 1 and 2 next to ours (the paper's numbers come from
 #   `mlib.paper` and are labelled as the paper's).
 
+# %%
+import sys
+
+if "google.colab" in sys.modules:  # on Colab: install the project first
+    # %pip install -q git+https://github.com/mlib-study/micro-expression-person-recognition
+
 # %% tags=["parameters"]
 dataset = "casme2"
 cache = None  # a prepared cache folder (mlib prepare); required

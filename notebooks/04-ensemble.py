@@ -34,6 +34,12 @@
 # sets is shown beside it, labelled: that is how the original code reported its
 # numbers, and it is optimistic because the test set chose it.
 
+# %%
+import sys
+
+if "google.colab" in sys.modules:  # on Colab: install the project first
+    # %pip install -q git+https://github.com/mlib-study/micro-expression-person-recognition
+
 # %% tags=["parameters"]
 grid_dir = "runs/grid-default"  # a grid folder written by mlib grid (notebook 3)
 out = "runs/ensembles-default"  # where ensembles.csv, selection.csv and table3.csv go
