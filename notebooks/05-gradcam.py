@@ -53,6 +53,7 @@ batch_size = 8
 
 # %%
 import io
+import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -79,6 +80,9 @@ faces_shown = result.synthetic or publish_faces
 print(f"run folder: {result.run_dir}")
 print(f"cache: {result.cache}; results: {result.out}")
 print(f"{len(result.clips)} test clips, CAM target: the {target} identity, pathways: {', '.join(result.pathways)}")
+test_metrics = json.loads((result.run_dir / "metrics.json").read_text())["test"]
+print(f"the run's test rank-1: {test_metrics['rank1']:.3f} on {test_metrics['n_clips']} clips "
+      f"(chance {test_metrics['chance']:.3f}); the maps of a model near chance say little about what identifies a person")
 if result.synthetic:
     print("SYNTHETIC data (drawn faces, no real person): the generator's true moving regions are known and scored.")
 else:
