@@ -353,8 +353,10 @@ class CamResult:
 
     def frames(self, clip_keys: Iterable[str] | None = None) -> np.ndarray:
         """The model's view of clips as uint8 RGB (N, T, H, W, 3): the evaluation input, de-normalised."""
+        from mlib.config import load_yaml
+
         keys = list(self.clips["clip_key"] if clip_keys is None else clip_keys)
-        _, cfg, _ = _load_run(self.run_dir)
+        cfg = load_yaml(self.run_dir / "config.yaml")
         return to_display(clip_inputs(cfg, self.cache, keys))
 
 
