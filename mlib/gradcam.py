@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
@@ -50,8 +49,6 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from tqdm.auto import tqdm
 
 from mlib import io
-
-log = logging.getLogger(__name__)
 
 PATHWAYS = ("slow", "fast")
 TARGET_RULES = ("true", "predicted")

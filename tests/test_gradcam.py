@@ -347,3 +347,21 @@ def test_command_line_writes_scores_and_keeps_faces_private(tiny_run, capsys):
     assert "REAL data" in printed and "motion_lift" in printed
     assert (base / "cli_out" / "scores.csv").is_file()
     assert list((base / "cli_private" / tiny_run["run"].name).glob("strip_*.png"))
+
+
+def test_bad_inputs_are_refused_with_the_file_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="index.csv: no cache index"):
+        gc.read_index(tmp_path)
+    pd.DataFrame([{"clip_key": "a", "subject": "01"}]).to_csv(tmp_path / "index.csv", index=False)
+    with pytest.raises(ValueError, match=r"index.csv: missing column\(s\) \['apex', 'box_h'"):
+        gc.read_index(tmp_path)
+    with pytest.raises(FileNotFoundError, match="predictions.csv: no predictions"):
+        gc.run_clips(tmp_path, "test", None)
+    pd.DataFrame([{"clip_key": "a", "subject": "01", "part": "val", "predicted": "01"}]).to_csv(
+        tmp_path / "predictions.csv", index=False)
+    with pytest.raises(ValueError, match="predictions.csv: no clips in part 'test'"):
+        gc.run_clips(tmp_path, "test", None)
+    with pytest.raises(FileNotFoundError, match="synth_truth/casme2_01_EP01.npz: no generator truth"):
+        gc.synthetic_truth(tmp_path, {"clip_key": "casme2_01_EP01"}, 8, np.arange(4), 8)
+    with pytest.raises(ValueError, match="target='best'"):
+        gc.gradcam_for_run(tmp_path, target="best")
