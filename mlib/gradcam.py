@@ -291,7 +291,9 @@ def synthetic_truth(synth_root: str | Path, row: Mapping, width: int, indices: n
     The mask (original frame pixels) is cut with the cache's crop box and resized
     to the model's ``size`` (area interpolation, kept where >= 0.5); the curve (one
     value per original frame from ``first_frame`` in ``truth.csv``) is read at the
-    frame shown by each model frame. Returns ``(mask (size, size) bool, curve (T,))``.
+    frame shown by each model frame. Returns ``(mask (size, size) bool, curve (T,),
+    inside)`` where ``inside`` is the share of the true moving pixels that lie in
+    the crop box (below 1 when the face detector missed part of the face).
     """
     import cv2
 
@@ -312,7 +314,8 @@ def synthetic_truth(synth_root: str | Path, row: Mapping, width: int, indices: n
     region = cv2.resize(patch, (size, size), interpolation=cv2.INTER_AREA) >= 0.5
     shown = window_frame_numbers(row, width)[np.asarray(indices)]
     positions = np.clip(shown - int(truth.loc[key, "first_frame"]), 0, len(curve) - 1)
-    return region, curve[positions]
+    inside = float(patch.sum() / mask.sum()) if mask.any() else float("nan")
+    return region, curve[positions], inside
 
 
 _TRUTH_TABLES: dict[Path, pd.DataFrame] = {}
@@ -335,7 +338,7 @@ class CamResult:
     out: Path
     synthetic: bool
     target: str
-    clips: pd.DataFrame  # clip_key, subject, target, predicted, correct, onset/apex/offset_frame (model frames)
+    clips: pd.DataFrame  # clip_key, subject, target, predicted, correct, onset/apex/offset_frame[, truth_inside_crop]
     cams: dict[str, np.ndarray]  # pathway -> (N, T, H, W) in [0, 1]
     motion_curves: np.ndarray  # (N, T) motion energy over time of the model's input
     motion_maps: np.ndarray  # (N, H, W) motion energy map of the model's input
@@ -499,15 +502,16 @@ def gradcam_for_run(
         motion_maps.append(energy_map)
         motion_curves.append(energy_curve)
         mask = curve = None
+        inside = {}
         if synth_root is not None:
-            mask, curve = synthetic_truth(synth_root, row, width, indices, size)
+            mask, curve, inside["truth_inside_crop"] = synthetic_truth(synth_root, row, width, indices, size)
             truth_masks.append(mask)
             truth_curves.append(curve)
         target_index = targets[i] if targets is not None else int(predicted[i])
         records.append({
             "clip_key": key, "subject": rows.loc[i, "subject"], "target": classes[target_index],
             "predicted": classes[int(predicted[i])], "correct": classes[int(predicted[i])] == rows.loc[i, "subject"],
-            **marks,
+            **marks, **inside,
         })
         for name, maps in cams.items():
             scores = score_clip(maps[i], frames[i], marks["apex_frame"], top_percent=top_percent,

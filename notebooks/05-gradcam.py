@@ -154,6 +154,9 @@ for name in result.pathways:
           f"{time_:.2f} times the uniform share on the frames around the apex. "
           f"This {verdict} the paper's statement that the network looks where the micro-movement is.")
 if result.synthetic:
+    missed = result.clips[result.clips["truth_inside_crop"] < 0.5]
+    print(f"{len(missed)} of {len(result.clips)} clips have most of their true movement OUTSIDE the cached face crop "
+          f"(the face detector boxed something else; their truth scores are empty): {', '.join(missed['clip_key'])}")
     print(f"Motion energy vs the true moving region: median IoU "
           f"{median_of(result.pathways[0], 'motion_truth_iou'):.2f} (how well 'where it moves' finds the truth).")
 print(f"The paper shows a few hand-picked frames and no measurement; these numbers cover all "

@@ -128,7 +128,8 @@ def test_window_frames_and_truth_mapping(tmp_path):
     mask[20:40, 30:50] = True  # the lower-right quarter of the crop box
     np.savez(truth / "casme2_01_EP01.npz", motion_mask=mask, motion_curve=np.arange(20, dtype=np.float32))
     pd.DataFrame([{"clip_key": "casme2_01_EP01", "first_frame": 45}]).to_csv(truth / "truth.csv", index=False)
-    region, curve = gc.synthetic_truth(tmp_path, row, 8, np.array([0, 3, 7]), 8)
+    region, curve, inside = gc.synthetic_truth(tmp_path, row, 8, np.array([0, 3, 7]), 8)
+    assert inside == 1.0
     expected = np.zeros((8, 8), bool)
     expected[:4, 4:] = True
     assert np.array_equal(region, expected)
@@ -295,6 +296,7 @@ def test_run_level_scores_truth_and_rerun(tiny_run):
     # the true region: the top-left quarter of the 32 px input; the true curve peaks at frame 107
     assert np.array_equal(result.truth_masks[0], np.pad(np.ones((16, 16), bool), ((0, 16), (0, 16))))
     assert result.truth_curves.shape == (3, 8) and result.truth_curves[:2].argmax(axis=1).tolist() == [4, 3]
+    assert (result.clips["truth_inside_crop"] == 1.0).all()
     scores = result.scores
     assert len(scores) == 6 and {"motion_lift", "apex_lift", "truth_lift", "truth_time_lift", "motion_truth_iou"} <= set(scores)
     assert scores["truth_uniform"].iloc[0] == pytest.approx(0.25)
