@@ -288,7 +288,8 @@ def model_frame_of(row: Mapping, width: int, indices: np.ndarray, frame_number: 
 def synthetic_truth(synth_root: str | Path, row: Mapping, width: int, indices: np.ndarray, size: int):
     """The generator's moving-region mask and motion curve mapped into the model input.
 
-    The mask (original frame pixels) is cut with the cache's crop box and resized
+    The cache must come from this version of the corpus (its onset and offset
+    equal ``truth.csv``'s). The mask (original frame pixels) is cut with the cache's crop box and resized
     to the model's ``size`` (area interpolation, kept where >= 0.5); the curve (one
     value per original frame from ``first_frame`` in ``truth.csv``) is read at the
     frame shown by each model frame. Returns ``(mask (size, size) bool, curve (T,),
@@ -305,6 +306,11 @@ def synthetic_truth(synth_root: str | Path, row: Mapping, width: int, indices: n
     truth = _truth_table(table)
     if key not in truth.index:
         raise ValueError(f"{table}: no row for clip {key}")
+    for name in ("onset", "offset"):
+        if int(truth.loc[key, name]) != int(row[name]):
+            raise ValueError(
+                f"{table}: clip {key} has {name} {truth.loc[key, name]}, the cache index {row[name]}: the cache was "
+                "made from an older version of this synthetic corpus (run mlib prepare again)")
     with np.load(path, allow_pickle=False) as data:
         mask, curve = np.asarray(data["motion_mask"], bool), np.asarray(data["motion_curve"], np.float32)
     x, y, w, h = (int(row[name]) for name in ("box_x", "box_y", "box_w", "box_h"))
@@ -318,15 +324,10 @@ def synthetic_truth(synth_root: str | Path, row: Mapping, width: int, indices: n
     return region, curve[positions], inside
 
 
-_TRUTH_TABLES: dict[Path, pd.DataFrame] = {}
-
-
 def _truth_table(path: Path) -> pd.DataFrame:
-    if path not in _TRUTH_TABLES:
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: the synthetic corpus has no truth table")
-        _TRUTH_TABLES[path] = pd.read_csv(path, dtype={"clip_key": str, "subject": str}).set_index("clip_key")
-    return _TRUTH_TABLES[path]
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: the synthetic corpus has no truth table")
+    return pd.read_csv(path, dtype={"clip_key": str, "subject": str}).set_index("clip_key")
 
 
 @dataclass

@@ -119,7 +119,7 @@ def test_motion_energy_region_and_clip_score():
 
 def test_window_frames_and_truth_mapping(tmp_path):
     row = {"clip_key": "casme2_01_EP01", "window_start": 50, "window_end": 55, "pad_before": 2, "pad_after": 0,
-           "box_x": 10, "box_y": 20, "box_w": 40, "box_h": 40}
+           "box_x": 10, "box_y": 20, "box_w": 40, "box_h": 40, "onset": 48, "offset": 60}
     assert gc.window_frame_numbers(row, 8).tolist() == [50, 50, 50, 51, 52, 53, 54, 55]
     assert gc.model_frame_of(row, 8, np.array([0, 2, 4, 6]), 52) == 2
     truth = tmp_path / "synth_truth"
@@ -127,13 +127,17 @@ def test_window_frames_and_truth_mapping(tmp_path):
     mask = np.zeros((100, 120), bool)
     mask[20:40, 30:50] = True  # the lower-right quarter of the crop box
     np.savez(truth / "casme2_01_EP01.npz", motion_mask=mask, motion_curve=np.arange(20, dtype=np.float32))
-    pd.DataFrame([{"clip_key": "casme2_01_EP01", "first_frame": 45}]).to_csv(truth / "truth.csv", index=False)
+    pd.DataFrame([{"clip_key": "casme2_01_EP01", "first_frame": 45, "onset": 48, "offset": 60}]).to_csv(
+        truth / "truth.csv", index=False)
     region, curve, inside = gc.synthetic_truth(tmp_path, row, 8, np.array([0, 3, 7]), 8)
     assert inside == 1.0
     expected = np.zeros((8, 8), bool)
     expected[:4, 4:] = True
     assert np.array_equal(region, expected)
     assert curve.tolist() == [5, 6, 10]  # frames 50, 51, 55 of a clip starting at 45
+    with pytest.raises(ValueError, match="truth.csv: clip casme2_01_EP01 has onset 48, the cache index 47: the cache "
+                                         "was made from an older version"):
+        gc.synthetic_truth(tmp_path, {**row, "onset": 47}, 8, np.array([0]), 8)
 
 
 # ----------------------------------------------------------------------------- planted signal
@@ -246,7 +250,8 @@ def write_run_inputs(base: Path) -> dict:
             curve = np.zeros(40, np.float32)
             curve[10:16] = [0.2, 0.6, 1.0, 0.6, 0.2, 0.1]  # frames 105..110, peak at 107
             np.savez(truth_dir / f"{key}.npz", motion_mask=mask, motion_curve=curve)
-            truth_rows.append({"clip_key": key, "subject": subject, "first_frame": 95, "n_frames": 40})
+            truth_rows.append({"clip_key": key, "subject": subject, "first_frame": 95, "n_frames": 40,
+                               "onset": 102, "apex": 108, "offset": 112})
     pd.DataFrame(truth_rows).to_csv(truth_dir / "truth.csv", index=False)
     caches = {}
     for kind, root in roots.items():
