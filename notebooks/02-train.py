@@ -45,7 +45,8 @@ seed = 0
 size = 112
 frames = 64
 device = "auto"
-out = None  # the run folder; None means runs/ and a hash of the settings
+runs_dir = None  # parent of run folders; None = the profile's run.out (runs/)
+out = None  # the run folder; None = runs_dir/<a hash of the settings>
 
 # %%
 import io
@@ -55,10 +56,9 @@ import pandas as pd
 from IPython.display import Image, display
 
 from mlib import metrics
-from mlib.config import resolve
 from mlib.data import cache_is_synthetic, read_cache_settings
 from mlib.plots import training as plots
-from mlib.train import train
+from mlib.train import configure_run, train
 
 
 
@@ -71,12 +71,9 @@ def show(fig):
 
 if cache is None or split is None:
     raise ValueError("set the parameters cache and split (run notebook 01-preprocess first)")
-cfg = resolve(profile, {
-    "model": {"alpha": alpha, "beta_inv": beta_inv, "depth": depth, "size": size, "frames": frames},
-    "train": {"optimizer": optimizer, "lr": lr, "batch_size": batch_size, "epochs": epochs, "seed": seed,
-              "device": device},
-    "run": {"cache": str(cache), "split": str(split)},
-})
+cfg = configure_run(profile, cache=cache, split=split, runs_dir=runs_dir, alpha=alpha, beta_inv=beta_inv,
+                    depth=depth, size=size, frames=frames, optimizer=optimizer, lr=lr, batch_size=batch_size,
+                    epochs=epochs, seed=seed, device=device)
 cache_dataset = read_cache_settings(cache).get("dataset")
 if cache_dataset and cache_dataset != dataset:
     raise ValueError(f"{cache}: a {cache_dataset} cache, but dataset={dataset!r}")

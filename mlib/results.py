@@ -1,0 +1,192 @@
+"""The study's results, collected from its result files beside the paper's tables.
+
+Everything here reads files that runs wrote (``study.json``, run folders'
+``metrics.json`` / ``predictions.csv``, ``grid.csv``, the ensemble tables, the
+baseline runs, the Grad-CAM scores) and never computes a number by hand: the
+results summary page (notebook ``00-results``) only displays these tables. The
+paper's numbers come from ``mlib.paper`` and are labelled as the paper's.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from mlib import grid, metrics, paper
+
+PAPER = "paper (Kay et al. 2023)"
+SAEED = "paper's baseline (Saeed 2021)"
+
+
+@dataclass
+class Study:
+    """A finished study's manifest (``<results>/<profile>/study.json``)."""
+
+    profile: str
+    data: str
+    variants: list[dict]
+    config: dict
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Study":
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no study manifest (run `mlib study --profile ...` first)")
+        raw = json.loads(path.read_text())
+        return cls(raw["profile"], raw["data"], raw["variants"], raw["config"])
+
+    @property
+    def synthetic(self) -> bool:
+        return self.data == "synthetic"
+
+    def variant(self, name: str) -> dict:
+        return next(v for v in self.variants if v["name"] == name)
+
+
+def test_rank1(run_dir: str | Path) -> dict:
+    """Test rank-1 of a run folder with its bootstrap 95 % interval, from its saved predictions."""
+    found = metrics.read_predictions(Path(run_dir) / "predictions.csv", part="test")
+    summary = metrics.summarize(found.y_true, found.proba, found.classes)
+    low, high = summary["rank1_ci95"]
+    return {"rank1": summary["rank1"], "ci_low": low, "ci_high": high, "chance": summary["chance"]}
+
+
+def percent(value: float | None) -> str:
+    return "" if value is None or pd.isna(value) else f"{100 * value:.1f} %"
+
+
+def interval(row: dict) -> str:
+    if row.get("ci_low") is None or pd.isna(row.get("ci_low")):
+        return ""
+    return f"[{100 * row['ci_low']:.1f}, {100 * row['ci_high']:.1f}]"
+
+
+def _row(source: str, model: str, rank1: float | None, chosen_by: str = "", ci: dict | None = None,
+         where: str = "") -> dict:
+    ci = ci or {}
+    return {"source": source, "model": model, "rank-1": percent(rank1), "95 % CI": interval(ci),
+            "chosen by": chosen_by, "result files": where}
+
+
+def baseline_runs(folder: str | Path) -> list[Path]:
+    """The finished baseline run folders under ``folder`` (one per feature set)."""
+    folder = Path(folder)
+    return sorted(p.parent for p in folder.glob("*/metrics.json")) if folder.is_dir() else []
+
+
+def _features(run_dir: Path) -> str:
+    return str(json.loads((run_dir / "metrics.json").read_text()).get("feature_set", run_dir.name))
+
+
+def single_dataset_table(study: Study, name: str) -> pd.DataFrame:
+    """Table 2 and Table 4 of the paper beside ours, for one variant of the study."""
+    variant = study.variant(name)
+    dataset = paper.paper_dataset(variant["dataset"])
+    ours = f"ours ({'synthetic' if study.synthetic else 'real'} {variant['name']})"
+    paths = variant["paths"]
+    rows = [_row(PAPER, "SlowFast, single model (Table 2)", paper.TABLE2_RANK1.get(dataset),
+                 "best test accuracy of the grid")]
+    if "train" in paths:
+        rows.append(_row(ours, "SlowFast, the paper's Table 1 configuration", chosen_by="fixed in advance",
+                         **_ci_kwargs(test_rank1(paths["train"])), where=paths["train"]))
+    grid_file = Path(paths.get("grid", "")) / "grid.csv"
+    if grid_file.is_file():
+        table = grid.load_grid_table(grid_file.parent)
+        for by, rule in [("val", "validation rank-1"), ("test", "test rank-1 (the original code's rule)")]:
+            try:
+                chosen = grid.select_configuration(table, by)
+            except grid.GridError:
+                continue
+            settings = ", ".join(f"{key.split('.')[-1]} {chosen[key]}" for key in grid.setting_columns(table)
+                                 if key in chosen)
+            seeds = int(chosen["seeds"])
+            spread = f"; {seeds} seeds, {percent(chosen['test_rank1_min'])} to {percent(chosen['test_rank1_max'])}"
+            rows.append(_row(ours, f"SlowFast, grid ({settings})", chosen["test_rank1"],
+                             rule + (spread if seeds > 1 else ""), where=str(grid_file)))
+    selection = Path(paths.get("ensemble", "")) / "selection.csv"
+    if selection.is_file():
+        for _, pick in pd.read_csv(selection).iterrows():
+            if "ensemble" in pick["choice"] and "validation" in pick["choice"]:
+                size = int(pick["size"])
+                kind = f"ensemble of {size} ({pick['method']} vote)" if size > 1 else "a single run won"
+                rows.append(_row(ours, f"SlowFast, best of the grid's runs and ensembles ({kind})",
+                                 pick["test_rank1"], "validation rank-1",
+                                 {"ci_low": pick.get("test_ci_low"), "ci_high": pick.get("test_ci_high")},
+                                 str(selection)))
+    rows.append(_row(SAEED, "LGBP + LBP-TOP + FHOFO, SVM (Table 4)", paper.BASELINE_SAEED2021_RANK1.get(dataset),
+                     "as published"))
+    for run_dir in baseline_runs(paths.get("baseline", "")):
+        rows.append(_row(ours, f"baseline SVM on {_features(run_dir)}", chosen_by="validation (SVM C)",
+                         **_ci_kwargs(test_rank1(run_dir)), where=str(run_dir)))
+    return pd.DataFrame(rows)
+
+
+def _ci_kwargs(found: dict) -> dict:
+    return {"rank1": found["rank1"], "ci": found}
+
+
+def table3(study: Study, name: str) -> pd.DataFrame:
+    """The paper's Table 3 (SMIC: Adam, AdamW and their vote) beside our Adam/AdamW pairs."""
+    variant = study.variant(name)
+    rows = [{"source": PAPER + ", SMIC", "pair": "", "model": model, "test rank-1": percent(value), "95 % CI": ""}
+            for model, value in [("adam", paper.TABLE3_RANK1["adam"]), ("adamw", paper.TABLE3_RANK1["adamw"]),
+                                 ("vote of the two", paper.TABLE3_RANK1["ensemble"])]]
+    ours = Path(variant["paths"].get("ensemble", "")) / "table3.csv"
+    if ours.is_file():
+        source = f"ours ({'synthetic' if study.synthetic else 'real'} {name})"
+        for _, row in pd.read_csv(ours).iterrows():
+            rows.append({"source": source, "pair": row["pair"], "model": row["model"],
+                         "test rank-1": percent(row["test_rank1"]),
+                         "95 % CI": interval({"ci_low": row["test_ci_low"], "ci_high": row["test_ci_high"]})})
+    return pd.DataFrame(rows)
+
+
+def motion_only_table(study: Study) -> pd.DataFrame:
+    """The same models on the identity corpus and on the motion-only corpus (one shared face)."""
+    rows = []
+    for variant in study.variants:
+        paths = variant["paths"]
+        runs = ([("SlowFast, Table 1 configuration", Path(paths["train"]))] if "train" in paths else [])
+        runs += [(f"baseline SVM on {_features(run)}", run) for run in baseline_runs(paths.get("baseline", ""))]
+        for model, run_dir in runs:
+            if (run_dir / "metrics.json").is_file():
+                found = test_rank1(run_dir)
+                rows.append({"corpus": variant["name"], "faces": "one shared face" if variant["mode"] != "identity"
+                             else "each subject its own", "model": model, "rank-1": percent(found["rank1"]),
+                             "95 % CI": interval(found), "chance": percent(found["chance"]),
+                             "result files": str(run_dir)})
+    return pd.DataFrame(rows)
+
+
+def provenance(study: Study) -> pd.DataFrame:
+    """Which data, cache, split and result folders each variant used."""
+    rows = []
+    for variant in study.variants:
+        rows.append({"variant": variant["name"], "data": study.data, "database root": variant["root"],
+                     **{key: value for key, value in variant["paths"].items()}})
+    return pd.DataFrame(rows)
+
+
+GRADCAM_SCORES = {
+    "truth_lift": "CAM mass in the regions the generator moved, over a uniform map's",
+    "truth_time_lift": "CAM mass in the frames where they moved, over a uniform map's",
+    "motion_lift": "CAM mass in the top motion-energy pixels, over a uniform map's",
+    "apex_lift": "CAM mass in the frames around the apex, over a uniform map's",
+}
+
+
+def gradcam_table(study: Study, name: str) -> pd.DataFrame:
+    """The Grad-CAM localisation scores' medians per pathway (1 = no better than a uniform map)."""
+    summary_file = Path(study.variant(name)["paths"].get("gradcam", "")) / "summary.csv"
+    if not summary_file.is_file():
+        return pd.DataFrame()
+    summary = pd.read_csv(summary_file)
+    rows = summary[summary["score"].isin(GRADCAM_SCORES)]
+    return pd.DataFrame({
+        "pathway": rows["pathway"], "score": rows["score"].map(GRADCAM_SCORES), "test clips": rows["clips"],
+        "median lift": rows["median"].round(2), "quartiles": [f"{a:.2f} to {b:.2f}" for a, b in zip(rows["q25"], rows["q75"])],
+        "result files": str(summary_file),
+    }).reset_index(drop=True)
