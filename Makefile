@@ -11,7 +11,11 @@ PY := $(VENV)/bin/python
 MLIB := $(VENV)/bin/mlib
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup test
+PROFILE ?= default
+DATA_ROOT ?=
+PROFILE_FILE := configs/profiles/$(PROFILE).yaml
+
+.PHONY: help setup test study book reproduce clean-results
 help:  ## list the targets
 	@grep -E '^[a-z][a-zA-Z_.-]*:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
@@ -27,6 +31,21 @@ setup: $(STAMP)  ## create .venv with the pinned environment and the `mlib` Jupy
 
 test: setup  ## run the test suite
 	$(PY) -m pytest
+
+study: setup  ## run the study's notebooks at PROFILE (default: default) into book/executed
+	$(MLIB) study --profile $(PROFILE_FILE) $(if $(DATA_ROOT),--data-root $(DATA_ROOT))
+
+book: study  ## run the study at PROFILE and build the book in book/_build/html
+	$(VENV)/bin/jupyter-book build . --path-output book -W -n --keep-going
+	@echo "the book: book/_build/html/index.html"
+
+reproduce: setup  ## the real databases on a GPU box: make reproduce DATA_ROOT=/path/to/databases
+	@test -n "$(DATA_ROOT)" || { echo "make reproduce needs DATA_ROOT=/path/to/databases (see book/reproduce.md)" >&2; exit 2; }
+	$(MLIB) study --profile configs/profiles/full.yaml --data-root $(DATA_ROOT) --check
+	$(MAKE) book PROFILE=full DATA_ROOT=$(DATA_ROOT)
+
+clean-results:  ## remove generated corpora, caches, runs, results and the built book
+	rm -rf data cache runs results book/executed book/_build
 
 environment.yml: requirements.txt  ## regenerate the conda environment from requirements.txt
 	$(PY) -m mlib.envfile requirements.txt > $@

@@ -86,6 +86,8 @@ class Study:
             self._run_variant(variant)
         self._notebook("00-results", None, {"study_file": str(self.results / "study.json")})
         notebooks.check_executed(self.executed)
+        for stale in set(self.executed_dir.glob("*.ipynb")) - set(self.executed):
+            stale.unlink()  # a page of another profile's run: the book shows only this run
         return self.executed
 
     def _run_variant(self, variant: Variant) -> None:
