@@ -21,10 +21,12 @@
 # executed notebooks that made the result files.
 
 # %%
+import subprocess
 import sys
 
 if "google.colab" in sys.modules:  # on Colab: install the project first
-    # %pip install -q git+https://github.com/mlib-study/micro-expression-person-recognition
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "git+https://github.com/mlib-study/micro-expression-person-recognition"], check=True)
 
 # %% tags=["parameters"]
 study_file = "results/default/study.json"  # the manifest `mlib study` writes

@@ -29,10 +29,12 @@
 # parameters states which kind of data this particular run used.
 
 # %%
+import subprocess
 import sys
 
 if "google.colab" in sys.modules:  # on Colab: install the project first
-    # %pip install -q git+https://github.com/mlib-study/micro-expression-person-recognition
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "git+https://github.com/mlib-study/micro-expression-person-recognition"], check=True)
 
 # %% tags=["parameters"]
 dataset = "casme2"
@@ -57,7 +59,6 @@ out_dir = "figures/01-preprocess"
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import pandas as pd
 from IPython.display import Markdown, display
 
 from mlib import config

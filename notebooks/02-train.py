@@ -24,10 +24,12 @@
 # Rerunning the notebook with the same parameters reuses the finished run folder.
 
 # %%
+import subprocess
 import sys
 
 if "google.colab" in sys.modules:  # on Colab: install the project first
-    # %pip install -q git+https://github.com/mlib-study/micro-expression-person-recognition
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "git+https://github.com/mlib-study/micro-expression-person-recognition"], check=True)
 
 # %% tags=["parameters"]
 dataset = "casme2"
@@ -49,24 +51,18 @@ runs_dir = None  # parent of run folders; None = the profile's run.out (runs/)
 out = None  # the run folder; None = runs_dir/<a hash of the settings>
 
 # %%
-import io
 import json
 
 import pandas as pd
-from IPython.display import Image, display
+from IPython.display import display
+
+from mlib.plots import show
 
 from mlib import metrics
 from mlib.data import cache_is_synthetic, read_cache_settings
 from mlib.plots import training as plots
 from mlib.train import configure_run, train
 
-
-
-def show(fig):
-    """Display a matplotlib Figure as a compact PNG (the grid search runs this notebook many times)."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80)
-    display(Image(buffer.getvalue()))
 
 
 if cache is None or split is None:

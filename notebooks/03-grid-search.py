@@ -32,10 +32,12 @@
 #   `mlib.paper` and are labelled as the paper's).
 
 # %%
+import subprocess
 import sys
 
 if "google.colab" in sys.modules:  # on Colab: install the project first
-    # %pip install -q git+https://github.com/mlib-study/micro-expression-person-recognition
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "git+https://github.com/mlib-study/micro-expression-person-recognition"], check=True)
 
 # %% tags=["parameters"]
 dataset = "casme2"
@@ -48,22 +50,16 @@ seeds = None  # e.g. [0, 1, 2]: replaces the grid's train.seed
 out = "runs/grid-default"  # the grid folder: run folders and grid.csv
 
 # %%
-import io
 from pathlib import Path
 
 import pandas as pd
-from IPython.display import Image, display
+from IPython.display import display
+
+from mlib.plots import show
 
 from mlib import grid as grid_search
 from mlib.data import cache_is_synthetic
 from mlib.plots import experiments as plots
-
-
-def show(fig):
-    """Display a matplotlib Figure as a PNG."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    display(Image(buffer.getvalue()))
 
 
 if cache is None or split is None:

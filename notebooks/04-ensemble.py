@@ -35,10 +35,12 @@
 # numbers, and it is optimistic because the test set chose it.
 
 # %%
+import subprocess
 import sys
 
 if "google.colab" in sys.modules:  # on Colab: install the project first
-    # %pip install -q git+https://github.com/mlib-study/micro-expression-person-recognition
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "git+https://github.com/mlib-study/micro-expression-person-recognition"], check=True)
 
 # %% tags=["parameters"]
 grid_dir = "runs/grid-default"  # a grid folder written by mlib grid (notebook 3)
@@ -49,22 +51,16 @@ candidates = 12  # search over the best N runs by validation rank-1 (0 = all)
 n_boot = 1000  # bootstrap resamples for the test intervals
 
 # %%
-import io
 from pathlib import Path
 
 import pandas as pd
-from IPython.display import Image, display
+from IPython.display import display
+
+from mlib.plots import show
 
 from mlib import ensemble, paper
 from mlib.grid import load_grid_table
 from mlib.plots import experiments as plots
-
-
-def show(fig):
-    """Display a matplotlib Figure as a PNG."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    display(Image(buffer.getvalue()))
 
 
 grid_table = load_grid_table(grid_dir)

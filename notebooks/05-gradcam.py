@@ -33,10 +33,12 @@
 # than chance" and the paper's claim predicts a lift well above 1.
 
 # %%
+import subprocess
 import sys
 
 if "google.colab" in sys.modules:  # on Colab: install the project first
-    # %pip install -q git+https://github.com/mlib-study/micro-expression-person-recognition
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "git+https://github.com/mlib-study/micro-expression-person-recognition"], check=True)
 
 # %% tags=["parameters"]
 run = None  # a finished run folder (mlib train); required
@@ -52,24 +54,16 @@ device = "auto"
 batch_size = 8
 
 # %%
-import io
 import json
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import Image, display
+from IPython.display import display
+
+from mlib.plots import show
 
 from mlib import gradcam as gc
 from mlib.plots import gradcam as plots
-
-
-def show(fig):
-    """Display a figure as a compact PNG and close it."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80)
-    plt.close(fig)
-    display(Image(buffer.getvalue()))
 
 
 if run is None:

@@ -34,10 +34,12 @@
 # each run folder's `config.yaml`.
 
 # %%
+import subprocess
 import sys
 
 if "google.colab" in sys.modules:  # on Colab: install the project first
-    # %pip install -q git+https://github.com/mlib-study/micro-expression-person-recognition
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "git+https://github.com/mlib-study/micro-expression-person-recognition"], check=True)
 
 # %% tags=["parameters"]
 cache = None  # a prepared cache folder (mlib prepare); required
@@ -47,21 +49,16 @@ feature_sets = ["lgbp", "lbp-top", "fhofo", "lbp-top+fhofo", "all"]
 workers = 2  # processes computing the descriptors
 
 # %%
-import io
 
 import pandas as pd
-from IPython.display import Image, display
+from IPython.display import display
+
+from mlib.plots import show
 
 from mlib import paper
 from mlib.baseline import run_baseline, results_table
 from mlib.data import cache_is_synthetic, read_cache_settings
 from mlib.plots.baseline import feature_set_accuracy
-
-
-def show(fig):
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
-    display(Image(buffer.getvalue()))
 
 
 if cache is None or split is None:

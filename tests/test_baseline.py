@@ -13,6 +13,7 @@ import pytest
 from mlib import baseline, ensemble
 from mlib.baseline import FeatureSettings
 from mlib.plots.baseline import feature_set_accuracy
+from tiny_caches import write_cache, write_split
 
 SMALL = FeatureSettings(side=32, grid=4)
 
@@ -49,40 +50,6 @@ def _moving_clip(canvas: np.ndarray, side: int, frames: int, velocity: tuple[int
     return _rgb(np.stack(out))
 
 
-def _write_cache(root, clips: dict[str, list[np.ndarray]]):
-    """A cache in the contract's layout (book/formats.md section 3) from {subject: [clip arrays]}."""
-    cache = root / "cache" / "casme2-baseline"
-    (cache / "clips").mkdir(parents=True)
-    rows = []
-    for subject, arrays in clips.items():
-        for c, clip in enumerate(arrays):
-            key = f"casme2_{subject}_EP{c:02d}"
-            np.save(cache / "clips" / f"{key}.npy", clip)
-            w = len(clip)
-            rows.append(dict(clip_key=key, dataset="casme2", subject=subject, clip=f"EP{c:02d}",
-                             source_file="CASME2-coding-20140508.xlsx", source_row=2 + len(rows), onset=1,
-                             apex=w // 2 + 1, offset=w, apex_source="annotated", fps=200, emotion="",
-                             window_start=1, window_end=w, pad_before=0, pad_after=0, box_x=0, box_y=0,
-                             box_w=clip.shape[1], box_h=clip.shape[1], detector="cropped",
-                             cache_file=f"clips/{key}.npy"))  # fmt: skip
-    (cache / "settings.json").write_text(json.dumps({"dataset": "casme2", "root": str(root / "db"), "window": 16}))
-    pd.DataFrame(rows).to_csv(cache / "index.csv", index=False)
-    return cache
-
-
-def _write_split(cache, n_train: int, n_val: int):
-    """A split file (book/formats.md section 4): per subject the first n_train clips train, the next n_val validate."""
-    index = pd.read_csv(cache / "index.csv", dtype={"subject": str})
-    parts = []
-    for _, group in index.groupby("subject", sort=True):
-        labels = ["train"] * n_train + ["val"] * n_val
-        parts += (labels + ["test"] * len(group))[: len(group)]
-    path = cache / "splits" / "half-seed42.csv"
-    path.parent.mkdir(exist_ok=True)
-    index[["clip_key", "subject"]].assign(part=parts).to_csv(path, index=False)
-    return path
-
-
 def _texture_cache(root, subjects: int, clips_per_subject: int, frames: int):
     """Subjects differ by their face texture; every clip is still, with its own shift and pixel noise."""
     rng = np.random.default_rng(0)
@@ -93,7 +60,7 @@ def _texture_cache(root, subjects: int, clips_per_subject: int, frames: int):
             _moving_clip(canvas, 32, frames, (0, 0), tuple(rng.integers(-3, 4, 2)), noise=3.0, rng=rng)
             for _ in range(clips_per_subject)
         ]
-    return _write_cache(root, clips)
+    return write_cache(root, clips, database_root=root / "db")
 
 
 @pytest.fixture(scope="module")
@@ -107,8 +74,8 @@ def motion_only_cache(tmp_path_factory):
         subject: [_moving_clip(canvas, 32, 16, v, tuple(rng.integers(-10, 11, 2)), noise=3.0, rng=rng) for _ in range(8)]
         for subject, v in directions.items()
     }  # fmt: skip
-    cache = _write_cache(root, clips)
-    return cache, _write_split(cache, n_train=3, n_val=1)
+    cache = write_cache(root, clips, database_root=root / "db")
+    return cache, write_split(cache, n_train=3, n_val=1)
 
 
 def _test_rank1(run_dir) -> float:
@@ -186,7 +153,7 @@ def test_apex_position_from_the_index():
 
 def test_lgbp_identifies_subjects_that_differ_by_texture(tmp_path):
     cache = _texture_cache(tmp_path, subjects=4, clips_per_subject=6, frames=8)
-    split = _write_split(cache, n_train=3, n_val=1)
+    split = write_split(cache, n_train=3, n_val=1)
     run = baseline.run_baseline(cache, split, tmp_path / "runs", features="lgbp", workers=1, progress=False,
                                 settings=SMALL)  # fmt: skip
     assert _test_rank1(run) >= 0.75  # chance 0.25
@@ -267,7 +234,7 @@ def test_feature_cache_is_reused_across_feature_sets(motion_only_cache):
 def test_single_training_clip_subjects_and_no_validation_part(tmp_path):
     """Calibration needs two clips per subject; without it the softmax of the SVM's decision is used."""
     cache = _texture_cache(tmp_path, subjects=3, clips_per_subject=3, frames=6)
-    split = _write_split(cache, n_train=1, n_val=0)
+    split = write_split(cache, n_train=1, n_val=0)
     run = baseline.run_baseline(cache, split, tmp_path / "runs", features="fhofo", workers=1, progress=False,
                                 settings=SMALL)  # fmt: skip
     metrics = json.loads((run / "metrics.json").read_text())

@@ -1,9 +1,7 @@
 """Grid search: the grid file format, planning, and resumable runs with failures recorded."""
 
-import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -11,55 +9,17 @@ import yaml
 from mlib import grid
 from mlib import train as training
 from mlib.cli import main as cli_main
+from tiny_caches import write_split, write_tiny_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 CI_GRID = ROOT / "configs" / "grids" / "ci.yaml"
 QUICK = ["train.epochs=1", "model.frames=8"]  # the ci grid, smaller still for the test
 
 
-def write_tiny_cache(root: Path, subjects: int = 4, clips: int = 5, window: int = 16, side: int = 32) -> Path:
-    """A prepared cache in the contract's layout (book/formats.md section 3): each subject has
-    its own blocky face pattern, shifted a little per clip and drifting over time, plus noise."""
-    rng = np.random.default_rng(0)
-    cache = root / "cache" / "casme2-tiny"
-    (cache / "clips").mkdir(parents=True)
-    rows = []
-    for s in range(subjects):
-        subject = f"{s + 1:02d}"
-        face = rng.integers(40, 216, size=(side // 4, side // 4, 3)).repeat(4, 0).repeat(4, 1)
-        for c in range(clips):
-            dy, dx = rng.integers(-2, 3, size=2)
-            frames = [np.roll(face, (int(dy), int(dx) + t // 8), axis=(0, 1)) + rng.normal(0, 12, face.shape)
-                      for t in range(window)]
-            key = f"casme2_{subject}_EP{c:02d}"
-            np.save(cache / "clips" / f"{key}.npy", np.clip(frames, 0, 255).astype(np.uint8))
-            rows.append(dict(clip_key=key, dataset="casme2", subject=subject, clip=f"EP{c:02d}",
-                             source_file="CASME2-coding-20140508.xlsx", source_row=len(rows) + 2, onset=1, apex=8,
-                             offset=window, apex_source="annotated", fps=200, emotion="", window_start=1,
-                             window_end=window, pad_before=0, pad_after=0, box_x=0, box_y=0, box_w=side,
-                             box_h=side, detector="cropped", cache_file=f"clips/{key}.npy"))
-    (cache / "settings.json").write_text(json.dumps({"window": window, "face_size": side}))
-    pd.DataFrame(rows).to_csv(cache / "index.csv", index=False)
-    return cache
-
-
-def write_tiny_split(cache: Path, n_train: int = 3, n_val: int = 1) -> Path:
-    """A split file (section 4): per subject the first clips train, the next validate, the rest test."""
-    index = pd.read_csv(cache / "index.csv", dtype={"subject": str})
-    parts = []
-    for _, group in index.groupby("subject", sort=True):
-        labels = ["train"] * n_train + ["val"] * n_val
-        parts += (labels + ["test"] * len(group))[: len(group)]
-    path = cache / "splits" / "half-seed42.csv"
-    path.parent.mkdir()
-    index[["clip_key", "subject"]].assign(part=parts).to_csv(path, index=False)
-    return path
-
-
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    cache = write_tiny_cache(tmp_path_factory.mktemp("grid-data"))
-    return cache, write_tiny_split(cache)
+    cache = write_tiny_cache(tmp_path_factory.mktemp("grid-data"), clips_per_subject=5)
+    return cache, write_split(cache)
 
 
 def write_grid(path: Path, spec: dict) -> Path:

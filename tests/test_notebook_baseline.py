@@ -8,7 +8,8 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from test_baseline import _moving_clip, _texture, _write_cache, _write_split
+from test_baseline import _moving_clip, _texture
+from tiny_caches import write_cache, write_split
 
 from mlib import notebooks
 
@@ -21,11 +22,11 @@ def test_baseline_notebook_runs_and_states_the_data_is_synthetic(tmp_path):
     faces = {"01": _texture(96, seed=1), "02": _texture(96, seed=2, blur=2.5), "03": _texture(96, seed=3, blur=1.0)}
     clips = {s: [_moving_clip(face, 32, 10, (1, 0), tuple(rng.integers(-3, 4, 2)), noise=3.0, rng=rng) for _ in range(4)]
              for s, face in faces.items()}  # fmt: skip
-    cache = _write_cache(tmp_path, clips)
+    cache = write_cache(tmp_path, clips, database_root=tmp_path / "db")
     root = tmp_path / "db"
     root.mkdir()
     (root / "synth_manifest.json").write_text("{}")  # what a root written by mlib synth holds
-    split = _write_split(cache, n_train=2, n_val=1)
+    split = write_split(cache, n_train=2, n_val=1)
 
     executed = tmp_path / "executed" / "07-baseline.ipynb"
     notebooks.execute(NOTEBOOK, executed, {

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from mlib import notebooks
-from test_grid import QUICK, write_tiny_cache, write_tiny_split
+from test_grid import QUICK
+from tiny_caches import write_split, write_tiny_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,10 +34,10 @@ def test_grid_and_ensemble_notebooks(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "synth_manifest.json").write_text("{}")
-    cache = write_tiny_cache(tmp_path)
+    cache = write_tiny_cache(tmp_path, clips_per_subject=5)
     settings = json.loads((cache / "settings.json").read_text())
     (cache / "settings.json").write_text(json.dumps({**settings, "root": str(corpus)}))
-    split = write_tiny_split(cache)
+    split = write_split(cache)
     grid_dir, ens_dir = tmp_path / "grid", tmp_path / "ensembles"
 
     executed = tmp_path / "executed"

@@ -13,7 +13,7 @@ import nbformat
 import papermill
 import pytest
 
-from test_train import write_tiny_cache, write_tiny_split
+from tiny_caches import write_split, write_tiny_cache
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "02-train.py"
 
@@ -29,7 +29,7 @@ def ensure_kernel() -> None:
 def test_train_notebook_runs_at_tiny_size(tmp_path):
     ensure_kernel()
     cache = write_tiny_cache(tmp_path, subjects=3, clips_per_subject=4)
-    split = write_tiny_split(cache, n_train=2, n_val=1)
+    split = write_split(cache, n_train=2, n_val=1)
     source = tmp_path / "02-train.ipynb"
     jupytext.write(jupytext.read(NOTEBOOK), source)
     executed = tmp_path / "executed.ipynb"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,50 +13,7 @@ from mlib.config import resolve
 from mlib.data import DataError, load_clip_table, make_inputs
 from mlib.metrics import read_predictions
 from mlib.train import TrainingError, load_run, predict, run_folder, train
-
-
-def write_tiny_cache(root: Path, subjects: int = 4, clips_per_subject: int = 6, window: int = 16, side: int = 32,
-                     seed: int = 0) -> Path:
-    """A cache whose subjects differ by a learnable face pattern, plus per-clip noise and motion."""
-    rng = np.random.default_rng(seed)
-    cache = Path(root) / "cache" / "casme2-tiny"
-    (cache / "clips").mkdir(parents=True, exist_ok=True)
-    rows = []
-    for s in range(subjects):
-        subject = f"{s + 1:02d}"
-        face = rng.integers(40, 216, size=(side // 4, side // 4, 3)).repeat(4, 0).repeat(4, 1)
-        for c in range(clips_per_subject):
-            shift = rng.integers(-2, 3, size=2)
-            frames = []
-            for t in range(window):
-                frame = np.roll(face, (int(shift[0]), int(shift[1]) + t // 8), axis=(0, 1)).astype(float)
-                frame += rng.normal(0, 12, frame.shape)
-                frames.append(frame)
-            clip = np.clip(np.stack(frames), 0, 255).astype(np.uint8)
-            key = f"casme2_{subject}_EP{c:02d}"
-            np.save(cache / "clips" / f"{key}.npy", clip)
-            rows.append(dict(clip_key=key, dataset="casme2", subject=subject, clip=f"EP{c:02d}",
-                             source_file="CASME2-coding-20140508.xlsx", source_row=2 + len(rows), onset=1, apex=8,
-                             offset=window, apex_source="annotated", fps=200, emotion="", window_start=1,
-                             window_end=window, pad_before=0, pad_after=0, box_x=0, box_y=0, box_w=side, box_h=side,
-                             detector="cropped", cache_file=f"clips/{key}.npy"))
-    (cache / "settings.json").write_text(json.dumps({"window": window, "face_size": side, "dataset": "casme2"}))
-    pd.DataFrame(rows).to_csv(cache / "index.csv", index=False)
-    return cache
-
-
-def write_tiny_split(cache: Path, n_train: int = 3, n_val: int = 1, name: str = "half-seed42.csv") -> Path:
-    """Per subject: the first n_train clips train, the next n_val validate, the rest test."""
-    index = pd.read_csv(cache / "index.csv", dtype={"subject": str})
-    parts = []
-    for _, group in index.groupby("subject", sort=True):
-        labels = ["train"] * n_train + ["val"] * n_val
-        parts += (labels + ["test"] * (len(group) - len(labels)))[: len(group)]
-    split = index[["clip_key", "subject"]].assign(part=parts)
-    path = cache / "splits" / name
-    path.parent.mkdir(exist_ok=True)
-    split.to_csv(path, index=False)
-    return path
+from tiny_caches import write_split, write_tiny_cache
 
 
 EPOCHS = 6
@@ -67,7 +23,7 @@ EPOCHS = 6
 def tiny(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny")
     cache = write_tiny_cache(root, subjects=4, clips_per_subject=5)
-    split = write_tiny_split(cache, n_train=2, n_val=1)
+    split = write_split(cache, n_train=2, n_val=1)
     return root, cache, split
 
 
@@ -205,7 +161,7 @@ def test_bad_split_is_refused_with_the_file_named(tiny, tmp_path):
 @pytest.mark.slow
 def test_no_validation_part_selects_last_epoch_and_one_seed_repeats(tiny):
     root, cache, _ = tiny
-    split = write_tiny_split(cache, n_train=3, n_val=0, name="noval.csv")
+    split = write_split(cache, n_train=3, n_val=0, name="noval.csv")
     cfg = tiny_cfg(root, cache, split, epochs=1)
     runs = [train(cfg, root / "runs" / f"noval-{i}", progress=False) for i in range(2)]
     metrics = [json.loads((run / "metrics.json").read_text()) for run in runs]
