@@ -78,7 +78,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from mlib import io
 from mlib.config import config_hash

@@ -46,7 +46,7 @@ import torch
 from pytorch_grad_cam import GradCAM
 from pytorch_grad_cam.utils.image import scale_cam_image
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from mlib import io
 

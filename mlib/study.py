@@ -111,7 +111,7 @@ class Study:
                     "optimizer": chosen["optimizer"], "lr": chosen["lr"], "batch_size": train["batch_size"],
                     "epochs": train["epochs"], "seed": train["seed"], "size": model["size"],
                     "frames": model["frames"], "device": train["device"]}
-        runs_dir = out / "train"
+        runs_dir = out / "runs"  # shared with the grid, which then finds this configuration already trained
         run_dir = run_folder(configure_run(self.profile, cache=cache, split=split_file, runs_dir=runs_dir, **settings))
         paths.update(cache=cache, split=split_file, train=str(run_dir), baseline=str(out / "baseline"))
         self._notebook("02-train", variant, {
@@ -123,7 +123,7 @@ class Study:
         })
         if variant.mode != "identity":
             return
-        paths.update(grid=str(out / "grid"), ensemble=str(out / "ensemble"), gradcam=str(out / "gradcam"))
+        paths.update(grid=str(runs_dir), ensemble=str(out / "ensemble"), gradcam=str(out / "gradcam"))
         self._notebook("03-grid-search", variant, {
             "dataset": variant.dataset, "cache": cache, "split": split_file,
             "grid": cfg["study"]["grid"], "profile": str(self.profile), "seeds": cfg["study"]["seeds"],

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from mlib import io
 from mlib.config import ConfigError, config_hash, load_defaults, load_yaml, resolve
