@@ -77,18 +77,24 @@ def execute(
     cwd: str | Path = ".",
     kernel: str = KERNEL,
     force: bool = False,
+    title_suffix: str = "",
 ) -> tuple[str, bool]:
     """Execute ``source`` into ``executed`` unless its stamp is current.
 
+    ``title_suffix`` is appended to the notebook's title (its first heading), so
+    the book tells apart the pages of one notebook run on several databases.
     Returns ``(stamp, ran)``. Raises ``NotebookFailed`` naming the failed copy.
     """
     source, executed = Path(source), Path(executed)
     if not source.is_file():
         raise FileNotFoundError(f"{source}: no such notebook")
-    wanted = stamp(source, parameters, upstream)
+    wanted = stamp(source, {**parameters, "title_suffix": title_suffix}, upstream)
     if not force and read_stamp(executed) == wanted and not errors_in(executed):
         return wanted, False
     notebook = jupytext.read(source)
+    if title_suffix and notebook.cells and notebook.cells[0].cell_type == "markdown":
+        title, _, rest = notebook.cells[0].source.partition("\n")
+        notebook.cells[0].source = f"{title}{title_suffix}\n{rest}"
     notebook.metadata[STAMP_KEY] = wanted
     notebook.metadata["kernelspec"] = {"name": kernel, "display_name": "Python (mlib)", "language": "python"}
     executed.parent.mkdir(parents=True, exist_ok=True)

@@ -147,7 +147,8 @@ class Study:
         print(f"[study {self.name}] {name}", flush=True)
         self._write_manifest()
         stamp, ran = notebooks.execute(NOTEBOOK_DIR / f"{stem}.py", executed, parameters,
-                                       upstream=self._stamps, force=self.force)
+                                       upstream=self._stamps, force=self.force,
+                                       title_suffix="" if variant is None else f": {variant.name}")
         print(f"[study {self.name}] {name}: {'executed' if ran else 'up to date'}", flush=True)
         self._stamps.append(stamp)
         self.executed.append(executed)

@@ -20,7 +20,7 @@
 # `mlib.paper` and are labelled as the paper's. The pages after this one are the
 # executed notebooks that made the result files.
 
-# %%
+# %% tags=["remove-cell"]
 import subprocess
 import sys
 

@@ -28,7 +28,7 @@
 # `mlib synth` (drawn faces, no real person) and uses it. The cell below the
 # parameters states which kind of data this particular run used.
 
-# %%
+# %% tags=["remove-cell"]
 import subprocess
 import sys
 

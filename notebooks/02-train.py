@@ -23,7 +23,7 @@
 # 1/beta_inv of the Slow pathway's channels), whatever the paper's looser wording.
 # Rerunning the notebook with the same parameters reuses the finished run folder.
 
-# %%
+# %% tags=["remove-cell"]
 import subprocess
 import sys
 

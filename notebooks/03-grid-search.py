@@ -31,7 +31,7 @@
 # - the paper's Tables 1 and 2 next to ours (the paper's numbers come from
 #   `mlib.paper` and are labelled as the paper's).
 
-# %%
+# %% tags=["remove-cell"]
 import subprocess
 import sys
 

@@ -32,7 +32,7 @@
 # share times its time share); **lift** = share / uniform, so 1 means "no more
 # than chance" and the paper's claim predicts a lift well above 1.
 
-# %%
+# %% tags=["remove-cell"]
 import subprocess
 import sys
 

@@ -33,7 +33,7 @@
 # Descriptor and SVM settings are in the docstring of `mlib/baseline.py` and in
 # each run folder's `config.yaml`.
 
-# %%
+# %% tags=["remove-cell"]
 import subprocess
 import sys
 

@@ -6,6 +6,8 @@ import pytest
 from mlib import notebooks
 
 GOOD = '''# %% [markdown]
+# # Tiny
+#
 # A tiny notebook.
 
 # %% tags=["parameters"]
@@ -44,8 +46,9 @@ def test_execute_injects_parameters_and_skips_when_unchanged(tmp_path, fixed_cod
     again, ran_again = notebooks.execute(source, executed, {"value": 21}, cwd=tmp_path)
     assert again == first and not ran_again
 
-    changed, ran_changed = notebooks.execute(source, executed, {"value": 5}, cwd=tmp_path)
+    changed, ran_changed = notebooks.execute(source, executed, {"value": 5}, cwd=tmp_path, title_suffix=": samm")
     assert ran_changed and changed != first and "result 10" in _outputs(executed)
+    assert nbformat.read(executed, as_version=4).cells[0].source.splitlines()[0] == "# Tiny: samm"
     assert [p.name for p in executed.parent.iterdir()] == ["01-tiny.ipynb"]
     notebooks.check_executed([executed])
 
