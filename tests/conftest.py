@@ -67,3 +67,14 @@ def make_clip(tmp_path):
 
     return make
 
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Train on one thread: deterministic timing under load, and no oversubscription of 2 cores."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -8,20 +8,14 @@ import torch
 from mlib.config import resolve
 from mlib.models import SlowFastIdentifier, build_slowfast, load_kinetics_checkpoint
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 def tiny_cfg(**changes) -> dict:
     cfg = resolve()["model"]
     cfg.update(depth=18, frames=16, size=32, dropout=0.0)
     cfg.update(changes)
     return cfg
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize("alpha", [4, 8, 16])

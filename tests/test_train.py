@@ -15,6 +15,8 @@ from mlib.metrics import read_predictions
 from mlib.train import TrainingError, load_run, predict, run_folder, train
 from tiny_caches import write_split, write_tiny_cache
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 EPOCHS = 6
 
@@ -36,14 +38,6 @@ def tiny_cfg(root, cache, split, **train_changes) -> dict:
         "train": train_cfg,
         "run": {"cache": str(cache), "split": str(split), "out": str(root / "runs")},
     })
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

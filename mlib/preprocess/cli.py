@@ -36,9 +36,8 @@ def main(args: argparse.Namespace) -> int:
     except DatasetError as exc:
         print(f"mlib prepare: {exc}", file=sys.stderr)
         return 1
-    errors = [p for p in loaded.problems if p.severity == "error"]
-    bad_keys = {p.clip_key for p in errors if p.clip_key}
-    clips = loaded.clips[~loaded.clips["clip_key"].isin(bad_keys)].reset_index(drop=True)
+    errors = loaded.by_severity("error")  # the adapter has already left these clips out of the table
+    clips = loaded.clips
     if errors:
         print(f"skipping {len(errors)} annotation row(s)/clip(s) with errors:")
         for problem in errors:
