@@ -546,6 +546,35 @@ def summarise(scores: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+SUPPORT_LIFT = 1.5       # a median lift this far above uniform counts as looking at the movement
+SUPPORT_SHARE = 0.75     # ... when at least this share of clips is above uniform too
+
+
+def summary_value(summary: pd.DataFrame, pathway: str, score: str, column: str = "median") -> float:
+    """One number of ``summarise``'s table (NaN when that score was not measured)."""
+    rows = summary[(summary["pathway"] == pathway) & (summary["score"] == score)]
+    return float(rows[column].iloc[0]) if len(rows) else float("nan")
+
+
+def claim_verdict(summary: pd.DataFrame, pathway: str, synthetic: bool) -> dict:
+    """Whether one pathway's maps support the paper's claim that the network looks where the face moves.
+
+    The region is the generator's true moving regions on synthetic data, else
+    the top motion-energy pixels. "supports": median lift above ``SUPPORT_LIFT``
+    with at least ``SUPPORT_SHARE`` of clips above uniform; "does not clearly
+    support": median lift above 1; otherwise "contradicts" ("is not measured
+    for" when the score is missing).
+    """
+    region = "truth_lift" if synthetic else "motion_lift"
+    space = summary_value(summary, pathway, region)
+    above = summary_value(summary, pathway, region, "above_uniform")
+    verdict = ("is not measured for" if np.isnan(space)
+               else "supports" if space > SUPPORT_LIFT and above >= SUPPORT_SHARE
+               else "does not clearly support" if space > 1.0 else "contradicts")
+    return {"region": region, "space_lift": space, "share_above": above,
+            "time_lift": summary_value(summary, pathway, "apex_lift"), "verdict": verdict}
+
+
 def _settings_match(out: Path, settings: dict) -> bool:
     path = out / "gradcam.json"
     if not (path.is_file() and (out / "cams.npz").is_file() and (out / "scores.csv").is_file()):

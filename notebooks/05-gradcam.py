@@ -127,31 +127,18 @@ print(f"{len(written)} figure files written; faces in {gc.face_figure_dir(result
 # ## The paper's claim against the measurement
 
 # %%
-def median_of(pathway_name: str, score: str) -> float:
-    rows = summary[(summary["pathway"] == pathway_name) & (summary["score"] == score)]
-    return float(rows["median"].iloc[0]) if len(rows) else float("nan")
-
-
-def share_above(pathway_name: str, score: str) -> float:
-    rows = summary[(summary["pathway"] == pathway_name) & (summary["score"] == score)]
-    return float(rows["above_uniform"].iloc[0]) if len(rows) else float("nan")
-
-
-region = "truth_lift" if result.synthetic else "motion_lift"
 region_words = "the regions the generator moved" if result.synthetic else "the 10 % most moving pixels"
 for name in result.pathways:
-    space, time_ = median_of(name, region), median_of(name, "apex_lift")
-    verdict = ("supports" if space > 1.5 and share_above(name, region) >= 0.75
-               else "does not clearly support" if space > 1.0 else "contradicts")
-    print(f"{name} pathway: the median clip puts {space:.2f} times the uniform share of its CAM mass on "
-          f"{region_words} ({100 * share_above(name, region):.0f} % of clips above uniform) and "
-          f"{time_:.2f} times the uniform share on the frames around the apex. "
-          f"This {verdict} the paper's statement that the network looks where the micro-movement is.")
+    found = gc.claim_verdict(summary, name, result.synthetic)
+    print(f"{name} pathway: the median clip puts {found['space_lift']:.2f} times the uniform share of its CAM mass on "
+          f"{region_words} ({100 * found['share_above']:.0f} % of clips above uniform) and "
+          f"{found['time_lift']:.2f} times the uniform share on the frames around the apex. "
+          f"This {found['verdict']} the paper's statement that the network looks where the micro-movement is.")
 if result.synthetic:
     missed = result.clips[result.clips["truth_inside_crop"] < 0.5]
     print(f"{len(missed)} of {len(result.clips)} clips have most of their true movement OUTSIDE the cached face crop "
           f"(the face detector boxed something else; their truth scores are empty): {', '.join(missed['clip_key'])}")
     print(f"Motion energy vs the true moving region: median IoU "
-          f"{median_of(result.pathways[0], 'motion_truth_iou'):.2f} (how well 'where it moves' finds the truth).")
+          f"{gc.summary_value(summary, result.pathways[0], 'motion_truth_iou'):.2f} (how well 'where it moves' finds the truth).")
 print(f"The paper shows a few hand-picked frames and no measurement; these numbers cover all "
       f"{len(result.clips)} test clips of run {result.run_dir.name}.")

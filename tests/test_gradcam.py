@@ -372,3 +372,16 @@ def test_bad_inputs_are_refused_with_the_file_named(tmp_path):
         gc.synthetic_truth(tmp_path, {"clip_key": "casme2_01_EP01"}, 8, np.arange(4), 8)
     with pytest.raises(ValueError, match="target='best'"):
         gc.gradcam_for_run(tmp_path, target="best")
+
+
+def test_claim_verdict_reads_the_summary():
+    def summary(lift, above):
+        return pd.DataFrame([{"pathway": "fast", "score": "truth_lift", "median": lift, "above_uniform": above},
+                             {"pathway": "fast", "score": "apex_lift", "median": 1.2, "above_uniform": 0.6}])
+
+    assert gc.claim_verdict(summary(2.0, 0.9), "fast", synthetic=True)["verdict"] == "supports"
+    assert gc.claim_verdict(summary(2.0, 0.5), "fast", synthetic=True)["verdict"] == "does not clearly support"
+    assert gc.claim_verdict(summary(0.9, 0.3), "fast", synthetic=True)["verdict"] == "contradicts"
+    real = gc.claim_verdict(summary(2.0, 0.9), "fast", synthetic=False)
+    assert real["region"] == "motion_lift" and np.isnan(real["space_lift"]) and real["time_lift"] == 1.2
+    assert real["verdict"] == "is not measured for"
