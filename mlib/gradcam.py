@@ -49,11 +49,11 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from tqdm import tqdm
 
 from mlib import io
+from mlib.preprocess import load_index
 
 PATHWAYS = ("slow", "fast")
 TARGET_RULES = ("true", "predicted")
 TOP_PERCENT = 10.0
-SYNTH_MANIFEST = "synth_manifest.json"
 
 
 class _PathwayGradCAM(GradCAM):
@@ -372,7 +372,7 @@ def clip_inputs(cfg: Mapping, cache: str | Path, clip_keys: Sequence[str]) -> to
     from mlib.data import load_clip_arrays, make_inputs, working_size
 
     cache = Path(cache)
-    index = read_index(cache)
+    index = load_index(cache).set_index("clip_key", drop=False)
     missing = [key for key in clip_keys if key not in index.index]
     if missing:
         raise ValueError(f"{cache / 'index.csv'}: no clip(s) {missing[:5]}")
@@ -388,20 +388,6 @@ def to_display(inputs: torch.Tensor) -> np.ndarray:
 
     frames = inputs.detach().cpu().float().mul(STD).add(MEAN).clamp(0, 1).permute(0, 2, 3, 4, 1)
     return (frames.numpy() * 255).round().astype(np.uint8)
-
-
-def read_index(cache: str | Path) -> pd.DataFrame:
-    """A cache's ``index.csv`` keyed by clip_key (text columns kept as text)."""
-    path = Path(cache) / "index.csv"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no cache index (is {cache} a prepared cache?)")
-    index = pd.read_csv(path, dtype={"clip_key": str, "subject": str, "clip": str}, keep_default_na=False)
-    needed = {"clip_key", "subject", "onset", "apex", "offset", "window_start", "window_end", "pad_before",
-              "pad_after", "box_x", "box_y", "box_w", "box_h", "cache_file"}
-    missing = sorted(needed - set(index.columns))
-    if missing:
-        raise ValueError(f"{path}: missing column(s) {missing} (book/formats.md section 3)")
-    return index.set_index("clip_key", drop=False)
 
 
 def run_clips(run_dir: Path, part: str, clips: int | Sequence[str] | None) -> pd.DataFrame:
@@ -478,7 +464,7 @@ def gradcam_for_run(
     if _settings_match(out, settings):
         return load_result(out)
 
-    index = read_index(cache)
+    index = load_index(cache).set_index("clip_key", drop=False)
     width = int(np.load(cache / index.loc[keys[0], "cache_file"], mmap_mode="r").shape[0])
     from mlib.data import frame_indices
 

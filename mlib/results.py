@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlib import grid, metrics, paper
+from mlib import grid, paper
 
 PAPER = "paper (Kay et al. 2023)"
 SAEED = "paper's baseline (Saeed 2021)"
@@ -47,11 +47,13 @@ class Study:
 
 
 def test_rank1(run_dir: str | Path) -> dict:
-    """Test rank-1 of a run folder with its bootstrap 95 % interval, from its saved predictions."""
-    found = metrics.read_predictions(Path(run_dir) / "predictions.csv", part="test")
-    summary = metrics.summarize(found.y_true, found.proba, found.classes)
-    low, high = summary["rank1_ci95"]
-    return {"rank1": summary["rank1"], "ci_low": low, "ci_high": high, "chance": summary["chance"]}
+    """Test rank-1 of a run folder with its bootstrap 95 % interval, as the run's metrics.json records them."""
+    path = Path(run_dir) / "metrics.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no metrics (the run has not finished)")
+    test = json.loads(path.read_text())["test"]
+    low, high = test["rank1_ci95"]
+    return {"rank1": test["rank1"], "ci_low": low, "ci_high": high, "chance": test["chance"]}
 
 
 def percent(value: float | None) -> str:

@@ -127,7 +127,8 @@ print(f"{len(written)} figure files written; faces in {gc.face_figure_dir(result
 # ## The paper's claim against the measurement
 
 # %%
-region_words = "the regions the generator moved" if result.synthetic else "the 10 % most moving pixels"
+region_words = ("the regions the generator moved" if result.synthetic
+                else f"the {gc.TOP_PERCENT:g} % most moving pixels")
 for name in result.pathways:
     found = gc.claim_verdict(summary, name, result.synthetic)
     print(f"{name} pathway: the median clip puts {found['space_lift']:.2f} times the uniform share of its CAM mass on "

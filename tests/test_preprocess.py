@@ -215,7 +215,10 @@ def test_empty_clip_table_is_refused(clips, tmp_path):
 
 
 def test_missing_index_is_a_clear_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match="not a complete cache"):
+    with pytest.raises(FileNotFoundError, match="index.csv: missing; .* is not a complete cache"):
+        load_index(tmp_path)
+    pd.DataFrame([{"clip_key": "a", "subject": "01"}]).to_csv(tmp_path / "index.csv", index=False)
+    with pytest.raises(ValueError, match=r"index.csv: lacks columns \['dataset', 'clip'"):
         load_index(tmp_path)
 
 

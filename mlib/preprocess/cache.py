@@ -275,21 +275,15 @@ def run_prepare(
     return result
 
 
-def prepare_cache(
-    clips: pd.DataFrame, cache_dir: str | Path, *, dataset: str, root: str | Path, window: int = 64,
-    face_size: int | None = None, margin: float = 0.15, cropped: bool = False, apex_rule: str = "annotated",
-    workers: int = 2, progress: bool = True,
-) -> Path:  # fmt: skip
+def prepare_cache(clips: pd.DataFrame, cache_dir: str | Path, **settings) -> Path:
     """Crop, window and cache every clip of ``clips``; return the cache folder.
 
-    ``clips`` is a clip table (``book/formats.md`` section 2). ``face_size``
-    None means the paper's size for ``dataset``. ``workers`` processes share
-    the clips (1 runs inline). Rerunning with the same settings does nothing.
+    ``clips`` is a clip table (``book/formats.md`` section 2); ``settings`` are
+    ``run_prepare``'s (``dataset``, ``root``, ``window``, ``face_size`` (None: the
+    paper's size for ``dataset``), ``margin``, ``cropped``, ``apex_rule``,
+    ``workers``, ``progress``). Rerunning with the same settings does nothing.
     """
-    return run_prepare(
-        clips, cache_dir, dataset=dataset, root=root, window=window, face_size=face_size, margin=margin,
-        cropped=cropped, apex_rule=apex_rule, workers=workers, progress=progress,
-    ).path  # fmt: skip
+    return run_prepare(clips, cache_dir, **settings).path
 
 
 INDEX_TEXT_COLUMNS = ["clip_key", "dataset", "subject", "clip", "source_file", "apex_source", "emotion", "detector", "cache_file"]

@@ -1,0 +1,51 @@
+"""The results summary reads runs' files and the paper's numbers, and labels each row's source."""
+
+import json
+
+import pytest
+
+from mlib import paper, results
+
+
+def _run(folder, rank1, low, high, chance=0.25, **extra):
+    folder.mkdir(parents=True)
+    test = {"rank1": rank1, "rank1_ci95": [low, high], "chance": chance, "rank5": 1.0, "n_clips": 8, "n_subjects": 4}
+    (folder / "metrics.json").write_text(json.dumps({"test": test, **extra}))
+    return folder
+
+
+@pytest.fixture
+def study(tmp_path):
+    train = _run(tmp_path / "casme2" / "runs" / "abc", 0.5, 0.25, 0.75)
+    _run(tmp_path / "casme2" / "baseline" / "baseline-lgbp-1", 0.875, 0.625, 1.0, feature_set="lgbp")
+    motion = _run(tmp_path / "motion" / "runs" / "def", 0.25, 0.0, 0.5)
+    manifest = tmp_path / "study.json"
+    manifest.write_text(json.dumps({"profile": "t", "data": "synthetic", "config": {}, "variants": [
+        {"name": "casme2", "dataset": "casme2", "root": "r", "mode": "identity",
+         "paths": {"train": str(train), "baseline": str(tmp_path / "casme2" / "baseline")}},
+        {"name": "casme2-motion-only", "dataset": "casme2", "root": "r2", "mode": "motion-only",
+         "paths": {"train": str(motion)}},
+    ]}))
+    return results.Study.load(manifest)
+
+
+def test_single_dataset_table_sets_the_runs_beside_the_paper(study):
+    table = results.single_dataset_table(study, "casme2").set_index("model")
+    assert table.loc["SlowFast, single model (Table 2)", "rank-1"] == results.percent(paper.TABLE2_RANK1["casme2"])
+    assert table.loc["SlowFast, single model (Table 2)", "source"] == results.PAPER
+    ours = table.loc["SlowFast, the paper's Table 1 configuration"]
+    assert (ours["rank-1"], ours["95 % CI"], ours["source"]) == ("50.0 %", "[25.0, 75.0]", "ours (synthetic casme2)")
+    assert table.loc["baseline SVM on lgbp", "rank-1"] == "87.5 %"
+
+
+def test_motion_only_table_has_both_corpora_with_chance(study):
+    table = results.motion_only_table(study)
+    assert list(table["corpus"]) == ["casme2", "casme2", "casme2-motion-only"]
+    assert table.iloc[-1][["faces", "rank-1", "chance"]].tolist() == ["one shared face", "25.0 %", "25.0 %"]
+
+
+def test_unfinished_run_and_missing_manifest_are_named(study, tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothing.json: no study manifest"):
+        results.Study.load(tmp_path / "nothing.json")
+    with pytest.raises(FileNotFoundError, match="metrics.json: no metrics"):
+        results.test_rank1(tmp_path / "missing-run")
