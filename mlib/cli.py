@@ -3,13 +3,28 @@
 Each sub-command lives in its own module, which provides
 ``add_arguments(parser)`` and ``main(args) -> int``. Modules are imported only
 when their command runs, so ``mlib --help`` does not pay for importing torch.
+
+Bad input and a bad environment are the user's to fix, so they get one line,
+``mlib <command>: <file>: <problem>``, never a traceback (``--debug`` shows it):
+the project's own error types (any exception class defined in ``mlib``:
+ConfigError, DatasetError, DataError, SplitError, PrepareError, TrainingError,
+GridError, EnsembleError, BaselineError, ...), ``ValueError`` (unparseable
+files: pandas, JSON, YAML), ``OSError`` (missing files, permissions, a path
+that is a file, a full disk). Ctrl-C exits 130 and a closed pipe
+(``mlib split ... | head -1``) 141, the shell's codes for those signals.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import traceback
+
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
 
 COMMANDS = {
     "synth": ("mlib.synth.cli", "write a synthetic micro-expression corpus in a real database's layout"),
@@ -28,13 +43,40 @@ COMMANDS = {
 
 def _usage() -> str:
     width = max(map(len, COMMANDS))
-    lines = ["usage: mlib COMMAND [options]   (mlib COMMAND --help for its options)", "", "commands:"]
+    lines = ["usage: mlib [--debug] COMMAND [options]   (mlib COMMAND --help for its options;",
+             "       --debug shows the traceback of an error)", "", "commands:"]
     lines += [f"  {name:<{width}}  {help_}" for name, (_, help_) in COMMANDS.items()]
     return "\n".join(lines)
 
 
+def is_input_error(exc: BaseException) -> bool:
+    """An error the user can fix from its message: the project's own, an unreadable file, an OS refusal."""
+    import yaml
+
+    return (isinstance(exc, (ValueError, OSError, yaml.YAMLError))
+            or (isinstance(exc, Exception) and type(exc).__module__.split(".")[0] == "mlib"))
+
+
+def error_line(command: str, exc: BaseException) -> str:
+    """``mlib <command>: <file>: <problem>`` for an input error."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = "".join(f"{name}: " for name in (exc.filename, exc.filename2) if name is not None)
+        return f"mlib {command}: {where}{exc.strerror}"
+    text = str(exc).strip() or type(exc).__name__
+    return f"mlib {command}: {text}"
+
+
+def _close_stdout_quietly() -> None:
+    """After a closed pipe, point stdout at /dev/null so flushing it at exit raises nothing."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [arg for arg in argv if arg != "--debug"]
     if not argv or argv[0] in {"-h", "--help"}:
         print(_usage())
         return 0
@@ -42,12 +84,34 @@ def main(argv: list[str] | None = None) -> int:
     if name not in COMMANDS:
         print(f"mlib: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
         return 2
+    try:
+        return _run(name, rest)
+    except KeyboardInterrupt:
+        if debug:
+            traceback.print_exc()
+        print(f"mlib {name}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _close_stdout_quietly()
+        return EXIT_BROKEN_PIPE
+    except Exception as exc:
+        if not is_input_error(exc):
+            raise
+        if debug:
+            traceback.print_exc()
+        print(error_line(name, exc), file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _run(name: str, rest: list[str]) -> int:
     module_name, help_ = COMMANDS[name]
     module = importlib.import_module(module_name)
     parser = argparse.ArgumentParser(prog=f"mlib {name}", description=help_)
     module.add_arguments(parser)
     args = parser.parse_args(rest)
-    return int(module.main(args) or 0)
+    result = int(module.main(args) or 0)
+    sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at interpreter exit
+    return result
 
 
 if __name__ == "__main__":

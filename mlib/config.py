@@ -4,14 +4,20 @@ A configuration is a nested dict. ``resolve`` merges the defaults, an optional
 profile file and ``key.sub=value`` overrides, then validates the result once:
 every key must exist in the defaults and every value must have the default's
 type (``null`` defaults accept anything; list items must have the type of the
-default list's first item). Code downstream can then trust it.
+default list's first item), and every value named in ``RULES`` must lie in its
+range or be one of its choices. Code downstream can then trust it: a bad value
+fails at once with one line naming the key and what is allowed, not late (a
+zero batch size) or never (a negative margin that crops every face to 1x1).
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
+import importlib
 import json
+import re
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -21,6 +27,117 @@ import yaml
 
 class ConfigError(ValueError):
     """A configuration key or value that the defaults tree does not allow."""
+
+
+@dataclass(frozen=True)
+class Range:
+    """Allowed numbers: ``low``..``high`` (None: unbounded), each end closed unless marked open."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def allows(self, value) -> bool:
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            return False
+        return self.high is None or (value < self.high if self.high_open else value <= self.high)
+
+    def __str__(self) -> str:
+        if self.high is None:
+            return f"{'>' if self.low_open else '>='} {self.low}"
+        if self.low is None:
+            return f"{'<' if self.high_open else '<='} {self.high}"
+        return f"{'(' if self.low_open else '['}{self.low}, {self.high}{')' if self.high_open else ']'}"
+
+
+@dataclass(frozen=True)
+class Choices:
+    """Allowed values, listed, or ``"module:NAME"`` for a collection another module owns
+    (imported only when such a value is checked, so ``mlib --help`` stays fast)."""
+
+    values: tuple | str
+
+    def options(self) -> tuple:
+        if isinstance(self.values, str):
+            module, _, name = self.values.partition(":")
+            return tuple(getattr(importlib.import_module(module), name))
+        return self.values
+
+    def allows(self, value) -> bool:
+        return value in self.options()
+
+    def __str__(self) -> str:
+        return "one of " + ", ".join(map(str, self.options()))
+
+
+POSITIVE = Range(1)
+NON_NEGATIVE = Range(0)
+SHARE = Range(0, 1, low_open=True, high_open=True)          # (0, 1)
+SHARE_OR_NONE = Range(0, 1, high_open=True)                 # [0, 1)
+FRACTION = Range(0, 1)                                      # [0, 1]
+
+# What each value may be (keys as dotted paths; a list key's rule applies to each item).
+# null is always allowed where the default is null. The CLIs map their flags onto
+# these keys (mlib prepare --margin -> prepare.margin), so flags are checked here too.
+RULES: dict[str, Range | Choices] = {
+    "synth.layout": Choices(("casme2", "samm", "smic")),
+    "synth.mode": Choices(("identity", "motion-only")),
+    "synth.subjects": POSITIVE,
+    "synth.clips_per_subject": POSITIVE,
+    "synth.single_clip_subjects": NON_NEGATIVE,
+    "synth.short_clip_fraction": FRACTION,
+    "synth.frame_size": Range(32),
+    "synth.seed": NON_NEGATIVE,
+    "data.dataset": Choices(("casme2", "samm", "smic")),
+    "data.apex_rule": Choices(("annotated", "midpoint")),
+    "prepare.window": POSITIVE,
+    "prepare.face_size": POSITIVE,
+    "prepare.margin": Range(0, 2),
+    "prepare.workers": POSITIVE,
+    "split.protocol": Choices("mlib.splits:PROTOCOLS"),
+    "split.test_size": SHARE,
+    "split.val_size": SHARE_OR_NONE,
+    "split.seed": NON_NEGATIVE,
+    "split.repeats": POSITIVE,
+    "model.depth": Choices((18, 50, 101)),
+    "model.alpha": POSITIVE,
+    "model.beta_inv": POSITIVE,
+    "model.width": POSITIVE,
+    "model.frames": POSITIVE,
+    "model.size": Range(8),
+    "model.fusion_kernel": POSITIVE,
+    "model.dropout": SHARE_OR_NONE,
+    "train.optimizer": Choices(("sgd", "adam", "adamw")),
+    "train.lr": Range(0, low_open=True),
+    "train.weight_decay": NON_NEGATIVE,
+    "train.momentum": FRACTION,
+    "train.batch_size": POSITIVE,
+    "train.epochs": POSITIVE,
+    "train.warmup_epochs": NON_NEGATIVE,
+    "train.schedule": Choices(("cosine", "step", "constant")),
+    "train.label_smoothing": SHARE_OR_NONE,
+    "train.crop_scale": Range(0, 1, low_open=True),
+    "train.color_jitter": NON_NEGATIVE,
+    "train.seed": NON_NEGATIVE,
+    "train.eval_every": POSITIVE,
+    "study.data": Choices(("synthetic", "real")),
+    "study.datasets": Choices(("casme2", "samm", "smic")),
+    "study.ensemble_max_size": POSITIVE,
+    "study.gradcam_clips": NON_NEGATIVE,
+}
+
+
+def check_value(key: str, value: Any) -> Any:
+    """``value`` if ``RULES`` allows it for ``key`` (``train.crop_scale[0]`` uses ``train.crop_scale``'s rule)."""
+    rule = RULES.get(re.sub(r"\[\d+\]$", "", key))
+    if rule is None or value is None or isinstance(value, list):
+        return value
+    if isinstance(rule, Range) and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        return value  # a type the type check refuses, or "auto"
+    if not rule.allows(value):
+        raise ConfigError(f"{key}: {value!r} is not allowed; allowed: {rule}")
+    return value
 
 
 def load_defaults() -> dict:
@@ -89,8 +206,10 @@ def merge(base: Mapping, update: Mapping, _path: str = "") -> dict:
 
 
 def _checked(where: str, default: Any, value: Any) -> Any:
-    if default is None or value is None:
+    if value is None:
         return value
+    if default is None:
+        return check_value(where, value)
     if isinstance(default, bool):
         if isinstance(value, bool) or (isinstance(value, str) and value == "auto"):
             return value
@@ -98,16 +217,16 @@ def _checked(where: str, default: Any, value: Any) -> Any:
     if isinstance(default, str) and default == "auto" and isinstance(value, bool):
         return value
     if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        return check_value(where, float(value))
     if isinstance(default, list):
         if not isinstance(value, list):
             raise ConfigError(f"{where}: expected a list, got {value!r}")
         if not default:
-            return value
+            return [check_value(f"{where}[{i}]", item) for i, item in enumerate(value)]
         return [_checked(f"{where}[{i}]", default[0], item) for i, item in enumerate(value)]
     if type(value) is not type(default) and not (isinstance(default, float) and isinstance(value, float)):
         raise ConfigError(f"{where}: expected {type(default).__name__}, got {value!r}")
-    return value
+    return check_value(where, value)
 
 
 def resolve(profile: str | Path | Mapping | None = None, overrides: Iterable[str] | Mapping = ()) -> dict:

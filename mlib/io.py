@@ -2,7 +2,10 @@
 
 Every writer goes to a temporary file in the target's folder and then
 ``os.replace``-s it into place, so a run killed mid-write leaves either the old
-file or no file, never a truncated one that looks valid.
+file or no file, never a truncated one that looks valid. The file gets the
+permissions an ordinary ``open`` would give it (0666 less the user's umask):
+``mkstemp`` alone makes it 0600, which would hide a shared cache or results
+folder from the group.
 """
 
 from __future__ import annotations
@@ -24,14 +27,28 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    try:
+        os.fchmod(fd, 0o666 & ~current_umask())
+    finally:
+        os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
         os.replace(tmp_path, path)
+    except OSError as exc:
+        if exc.filename is None and exc.strerror:  # a full disk: name the file being written
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def current_umask() -> int:
+    """The process's umask (reading it means setting it; it is put back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_text(path: str | Path, text: str) -> None:

@@ -202,7 +202,7 @@ def test_unreadable_image_is_an_error_naming_the_file(root_copy):
     apex_file.write_bytes(b"not a jpeg")
     result = load_dataset("samm", root)
     [error] = problems_of(result, "error")
-    assert error.file == str(apex_file) and "cannot be decoded" in error.message and error.row == clip.source_row
+    assert error.file == str(apex_file) and "006_" in error.message and "not a JPEG file" in error.message and error.row == clip.source_row
     assert clip.clip_key not in set(result.clips["clip_key"])
 
 
@@ -253,9 +253,10 @@ def test_validate_exit_codes_and_messages(corpora, root_copy, tmp_path, capsys):
 
     edit_sheet(sheet_path(root, "casme2"), lambda sheet, header, cols: sheet.cell(header, cols["Onset"], "OnsetFrame"))
     clip = load_dataset("casme2", root).clips.iloc[0]
-    Path(clip.frames[0]).write_bytes(b"")
+    apex_file = Path(clip.frames[clip.frame_numbers.index(clip.apex)])
+    apex_file.write_bytes(b"")
     code, out, err = run_validate(capsys, "--dataset", "casme2", "--root", str(root))
-    assert code == 1 and "cannot be decoded" in out and "1 error(s)" in err
+    assert code == 1 and f"{apex_file.name}: empty file" in out and "1 error(s)" in err
 
 
 def test_annotation_is_found_below_the_root_and_bad_arguments_are_refused(root_copy):

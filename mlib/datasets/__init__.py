@@ -15,11 +15,19 @@ from .report import validation_report
 DATASETS: dict[str, Adapter] = {a.name: a for a in (casme2.ADAPTER, samm.ADAPTER, smic.ADAPTER)}
 
 
-def load_dataset(name: str, root: str | Path, apex_rule: str = "annotated", cropped: bool = False) -> LoadResult:
-    """Read database ``name`` at ``root``; raises ``DatasetError`` when the root cannot be read at all."""
+def load_dataset(
+    name: str, root: str | Path, apex_rule: str = "annotated", cropped: bool = False,
+    window: int | None = None, workers: int = 2, progress: bool = False,
+) -> LoadResult:  # fmt: skip
+    """Read database ``name`` at ``root``; raises ``DatasetError`` when the root cannot be read at all.
+
+    With ``window`` every frame of each clip's window is decoded (in ``workers``
+    threads, with a progress bar if ``progress``); see ``base.load_annotated``.
+    """
     if name not in DATASETS:
         raise DatasetError(f"unknown dataset {name!r}: expected one of {', '.join(DATASETS)}")
-    return load_annotated(DATASETS[name], root, apex_rule=apex_rule, cropped=cropped)
+    return load_annotated(DATASETS[name], root, apex_rule=apex_rule, cropped=cropped,
+                          window=window, workers=workers, progress=progress)
 
 
 __all__ = [

@@ -12,16 +12,22 @@ without a problem that names it.
 from __future__ import annotations
 
 import re
+import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-import cv2
 import openpyxl
 import pandas as pd
+from tqdm import tqdm
+
+from mlib.datasets.frames import first_damaged
+from mlib.preprocess.window import place_window
 
 SEVERITIES = ("error", "warning", "fixed")
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
+# File name endings of frames; an adapter's frame pattern adds the name before them.
+IMAGE_SUFFIX_PATTERN = r"\.(?:jpe?g|png|bmp|tiff?)"
 APEX_RULES = ("annotated", "midpoint")
 # An annotated frame missing on disk is moved to the nearest frame on disk when
 # one lies at most this many frame numbers away (an off-by-one or a dropped
@@ -85,26 +91,45 @@ def natural_key(text: str) -> list:
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text)]
 
 
-def frame_number(path: Path) -> int | None:
-    """The frame number of a frame file: the last run of digits in its name (``006_05562.jpg`` -> 5562)."""
-    match = re.search(r"(\d+)\D*$", path.stem)
-    return int(match.group(1)) if match else None
+def name_form(text: str) -> str:
+    """A name with Unicode normalised (NFKC) and spaces, dashes and underscores removed: two clip
+    names with the same form differ only in those, a likely typing or copying slip."""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(ch for ch in text if not (ch.isspace() or ch == "_" or unicodedata.category(ch) == "Pd")).casefold()
 
 
-def list_frames(folder: Path) -> tuple[list[Path], list[int]]:
-    """Image files of a clip folder in temporal order, with the frame numbers parsed from their names.
+@dataclass
+class FrameListing:
+    """A clip folder's frames in temporal order, and what else is in it."""
 
-    Frame numbers come from the file names, never from positions in the folder,
-    because folders can have gaps. Files without a number are not frames.
+    frames: list[Path]
+    numbers: list[int]
+    strays: list[Path]                 # files that are not frames of the layout (``img115 (2).jpg``, ``._img115.jpg``)
+    repeated: dict[int, list[Path]]    # frame number -> the several files that carry it
+
+
+def list_frames(folder: Path, pattern: str) -> FrameListing:
+    """The files of a clip folder whose whole name matches the layout's frame ``pattern``.
+
+    Frame numbers come from the file names (the pattern's ``number`` group),
+    never from positions in the folder, because folders can have gaps. A file
+    that does not match (a stray copy, a macOS ``._`` file) is listed as a
+    stray, never interpreted as a frame.
     """
-    numbered = []
-    for path in folder.iterdir():
-        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
-            number = frame_number(path)
-            if number is not None:
-                numbered.append((number, natural_key(path.name), path))
-    numbered.sort()
-    return [p for _, _, p in numbered], [n for n, _, _ in numbered]
+    matcher = re.compile(pattern + IMAGE_SUFFIX_PATTERN, re.IGNORECASE)
+    by_number: dict[int, list[Path]] = {}
+    strays = []
+    for path in sorted(folder.iterdir(), key=lambda p: natural_key(p.name)):
+        if not path.is_file():
+            continue
+        match = matcher.fullmatch(path.name)
+        if match is None:
+            strays.append(path)
+        else:
+            by_number.setdefault(int(match.group("number")), []).append(path)
+    numbers = sorted(by_number)
+    repeated = {n: paths for n, paths in by_number.items() if len(paths) > 1}
+    return FrameListing([by_number[n][0] for n in numbers], numbers, strays, repeated)
 
 
 def cell_text(value) -> str:
@@ -155,6 +180,8 @@ def read_annotation(path: Path, required: Iterable[str]) -> pd.DataFrame:
         values = [row[i] if i < len(row) else "" for i in keep]
         if any(values):
             records.append(values + [offset])
+    if not records:
+        raise DatasetError(f"{path}: the sheet has a header row (row {header_at + 1}) but no data rows")
     return pd.DataFrame(records, columns=[header[i] for i in keep] + ["excel_row"], dtype=object)
 
 
@@ -172,10 +199,6 @@ def find_annotation(root: Path, name: str) -> Path:
     raise DatasetError(f"{root}: missing annotation spreadsheet {name} (looked at the root and {ANNOTATION_SEARCH_DEPTH} folders below)")
 
 
-def image_readable(path: Path) -> bool:
-    return cv2.imread(str(path), cv2.IMREAD_COLOR) is not None
-
-
 @dataclass(frozen=True)
 class Adapter:
     """How one database lays out its frames and annotation."""
@@ -188,6 +211,8 @@ class Adapter:
     subject_width: int                    # zero padding of subject ids
     subject_folder: Callable[[str], str]  # subject id -> its folder name
     columns: dict                         # role -> spreadsheet column (roles below)
+    frame_pattern: str                    # regex of a frame file's name before its suffix, group "number"
+    frame_example: str                    # the same in words, for messages (``img<N>.jpg``)
     has_apex: bool = True
     row_hook: Callable | None = None      # (row, frame numbers on disk, report) -> None: database-specific checks
     emotion_from_clip: Callable[[str], str] | None = None
@@ -203,8 +228,17 @@ class Adapter:
         return text.zfill(self.subject_width) if text.isdigit() else text
 
 
-def load_annotated(adapter: Adapter, root: str | Path, apex_rule: str = "annotated", cropped: bool = False) -> LoadResult:
-    """Read a database root (frames + annotation spreadsheet) into the clip table, with its problems."""
+def load_annotated(
+    adapter: Adapter, root: str | Path, apex_rule: str = "annotated", cropped: bool = False,
+    window: int | None = None, workers: int = 2, progress: bool = False,
+) -> LoadResult:  # fmt: skip
+    """Read a database root (frames + annotation spreadsheet) into the clip table, with its problems.
+
+    Frames are decoded to check them (``frames.read_frame``): with ``window``,
+    every frame the ``window``-frame window of a clip will use (what
+    ``mlib validate`` does, so a root it accepts can be cached); without, the
+    first, apex and last frame. A clip with a damaged frame is an error naming it.
+    """
     if apex_rule not in APEX_RULES:
         raise DatasetError(f"apex rule {apex_rule!r}: expected one of {', '.join(APEX_RULES)}")
     root = Path(root).expanduser().resolve()
@@ -219,7 +253,7 @@ def load_annotated(adapter: Adapter, root: str | Path, apex_rule: str = "annotat
 
     problems: list[Problem] = []
     records: list[dict] = []
-    seen: dict[str, int] = {}
+    seen: dict = {}  # clip key, and (subject, name_form(clip)) -> (excel row, clip name)
     annotated_dirs: set[Path] = set()
     for _, row in table.iterrows():
         record = _clip_from_row(adapter, row, sheet_path, frames_root, rule, problems, seen)
@@ -235,8 +269,37 @@ def load_annotated(adapter: Adapter, root: str | Path, apex_rule: str = "annotat
             subject = adapter.subject_id(folder.parent.name.removeprefix(adapter.subject_folder("")))
             problems.append(Problem("warning", str(folder), None, clip_key(adapter.name, subject, folder.name),
                                     f"clip folder has no row in {sheet_path.name}; not used"))
+    records = _decodable(records, problems, window, workers, progress)
     clips = pd.DataFrame(records, columns=CLIP_COLUMNS)
     return LoadResult(clips, problems, adapter.name, str(root), rule)
+
+
+def frames_to_check(record: dict, window: int | None) -> list[str]:
+    """The frames of a clip record that are decoded to check it (``load_annotated``)."""
+    frames, numbers = record["frames"], record["frame_numbers"]
+    if window is None:
+        return [frames[0], frames[numbers.index(record["apex"])], frames[-1]]
+    placed = place_window(numbers, record["onset"], record["apex"], record["offset"], window)
+    return frames[placed.start : placed.end + 1]
+
+
+def _decodable(records: list[dict], problems: list[Problem], window, workers: int, progress: bool) -> list[dict]:
+    """The records whose frames all decode; an error problem for each of the others (threads: OpenCV
+    decodes without the GIL)."""
+    if not records:
+        return records
+    with ThreadPoolExecutor(max_workers=max(1, int(workers))) as pool:
+        checks = pool.map(lambda record: first_damaged(frames_to_check(record, window)), records)
+        found = list(tqdm(checks, total=len(records), desc="decode frames", unit="clip", disable=not progress))
+    kept = []
+    for record, damaged in zip(records, found):
+        if damaged is None:
+            kept.append(record)
+            continue
+        path, problem = damaged
+        problems.append(Problem("error", path, record["source_row"], record["clip_key"],
+                                f"frame {Path(path).name}: {problem}; skipped"))
+    return kept
 
 
 def _clip_folders(frames_root: Path) -> list[Path]:
@@ -267,10 +330,16 @@ def _clip_from_row(adapter, row, sheet_path, frames_root, rule, problems, seen) 
     if not subject or not clip:
         report("error", f"row has no {cols['subject'] if not subject else cols['clip']}; skipped")
         return None
-    if key in seen:
-        report("error", f"second row for the same clip (first on row {seen[key]}); skipped")
+    form = (subject, name_form(clip))
+    if key in seen or form in seen:
+        first_row, first_clip = seen.get(key) or seen[form]
+        if first_clip != clip:
+            report("error", f"clip {clip!r} differs from {first_clip!r} on row {first_row} only in spaces, dashes or "
+                            f"Unicode normalisation: both name clip {key}; skipped")
+        else:
+            report("error", f"second row for the same clip (first on row {first_row}); skipped")
         return None
-    seen[key] = excel_row
+    seen[key] = seen[form] = (excel_row, clip)
     onset, offset = parse_frame(row[cols["onset"]]), parse_frame(row[cols["offset"]])
     if onset is None or offset is None:
         which = cols["onset"] if onset is None else cols["offset"]
@@ -286,11 +355,26 @@ def _clip_from_row(adapter, row, sheet_path, frames_root, rule, problems, seen) 
 
     folder = frames_root / adapter.subject_folder(subject) / clip
     if not folder.is_dir():
-        report("error", f"clip folder {folder} is missing; skipped")
+        near = _same_form(folder)
+        if near is not None:
+            report("error", f"clip folder {folder} is missing; {near.name!r} differs from {clip!r} only in spaces, "
+                            f"dashes or Unicode normalisation (rename one so they match); skipped")
+        else:
+            report("error", f"clip folder {folder} is missing; skipped")
         return None
-    frames, numbers = list_frames(folder)
+    listing = list_frames(folder, adapter.frame_pattern)
+    frames, numbers = listing.frames, listing.numbers
+    if listing.strays:
+        shown = ", ".join(repr(p.name) for p in listing.strays[:3]) + (" ..." if len(listing.strays) > 3 else "")
+        report("warning", f"{len(listing.strays)} file(s) not named like a {adapter.name} frame "
+                          f"({adapter.frame_example}) are ignored: {shown}", folder)
+    if listing.repeated:
+        number, paths = next(iter(sorted(listing.repeated.items())))
+        report("error", f"frame number {number} is carried by several files: {', '.join(p.name for p in paths)}"
+                        f"{' (and other numbers)' if len(listing.repeated) > 1 else ''}; skipped", folder)
+        return None
     if not frames:
-        report("error", f"clip folder {folder} holds no numbered image files; skipped", folder)
+        report("error", f"clip folder {folder} holds no frame files named like {adapter.frame_example}; skipped", folder)
         return None
     gaps = [(a, b) for a, b in zip(numbers, numbers[1:]) if b - a != 1]
     if gaps:
@@ -311,12 +395,6 @@ def _clip_from_row(adapter, row, sheet_path, frames_root, rule, problems, seen) 
         apex_source = "fixed: nearest frame on disk"
     apex = apex_on_disk
 
-    index = {n: i for i, n in enumerate(numbers)}
-    for label, path in (("first", frames[0]), ("apex", frames[index[apex]]), ("last", frames[-1])):
-        if not image_readable(path):
-            report("error", f"{label} frame {path.name} cannot be decoded as an image; skipped", path)
-            return None
-
     record.update(
         clip_key=key, dataset=adapter.name, subject=subject, clip=clip, frame_dir=str(folder),
         frames=[str(p) for p in frames], frame_numbers=numbers, onset=onset, apex=apex, offset=offset,
@@ -324,6 +402,14 @@ def _clip_from_row(adapter, row, sheet_path, frames_root, rule, problems, seen) 
         notes="; ".join(notes),
     )
     return record
+
+
+def _same_form(folder: Path) -> Path | None:
+    """A sibling of the missing ``folder`` whose name has the same ``name_form``, if any."""
+    if not folder.parent.is_dir():
+        return None
+    form = name_form(folder.name)
+    return next((p for p in sorted(folder.parent.iterdir()) if p.is_dir() and name_form(p.name) == form), None)
 
 
 def _optional(row, column: str | None) -> str:

@@ -24,6 +24,8 @@ ADAPTER = Adapter(
     cropped_frames_dir="Cropped",
     subject_width=2,
     subject_folder=lambda subject: f"sub{subject}",
+    frame_pattern=r"(?:reg_)?img(?P<number>\d+)",
+    frame_example="img<N>.jpg (reg_img<N>.jpg when cropped)",
     columns={
         "subject": "Subject", "clip": "Filename", "onset": "OnsetFrame", "apex": "ApexFrame",
         "offset": "OffsetFrame", "action_units": "Action Units", "emotion": "Estimated Emotion",

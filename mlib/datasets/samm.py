@@ -24,6 +24,8 @@ ADAPTER = Adapter(
     cropped_frames_dir="SAMM",
     subject_width=3,
     subject_folder=lambda subject: subject,
+    frame_pattern=r"\d+_(?P<number>\d+)",
+    frame_example="<subject>_<N>.jpg",
     columns={
         "subject": "Subject", "clip": "Filename", "onset": "Onset Frame", "apex": "Apex Frame",
         "offset": "Offset Frame", "action_units": "Action Units", "emotion": "Estimated Emotion",
