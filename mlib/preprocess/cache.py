@@ -2,28 +2,40 @@
 
 ``prepare_cache`` turns a clip table into ``<cache_dir>/<dataset>-<key>/``
 where ``key`` hashes the settings that shape the arrays. Each clip is written
-atomically as it finishes, ``index.csv`` last: a folder with ``index.csv`` is
-complete and a rerun returns at once; a killed run resumes, keeping the clips
-whose ``.npy`` exists (an atomic write never leaves a truncated one). A kept
-clip's index row is made again (window placed, face detected on one frame):
-both are deterministic, so the row matches the array.
+atomically as it finishes, then its source fingerprint
+(``clips/<clip_key>.sources.json``: name, size and modification time of every
+frame the clip was made from), ``index.csv`` last. A rerun stats the frames
+(no decoding) and keeps a clip only when its ``.npy`` and an equal fingerprint
+exist: a complete cache whose frames are unchanged returns at once; a frame
+replaced or repaired since makes only the clips that used it be recomputed
+(``index.csv`` is removed first, so the folder is incomplete meanwhile); a
+killed run resumes (an atomic write never leaves a truncated ``.npy``, and one
+written without its fingerprint is recomputed). A kept clip's index row is
+made again (window placed, face detected on one frame): both are
+deterministic, so the row matches the array.
+
+Frames are decoded by ``mlib.datasets.frames.read_frame``, which refuses an
+empty, truncated or undecodable file with its path, so no grey-tailed frame is
+ever cached.
 """
 
 from __future__ import annotations
 
+import json
+import signal
+import sys
 import time
-import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-import cv2
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from mlib.config import config_hash
+from mlib.config import check_value, config_hash
+from mlib.datasets.frames import read_rgb
 from mlib.io import write_csv, write_json, write_npy
 from mlib.preprocess.faces import Box, centre_square, crop_resize, detect_face, expand_box
 from mlib.preprocess.window import Window, place_window
@@ -62,6 +74,7 @@ class PrepareResult:
     seconds: float = 0.0
     fallbacks: list[str] = field(default_factory=list)
     was_complete: bool = False
+    recomputed: list[str] = field(default_factory=list)  # cached clips whose source frames had changed
 
     @property
     def frames_per_second(self) -> float:
@@ -93,7 +106,10 @@ def cache_settings(
     clips: pd.DataFrame, *, dataset: str, root: str | Path, apex_rule: str, cropped: bool,
     window: int, face_size: int | None, margin: float,
 ) -> dict:  # fmt: skip
-    """The settings a cache key is made from (written to ``settings.json``)."""
+    """The settings a cache key is made from (written to ``settings.json``); out-of-range values are refused."""
+    check_value("prepare.window", window)
+    check_value("prepare.face_size", face_size)
+    check_value("prepare.margin", float(margin))
     return {
         "dataset": dataset,
         "root": str(Path(root).resolve()),
@@ -126,12 +142,32 @@ def _check_clip_table(clips: pd.DataFrame) -> None:
         raise ValueError(f"clips without frames: {empty[:5]}")
 
 
-def read_rgb(path: str | Path) -> np.ndarray:
-    """One frame as an RGB uint8 array; an unreadable file is an error naming it."""
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f"{path}: cannot read this image (missing or corrupt)")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+def source_positions(win: Window) -> list[int]:
+    """The frame-list positions a clip's array is made from: the window's real frames and the apex
+    (whose frame may place the face box)."""
+    return sorted(set(range(win.start, win.end + 1)) | {win.apex_pos})
+
+
+def source_fingerprint(frames: list[str], win: Window) -> list[list]:
+    """``[name, size, mtime_ns]`` of each source frame: what a changed or repaired frame changes."""
+    found = []
+    for pos in source_positions(win):
+        stat = Path(frames[pos]).stat()
+        found.append([Path(frames[pos]).name, stat.st_size, stat.st_mtime_ns])
+    return found
+
+
+def sources_file(out_file: Path) -> Path:
+    """``clips/<clip_key>.sources.json`` beside ``clips/<clip_key>.npy``."""
+    return out_file.with_name(out_file.stem + ".sources.json")
+
+
+def _cached_sources(out_file: Path) -> list | None:
+    """The fingerprint saved with a cached clip, or None (none saved, or unreadable)."""
+    try:
+        return json.loads(sources_file(out_file).read_text())["frames"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def clip_face_box(first: np.ndarray, apex_path: str, margin: float) -> tuple[Box, str, str]:
@@ -187,6 +223,7 @@ def _prepare_clip(task: dict) -> dict:
         if not out_file.exists():
             faces = crop_window(frames, win, first, None if settings["cropped"] else box, settings["face_size"])
             write_npy(out_file, faces)
+            write_json(sources_file(out_file), {"frames": task["sources"]})
             decoded = win.end - win.start + 1
         row = {
             **{name: clip[name] for name in INDEX_COLUMNS[:12]},
@@ -201,6 +238,20 @@ def _prepare_clip(task: dict) -> dict:
         return {"row": row, "decoded": decoded, "note": note, "error": ""}
     except Exception as exc:  # reported per clip by the caller, which then refuses to finish the cache
         return {"row": None, "decoded": 0, "note": "", "error": f"{clip['clip_key']}: {exc}"}
+
+
+def _ignore_sigint() -> None:
+    """Worker initializer: Ctrl-C is the parent's to handle (one line, no worker tracebacks)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _task_sources(clip: dict, window: int) -> list | None:
+    """The clip's source fingerprint, or None when its window cannot be placed (the worker reports why)."""
+    try:
+        win = place_window(clip["frame_numbers"], clip["onset"], clip["apex"], clip["offset"], window)
+    except ValueError:
+        return None
+    return source_fingerprint(clip["frames"], win)
 
 
 def _plain(value: Any) -> Any:
@@ -225,25 +276,32 @@ def run_prepare(
     )  # fmt: skip
     path = cache_path_for(cache_dir, settings)
     result = PrepareResult(path=path, clips=len(clips))
-    if (path / "index.csv").is_file():
+    clip_dir = path / "clips"
+    tasks, stale = [], []
+    for clip in clips.to_dict("records"):
+        plain = {name: _plain(clip[name]) for name in CLIP_COLUMNS}
+        plain["frames"] = [str(p) for p in plain["frames"]]
+        out_file = clip_dir / f"{plain['clip_key']}.npy"
+        sources = _task_sources(plain, settings["window"])
+        if out_file.exists() and (sources is None or _cached_sources(out_file) != sources):
+            stale.append(out_file)
+        tasks.append({"clip": plain, "settings": settings, "out_file": str(out_file), "sources": sources})
+    if (path / "index.csv").is_file() and not stale:
         result.reused = len(clips)
         result.was_complete = True
         return result
-    clip_dir = path / "clips"
+    (path / "index.csv").unlink(missing_ok=True)  # incomplete until the changed clips are made again
+    for out_file in stale:
+        out_file.unlink()
+        sources_file(out_file).unlink(missing_ok=True)
+    result.recomputed = sorted(p.stem for p in stale)
     clip_dir.mkdir(parents=True, exist_ok=True)
     for stray in clip_dir.glob(".*.tmp"):  # left by a killed writer; never a valid clip
         stray.unlink()
     settings_file = path / "settings.json"
     if not settings_file.is_file():
         write_json(settings_file, settings)
-
-    tasks = []
-    for clip in clips.to_dict("records"):
-        plain = {name: _plain(clip[name]) for name in CLIP_COLUMNS}
-        plain["frames"] = [str(p) for p in plain["frames"]]
-        out_file = clip_dir / f"{plain['clip_key']}.npy"
-        result.reused += out_file.exists()
-        tasks.append({"clip": plain, "settings": settings, "out_file": str(out_file)})
+    result.reused = sum(Path(task["out_file"]).exists() for task in tasks)
 
     started = time.perf_counter()
     bar = tqdm(total=len(tasks), desc=f"prepare {dataset}", unit="clip", disable=not progress)
@@ -254,11 +312,16 @@ def run_prepare(
             outcomes.append(_prepare_clip(task))
             bar.update()
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            outcomes = []
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
+        outcomes = []
+        try:
             for outcome in pool.map(_prepare_clip, tasks):
                 outcomes.append(outcome)
                 bar.update()
+        except BaseException:  # Ctrl-C: drop the queued clips; running ones finish their atomic writes
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
     bar.close()
     result.seconds = time.perf_counter() - started
 
@@ -270,7 +333,7 @@ def run_prepare(
         if outcome["note"]:
             message = f"{outcome['row']['clip_key']}: {outcome['note']}"
             result.fallbacks.append(message)
-            warnings.warn(f"face detection fallback: {message}", stacklevel=2)
+            print(f"face detection fallback: {message}", file=sys.stderr)
     write_csv(path / "index.csv", pd.DataFrame([o["row"] for o in outcomes], columns=INDEX_COLUMNS))
     return result
 

@@ -1,7 +1,11 @@
 """``mlib prepare``: load a database root, crop faces, cut apex windows, cache them.
 
 Clips the loader reports errors for are skipped and listed; if no clip is
-left the command refuses to run. Prints the cache folder and frames/s.
+left the command refuses to run. Frame files that do not follow the layout's
+naming (stray copies such as ``img115 (2).jpg``) are ignored, never read as
+frames. The flags are the ``data`` and ``prepare`` keys of the defaults tree and
+are validated by ``mlib.config`` before any work. Prints the cache folder and
+frames/s.
 """
 
 from __future__ import annotations
@@ -9,13 +13,16 @@ from __future__ import annotations
 import argparse
 import sys
 
+from mlib import config
 from mlib.config import load_defaults
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from mlib.datasets import DATASETS
+
     defaults = load_defaults()
     data, prepare = defaults["data"], defaults["prepare"]
-    parser.add_argument("--dataset", required=True, help="casme2 | samm | smic | smic-hs")
+    parser.add_argument("--dataset", required=True, choices=sorted(DATASETS), help="which database layout to read")
     parser.add_argument("--root", required=True, help="the database root (real or synthetic)")
     parser.add_argument("--cache-dir", default=prepare["cache_dir"], help="parent folder of cache folders")
     parser.add_argument("--face-size", type=int, default=prepare["face_size"], help="face side in pixels (default: the paper's per database)")
@@ -31,6 +38,10 @@ def main(args: argparse.Namespace) -> int:
     from mlib.datasets import DatasetError, load_dataset
     from mlib.preprocess.cache import PrepareError, run_prepare
 
+    config.resolve(None, {
+        "data": {"dataset": args.dataset, "apex_rule": args.apex_rule},
+        "prepare": {"window": args.window, "face_size": args.face_size, "margin": args.margin, "workers": args.workers},
+    })  # fmt: skip
     try:
         loaded = load_dataset(args.dataset, args.root, apex_rule=args.apex_rule, cropped=args.cropped)
     except DatasetError as exc:
@@ -58,9 +69,12 @@ def main(args: argparse.Namespace) -> int:
     if result.was_complete:
         print(f"cache already complete ({result.clips} clips); nothing to do")
     else:
+        if result.recomputed:
+            print(f"{len(result.recomputed)} cached clip(s) made again because their source frames changed: "
+                  f"{', '.join(result.recomputed)}")
         print(f"prepared {result.clips - result.reused} clip(s), kept {result.reused} already cached: "
               f"{result.frames} frames in {result.seconds:.1f} s ({result.frames_per_second:.1f} frames/s)")
     if result.fallbacks:
-        print(f"{len(result.fallbacks)} clip(s) used the fallback face box (detector = fallback; warnings above)")
+        print(f"{len(result.fallbacks)} clip(s) used the fallback face box (detector = fallback; listed above)")
     print(result.path)
     return 0
