@@ -147,8 +147,10 @@ def write_splits(
     val_size: float | None = None, seed: int = 42, repeats: int = 1,
 ) -> list[Path]:  # fmt: skip
     """Split a prepared cache with seeds ``seed .. seed + repeats - 1``; returns the split files."""
+    from mlib.config import check_value
     from mlib.preprocess import load_index
 
+    check_value("split.repeats", repeats)
     index = load_index(cache_path)
     paths = []
     for offset in range(repeats):
@@ -166,6 +168,9 @@ def load_split(path: str | Path) -> pd.DataFrame:
     missing = [c for c in ("clip_key", "subject", "part") if c not in split.columns]
     if missing:
         raise ValueError(f"{path}: lacks columns {missing}")
+    repeated = sorted(set(split.loc[split["clip_key"].duplicated(), "clip_key"]))
+    if repeated:
+        raise SplitError(f"{path}: names clip(s) more than once: {', '.join(repeated[:5])}")
     return split
 
 
@@ -190,6 +195,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from mlib.config import load_defaults
 
+    from mlib.config import resolve
+
+    given = {"protocol": args.protocol, "seed": args.seed, "repeats": args.repeats}
+    given.update({k: v for k, v in (("test_size", args.test_size), ("val_size", args.val_size)) if v is not None})
+    resolve(None, {"split": given})  # the flags are split.* keys: out-of-range values stop here
     defaults = load_defaults()["split"]
     test_size, val_size = args.test_size, args.val_size
     if args.protocol == "half":

@@ -293,7 +293,9 @@ def train(
     if not cfg["run"].get("cache") or not cfg["run"].get("split"):
         raise ValueError("run.cache and run.split must name a prepared cache folder and a split file")
     run_dir = Path(run_dir) if run_dir is not None else run_folder(cfg)
+    data = data_identity(cfg)
     _check_same_config(run_dir, cfg)
+    _check_same_data(run_dir, data)
     if (run_dir / "metrics.json").is_file():
         print(f"{run_dir}: finished (metrics.json present); skipping")
         return run_dir
@@ -307,6 +309,7 @@ def train(
             torch.backends.cudnn.benchmark = True
         runner = _Runner(cfg, table, device)
         io.write_yaml(run_dir / "config.yaml", cfg)
+        io.write_json(run_dir / DATA_FILE, data)
         _fit(runner, run_dir, progress, on_epoch_end)
         _finish(runner, run_dir)
     return run_dir
@@ -320,6 +323,35 @@ def _check_same_config(run_dir: Path, cfg: dict) -> None:
     for section in ("model", "train"):
         if saved.get(section) != cfg[section]:
             raise TrainingError(f"{saved_path}: the run folder holds a different '{section}' configuration; choose another run.name")
+
+
+DATA_FILE = "data.json"
+
+
+def data_identity(cfg: dict) -> dict:
+    """What a run was trained on: the cache key (hash of its ``settings.json``, the suffix of its
+    folder name) and the SHA-256 of the split file's bytes. Part of a run folder's identity, so a
+    named run reused with another split or cache is refused instead of resumed or skipped."""
+    import hashlib
+
+    split = Path(cfg["run"]["split"])
+    if not split.is_file():
+        raise TrainingError(f"{split}: no such split file (run mlib split)")
+    return {"cache_key": config_hash(read_cache_settings(cfg["run"]["cache"])),
+            "split_sha256": hashlib.sha256(split.read_bytes()).hexdigest()}
+
+
+def _check_same_data(run_dir: Path, data: dict) -> None:
+    saved_path = run_dir / DATA_FILE
+    if not saved_path.is_file():
+        return
+    import json
+
+    saved = json.loads(saved_path.read_text())
+    for key, what in (("cache_key", "cache"), ("split_sha256", "split file")):
+        if saved.get(key) != data[key]:
+            raise TrainingError(f"{run_dir}: this run folder was trained with another {what}; "
+                                f"choose another run name (--name) or remove the folder")
 
 
 def _fit(runner: _Runner, run_dir: Path, progress: bool, on_epoch_end) -> None:
