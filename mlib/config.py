@@ -87,7 +87,7 @@ RULES: dict[str, Range | Choices] = {
     "synth.clips_per_subject": POSITIVE,
     "synth.single_clip_subjects": NON_NEGATIVE,
     "synth.short_clip_fraction": FRACTION,
-    "synth.frame_size": Range(32),
+    "synth.frame_size": Range(48),
     "synth.seed": NON_NEGATIVE,
     "data.dataset": Choices(("casme2", "samm", "smic")),
     "data.apex_rule": Choices(("annotated", "midpoint")),

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -151,7 +150,10 @@ def write_splits(
     from mlib.preprocess import load_index
 
     check_value("split.repeats", repeats)
-    index = load_index(cache_path)
+    try:
+        index = load_index(cache_path)
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise SplitError(f"{Path(cache_path) / 'index.csv'}: not a readable index ({exc})") from exc
     paths = []
     for offset in range(repeats):
         split = make_split(index, protocol, test_size=test_size, val_size=val_size, seed=seed + offset)
@@ -205,11 +207,7 @@ def main(args: argparse.Namespace) -> int:
     if args.protocol == "half":
         test_size = defaults["test_size"] if test_size is None else test_size
         val_size = defaults["val_size"] if val_size is None else val_size
-    try:
-        paths = write_splits(args.cache, args.protocol, test_size=test_size, val_size=val_size, seed=args.seed, repeats=args.repeats)
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"mlib split: {exc}", file=sys.stderr)
-        return 1
+    paths = write_splits(args.cache, args.protocol, test_size=test_size, val_size=val_size, seed=args.seed, repeats=args.repeats)
     for path in paths:
         split = load_split(path)
         print(path)

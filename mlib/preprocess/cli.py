@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from mlib.datasets import DatasetError, load_dataset
-    from mlib.preprocess.cache import PrepareError, run_prepare
+    from mlib.preprocess.cache import run_prepare
 
     config.resolve(None, {
         "data": {"dataset": args.dataset, "apex_rule": args.apex_rule},
@@ -57,15 +57,11 @@ def main(args: argparse.Namespace) -> int:
     if clips.empty:
         print(f"mlib prepare: no usable clip in {args.root} (every clip has errors; run mlib validate)", file=sys.stderr)
         return 1
-    try:
-        result = run_prepare(
-            clips, args.cache_dir, dataset=args.dataset, root=args.root, window=args.window,
-            face_size=args.face_size, margin=args.margin, cropped=args.cropped, apex_rule=args.apex_rule,
-            workers=args.workers, progress=not args.no_progress,
-        )  # fmt: skip
-    except PrepareError as exc:
-        print(f"mlib prepare: {exc}", file=sys.stderr)
-        return 1
+    result = run_prepare(
+        clips, args.cache_dir, dataset=args.dataset, root=args.root, window=args.window,
+        face_size=args.face_size, margin=args.margin, cropped=args.cropped, apex_rule=args.apex_rule,
+        workers=args.workers, progress=not args.no_progress,
+    )  # fmt: skip
     if result.was_complete:
         print(f"cache already complete ({result.clips} clips); nothing to do")
     else:
