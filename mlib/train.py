@@ -330,14 +330,17 @@ DATA_FILE = "data.json"
 
 def data_identity(cfg: dict) -> dict:
     """What a run was trained on: the cache key (hash of its ``settings.json``, the suffix of its
-    folder name) and the SHA-256 of the split file's bytes. Part of a run folder's identity, so a
-    named run reused with another split or cache is refused instead of resumed or skipped."""
+    folder name), the SHA-256 of its ``index.csv`` (two caches made with equal settings still
+    differ there) and of the split file. Part of a run folder's identity, so a named run reused
+    with another split or cache is refused instead of resumed or skipped."""
     import hashlib
 
-    split = Path(cfg["run"]["split"])
-    if not split.is_file():
-        raise TrainingError(f"{split}: no such split file (run mlib split)")
+    split, index = Path(cfg["run"]["split"]), Path(cfg["run"]["cache"]) / "index.csv"
+    for path, what in ((split, "split file (run mlib split)"), (index, "cache index (run mlib prepare)")):
+        if not path.is_file():
+            raise TrainingError(f"{path}: no such {what}")
     return {"cache_key": config_hash(read_cache_settings(cfg["run"]["cache"])),
+            "cache_index_sha256": hashlib.sha256(index.read_bytes()).hexdigest(),
             "split_sha256": hashlib.sha256(split.read_bytes()).hexdigest()}
 
 
@@ -348,7 +351,7 @@ def _check_same_data(run_dir: Path, data: dict) -> None:
     import json
 
     saved = json.loads(saved_path.read_text())
-    for key, what in (("cache_key", "cache"), ("split_sha256", "split file")):
+    for key, what in (("cache_key", "cache"), ("cache_index_sha256", "cache"), ("split_sha256", "split file")):
         if saved.get(key) != data[key]:
             raise TrainingError(f"{run_dir}: this run folder was trained with another {what}; "
                                 f"choose another run name (--name) or remove the folder")

@@ -25,7 +25,7 @@ import json
 import signal
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import Pool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -270,6 +270,8 @@ def run_prepare(
 ) -> PrepareResult:  # fmt: skip
     """Prepare (or find) the cache of ``clips`` and say what was done; see ``prepare_cache``."""
     _check_clip_table(clips)
+    if Path(cache_dir).exists() and not Path(cache_dir).is_dir():
+        raise PrepareError(f"{cache_dir}: not a folder (the parent folder of caches)")
     settings = cache_settings(
         clips, dataset=dataset, root=root, apex_rule=apex_rule, cropped=cropped,
         window=window, face_size=face_size, margin=margin,
@@ -304,25 +306,20 @@ def run_prepare(
     result.reused = sum(Path(task["out_file"]).exists() for task in tasks)
 
     started = time.perf_counter()
-    bar = tqdm(total=len(tasks), desc=f"prepare {dataset}", unit="clip", disable=not progress)
     workers = max(1, min(int(workers), len(tasks)))
-    if workers == 1:
-        outcomes = []
-        for task in tasks:
-            outcomes.append(_prepare_clip(task))
-            bar.update()
-    else:
-        pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
-        outcomes = []
-        try:
-            for outcome in pool.map(_prepare_clip, tasks):
-                outcomes.append(outcome)
+    outcomes = []
+    with tqdm(total=len(tasks), desc=f"prepare {dataset}", unit="clip", disable=not progress) as bar:
+        if workers == 1:
+            for task in tasks:
+                outcomes.append(_prepare_clip(task))
                 bar.update()
-        except BaseException:  # Ctrl-C: drop the queued clips; running ones finish their atomic writes
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        pool.shutdown()
-    bar.close()
+        else:
+            # Leaving the block terminates the workers, also on Ctrl-C: a clip cut short leaves only a
+            # temporary file (atomic writes), removed by the next run, which makes that clip again.
+            with Pool(workers, initializer=_ignore_sigint) as pool:
+                for outcome in pool.imap(_prepare_clip, tasks):
+                    outcomes.append(outcome)
+                    bar.update()
     result.seconds = time.perf_counter() - started
 
     errors = [outcome["error"] for outcome in outcomes if outcome["error"]]
