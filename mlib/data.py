@@ -28,6 +28,8 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from mlib.splits import untrained_allowed
+
 MEAN = 0.45
 STD = 0.225
 PARTS = ("train", "val", "test", "excluded")
@@ -46,7 +48,7 @@ class ClipTable:
     cache_dir: Path
     split_file: Path
     clips: pd.DataFrame  # clip_key, subject, part, cache_file, ... in split-file order
-    classes: list[str]  # identities = the training part's subjects, sorted
+    classes: list[str]  # identities = the split's subjects (all trained on, except kay2023's untrained ones), sorted
 
     def part(self, name: str) -> pd.DataFrame:
         return self.clips[self.clips["part"] == name]
@@ -101,12 +103,13 @@ def load_clip_table(cache_dir: str | Path, split_file: str | Path) -> ClipTable:
     if len(train_subjects) < 2:
         raise DataError(f"{split_file}: the train part has {len(train_subjects)} subject(s); identification needs >= 2")
     unseen = sorted(set(merged["subject"]) - set(train_subjects))
-    if unseen:
+    if unseen and not untrained_allowed(split_file):
         raise DataError(f"{split_file}: subject(s) {unseen} are in val/test but not in train (closed-set identification)")
     for name in merged["cache_file"]:
         if not (cache_dir / name).is_file():
             raise DataError(f"{cache_dir / name}: clip file listed in {index_path} does not exist")
-    return ClipTable(cache_dir, split_file, merged.reset_index(drop=True), train_subjects)
+    # Every subject is a class, as in the original's classids.json; a kay2023 split's untrained ones are never right.
+    return ClipTable(cache_dir, split_file, merged.reset_index(drop=True), sorted(set(merged["subject"])))
 
 
 def frame_indices(window: int, frames: int) -> np.ndarray:

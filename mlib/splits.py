@@ -290,6 +290,12 @@ def write_splits(
     return paths
 
 
+def untrained_allowed(split_file: str | Path) -> bool:
+    """Whether a split file's sidecar names a protocol that may leave test subjects untrained (kay2023*)."""
+    path = metadata_path(split_file)
+    return path.is_file() and json.loads(path.read_text()).get("protocol") in UNTRAINED_ALLOWED
+
+
 def load_split_metadata(split_file: str | Path) -> dict:
     """A split file's sidecar (``split_metadata``)."""
     path = metadata_path(split_file)

@@ -220,3 +220,20 @@ def test_split_command_reports_the_original_split_on_a_cache(tmp_path, capsys):
     assert meta["counts"] == {"train": expected["train"], "val": expected["val"], "test": expected["test"], "excluded": 1}
     assert splits.main(parser.parse_args(["--cache", str(cache), "--protocol", "kay2023-original", "--repeats", "2"])) == 1
     assert "repeats must be 1" in capsys.readouterr().err
+
+
+def test_training_accepts_untrained_test_subjects_only_from_a_kay2023_split(tmp_path):
+    from mlib.data import DataError, load_clip_table
+    from tiny_caches import write_tiny_cache
+
+    cache = write_tiny_cache(tmp_path, subjects=3, clips_per_subject=2, window=4, side=8)
+    index = pd.read_csv(cache / "index.csv", dtype={"subject": str})
+    split = index[["clip_key", "subject"]].assign(part=["train", "test"] * 2 + ["test", "test"])
+    path = tmp_path / "kay2023-seed42.csv"
+    write_split(split, path, splits.split_metadata(split, "kay2023", 42))
+    table = load_clip_table(cache, path)
+    assert table.classes == ["01", "02", "03"]  # every subject is a class, as in the original's classids.json
+    assert splits.load_split_metadata(path)["untrained_test_subjects"] == ["03"]
+    splits.metadata_path(path).unlink()
+    with pytest.raises(DataError, match=r"\['03'\] are in val/test but not in train"):
+        load_clip_table(cache, path)
