@@ -16,7 +16,8 @@
 #
 # The paper combines SlowFast models trained with different settings by
 # voting, and reports on SMIC that two models differing only in the solver
-# (Adam 93.7 %, AdamW 89.9 %) reach 94.9 % as a "majority vote of the two".
+# (Adam, AdamW) reach more than either as a "majority vote of the two" (the
+# paper's Table 3, printed below from `mlib.paper`).
 # This page combines the finished runs of a grid (notebook 3) from their saved
 # per-clip probabilities, without retraining (`mlib.ensemble`):
 #
