@@ -18,7 +18,7 @@ min_samples 2): drop subjects with fewer than two clips, then
 ``train_test_split(test_size=0.5, random_state=seed, stratify=class id)``,
 then ``train_test_split(rest, test_size=0.1 / (1 - 0.5), random_state=seed)``
 WITHOUT stratification. The validation part is therefore a tenth of ALL clips
-(``ceil(0.2 * ceil-rest)``; the original's files: CASME II 101/26/127, SAMM
+(``ceil(0.2 * n_rest)``; the original's files: CASME II 101/26/127, SAMM
 60/16/77, SMIC 62/16/79), and a test subject can end up with no training clip:
 ``untrained_test_subjects`` lists them and ``accuracy_ceiling`` gives the
 rank-1 that the split allows at most. Class ids are numbered as the original's
@@ -366,7 +366,8 @@ def split_report(split: pd.DataFrame, metadata: dict) -> str:
         lines.append(f"excluded, {reason} ({len(keys)}): {', '.join(keys)}")
     if metadata["protocol"] == "kay2023-original":
         missing = metadata["missing"]
-        lines.append(f"listed by the original but missing here ({len(missing)}): {', '.join(missing) if missing else 'none'}")
+        shown = ", ".join(missing) if missing else "none"
+        lines.append(f"listed by the original but missing here ({len(missing)}): {shown}")
     untrained = metadata["untrained_test_subjects"]
     lines.append(
         f"test subjects without a training clip: {', '.join(untrained) if untrained else 'none'} "
