@@ -262,6 +262,26 @@ def tie_order_spread(runs: Sequence[RunPredictions], class_ids: Sequence[int], *
     return pd.DataFrame(rows).assign(n_clips=len(truth)).rename(columns={"test_rank1": f"{part}_rank1"})
 
 
+def tie_order_pair(grid_dir: str | Path, table: pd.DataFrame, table3_rows: pd.DataFrame, *,
+                   numberings: int = 200, seed: int = 0) -> pd.DataFrame:
+    """``tie_order_spread`` of a grid's Table 3 pair, numbered by its split file's clip counts.
+
+    The pair is the first Adam/AdamW pair of ``table3_rows`` (``table3``) or,
+    when the grid has none, the two single runs with the best validation
+    rank-1 (``table``, ties: table order).
+    """
+    if not table3_rows.empty:
+        first = table3_rows[table3_rows["pair"] == table3_rows["pair"].min()]
+        names = first.loc[first["size"] == 1, "members"].tolist()
+    else:
+        singles = table[table["size"] == 1].assign(_order=range(int((table["size"] == 1).sum())))
+        names = singles.sort_values(["val_rank1", "_order"], ascending=[False, True])["members"].head(2).tolist()
+    if len(names) < 2:
+        raise EnsembleError(f"{grid_dir}: fewer than two finished runs to vote")
+    runs = [load_predictions(Path(grid_dir) / name) for name in names]
+    return tie_order_spread(runs, run_class_ids(runs[0]), numberings=numberings, seed=seed)
+
+
 def soft_vote(probs: Sequence[np.ndarray], weights: Sequence[float] | None = None) -> np.ndarray:
     """(Weighted) mean of the members' probability matrices."""
     stack = np.stack([np.asarray(p, dtype=float) for p in probs])

@@ -299,3 +299,22 @@ def test_cli_votes_with_the_original_tie_rule_numbering_by_the_split(tmp_path):
     assert pd.read_csv(out)["test_rank1"].tolist()[-1] == 0.5
     assert cli_main(["ensemble", "--runs", str(a), str(b), "--method", "soft", "--tie", "original",
                      "--out", str(out)]) == 2
+
+
+def test_tie_order_pair_takes_the_best_two_on_validation_without_a_solver_pair(tmp_path):
+    from mlib.plots import experiments as plots
+
+    split = tmp_path / "split.csv"
+    pd.DataFrame({"clip_key": [f"k{i}" for i in range(5)], "subject": ["01", "01", "02", "03", "03"],
+                  "part": ["train"] * 5}).to_csv(split, index=False)
+    grid = tmp_path / "grid"
+    for seed in range(3):
+        run = random_run(grid / f"run{seed}", seed=seed, alpha=seed + 1)
+        io.write_yaml(run / "config.yaml", config.resolve(overrides=[f"run.split={split}", f"model.alpha={seed + 1}"]))
+    runs = [grid / f"run{i}" for i in range(3)]
+    table = ensemble.search(runs, max_size=1, n_boot=20)
+    spread = ensemble.tie_order_pair(grid, table, ensemble.table3(runs, n_boot=20), numberings=30)
+    best_two = table.sort_values("val_rank1", ascending=False, kind="stable")["members"].head(2)
+    assert [r for r in spread["rule"] if r.startswith("member")] == [f"member: {m}" for m in best_two]
+    assert (spread["rule"] == "random numbering").sum() == 30
+    assert plots.tie_order_spread(spread).axes[0].get_xlabel().startswith("test rank1")
