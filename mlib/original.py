@@ -315,11 +315,11 @@ def best_of_n_table(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def best_of_n_curves(runs: pd.DataFrame, max_n: int = 50) -> pd.DataFrame:
-    """Expected best of n = 1..``max_n`` runs drawn from each database's grid scores (long format)."""
+def best_of_n_curves(runs: pd.DataFrame) -> pd.DataFrame:
+    """Expected best of n = 1..N runs drawn from each database's N grid scores (long format)."""
     rows = [{"database": paper.DATASET_NAMES[dataset], "n": n, "grid runs": len(group),
              "expected best": expected_best_of_n(group["test_rank1"], n)}
-            for dataset, group in runs.groupby("dataset", sort=False) for n in range(1, max_n + 1)]
+            for dataset, group in runs.groupby("dataset", sort=False) for n in range(1, len(group) + 1)]
     return pd.DataFrame(rows)
 
 
@@ -347,3 +347,8 @@ def our_grid_picks(grid_dirs: Sequence[str | Path]) -> pd.DataFrame:
             "median run": done["test_rank1"].median(),
         })
     return pd.DataFrame(rows, columns=["grid", "runs", "best test pick", "validation pick (test)", "median run"])
+
+
+def table3_pair_row(runs: pd.DataFrame, pairs: pd.DataFrame) -> pd.Series:
+    """The Table 3 pair's row of ``fusion-pairs.csv``."""
+    return _table3_match(runs, pairs)[0]

@@ -146,6 +146,6 @@ show(plots.single_vs_ensemble(table, picks))
 
 # %%
 spread = ensemble.tie_order_pair(grid_dir, table, results["table3"], numberings=200, seed=0)
-display(spread[spread["rule"] != "random numbering"].round(3).style.hide(axis="index"))
+display(spread[spread["rule"] != "random numbering"].style.hide(axis="index").format(precision=3))
 display(spread[spread["rule"] == "random numbering"]["test_rank1"].describe().round(3).to_frame("random numberings"))
 show(plots.tie_order_spread(spread))

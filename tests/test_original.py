@@ -111,3 +111,22 @@ def test_our_grid_picks(tmp_path):
     assert picks["median run"].tolist() == [0.6, 0.7] and picks["runs"].tolist() == [3, 3]
     with pytest.raises(GridError, match="no grid table"):
         original.our_grid_picks([tmp_path / "nothing"])
+
+
+def test_best_of_n_curves_rise_to_near_each_grids_best(runs):
+    curves = original.best_of_n_curves(runs)
+    for name, curve in curves.groupby("database"):
+        assert curve["n"].max() == curve["grid runs"].iloc[0]
+        assert curve["expected best"].is_monotonic_increasing
+    table = original.best_of_n_table(runs).set_index("database")
+    assert (table["expected best of N, noise only at the median"] > table["median run"]).all()
+    assert (table["expected best of N, drawn from the grid"] <= table["best run (reported)"]).all()
+
+
+def test_plots_of_the_original_grid(runs, pairs):
+    from mlib.plots import original as plots
+
+    summary = original.grid_summary(runs)
+    assert len(plots.grid_distributions(runs, summary).axes[0].get_xticklabels()) == 3
+    assert len(plots.fusion_pairs(pairs, original.table3_pair_row(runs, pairs)).axes) == 3
+    assert plots.best_of_n(original.best_of_n_curves(runs), original.best_of_n_table(runs)).axes[0].get_ylabel()
