@@ -152,6 +152,7 @@ def tie_order_spread(spread: pd.DataFrame) -> Figure:
     for _, row in spread[spread["rule"] != "random numbering"].iterrows():
         colour, line = styles.get(row["rule"], ("black", ":"))
         ax.axvline(row[value], color=colour, linestyle=line, linewidth=1.6, label=row["rule"])
+    ax.set_xlim(max(0.0, spread[value].min() - 3 / n_clips), min(1.0, spread[value].max() + 3 / n_clips))
     ax.set_xlabel(f"{value.replace('_', ' ')} ({n_clips} clips)")
     ax.set_ylabel("numberings")
     ax.legend(fontsize=7, loc="upper left")
