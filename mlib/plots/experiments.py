@@ -1,4 +1,4 @@
-"""Figures of the experiments: grid heat maps, seed spread, single models vs ensembles, Table 3.
+"""Figures of the experiments: grid heat maps, seed spread, single models vs ensembles, Table 3, tie order.
 
 Each function takes the tables that ``mlib.grid`` and ``mlib.ensemble`` write
 (``grid.csv``, ``ensembles.csv``, ``table3.csv``) and returns a matplotlib
