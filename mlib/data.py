@@ -11,6 +11,10 @@ model inputs by :func:`make_inputs` with torch ops on whole batches (so they run
 the GPU too): a random resized crop per clip (the same box for all its frames),
 colour jitter and an optional flip when augmenting; a plain resize otherwise.
 
+Evaluation (validation, test, prediction, Grad-CAM) always takes one path,
+:func:`evaluation_inputs`: the run's working side (:func:`run_working_size`), then a
+plain resize to the model's size.
+
 Normalisation: pixel / 255, then (x - 0.45) / 0.225 on every channel, the
 convention of pytorchvideo's Kinetics SlowFast models (so a Kinetics checkpoint
 sees inputs on the scale it was trained on).
@@ -22,19 +26,21 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from mlib.preprocess import load_index
 from mlib.splits import untrained_allowed
+from mlib.synth.layouts import MANIFEST, TRUTH_DIR
 
 MEAN = 0.45
 STD = 0.225
 PARTS = ("train", "val", "test", "excluded")
 SPLIT_COLUMNS = ("clip_key", "subject", "part")
-INDEX_COLUMNS = ("clip_key", "subject", "cache_file")
 
 
 class DataError(ValueError):
@@ -79,9 +85,10 @@ def load_clip_table(cache_dir: str | Path, split_file: str | Path) -> ClipTable:
     """Join a cache's ``index.csv`` with a split file and check both against the contract."""
     cache_dir, split_file = Path(cache_dir), Path(split_file)
     index_path = cache_dir / "index.csv"
-    if not index_path.is_file():
-        raise DataError(f"{index_path}: no such file; the cache is missing or incomplete (run mlib prepare)")
-    index = _read_csv(index_path, INDEX_COLUMNS, "cache index")
+    try:
+        index = load_index(cache_dir)
+    except (FileNotFoundError, ValueError) as exc:
+        raise DataError(str(exc)) from exc
     split = _read_csv(split_file, SPLIT_COLUMNS, "split file")
     bad_parts = sorted(set(split["part"]) - set(PARTS))
     if bad_parts:
@@ -124,6 +131,11 @@ def working_size(size: int, crop_scale: tuple[float, float] | list[float], augme
     return int(math.ceil(size / math.sqrt(max(min(crop_scale), 1e-3))))
 
 
+def run_working_size(cfg: Mapping) -> int:
+    """The working side of a run: :func:`working_size` of its ``model.size`` and ``train`` settings."""
+    return working_size(cfg["model"]["size"], cfg["train"]["crop_scale"], bool(cfg["train"]["augment"]))
+
+
 def fit_clip(array: np.ndarray, frames: int, side: int) -> torch.Tensor:
     """One cached uint8 (W, S, S, 3) clip -> uint8 tensor (frames, side', side', 3), ``side' = min(side, S)``:
     ``frames`` frames sampled evenly, resized (antialiased) only when the cache is larger."""
@@ -157,6 +169,16 @@ def load_clip_arrays(cache_dir: str | Path, files: list[str], frames: int, side:
     if out is None:
         raise DataError(f"{cache_dir}: no clips to load")
     return out
+
+
+def evaluation_inputs(cfg: Mapping, cache_dir: str | Path, files: Sequence[str]) -> torch.Tensor:
+    """Float model inputs ``(N, 3, T, size, size)`` of cached clips by a run's evaluation path.
+
+    Frames are sampled and resized to the run's working side as in training
+    (:func:`run_working_size`), then resized to ``model.size`` without augmentation.
+    """
+    arrays = load_clip_arrays(cache_dir, list(files), cfg["model"]["frames"], run_working_size(cfg))
+    return make_inputs(arrays, cfg["model"]["size"])
 
 
 def _random_boxes(n: int, crop_scale, generator: torch.Generator) -> torch.Tensor:
@@ -219,10 +241,16 @@ def make_inputs(
     return x.permute(0, 2, 1, 3, 4).sub_(MEAN).div_(STD).contiguous()
 
 
+def root_is_synthetic(root: str | Path) -> bool:
+    """Whether a database root holds the synthetic corpus (``mlib synth`` wrote its manifest or truth there)."""
+    root = Path(root)
+    return (root / TRUTH_DIR).is_dir() or (root / MANIFEST).is_file()
+
+
 def cache_is_synthetic(cache_dir: str | Path) -> bool | None:
-    """Whether a cache was made from the synthetic corpus (its root holds ``synth_truth/`` or
-    ``synth_manifest.json``); ``None`` when the settings name no root that still exists."""
+    """Whether a cache was made from the synthetic corpus (:func:`root_is_synthetic` of the root its
+    ``settings.json`` names); ``None`` when the settings name no root that still exists."""
     root = read_cache_settings(cache_dir).get("root")
     if not root or not Path(root).is_dir():
         return None
-    return (Path(root) / "synth_truth").is_dir() or (Path(root) / "synth_manifest.json").is_file()
+    return root_is_synthetic(root)
