@@ -64,7 +64,7 @@ import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import cv2
 import numpy as np
@@ -83,7 +83,7 @@ from tqdm import tqdm
 from mlib import io
 from mlib.config import config_hash
 from mlib.metrics import PROBA_PREFIX, predicted_labels, summarize
-from mlib.preprocess import load_clip, load_index
+from mlib.preprocess import load_clip, load_index, window_position
 
 # Bump when a change to the code alters the descriptors, so cached features are not reused.
 FEATURE_VERSION = 1
@@ -273,29 +273,6 @@ def fhofo(clip: np.ndarray, settings: FeatureSettings = FeatureSettings()) -> np
 # ---------------------------------------------------------------- clips and the feature cache
 
 
-def apex_position(row: Mapping, window: int) -> int:
-    """Position of the apex frame in a cached window, from the index's frame numbers and padding.
-
-    The real frames ``window_start..window_end`` fill positions ``pad_before ..
-    window - pad_after - 1``; the apex frame number is mapped linearly onto them
-    (exact when the clip has no gaps in its frame numbers) and clamped to the
-    real frames. Without usable numbers we fall back to the window centre, where
-    ``mlib prepare`` puts the apex unless the window had to be shifted.
-    """
-    try:
-        start, end, apex = float(row["window_start"]), float(row["window_end"]), float(row["apex"])
-        before, after = int(row["pad_before"]), int(row["pad_after"])
-    except (KeyError, TypeError, ValueError):
-        return window // 2
-    if not all(map(math.isfinite, (start, end, apex))) or before + after >= window:
-        return window // 2
-    first, last = before, window - after - 1
-    if end <= start:
-        return first
-    position = first + round((apex - start) * (last - first) / (end - start))
-    return int(min(max(position, first), last))
-
-
 def clip_descriptors(clip: np.ndarray, apex: int, names: Sequence[str], settings: FeatureSettings) -> dict:
     """``{name: (vector, seconds)}`` for the requested descriptors of one clip."""
     out = {}
@@ -315,7 +292,7 @@ def clip_descriptors(clip: np.ndarray, apex: int, names: Sequence[str], settings
 
 def _clip_task(cache: str, row: dict, names: tuple[str, ...], settings: FeatureSettings) -> tuple[str, dict]:
     clip = load_clip(cache, row)
-    return row["clip_key"], clip_descriptors(clip, apex_position(row, clip.shape[0]), names, settings)
+    return row["clip_key"], clip_descriptors(clip, window_position(row, clip.shape[0], row["apex"]), names, settings)
 
 
 def feature_file(cache: str | Path, name: str, settings: FeatureSettings) -> Path:

@@ -35,7 +35,7 @@ COMMANDS = {
     "bench": ("mlib.bench", "benchmark training and inference throughput"),
     "grid": ("mlib.grid", "run a grid of training configurations and collect grid.csv"),
     "ensemble": ("mlib.ensemble", "vote over the saved predictions of finished runs"),
-    "gradcam": ("mlib.gradcam", "Grad-CAM maps, figures and localisation scores for a run"),
+    "gradcam": ("mlib.gradcam.cli", "Grad-CAM maps, figures and localisation scores for a run"),
     "baseline": ("mlib.baseline", "the paper's Table 4 baseline: LBP-TOP / LGBP / FHOFO features and an SVM"),
     "study": ("mlib.study", "run the whole study for a profile: the notebooks, executed into the book"),
 }

@@ -11,6 +11,10 @@ model inputs by :func:`make_inputs` with torch ops on whole batches (so they run
 the GPU too): a random resized crop per clip (the same box for all its frames),
 colour jitter and an optional flip when augmenting; a plain resize otherwise.
 
+Evaluation (validation, test, prediction, Grad-CAM) always takes one path,
+:func:`evaluation_inputs`: the run's working side (:func:`run_working_size`), then a
+plain resize to the model's size.
+
 Normalisation: pixel / 255, then (x - 0.45) / 0.225 on every channel, the
 convention of pytorchvideo's Kinetics SlowFast models (so a Kinetics checkpoint
 sees inputs on the scale it was trained on).
@@ -22,17 +26,21 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from mlib.preprocess import load_index
+from mlib.splits import untrained_allowed
+from mlib.synth.layouts import MANIFEST, TRUTH_DIR
+
 MEAN = 0.45
 STD = 0.225
 PARTS = ("train", "val", "test", "excluded")
 SPLIT_COLUMNS = ("clip_key", "subject", "part")
-INDEX_COLUMNS = ("clip_key", "subject", "cache_file")
 
 
 class DataError(ValueError):
@@ -46,7 +54,7 @@ class ClipTable:
     cache_dir: Path
     split_file: Path
     clips: pd.DataFrame  # clip_key, subject, part, cache_file, ... in split-file order
-    classes: list[str]  # identities = the training part's subjects, sorted
+    classes: list[str]  # identities = the split's subjects (all trained on, except kay2023's untrained ones), sorted
 
     def part(self, name: str) -> pd.DataFrame:
         return self.clips[self.clips["part"] == name]
@@ -77,9 +85,10 @@ def load_clip_table(cache_dir: str | Path, split_file: str | Path) -> ClipTable:
     """Join a cache's ``index.csv`` with a split file and check both against the contract."""
     cache_dir, split_file = Path(cache_dir), Path(split_file)
     index_path = cache_dir / "index.csv"
-    if not index_path.is_file():
-        raise DataError(f"{index_path}: no such file; the cache is missing or incomplete (run mlib prepare)")
-    index = _read_csv(index_path, INDEX_COLUMNS, "cache index")
+    try:
+        index = load_index(cache_dir)
+    except (FileNotFoundError, ValueError) as exc:
+        raise DataError(str(exc)) from exc
     split = _read_csv(split_file, SPLIT_COLUMNS, "split file")
     bad_parts = sorted(set(split["part"]) - set(PARTS))
     if bad_parts:
@@ -101,12 +110,13 @@ def load_clip_table(cache_dir: str | Path, split_file: str | Path) -> ClipTable:
     if len(train_subjects) < 2:
         raise DataError(f"{split_file}: the train part has {len(train_subjects)} subject(s); identification needs >= 2")
     unseen = sorted(set(merged["subject"]) - set(train_subjects))
-    if unseen:
+    if unseen and not untrained_allowed(split_file):
         raise DataError(f"{split_file}: subject(s) {unseen} are in val/test but not in train (closed-set identification)")
     for name in merged["cache_file"]:
         if not (cache_dir / name).is_file():
             raise DataError(f"{cache_dir / name}: clip file listed in {index_path} does not exist")
-    return ClipTable(cache_dir, split_file, merged.reset_index(drop=True), train_subjects)
+    # Every subject is a class, as in the original's classids.json; a kay2023 split's untrained ones are never right.
+    return ClipTable(cache_dir, split_file, merged.reset_index(drop=True), sorted(set(merged["subject"])))
 
 
 def frame_indices(window: int, frames: int) -> np.ndarray:
@@ -119,6 +129,11 @@ def working_size(size: int, crop_scale: tuple[float, float] | list[float], augme
     if not augment:
         return size
     return int(math.ceil(size / math.sqrt(max(min(crop_scale), 1e-3))))
+
+
+def run_working_size(cfg: Mapping) -> int:
+    """The working side of a run: :func:`working_size` of its ``model.size`` and ``train`` settings."""
+    return working_size(cfg["model"]["size"], cfg["train"]["crop_scale"], bool(cfg["train"]["augment"]))
 
 
 def fit_clip(array: np.ndarray, frames: int, side: int) -> torch.Tensor:
@@ -154,6 +169,16 @@ def load_clip_arrays(cache_dir: str | Path, files: list[str], frames: int, side:
     if out is None:
         raise DataError(f"{cache_dir}: no clips to load")
     return out
+
+
+def evaluation_inputs(cfg: Mapping, cache_dir: str | Path, files: Sequence[str]) -> torch.Tensor:
+    """Float model inputs ``(N, 3, T, size, size)`` of cached clips by a run's evaluation path.
+
+    Frames are sampled and resized to the run's working side as in training
+    (:func:`run_working_size`), then resized to ``model.size`` without augmentation.
+    """
+    arrays = load_clip_arrays(cache_dir, list(files), cfg["model"]["frames"], run_working_size(cfg))
+    return make_inputs(arrays, cfg["model"]["size"])
 
 
 def _random_boxes(n: int, crop_scale, generator: torch.Generator) -> torch.Tensor:
@@ -216,10 +241,16 @@ def make_inputs(
     return x.permute(0, 2, 1, 3, 4).sub_(MEAN).div_(STD).contiguous()
 
 
+def root_is_synthetic(root: str | Path) -> bool:
+    """Whether a database root holds the synthetic corpus (``mlib synth`` wrote its manifest or truth there)."""
+    root = Path(root)
+    return (root / TRUTH_DIR).is_dir() or (root / MANIFEST).is_file()
+
+
 def cache_is_synthetic(cache_dir: str | Path) -> bool | None:
-    """Whether a cache was made from the synthetic corpus (its root holds ``synth_truth/`` or
-    ``synth_manifest.json``); ``None`` when the settings name no root that still exists."""
+    """Whether a cache was made from the synthetic corpus (:func:`root_is_synthetic` of the root its
+    ``settings.json`` names); ``None`` when the settings name no root that still exists."""
     root = read_cache_settings(cache_dir).get("root")
     if not root or not Path(root).is_dir():
         return None
-    return (Path(root) / "synth_truth").is_dir() or (Path(root) / "synth_manifest.json").is_file()
+    return root_is_synthetic(root)

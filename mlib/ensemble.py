@@ -9,15 +9,25 @@ Methods
 -------
 ``hard``
     Majority vote of the members' predicted classes (each member's argmax).
-    Tie rule: among the classes with the most votes, the one with the highest
-    mean probability over the members wins; if that is tied too, the class that
-    comes first in the class order (the order of the ``p:<subject>`` columns).
     With TWO members a majority vote cannot outvote anyone: the two agree, or
-    each class has one vote and the tie rule decides, i.e. the class whose
-    mean probability is higher among the two predicted ones. This is what the
-    paper's "majority vote of the two" (Table 3) amounts to.
-    The scores returned rank classes by (votes, mean probability), so rank-5
-    is defined for hard votes too.
+    each class has one vote and the tie rule alone decides. Two tie rules:
+
+    ``ours`` (the default): among the classes with the most votes, the one
+    with the highest mean probability over the members wins; if that is tied
+    too, the class that comes first in the class order (the order of the
+    ``p:<subject>`` columns).
+
+    ``original``: what the original code's fusion did (``original_vote``).
+    It never looked at probabilities: each member's output became a one-hot
+    argmax and the most frequent one-hot row won, ties to the row that
+    ``numpy.unique`` sorts first, i.e. the HIGHER class id in the original's
+    numbering (classes numbered by clip count, ``original_class_ids``). A
+    1-1 disagreement of two models therefore goes to the subject with FEWER
+    clips, whichever model was more confident; the paper's "majority vote of
+    the two" (Table 3) is an identity-numbering rule, not a confidence rule.
+
+    The scores returned rank classes by (votes, then the tie rule's order), so
+    rank-5 is defined for hard votes too.
 ``soft``
     Mean of the members' probability vectors; argmax (first class on ties).
 ``weighted``
@@ -50,6 +60,7 @@ from mlib import io
 from mlib import metrics
 
 METHODS = ("hard", "soft", "weighted")
+TIE_RULES = ("ours", "original")
 PARTS = ("val", "test")
 WEIGHT_STEP = 0.1
 ENSEMBLES_COLUMNS = [
@@ -117,24 +128,158 @@ def check_compatible(runs: Sequence[RunPredictions]) -> None:
                 raise EnsembleError(f"{pair} disagree on the true subjects of their {part} clips")
 
 
-def hard_vote(probs: Sequence[np.ndarray]) -> np.ndarray:
+def hard_vote(probs: Sequence[np.ndarray], tie: str = "ours", class_ids: Sequence[int] | None = None) -> np.ndarray:
     """Majority-vote scores (n_clips, n_classes); the highest score is the voted class.
 
     Each member votes for its argmax (first class on a tie within a member).
-    Classes are ranked by votes, then mean probability, then class order, and
-    the score of a class is its position in that ranking (normalised to sum to
-    one). The scores have no ties, so every metric reads the same winner
-    whatever its own tie rule, and rank-5 is defined for hard votes.
+    Classes are ranked by votes, then by the tie rule (module docstring):
+    ``ours`` by mean probability, then class order; ``original`` by the
+    original's class id, higher first (``class_ids[i]`` is the id of column
+    i). The score of a class is its position in that ranking (normalised to
+    sum to one). The scores have no ties, so every metric reads the same
+    winner whatever its own tie rule, and rank-5 is defined for hard votes.
     """
+    if tie not in TIE_RULES:
+        raise EnsembleError(f"unknown tie rule {tie!r}; expected one of {', '.join(TIE_RULES)}")
     stack = np.stack([np.asarray(p, dtype=float) for p in probs])
     n_clips, n_classes = stack.shape[1:]
     votes = np.zeros((n_clips, n_classes))
     for member in stack:
         votes += np.eye(n_classes)[member.argmax(axis=1)]
-    later_first = np.broadcast_to(-np.arange(n_classes), (n_clips, n_classes))
-    order = np.lexsort((later_first, stack.mean(axis=0), votes), axis=-1)  # ascending: winner last
+    if tie == "original":
+        ids = _checked_ids(class_ids, n_classes)
+        keys = (np.broadcast_to(ids, (n_clips, n_classes)), votes)
+    else:
+        later_first = np.broadcast_to(-np.arange(n_classes), (n_clips, n_classes))
+        keys = (later_first, stack.mean(axis=0), votes)
+    order = np.lexsort(keys, axis=-1)  # ascending: winner last
     position = np.argsort(order, axis=-1) + 1.0
     return position / position.sum(axis=1, keepdims=True)
+
+
+def _checked_ids(class_ids: Sequence[int] | None, n_classes: int) -> np.ndarray:
+    """``class_ids`` as an array, refused unless it numbers the ``n_classes`` classes 0..n-1."""
+    if class_ids is None:
+        raise EnsembleError("the original tie rule needs the original's class ids (original_class_ids)")
+    ids = np.asarray(class_ids, dtype=int)
+    if sorted(ids.tolist()) != list(range(n_classes)):
+        raise EnsembleError(f"class ids {ids.tolist()}: need a numbering 0..{n_classes - 1} of the classes")
+    return ids
+
+
+def original_vote(probs: Sequence[np.ndarray], class_ids: Sequence[int]) -> np.ndarray:
+    """The original's fused decision per clip, one-hot in OUR class order (n_clips, n_classes).
+
+    A transcription of the original's fusion: ``load_results_and_predict``
+    (``MicroExpressionsCode/model/utils.py``, KayTuval/PersonRecognition_using_
+    Facial_MicroExpressions @ 7b05a76f967174ab89765d3463ff915a349b5cac) makes
+    each model's output one-hot at its argmax, then pusion 0.2.0's
+    ``MacroMajorityVoteCombiner.combine`` (``pusion/core/
+    macro_majority_vote_combiner.py``) takes, per clip, ``np.unique(rows,
+    axis=0, return_counts=True)`` of the members' one-hot rows (columns in the
+    original's class-id order) and the row at ``np.argmax(counts)``: the most
+    frequent row, ties to the row ``np.unique`` sorts first. Rows sort
+    lexicographically, and the one-hot row of a higher id starts with more
+    zeros, so it sorts first: ties go to the highest class id.
+    ``hard_vote(..., tie="original")`` ranks classes the same way (a member's
+    own exact probability ties aside: there its argmax takes our class order).
+    """
+    stack = np.stack([np.asarray(p, dtype=float) for p in probs])
+    n_classes = stack.shape[2]
+    ids = _checked_ids(class_ids, n_classes)
+    column_of_id = np.argsort(ids)  # original column j holds our class column_of_id[j]
+    one_hot = np.eye(n_classes)[stack[:, :, column_of_id].argmax(axis=2)]  # (members, clips, original ids)
+    fused = np.zeros(stack.shape[1:])
+    for clip in range(stack.shape[1]):
+        rows, counts = np.unique(one_hot[:, clip], axis=0, return_counts=True)
+        fused[clip, column_of_id] = rows[np.argmax(counts)]
+    return fused
+
+
+def original_class_ids(subjects: Sequence[str], classes: Sequence[str]) -> np.ndarray:
+    """The original's class id of each of ``classes``: numbered by clip count, most clips first.
+
+    The original wrote ``classids.json`` as ``{subject: i for i, subject in
+    enumerate(df['Subject'].value_counts().index)}`` over all clips of the
+    database (``make_videos_of_microexpression_in_slowfast_directory`` and
+    ``show_subject_ranking`` in ``MicroExpressionsCode/datasets/DatasetsUtils.py``,
+    KayTuval/PersonRecognition_using_Facial_MicroExpressions @ 7b05a76f967174ab89765d3463ff915a349b5cac):
+    id 0 for the subject with the most clips. Equal counts fell to the order
+    pandas' ``value_counts`` happened to leave them in (an unstable sort of its
+    hash table), which the published ids do not follow by name; here they go
+    to the subject seen first in ``subjects`` (one entry per clip), so the
+    numbering is reproducible. A class without clips gets the last ids.
+    """
+    counts = pd.Series(list(subjects), dtype=object).value_counts(sort=False)
+    first_seen = {s: i for i, s in reversed(list(enumerate(subjects)))}
+    order = sorted(range(len(classes)), key=lambda i: (-counts.get(classes[i], 0),
+                                                       first_seen.get(classes[i], len(subjects)), i))
+    ids = np.empty(len(classes), dtype=int)
+    ids[order] = np.arange(len(classes))
+    return ids
+
+
+def run_class_ids(run: RunPredictions) -> np.ndarray:
+    """The original's numbering of a run's classes, counted over its split file (``run.split`` in its config)."""
+    from mlib.splits import load_split
+
+    config_file = run.run_dir / "config.yaml"
+    split_file = (yaml.safe_load(config_file.read_text()) or {}).get("run", {}).get("split") if config_file.is_file() else None
+    if not split_file:
+        raise EnsembleError(f"{config_file}: no run.split to number the classes by clip count")
+    try:
+        split = load_split(split_file)
+    except (FileNotFoundError, ValueError) as exc:
+        raise EnsembleError(str(exc)) from exc
+    return original_class_ids(split["subject"].tolist(), run.classes)
+
+
+def tie_order_spread(runs: Sequence[RunPredictions], class_ids: Sequence[int], *, part: str = "test",
+                     numberings: int = 200, seed: int = 0) -> pd.DataFrame:
+    """Rank-1 of one set of runs under each vote and tie rule, and under random class numberings.
+
+    Rows (column ``rule``): ``original numbering`` (the original's tie rule
+    with ``class_ids``), ``random numbering`` (``numberings`` uniformly random
+    permutations of the ids, seeded), ``ours`` (votes, mean probability, class
+    order), ``soft``, and each member alone. With two members the spread of
+    the random numberings is what the tie order alone does to the accuracy.
+    """
+    check_compatible(runs)
+    probs = [r.probs[part] for r in runs]
+    truth = np.asarray(runs[0].subjects[part])
+    classes = np.asarray(runs[0].classes)
+
+    def rank1(scores: np.ndarray) -> float:
+        return float(np.mean(classes[scores.argmax(axis=1)] == truth))
+
+    rng = np.random.default_rng(seed)
+    rows = [{"rule": f"member: {r.name}", "test_rank1": rank1(r.probs[part])} for r in runs]
+    rows += [{"rule": "ours", "test_rank1": rank1(hard_vote(probs))},
+             {"rule": "soft", "test_rank1": rank1(soft_vote(probs))},
+             {"rule": "original numbering", "test_rank1": rank1(original_vote(probs, class_ids))}]
+    rows += [{"rule": "random numbering", "test_rank1": rank1(original_vote(probs, rng.permutation(len(classes))))}
+             for _ in range(numberings)]
+    return pd.DataFrame(rows).assign(n_clips=len(truth)).rename(columns={"test_rank1": f"{part}_rank1"})
+
+
+def tie_order_pair(grid_dir: str | Path, table: pd.DataFrame, table3_rows: pd.DataFrame, *,
+                   numberings: int = 200, seed: int = 0) -> pd.DataFrame:
+    """``tie_order_spread`` of a grid's Table 3 pair, numbered by its split file's clip counts.
+
+    The pair is the first Adam/AdamW pair of ``table3_rows`` (``table3``) or,
+    when the grid has none, the two single runs with the best validation
+    rank-1 (``table``, ties: table order).
+    """
+    if not table3_rows.empty:
+        first = table3_rows[table3_rows["pair"] == table3_rows["pair"].min()]
+        names = first.loc[first["size"] == 1, "members"].tolist()
+    else:
+        singles = table[table["size"] == 1].assign(_order=range(int((table["size"] == 1).sum())))
+        names = singles.sort_values(["val_rank1", "_order"], ascending=[False, True])["members"].head(2).tolist()
+    if len(names) < 2:
+        raise EnsembleError(f"{grid_dir}: fewer than two finished runs to vote")
+    runs = [load_predictions(Path(grid_dir) / name) for name in names]
+    return tie_order_spread(runs, run_class_ids(runs[0]), numberings=numberings, seed=seed)
 
 
 def soft_vote(probs: Sequence[np.ndarray], weights: Sequence[float] | None = None) -> np.ndarray:
@@ -169,15 +314,21 @@ def choose_weights(val_probs: Sequence[np.ndarray], val_subjects: Sequence[str],
     return best
 
 
-def combine(runs: Sequence[RunPredictions], method: str, weights: Sequence[float] | None = None) -> dict:
-    """Vote the members' val and test probabilities; returns scores per part and the weights used."""
+def combine(runs: Sequence[RunPredictions], method: str, weights: Sequence[float] | None = None,
+            tie: str = "ours", class_ids: Sequence[int] | None = None) -> dict:
+    """Vote the members' val and test probabilities; returns scores per part and the weights used.
+
+    ``tie`` and ``class_ids`` choose the hard vote's tie rule (``hard_vote``).
+    """
     if method not in METHODS:
         raise EnsembleError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
     check_compatible(runs)
+    if tie != "ours" and method != "hard":
+        raise EnsembleError(f"the tie rule {tie!r} is a rule of the hard vote, not of {method!r}")
     if method == "hard":
         if weights is not None:
             raise EnsembleError("hard voting takes no weights")
-        return {"weights": None, **{p: hard_vote([r.probs[p] for r in runs]) for p in PARTS}}
+        return {"weights": None, **{p: hard_vote([r.probs[p] for r in runs], tie, class_ids) for p in PARTS}}
     if method == "weighted" and weights is None:
         if len(runs[0].subjects["val"]) == 0:
             raise EnsembleError(f"{runs[0].run_dir}: no validation clips to choose weights on; give --weights")
@@ -189,9 +340,9 @@ def combine(runs: Sequence[RunPredictions], method: str, weights: Sequence[float
 
 
 def evaluate(runs: Sequence[RunPredictions], method: str, weights: Sequence[float] | None = None,
-             *, n_boot: int = 1000, seed: int = 0) -> dict:
-    """One row of ``ensembles.csv`` for the ensemble of ``runs`` with ``method``."""
-    voted = combine(runs, method, weights)
+             *, n_boot: int = 1000, seed: int = 0, tie: str = "ours", class_ids: Sequence[int] | None = None) -> dict:
+    """One row of ``ensembles.csv`` for the ensemble of ``runs`` with ``method`` (and the hard vote's ``tie``)."""
+    voted = combine(runs, method, weights, tie, class_ids)
     classes, val, test = runs[0].classes, runs[0].subjects["val"], runs[0].subjects["test"]
     low, high = metrics.bootstrap_rank1_ci(test, voted["test"], classes, n_boot=n_boot, seed=seed)
     return {
@@ -211,14 +362,19 @@ def evaluate(runs: Sequence[RunPredictions], method: str, weights: Sequence[floa
 
 
 def ensemble_table(run_dirs: Sequence[str | Path], method: str, weights: Sequence[float] | None = None,
-                   *, n_boot: int = 1000) -> pd.DataFrame:
-    """Each member alone, then their ensemble: the shape of the paper's Table 3."""
+                   *, n_boot: int = 1000, tie: str = "ours") -> pd.DataFrame:
+    """Each member alone, then their ensemble: the shape of the paper's Table 3.
+
+    With ``tie="original"`` the classes are numbered as the original numbered
+    them, by clip count in the first run's split file (``run_class_ids``).
+    """
     if len(run_dirs) < 2:
         raise EnsembleError("an ensemble needs two or more runs")
     runs = [load_predictions(d) for d in run_dirs]
     check_compatible(runs)
+    class_ids = run_class_ids(runs[0]) if tie == "original" else None
     rows = [evaluate([r], "soft", n_boot=n_boot) for r in runs]
-    rows.append(evaluate(runs, method, weights, n_boot=n_boot))
+    rows.append(evaluate(runs, method, weights, n_boot=n_boot, tie=tie, class_ids=class_ids))
     return pd.DataFrame(rows, columns=ENSEMBLES_COLUMNS)
 
 
@@ -396,6 +552,8 @@ def add_arguments(parser) -> None:
     source.add_argument("--runs", nargs="+", metavar="DIR", help="finished run folders to combine (two or more)")
     source.add_argument("--grid", metavar="GRID_DIR", help="a grid folder (with grid.csv) whose finished runs to search")
     parser.add_argument("--method", choices=METHODS, default="hard", help="with --runs: how to vote (default hard)")
+    parser.add_argument("--tie", choices=TIE_RULES, default="ours", help="with --runs --method hard: the tie rule "
+                        "(ours: mean probability, then class order; original: the original code's, by class id)")
     parser.add_argument("--weights", nargs="+", type=float, help="with --runs --method weighted: member weights "
                         "(default: chosen on validation)")
     parser.add_argument("--search", action="store_true", help="with --grid: search sets of runs")
@@ -409,7 +567,7 @@ def add_arguments(parser) -> None:
 def main(args) -> int:
     try:
         if args.runs:
-            table = ensemble_table(args.runs, args.method, args.weights, n_boot=args.bootstrap)
+            table = ensemble_table(args.runs, args.method, args.weights, n_boot=args.bootstrap, tie=args.tie)
             io.write_csv(args.out, table)
             print(table.to_string(index=False))
             return 0

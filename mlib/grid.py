@@ -57,6 +57,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import pandas as pd
 
 from mlib import config, io
+from mlib.preprocess import load_index
 
 MAIN_KEYS = ["model.alpha", "model.beta_inv", "train.optimizer", "train.lr", "train.batch_size", "train.seed"]
 RESULT_COLUMNS = ["status", "origin", "val_rank1", "val_rank5", "test_rank1", "test_rank5", "checkpoint_epoch",
@@ -143,12 +144,12 @@ def lookup(cfg: Mapping, dotted: str) -> Any:
 
 def cache_dataset(cache: str | Path) -> str:
     """The dataset of a prepared cache (its ``index.csv``'s ``dataset`` column)."""
-    index = Path(cache) / "index.csv"
-    if not index.is_file():
-        raise GridError(f"{index}: missing; {cache} is not a complete prepared cache (run `mlib prepare`)")
-    datasets = pd.read_csv(index, usecols=["dataset"], dtype=str)["dataset"].unique()
+    try:
+        datasets = load_index(cache)["dataset"].unique()
+    except (FileNotFoundError, ValueError) as exc:
+        raise GridError(str(exc)) from exc
     if len(datasets) != 1:
-        raise GridError(f"{index}: expected one dataset, found {list(datasets)}")
+        raise GridError(f"{Path(cache) / 'index.csv'}: expected one dataset, found {list(datasets)}")
     return str(datasets[0])
 
 

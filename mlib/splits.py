@@ -6,44 +6,73 @@ Protocols:
 ``excluded``): they cannot be both trained and tested on. Of the rest,
 ``test_size`` (50 %) is the test part, stratified by subject with scikit-learn's
 ``train_test_split(stratify=...)``. With ``val_size`` > 0 that share of the
-non-test clips becomes the validation part (see "validation" below).
+non-test clips becomes the validation part (see "validation" below). ``half``
+is the protocol that guarantees every test subject has training clips.
 
-``kay2023`` (the original code): test = 50 % stratified by subject
-(``random_state`` = the seed, 42 by default), then validation taken from the
-rest. Its published counts (SMIC 62/16/79, SAMM 60/16/77, CASME II 101/26/127)
-show the validation part is 10 % of ALL clips (``ceil(0.1 * n)``, i.e. 20 % of
-the non-test half), so ``val_size`` here is a share of all clips. Its test and
-validation shares are fixed by the protocol.
+``kay2023`` (the original code, re-implemented): what
+``split_train_test_and_create_csv`` in ``MicroExpressionsCode/datasets/DatasetsUtils.py``
+of ``KayTuval/PersonRecognition_using_Facial_MicroExpressions`` (commit
+7b05a76f967174ab89765d3463ff915a349b5cac) does with the arguments of its
+``main_dir/main.py`` (test_size 0.5, val_size 0.1, random_state 42,
+min_samples 2): drop subjects with fewer than two clips, then
+``train_test_split(test_size=0.5, random_state=seed, stratify=class id)``,
+then ``train_test_split(rest, test_size=0.1 / (1 - 0.5), random_state=seed)``
+WITHOUT stratification. The validation part is therefore a tenth of ALL clips
+(``ceil(0.2 * n_rest)``; the original's files: CASME II 101/26/127, SAMM
+60/16/77, SMIC 62/16/79), and a test subject can end up with no training clip:
+``untrained_test_subjects`` lists them and ``accuracy_ceiling`` gives the
+rank-1 that the split allows at most. Class ids are numbered as the original's
+``classids.json`` (by clip count, ``value_counts`` order), because the
+stratified split depends on the label order.
 
-Validation, stratified where possible: only subjects with at least two non-test
-clips may give clips to validation (each must keep a training clip). Their
-clips are split with ``train_test_split(stratify=subject)``. Stratification is
-impossible when the validation part has fewer clips than there are such
-subjects, or when the training part would (e.g. a subject with 3 clips: 1 test,
-then 2 left, 16 subjects but only 8 validation clips); then one clip per
-subject is reserved for training (seeded) and the validation clips are drawn
-uniformly from the others. A subject with 2 clips has 1 non-test clip and
+``kay2023-original``: the original's published split lists, shipped as package
+data (``mlib/reference/kay2023_original/``, provenance in its README): each
+clip goes to the part the original file gives it, matched by subject and clip
+name (the original's subject ids have no zero padding; they are mapped onto the
+adapter's ids). Clips the original did not use go to ``excluded`` with that
+reason; listed clips missing from the cache are reported by ``original_missing``.
+
+Validation in ``half``, stratified where possible: only subjects with at least
+two non-test clips may give clips to validation (each must keep a training
+clip). Their clips are split with ``train_test_split(stratify=subject)``.
+Stratification is impossible when the validation part has fewer clips than
+there are such subjects, or when the training part would (e.g. a subject with 3
+clips: 1 test, then 2 left, 16 subjects but only 8 validation clips); then one
+clip per subject is reserved for training (seeded) and the validation clips are
+drawn uniformly from the others. A subject with 2 clips has 1 non-test clip and
 therefore never validates.
 
 Guarantees, checked by ``check_split`` before any file is written: every clip
-in exactly one part; every test and every validation subject has training clips.
+in exactly one part; for ``half``, every test and every validation subject has
+training clips (the ``kay2023`` protocols report the ones that have none
+instead). Each split file has a sidecar ``.json`` (``split_metadata``): counts,
+excluded clips with their reasons, missing clips, untrained test subjects and
+the accuracy ceiling.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from mlib.io import write_csv
+from mlib.io import write_csv, write_json
 
-PROTOCOLS = ("half", "kay2023")
+PROTOCOLS = ("half", "kay2023", "kay2023-original")
 PARTS = ("train", "val", "test", "excluded")
+# The original's main_dir/main.py arguments (--test_size 0.5, --val_size 0.1).
 KAY2023 = {"test_size": 0.5, "val_size": 0.1}
+# Protocols that may leave test (or validation) subjects without a training clip: they report them.
+UNTRAINED_ALLOWED = ("kay2023", "kay2023-original")
+ORIGINAL_SPLITS = "reference/kay2023_original/split-{dataset}.csv"
+TOO_FEW_CLIPS = "subject has fewer than two clips"
+NOT_IN_ORIGINAL = "not in the original's split list"
 
 
 class SplitError(ValueError):
@@ -70,20 +99,25 @@ def _validation(pool: pd.DataFrame, n_val: int, seed: int) -> set[str]:
 
 def make_split(
     clips: pd.DataFrame, protocol: str = "half", *, test_size: float | None = None,
-    val_size: float | None = None, seed: int = 42,
+    val_size: float | None = None, seed: int = 42, dataset: str | None = None,
 ) -> pd.DataFrame:  # fmt: skip
-    """One split of ``clips`` (columns ``clip_key``, ``subject``): ``clip_key, subject, part``, in ``clips``' order.
+    """One split of ``clips`` (columns ``clip_key``, ``subject``; ``clip`` and ``dataset`` for
+    ``kay2023-original``): ``clip_key, subject, part, reason``, in ``clips``' order.
 
+    ``reason`` says why an ``excluded`` clip is not used (empty otherwise).
     ``test_size``/``val_size`` None take the protocol's values (half: 0.5 / 0;
-    kay2023: 0.5 / 0.1, which it requires).
+    kay2023: 0.5 / 0.1, which it requires; kay2023-original: the original's files).
+    ``dataset`` (kay2023-original only) defaults to the table's ``dataset`` column.
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown split protocol {protocol!r}: expected one of {', '.join(PROTOCOLS)}")
-    if protocol == "kay2023":
+    if protocol in UNTRAINED_ALLOWED:
         for name, given in (("test_size", test_size), ("val_size", val_size)):
             if given is not None and not math.isclose(given, KAY2023[name]):
-                raise ValueError(f"kay2023 fixes {name} = {KAY2023[name]}; got {given} (use protocol half to vary it)")
+                raise ValueError(f"{protocol} fixes {name} = {KAY2023[name]}; got {given} (use protocol half to vary it)")
         test_size, val_size = KAY2023["test_size"], KAY2023["val_size"]
+    if protocol == "kay2023-original":
+        return _original_split(clips, _dataset_of(clips, dataset))
     test_size = 0.5 if test_size is None else float(test_size)
     val_size = 0.0 if val_size is None else float(val_size)
     if not 0 < test_size < 1 or not 0 <= val_size < 1:
@@ -100,19 +134,104 @@ def make_split(
             f"test_size {test_size} gives {n_test} test and {len(kept) - n_test} training clips for "
             f"{kept['subject'].nunique()} subjects: each part needs a clip of every subject"
         )
-    rest, test = train_test_split(kept, test_size=test_size, stratify=kept["subject"], random_state=seed)
-    share_of = len(kept) if protocol == "kay2023" else len(rest)
-    val = _validation(rest, math.ceil(val_size * share_of), seed) if val_size > 0 else set()
+    if protocol == "kay2023":
+        test, val = _kay2023(kept, seed)
+    else:
+        rest, test = train_test_split(kept, test_size=test_size, stratify=kept["subject"], random_state=seed)
+        val = _validation(rest, math.ceil(val_size * len(rest)), seed) if val_size > 0 else set()
 
     part = pd.Series("train", index=table.index)
     part[~table.index.isin(kept.index)] = "excluded"
     part[table.index.isin(test.index)] = "test"
     part[table["clip_key"].isin(val)] = "val"
-    return table.assign(part=part.values)
+    reason = np.where(part == "excluded", TOO_FEW_CLIPS, "")
+    return table.assign(part=part.values, reason=reason)
 
 
-def check_split(split: pd.DataFrame) -> None:
-    """Raise ``SplitError`` unless: known parts, no clip twice, every test/val subject has training clips."""
+def _kay2023(kept: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, set[str]]:
+    """The test rows and validation keys of the original's ``split_train_test_and_create_csv``
+    (``MicroExpressionsCode/datasets/DatasetsUtils.py``, commit 7b05a76f967174ab89765d3463ff915a349b5cac).
+
+    Labels are the original's class ids (``make_videos_of_microexpression_in_slowfast_directory``:
+    subjects numbered in ``value_counts`` order), so the stratified test split orders classes as it did.
+    """
+    class_ids = {subject: i for i, subject in enumerate(kept["subject"].value_counts().index)}
+    labels = kept["subject"].map(class_ids)
+    test_size, val_size = KAY2023["test_size"], KAY2023["val_size"]
+    rest, test = train_test_split(kept, test_size=test_size, random_state=seed, stratify=labels)
+    _, val = train_test_split(rest, test_size=val_size / (1 - test_size), random_state=seed)
+    return test, set(val["clip_key"])
+
+
+def _dataset_of(clips: pd.DataFrame, dataset: str | None) -> str:
+    """The database whose original split list applies: ``dataset`` or the table's one ``dataset`` value."""
+    if dataset is None:
+        names = sorted(set(clips["dataset"].astype(str))) if "dataset" in clips.columns else []
+        if len(names) != 1:
+            raise ValueError(f"kay2023-original needs the clips of one database (a 'dataset' column); got {names or 'none'}")
+        dataset = names[0]
+    if not resources.files("mlib").joinpath(ORIGINAL_SPLITS.format(dataset=dataset)).is_file():
+        raise ValueError(f"kay2023-original: no original split list for dataset {dataset!r} (casme2, samm, smic)")
+    return dataset
+
+
+def original_split_list(dataset: str) -> pd.DataFrame:
+    """The original's split of ``dataset`` (``subject, clip, part, class_id, class_name``), subjects
+    as the adapter's ids (``6`` -> ``006`` for SAMM). Provenance: ``mlib/reference/kay2023_original/README.md``."""
+    from mlib.datasets import DATASETS
+
+    with resources.files("mlib").joinpath(ORIGINAL_SPLITS.format(dataset=dataset)).open() as handle:
+        listed = pd.read_csv(handle, dtype=str, keep_default_na=False)
+    return listed.assign(subject=listed["subject"].map(DATASETS[dataset].subject_id))
+
+
+def _original_split(clips: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    table = clips[["clip_key", "subject", "clip"]].astype(str).reset_index(drop=True)
+    listed = original_split_list(dataset).set_index(["subject", "clip"])["part"]
+    part = pd.Series([listed.get((s, c), "excluded") for s, c in zip(table["subject"], table["clip"])])
+    reason = np.where(part == "excluded", NOT_IN_ORIGINAL, "")
+    return table[["clip_key", "subject"]].assign(part=part.values, reason=reason)
+
+
+def original_missing(clips: pd.DataFrame, dataset: str | None = None) -> list[str]:
+    """Clips of the original's split list that ``clips`` lacks, as ``subject/clip`` (adapter ids)."""
+    listed = original_split_list(_dataset_of(clips, dataset))
+    present = set(zip(clips["subject"].astype(str), clips["clip"].astype(str)))
+    return [f"{s}/{c}" for s, c in zip(listed["subject"], listed["clip"]) if (s, c) not in present]
+
+
+def untrained_test_subjects(split: pd.DataFrame) -> list[str]:
+    """Test subjects without a training clip: their test clips can never be identified."""
+    trained = set(split.loc[split["part"] == "train", "subject"])
+    return sorted(set(split.loc[split["part"] == "test", "subject"]) - trained)
+
+
+def accuracy_ceiling(split: pd.DataFrame) -> float:
+    """The highest test rank-1 the split allows: the share of test clips whose subject was trained on."""
+    test = split[split["part"] == "test"]
+    return float(1 - test["subject"].isin(untrained_test_subjects(split)).sum() / len(test)) if len(test) else float("nan")
+
+
+def split_metadata(split: pd.DataFrame, protocol: str, seed: int, missing: list[str] = ()) -> dict:
+    """What the split file's sidecar holds: counts, exclusions with reasons, missing clips, the ceiling."""
+    untrained = untrained_test_subjects(split)
+    test = split[split["part"] == "test"]
+    excluded = split[split["part"] == "excluded"]
+    reasons = excluded["reason"] if "reason" in split.columns else pd.Series("", index=excluded.index)
+    return {
+        "protocol": protocol, "seed": seed,
+        "counts": {p: int((split["part"] == p).sum()) for p in PARTS},
+        "excluded": dict(zip(excluded["clip_key"], reasons)),
+        "missing": list(missing),
+        "untrained_test_subjects": untrained,
+        "untrained_test_clips": sorted(test.loc[test["subject"].isin(untrained), "clip_key"]),
+        "accuracy_ceiling": accuracy_ceiling(split),
+    }
+
+
+def check_split(split: pd.DataFrame, allow_untrained: bool = False) -> None:
+    """Raise ``SplitError`` unless: known parts, no clip twice, every test/val subject has training
+    clips (unless ``allow_untrained``: the kay2023 protocols, which report them instead)."""
     unknown = sorted(set(split["part"]) - set(PARTS))
     if unknown:
         raise SplitError(f"unknown part(s) {unknown}; expected {PARTS}")
@@ -120,7 +239,7 @@ def check_split(split: pd.DataFrame) -> None:
     if repeated:
         raise SplitError(f"clip(s) in more than one row/part: {repeated[:5]}")
     trained = set(split.loc[split["part"] == "train", "subject"])
-    for name in ("test", "val"):
+    for name in () if allow_untrained else ("test", "val"):
         untrained = sorted(set(split.loc[split["part"] == name, "subject"]) - trained)
         if untrained:
             raise SplitError(f"{name} subject(s) without training clips: {untrained}")
@@ -130,11 +249,19 @@ def check_split(split: pd.DataFrame) -> None:
         raise SplitError(f"subject(s) both excluded and used: {mixed}")
 
 
-def write_split(split: pd.DataFrame, path: str | Path) -> Path:
-    """Check the guarantees, then write ``clip_key, subject, part`` atomically."""
-    check_split(split)
+def write_split(split: pd.DataFrame, path: str | Path, metadata: dict | None = None) -> Path:
+    """Check the guarantees, then write ``clip_key, subject, part`` atomically, and ``metadata``
+    (``split_metadata``) beside it as ``<name>.json``; its protocol decides which guarantees apply."""
+    check_split(split, allow_untrained=(metadata or {}).get("protocol") in UNTRAINED_ALLOWED)
     write_csv(path, split[["clip_key", "subject", "part"]])
+    if metadata is not None:
+        write_json(metadata_path(path), metadata)
     return Path(path)
+
+
+def metadata_path(split_file: str | Path) -> Path:
+    """The sidecar of a split file: ``half-seed42.csv`` -> ``half-seed42.json``."""
+    return Path(split_file).with_suffix(".json")
 
 
 def split_path(cache_path: str | Path, protocol: str, seed: int) -> Path:
@@ -145,20 +272,40 @@ def write_splits(
     cache_path: str | Path, protocol: str = "half", *, test_size: float | None = None,
     val_size: float | None = None, seed: int = 42, repeats: int = 1,
 ) -> list[Path]:  # fmt: skip
-    """Split a prepared cache with seeds ``seed .. seed + repeats - 1``; returns the split files."""
+    """Split a prepared cache with seeds ``seed .. seed + repeats - 1``; returns the split files.
+
+    ``kay2023-original`` is one fixed split (its seed only names the file)."""
     from mlib.config import check_value
     from mlib.preprocess import load_index
 
     check_value("split.repeats", repeats)
+    if protocol == "kay2023-original" and repeats != 1:
+        raise ValueError(f"kay2023-original is the original's one split; repeats must be 1, got {repeats}")
     try:
         index = load_index(cache_path)
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise SplitError(f"{Path(cache_path) / 'index.csv'}: not a readable index ({exc})") from exc
+    missing = original_missing(index) if protocol == "kay2023-original" else []
     paths = []
     for offset in range(repeats):
         split = make_split(index, protocol, test_size=test_size, val_size=val_size, seed=seed + offset)
-        paths.append(write_split(split, split_path(cache_path, protocol, seed + offset)))
+        metadata = split_metadata(split, protocol, seed + offset, missing)
+        paths.append(write_split(split, split_path(cache_path, protocol, seed + offset), metadata))
     return paths
+
+
+def untrained_allowed(split_file: str | Path) -> bool:
+    """Whether a split file's sidecar names a protocol that may leave test subjects untrained (kay2023*)."""
+    path = metadata_path(split_file)
+    return path.is_file() and json.loads(path.read_text()).get("protocol") in UNTRAINED_ALLOWED
+
+
+def load_split_metadata(split_file: str | Path) -> dict:
+    """A split file's sidecar (``split_metadata``)."""
+    path = metadata_path(split_file)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such split sidecar (rerun mlib split)")
+    return json.loads(path.read_text())
 
 
 def load_split(path: str | Path) -> pd.DataFrame:
@@ -195,9 +342,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from mlib.config import load_defaults
-
-    from mlib.config import resolve
+    from mlib.config import load_defaults, resolve
 
     given = {"protocol": args.protocol, "seed": args.seed, "repeats": args.repeats}
     given.update({k: v for k, v in (("test_size", args.test_size), ("val_size", args.val_size)) if v is not None})
@@ -209,9 +354,30 @@ def main(args: argparse.Namespace) -> int:
         val_size = defaults["val_size"] if val_size is None else val_size
     paths = write_splits(args.cache, args.protocol, test_size=test_size, val_size=val_size, seed=args.seed, repeats=args.repeats)
     for path in paths:
-        split = load_split(path)
         print(path)
-        print(split_counts(split).to_string())
-        excluded = sorted(set(split.loc[split["part"] == "excluded", "subject"]))
-        print(f"excluded subjects (fewer than two clips): {', '.join(excluded) if excluded else 'none'}")
+        print(split_report(load_split(path), load_split_metadata(path)))
     return 0
+
+
+def split_report(split: pd.DataFrame, metadata: dict) -> str:
+    """The lines ``mlib split`` prints: counts, exclusions by reason, missing clips, untrained test subjects."""
+    lines = [split_counts(split).to_string()]
+    if metadata["protocol"] != "kay2023-original":
+        excluded = sorted(set(split.loc[split["part"] == "excluded", "subject"]))
+        lines.append(f"excluded subjects (fewer than two clips): {', '.join(excluded) if excluded else 'none'}")
+    by_reason: dict[str, list[str]] = {}
+    for key, reason in metadata["excluded"].items():
+        by_reason.setdefault(reason, []).append(key)
+    for reason, keys in by_reason.items():
+        lines.append(f"excluded, {reason} ({len(keys)}): {', '.join(keys)}")
+    if metadata["protocol"] == "kay2023-original":
+        missing = metadata["missing"]
+        shown = ", ".join(missing) if missing else "none"
+        lines.append(f"listed by the original but missing here ({len(missing)}): {shown}")
+    untrained = metadata["untrained_test_subjects"]
+    lines.append(
+        f"test subjects without a training clip: {', '.join(untrained) if untrained else 'none'} "
+        f"({len(metadata['untrained_test_clips'])} of {metadata['counts']['test']} test clips); "
+        f"accuracy ceiling {metadata['accuracy_ceiling']:.1%}"
+    )
+    return "\n".join(lines)

@@ -28,7 +28,8 @@ from tqdm import tqdm
 
 from mlib import io
 from mlib.config import ConfigError, config_hash, load_defaults, load_yaml, resolve
-from mlib.data import ClipTable, fit_clip, load_clip_arrays, load_clip_table, make_inputs, read_cache_settings, working_size
+from mlib.data import (ClipTable, fit_clip, load_clip_arrays, load_clip_table, make_inputs, read_cache_settings,
+                       run_working_size)
 from mlib.metrics import PROBA_PREFIX, predicted_labels, summarize
 from mlib.models import SlowFastIdentifier, build_slowfast
 
@@ -187,7 +188,7 @@ class _Runner:
         self.bf16 = _flag(tcfg["bf16"], device)
         self.channels_last = _flag(tcfg["channels_last"], device)
         self.size, self.frames = mcfg["size"], mcfg["frames"]
-        side = working_size(self.size, tcfg["crop_scale"], bool(tcfg["augment"]))
+        side = run_working_size(cfg)
         self.arrays = load_clip_arrays(table.cache_dir, list(table.clips["cache_file"]), self.frames, side)
         self.on_device = _flag(tcfg["data_on_device"], device) and self._fits(self.arrays)
         if self.on_device:
@@ -469,7 +470,7 @@ def predict(model: SlowFastIdentifier, clips, cfg: dict | None = None, batch_siz
     device = next(model.parameters()).device
     side = model.size
     if cfg is not None:
-        side = working_size(cfg["model"]["size"], cfg["train"]["crop_scale"], bool(cfg["train"]["augment"]))
+        side = run_working_size(cfg)
     out = []
     for i in range(0, len(clips), batch_size):
         chunk = clips[i : i + batch_size]

@@ -50,6 +50,17 @@ display(Markdown(
 results.provenance(study)
 
 # %% [markdown]
+# ## The paper's reported accuracies
+#
+# As the paper prints them, from `mlib.paper` (the one place they are typed).
+
+# %%
+from mlib import paper
+
+for title, table in paper.reported_tables().items():
+    display(Markdown(f"**{title}**"), table)
+
+# %% [markdown]
 # ## Tables 2 and 4: single models and the hand-crafted baseline
 #
 # For each database, the paper's single SlowFast (Table 2) and the paper's

@@ -80,12 +80,13 @@ def save(fig, name):
 
 
 # %%
-from mlib.synth.layouts import MANIFEST, write_configured_corpus
+from mlib.data import root_is_synthetic
+from mlib.synth.layouts import write_configured_corpus
 
 if synth:
     synth_cfg = config.resolve(overrides={"synth": dict(synth_settings)})["synth"]
     write_configured_corpus(root, dataset, synth_cfg, workers=workers, progress=False)
-synthetic = (Path(root) / MANIFEST).is_file()
+synthetic = root_is_synthetic(root)
 display(Markdown(
     f"**Data: {'SYNTHETIC' if synthetic else 'REAL'}.** `{root}` "
     + ("was written by `mlib synth`: drawn faces, no real person." if synthetic

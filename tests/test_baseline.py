@@ -139,15 +139,6 @@ def test_fhofo_of_a_static_clip_is_empty():
     assert not baseline.fhofo(clip, SMALL).any()
 
 
-def test_apex_position_from_the_index():
-    row = dict(window_start=101, window_end=164, apex=140, pad_before=0, pad_after=0)
-    assert baseline.apex_position(row, 64) == 39
-    padded = dict(window_start=1, window_end=40, apex=10, pad_before=20, pad_after=4)
-    assert baseline.apex_position(padded, 64) == 29
-    assert baseline.apex_position({**padded, "apex": 500}, 64) == 59  # clamped to the last real frame
-    assert baseline.apex_position({"window_start": ""}, 64) == 32  # no usable numbers: the centre
-
-
 # ---------------------------------------------------------------- appearance vs dynamics
 
 

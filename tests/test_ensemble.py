@@ -201,3 +201,120 @@ def test_paired_gain_over_the_best_single_run(tmp_path):
     table = ensemble.search([a, b], max_size=2, n_boot=50)
     picked = ensemble.gain_of_pick(tmp_path, table, "test", n_boot=50)
     assert picked["ensemble"] == "a;b" and picked["gain"] == 0.5
+
+
+# --- the original code's vote: one-hot rows, numpy.unique, class ids numbered by clip count ---------------------
+
+REFERENCE = Path(__file__).resolve().parents[1] / "mlib" / "reference" / "kay2023_original"
+
+
+def test_numpy_unique_sorts_the_one_hot_row_of_the_higher_class_first():
+    # what pusion's MacroMajorityVoteCombiner relies on: on a 1-1 tie np.argmax(counts) takes the first row
+    rows, counts = np.unique(np.eye(4)[[0, 2]], axis=0, return_counts=True)
+    assert counts.tolist() == [1, 1]
+    assert rows[np.argmax(counts)].argmax() == 2
+
+
+def test_original_vote_gives_a_disagreement_to_the_higher_class_id_whatever_the_confidence():
+    a = np.array([[0.98, 0.01, 0.01],   # clip 0: a very sure of class 0, b barely prefers class 2
+                  [0.10, 0.80, 0.10],   # clip 1: both say class 1
+                  [0.20, 0.41, 0.39]])  # clip 2: 1 vs 0
+    b = np.array([[0.30, 0.30, 0.40],
+                  [0.10, 0.80, 0.10],
+                  [0.90, 0.05, 0.05]])
+    assert ensemble.original_vote([a, b], [0, 1, 2]).argmax(axis=1).tolist() == [2, 1, 1]
+    # renumber: our class 0 gets the highest id -> it now wins both disagreements
+    assert ensemble.original_vote([a, b], [2, 0, 1]).argmax(axis=1).tolist() == [0, 1, 0]
+    assert ensemble.hard_vote([a, b]).argmax(axis=1).tolist() == [0, 1, 0]  # ours: mean probability decides
+    # three members: the majority wins over the id order (clip 0: 0 twice vs 2; clip 2: 0 twice vs 1)
+    c = np.array([[0.9, 0.05, 0.05]] * 3)
+    assert ensemble.original_vote([a, b, c], [0, 1, 2]).argmax(axis=1).tolist() == [0, 1, 0]
+
+
+def test_hard_vote_with_the_original_tie_rule_picks_what_the_transcription_picks():
+    rng = np.random.default_rng(3)
+    for n_members in (2, 3, 4):
+        probs = [rng.dirichlet(np.ones(5), 40) for _ in range(n_members)]
+        ids = rng.permutation(5)
+        scores = ensemble.hard_vote(probs, "original", ids)
+        assert (scores.argmax(axis=1) == ensemble.original_vote(probs, ids).argmax(axis=1)).all()
+        assert all(len(np.unique(row)) == 5 for row in scores)
+    with pytest.raises(ensemble.EnsembleError, match="numbering 0..4"):
+        ensemble.hard_vote(probs, "original", [0, 1, 2, 3, 3])
+    with pytest.raises(ensemble.EnsembleError, match="unknown tie rule"):
+        ensemble.hard_vote(probs, "coin")
+
+
+def test_original_class_ids_number_by_clip_count_ties_by_first_appearance():
+    subjects = ["b", "a", "c", "a", "c", "a", "d"]  # a 3 clips, c 2, b 1, d 1 (b seen first)
+    assert ensemble.original_class_ids(subjects, ["a", "b", "c", "d", "e"]).tolist() == [0, 2, 1, 3, 4]
+
+
+@pytest.mark.parametrize("database", ["casme2", "samm", "smic"])
+def test_original_class_ids_agree_with_the_published_classids(database):
+    split = pd.read_csv(REFERENCE / f"split-{database}.csv")
+    published = split.drop_duplicates("class_name").set_index("class_name")["class_id"]
+    classes = sorted(published.index)
+    ours = pd.Series(ensemble.original_class_ids(split["class_name"].tolist(), classes), index=classes)
+    counts = split["class_name"].value_counts()
+    assert counts[published.sort_values().index].is_monotonic_decreasing  # the original numbered by count
+    unique_count = counts[counts.map(counts.value_counts()) == 1].index
+    assert (ours[unique_count] == published[unique_count]).all()  # equal counts: the order is the only freedom
+    assert (counts[ours.sort_values().index].to_numpy() == counts[published.sort_values().index].to_numpy()).all()
+
+
+def test_tie_order_spread_of_a_pair(tmp_path):
+    truth = ["01", "02", "03", "01"]
+    a = write_run(tmp_path / "a", [[0.6, 0.2, 0.2]], [[0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.1, 0.6, 0.3],
+                                                      [0.2, 0.7, 0.1]], ["01"], truth)
+    b = write_run(tmp_path / "b", [[0.6, 0.2, 0.2]], [[0.4, 0.1, 0.5], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8],
+                                                      [0.1, 0.1, 0.8]], ["01"], truth)
+    runs = [ensemble.load_predictions(a), ensemble.load_predictions(b)]
+    # clip 0: a right (01) vs b (03); clip 1 both right; clip 2: b right (03) vs a (02); clip 3: both wrong
+    spread = ensemble.tie_order_spread(runs, [2, 1, 0], numberings=60, seed=1)
+    by_rule = spread.groupby("rule")["test_rank1"]
+    assert by_rule.first()["original numbering"] == 0.5  # ids 01 > 02 > 03: clips 0 and 1 right
+    assert by_rule.first()["ours"] == 0.75  # mean probability: 01 (0.65) on clip 0, 03 (0.55) on clip 2
+    random = spread.loc[spread["rule"] == "random numbering", "test_rank1"]
+    assert len(random) == 60 and set(random) <= {0.25, 0.5, 0.75}  # both-right 1 clip, either-right 3 clips
+    assert random.nunique() == 3
+
+
+def test_cli_votes_with_the_original_tie_rule_numbering_by_the_split(tmp_path):
+    split = tmp_path / "split.csv"
+    pd.DataFrame({"clip_key": [f"k{i}" for i in range(6)], "subject": ["03", "03", "03", "02", "02", "01"],
+                  "part": ["train"] * 6}).to_csv(split, index=False)
+    truth = ["01", "03"]
+    a = write_run(tmp_path / "a", [[0.6, 0.2, 0.2]], [[0.9, 0.05, 0.05], [0.9, 0.05, 0.05]], ["01"], truth)
+    b = write_run(tmp_path / "b", [[0.6, 0.2, 0.2]], [[0.1, 0.1, 0.8], [0.1, 0.1, 0.8]], ["01"], truth)
+    for run in (a, b):
+        io.write_yaml(run / "config.yaml", config.resolve(overrides=[f"run.split={split}"]))
+    out = tmp_path / "ensembles.csv"
+    assert cli_main(["ensemble", "--runs", str(a), str(b), "--method", "hard", "--tie", "original",
+                     "--out", str(out), "--bootstrap", "20"]) == 0
+    # ids by clip count: 03 -> 0, 02 -> 1, 01 -> 2; both disagreements go to 01
+    assert pd.read_csv(out)["test_rank1"].tolist() == [0.5, 0.5, 0.5]
+    assert cli_main(["ensemble", "--runs", str(a), str(b), "--method", "hard", "--out", str(out),
+                     "--bootstrap", "20"]) == 0
+    assert pd.read_csv(out)["test_rank1"].tolist()[-1] == 0.5
+    assert cli_main(["ensemble", "--runs", str(a), str(b), "--method", "soft", "--tie", "original",
+                     "--out", str(out)]) == 2
+
+
+def test_tie_order_pair_takes_the_best_two_on_validation_without_a_solver_pair(tmp_path):
+    from mlib.plots import experiments as plots
+
+    split = tmp_path / "split.csv"
+    pd.DataFrame({"clip_key": [f"k{i}" for i in range(5)], "subject": ["01", "01", "02", "03", "03"],
+                  "part": ["train"] * 5}).to_csv(split, index=False)
+    grid = tmp_path / "grid"
+    for seed in range(3):
+        run = random_run(grid / f"run{seed}", seed=seed, alpha=seed + 1)
+        io.write_yaml(run / "config.yaml", config.resolve(overrides=[f"run.split={split}", f"model.alpha={seed + 1}"]))
+    runs = [grid / f"run{i}" for i in range(3)]
+    table = ensemble.search(runs, max_size=1, n_boot=20)
+    spread = ensemble.tie_order_pair(grid, table, ensemble.table3(runs, n_boot=20), numberings=30)
+    best_two = table.sort_values("val_rank1", ascending=False, kind="stable")["members"].head(2)
+    assert [r for r in spread["rule"] if r.startswith("member")] == [f"member: {m}" for m in best_two]
+    assert (spread["rule"] == "random numbering").sum() == 30
+    assert plots.tie_order_spread(spread).axes[0].get_xlabel().startswith("test rank1")

@@ -11,10 +11,8 @@ import jupytext
 import nbformat
 import papermill
 import pytest
-import torch
 
-from mlib.config import resolve
-from test_gradcam import write_run_inputs
+from tiny_runs import train_tiny_run
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "05-gradcam.py"
 
@@ -41,17 +39,9 @@ def execute(tmp_path: Path, name: str, parameters: dict) -> tuple[Path, str, int
 
 @pytest.mark.slow
 def test_gradcam_notebook_on_synthetic_and_real_runs(tmp_path):
-    from mlib.train import train
-
     ensure_kernel()
-    inputs = write_run_inputs(tmp_path)
-    cfg = resolve(None, {
-        "model": {"depth": 18, "width": 16, "beta_inv": 4, "frames": 8, "size": 32, "dropout": 0.0},
-        "train": {"epochs": 1, "batch_size": 8, "warmup_epochs": 0, "device": "cpu", "augment": False},
-        "run": {"cache": str(inputs["caches"]["real"]), "split": str(inputs["split"]), "out": str(tmp_path / "runs")},
-    })
-    torch.set_num_threads(2)
-    run_dir = train(cfg, progress=False)
+    inputs = train_tiny_run(tmp_path)
+    run_dir = inputs["run"]
 
     out = tmp_path / "synth"
     _, text, images = execute(tmp_path, "synthetic", {

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from skimage import data
 
-from mlib.preprocess import detect_face, expand_box, load_clip, load_index, place_window, prepare_cache, run_prepare
+from mlib.preprocess import (detect_face, expand_box, load_clip, load_index, place_window, prepare_cache, run_prepare,
+                             window_frame_numbers, window_position)
 from mlib.preprocess.cache import INDEX_COLUMNS
 from mlib.preprocess.faces import centre_square
 
@@ -92,6 +93,22 @@ def test_frame_number_gaps_count_positions_not_numbers():
     assert real_numbers(numbers, win) == [10, 11, 12, 13]
     win = place_window(numbers, onset=4, apex=15, offset=19, window=4)  # annotated frames missing on disk
     assert (win.onset_pos, win.apex_pos, win.offset_pos) == (3, 6, 6)
+
+
+def test_frame_numbers_and_positions_in_a_cached_window():
+    row = dict(window_start=101, window_end=164, apex=140, pad_before=0, pad_after=0)
+    assert window_position(row, 64, row["apex"]) == 39
+    padded = dict(clip_key="c", window_start=1, window_end=40, pad_before=20, pad_after=4)
+    numbers = window_frame_numbers(padded, 64)
+    assert numbers[:21].tolist() == [1] * 21 and numbers[59:].tolist() == [40] * 5 and numbers[29] == 10
+    assert window_position(padded, 64, 10) == 29
+    # Rule 5: a frame repeated by the padding is found at its real copy, not at the first padded one.
+    assert window_position(padded, 64, 1) == 20 and window_position(padded, 64, 40) == 59
+    assert window_position(padded, 64, 500) == 59 and window_position(padded, 64, -3) == 20  # outside: the ends
+    gaps = dict(window_start=50, window_end=55, pad_before=2, pad_after=0)
+    assert window_frame_numbers(gaps, 8).tolist() == [50, 50, 50, 51, 52, 53, 54, 55]
+    with pytest.raises(ValueError, match="clip c: pad_before 40 .* leave no real frame"):
+        window_frame_numbers({**padded, "pad_before": 40, "pad_after": 24}, 64)
 
 
 def test_window_rejects_unordered_frames():

@@ -9,7 +9,13 @@ import pandas as pd
 import pytest
 
 from mlib import splits
-from mlib.splits import SplitError, check_split, load_split, make_split, split_counts, write_split
+from mlib.datasets.base import natural_key
+from mlib.splits import (
+    SplitError, accuracy_ceiling, check_split, load_split, make_split, original_split_list, split_counts,
+    untrained_test_subjects, write_split,
+)
+
+ORIGINAL_COUNTS = {"casme2": (101, 26, 127), "samm": (60, 16, 77), "smic": (62, 16, 79)}
 
 
 def table(clips_per_subject: dict[str, int]) -> pd.DataFrame:
@@ -51,18 +57,50 @@ def test_seeds_differ_and_same_seed_is_identical():
     assert not a["part"].equals(c["part"])
 
 
-@pytest.mark.parametrize("seed", [42, 7])
-def test_kay2023_counts_match_the_original_code(seed):
-    split = make_split(smic_like(), "kay2023", seed=seed)
-    check_split(split)
+def original_table(dataset: str) -> pd.DataFrame:
+    """The original's clips of ``dataset`` as a clip table, subjects then clips in natural order."""
+    listed = original_split_list(dataset)
+    order = sorted(range(len(listed)), key=lambda i: (natural_key(listed["subject"][i]), natural_key(listed["clip"][i])))
+    listed = listed.iloc[order].reset_index(drop=True)
+    return listed.assign(clip_key=dataset + "_" + listed["subject"] + "_" + listed["clip"], dataset=dataset)
+
+
+@pytest.mark.parametrize("dataset", ["casme2", "samm", "smic"])
+def test_kay2023_gives_the_original_counts_on_the_original_inventory(dataset):
+    split = make_split(original_table(dataset), "kay2023", seed=42)
+    check_split(split, allow_untrained=True)
     counts = split_counts(split)["clips"]
-    assert abs(counts["train"] - 62) <= 3 and abs(counts["val"] - 16) <= 3 and abs(counts["test"] - 79) <= 1
-    assert split_counts(split).loc["test", "subjects"] == 16
+    assert (counts["train"], counts["val"], counts["test"]) == ORIGINAL_COUNTS[dataset]
+    assert split_counts(split).loc["test", "subjects"] == split["subject"].nunique()  # the test part is stratified
+
+
+def test_kay2023_reproduces_the_original_smic_split_clip_by_clip():
+    # With the clips in natural order, the re-implementation assigns every SMIC clip as the published files do
+    # (CASME II and SAMM were split from their spreadsheets' row order, which is not public).
+    table = original_table("smic")
+    split = make_split(table, "kay2023", seed=42)
+    assert split["part"].tolist() == table["part"].tolist()
+    assert untrained_test_subjects(split) == ["19"]
+    assert accuracy_ceiling(split) == pytest.approx(78 / 79)
+
+
+def test_kay2023_validation_is_not_stratified_and_the_ceiling_counts_untrained_test_clips():
+    # 40 subjects with 2 clips: one tests, the other trains or validates, chosen without stratification
+    clips = table({f"{i:02d}": 2 for i in range(40)})
+    split = make_split(clips, "kay2023", seed=0)
+    untrained = untrained_test_subjects(split)
+    assert (split.part == "val").sum() == 8 and len(untrained) == 8  # every validating subject loses its training
+    test = split[split.part == "test"]
+    assert accuracy_ceiling(split) == pytest.approx(1 - test.subject.isin(untrained).sum() / len(test)) == 0.8
+    with pytest.raises(SplitError, match="test subject"):
+        check_split(split)  # half's guarantee does not hold for kay2023
 
 
 def test_kay2023_refuses_other_shares():
     with pytest.raises(ValueError, match="kay2023 fixes test_size"):
         make_split(smic_like(), "kay2023", test_size=0.3)
+    with pytest.raises(ValueError, match="kay2023-original fixes val_size"):
+        make_split(smic_like(), "kay2023-original", val_size=0.3)
 
 
 def test_validation_without_stratification_keeps_a_training_clip_per_subject():
@@ -73,12 +111,43 @@ def test_validation_without_stratification_keeps_a_training_clip_per_subject():
     assert (split.part == "val").sum() == 3
 
 
-def test_two_clip_subjects_never_validate():
-    clips = table({"01": 2, "02": 2, "03": 8})
+def test_half_keeps_every_test_subject_trained_where_kay2023_does_not():
+    clips = table({f"{i:02d}": 2 for i in range(10)} | {"99": 8})
     for seed in range(5):
-        split = make_split(clips, "kay2023", seed=seed)
+        split = make_split(clips, "half", val_size=0.2, seed=seed)
         check_split(split)
-        assert set(split.loc[split.part == "val", "subject"]) <= {"03"}
+        assert set(split.loc[split.part == "val", "subject"]) <= {"99"}  # two-clip subjects never validate
+        assert untrained_test_subjects(split) == [] and accuracy_ceiling(split) == 1.0
+
+
+@pytest.mark.parametrize("dataset", ["casme2", "samm", "smic"])
+def test_kay2023_original_assigns_every_clip_as_the_original_files(dataset):
+    listed = original_table(dataset)
+    extra = pd.DataFrame({"clip_key": [f"{dataset}_99_extra"], "subject": ["99"], "clip": ["extra"], "dataset": [dataset]})
+    clips = pd.concat([listed.drop(columns="part").iloc[1:], extra], ignore_index=True)  # one listed clip missing
+    split = make_split(clips, "kay2023-original")
+    check_split(split, allow_untrained=True)
+    assert split["part"].tolist() == listed["part"].iloc[1:].tolist() + ["excluded"]
+    assert split["reason"].iloc[-1] == splits.NOT_IN_ORIGINAL and (split["reason"].iloc[:-1] == "").all()
+    assert splits.original_missing(clips) == [f"{listed['subject'][0]}/{listed['clip'][0]}"]
+    full = make_split(listed.drop(columns="part"), "kay2023-original")
+    assert tuple(split_counts(full).loc[["train", "val", "test"], "clips"]) == ORIGINAL_COUNTS[dataset]
+
+
+def test_original_lists_use_the_adapters_subject_ids():
+    assert sorted(set(original_split_list("samm")["subject"]))[:2] == ["006", "007"]
+    assert sorted(set(original_split_list("casme2")["subject"]))[:2] == ["01", "02"]
+    # the untrained test subjects of the published files (REFERENCE.md section 2)
+    for dataset, subjects, ceiling in (("samm", ["019", "028", "033"], 72 / 77), ("smic", ["19"], 78 / 79)):
+        split = make_split(original_table(dataset).drop(columns="part"), "kay2023-original")
+        assert untrained_test_subjects(split) == subjects and accuracy_ceiling(split) == pytest.approx(ceiling)
+
+
+def test_kay2023_original_needs_one_known_database():
+    with pytest.raises(ValueError, match="one database"):
+        make_split(table({"01": 2, "02": 2}).assign(clip="c"), "kay2023-original")
+    with pytest.raises(ValueError, match="no original split list"):
+        make_split(table({"01": 2}).assign(clip="c", dataset="mmew"), "kay2023-original")
 
 
 def test_check_split_catches_broken_splits(tmp_path):
@@ -106,7 +175,8 @@ def write_index(cache, clips):
     from mlib.preprocess.cache import INDEX_COLUMNS
 
     index = pd.DataFrame({name: 0 for name in INDEX_COLUMNS}, index=clips.index)
-    index["clip_key"], index["subject"] = clips["clip_key"], clips["subject"]
+    for name in set(clips.columns) & set(INDEX_COLUMNS):
+        index[name] = clips[name]
     index.to_csv(cache / "index.csv", index=False)
 
 
@@ -121,8 +191,49 @@ def test_split_command_writes_repeats(tmp_path, capsys):
     assert splits.main(args) == 0
     out = capsys.readouterr().out
     assert "excluded subjects (fewer than two clips): 007, 008" in out
+    assert "test subjects without a training clip: none (0 of 78 test clips); accuracy ceiling 100.0%" in out
     first, second = (load_split(cache / f"splits/half-seed{s}.csv") for s in (4, 5))
+    meta = splits.load_split_metadata(cache / "splits/half-seed4.csv")
+    assert meta["excluded"] == {clips.clip_key[0]: splits.TOO_FEW_CLIPS, clips.clip_key[1]: splits.TOO_FEW_CLIPS}
     assert list(first.columns) == ["clip_key", "subject", "part"]
     assert first["subject"].iloc[0] == "007" and first["part"].iloc[0] == "excluded"
     assert not first["part"].equals(second["part"])
     assert (first.part == "val").sum() == np.ceil(0.1 * (155 - 78))
+
+
+def test_split_command_reports_the_original_split_on_a_cache(tmp_path, capsys):
+    cache = tmp_path / "samm-abc"
+    listed = original_table("samm")
+    extra = pd.DataFrame({"clip_key": ["samm_040_040_1_1"], "subject": ["040"], "clip": ["040_1_1"], "dataset": ["samm"]})
+    clips = pd.concat([listed.drop(columns="part").iloc[1:], extra], ignore_index=True)
+    write_index(cache, clips)
+    parser = argparse.ArgumentParser()
+    splits.add_arguments(parser)
+    assert splits.main(parser.parse_args(["--cache", str(cache), "--protocol", "kay2023-original"])) == 0
+    out = capsys.readouterr().out
+    assert "excluded, not in the original's split list (1): samm_040_040_1_1" in out
+    assert f"listed by the original but missing here (1): {listed['subject'][0]}/{listed['clip'][0]}" in out
+    assert "test subjects without a training clip: 019, 028, 033 (5 of 77 test clips); accuracy ceiling 93.5%" in out
+    meta = splits.load_split_metadata(cache / "splits/kay2023-original-seed42.csv")
+    assert meta["untrained_test_subjects"] == ["019", "028", "033"] and meta["accuracy_ceiling"] == pytest.approx(72 / 77)
+    expected = listed["part"].iloc[1:].value_counts()
+    assert meta["counts"] == {"train": expected["train"], "val": expected["val"], "test": expected["test"], "excluded": 1}
+    assert splits.main(parser.parse_args(["--cache", str(cache), "--protocol", "kay2023-original", "--repeats", "2"])) == 1
+    assert "repeats must be 1" in capsys.readouterr().err
+
+
+def test_training_accepts_untrained_test_subjects_only_from_a_kay2023_split(tmp_path):
+    from mlib.data import DataError, load_clip_table
+    from tiny_caches import write_tiny_cache
+
+    cache = write_tiny_cache(tmp_path, subjects=3, clips_per_subject=2, window=4, side=8)
+    index = pd.read_csv(cache / "index.csv", dtype={"subject": str})
+    split = index[["clip_key", "subject"]].assign(part=["train", "test"] * 2 + ["test", "test"])
+    path = tmp_path / "kay2023-seed42.csv"
+    write_split(split, path, splits.split_metadata(split, "kay2023", 42))
+    table = load_clip_table(cache, path)
+    assert table.classes == ["01", "02", "03"]  # every subject is a class, as in the original's classids.json
+    assert splits.load_split_metadata(path)["untrained_test_subjects"] == ["03"]
+    splits.metadata_path(path).unlink()
+    with pytest.raises(DataError, match=r"\['03'\] are in val/test but not in train"):
+        load_clip_table(cache, path)

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from mlib.config import resolve
-from mlib.data import DataError, load_clip_table, make_inputs
+from mlib.data import load_clip_table
 from mlib.metrics import read_predictions
 from mlib.train import TrainingError, load_run, predict, run_folder, train
 from tiny_caches import write_split, write_tiny_cache
@@ -44,19 +44,6 @@ def tiny_cfg(root, cache, split, **train_changes) -> dict:
 def finished_run(tiny):
     torch.set_num_threads(1)
     return train(tiny_cfg(*tiny), progress=False)
-
-
-def test_make_inputs_shapes_and_normalisation():
-    clips = torch.full((2, 4, 40, 40, 3), 255, dtype=torch.uint8)
-    plain = make_inputs(clips, 32)
-    assert plain.shape == (2, 3, 4, 32, 32)
-    assert torch.allclose(plain, torch.full_like(plain, (1 - 0.45) / 0.225))
-    generator = torch.Generator().manual_seed(0)
-    ramp = torch.arange(40, dtype=torch.uint8).view(1, 1, 1, 40, 1).expand(2, 4, 40, 40, 3).contiguous() * 6
-    augmented = make_inputs(ramp, 32, augment=True, generator=generator, crop_scale=(0.5, 0.6), hflip=True)
-    # One box per clip: every frame of a clip is cropped identically.
-    assert torch.equal(augmented[:, :, 0], augmented[:, :, 3])
-    assert not torch.equal(augmented, make_inputs(ramp, 32))
 
 
 @pytest.mark.slow
@@ -138,20 +125,6 @@ def test_killed_run_resumes_to_identical_results(finished_run, tiny):
     pd.testing.assert_frame_equal(resumed.drop(columns="seconds"), full.drop(columns="seconds"))
 
 
-def test_bad_split_is_refused_with_the_file_named(tiny, tmp_path):
-    root, cache, split = tiny
-    frame = pd.read_csv(split, dtype=str)
-    frame.loc[0, "clip_key"] = "casme2_99_missing"
-    bad = tmp_path / "bad.csv"
-    frame.to_csv(bad, index=False)
-    with pytest.raises(DataError, match="bad.csv.*not in"):
-        load_clip_table(cache, bad)
-    frame = pd.read_csv(split, dtype=str).drop(columns="part")
-    frame.to_csv(bad, index=False)
-    with pytest.raises(DataError, match="bad.csv.*part"):
-        load_clip_table(cache, bad)
-
-
 @pytest.mark.slow
 def test_no_validation_part_selects_last_epoch_and_one_seed_repeats(tiny):
     root, cache, _ = tiny
@@ -178,21 +151,6 @@ def test_command_line_sets_run_paths_and_skips_the_finished_run(finished_run, ti
                      "--out", str(root / "runs"), "--name", finished_run.name, "--no-progress"])
     assert code == 0
     assert "skipping" in capsys.readouterr().out
-
-
-def test_cache_origin_is_read_from_its_settings(tmp_path):
-    from mlib.data import cache_is_synthetic
-
-    root = tmp_path / "corpus"
-    (root / "synth_truth").mkdir(parents=True)
-    cache = tmp_path / "cache"
-    cache.mkdir()
-    (cache / "settings.json").write_text(json.dumps({"root": str(root)}))
-    assert cache_is_synthetic(cache) is True
-    (root / "synth_truth").rmdir()
-    assert cache_is_synthetic(cache) is False
-    (cache / "settings.json").write_text(json.dumps({"root": str(tmp_path / "gone")}))
-    assert cache_is_synthetic(cache) is None
 
 
 @pytest.mark.slow

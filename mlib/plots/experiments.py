@@ -1,4 +1,4 @@
-"""Figures of the experiments: grid heat maps, seed spread, single models vs ensembles, Table 3.
+"""Figures of the experiments: grid heat maps, seed spread, single models vs ensembles, Table 3, tie order.
 
 Each function takes the tables that ``mlib.grid`` and ``mlib.ensemble`` write
 (``grid.csv``, ``ensembles.csv``, ``table3.csv``) and returns a matplotlib
@@ -130,4 +130,30 @@ def table3_chart(pair: pd.DataFrame, paper: Mapping[str, float] | None = None) -
     ax.set_ylabel("test rank-1")
     ax.set_ylim(0, 1.05)
     ax.legend(fontsize=7, loc="lower right")
+    return fig
+
+
+def tie_order_spread(spread: pd.DataFrame) -> Figure:
+    """Rank-1 of one pair's vote over random class numberings (bars), its other rules as lines.
+
+    ``spread`` is ``mlib.ensemble.tie_order_spread``'s table: the bars count
+    the ``random numbering`` rows per accuracy; the original numbering, our
+    tie rule, the soft vote and each member alone are vertical lines.
+    """
+    value = next(c for c in spread.columns if c.endswith("_rank1"))
+    random = spread.loc[spread["rule"] == "random numbering", value]
+    counts = random.value_counts().sort_index()
+    n_clips = int(spread["n_clips"].iloc[0])
+    fig = Figure(figsize=(6.5, 3.4), layout="constrained")
+    ax = fig.subplots()
+    ax.bar(counts.index, counts.to_numpy(), width=0.6 / n_clips, color="lightgrey", edgecolor="grey",
+           label=f"original tie rule, {len(random)} random class numberings")
+    styles = {"original numbering": ("tab:red", "-"), "ours": ("tab:blue", "-"), "soft": ("tab:green", "--")}
+    for _, row in spread[spread["rule"] != "random numbering"].iterrows():
+        colour, line = styles.get(row["rule"], ("black", ":"))
+        ax.axvline(row[value], color=colour, linestyle=line, linewidth=1.6, label=row["rule"])
+    ax.set_xlim(max(0.0, spread[value].min() - 3 / n_clips), min(1.0, spread[value].max() + 3 / n_clips))
+    ax.set_xlabel(f"{value.replace('_', ' ')} ({n_clips} clips)")
+    ax.set_ylabel("numberings")
+    ax.legend(fontsize=7, loc="upper left")
     return fig

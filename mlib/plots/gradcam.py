@@ -1,9 +1,9 @@
-"""Figures of a Grad-CAM result (:class:`mlib.gradcam.CamResult`): strips, curves, GIFs, summaries.
+"""Figures of a Grad-CAM result (:class:`mlib.gradcam.result.CamResult`): strips, curves, GIFs, summaries.
 
 Every figure's title names the run folder that produced it. Figures that show
 faces (strips, GIFs, the mean face) are written by :func:`write_figures` to the
 result folder only for synthetic data or with ``publish_faces``; for real data
-they go to a private, git-ignored folder (:func:`mlib.gradcam.face_figure_dir`).
+they go to a private, git-ignored folder (:func:`mlib.gradcam.result.face_figure_dir`).
 The curves, the mean CAM and the score histogram show no face.
 """
 
@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from pytorch_grad_cam.utils.image import show_cam_on_image  # noqa: E402
 
-from mlib.gradcam import CamResult, face_figure_dir  # noqa: E402
+from mlib.gradcam.result import CamResult, face_figure_dir  # noqa: E402
 from mlib.io import atomic_path  # noqa: E402
 
 MARKS = ("onset", "apex", "offset")

@@ -16,12 +16,25 @@ inside onset..offset; short clips padded by repeating frames), made precise:
    first frame ``pad_before`` times and its last frame ``pad_after`` times,
    with ``pad_before`` chosen to put the apex as close to window frame W // 2
    as the padding allows (``0 <= pad_before <= W - n``).
+
+Reading a cached window back (:func:`window_frame_numbers`, :func:`window_position`)
+uses only the cache index's ``window_start``, ``window_end`` (the first and last
+real frame numbers), ``pad_before`` and ``pad_after``:
+
+4. The real frames fill window positions ``pad_before .. W - pad_after - 1`` and
+   are taken as evenly numbered from ``window_start`` to ``window_end`` (exact
+   when the clip's numbering has no gaps); a padded position shows a copy of the
+   first or last real frame.
+5. Original frame N sits at the REAL frame whose number is nearest to N (the
+   earlier one on a tie), never at a padded copy: by rule 3 the padding repeats
+   a real frame, and the annotated apex is placed among the real frames. A frame
+   number outside the window maps to its first or last real frame.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -79,3 +92,26 @@ def place_window(frame_numbers: Sequence[int], onset: int, apex: int, offset: in
         low, high = 0, n - 1
     start = min(max(apex_pos - half, low), high - window + 1)
     return Window(start, start + window - 1, 0, 0, onset_pos, apex_pos, offset_pos)
+
+
+def window_frame_numbers(row: Mapping, width: int) -> np.ndarray:
+    """The original frame number shown at each of the ``width`` positions of a cached window (rule 4).
+
+    ``row`` is a cache index row (``window_start``, ``window_end``, ``pad_before``,
+    ``pad_after``; ``clip_key`` names it in errors).
+    """
+    pad_before, pad_after = int(row["pad_before"]), int(row["pad_after"])
+    start, end = int(row["window_start"]), int(row["window_end"])
+    real = width - pad_before - pad_after
+    if real < 1 or min(pad_before, pad_after) < 0:
+        raise ValueError(f"clip {row.get('clip_key', '?')}: pad_before {pad_before} + pad_after {pad_after} "
+                         f"leave no real frame in a {width}-frame window (cache index)")
+    numbers = np.round(np.linspace(start, end, real)).astype(np.int64)
+    return np.concatenate([np.full(pad_before, start), numbers, np.full(pad_after, end)])
+
+
+def window_position(row: Mapping, width: int, frame_number: float) -> int:
+    """Where original frame ``frame_number`` is in a cached ``width``-frame window (rule 5): a real frame's position."""
+    numbers = window_frame_numbers(row, width)
+    first, last = int(row["pad_before"]), width - int(row["pad_after"]) - 1
+    return first + int(np.argmin(np.abs(numbers[first : last + 1] - float(frame_number))))

@@ -7,11 +7,13 @@ rate is the imitated database's (CASME II and SAMM 200 fps, SMIC 100 fps).
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 from mlib import config
 
+from .inventory import INVENTORIES
 from .layouts import LAYOUTS, MANIFEST
 
 
@@ -28,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--short-clip-fraction", type=float, default=synth["short_clip_fraction"])
     parser.add_argument("--frame-size", type=int, nargs=2, metavar=("H", "W"), default=synth["frame_size"])
     parser.add_argument("--seed", type=int, default=synth["seed"])
+    parser.add_argument("--inventory", choices=INVENTORIES, default=synth["inventory"],
+                        help="a real database's subjects and clip names (mlib.synth.inventory); default "
+                             f"{synth['inventory']}")
     parser.add_argument("--workers", type=int, default=2, help="processes rendering clips (default 2)")
 
 
@@ -37,12 +42,16 @@ def main(args: argparse.Namespace) -> int:
     synth_cfg = {
         "mode": args.mode, "subjects": args.subjects, "clips_per_subject": args.clips_per_subject,
         "single_clip_subjects": args.single_clip_subjects, "short_clip_fraction": args.short_clip_fraction,
-        "frame_size": list(args.frame_size), "seed": args.seed,
+        "frame_size": list(args.frame_size), "seed": args.seed, "inventory": args.inventory,
     }
     out = Path(args.out)
     previous = (out / MANIFEST).read_text() if (out / MANIFEST).is_file() else None
     started = time.perf_counter()
-    specs = write_configured_corpus(out, args.layout, synth_cfg, workers=args.workers)
+    try:
+        specs = write_configured_corpus(out, args.layout, synth_cfg, workers=args.workers)
+    except ValueError as exc:
+        print(f"mlib synth: {exc}", file=sys.stderr)
+        return 1
     seconds = time.perf_counter() - started
     frames = sum(s.n_frames for s in specs)
     subjects = len({s.subject for s in specs})

@@ -113,11 +113,13 @@ LAYOUTS: dict[str, Layout] = {
 
 
 def write_corpus(root: str | Path, layout: str, specs: Sequence, workers: int = 2, progress: bool = True,
-                 render: Callable | None = None, settings: dict | None = None) -> Path:
+                 render: Callable | None = None, settings: dict | None = None, names: dict | None = None) -> Path:
     """Render every spec and write the corpus in ``layout``'s on-disk format under ``root``; returns ``root``.
 
     ``render`` defaults to ``mlib.synth.render_clip``; ``settings`` (the
     generator's arguments) are recorded in the manifest beside the specs.
+    ``names`` (``mlib.synth.inventory.restrict``) gives each spec's subject id
+    and clip name, ``{(spec.subject, spec.index): (subject, clip)}``, instead of the layout's.
     """
     if layout not in LAYOUTS:
         raise ValueError(f"unknown layout {layout!r}: expected one of {', '.join(LAYOUTS)}")
@@ -141,11 +143,11 @@ def write_corpus(root: str | Path, layout: str, specs: Sequence, workers: int = 
               disable=not progress) as bar:
         if workers <= 1:
             for spec in todo:
-                _write_clip(root, layout, spec, render)
+                _write_clip(root, layout, spec, render, names)
                 bar.update()
         else:
             with ProcessPoolExecutor(max_workers=workers) as pool:
-                for future in as_completed([pool.submit(_write_clip, root, layout, s, render) for s in todo]):
+                for future in as_completed([pool.submit(_write_clip, root, layout, s, render, names) for s in todo]):
                     future.result()
                     bar.update()
 
@@ -164,7 +166,7 @@ def write_configured_corpus(root: str | Path, layout: str, synth_cfg: dict, *, w
     The one place where the defaults tree becomes a corpus: ``mlib synth``, the
     preprocessing notebook and the study runner all call it. Returns the specs.
     """
-    from mlib.synth import corpus_specs
+    from mlib.synth import corpus_specs, inventory
 
     settings = {
         "mode": synth_cfg["mode"], "subjects": synth_cfg["subjects"], "clips_per_subject": synth_cfg["clips_per_subject"],
@@ -172,8 +174,16 @@ def write_configured_corpus(root: str | Path, layout: str, synth_cfg: dict, *, w
         "short_clip_fraction": synth_cfg["short_clip_fraction"], "frame_size": list(synth_cfg["frame_size"]),
         "fps": LAYOUTS[layout].fps, "seed": synth_cfg["seed"],
     }
+    database = inventory.inventory_name(synth_cfg.get("inventory", "none"), layout)
+    if database is not None:  # a real database's subjects and clip names (mlib.synth.inventory)
+        settings.update(inventory.generator_counts(database))
     specs = corpus_specs(**{**settings, "frame_size": tuple(settings["frame_size"])})
-    write_corpus(root, layout, specs, workers=workers, progress=progress, settings={"layout": layout, **settings})
+    names = None
+    if database is not None:
+        specs, names = inventory.restrict(specs, database)
+        settings["inventory"] = database
+    write_corpus(root, layout, specs, workers=workers, progress=progress, settings={"layout": layout, **settings},
+                 names=names)
     return specs
 
 
@@ -199,9 +209,11 @@ def _clear(root: Path, layout: Layout) -> None:
         shutil.rmtree(root / folder, ignore_errors=True)
 
 
-def _names(layout: Layout, spec, emotion: str) -> tuple[str, str, str]:
-    subject = layout.subject(spec.subject)
-    clip = layout.clip(spec, emotion)
+def _names(layout: Layout, spec, emotion: str, names: dict | None = None) -> tuple[str, str, str]:
+    if names is not None:
+        subject, clip = names[(spec.subject, spec.index)]
+    else:
+        subject, clip = layout.subject(spec.subject), layout.clip(spec, emotion)
     return subject, clip, clip_key(layout.name, subject, clip)
 
 
@@ -214,11 +226,11 @@ def _clip_record(root: Path, layout: Layout, spec) -> Path:
     return root / TRUTH_DIR / "clips" / f"{spec.subject}-{spec.index:03d}.json"
 
 
-def _write_clip(root: Path, layout_name: str, spec, render: Callable) -> None:
+def _write_clip(root: Path, layout_name: str, spec, render: Callable, names: dict | None = None) -> None:
     """Render one clip, write its frames, then its truth files (the truth row last: the clip is complete)."""
     layout = LAYOUTS[layout_name]
     clip = render(spec)
-    subject, name, key = _names(layout, spec, clip.emotion)
+    subject, name, key = _names(layout, spec, clip.emotion, names)
     folder = layout.clip_dir(root, subject, name)
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
