@@ -218,7 +218,9 @@ def test_split_command_reports_the_original_split_on_a_cache(tmp_path, capsys):
     assert meta["untrained_test_subjects"] == ["019", "028", "033"] and meta["accuracy_ceiling"] == pytest.approx(72 / 77)
     expected = listed["part"].iloc[1:].value_counts()
     assert meta["counts"] == {"train": expected["train"], "val": expected["val"], "test": expected["test"], "excluded": 1}
-    assert splits.main(parser.parse_args(["--cache", str(cache), "--protocol", "kay2023-original", "--repeats", "2"])) == 1
+    from mlib import cli  # bad input is reported by the one handler in mlib.cli
+
+    assert cli.main(["split", "--cache", str(cache), "--protocol", "kay2023-original", "--repeats", "2"]) == 1
     assert "repeats must be 1" in capsys.readouterr().err
 
 
