@@ -270,6 +270,22 @@ def test_unreadable_frame_and_folder_are_named(root_copy, capsys):
         folder.chmod(0o755)
 
 
+def test_unreadable_folder_is_named_even_for_root(root_copy, monkeypatch, capsys):
+    """What a folder without read permission gives an ordinary user, simulated (root reads everything)."""
+    root = root_copy("casme2")
+    folder = Path(first_clip(root).frame_dir)
+    listdir = os.listdir
+
+    def refuse(path="."):
+        if Path(path) == folder:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return listdir(path)
+
+    monkeypatch.setattr(os, "listdir", refuse)
+    code, _, err = run(capsys, "validate", "--dataset", "casme2", "--root", root, "--no-progress")
+    assert code == 1 and err == f"mlib validate: {folder}: Permission denied\n"
+
+
 @pytest.mark.parametrize("command", ["validate", "prepare"])
 def test_spreadsheet_with_a_header_and_no_rows_is_an_error(command, root_copy, tmp_path, capsys):
     root = root_copy("casme2")
