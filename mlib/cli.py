@@ -77,13 +77,22 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     argv = [arg for arg in argv if arg != "--debug"]
-    if not argv or argv[0] in {"-h", "--help"}:
-        print(_usage())
-        return 0
-    name, rest = argv[0], argv[1:]
-    if name not in COMMANDS:
-        print(f"mlib: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
-        return 2
+    try:
+        if not argv or argv[0] in {"-h", "--help"}:
+            print(_usage())
+            sys.stdout.flush()
+            return 0
+        if argv[0] not in COMMANDS:
+            print(f"mlib: unknown command {argv[0]!r}\n\n{_usage()}", file=sys.stderr)
+            return 2
+        return _handled(argv[0], argv[1:], debug)
+    except BrokenPipeError:
+        _close_stdout_quietly()
+        return EXIT_BROKEN_PIPE
+
+
+def _handled(name: str, rest: list[str], debug: bool) -> int:
+    """Run command ``name``; an input error or Ctrl-C becomes one line and an exit status."""
     try:
         return _run(name, rest)
     except KeyboardInterrupt:
@@ -92,8 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mlib {name}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        _close_stdout_quietly()
-        return EXIT_BROKEN_PIPE
+        raise
     except Exception as exc:
         if not is_input_error(exc):
             raise

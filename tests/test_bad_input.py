@@ -507,12 +507,14 @@ def test_sigint_during_prepare_exits_130_with_one_line_and_leaves_no_index(corpo
     assert not list((tmp_path / "c").rglob("index.csv"))
 
 
-def test_closed_pipe_exits_141_without_a_traceback(tiny, tmp_path):
+@pytest.mark.parametrize("command", [["split"], ["--help"]])
+def test_closed_pipe_exits_141_without_a_traceback(command, tiny, tmp_path):
     cache = Path(shutil.copytree(tiny[0], tmp_path / "cache"))
+    argv = command + (["--cache", str(cache)] if command == ["split"] else [])
     read_end, write_end = os.pipe()
     os.close(read_end)  # `| head -1` that has already gone
     try:
-        done = subprocess.run([sys.executable, "-m", "mlib.cli", "split", "--cache", str(cache)], env=_env(),
+        done = subprocess.run([sys.executable, "-m", "mlib.cli", *argv], env=_env(),
                               stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120)
     finally:
         os.close(write_end)
