@@ -18,7 +18,6 @@ cell does not define (papermill would only warn and ignore it), and
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import Iterable, Mapping
 import jupytext
 import nbformat
 import papermill
-from papermill.translators import translate_parameters
+from papermill.translators import PythonTranslator, translate_parameters
 
 KERNEL = "mlib"
 STAMP_KEY = "mlib_stamp"
@@ -85,11 +84,9 @@ def parameters_cell(notebook: nbformat.NotebookNode) -> int:
 
 
 def parameter_names(notebook: nbformat.NotebookNode) -> set[str]:
-    """The names the ``parameters`` cell assigns: the only parameters papermill may inject."""
-    tree = ast.parse(notebook.cells[parameters_cell(notebook)].source)
-    return {target.id for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
-            for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
-            if isinstance(target, ast.Name)}
+    """The names papermill finds in the ``parameters`` cell (its own parser, the one behind its
+    "Passed unknown parameter" warning): the only parameters it may inject."""
+    return {parameter.name for parameter in PythonTranslator.inspect(notebook.cells[parameters_cell(notebook)])}
 
 
 def configuration(source: str | Path, parameters: Mapping, kernel: str = KERNEL) -> dict:

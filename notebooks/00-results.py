@@ -29,9 +29,9 @@ if "google.colab" in sys.modules:  # on Colab: install the project first
                     "git+https://github.com/mlib-study/micro-expression-person-recognition"], check=True)
 
 # %% tags=["parameters"]
-profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None = the defaults
+profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None: the defaults
 overrides = {}  # dotted settings over the profile, e.g. {"study.results": "results"}
-study_file = None  # the manifest `mlib study` wrote; None = <study.results>/<profile name>/study.json
+study_file = None  # the manifest `mlib study` wrote; None: <study.results>/<profile name>/study.json
 
 # %%
 from pathlib import Path

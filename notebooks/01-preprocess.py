@@ -37,7 +37,7 @@ if "google.colab" in sys.modules:  # on Colab: install the project first
                     "git+https://github.com/mlib-study/micro-expression-person-recognition"], check=True)
 
 # %% tags=["parameters"]
-profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None = the defaults
+profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None: the defaults
 overrides = {}  # dotted settings over the profile, e.g. {"data.dataset": "samm", "data.root": "data/synthetic/samm"}
 out_dir = "figures/01-preprocess"  # this page's figures, and data.json naming the cache and split it made
 

@@ -25,6 +25,9 @@
 # folder is named by a hash of the settings that shape the result
 # (`mlib.train.run_folder`), so the study, `mlib train` and this notebook run by
 # hand with the same settings find the same folder, and a finished one is reused.
+# For this page the study adds the paper's Table 1 choice for the database
+# (`mlib.study.table1_overrides`: alpha, beta, solver, learning rate and, on the
+# `full` profile, batch size); run by hand, pass those in `overrides` too.
 
 # %% tags=["remove-cell"]
 import subprocess
@@ -35,7 +38,7 @@ if "google.colab" in sys.modules:  # on Colab: install the project first
                     "git+https://github.com/mlib-study/micro-expression-person-recognition"], check=True)
 
 # %% tags=["parameters"]
-profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None = the defaults
+profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None: the defaults
 overrides = {}  # dotted settings over the profile; run.cache and run.split name the inputs (notebook 01) and
 # run.out the parent of run folders, e.g. {"run.cache": "cache/casme2-...", "run.split": "cache/casme2-.../splits/half-seed42.csv"}
 

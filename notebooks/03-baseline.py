@@ -42,7 +42,7 @@ if "google.colab" in sys.modules:  # on Colab: install the project first
                     "git+https://github.com/mlib-study/micro-expression-person-recognition"], check=True)
 
 # %% tags=["parameters"]
-profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None = the defaults
+profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None: the defaults
 overrides = {}  # dotted settings over the profile; run.cache and run.split name the inputs (notebook 01),
 # study.baseline_features the feature sets, e.g. {"run.cache": "cache/casme2-...", "run.split": "...csv"}
 out = "runs/baseline"  # parent folder of the baseline run folders

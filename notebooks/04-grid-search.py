@@ -40,7 +40,7 @@ if "google.colab" in sys.modules:  # on Colab: install the project first
                     "git+https://github.com/mlib-study/micro-expression-person-recognition"], check=True)
 
 # %% tags=["parameters"]
-profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None = the defaults
+profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None: the defaults
 overrides = {}  # dotted settings over the profile, under every configuration of the grid; run.cache and
 # run.split name the inputs (notebook 01), study.grid the grid file and study.seeds its seeds
 out = "runs/grid-default"  # the grid folder: run folders and grid.csv
@@ -100,7 +100,7 @@ n_seeds = done["train.seed"].nunique()
 if n_seeds > 1:
     show(plots.seed_spread(table, "test_rank1"))
 else:
-    print("One seed per configuration: rerun with seeds=[0, 1, 2] to see the spread between runs.")
+    print("One seed per configuration: rerun with overrides {\"study.seeds\": [0, 1, 2]} to see the spread between runs.")
 summary = grid_search.summarize_configurations(table)
 show_table(summary.drop(columns=["first_config"]).round(3))
 

@@ -43,7 +43,7 @@ if "google.colab" in sys.modules:  # on Colab: install the project first
                     "git+https://github.com/mlib-study/micro-expression-person-recognition"], check=True)
 
 # %% tags=["parameters"]
-profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None = the defaults
+profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None: the defaults
 overrides = {}  # dotted settings over the profile: study.ensemble_max_size, study.ensemble_method,
 # study.ensemble_candidates and study.bootstrap shape the search
 grid_dir = "runs/grid-default"  # a grid folder written by mlib grid (notebook 4)

@@ -41,11 +41,11 @@ if "google.colab" in sys.modules:  # on Colab: install the project first
                     "git+https://github.com/mlib-study/micro-expression-person-recognition"], check=True)
 
 # %% tags=["parameters"]
-profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None = the defaults
-overrides = {}  # dotted settings over the profile: run.cache (None = the run's own cache), study.gradcam_clips,
+profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None: the defaults
+overrides = {}  # dotted settings over the profile: run.cache (None: the run's own cache), study.gradcam_clips,
 # study.gradcam_target, study.gradcam_pathway, study.publish_faces, train.device and train.batch_size
 run = None  # a finished run folder (notebook 02-train); required
-out = None  # result folder; None = <run>/gradcam-test-<target>
+out = None  # result folder; None: <run>/gradcam-test-<target>
 private_dir = "private/gradcam"  # git-ignored folder for figures that show real faces
 
 # %%

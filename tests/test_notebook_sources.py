@@ -26,6 +26,8 @@ def test_parameters_are_the_profile_the_overrides_and_paths_and_the_next_cell_re
     defaults: dict = {}
     exec(notebook.cells[start].source, defaults)  # noqa: S102 - the notebook's own parameters cell
     names = notebooks.parameter_names(notebook)
+    assigned = {name for name in defaults if not name.startswith("__")}
+    assert names == assigned, "papermill's parser must see every parameter (no '=' in a parameter's comment)"
     assert {"profile", "overrides"} <= names and defaults["profile"] is None and defaults["overrides"] == {}
     paths = {name: defaults[name] for name in names - {"profile", "overrides"}}
     assert all(value is None or isinstance(value, str) for value in paths.values()), f"not a path: {paths}"
