@@ -41,7 +41,7 @@ def test_baseline_notebook_runs_and_states_the_data_is_synthetic(tmp_path):
         for cell in nbformat.read(executed, as_version=4).cells
         for out in cell.get("outputs", [])
     )
-    assert "**Data: SYNTHETIC.**" in text
+    assert "**Data: SYNTHETIC**" in text
     assert "paper (Kay et al. 2023, Table 4" in text and "0.7148" in text  # CASME II, from mlib.paper
     assert "image/png" in text
     runs = sorted(p.name.split("-")[1] for p in (tmp_path / "runs").iterdir())

@@ -48,7 +48,7 @@ def test_grid_and_ensemble_notebooks(tmp_path):
         "out": str(grid_dir),
     }, cwd=ROOT)
     text = _text(executed / "04-grid-search.ipynb")
-    assert "**Data: SYNTHETIC.**" in text
+    assert "**Data: SYNTHETIC**" in text
     assert "chosen on validation (ours)" in text and "what the original code reported" in text
     assert "paper, Tables 1-2 (CASME II, real data)" in text
     assert _images(executed / "04-grid-search.ipynb") >= 2

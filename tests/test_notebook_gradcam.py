@@ -56,14 +56,14 @@ def test_gradcam_notebook_on_synthetic_and_real_runs(tmp_path, torch_threads):
     quick = {"study.gradcam_clips": 1, "train.device": "cpu", "train.batch_size": 8}
     _, text, images = execute(tmp_path, "synthetic", {
         "run": str(run_dir), "out": str(out), "overrides": {"run.cache": str(inputs["caches"]["synth"]), **quick}})
-    assert f"run folder: {run_dir}" in text and "**Data: SYNTHETIC.**" in text
+    assert f"run folder: {run_dir}" in text and "**Data: SYNTHETIC**" in text
     assert "the regions the generator moved" in text and "paper's statement" in text
     assert images == 4  # histogram, mean maps (with the mean face), one energy curve, one strip
     assert (out / "scores.csv").is_file() and list(out.glob("strip_*.png")) and list(out.glob("cam_*.gif"))
 
     out = tmp_path / "real"
     _, text, images = execute(tmp_path, "real", {"run": str(run_dir), "out": str(out), "overrides": quick})
-    assert "**Data: REAL.**" in text and "not shown here" in text and "the 10 % most moving pixels" in text
+    assert "**Data: REAL**" in text and "not shown here" in text and "the 10 % most moving pixels" in text
     assert images == 3  # no strip: a real subject's frames are not embedded
     assert not list(out.glob("strip_*")) and not list(out.glob("cam_*.gif"))
     private = tmp_path / "private" / "gradcam" / run_dir.name

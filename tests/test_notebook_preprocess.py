@@ -43,7 +43,7 @@ def test_preprocess_notebook_runs_with_injected_parameters(tmp_path):
     notebook = nbformat.read(executed, as_version=4)
     outputs = [o for cell in notebook.cells for o in cell.get("outputs", [])]
     markdown = [o["data"]["text/markdown"] for o in outputs if "text/markdown" in o.get("data", {})]
-    assert any("**Data: SYNTHETIC.**" in text for text in markdown)
+    assert any("**Data: SYNTHETIC**" in text for text in markdown)
     text = "".join(o.get("text", "") for o in outputs)
     assert "excluded subjects: 04" in text  # the corpus's single-clip subject
     assert sum("image/png" in o.get("data", {}) for o in outputs) == 3

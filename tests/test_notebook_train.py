@@ -44,7 +44,7 @@ def test_train_notebook_runs_at_tiny_size(tmp_path):
     text = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []) if o.get("name") == "stdout")
     assert f"run folder: {run_dir}" in text and "config.yaml" in text
     markdown = "".join(o.get("data", {}).get("text/markdown", "") for c in notebook.cells for o in c.get("outputs", []))
-    assert "**Data: origin unknown.**" in markdown  # the tiny cache names no database root
+    assert "**Data: origin unknown**" in markdown  # the tiny cache names no database root
     assert "SlowFast R18, alpha 4, beta 1/8, 8 frames x 32 px" in text
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["test"]["n_clips"] == 3

@@ -6,9 +6,9 @@ from mlib.provenance import cache_banner, data_banner
 
 
 def test_banner_says_synthetic_real_or_unknown():
-    assert data_banner(True, "casme2").startswith("**Data: SYNTHETIC.** The casme2 corpus written by `mlib synth`")
-    assert data_banner(False, "samm").startswith("**Data: REAL.** The samm database")
-    assert data_banner(None, "smic").startswith("**Data: origin unknown.**")
+    assert data_banner(True, "casme2").startswith("**Data: SYNTHETIC** (casme2, written by `mlib synth`)")
+    assert data_banner(False, "samm, smic").startswith("**Data: REAL** (samm, smic)")
+    assert data_banner(None, "smic").startswith("**Data: origin unknown** (smic)")
 
 
 def test_cache_banner_reads_the_caches_root(tmp_path):
