@@ -164,17 +164,41 @@ def load_yaml(path: str | Path) -> dict:
 
 def parse_overrides(items: Iterable[str]) -> dict:
     """Turn ``["model.alpha=8", "train.lr=0.1"]`` into a nested dict (values parsed as YAML)."""
-    tree: dict = {}
+    return nest(dotted_overrides(items))
+
+
+def dotted_overrides(items: Iterable[str]) -> dict:
+    """Turn ``["model.alpha=8"]`` into ``{"model.alpha": 8}``: the form notebooks and grid files take."""
+    dotted: dict = {}
     for item in items:
         key, sep, value = item.partition("=")
-        if not sep or not key:
+        if not sep or not key.strip():
             raise ConfigError(f"override {item!r}: expected key.sub=value")
+        dotted[key.strip()] = _parse_value(value)
+    return dotted
+
+
+def nest(dotted: Mapping[str, Any]) -> dict:
+    """``{"model.alpha": 4}`` -> ``{"model": {"alpha": 4}}``; already nested values merge in."""
+    tree: dict = {}
+    for key, value in dotted.items():
         node = tree
-        parts = key.strip().split(".")
-        for part in parts[:-1]:
+        *parents, leaf = str(key).split(".")
+        for part in parents:
             node = node.setdefault(part, {})
-        node[parts[-1]] = _parse_value(value)
+        if isinstance(value, Mapping) and isinstance(node.get(leaf), dict):
+            node[leaf] = merge_trees(node[leaf], nest(value))
+        else:
+            node[leaf] = nest(value) if isinstance(value, Mapping) else value
     return tree
+
+
+def merge_trees(a: dict, b: dict) -> dict:
+    """Deep-merge two nested override trees (no validation: ``merge`` does that)."""
+    out = dict(a)
+    for key, value in b.items():
+        out[key] = merge_trees(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
 
 
 def _parse_value(text: str) -> Any:
@@ -230,12 +254,14 @@ def _checked(where: str, default: Any, value: Any) -> Any:
 
 
 def resolve(profile: str | Path | Mapping | None = None, overrides: Iterable[str] | Mapping = ()) -> dict:
-    """Defaults <- profile <- overrides, validated. ``profile`` may be a path or a mapping."""
+    """Defaults <- profile <- overrides, validated. ``profile`` may be a path or a mapping;
+    ``overrides`` a list of ``key.sub=value`` strings or a mapping, nested or with dotted keys
+    (``{"model.alpha": 8}``: the form the notebooks' ``overrides`` parameter and the grid files use)."""
     cfg = load_defaults()
     if profile is not None:
         data = profile if isinstance(profile, Mapping) else load_yaml(profile)
         cfg = merge(cfg, data)
-    cfg = merge(cfg, overrides if isinstance(overrides, Mapping) else parse_overrides(overrides))
+    cfg = merge(cfg, nest(overrides) if isinstance(overrides, Mapping) else parse_overrides(overrides))
     return cfg
 
 

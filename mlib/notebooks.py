@@ -8,6 +8,12 @@ when nothing changed, it is not executed again. A notebook that fails is moved
 to ``failed/`` beside the executed copies and the error is raised, so a failed
 notebook can never be published as if it had run. Papermill writes into a
 hidden ``.NAME.running.ipynb`` that is moved into place only on success.
+
+Every notebook's ``parameters`` cell holds ``profile``, ``overrides`` and the
+page's paths, and the first code cell after it resolves the configuration
+(``config.resolve(profile, overrides)``). ``execute`` refuses a parameter the
+cell does not define (papermill would only warn and ignore it), and
+``configuration`` resolves a notebook's configuration without running the page.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from typing import Iterable, Mapping
 import jupytext
 import nbformat
 import papermill
+from papermill.translators import PythonTranslator, translate_parameters
 
 KERNEL = "mlib"
 STAMP_KEY = "mlib_stamp"
@@ -68,6 +75,41 @@ def errors_in(executed: Path) -> list[str]:
     return found
 
 
+def parameters_cell(notebook: nbformat.NotebookNode) -> int:
+    """The index of the notebook's one cell tagged ``parameters``."""
+    tagged = [i for i, cell in enumerate(notebook.cells) if "parameters" in cell.metadata.get("tags", [])]
+    if len(tagged) != 1:
+        raise NotebookFailed(f"expected one cell tagged 'parameters', found {len(tagged)}")
+    return tagged[0]
+
+
+def parameter_names(notebook: nbformat.NotebookNode) -> set[str]:
+    """The names papermill finds in the ``parameters`` cell (its own parser, the one behind its
+    "Passed unknown parameter" warning): the only parameters it may inject."""
+    return {parameter.name for parameter in PythonTranslator.inspect(notebook.cells[parameters_cell(notebook)])}
+
+
+def configuration(source: str | Path, parameters: Mapping, kernel: str = KERNEL) -> dict:
+    """The names a notebook defines once its configuration is resolved, without running the page.
+
+    Runs in this process what executing ``source`` would run first: its
+    ``parameters`` cell, papermill's injected values and the next code cell
+    (the configuration cell). A test compares the result (``["cfg"]``) with the
+    configuration the study trains, so a page run by hand provably does the same.
+    """
+    notebook = jupytext.read(source)
+    unknown = set(parameters) - parameter_names(notebook)
+    if unknown:
+        raise NotebookFailed(f"{source}: unknown parameter(s) {', '.join(sorted(unknown))}")
+    start = parameters_cell(notebook)
+    config_cell = next(cell for cell in notebook.cells[start + 1:] if cell.cell_type == "code")
+    namespace: dict = {}
+    injected = translate_parameters(kernel, "python", dict(parameters), "Parameters")
+    for code in (notebook.cells[start].source, injected, config_cell.source):
+        exec(compile(code, str(source), "exec"), namespace)  # noqa: S102 - the notebook's own cells
+    return namespace
+
+
 def execute(
     source: str | Path,
     executed: str | Path,
@@ -92,6 +134,10 @@ def execute(
     if not force and read_stamp(executed) == wanted and not errors_in(executed):
         return wanted, False
     notebook = jupytext.read(source)
+    unknown = set(parameters) - parameter_names(notebook)
+    if unknown:  # papermill would warn "Passed unknown parameter" and run without it
+        raise NotebookFailed(f"{source}: unknown parameter(s) {', '.join(sorted(unknown))}; "
+                             f"its parameters cell defines {', '.join(sorted(parameter_names(notebook)))}")
     if title_suffix and notebook.cells and notebook.cells[0].cell_type == "markdown":
         title, _, rest = notebook.cells[0].source.partition("\n")
         notebook.cells[0].source = f"{title}{title_suffix}\n{rest}"

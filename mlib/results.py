@@ -10,40 +10,15 @@ paper's numbers come from ``mlib.paper`` and are labelled as the paper's.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from mlib import grid, paper
+from mlib.manifest import StudyManifest
 
 PAPER = "paper (Kay et al. 2023)"
 SAEED = "paper's baseline (Saeed 2021)"
-
-
-@dataclass
-class Study:
-    """A finished study's manifest (``<results>/<profile>/study.json``)."""
-
-    profile: str
-    data: str
-    variants: list[dict]
-    config: dict
-
-    @classmethod
-    def load(cls, path: str | Path) -> "Study":
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no study manifest (run `mlib study --profile ...` first)")
-        raw = json.loads(path.read_text())
-        return cls(raw["profile"], raw["data"], raw["variants"], raw["config"])
-
-    @property
-    def synthetic(self) -> bool:
-        return self.data == "synthetic"
-
-    def variant(self, name: str) -> dict:
-        return next(v for v in self.variants if v["name"] == name)
 
 
 def test_rank1(run_dir: str | Path) -> dict:
@@ -83,12 +58,12 @@ def _features(run_dir: Path) -> str:
     return str(json.loads((run_dir / "metrics.json").read_text()).get("feature_set", run_dir.name))
 
 
-def single_dataset_table(study: Study, name: str) -> pd.DataFrame:
+def single_dataset_table(study: StudyManifest, name: str) -> pd.DataFrame:
     """Table 2 and Table 4 of the paper beside ours, for one variant of the study."""
     variant = study.variant(name)
-    dataset = paper.paper_dataset(variant["dataset"])
-    ours = f"ours ({'synthetic' if study.synthetic else 'real'} {variant['name']})"
-    paths = variant["paths"]
+    dataset = paper.paper_dataset(variant.dataset)
+    ours = f"ours ({'synthetic' if study.synthetic else 'real'} {variant.name})"
+    paths = variant.paths
     rows = [_row(PAPER, "SlowFast, single model (Table 2)", paper.TABLE2_RANK1.get(dataset),
                  "best test accuracy of the grid")]
     if "train" in paths:
@@ -130,13 +105,13 @@ def _ci_kwargs(found: dict) -> dict:
     return {"rank1": found["rank1"], "ci": found}
 
 
-def table3(study: Study, name: str) -> pd.DataFrame:
+def table3(study: StudyManifest, name: str) -> pd.DataFrame:
     """The paper's Table 3 (SMIC: Adam, AdamW and their vote) beside our Adam/AdamW pairs."""
     variant = study.variant(name)
     rows = [{"source": PAPER + ", SMIC", "pair": "", "model": model, "test rank-1": percent(value), "95 % CI": ""}
             for model, value in [("adam", paper.TABLE3_RANK1["adam"]), ("adamw", paper.TABLE3_RANK1["adamw"]),
                                  ("vote of the two", paper.TABLE3_RANK1["ensemble"])]]
-    ours = Path(variant["paths"].get("ensemble", "")) / "table3.csv"
+    ours = Path(variant.paths.get("ensemble", "")) / "table3.csv"
     if ours.is_file():
         source = f"ours ({'synthetic' if study.synthetic else 'real'} {name})"
         for _, row in pd.read_csv(ours).iterrows():
@@ -146,29 +121,28 @@ def table3(study: Study, name: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def motion_only_table(study: Study) -> pd.DataFrame:
+def motion_only_table(study: StudyManifest) -> pd.DataFrame:
     """The same models on the identity corpus and on the motion-only corpus (one shared face)."""
     rows = []
     for variant in study.variants:
-        paths = variant["paths"]
+        paths = variant.paths
         runs = ([("SlowFast, Table 1 configuration", Path(paths["train"]))] if "train" in paths else [])
         runs += [(f"baseline SVM on {_features(run)}", run) for run in baseline_runs(paths.get("baseline", ""))]
         for model, run_dir in runs:
             if (run_dir / "metrics.json").is_file():
                 found = test_rank1(run_dir)
-                rows.append({"corpus": variant["name"], "faces": "one shared face" if variant["mode"] != "identity"
+                rows.append({"corpus": variant.name, "faces": "one shared face" if variant.mode != "identity"
                              else "each subject its own", "model": model, "rank-1": percent(found["rank1"]),
                              "95 % CI": interval(found), "chance": percent(found["chance"]),
                              "result files": str(run_dir)})
     return pd.DataFrame(rows)
 
 
-def provenance(study: Study) -> pd.DataFrame:
+def provenance(study: StudyManifest) -> pd.DataFrame:
     """Which data, cache, split and result folders each variant used."""
     rows = []
     for variant in study.variants:
-        rows.append({"variant": variant["name"], "data": study.data, "database root": variant["root"],
-                     **{key: value for key, value in variant["paths"].items()}})
+        rows.append({"variant": variant.name, "data": study.data, "database root": variant.root, **variant.paths})
     return pd.DataFrame(rows)
 
 
@@ -180,9 +154,9 @@ GRADCAM_SCORES = {
 }
 
 
-def gradcam_table(study: Study, name: str) -> pd.DataFrame:
+def gradcam_table(study: StudyManifest, name: str) -> pd.DataFrame:
     """The Grad-CAM localisation scores' medians per pathway (1 = no better than a uniform map)."""
-    summary_file = Path(study.variant(name)["paths"].get("gradcam", "")) / "summary.csv"
+    summary_file = Path(study.variant(name).paths.get("gradcam", "")) / "summary.csv"
     if not summary_file.is_file():
         return pd.DataFrame()
     summary = pd.read_csv(summary_file)

@@ -3,9 +3,19 @@
 A profile (``configs/profiles/NAME.yaml``) resolves to one configuration. For
 each database it names, the study runs the notebooks of ``notebooks/`` in order
 through papermill (``mlib.notebooks``) into ``book/executed/NN-name-DATASET.ipynb``,
-and writes ``<results>/<profile>/study.json``: which profile, data and result
-folders each page used, so the results summary (``00-results``) and every
-figure can name the run that made it.
+and writes ``<results>/<profile>/study.json`` (``mlib.manifest``): which profile,
+data and result folders each page used, so the results summary (``00-results``)
+and every figure can name the run that made it.
+
+Every notebook takes the configuration whole: its parameters are ``profile``
+(this profile's file), ``overrides`` (dotted keys) and the page's input and
+output paths, and its first code cell resolves ``config.resolve(profile,
+overrides)``. The study passes only what differs between corpora
+(``corpus_overrides``: the database, its root, the synthetic mode, and once
+prepared its cache and split) and, for the single training run, the paper's
+Table 1 choice (``single_run_overrides``), on top of the ``--set`` overrides it
+was started with. A notebook run by hand with the same parameters resolves the
+same configuration, so it trains the same run folder (``mlib.train.run_folder``).
 
 On synthetic profiles the corpus is generated first, and a second corpus in the
 generator's ``motion-only`` mode (one shared face; subjects differ only in how
@@ -19,32 +29,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from mlib import config as mconfig
-from mlib import io as mio
 from mlib import notebooks, paper
-from mlib.train import configure_run, run_folder
+from mlib.manifest import StudyManifest, Variant
+from mlib.train import run_folder
 
 NOTEBOOK_DIR = Path("notebooks")
 EXECUTED_DIR = Path("book/executed")
 REAL_FOLDERS = {"casme2": "CASME2", "samm": "SAMM", "smic": "SMIC"}
 MOTION_ONLY = "motion-only"
-
-
-@dataclass
-class Variant:
-    """One corpus the study runs on: a database in a layout, and for synthetic data its mode."""
-
-    dataset: str
-    root: str
-    mode: str = "identity"             # identity | motion-only (synthetic corpora only)
-    paths: dict = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return self.dataset if self.mode == "identity" else f"{self.dataset}-{self.mode}"
 
 
 def variants(cfg: dict) -> list[Variant]:
@@ -59,32 +54,63 @@ def variants(cfg: dict) -> list[Variant]:
     return found
 
 
-def training_overrides(cfg: dict, variant: Variant) -> dict:
-    """The single run's settings: the paper's Table 1 choice for this database, at the profile's scale
-    (the profile's batch size, epochs and input size: the paper's batch 16/32 is for its GPU runs)."""
-    chosen = paper.TABLE1[paper.paper_dataset(variant.dataset)]
-    return {"alpha": chosen["alpha"], "beta_inv": chosen["beta_inv"], "optimizer": chosen["optimizer"],
-            "lr": chosen["lr"]}
+def corpus_overrides(cfg: dict, variant: Variant) -> dict:
+    """What every notebook of one corpus is told beyond the profile: the database, its root and, for
+    synthetic data, the generator's mode; once preprocessing ran, its cache and split (``run.*``)."""
+    found = {"data.dataset": variant.dataset, "data.root": variant.root}
+    if cfg["study"]["data"] == "synthetic":
+        found["synth.mode"] = variant.mode
+    if "cache" in variant.paths:
+        found |= {"run.cache": variant.paths["cache"], "run.split": variant.paths["split"]}
+    return found
 
 
-class Study:
-    """Executes the notebooks of one profile, in order, recording what each used."""
+def table1_overrides(cfg: dict, dataset: str) -> dict:
+    """The paper's Table 1 choice for a database (alpha, beta, solver, lr) and, when
+    ``study.table1_batch`` is ``paper``, its batch size; otherwise the profile's batch stays."""
+    chosen = paper.TABLE1[paper.paper_dataset(dataset)]
+    found = {"model.alpha": chosen["alpha"], "model.beta_inv": chosen["beta_inv"],
+             "train.optimizer": chosen["optimizer"], "train.lr": chosen["lr"]}
+    if cfg["study"]["table1_batch"] == "paper":
+        found["train.batch_size"] = chosen["batch_size"]
+    elif cfg["study"]["table1_batch"] != "profile":
+        raise mconfig.ConfigError(f"study.table1_batch: expected paper or profile, got {cfg['study']['table1_batch']!r}")
+    return found
+
+
+def single_run_overrides(cfg: dict, variant: Variant, runs_dir: str | Path) -> dict:
+    """The overrides of notebook 02 (the single run): the corpus's, the paper's Table 1 choice, and
+    ``run.out``, the runs folder it shares with the grid (which then finds this run already trained)."""
+    return {**corpus_overrides(cfg, variant), **table1_overrides(cfg, variant.dataset), "run.out": str(runs_dir)}
+
+
+class StudyRunner:
+    """Executes the notebooks of one profile, in order, recording what each used in the manifest."""
 
     def __init__(self, profile: Path, overrides=(), executed_dir: Path = EXECUTED_DIR, force: bool = False):
         self.profile = Path(profile)
         self.name = self.profile.stem
-        self.cfg = mconfig.resolve(self.profile, overrides)
+        self.overrides = mconfig.dotted_overrides(overrides)  # --set: passed on to every notebook
+        self.cfg = mconfig.resolve(self.profile, self.overrides)
         self.executed_dir = Path(executed_dir)
         self.results = Path(self.cfg["study"]["results"]) / self.name
         self.force = force
-        self.executed: list[Path] = []
-        self.variants = variants(self.cfg)
+        self.manifest = StudyManifest(self.name, str(self.profile), self.cfg["study"]["data"], self.cfg,
+                                      variants(self.cfg))
         self._stamps: list[str] = []
+
+    @property
+    def variants(self) -> list[Variant]:
+        return self.manifest.variants
+
+    @property
+    def executed(self) -> list[Path]:
+        return [Path(p) for p in self.manifest.executed]
 
     def run(self) -> list[Path]:
         for variant in self.variants:
             self._run_variant(variant)
-        self._notebook("00-results", None, {"study_file": str(self.results / "study.json")})
+        self._notebook("00-results", None, {}, {"study_file": str(self.results / "study.json")})
         notebooks.check_executed(self.executed)
         for stale in set(self.executed_dir.glob("*.ipynb")) - set(self.executed):
             stale.unlink()  # a page of another profile's run: the book shows only this run
@@ -92,77 +118,47 @@ class Study:
 
     def _run_variant(self, variant: Variant) -> None:
         """The notebooks of one corpus; each result folder is recorded in the manifest before it is made."""
-        cfg, out, paths = self.cfg, self.results / variant.name, variant.paths
-        prep, split = cfg["prepare"], cfg["split"]
+        out, paths = self.results / variant.name, variant.paths
         paths["preprocess"] = str(out / "preprocess")
-        self._notebook("01-preprocess", variant, {
-            "dataset": variant.dataset, "root": variant.root, "apex_rule": cfg["data"]["apex_rule"],
-            "cropped": cfg["data"]["cropped"], "cache_dir": prep["cache_dir"], "face_size": prep["face_size"],
-            "window": prep["window"], "margin": prep["margin"], "protocol": split["protocol"],
-            "test_size": split["test_size"], "seed": split["seed"], "val_size": split["val_size"],
-            "synth": self.synthetic, "synth_settings": {**cfg["synth"], "mode": variant.mode},
-            "workers": prep["workers"], "out_dir": paths["preprocess"],
-        })
+        self._notebook("01-preprocess", variant, corpus_overrides(self.cfg, variant), {"out_dir": paths["preprocess"]})
         recorded = json.loads((out / "preprocess" / "data.json").read_text())
-        cache, split_file = recorded["cache"], recorded["split"]
-        chosen = training_overrides(cfg, variant)
-        model, train = cfg["model"], cfg["train"]
-        settings = {"alpha": chosen["alpha"], "beta_inv": chosen["beta_inv"], "depth": model["depth"],
-                    "optimizer": chosen["optimizer"], "lr": chosen["lr"], "batch_size": train["batch_size"],
-                    "epochs": train["epochs"], "seed": train["seed"], "size": model["size"],
-                    "frames": model["frames"], "device": train["device"]}
-        runs_dir = out / "runs"  # shared with the grid, which then finds this configuration already trained
-        run_dir = run_folder(configure_run(self.profile, cache=cache, split=split_file, runs_dir=runs_dir, **settings))
-        paths.update(cache=cache, split=split_file, train=str(run_dir), baseline=str(out / "baseline"))
-        self._notebook("02-train", variant, {
-            "dataset": variant.dataset, "cache": cache, "split": split_file, "profile": str(self.profile),
-            **settings, "runs_dir": str(runs_dir), "out": str(run_dir),
-        })
-        self._notebook("07-baseline", variant, {
-            "cache": cache, "split": split_file, "out": paths["baseline"], "workers": prep["workers"],
-        })
+        paths.update(cache=recorded["cache"], split=recorded["split"])
+        runs_dir = out / "runs"  # shared with the grid, which then finds the single run already trained
+        single = single_run_overrides(self.cfg, variant, runs_dir)
+        paths.update(train=str(run_folder(self.resolved(single))), baseline=str(out / "baseline"))
+        self._notebook("02-train", variant, single, {})
+        corpus = corpus_overrides(self.cfg, variant)
+        self._notebook("03-baseline", variant, corpus, {"out": paths["baseline"]})
         if variant.mode != "identity":
             return
         paths.update(grid=str(runs_dir), ensemble=str(out / "ensemble"), gradcam=str(out / "gradcam"))
-        self._notebook("03-grid-search", variant, {
-            "dataset": variant.dataset, "cache": cache, "split": split_file,
-            "grid": cfg["study"]["grid"], "profile": str(self.profile), "seeds": cfg["study"]["seeds"],
-            "out": paths["grid"],
-        })
-        self._notebook("04-ensemble", variant, {
-            "grid_dir": paths["grid"], "out": paths["ensemble"], "max_size": cfg["study"]["ensemble_max_size"],
-        })
-        self._notebook("05-gradcam", variant, {
-            "run": str(run_dir), "cache": cache, "clips": cfg["study"]["gradcam_clips"],
-            "out": paths["gradcam"], "synthetic_root": variant.root if self.synthetic else None,
-        })
+        self._notebook("04-grid-search", variant, corpus, {"out": paths["grid"]})
+        self._notebook("05-ensemble", variant, corpus, {"grid_dir": paths["grid"], "out": paths["ensemble"]})
+        self._notebook("06-gradcam", variant, corpus, {"run": paths["train"], "out": paths["gradcam"]})
 
-    @property
-    def synthetic(self) -> bool:
-        return self.cfg["study"]["data"] == "synthetic"
+    def resolved(self, overrides: dict) -> dict:
+        """The configuration a notebook given ``overrides`` resolves (the ``--set`` ones come first)."""
+        return mconfig.resolve(self.profile, {**self.overrides, **overrides})
 
-    def _notebook(self, stem: str, variant: Variant | None, parameters: dict) -> None:
+    def parameters(self, overrides: dict, paths: dict) -> dict:
+        """A notebook's parameters: this profile, the ``--set`` overrides with the page's, and its paths."""
+        return {"profile": str(self.profile), "overrides": {**self.overrides, **overrides}, **paths}
+
+    def _notebook(self, stem: str, variant: Variant | None, overrides: dict, paths: dict) -> None:
         name = stem if variant is None else f"{stem}-{variant.name}"
         executed = self.executed_dir / f"{name}.ipynb"
         print(f"[study {self.name}] {name}", flush=True)
         self._write_manifest()
-        stamp, ran = notebooks.execute(NOTEBOOK_DIR / f"{stem}.py", executed, parameters,
+        stamp, ran = notebooks.execute(NOTEBOOK_DIR / f"{stem}.py", executed, self.parameters(overrides, paths),
                                        upstream=self._stamps, force=self.force,
                                        title_suffix="" if variant is None else f": {variant.name}")
         print(f"[study {self.name}] {name}: {'executed' if ran else 'up to date'}", flush=True)
         self._stamps.append(stamp)
-        self.executed.append(executed)
+        self.manifest.executed.append(str(executed))
         self._write_manifest()
 
     def _write_manifest(self) -> None:
-        mio.write_json(self.results / "study.json", {
-            "profile": self.name,
-            "profile_file": str(self.profile),
-            "data": self.cfg["study"]["data"],
-            "config": self.cfg,
-            "variants": [asdict(v) | {"name": v.name} for v in self.variants],
-            "executed": [str(p) for p in self.executed],
-        })
+        self.manifest.write(self.results / "study.json")
 
 
 def check_real_data(cfg: dict) -> list[str]:
@@ -197,7 +193,7 @@ def main(args: argparse.Namespace) -> int:
     overrides = list(args.overrides)
     if args.data_root:
         overrides += [f"study.roots.{name}={Path(args.data_root) / folder}" for name, folder in REAL_FOLDERS.items()]
-    study = Study(Path(args.profile), overrides, Path(args.executed), force=args.force)
+    study = StudyRunner(Path(args.profile), overrides, Path(args.executed), force=args.force)
     if args.check:
         missing = check_real_data(study.cfg)
         for line in missing:

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from mlib import io
-from mlib.config import ConfigError, config_hash, load_defaults, load_yaml, resolve
+from mlib.config import config_hash, load_yaml, resolve
 from mlib.data import (ClipTable, fit_clip, load_clip_arrays, load_clip_table, make_inputs, read_cache_settings,
                        run_working_size)
 from mlib.metrics import PROBA_PREFIX, predicted_labels, summarize
@@ -56,25 +56,6 @@ def resolve_device(setting: str) -> torch.device:
 def _flag(value, device: torch.device) -> bool:
     """``auto`` = on for CUDA, off for CPU."""
     return device.type == "cuda" if value == "auto" else bool(value)
-
-
-def configure_run(profile, *, cache, split, runs_dir=None, **settings) -> dict:
-    """The resolved config of one run: ``profile``, then named model/train settings, then the inputs.
-
-    ``settings`` are keys of the defaults tree's ``model`` or ``train`` section
-    (``alpha=8, optimizer="adamw"``). The training notebook and the study runner
-    both build a run's config here, so they agree on its run folder.
-    """
-    defaults = load_defaults()
-    tree: dict = {"model": {}, "train": {}, "run": {"cache": str(cache), "split": str(split)}}
-    for key, value in settings.items():
-        section = next((name for name in ("model", "train") if key in defaults[name]), None)
-        if section is None:
-            raise ConfigError(f"{key!r} is neither a model nor a train setting")
-        tree[section][key] = value
-    if runs_dir is not None:
-        tree["run"]["out"] = str(runs_dir)
-    return resolve(profile, tree)
 
 
 def run_folder(cfg: dict) -> Path:

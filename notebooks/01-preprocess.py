@@ -23,10 +23,10 @@
 # `mlib prepare`, `mlib split` run the same functions); this notebook only
 # shows what came out.
 #
-# **Is this data synthetic?** By default, yes: with `synth = True` and no
-# annotation spreadsheet at `root`, the notebook writes the synthetic corpus of
-# `mlib synth` (drawn faces, no real person) and uses it. The cell below the
-# parameters states which kind of data this particular run used.
+# **Is this data synthetic?** By default, yes: when the configuration's
+# `study.data` is `synthetic`, the notebook writes the synthetic corpus of
+# `mlib synth` (drawn faces, no real person) at `data.root` and uses it. The
+# cell below the configuration states which kind of data this run used.
 
 # %% tags=["remove-cell"]
 import subprocess
@@ -37,23 +37,9 @@ if "google.colab" in sys.modules:  # on Colab: install the project first
                     "git+https://github.com/mlib-study/micro-expression-person-recognition"], check=True)
 
 # %% tags=["parameters"]
-dataset = "casme2"
-root = "data/synthetic/casme2"
-apex_rule = "annotated"  # annotated | midpoint (SMIC always uses the midpoint)
-cropped = False  # the database's already-cropped release: no face detection
-cache_dir = "cache"
-face_size = None  # None: the paper's size per database (SMIC 150, CASME II 300, SAMM 400)
-window = 64
-margin = 0.15
-protocol = "half"
-test_size = 0.5
-seed = 42
-val_size = 0.1
-synth = True  # (re)write the synthetic corpus at root first: a no-op when it holds these settings; refuses a real root
-synth_settings = {}  # overrides of the defaults tree's synth section (e.g. {"subjects": 4})
-workers = 2
-show_real_frames = False  # real databases are under EULA: their frames are drawn only when allowed
-out_dir = "figures/01-preprocess"
+profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None: the defaults
+overrides = {}  # dotted settings over the profile, e.g. {"data.dataset": "samm", "data.root": "data/synthetic/samm"}
+out_dir = "figures/01-preprocess"  # this page's figures, and data.json naming the cache and split it made
 
 # %%
 from pathlib import Path
@@ -63,11 +49,20 @@ from IPython.display import Markdown, display
 
 from mlib import config
 from mlib.datasets import load_dataset, validation_report
-from mlib.io import atomic_path
+from mlib.io import atomic_path, write_json
+from mlib.plots import show_table
 from mlib.plots.data import crop_montage, split_parts, window_timeline
 from mlib.preprocess import load_index, prepare_cache
+from mlib.data import root_is_synthetic
+from mlib.provenance import data_banner
 from mlib.splits import load_split, split_counts, write_splits
+from mlib.synth.layouts import write_configured_corpus
 
+cfg = config.resolve(profile, overrides)
+data, prepare, splitting = cfg["data"], cfg["prepare"], cfg["split"]
+dataset, root = data["dataset"], data["root"]
+
+# %%
 out = Path(out_dir)
 out.mkdir(parents=True, exist_ok=True)
 
@@ -79,33 +74,24 @@ def save(fig, name):
     return fig
 
 
-# %%
-from mlib.data import root_is_synthetic
-from mlib.synth.layouts import write_configured_corpus
-
-if synth:
-    synth_cfg = config.resolve(overrides={"synth": dict(synth_settings)})["synth"]
-    write_configured_corpus(root, dataset, synth_cfg, workers=workers, progress=False)
+if cfg["study"]["data"] == "synthetic":  # a no-op when the root holds these settings; refuses a real root
+    write_configured_corpus(root, dataset, cfg["synth"], workers=prepare["workers"], progress=False)
 synthetic = root_is_synthetic(root)
-display(Markdown(
-    f"**Data: {'SYNTHETIC' if synthetic else 'REAL'}.** `{root}` "
-    + ("was written by `mlib synth`: drawn faces, no real person." if synthetic
-       else "is a real database root (licensed; its frames are biometric data).")
-))
+display(Markdown(data_banner(synthetic, dataset) + f" Database root: `{root}`."))
 
 # %% [markdown]
 # ## Validate: what the loader found
 #
-# `load_dataset` reads the annotation spreadsheet and the frame folders; clips
-# with errors are listed and left out of the cache.
+# `load_dataset` reads the annotation spreadsheet and the frame folders; rows
+# and clips with errors are listed and already left out of its clip table, which
+# is what `mlib prepare` caches too (a duplicated row is dropped, the first kept).
 
 # %%
-loaded = load_dataset(dataset, root, apex_rule=apex_rule, cropped=cropped)
+loaded = load_dataset(dataset, root, apex_rule=data["apex_rule"], cropped=data["cropped"])
 print(validation_report(loaded))
-error_keys = {p.clip_key for p in loaded.problems if p.severity == "error" and p.clip_key}
-clips = loaded.clips[~loaded.clips["clip_key"].isin(error_keys)].reset_index(drop=True)
+clips = loaded.clips
 per_subject = clips.groupby("subject").agg(clips=("clip_key", "size"), frames=("frames", lambda f: int(sum(map(len, f)))))
-per_subject
+show_table(per_subject.reset_index())
 
 # %% [markdown]
 # ## Prepare: crop, window, cache
@@ -113,11 +99,12 @@ per_subject
 # Rerunning with the same settings finds the cache complete and does nothing.
 
 # %%
-cache = prepare_cache(clips, cache_dir, dataset=dataset, root=root, window=window, face_size=face_size,
-                      margin=margin, cropped=cropped, apex_rule=apex_rule, workers=workers, progress=False)
+cache = prepare_cache(clips, prepare["cache_dir"], dataset=dataset, root=root, window=prepare["window"],
+                      face_size=prepare["face_size"], margin=prepare["margin"], cropped=data["cropped"],
+                      apex_rule=data["apex_rule"], workers=prepare["workers"], progress=False)
 index = load_index(cache)
 print(cache)
-index["detector"].value_counts().rename("clips").to_frame()
+show_table(index["detector"].value_counts().rename("clips").rename_axis("detector").reset_index())
 
 # %% [markdown]
 # ## The crop box on the original frames
@@ -130,11 +117,11 @@ index["detector"].value_counts().rename("clips").to_frame()
 by_key = clips.set_index("clip_key", drop=False)
 padded = index[(index["pad_before"] + index["pad_after"]) > 0]
 example = (padded if len(padded) else index).iloc[0]
-if synthetic or show_real_frames:
+if synthetic or cfg["study"]["publish_faces"]:
     save(crop_montage(by_key.loc[example["clip_key"]], example), "crop-montage.png")
     plt.show()
 else:
-    print("Real frames are not drawn (show_real_frames = False): database EULAs restrict publishing them.")
+    print("Real frames are not drawn (study.publish_faces is false): database EULAs restrict publishing them.")
 
 # %% [markdown]
 # ## The window on the clip's timeline
@@ -145,7 +132,8 @@ else:
 # %%
 save(window_timeline(by_key.loc[example["clip_key"]], example), "window-timeline.png")
 plt.show()
-index[["pad_before", "pad_after"]].gt(0).any(axis=1).value_counts().rename("clips").rename_axis("padded").to_frame()
+show_table(index[["pad_before", "pad_after"]].gt(0).any(axis=1).value_counts().rename("clips").rename_axis("padded")
+           .reset_index())
 
 # %% [markdown]
 # ## Split
@@ -154,14 +142,15 @@ index[["pad_before", "pad_after"]].gt(0).any(axis=1).value_counts().rename("clip
 # excluded (they cannot be both trained and tested on).
 
 # %%
-split_file = write_splits(cache, protocol, test_size=test_size, val_size=val_size, seed=seed)[0]
+split_file = write_splits(cache, splitting["protocol"], test_size=splitting["test_size"],
+                          val_size=splitting["val_size"], seed=splitting["seed"])[0]
 split = load_split(split_file)
 print(split_file)
 excluded = sorted(set(split.loc[split["part"] == "excluded", "subject"]))
 print("excluded subjects:", ", ".join(excluded) if excluded else "none")
 save(split_parts(split), "split-parts.png")
 plt.show()
-split_counts(split)
+show_table(split_counts(split).rename_axis("part").reset_index())
 
 # %% [markdown]
 # ## What the next steps read
@@ -171,7 +160,5 @@ split_counts(split)
 # Grad-CAM notebooks.
 
 # %%
-from mlib.io import write_json
-
 write_json(out / "data.json", {"cache": str(cache), "split": str(split_file), "synthetic": synthetic,
                                 "dataset": dataset, "root": str(root)})

@@ -21,7 +21,13 @@
 # **alpha** is SlowFast's frame-rate ratio (the Slow pathway sees every alpha-th
 # frame of the Fast one) and **beta** its channel ratio (the Fast pathway has
 # 1/beta_inv of the Slow pathway's channels), whatever the paper's looser wording.
-# Rerunning the notebook with the same parameters reuses the finished run folder.
+# The run is the configuration resolved from `profile` and `overrides`; its
+# folder is named by a hash of the settings that shape the result
+# (`mlib.train.run_folder`), so the study, `mlib train` and this notebook run by
+# hand with the same settings find the same folder, and a finished one is reused.
+# For this page the study adds the paper's Table 1 choice for the database
+# (`mlib.study.table1_overrides`: alpha, beta, solver, learning rate and, on the
+# `full` profile, batch size); run by hand, pass those in `overrides` too.
 
 # %% tags=["remove-cell"]
 import subprocess
@@ -32,59 +38,48 @@ if "google.colab" in sys.modules:  # on Colab: install the project first
                     "git+https://github.com/mlib-study/micro-expression-person-recognition"], check=True)
 
 # %% tags=["parameters"]
-dataset = "casme2"
-cache = None  # a prepared cache folder (mlib prepare); required
-split = None  # a split CSV (mlib split); required
-profile = None  # optional profile YAML merged over mlib/defaults.yaml first
-alpha = 4
-beta_inv = 8
-depth = 18
-optimizer = "adam"
-lr = 0.001
-batch_size = 16
-epochs = 30
-seed = 0
-size = 112
-frames = 64
-device = "auto"
-runs_dir = None  # parent of run folders; None = the profile's run.out (runs/)
-out = None  # the run folder; None = runs_dir/<a hash of the settings>
+profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None: the defaults
+overrides = {}  # dotted settings over the profile; run.cache and run.split name the inputs (notebook 01) and
+# run.out the parent of run folders, e.g. {"run.cache": "cache/casme2-...", "run.split": "cache/casme2-.../splits/half-seed42.csv"}
+
+# %%
+from mlib import config
+from mlib.train import run_folder
+
+cfg = config.resolve(profile, overrides)
+if not cfg["run"]["cache"] or not cfg["run"]["split"]:
+    raise ValueError("set overrides run.cache and run.split (run notebook 01-preprocess first)")
+run_dir = run_folder(cfg)
 
 # %%
 import json
 
 import pandas as pd
-from IPython.display import display
-
-from mlib.plots import show
+from IPython.display import Markdown, display
 
 from mlib import metrics
-from mlib.data import cache_is_synthetic, read_cache_settings
+from mlib.data import read_cache_settings
+from mlib.plots import show, show_table
 from mlib.plots import training as plots
-from mlib.train import configure_run, train
+from mlib.provenance import cache_banner
+from mlib.train import train
 
-
-
-if cache is None or split is None:
-    raise ValueError("set the parameters cache and split (run notebook 01-preprocess first)")
-cfg = configure_run(profile, cache=cache, split=split, runs_dir=runs_dir, alpha=alpha, beta_inv=beta_inv,
-                    depth=depth, size=size, frames=frames, optimizer=optimizer, lr=lr, batch_size=batch_size,
-                    epochs=epochs, seed=seed, device=device)
+cache, split = cfg["run"]["cache"], cfg["run"]["split"]
 cache_dataset = read_cache_settings(cache).get("dataset")
-if cache_dataset and cache_dataset != dataset:
-    raise ValueError(f"{cache}: a {cache_dataset} cache, but dataset={dataset!r}")
-synthetic = cache_is_synthetic(cache)
-print({True: "SYNTHETIC data (drawn faces, no real person): the numbers test the pipeline, not the paper.",
-       False: f"REAL data: the {dataset} database.",
-       None: "Data origin unknown (the cache's root is not available here)."}[synthetic])
+if cache_dataset and cache_dataset != cfg["data"]["dataset"]:
+    raise ValueError(f"{cache}: a {cache_dataset} cache, but data.dataset is {cfg['data']['dataset']!r}")
+display(Markdown(cache_banner(cache)))
 
 # %%
-run_dir = train(cfg, run_dir=out, progress=False)
+train(cfg, run_dir=run_dir, progress=False)
 result = json.loads((run_dir / "metrics.json").read_text())
+model, solver = cfg["model"], cfg["train"]
 print(f"run folder: {run_dir}")
 print(f"config: {run_dir / 'config.yaml'}  (profile {profile or 'none'}; cache {cache}; split {split})")
-print(f"model: SlowFast R{depth}, alpha {alpha}, beta 1/{beta_inv}, {frames} frames x {size} px; "
-      f"{optimizer} lr {lr}, batch {batch_size}, {epochs} epochs, seed {seed}")
+print(f"model: SlowFast R{model['depth']}, alpha {model['alpha']}, beta 1/{model['beta_inv']}, "
+      f"{model['frames']} frames x {model['size']} px; {solver['optimizer']} lr {solver['lr']}, "
+      f"weight decay {solver['weight_decay']}, batch {solver['batch_size']}, {solver['epochs']} epochs, "
+      f"seed {solver['seed']}")
 print(f"checkpoint: epoch {result['checkpoint_epoch']} ({result['selection']})")
 
 # %% [markdown]
@@ -101,7 +96,7 @@ for part in ("val", "test"):
         rows.append({"part": part, "clips": numbers["n_clips"], "subjects": numbers["n_subjects"],
                      "rank-1": round(numbers["rank1"], 4), "95 % CI": f"{low:.3f}-{high:.3f}",
                      "rank-5": round(numbers["rank5"], 4), "chance": round(numbers["chance"], 4)})
-display(pd.DataFrame(rows).set_index("part"))
+show_table(pd.DataFrame(rows))
 
 # %% [markdown]
 # ## Learning curves

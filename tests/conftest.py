@@ -70,11 +70,16 @@ def make_clip(tmp_path):
 
 
 @pytest.fixture
-def one_torch_thread():
-    """Train on one thread: deterministic timing under load, and no oversubscription of 2 cores."""
+def torch_threads():
+    """``torch_threads(n)`` sets torch's thread count for one test; the count is restored after it."""
     import torch
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    before = torch.get_num_threads()
+    yield torch.set_num_threads
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def one_torch_thread(torch_threads):
+    """Train on one thread: deterministic timing under load, and no oversubscription of 2 cores."""
+    torch_threads(1)

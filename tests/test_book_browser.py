@@ -81,8 +81,8 @@ def test_index_renders(built_book, browser):
     assert driver.execute_script(BROKEN_IMAGES) == []
 
 
-@pytest.mark.parametrize("page", ["00-results", "02-train-casme2", "03-grid-search-casme2", "04-ensemble-casme2",
-                                  "05-gradcam-casme2"])
+@pytest.mark.parametrize("page", ["00-results", "02-train-casme2", "03-baseline-casme2", "04-grid-search-casme2",
+                                  "05-ensemble-casme2", "06-gradcam-casme2"])
 def test_results_pages_have_figures_and_tables(built_book, browser, page):
     driver = _open(browser, built_book / "book" / "executed" / f"{page}.html", built_book.parent / "screenshots")
     assert driver.execute_script(BROKEN_IMAGES) == [], f"{page}: broken images"

@@ -1,4 +1,4 @@
-"""Notebook 07 (the hand-crafted baseline) under papermill on a tiny synthetic cache."""
+"""Notebook 03 (the hand-crafted baseline) under papermill on a tiny synthetic cache."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from tiny_caches import write_cache, write_split
 
 from mlib import notebooks
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "07-baseline.py"
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "03-baseline.py"
 
 
 @pytest.mark.slow
@@ -28,10 +28,11 @@ def test_baseline_notebook_runs_and_states_the_data_is_synthetic(tmp_path):
     (root / "synth_manifest.json").write_text("{}")  # what a root written by mlib synth holds
     split = write_split(cache, n_train=2, n_val=1)
 
-    executed = tmp_path / "executed" / "07-baseline.ipynb"
+    executed = tmp_path / "executed" / "03-baseline.ipynb"
     notebooks.execute(NOTEBOOK, executed, {
-        "cache": str(cache), "split": str(split), "out": str(tmp_path / "runs"),
-        "feature_sets": ["lgbp", "fhofo", "all"], "workers": 1,
+        "overrides": {"run.cache": str(cache), "run.split": str(split), "prepare.workers": 1,
+                      "study.baseline_features": ["lgbp", "fhofo", "all"]},
+        "out": str(tmp_path / "runs"),
     }, cwd=Path(__file__).resolve().parents[1])  # fmt: skip
     notebooks.check_executed([executed])
 
@@ -40,7 +41,7 @@ def test_baseline_notebook_runs_and_states_the_data_is_synthetic(tmp_path):
         for cell in nbformat.read(executed, as_version=4).cells
         for out in cell.get("outputs", [])
     )
-    assert "SYNTHETIC data" in text
+    assert "**Data: SYNTHETIC**" in text
     assert "paper (Kay et al. 2023, Table 4" in text and "0.7148" in text  # CASME II, from mlib.paper
     assert "image/png" in text
     runs = sorted(p.name.split("-")[1] for p in (tmp_path / "runs").iterdir())

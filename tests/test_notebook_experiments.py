@@ -7,7 +7,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from mlib import notebooks
+from mlib import config, notebooks
 from test_grid import QUICK
 from tiny_caches import write_split, write_tiny_cache
 
@@ -21,6 +21,7 @@ def _text(path: Path) -> str:
         for output in cell.get("outputs", []):
             parts.append(output.get("text", ""))
             parts.append(output.get("data", {}).get("text/plain", ""))
+            parts.append(output.get("data", {}).get("text/markdown", ""))
     return "\n".join(parts)
 
 
@@ -41,25 +42,27 @@ def test_grid_and_ensemble_notebooks(tmp_path):
     grid_dir, ens_dir = tmp_path / "grid", tmp_path / "ensembles"
 
     executed = tmp_path / "executed"
-    notebooks.execute(ROOT / "notebooks" / "03-grid-search.py", executed / "03-grid-search.ipynb", {
-        "dataset": "casme2", "cache": str(cache), "split": str(split),
-        "grid": str(ROOT / "configs" / "grids" / "ci.yaml"), "overrides": QUICK, "out": str(grid_dir),
+    notebooks.execute(ROOT / "notebooks" / "04-grid-search.py", executed / "04-grid-search.ipynb", {
+        "overrides": {"run.cache": str(cache), "run.split": str(split),
+                      "study.grid": str(ROOT / "configs" / "grids" / "ci.yaml"), **config.dotted_overrides(QUICK)},
+        "out": str(grid_dir),
     }, cwd=ROOT)
-    text = _text(executed / "03-grid-search.ipynb")
-    assert "SYNTHETIC data" in text
+    text = _text(executed / "04-grid-search.ipynb")
+    assert "**Data: SYNTHETIC**" in text
     assert "chosen on validation (ours)" in text and "what the original code reported" in text
     assert "paper, Tables 1-2 (CASME II, real data)" in text
-    assert _images(executed / "03-grid-search.ipynb") >= 2
+    assert _images(executed / "04-grid-search.ipynb") >= 2
     table = pd.read_csv(grid_dir / "grid.csv")
     assert table["status"].tolist() == ["done"] * 3
 
-    notebooks.execute(ROOT / "notebooks" / "04-ensemble.py", executed / "04-ensemble.ipynb", {
-        "grid_dir": str(grid_dir), "out": str(ens_dir), "max_size": 3, "n_boot": 200,
+    notebooks.execute(ROOT / "notebooks" / "05-ensemble.py", executed / "05-ensemble.ipynb", {
+        "overrides": {"study.ensemble_max_size": 3, "study.bootstrap": 200},
+        "grid_dir": str(grid_dir), "out": str(ens_dir),
     }, cwd=ROOT)
-    text = _text(executed / "04-ensemble.ipynb")
+    text = _text(executed / "05-ensemble.ipynb")
     assert "hard vote of the two" in text  # the ci grid's alpha-4 Adam/AdamW pair
     assert "Gain" in text and "95 % interval" in text
-    assert _images(executed / "04-ensemble.ipynb") >= 2
+    assert _images(executed / "05-ensemble.ipynb") >= 2
     ensembles = pd.read_csv(ens_dir / "ensembles.csv")
     assert len(ensembles) == 3 + 3 * (3 + 1)
     assert len(pd.read_csv(ens_dir / "table3.csv")) == 4

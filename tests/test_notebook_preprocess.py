@@ -32,17 +32,18 @@ def test_preprocess_notebook_runs_with_injected_parameters(tmp_path):
     papermill.execute_notebook(
         str(source), str(executed), kernel_name="mlib", cwd=str(tmp_path), progress_bar=False,
         parameters={
-            "dataset": "casme2", "root": str(tmp_path / "corpus"), "cache_dir": str(tmp_path / "cache"),
-            "face_size": 48, "window": 16, "margin": 0.15, "protocol": "kay2023", "seed": 3, "val_size": 0.1,
-            "synth": True, "out_dir": str(tmp_path / "figures"),
-            "synth_settings": {"subjects": 3, "clips_per_subject": 3, "frame_size": [120, 160]},
+            "overrides": {"data.root": str(tmp_path / "corpus"), "prepare.cache_dir": str(tmp_path / "cache"),
+                          "prepare.face_size": 48, "prepare.window": 16, "split.protocol": "kay2023",
+                          "split.seed": 3, "synth.subjects": 3, "synth.clips_per_subject": 3,
+                          "synth.frame_size": [120, 160]},
+            "out_dir": str(tmp_path / "figures"),
         },
     )  # fmt: skip
 
     notebook = nbformat.read(executed, as_version=4)
     outputs = [o for cell in notebook.cells for o in cell.get("outputs", [])]
     markdown = [o["data"]["text/markdown"] for o in outputs if "text/markdown" in o.get("data", {})]
-    assert any("**Data: SYNTHETIC.**" in text for text in markdown)
+    assert any("**Data: SYNTHETIC**" in text for text in markdown)
     text = "".join(o.get("text", "") for o in outputs)
     assert "excluded subjects: 04" in text  # the corpus's single-clip subject
     assert sum("image/png" in o.get("data", {}) for o in outputs) == 3

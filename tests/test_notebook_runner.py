@@ -80,3 +80,12 @@ def test_stamp_depends_on_upstream_source_and_code(tmp_path, fixed_code, monkeyp
     assert notebooks.stamp(source, {"value": 1}, upstream=["x"]) != base
     source.write_text(GOOD + "\n# %%\nprint()\n")
     assert notebooks.stamp(source, {"value": 1}) != base
+
+
+def test_a_parameter_the_notebook_does_not_define_is_refused_before_running(tmp_path):
+    source = tmp_path / "01-tiny.py"
+    source.write_text(GOOD)
+    executed = tmp_path / "executed" / "01-tiny.ipynb"
+    with pytest.raises(notebooks.NotebookFailed, match="unknown parameter.*runs_dir.*defines value"):
+        notebooks.execute(source, executed, {"value": 2, "runs_dir": "x"}, cwd=tmp_path)
+    assert not executed.parent.exists()

@@ -1,10 +1,13 @@
-"""Every notebook: jupytext percent source, a papermill parameters cell, the Colab install cell."""
+"""Every notebook: jupytext percent source, a papermill parameters cell holding only the profile,
+the overrides and the page's paths, a configuration cell after it, the Colab install cell."""
 
 from pathlib import Path
 
 import jupytext
 import pytest
 import yaml
+
+from mlib import notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.py"))
@@ -13,7 +16,23 @@ REPOSITORY = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["u
 
 def test_the_study_has_its_notebooks():
     stems = {path.stem.split("-", 1)[0] for path in NOTEBOOKS}
-    assert {"00", "01", "02", "03", "04", "05", "07"} <= stems
+    assert {"00", "01", "02", "03", "04", "05", "06"} <= stems
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_parameters_are_the_profile_the_overrides_and_paths_and_the_next_cell_resolves_them(path):
+    notebook = jupytext.read(path)
+    start = notebooks.parameters_cell(notebook)
+    defaults: dict = {}
+    exec(notebook.cells[start].source, defaults)  # noqa: S102 - the notebook's own parameters cell
+    names = notebooks.parameter_names(notebook)
+    assigned = {name for name in defaults if not name.startswith("__")}
+    assert names == assigned, "papermill's parser must see every parameter (no '=' in a parameter's comment)"
+    assert {"profile", "overrides"} <= names and defaults["profile"] is None and defaults["overrides"] == {}
+    paths = {name: defaults[name] for name in names - {"profile", "overrides"}}
+    assert all(value is None or isinstance(value, str) for value in paths.values()), f"not a path: {paths}"
+    config_cell = next(cell for cell in notebook.cells[start + 1:] if cell.cell_type == "code")
+    assert "cfg = config.resolve(profile, overrides)" in config_cell.source
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

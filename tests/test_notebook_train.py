@@ -36,14 +36,16 @@ def test_train_notebook_runs_at_tiny_size(tmp_path):
     run_dir = tmp_path / "run"
     papermill.execute_notebook(
         str(source), str(executed), kernel_name="mlib", cwd=str(tmp_path), progress_bar=False,
-        parameters={"dataset": "casme2", "cache": str(cache), "split": str(split), "depth": 18, "alpha": 4,
-                    "beta_inv": 8, "size": 32, "frames": 8, "epochs": 1, "batch_size": 6, "device": "cpu",
-                    "out": str(run_dir)},
+        parameters={"overrides": {"run.cache": str(cache), "run.split": str(split), "run.name": "run",
+                                  "run.out": str(tmp_path), "model.size": 32, "model.frames": 8, "train.epochs": 1,
+                                  "train.batch_size": 6, "train.device": "cpu"}},
     )
     notebook = nbformat.read(executed, as_version=4)
     text = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []) if o.get("name") == "stdout")
     assert f"run folder: {run_dir}" in text and "config.yaml" in text
-    assert "Data origin unknown" in text  # the tiny cache names no database root
+    markdown = "".join(o.get("data", {}).get("text/markdown", "") for c in notebook.cells for o in c.get("outputs", []))
+    assert "**Data: origin unknown**" in markdown  # the tiny cache names no database root
+    assert "SlowFast R18, alpha 4, beta 1/8, 8 frames x 32 px" in text
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["test"]["n_clips"] == 3
     images = [o for c in notebook.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]

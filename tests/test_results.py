@@ -5,6 +5,7 @@ import json
 import pytest
 
 from mlib import paper, results
+from mlib.manifest import StudyManifest
 
 
 def _run(folder, rank1, low, high, chance=0.25, **extra):
@@ -26,7 +27,7 @@ def study(tmp_path):
         {"name": "casme2-motion-only", "dataset": "casme2", "root": "r2", "mode": "motion-only",
          "paths": {"train": str(motion)}},
     ]}))
-    return results.Study.load(manifest)
+    return StudyManifest.load(manifest)
 
 
 def test_single_dataset_table_sets_the_runs_beside_the_paper(study):
@@ -46,6 +47,6 @@ def test_motion_only_table_has_both_corpora_with_chance(study):
 
 def test_unfinished_run_and_missing_manifest_are_named(study, tmp_path):
     with pytest.raises(FileNotFoundError, match="nothing.json: no study manifest"):
-        results.Study.load(tmp_path / "nothing.json")
+        StudyManifest.load(tmp_path / "nothing.json")
     with pytest.raises(FileNotFoundError, match="metrics.json: no metrics"):
         results.test_rank1(tmp_path / "missing-run")

@@ -14,3 +14,10 @@ def show(fig, dpi: int = 90) -> None:
     fig.savefig(buffer, format="png", dpi=dpi)
     plt.close(fig)
     display(Image(buffer.getvalue()))
+
+
+def show_table(frame) -> None:
+    """Display a DataFrame without pandas' row index (HTML for the book, plain text for terminals)."""
+    from IPython.display import display
+
+    display({"text/html": frame.to_html(index=False), "text/plain": frame.to_string(index=False)}, raw=True)

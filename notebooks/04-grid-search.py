@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # 3. Grid search over alpha and beta (paper section 4.3.1, Tables 1 and 2)
+# # 4. Grid search over alpha and beta (paper section 4.3.1, Tables 1 and 2)
 #
 # The paper tuned SlowFast's **alpha** (here: the frame-rate ratio, the Slow
 # pathway sees every alpha-th frame) and **beta** (here: the channel ratio, the
@@ -40,45 +40,42 @@ if "google.colab" in sys.modules:  # on Colab: install the project first
                     "git+https://github.com/mlib-study/micro-expression-person-recognition"], check=True)
 
 # %% tags=["parameters"]
-dataset = "casme2"
-cache = None  # a prepared cache folder (mlib prepare); required
-split = None  # a split CSV (mlib split); required
-grid = "configs/grids/default.yaml"  # the grid file
-profile = None  # optional profile YAML under the grid
-overrides = []  # extra settings for every configuration, as `mlib grid --set` takes them
-seeds = None  # e.g. [0, 1, 2]: replaces the grid's train.seed
+profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None: the defaults
+overrides = {}  # dotted settings over the profile, under every configuration of the grid; run.cache and
+# run.split name the inputs (notebook 01), study.grid the grid file and study.seeds its seeds
 out = "runs/grid-default"  # the grid folder: run folders and grid.csv
+
+# %%
+from mlib import config
+
+cfg = config.resolve(profile, overrides)
+cache, split, grid = cfg["run"]["cache"], cfg["run"]["split"], cfg["study"]["grid"]
+if not cache or not split:
+    raise ValueError("set overrides run.cache and run.split (run notebook 01-preprocess first)")
 
 # %%
 from pathlib import Path
 
 import pandas as pd
-from IPython.display import display
-
-from mlib.plots import show
+from IPython.display import Markdown, display
 
 from mlib import grid as grid_search
-from mlib.data import cache_is_synthetic
 from mlib.plots import experiments as plots
+from mlib.plots import show, show_table
+from mlib.provenance import cache_banner
 
-
-if cache is None or split is None:
-    raise ValueError("set the parameters cache and split (run notebook 01-preprocess first)")
-synthetic = cache_is_synthetic(cache)
-print({True: "SYNTHETIC data (drawn faces, no real person): these numbers test the pipeline, not the paper's claims.",
-       False: f"REAL data: the {dataset} database.",
-       None: "Data origin unknown (the cache's root is not available here)."}[synthetic])
+display(Markdown(cache_banner(cache)))
 
 # %%
-table = grid_search.run_grid(grid, profile=profile, overrides=overrides, cache=cache, split=split, out=out,
-                             seeds=seeds, progress=False)
+table = grid_search.run_grid(grid, profile=cfg, cache=cache, split=split, out=out, seeds=cfg["study"]["seeds"],
+                             progress=False)
 spec = grid_search.load_grid(grid)
 print(f"grid: {grid} - {spec.description}")
 print(f"grid folder: {out} ({len(table)} configurations; table {Path(out) / 'grid.csv'})")
 print(table["status"].value_counts().to_string())
 shown = ["label", *grid_search.setting_columns(table), "train.seed", "status", "val_rank1", "test_rank1",
          "checkpoint_epoch", "seconds", "run_dir", "message"]
-display(table[[c for c in dict.fromkeys(shown) if c in table]])
+show_table(table[[c for c in dict.fromkeys(shown) if c in table]])
 
 # %% [markdown]
 # ## Accuracy over alpha x beta_inv
@@ -103,9 +100,9 @@ n_seeds = done["train.seed"].nunique()
 if n_seeds > 1:
     show(plots.seed_spread(table, "test_rank1"))
 else:
-    print("One seed per configuration: rerun with seeds=[0, 1, 2] to see the spread between runs.")
+    print("One seed per configuration: rerun with overrides {\"study.seeds\": [0, 1, 2]} to see the spread between runs.")
 summary = grid_search.summarize_configurations(table)
-display(summary.drop(columns=["first_config"]).round(3))
+show_table(summary.drop(columns=["first_config"]).round(3))
 
 # %% [markdown]
 # ## The chosen configuration, and what a test-set pick would report
@@ -117,7 +114,7 @@ picks = pd.DataFrame({
     "chosen on validation (ours)": val_pick,
     "best test accuracy (what the original code reported; the test set chose it)": test_pick,
 }).drop(index=["first_config"])
-display(picks)
+show_table(picks.rename_axis("setting").reset_index())
 print(f"Chosen on validation: test rank-1 {val_pick['test_rank1']:.3f} "
       f"(mean of {int(val_pick['seeds'])} seed(s)).")
 print(f"Test-set pick: test rank-1 {test_pick['test_rank1']:.3f}; the gap "
@@ -131,4 +128,4 @@ print(f"Test-set pick: test rank-1 {test_pick['test_rank1']:.3f}; the gap "
 # nothing about the paper's claims.
 
 # %%
-display(grid_search.paper_comparison(table, dataset))
+show_table(grid_search.paper_comparison(table, cfg["data"]["dataset"]))

@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # 5. Where and when the network looks: Grad-CAM, measured
+# # 6. Where and when the network looks: Grad-CAM, measured
 #
 # The paper (section 4.6, Figure 2) shows Grad-CAM heat maps on a few frames and
 # says the network "has learned significant features from regions while
@@ -41,35 +41,41 @@ if "google.colab" in sys.modules:  # on Colab: install the project first
                     "git+https://github.com/mlib-study/micro-expression-person-recognition"], check=True)
 
 # %% tags=["parameters"]
-run = None  # a finished run folder (mlib train); required
-cache = None  # its prepared cache; None = the run's run.cache
-clips = 4  # clips drawn as figures: a number (the first test clips) or a list of clip_keys; all are scored
-pathway = "both"  # both | slow | fast
-target = "true"  # true: explain the clip's own identity; predicted: the model's answer
-out = None  # result folder; None = <run>/gradcam-test-<target>
-synthetic_root = None  # the synthetic corpus root holding synth_truth/; None = the cache's root when synthetic
+profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None: the defaults
+overrides = {}  # dotted settings over the profile: run.cache (None: the run's own cache), study.gradcam_clips,
+# study.gradcam_target, study.gradcam_pathway, study.publish_faces, train.device and train.batch_size
+run = None  # a finished run folder (notebook 02-train); required
+out = None  # result folder; None: <run>/gradcam-test-<target>
 private_dir = "private/gradcam"  # git-ignored folder for figures that show real faces
-publish_faces = False  # only where the database licence allows it for that subject
-device = "auto"
-batch_size = 8
+
+# %%
+from mlib import config
+
+cfg = config.resolve(profile, overrides)
+if run is None:
+    raise ValueError("set the parameter run to a finished run folder (notebook 02-train)")
+cache = cfg["run"]["cache"]
+clips = cfg["study"]["gradcam_clips"]  # clips drawn as figures: a number (the first test clips) or clip_keys
+target, pathway = cfg["study"]["gradcam_target"], cfg["study"]["gradcam_pathway"]
+publish_faces = cfg["study"]["publish_faces"]  # only where the database licence allows it for that subject
+device, batch_size = cfg["train"]["device"], cfg["train"]["batch_size"]
 
 # %%
 import json
 from pathlib import Path
 
 import numpy as np
-from IPython.display import display
+from IPython.display import Markdown, display
 
 from mlib.plots import show
+from mlib.provenance import data_banner
 
 from mlib import gradcam as gc
 from mlib.plots import gradcam as plots
 
 
-if run is None:
-    raise ValueError("set the parameter run to a finished run folder (notebook 02-train)")
 result = gc.gradcam_for_run(run, cache, part="test", target=target, pathway=pathway, batch_size=batch_size,
-                            device=device, out=out, synth_root=synthetic_root, progress=False)
+                            device=device, out=out, progress=False)
 faces_shown = result.synthetic or publish_faces
 print(f"run folder: {result.run_dir}")
 print(f"cache: {result.cache}; results: {result.out}")
@@ -77,11 +83,10 @@ print(f"{len(result.clips)} test clips, CAM target: the {target} identity, pathw
 test_metrics = json.loads((result.run_dir / "metrics.json").read_text())["test"]
 print(f"the run's test rank-1: {test_metrics['rank1']:.3f} on {test_metrics['n_clips']} clips "
       f"(chance {test_metrics['chance']:.3f}); the maps of a model near chance say little about what identifies a person")
-if result.synthetic:
-    print("SYNTHETIC data (drawn faces, no real person): the generator's true moving regions are known and scored.")
-else:
-    print("REAL data: no ground truth for the moving regions; figures with faces are written to "
-          f"{'the result folder (publish_faces)' if publish_faces else private_dir} and not shown here.")
+display(Markdown(data_banner(result.synthetic, cfg["data"]["dataset"]) + (
+    " The generator's true moving regions are known and scored." if result.synthetic else
+    " No ground truth for the moving regions; figures with faces are written to "
+    f"{'the result folder (study.publish_faces)' if publish_faces else private_dir} and not shown here.")))
 
 # %% [markdown]
 # ## The scores over all test clips

@@ -12,13 +12,13 @@
 # ---
 
 # %% [markdown]
-# # 4. Ensemble voting (paper section 4.3.2, Table 3)
+# # 5. Ensemble voting (paper section 4.3.2, Table 3)
 #
 # The paper combines SlowFast models trained with different settings by
 # voting, and reports on SMIC that two models differing only in the solver
 # (Adam, AdamW) reach more than either as a "majority vote of the two" (the
 # paper's Table 3, printed below from `mlib.paper`).
-# This page combines the finished runs of a grid (notebook 3) from their saved
+# This page combines the finished runs of a grid (notebook 4) from their saved
 # per-clip probabilities, without retraining (`mlib.ensemble`):
 #
 # - **hard**: majority vote of the members' predicted subjects. Ties go to the
@@ -32,7 +32,7 @@
 # - **soft**: the mean of the probability vectors;
 # - **weighted**: a weighted mean, the weights chosen on validation.
 #
-# Every set of up to `max_size` runs is scored; the ensemble is **chosen on
+# Every set of up to `study.ensemble_max_size` runs is scored; the ensemble is **chosen on
 # validation** rank-1 and reported on test. The best **test** accuracy over all
 # sets is shown beside it, labelled: that is how the original code reported its
 # numbers, and it is optimistic because the test set chose it.
@@ -46,34 +46,37 @@ if "google.colab" in sys.modules:  # on Colab: install the project first
                     "git+https://github.com/mlib-study/micro-expression-person-recognition"], check=True)
 
 # %% tags=["parameters"]
-grid_dir = "runs/grid-default"  # a grid folder written by mlib grid (notebook 3)
+profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None: the defaults
+overrides = {}  # dotted settings over the profile: study.ensemble_max_size, study.ensemble_method,
+# study.ensemble_candidates and study.bootstrap shape the search
+grid_dir = "runs/grid-default"  # a grid folder written by mlib grid (notebook 4)
 out = "runs/ensembles-default"  # where ensembles.csv, selection.csv and table3.csv go
-method = "all"  # hard | soft | weighted | all: the voting methods searched
-max_size = 3  # the largest ensemble searched
-candidates = 12  # search over the best N runs by validation rank-1 (0 = all)
-n_boot = 1000  # bootstrap resamples for the test intervals
+
+# %%
+from mlib import config
+
+cfg = config.resolve(profile, overrides)
+search = cfg["study"]
 
 # %%
 from pathlib import Path
 
 import pandas as pd
-from IPython.display import display
-
-from mlib.plots import show
 
 from mlib import ensemble, paper
 from mlib.grid import load_grid_table
 from mlib.plots import experiments as plots
-
+from mlib.plots import show, show_table
 
 grid_table = load_grid_table(grid_dir)
 spec_file = Path(grid_dir) / "grid-spec.yaml"
 print(f"grid folder: {grid_dir} ({(grid_table['status'] == 'done').sum()} finished runs)")
 if spec_file.is_file():
     print(spec_file.read_text())
-methods = ensemble.METHODS if method == "all" else (method,)
-results = ensemble.search_grid(grid_dir, out, max_size=max_size, methods=methods, candidates=candidates or None,
-                               n_boot=n_boot)
+methods = ensemble.METHODS if search["ensemble_method"] == "all" else (search["ensemble_method"],)
+n_boot = search["bootstrap"]
+results = ensemble.search_grid(grid_dir, out, max_size=search["ensemble_max_size"], methods=methods,
+                               candidates=search["ensemble_candidates"] or None, n_boot=n_boot)
 table = results["ensembles"]
 print(f"{len(table)} single runs and ensembles scored; written to {Path(out) / 'ensembles.csv'}")
 
@@ -81,8 +84,8 @@ print(f"{len(table)} single runs and ensembles scored; written to {Path(out) / '
 # ## Chosen on validation, and the test pick beside it
 
 # %%
-display(results["selection"].round(3))
-display(table.sort_values("val_rank1", ascending=False).head(10).round(3))
+show_table(results["selection"].round(3))
+show_table(table.sort_values("val_rank1", ascending=False).head(10).round(3))
 
 # %% [markdown]
 # ## The Table 3 analogue: Adam vs AdamW
@@ -96,7 +99,7 @@ pairs = results["table3"]
 if pairs.empty:
     print("This grid has no two finished runs that differ only in the solver (Adam vs AdamW).")
 else:
-    display(pairs.round(3))
+    show_table(pairs.round(3))
     first = pairs[pairs["pair"] == pairs["pair"].min()]
     show(plots.table3_chart(first, paper.TABLE3_RANK1))
 print("Paper, Table 3 (SMIC, real data):", {k: f"{v:.1%}" for k, v in paper.TABLE3_RANK1.items()})
@@ -111,7 +114,7 @@ print("Paper, Table 3 (SMIC, real data):", {k: f"{v:.1%}" for k, v in paper.TABL
 
 # %%
 gain = ensemble.gain_of_pick(grid_dir, table, "val", n_boot=n_boot)
-display(pd.Series(gain).to_frame("chosen on validation"))
+show_table(pd.Series(gain).rename_axis("measure").to_frame("chosen on validation").reset_index())
 print(f"Gain {gain['gain']:+.3f} (95 % interval {gain['gain_ci_low']:+.3f} to {gain['gain_ci_high']:+.3f}) "
       f"on {gain['n_test']} test clips.")
 

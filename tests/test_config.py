@@ -1,13 +1,8 @@
-"""The configuration tree, atomic writes and the derived conda environment."""
+"""The configuration tree: defaults, profiles and overrides, validated once."""
 
-from pathlib import Path
-
-import numpy as np
 import pytest
 
-from mlib import config, envfile, io
-
-ROOT = Path(__file__).resolve().parents[1]
+from mlib import config
 
 
 def test_overrides_are_typed_and_validated():
@@ -48,31 +43,11 @@ def test_config_hash_is_stable_and_sensitive():
     assert config.config_hash(a) != config.config_hash(config.resolve(overrides=["model.alpha=8"]))
 
 
-def test_atomic_write_leaves_old_file_when_interrupted(tmp_path):
-    target = tmp_path / "result.json"
-    io.write_json(target, {"rank1": 0.5})
-    with pytest.raises(RuntimeError):
-        with io.atomic_path(target) as tmp:
-            tmp.write_text("half")
-            raise RuntimeError("killed")
-    assert target.read_text().strip().startswith("{")
-    assert [p.name for p in tmp_path.iterdir()] == ["result.json"]
-
-
-def test_write_npy_round_trip(tmp_path):
-    array = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
-    io.write_npy(tmp_path / "a.npy", array)
-    np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), array)
-
-
-def test_environment_yml_is_derived_from_requirements():
-    expected = envfile.render(ROOT / "requirements.txt")
-    assert (ROOT / "environment.yml").read_text() == expected, "run `make environment.yml`"
-
-
-def test_requirements_agree_with_constraints():
-    pins = dict(line.split("==") for line in envfile.requirements(ROOT / "constraints.txt"))
-    pins = {name.lower().replace("_", "-"): version for name, version in pins.items()}
-    for req in envfile.requirements(ROOT / "requirements.txt"):
-        name, version = req.split("==")
-        assert pins.get(name.lower()) == version, f"{name}: requirements.txt and constraints.txt disagree"
+def test_dotted_and_nested_overrides_resolve_alike():
+    dotted = config.resolve(overrides={"model.alpha": 8, "run.cache": "cache/x", "study.roots": {"samm": "s"}})
+    nested = config.resolve(overrides={"model": {"alpha": 8}, "run": {"cache": "cache/x"}, "study": {"roots": {"samm": "s"}}})
+    assert dotted == nested == config.resolve(overrides=["model.alpha=8", "run.cache=cache/x", "study.roots.samm=s"])
+    assert dotted["study"]["roots"]["casme2"] == config.load_defaults()["study"]["roots"]["casme2"]
+    assert config.dotted_overrides(["train.lr=1e-2", "study.seeds=[0, 1]"]) == {"train.lr": 0.01, "study.seeds": [0, 1]}
+    with pytest.raises(config.ConfigError, match="unknown configuration key 'model.alpah'"):
+        config.resolve(overrides={"model.alpah": 8})

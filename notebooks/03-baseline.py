@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # 7. The hand-crafted baseline: LGBP, LBP-TOP and FHOFO with an SVM
+# # 3. The hand-crafted baseline: LGBP, LBP-TOP and FHOFO with an SVM
 #
 # The paper's Table 4 compares SlowFast with Saeed (2021), who identified
 # people from micro-expression clips with hand-crafted descriptors and an SVM.
@@ -42,33 +42,34 @@ if "google.colab" in sys.modules:  # on Colab: install the project first
                     "git+https://github.com/mlib-study/micro-expression-person-recognition"], check=True)
 
 # %% tags=["parameters"]
-cache = None  # a prepared cache folder (mlib prepare); required
-split = None  # a split CSV (mlib split); required
+profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None: the defaults
+overrides = {}  # dotted settings over the profile; run.cache and run.split name the inputs (notebook 01),
+# study.baseline_features the feature sets, e.g. {"run.cache": "cache/casme2-...", "run.split": "...csv"}
 out = "runs/baseline"  # parent folder of the baseline run folders
-feature_sets = ["lgbp", "lbp-top", "fhofo", "lbp-top+fhofo", "all"]
-workers = 2  # processes computing the descriptors
 
 # %%
+from mlib import config
 
+cfg = config.resolve(profile, overrides)
+cache, split = cfg["run"]["cache"], cfg["run"]["split"]
+if not cache or not split:
+    raise ValueError("set overrides run.cache and run.split (run notebook 01-preprocess first)")
+
+# %%
 import pandas as pd
-from IPython.display import display
-
-from mlib.plots import show
+from IPython.display import Markdown, display
 
 from mlib import paper
-from mlib.baseline import run_baseline, results_table
+from mlib.baseline import results_table, run_baseline
 from mlib.data import cache_is_synthetic, read_cache_settings
+from mlib.plots import show, show_table
 from mlib.plots.baseline import feature_set_accuracy
+from mlib.provenance import cache_banner
 
-
-if cache is None or split is None:
-    raise ValueError("set the parameters cache and split (run notebook 01-preprocess first)")
 settings = read_cache_settings(cache)
 dataset = settings.get("dataset", "unknown")
 synthetic = cache_is_synthetic(cache)
-print({True: "SYNTHETIC data (drawn faces, no real person): the numbers test the pipeline, not the paper.",
-       False: f"REAL data: the {dataset} database.",
-       None: "Data origin unknown (the cache's root is not available here)."}[synthetic])
+display(Markdown(cache_banner(cache)))
 print(f"cache {cache} (database root {settings.get('root', 'not recorded')}); split {split}")
 
 # %% [markdown]
@@ -77,8 +78,8 @@ print(f"cache {cache} (database root {settings.get('root', 'not recorded')}); sp
 # combined feature sets reuse them. A finished run folder is not run again.
 
 # %%
-runs = [run_baseline(cache, split, out, features=features, workers=workers, progress=False)
-        for features in feature_sets]
+runs = [run_baseline(cache, split, out, features=features, workers=cfg["prepare"]["workers"], progress=False)
+        for features in cfg["study"]["baseline_features"]]
 table = results_table(runs)
 
 # %% [markdown]
@@ -86,11 +87,12 @@ table = results_table(runs)
 # The 95 % interval resamples the test clips (bootstrap); chance is one over the
 # number of identities. C was chosen on the validation part when the split has
 # one (`selection` = `val`), else fixed at 1. `seconds/clip` is the descriptor
-# extraction time per clip on this machine's CPU (one process per clip, `workers`
+# extraction time per clip on this machine's CPU (one process per clip, `prepare.workers`
 # in parallel).
 
 # %%
 shown = pd.DataFrame({
+    "features": table["features"],
     "kind": table["kind"],
     "test rank-1": table["test_rank1"].round(4),
     "95 % CI": [f"{lo:.3f}-{hi:.3f}" for lo, hi in zip(table["test_ci_low"], table["test_ci_high"])],
@@ -102,8 +104,8 @@ shown = pd.DataFrame({
     "selection": table["selection"],
     "dimensions": table["feature_dim"],
     "seconds/clip": table["seconds_per_clip"].round(3),
-}).set_index(table["features"])
-display(shown)
+})
+show_table(shown)
 
 # %% [markdown]
 # ## Beside the paper's Table 4
@@ -121,7 +123,7 @@ comparison = pd.DataFrame([
     {"source": "ours, all (LGBP + LBP-TOP + FHOFO, linear SVM)" + (" on SYNTHETIC data" if synthetic else ""),
      "database": dataset, "rank-1": ours.get("all", float("nan"))},
 ])
-display(comparison.set_index("source"))
+show_table(comparison)
 show(feature_set_accuracy(table, paper_rank1, paper_label="paper's Table 4 (Saeed 2021)"))
 
 # %% [markdown]

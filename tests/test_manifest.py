@@ -1,0 +1,28 @@
+"""The study manifest: what the study runner writes is what the results page reads."""
+
+import json
+
+import pytest
+
+from mlib.manifest import StudyManifest, Variant
+
+
+def test_written_manifest_reads_back_equal_and_names_each_corpus(tmp_path):
+    written = StudyManifest("ci", "configs/profiles/ci.yaml", "synthetic", {"model": {"alpha": 4}}, [
+        Variant("casme2", "data/ci/casme2", paths={"train": "runs/abc"}),
+        Variant("casme2", "data/ci/casme2-motion-only", "motion-only"),
+    ], executed=["book/executed/00-results.ipynb"])
+    written.write(tmp_path / "study.json")
+    read = StudyManifest.load(tmp_path / "study.json")
+    assert read == written and read.synthetic
+    assert [v["name"] for v in json.loads((tmp_path / "study.json").read_text())["variants"]] == [
+        "casme2", "casme2-motion-only"]
+    assert read.variant("casme2-motion-only").root == "data/ci/casme2-motion-only"
+    with pytest.raises(KeyError, match="no corpus 'samm' \\(it has casme2, casme2-motion-only\\)"):
+        read.variant("samm")
+
+
+def test_a_file_that_is_not_a_manifest_is_named(tmp_path):
+    (tmp_path / "study.json").write_text(json.dumps({"profile": "ci"}))
+    with pytest.raises(ValueError, match="study.json: not a study manifest"):
+        StudyManifest.load(tmp_path / "study.json")
