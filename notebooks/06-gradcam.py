@@ -67,7 +67,7 @@ from pathlib import Path
 import numpy as np
 from IPython.display import Markdown, display
 
-from mlib.plots import show
+from mlib.plots import show, show_table
 from mlib.provenance import data_banner
 
 from mlib import gradcam as gc
@@ -94,8 +94,8 @@ display(Markdown(data_banner(result.synthetic, cfg["data"]["dataset"]) + (
 # lift exceeds 1.
 
 # %%
-summary = gc.summarise(result.scores)
-display(summary.round(3).set_index(["pathway", "score"]))
+summary = gc.summarize(result.scores)
+show_table(summary.round(3))
 show(plots.plot_score_histogram(result))
 
 # %% [markdown]
@@ -108,7 +108,7 @@ show(plots.plot_score_histogram(result))
 # better than anyone else's. Medians over clips with 95 % bootstrap intervals.
 
 # %%
-display(gc.null_summary(result.scores).round(3).set_index(["pathway", "region"]))
+show_table(gc.null_summary(result.scores).round(3))
 
 # %% [markdown]
 # ## The mean map over all test clips

@@ -29,12 +29,12 @@ from mlib.gradcam.scores import (
     score_regions,
     top_region,
 )
-from mlib.gradcam.summary import claim_verdict, null_summary, summarise, summary_value
+from mlib.gradcam.summary import claim_verdict, null_summary, summarize, summary_value
 from mlib.gradcam.truth import synthetic_truth
 
 __all__ = [
     "PATHWAYS", "TARGET_RULES", "TOP_PERCENT", "CamResult", "cams_and_logits", "claim_verdict", "clip_regions",
     "compute_cams", "face_figure_dir", "frames_around", "gradcam_for_run", "iou", "load_result", "localisation",
     "model_frame_of", "motion_energy", "null_summary", "permutation_null", "run_clips", "save_result", "score_clip",
-    "score_regions", "summarise", "summary_value", "synthetic_truth", "top_region",
+    "score_regions", "summarize", "summary_value", "synthetic_truth", "top_region",
 ]

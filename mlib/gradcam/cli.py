@@ -11,7 +11,7 @@ from pathlib import Path
 
 from mlib.gradcam.maps import PATHWAYS
 from mlib.gradcam.runner import TARGET_RULES, gradcam_for_run
-from mlib.gradcam.summary import null_summary, summarise
+from mlib.gradcam.summary import null_summary, summarize
 from mlib.plots.gradcam import write_figures
 
 
@@ -44,7 +44,7 @@ def main(args: argparse.Namespace) -> int:
     )
     private = Path(args.private_dir) / Path(args.run_dir).name
     written = write_figures(result, clips=args.figures, publish_faces=args.publish_faces, private_dir=private)
-    print(summarise(result.scores).to_string(index=False))
+    print(summarize(result.scores).to_string(index=False))
     print("\nlift against a uniform map and against the permutation null (other clips' regions), 95 % bootstrap CI:")
     print(null_summary(result.scores).to_string(index=False))
     print(f"mlib gradcam: {len(result.clips)} clips of {result.run_dir} ({'synthetic' if result.synthetic else 'REAL'} data)"

@@ -14,7 +14,7 @@ import torch
 from mlib import io
 from mlib.config import load_yaml
 from mlib.data import MEAN, STD, evaluation_inputs
-from mlib.gradcam.summary import null_summary, summarise
+from mlib.gradcam.summary import null_summary, summarize
 from mlib.preprocess import load_index
 
 
@@ -91,7 +91,7 @@ def save_result(result: CamResult) -> None:
             np.savez_compressed(handle, **arrays)
     io.write_csv(result.out / "clips.csv", result.clips)
     io.write_csv(result.out / "scores.csv", result.scores)
-    io.write_csv(result.out / "summary.csv", summarise(result.scores))
+    io.write_csv(result.out / "summary.csv", summarize(result.scores))
     io.write_csv(result.out / "null.csv", null_summary(result.scores))
     io.write_json(result.out / "gradcam.json", {**result.settings, "synthetic": result.synthetic})
 

@@ -12,11 +12,11 @@ BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 0
 
 
-def summarise(scores: pd.DataFrame) -> pd.DataFrame:
+def summarize(scores: pd.DataFrame) -> pd.DataFrame:
     """Per pathway and score: clips, median, quartiles, mean, and the share of clips with lift > 1.
 
     The lifts here are against a uniform map; the permutation null's columns are
-    summarised by :func:`null_summary`.
+    summarized by :func:`null_summary`.
     """
     rows = []
     for pathway, group in scores.groupby("pathway", sort=False):
@@ -71,7 +71,7 @@ def null_summary(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def summary_value(summary: pd.DataFrame, pathway: str, score: str, column: str = "median") -> float:
-    """One number of ``summarise``'s table (NaN when that score was not measured)."""
+    """One number of ``summarize``'s table (NaN when that score was not measured)."""
     rows = summary[(summary["pathway"] == pathway) & (summary["score"] == score)]
     return float(rows[column].iloc[0]) if len(rows) else float("nan")
 
