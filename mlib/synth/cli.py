@@ -42,8 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--positive-controls", action="store_true",
                         help="instead of one corpus, print the positive controls' rank-1 for the motion-only and "
                              "twins modes at motion_identity 0, 0.5, 1 (corpora and caches under --out)")
-    parser.add_argument("--profile", help="with --positive-controls: the profile whose synth, prepare and split "
-                                          "sections apply (the corpus options above are then not used)")
+    parser.add_argument("--profile", default="configs/profiles/default.yaml",
+                        help="with --positive-controls: the profile whose synth, prepare and split sections apply "
+                             "(the corpus options above are then not used; default: the book's default profile)")
 
 
 def main(args: argparse.Namespace) -> int:
