@@ -130,6 +130,8 @@ show(feature_set_accuracy(table, paper_rank1, paper_label="paper's Table 4 (Saee
 # with its bootstrap interval (`mlib.baseline.motion_feature_verdict`). LBP-TOP
 # sees each frame's texture as well (its XY plane, and 1-D texture in its XT and
 # YT planes), so a comparison of LBP-TOP with LGBP says nothing about motion.
+# Where the subjects' faces differ, even FHOFO above chance does not show that
+# movement identifies them: it sees a face through how noise moves along its edges.
 
 # %%
 from mlib.baseline import motion_feature_verdict

@@ -190,10 +190,14 @@ def test_verdict_never_reads_motion_from_descriptors_that_see_appearance():
     assert len(undecided.evidence) == 1 and undecided.evidence[0].startswith("fhofo: rank-1 0.100")
 
 
-def test_verdict_says_motion_identifies_when_a_motion_interval_clears_chance():
-    verdict = baseline.motion_feature_verdict(_results([("lgbp", 0.95, 0.9, 1.0), ("fhofo", 0.30, 0.18, 0.42)]))
+def test_verdict_says_motion_identifies_only_where_appearance_is_shared():
+    table = _results([("lgbp", 0.95, 0.9, 1.0), ("fhofo", 0.30, 0.18, 0.42)])
+    verdict = baseline.motion_feature_verdict(table, appearance_shared=True)
     assert verdict.code == "motion identifies" and "fhofo 0.300" in verdict.text
-    touching = baseline.motion_feature_verdict(_results([("fhofo", 0.30, 1 / 12, 0.42)]))
+    # faces differ (real data, the twins corpus): FHOFO above chance may be the face seen through moving noise
+    differing = baseline.motion_feature_verdict(table)
+    assert differing.code == "above chance, appearance not excluded" and "does not show" in differing.text
+    touching = baseline.motion_feature_verdict(_results([("fhofo", 0.30, 1 / 12, 0.42)]), appearance_shared=True)
     assert touching.code == "undecided"   # an interval reaching chance is not above it
     with pytest.raises(baseline.BaselineError, match="lacks column"):
         baseline.motion_feature_verdict(_results([("fhofo", 0.3, 0.2, 0.4)]).drop(columns="chance"))
