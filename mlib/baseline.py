@@ -36,6 +36,25 @@ Descriptor settings (:class:`FeatureSettings`, recorded in ``config.yaml``):
   ~1 pixel there, under 0.02 inside). Votes are accumulated over all frame
   pairs per block.
   4 x 4 x 8 = 128 values.
+* ``lbp-top-xtyt``: LBP-TOP's XT and YT planes alone (the XY plane is the
+  frames' appearance), sliced from the cached LBP-TOP vector. 4 x 4 x 2 x bins.
+
+What each feature set can see is in ``FEATURE_SEES`` (appearance,
+appearance+motion, motion): a feature set is ``motion`` only when it is blind
+to a still clip, i.e. gives every still clip the same vector whatever the face
+(FHOFO: no flow, no votes). LBP-TOP's XT and YT planes are its motion part but
+are not blind to a still clip: where nothing moves, an XT code still compares a
+pixel with its left and right neighbours (its T neighbours equal it), so the
+planes keep a 1-D texture of the face and count as ``appearance+motion``.
+Motion descriptors still see appearance through how things move: sensor
+noise makes flow along the face's edges, whose orientations FHOFO counts
+(on the synthetic twins corpus with no movement habit FHOFO finds the face
+groups, see ``mlib.positive_controls``).
+
+Whether movement identifies the subjects is decided by
+``motion_feature_verdict``: from motion-only feature sets against chance,
+never from comparing descriptors that see appearance, and only where every
+subject has the same face.
 
 Classifier: ``StandardScaler`` then a linear ``SVC`` (``class_weight`` none).
 C is chosen on the validation part (largest val rank-1, then rank-5, then the
@@ -89,13 +108,29 @@ from mlib.preprocess import load_clip, load_index, window_position
 FEATURE_VERSION = 1
 
 DESCRIPTORS = ("lgbp", "lbp_top", "fhofo")
+"""The descriptors computed per clip and cached."""
+LBP_TOP_PLANES = ("XY", "XT", "YT")
+PLANE_PARTS = {"lbp_top_xtyt": ("lbp_top", ("XT", "YT"))}
+"""Feature parts sliced from a cached descriptor: part -> (descriptor, LBP-TOP planes kept)."""
 FEATURE_SETS = {
     "lgbp": ("lgbp",),
     "lbp-top": ("lbp_top",),
+    "lbp-top-xtyt": ("lbp_top_xtyt",),
     "fhofo": ("fhofo",),
     "lbp-top+fhofo": ("lbp_top", "fhofo"),
     "all": ("lgbp", "lbp_top", "fhofo"),
 }
+"""Feature set -> its parts (descriptors or ``PLANE_PARTS``), concatenated in this order."""
+APPEARANCE, BOTH, MOTION = "appearance", "appearance+motion", "motion"
+FEATURE_SEES = {
+    "lgbp": APPEARANCE,             # Gabor + LBP of the apex frame
+    "lbp-top": BOTH,                # XY: each frame's texture; XT, YT: its change over time
+    "lbp-top-xtyt": BOTH,           # the motion planes, but a still face leaves 1-D texture codes in them
+    "fhofo": MOTION,                # flow orientations: a still clip gives no votes
+    "lbp-top+fhofo": BOTH,
+    "all": BOTH,
+}
+"""What each feature set can see (see the module docstring for the rule)."""
 # scikit-image LBP methods and their number of codes for P points: "uniform" is the
 # rotation-invariant uniform LBP (riu2: the count of set bits, P + 1 codes, plus one for
 # all non-uniform patterns); "nri_uniform" keeps each uniform pattern's rotation (u2).
@@ -290,6 +325,23 @@ def clip_descriptors(clip: np.ndarray, apex: int, names: Sequence[str], settings
     return out
 
 
+def descriptors_of(features: str) -> tuple[str, ...]:
+    """The cached descriptors a feature set needs, in first-use order."""
+    if features not in FEATURE_SETS:
+        raise BaselineError(f"unknown feature set {features!r}; choose one of {sorted(FEATURE_SETS)}")
+    names = [PLANE_PARTS[part][0] if part in PLANE_PARTS else part for part in FEATURE_SETS[features]]
+    return tuple(dict.fromkeys(names))
+
+
+def part_matrix(part: str, matrices: Mapping[str, np.ndarray], settings: FeatureSettings = FeatureSettings()) -> np.ndarray:
+    """One part of a feature set, ``(clips, dim)``: a descriptor's matrix, or its LBP-TOP planes in ``PLANE_PARTS``."""
+    if part not in PLANE_PARTS:
+        return matrices[part]
+    descriptor, planes = PLANE_PARTS[part]
+    volume = matrices[descriptor].reshape(len(matrices[descriptor]), settings.grid**2, len(LBP_TOP_PLANES), settings.lbp_bins)
+    return volume[:, :, [LBP_TOP_PLANES.index(p) for p in planes]].reshape(len(volume), -1)
+
+
 def _clip_task(cache: str, row: dict, names: tuple[str, ...], settings: FeatureSettings) -> tuple[str, dict]:
     clip = load_clip(cache, row)
     return row["clip_key"], clip_descriptors(clip, window_position(row, clip.shape[0], row["apex"]), names, settings)
@@ -460,9 +512,9 @@ def run_baseline(
     table = load_clip_table(cache, split)
     clips, classes = table.clips, table.classes
     descriptors = FEATURE_SETS[features]
-    matrices, timing = compute_features(cache, list(clips["clip_key"]), descriptors, settings=settings,
+    matrices, timing = compute_features(cache, list(clips["clip_key"]), descriptors_of(features), settings=settings,
                                         workers=workers, progress=progress)  # fmt: skip
-    x = np.concatenate([matrices[n] for n in descriptors], axis=1).astype(np.float64)
+    x = np.concatenate([part_matrix(n, matrices, settings) for n in descriptors], axis=1).astype(np.float64)
     y = clips["subject"].to_numpy()
     parts = {part: (clips["part"] == part).to_numpy() for part in ("train", "val", "test")}
     if not parts["test"].any():
@@ -504,12 +556,9 @@ def run_baseline(
     return run_dir
 
 
-FEATURE_KINDS = {"lgbp": "appearance", "lbp-top": "dynamics", "fhofo": "dynamics",
-                 "lbp-top+fhofo": "dynamics", "all": "appearance + dynamics"}
-
-
 def results_table(run_dirs: Sequence[str | Path]) -> pd.DataFrame:
-    """One row per finished baseline run: feature set, kind, test/val rank-1 (with the 95 % bootstrap CI), rank-5, C."""
+    """One row per finished baseline run: feature set, what it sees (``kind``, from ``FEATURE_SEES``), test/val
+    rank-1 (with the 95 % bootstrap CI), rank-5, C."""
     rows = []
     for run_dir in map(Path, run_dirs):
         metrics_file = run_dir / "metrics.json"
@@ -520,7 +569,7 @@ def results_table(run_dirs: Sequence[str | Path]) -> pd.DataFrame:
             raise BaselineError(f"{metrics_file}: not a baseline run (model {found.get('model')!r})")
         test, val = found["test"], found["val"]
         rows.append({
-            "features": found["feature_set"], "kind": FEATURE_KINDS[found["feature_set"]],
+            "features": found["feature_set"], "kind": FEATURE_SEES[found["feature_set"]],
             "test_rank1": test["rank1"], "test_ci_low": test["rank1_ci95"][0], "test_ci_high": test["rank1_ci95"][1],
             "test_rank5": test["rank5"], "val_rank1": val["rank1"], "chance": test["chance"],
             "test_clips": test["n_clips"], "C": found["C"], "selection": found["selection"],
@@ -530,6 +579,68 @@ def results_table(run_dirs: Sequence[str | Path]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# ---------------------------------------------------------------- what the results say about motion
+
+
+@dataclass(frozen=True)
+class MotionVerdict:
+    """``motion_feature_verdict``'s answer: a code, one plain sentence, and the rows it rests on."""
+
+    code: str            # "motion identifies" | "above chance, appearance not excluded" | "undecided" | "no motion features"
+    text: str
+    evidence: tuple[str, ...] = ()
+
+
+def motion_feature_verdict(results: pd.DataFrame, *, appearance_shared: bool = False) -> MotionVerdict:
+    """What the baseline results say about whether movement identifies the subjects.
+
+    ``results`` is ``results_table``'s output (columns ``features``,
+    ``test_rank1``, ``test_ci_low``, ``test_ci_high``, ``chance``). Only feature
+    sets that see motion alone (``FEATURE_SEES`` == ``motion``) are read, each
+    against chance; descriptors that see appearance are never compared with
+    each other or with motion ones (LBP-TOP beating LGBP says nothing about
+    motion).
+
+    * No motion-only feature set: nothing can be said about motion.
+    * Every motion interval reaches chance: undecided. Features at chance do not
+      show that movement carries no identity (the descriptor may not see it; a
+      positive control tells which).
+    * A motion interval wholly above chance: movement identifies the subjects
+      only if ``appearance_shared`` (every subject has the same face, as in the
+      synthetic motion-only corpus). Otherwise appearance is not excluded:
+      a motion descriptor still sees the face through how noise moves along its
+      edges (on the synthetic twins corpus with no movement habit, FHOFO finds
+      the face groups; see ``mlib.positive_controls``).
+    """
+    missing = {"features", "test_rank1", "test_ci_low", "test_ci_high", "chance"} - set(results.columns)
+    if missing:
+        raise BaselineError(f"motion_feature_verdict: the results table lacks column(s) {sorted(missing)}")
+    unknown = sorted(set(results["features"]) - set(FEATURE_SEES))
+    if unknown:
+        raise BaselineError(f"motion_feature_verdict: unknown feature set(s) {unknown}; known: {sorted(FEATURE_SEES)}")
+    motion = results[results["features"].map(FEATURE_SEES) == MOTION]
+    if motion.empty:
+        return MotionVerdict("no motion features", (
+            "No motion-only feature set was run (motion-only: " + ", ".join(k for k, v in FEATURE_SEES.items() if v == MOTION)
+            + "), so these results say nothing about whether movement identifies the subjects: the others see appearance."))
+    lines = tuple(f"{r.features}: rank-1 {r.test_rank1:.3f} (95 % CI {r.test_ci_low:.3f}-{r.test_ci_high:.3f}), "
+                  f"chance {r.chance:.3f}" for r in motion.itertuples())
+    above = motion[motion["test_ci_low"] > motion["chance"]]
+    if above.empty:
+        return MotionVerdict("undecided", (
+            "Cannot decide whether movement identifies the subjects: every motion-only feature set's interval "
+            "reaches chance. Either the movement carries no identity here or these descriptors do not see it; "
+            "only a positive control (a corpus where movement is known to identify) tells the two apart."), lines)
+    found = "; ".join(f"{r.features} {r.test_rank1:.3f} (95 % CI {r.test_ci_low:.3f}-{r.test_ci_high:.3f}) "
+                      f"against chance {r.chance:.3f}" for r in above.itertuples())
+    if appearance_shared:
+        return MotionVerdict("motion identifies", f"Movement alone identifies the subjects above chance: {found}.", lines)
+    return MotionVerdict("above chance, appearance not excluded", (
+        f"Motion-only features identify the subjects above chance ({found}), but the subjects' faces differ and "
+        "motion descriptors still see a face through how noise moves along its edges, so this does not show "
+        "that movement identifies them; a control without movement identity (shuffled or static input) is needed."), lines)
+
+
 # ---------------------------------------------------------------- command line
 
 
@@ -537,7 +648,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache", required=True, help="prepared cache folder (the one holding index.csv)")
     parser.add_argument("--split", required=True, help="split CSV written by mlib split")
     parser.add_argument("--features", default="all", choices=sorted(FEATURE_SETS),
-                        help="descriptors: lgbp (appearance), lbp-top / fhofo / lbp-top+fhofo (dynamics), all (Saeed 2021)")
+                        help="descriptors: lgbp (appearance), fhofo (motion), lbp-top, lbp-top-xtyt (its XT and YT "
+                             "planes), lbp-top+fhofo, all (Saeed 2021) (appearance+motion)")
     parser.add_argument("--out", default="runs", help="parent folder of run folders")
     parser.add_argument("--name", help="run folder name (default baseline-<features>-<hash>)")
     parser.add_argument("--workers", type=int, default=2, help="processes computing features (default 2)")

@@ -38,25 +38,18 @@ if "google.colab" in sys.modules:  # on Colab: install the project first
 profile = None  # a profile YAML (configs/profiles/*.yaml) or None for the defaults
 overrides = {}  # dotted keys over the profile, e.g. {"split.seed": 43}
 grid_dirs = []  # our grid folders (mlib grid), one per split seed, shown beside the original (none: original only)
-out = "runs/original-grid"  # where this page's tables are written as CSV
+out = "results/original-grid"  # where this page's tables are written as CSV
 
 # %%
 from pathlib import Path
 
-import mlib.config
 import pandas as pd
-from IPython.display import display
 
-from mlib import io, original, paper
+from mlib import config, io, original, paper
 from mlib.plots import original as plots
-from mlib.plots import show
+from mlib.plots import show, show_table
 
-cfg = mlib.config.resolve(profile, overrides)
-
-
-def table(frame):
-    """A table as the page shows it: no index column, three decimals."""
-    return frame.style.hide(axis="index").format(precision=3)
+cfg = config.resolve(profile, overrides)
 
 
 def sources(kind):
@@ -84,7 +77,7 @@ print("Sources: grid runs")
 sources("runs")
 print("Split lists (majority-class rate, ceiling)")
 sources("split")
-display(table(summary))
+show_table(summary.round(3))
 show(plots.grid_distributions(runs, summary))
 io.write_csv(Path(out) / "grid-summary.csv", summary)
 
@@ -108,10 +101,10 @@ print("Sources: fusion pairs")
 sources("fusion")
 sizes = pairs["dataset"].map(runs.groupby("dataset")["n_test"].first())
 print(f"pairs whose scores disagree with pusion's code: {len(original.pusion_identity_violations(pairs, sizes))}")
-display(table(original.fusion_summary(runs, pairs)))
-display(table(original.table3_pair(runs, pairs)))
+show_table(original.fusion_summary(runs, pairs).round(3))
+show_table(original.table3_pair(runs, pairs).round(3))
 ties = original.table3_ties(runs, pairs)
-display(table(pd.DataFrame([ties])))
+show_table(pd.DataFrame([ties]).round(3))
 show(plots.fusion_pairs(pairs, original.table3_pair_row(runs, pairs)))
 
 # %% [markdown]
@@ -127,7 +120,7 @@ show(plots.fusion_pairs(pairs, original.table3_pair_row(runs, pairs)))
 
 # %%
 best = original.best_of_n_table(runs)
-display(table(best))
+show_table(best.round(3))
 show(plots.best_of_n(original.best_of_n_curves(runs), best))
 io.write_csv(Path(out) / "best-of-n.csv", best)
 
@@ -142,7 +135,7 @@ io.write_csv(Path(out) / "best-of-n.csv", best)
 # %%
 if grid_dirs:
     picks = original.our_grid_picks(grid_dirs)
-    display(table(picks))
+    show_table(picks.round(3))
     show(plots.our_grid_picks(picks))
     io.write_csv(Path(out) / "our-grid-picks.csv", picks)
 else:

@@ -1,4 +1,4 @@
-"""The hand-crafted baseline (LGBP / LBP-TOP / FHOFO + SVM): descriptors, the appearance/dynamics separation, run folders."""
+"""The hand-crafted baseline (LGBP / LBP-TOP / FHOFO + SVM): descriptors, what each sees, the motion verdict, run folders."""
 
 from __future__ import annotations
 
@@ -139,7 +139,67 @@ def test_fhofo_of_a_static_clip_is_empty():
     assert not baseline.fhofo(clip, SMALL).any()
 
 
-# ---------------------------------------------------------------- appearance vs dynamics
+# ---------------------------------------------------------------- what each feature set sees
+
+
+def test_xtyt_part_is_lbp_tops_motion_planes():
+    clip = np.random.default_rng(4).integers(0, 256, size=(10, 32, 32, 3), dtype=np.uint8)
+    full = baseline.lbp_top(clip, SMALL)
+    part = baseline.part_matrix("lbp_top_xtyt", {"lbp_top": full[None]}, SMALL)[0]
+    planes = baseline.lbp_top_planes(baseline.grey_frames(clip, SMALL.side), SMALL)
+    np.testing.assert_array_equal(part, planes[:, 1:].ravel())
+    assert baseline.descriptors_of("lbp-top-xtyt") == ("lbp_top",)
+    assert baseline.descriptors_of("all") == ("lgbp", "lbp_top", "fhofo")
+
+
+def test_feature_sets_are_labelled_motion_exactly_when_blind_to_still_faces():
+    """Two different faces held still (no noise): a motion feature set gives both the same vector, the others tell them apart."""
+    assert set(baseline.FEATURE_SEES) == set(baseline.FEATURE_SETS)
+    assert set(baseline.FEATURE_SEES.values()) == {"appearance", "appearance+motion", "motion"}
+    still = [_rgb(np.repeat(_texture(32, seed=seed)[None], 8, axis=0)) for seed in (11, 12)]
+    found = [{n: v[None] for n, (v, _) in baseline.clip_descriptors(c, 4, baseline.DESCRIPTORS, SMALL).items()} for c in still]
+    for features, sees in baseline.FEATURE_SEES.items():
+        vectors = [np.concatenate([baseline.part_matrix(p, f, SMALL) for p in baseline.FEATURE_SETS[features]], axis=1)
+                   for f in found]
+        assert np.array_equal(*vectors) == (sees == "motion"), features
+    # and what the motion part of LBP-TOP sees when something moves
+    moving = _moving_clip(_texture(96, seed=5), 32, 8, (1, 0), (0, 0))
+    assert not np.array_equal(baseline.lbp_top(moving, SMALL), baseline.lbp_top(still[0], SMALL))
+
+
+def _results(rows):
+    return pd.DataFrame([dict(zip(["features", "test_rank1", "test_ci_low", "test_ci_high"], r), chance=1 / 12) for r in rows])
+
+
+def test_verdict_never_reads_motion_from_descriptors_that_see_appearance():
+    """The issue's case: LBP-TOP 0.91 against LGBP 0.86 on faces that all make the same movement."""
+    verdict = baseline.motion_feature_verdict(_results([("lgbp", 0.86, 0.78, 0.93), ("lbp-top", 0.91, 0.84, 0.97),
+                                                        ("lbp-top-xtyt", 0.80, 0.70, 0.88), ("all", 0.93, 0.87, 0.98)]))
+    assert verdict.code == "no motion features"
+    assert "better" not in verdict.text and "say nothing" in verdict.text
+    # with FHOFO at chance beside it, the rule still cannot decide
+    undecided = baseline.motion_feature_verdict(_results([("lbp-top", 0.91, 0.84, 0.97), ("lgbp", 0.86, 0.78, 0.93),
+                                                          ("fhofo", 0.10, 0.04, 0.18)]))
+    assert undecided.code == "undecided" and "Cannot decide" in undecided.text
+    assert len(undecided.evidence) == 1 and undecided.evidence[0].startswith("fhofo: rank-1 0.100")
+
+
+def test_verdict_says_motion_identifies_only_where_appearance_is_shared():
+    table = _results([("lgbp", 0.95, 0.9, 1.0), ("fhofo", 0.30, 0.18, 0.42)])
+    verdict = baseline.motion_feature_verdict(table, appearance_shared=True)
+    assert verdict.code == "motion identifies" and "fhofo 0.300" in verdict.text
+    # faces differ (real data, the twins corpus): FHOFO above chance may be the face seen through moving noise
+    differing = baseline.motion_feature_verdict(table)
+    assert differing.code == "above chance, appearance not excluded" and "does not show" in differing.text
+    touching = baseline.motion_feature_verdict(_results([("fhofo", 0.30, 1 / 12, 0.42)]), appearance_shared=True)
+    assert touching.code == "undecided"   # an interval reaching chance is not above it
+    with pytest.raises(baseline.BaselineError, match="lacks column"):
+        baseline.motion_feature_verdict(_results([("fhofo", 0.3, 0.2, 0.4)]).drop(columns="chance"))
+    with pytest.raises(baseline.BaselineError, match="unknown feature set"):
+        baseline.motion_feature_verdict(_results([("hog", 0.3, 0.2, 0.4)]))
+
+
+# ---------------------------------------------------------------- appearance vs motion
 
 
 def test_lgbp_identifies_subjects_that_differ_by_texture(tmp_path):
@@ -164,6 +224,7 @@ def test_motion_only_subjects_are_found_by_dynamics_not_appearance(motion_only_c
     # but not right from left; the non-rotation-invariant codes (u2) tell all four apart.
     assert 0.4 <= rank1("lbp-top", FeatureSettings(side=32, grid=4, lbp_method="uniform")) <= 0.6
     assert rank1("lbp-top") >= 0.9  # the default, nri_uniform
+    assert rank1("lbp-top-xtyt") >= 0.9  # its motion planes alone
 
 
 # ---------------------------------------------------------------- the run folder
@@ -199,7 +260,7 @@ def test_run_folder_follows_the_contract_and_reruns_skip(motion_only_cache, tmp_
     # the ensemble reads a baseline run like any other run
     assert ensemble.load_predictions(run).classes == classes
     table = baseline.results_table([run])
-    assert table.loc[0, "kind"] == "dynamics" and table.loc[0, "test_rank1"] == metrics["test"]["rank1"]
+    assert table.loc[0, "kind"] == "appearance+motion" and table.loc[0, "test_rank1"] == metrics["test"]["rank1"]
     assert feature_set_accuracy(table, paper_rank1=0.7148).axes[0].get_ylabel() == "test rank-1 accuracy"
     with pytest.raises(baseline.BaselineError, match="not a finished run"):
         baseline.results_table([tmp_path / "nothing"])

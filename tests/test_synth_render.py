@@ -103,7 +103,8 @@ def test_movement_is_concentrated_in_the_motion_mask():
         gray = clip.frames.astype(np.float32).mean(axis=-1)
         reference = gray[spec.onset]
         moving = np.abs(gray[spec.onset:spec.offset + 1] - reference)
-        neutral = np.abs(gray[:spec.onset + 1] - reference)
+        # as long a stretch before the onset as the movement lasts (the head sways more over a longer one)
+        neutral = np.abs(gray[max(0, 2 * spec.onset - spec.offset):spec.onset + 1] - reference)
         mask = clip.motion_mask
         inside, outside = moving[:, mask].mean(), moving[:, ~mask].mean()
         assert inside > 1.5 * outside, (spec.subject, spec.index, inside, outside)
@@ -140,6 +141,53 @@ def test_motion_only_mode_shares_one_face(mode, shared):
     else:
         assert min(differences) > 0.1, differences
         assert len({s.face for s in specs}) == len(specs)
+
+
+@pytest.mark.parametrize("group", [2, 3])
+def test_twins_share_faces_within_a_group_and_groups_differ(group):
+    specs = corpus_specs(subjects=6, clips_per_subject=2, single_clip_subjects=1, short_clip_fraction=0.0,
+                         frame_size=(96, 128), fps=200, mode="twins", twin_group=group, seed=2)
+    faces = {}
+    for spec in specs:
+        faces.setdefault((int(spec.subject) - 1) // group, set()).add(spec.face)
+    assert all(len(shared) == 1 for shared in faces.values())              # one face per group, exactly
+    assert len({next(iter(shared)) for shared in faces.values()}) == len(faces) == -(-7 // group)   # groups differ
+    subjects_of_first_group = [s for s in specs if (int(s.subject) - 1) // group == 0]
+    assert len({(s.subject, s.regions, s.amplitude) for s in subjects_of_first_group}) > 1   # the twins' movements differ
+    # the twins' faces are the identity corpus's faces of the group's first subject
+    identity = corpus_specs(subjects=6, clips_per_subject=2, single_clip_subjects=1, short_clip_fraction=0.0,
+                            frame_size=(96, 128), fps=200, mode="identity", seed=2)
+    assert {s.face for s in identity if s.subject == "01"} == faces[0]
+
+
+def test_motion_identity_changes_only_the_movement():
+    """Two corpora that differ only in the knob: same faces, timings, positions, rooms and noise seeds."""
+    settings = dict(subjects=4, clips_per_subject=4, single_clip_subjects=1, short_clip_fraction=0.25,
+                    frame_size=(96, 128), fps=200, mode="twins", seed=5)
+    weak, strong = (corpus_specs(**settings, motion_identity=k) for k in (0.1, 0.9))
+    kept = ("subject", "index", "n_frames", "onset", "apex", "offset", "seed", "face", "face_center", "face_height",
+            "backdrop", "room_seed", "frame_size", "fps")
+    for a, b in zip(weak, strong, strict=True):
+        assert {k: getattr(a, k) for k in kept} == {k: getattr(b, k) for k in kept}
+    moved = ("regions", "amplitude", "asymmetry", "turn", "jitter", "blinks")
+    assert sum({k: getattr(a, k) for k in moved} != {k: getattr(b, k) for k in moved} for a, b in zip(weak, strong)) == len(weak)
+    # the first frame differs only by the head's sway (the same draws, scaled)
+    first = [render_clip(c[0], frames=1).frames[0].astype(int) for c in (weak, strong)]
+    assert np.abs(first[0] - first[1]).mean() < 3
+
+
+def test_at_full_motion_identity_a_subjects_clips_move_alike():
+    """At 1 each clip varies only a little around its subject's direction turn and asymmetry; at 0 not at all."""
+    def spread(k):
+        specs = corpus_specs(subjects=6, clips_per_subject=6, single_clip_subjects=0, short_clip_fraction=0.0,
+                             frame_size=(96, 128), fps=200, mode="motion-only", seed=1, motion_identity=k)
+        turns = {}
+        for spec in specs:
+            turns.setdefault(spec.subject, []).append(spec.turn)
+        within = np.mean([np.std(t) for t in turns.values()])
+        return within / np.std([spec.turn for spec in specs])
+
+    assert spread(1.0) < 0.2 < 0.8 < spread(0.0)
 
 
 def test_motion_alone_carries_identity_in_motion_only_mode():
@@ -188,6 +236,8 @@ def test_haar_cascade_finds_the_synthetic_faces(frame_size):
     (dict(short_clip_fraction=1.5), "short_clip_fraction"),
     (dict(frame_size=(20, 20)), "too small"),
     (dict(subjects=0), "subjects >= 1"),
+    (dict(motion_identity=1.5), "motion_identity must be within 0..1"),
+    (dict(mode="twins", twin_group=1), "twin_group must be"),
 ])
 def test_bad_corpus_settings_are_refused(settings, message):
     with pytest.raises(ValueError, match=message):

@@ -1,4 +1,4 @@
-"""Figure of the hand-crafted baseline: test rank-1 per feature set (appearance vs dynamics).
+"""Figure of the hand-crafted baseline: test rank-1 per feature set, coloured by what it sees.
 
 Draws no faces, so it is safe to publish for any database.
 """
@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-KIND_COLOURS = {"appearance": "tab:orange", "dynamics": "tab:blue", "appearance + dynamics": "tab:purple"}
+KIND_COLOURS = {"appearance": "tab:orange", "motion": "tab:blue", "appearance+motion": "tab:purple"}
+"""Colour per ``mlib.baseline.FEATURE_SEES`` label."""
 
 
 def feature_set_accuracy(table: pd.DataFrame, paper_rank1: float | None = None, paper_label: str = "paper") -> Figure:

@@ -2,6 +2,9 @@
 
 Defaults come from the ``synth`` section of ``mlib/defaults.yaml``; the frame
 rate is the imitated database's (CASME II and SAMM 200 fps, SMIC 100 fps).
+``--positive-controls`` writes nothing at ``--out`` but measures what the
+motion-only and twins corpora make learnable at several ``motion_identity``
+values (``mlib.positive_controls.report``), working under ``--out``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from mlib import config
 
 from .inventory import INVENTORIES
 from .layouts import LAYOUTS, MANIFEST
+from .render import MODES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,8 +26,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layout", choices=sorted(LAYOUTS), default=synth["layout"],
                         help=f"which database's on-disk layout to imitate (default {synth['layout']})")
     parser.add_argument("--out", required=True, help="the corpus root folder to write")
-    parser.add_argument("--mode", choices=("identity", "motion-only"), default=synth["mode"],
-                        help="identity: each subject its own face; motion-only: one shared face")
+    parser.add_argument("--mode", choices=MODES, default=synth["mode"],
+                        help="identity: each subject its own face; motion-only: one shared face; "
+                             "twins: one face per group of --twin-group subjects")
+    parser.add_argument("--motion-identity", type=float, default=synth["motion_identity"],
+                        help="0..1: how strongly clips follow their subject's movement habits "
+                             f"(0 = not at all, 1 = fully; default {synth['motion_identity']})")
+    parser.add_argument("--twin-group", type=int, default=synth["twin_group"],
+                        help=f"twins mode: subjects sharing one face (default {synth['twin_group']})")
     parser.add_argument("--subjects", type=int, default=synth["subjects"])
     parser.add_argument("--clips-per-subject", type=int, default=synth["clips_per_subject"])
     parser.add_argument("--single-clip-subjects", type=int, default=synth["single_clip_subjects"])
@@ -34,6 +44,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a real database's subjects and clip names (mlib.synth.inventory); default "
                              f"{synth['inventory']}")
     parser.add_argument("--workers", type=int, default=2, help="processes rendering clips (default 2)")
+    parser.add_argument("--positive-controls", action="store_true",
+                        help="instead of one corpus, print the positive controls' rank-1 for the motion-only and "
+                             "twins modes at motion_identity 0, 0.5, 1 (corpora and caches under --out)")
+    parser.add_argument("--profile", default="configs/profiles/default.yaml",
+                        help="with --positive-controls: the profile whose synth, prepare and split sections apply "
+                             "(the corpus options above are then not used; default: the book's default profile)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -43,7 +59,19 @@ def main(args: argparse.Namespace) -> int:
         "mode": args.mode, "subjects": args.subjects, "clips_per_subject": args.clips_per_subject,
         "single_clip_subjects": args.single_clip_subjects, "short_clip_fraction": args.short_clip_fraction,
         "frame_size": list(args.frame_size), "seed": args.seed, "inventory": args.inventory,
+        "motion_identity": args.motion_identity, "twin_group": args.twin_group,
     }
+    if not 0 <= args.motion_identity <= 1:
+        print(f"--motion-identity: must be within 0..1 (0 = no habit, 1 = strong), got {args.motion_identity}")
+        return 2
+    if args.twin_group < 2:
+        print(f"--twin-group: at least 2 subjects share a face, got {args.twin_group}")
+        return 2
+    if args.positive_controls:
+        from mlib.positive_controls import report
+
+        report(config.resolve(args.profile), args.out, workers=args.workers)
+        return 0
     out = Path(args.out)
     previous = (out / MANIFEST).read_text() if (out / MANIFEST).is_file() else None
     started = time.perf_counter()

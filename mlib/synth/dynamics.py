@@ -3,9 +3,19 @@
 A region is a smooth local displacement (a Gaussian bump of motion in face
 coordinates, see ``faces``); a micro-expression moves one or more regions with
 one shared time course (onset -> apex -> offset). A subject's habits decide
-which emotions and regions it tends to show, how strongly, how fast, how
-asymmetrically and how often it blinks; they are what makes a subject
-recognisable from motion alone.
+which emotions and regions it tends to show, how strongly, in which direction,
+how asymmetrically, how much the head sways and how often it blinks; they are
+what makes a subject recognisable from motion alone.
+
+How strongly a clip follows its subject's habits is the corpus's
+``motion_identity`` (``synth.motion_identity``, 0..1): each clip also draws the
+habits of a random person, and follows the subject's with weight
+``motion_identity`` and the random person's with the rest (``clip_habits``).
+At 0 a clip's movement says nothing about who made it; at 1 it follows the
+subject's habits alone (each clip still varies around them). Timing (onset,
+apex, offset) is drawn for the clip alone, never from the habits, so corpora
+that differ only in ``motion_identity`` have the same faces, timings, head
+positions and noise.
 """
 
 from __future__ import annotations
@@ -103,28 +113,58 @@ class Habits:
     signature: str                       # a region this subject tends to move along with any expression (a tic)
     signature_rate: float                # how often the signature region joins in
     amplitude: float                     # typical apex displacement, frame pixels at 240-pixel frame height
-    duration: float                      # typical onset-to-offset time, seconds
-    rise: float                          # share of the movement spent rising to the apex
+    turn: float                          # radians: every region's motion direction is turned by this (mirrored
+    #                                      on the other side), e.g. a smile pulled more sideways or more upwards
     asymmetry: float                     # -0.6..0.6: >0 the subject's left side moves more
     blink_rate: float                    # blinks per second
     blink_duration: float                # seconds
     jitter: float                        # head jitter, frame pixels at 240-pixel frame height
 
 
+MAX_TURN = np.deg2rad(40)
+"""Largest turn of a subject's motion directions, radians."""
+
+
 def random_habits(rng: np.random.Generator) -> Habits:
-    weights = rng.dirichlet(np.full(len(EMOTIONS), 0.4))
+    """One person's habits; every draw makes the same number of random draws (streams stay aligned)."""
+    weights = rng.dirichlet(np.full(len(EMOTIONS), 0.2))
     return Habits(
         emotion_weights=tuple(float(w) for w in weights),
         extra_region_rate=float(rng.uniform(0.1, 0.8)),
         signature=str(rng.choice(sorted(REGIONS))),
-        signature_rate=float(rng.uniform(0.4, 0.9)),
+        signature_rate=float(rng.uniform(0.6, 1.0)),
         amplitude=float(rng.uniform(1.4, 3.2)),
-        duration=float(rng.uniform(0.1, 0.3)),
-        rise=float(rng.uniform(0.3, 0.6)),
+        turn=float(rng.uniform(-MAX_TURN, MAX_TURN)),
         asymmetry=float(rng.uniform(-0.6, 0.6)),
         blink_rate=float(rng.uniform(0.0, 1.5)),
         blink_duration=float(rng.uniform(0.08, 0.2)),
         jitter=float(rng.uniform(0.3, 1.4)),
+    )
+
+
+def clip_habits(subject: Habits, stranger: Habits, strength: float, pick: float) -> Habits:
+    """The habits one clip follows: the subject's with weight ``strength`` (0..1), a random person's with the rest.
+
+    Numbers are mixed linearly; the signature region (a category) is the
+    subject's when ``pick`` (a uniform draw in 0..1) is below ``strength``.
+    """
+    if not 0 <= strength <= 1:
+        raise ValueError(f"motion_identity must be within 0..1, got {strength}")
+
+    def mix(a, b):
+        return float(strength * a + (1 - strength) * b)
+
+    return Habits(
+        emotion_weights=tuple(mix(a, b) for a, b in zip(subject.emotion_weights, stranger.emotion_weights)),
+        extra_region_rate=mix(subject.extra_region_rate, stranger.extra_region_rate),
+        signature=subject.signature if pick < strength else stranger.signature,
+        signature_rate=mix(subject.signature_rate, stranger.signature_rate),
+        amplitude=mix(subject.amplitude, stranger.amplitude),
+        turn=mix(subject.turn, stranger.turn),
+        asymmetry=mix(subject.asymmetry, stranger.asymmetry),
+        blink_rate=mix(subject.blink_rate, stranger.blink_rate),
+        blink_duration=mix(subject.blink_duration, stranger.blink_duration),
+        jitter=mix(subject.jitter, stranger.jitter),
     )
 
 
@@ -190,13 +230,15 @@ class RegionField:
 
 
 def displacement_field(regions: tuple[str, ...], face: FaceTraits, geo: FaceGeometry, shape: tuple[int, int],
-                       asymmetry: float) -> RegionField:
+                       asymmetry: float, turn: float = 0.0) -> RegionField:
     """Sum the moving regions' Gaussian bumps of displacement and skin folds over a patch.
 
     Each region pushes skin along its motion direction; folds are stripes
     across that direction that deepen with the movement, so a region moves
-    visibly even where the skin has little texture.
+    visibly even where the skin has little texture. ``turn`` (radians) turns
+    every motion direction (mirrored on the image-left copy).
     """
+    cos_turn, sin_turn = float(np.cos(turn)), float(np.sin(turn))
     h, w = shape
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     U = (xs - geo.cx) / geo.a
@@ -212,6 +254,7 @@ def displacement_field(regions: tuple[str, ...], face: FaceTraits, geo: FaceGeom
         else:
             sides = (-1, 1)
         du, dv = region.motion
+        du, dv = cos_turn * du - sin_turn * dv, sin_turn * du + cos_turn * dv
         norm = float(np.hypot(du, dv))
         for side in sides:
             # side +1 is the subject's left (image right); asymmetry > 0 favours it

@@ -38,6 +38,7 @@ from tqdm import tqdm
 from mlib import io as mio
 from mlib.datasets import DATASETS
 from mlib.datasets.base import Adapter, clip_key
+from mlib.synth.render import DYNAMICS_TRUTH, dynamics_truth
 
 TRUTH_DIR = "synth_truth"
 MANIFEST = "synth_manifest.json"
@@ -48,7 +49,7 @@ FIXED_TIME = datetime.datetime(2020, 1, 1, 0, 0, 0)
 TRUTH_COLUMNS = [
     "clip_key", "subject", "clip", "synth_subject", "synth_index", "regions", "emotion", "action_units",
     "onset", "apex", "offset", "first_frame", "last_frame", "n_frames", "fps",
-    "face_x", "face_y", "face_w", "face_h",
+    "face_x", "face_y", "face_w", "face_h", *DYNAMICS_TRUTH,
 ]
 SMIC_EMOTION_CODES = {"happiness": "po", "happy": "po", "positive": "po", "surprise": "sur"}
 SMIC_CODE_NAMES = {"po": "positive", "ne": "negative", "sur": "surprise"}
@@ -173,6 +174,7 @@ def write_configured_corpus(root: str | Path, layout: str, synth_cfg: dict, *, w
         "single_clip_subjects": synth_cfg["single_clip_subjects"],
         "short_clip_fraction": synth_cfg["short_clip_fraction"], "frame_size": list(synth_cfg["frame_size"]),
         "fps": LAYOUTS[layout].fps, "seed": synth_cfg["seed"],
+        "motion_identity": synth_cfg["motion_identity"], "twin_group": synth_cfg["twin_group"],
     }
     database = inventory.inventory_name(synth_cfg.get("inventory", "none"), layout)
     if database is not None:  # a real database's subjects and clip names (mlib.synth.inventory)
@@ -247,7 +249,7 @@ def _write_clip(root: Path, layout_name: str, spec, render: Callable, names: dic
         "regions": ";".join(clip.regions), "emotion": clip.emotion, "action_units": clip.action_units,
         "onset": first + spec.onset, "apex": first + spec.apex, "offset": first + spec.offset,
         "first_frame": first, "last_frame": first + len(clip.frames) - 1, "n_frames": len(clip.frames),
-        "fps": layout.fps, "face_x": x, "face_y": y, "face_w": w, "face_h": h,
+        "fps": layout.fps, "face_x": x, "face_y": y, "face_w": w, "face_h": h, **dynamics_truth(spec),
     }
     mio.write_json(_clip_record(root, layout, spec), row)
 

@@ -23,7 +23,14 @@ import numpy as np
 from . import dynamics
 from .faces import FaceGeometry, FaceTraits, random_traits, render_head
 
-MODES = ("identity", "motion-only")
+MODES = ("identity", "motion-only", "twins")
+"""identity: a face per subject; motion-only: one face for all; twins: one face per group of ``twin_group`` subjects."""
+CLIP_DURATION_SECONDS = (0.1, 0.3)
+"""Onset-to-offset time of a clip, drawn for each clip (not a habit), seconds."""
+PER_CLIP_SPREAD = 0.1
+"""How much a clip varies around its habits: the log-sd of amplitude and sway, four times the sd of asymmetry and turn."""
+CLIP_RISE = (0.3, 0.6)
+"""Share of the movement spent rising to the apex, drawn for each clip."""
 MASK_THRESHOLD = 0.35
 """A pixel belongs to the motion mask where a moving region's weight (0..1) reaches this."""
 SWAY_SECONDS = 2.5
@@ -47,8 +54,9 @@ class ClipSpec:
     fps: int
     frame_size: tuple[int, int]        # (height, width)
     seed: int                          # per-clip seed: jitter, lighting and noise
-    mode: str                          # "identity" | "motion-only"
-    face: FaceTraits                   # the subject's face (shared by all subjects in motion-only mode)
+    mode: str                          # "identity" | "motion-only" | "twins"
+    face: FaceTraits                   # the subject's face (shared by all subjects in motion-only mode,
+    #                                    by the subjects of one group in twins mode)
     emotion: str
     regions: tuple[str, ...]           # moving face regions, names from dynamics.REGIONS
     action_units: str
@@ -61,6 +69,7 @@ class ClipSpec:
     room_seed: int                     # the wall's blotches; one room for the whole corpus
     blinks: tuple[int, ...] = ()       # frames where a blink starts
     blink_frames: int = 0              # frames one blink lasts
+    turn: float = 0.0                  # radians the regions' motion directions are turned by (dynamics.Habits.turn)
 
     def __post_init__(self) -> None:
         name = f"clip spec {self.subject}/{self.index}"
@@ -90,22 +99,52 @@ class SynthClip:
     action_units: str
 
 
+DYNAMICS_TRUTH = ("amplitude", "asymmetry", "turn", "jitter", "blink_starts", "blink_frames")
+"""Columns of ``synth_truth/truth.csv`` that record a clip's movement parameters (``dynamics_truth``)."""
+
+
+def dynamics_truth(spec: ClipSpec) -> dict:
+    """The clip's movement parameters beside its regions, emotion and timing: what a positive control may read.
+
+    ``blink_starts`` are 0-based frame positions joined by ``;`` (empty: no blink).
+    """
+    return {"amplitude": spec.amplitude, "asymmetry": spec.asymmetry, "turn": spec.turn, "jitter": spec.jitter,
+            "blink_starts": ";".join(str(b) for b in spec.blinks), "blink_frames": spec.blink_frames}
+
+
 def _subject_number_width(total: int) -> int:
     return max(2, len(str(total)))
 
 
 def corpus_specs(*, subjects: int, clips_per_subject: int, single_clip_subjects: int,
                  short_clip_fraction: float, frame_size: tuple[int, int], fps: int,
-                 mode: str = "identity", seed: int = 0) -> list[ClipSpec]:
+                 mode: str = "identity", seed: int = 0, motion_identity: float | None = None,
+                 twin_group: int = 2) -> list[ClipSpec]:
     """Draw a whole corpus: ``subjects`` regular subjects, then the single-clip ones.
 
-    Each subject gets a face (one shared face in ``motion-only`` mode) and
-    habits; each clip draws its emotion, regions, amplitude, timing, face
-    position and blinks from them. ``short_clip_fraction`` of the clips (rounded)
-    are shorter than 64 frames.
+    Each subject gets a face and habits. ``mode`` decides the faces: one per
+    subject (``identity``), one for all (``motion-only``), or one per group of
+    ``twin_group`` consecutive subjects (``twins``: appearance separates the
+    groups, only movement the subjects within one). Each clip draws its timing
+    and face position alone, and its emotion, regions, amplitude, direction,
+    blinks and sway from habits that follow the subject's with weight
+    ``motion_identity`` (0..1; None: ``synth.motion_identity`` of the defaults,
+    see ``dynamics.clip_habits``). ``short_clip_fraction`` of the clips
+    (rounded) are shorter than 64 frames.
+
+    Separate random streams keep everything but the habits' effects identical
+    across ``motion_identity`` values: the same faces, timings, positions and
+    noise.
     """
     if mode not in MODES:
         raise ValueError(f"synth mode must be one of {MODES}, got {mode!r}")
+    if motion_identity is None:
+        from mlib.config import load_defaults
+        motion_identity = float(load_defaults()["synth"]["motion_identity"])
+    if not 0 <= motion_identity <= 1:
+        raise ValueError(f"motion_identity must be within 0..1 (0 = no habit, 1 = strong), got {motion_identity}")
+    if int(twin_group) != twin_group or twin_group < 2:
+        raise ValueError(f"twin_group must be a whole number of at least 2 subjects sharing a face, got {twin_group}")
     if subjects < 1 or clips_per_subject < 1 or single_clip_subjects < 0:
         raise ValueError(f"need subjects >= 1, clips_per_subject >= 1, single_clip_subjects >= 0; got "
                          f"{subjects}, {clips_per_subject}, {single_clip_subjects}")
@@ -129,13 +168,15 @@ def corpus_specs(*, subjects: int, clips_per_subject: int, single_clip_subjects:
     width_digits = _subject_number_width(total_subjects)
     specs: list[ClipSpec] = []
     for number, count in enumerate(counts, start=1):
-        face = shared_face if mode == "motion-only" else random_traits(np.random.default_rng([seed, number, 1]))
+        face_number = {"identity": number, "twins": (number - 1) // int(twin_group) + 1}.get(mode)
+        face = shared_face if face_number is None else random_traits(np.random.default_rng([seed, face_number, 1]))
         habits = dynamics.random_habits(np.random.default_rng([seed, number, 2]))
         for index in range(1, count + 1):
-            rng = np.random.default_rng([seed, number, 3, index])
             specs.append(_clip_spec(
-                rng, subject=str(number).zfill(width_digits), index=index, short=bool(short[len(specs)]),
-                face=face, habits=habits, backdrop=backdrop, room_seed=int(seed), frame_size=(height, width), fps=int(fps), mode=mode,
+                np.random.default_rng([seed, number, 3, index]), np.random.default_rng([seed, number, 6, index]),
+                subject=str(number).zfill(width_digits), index=index, short=bool(short[len(specs)]),
+                face=face, habits=habits, motion_identity=float(motion_identity), backdrop=backdrop, room_seed=int(seed),
+                frame_size=(height, width), fps=int(fps), mode=mode,
                 clip_seed=int(np.random.SeedSequence([seed, number, index]).generate_state(1)[0]),
             ))
     return specs
@@ -148,42 +189,48 @@ def _random_backdrop(rng: np.random.Generator) -> tuple[tuple[float, float, floa
     return tuple(float(c) for c in near), tuple(float(c) for c in far)
 
 
-def _clip_spec(rng: np.random.Generator, *, subject: str, index: int, short: bool, face: FaceTraits,
-               habits: dynamics.Habits, backdrop, room_seed: int, frame_size: tuple[int, int], fps: int, mode: str, clip_seed: int) -> ClipSpec:
+def _clip_spec(timing_rng: np.random.Generator, motion_rng: np.random.Generator, *, subject: str, index: int,
+               short: bool, face: FaceTraits, habits: dynamics.Habits, motion_identity: float, backdrop,
+               room_seed: int, frame_size: tuple[int, int], fps: int, mode: str, clip_seed: int) -> ClipSpec:
+    """One clip: timing and placement from ``timing_rng``, everything the habits shape from ``motion_rng``."""
     height, width = frame_size
-    n_frames = int(rng.integers(30, 61) if short else rng.integers(70, 161))
-    duration = habits.duration * rng.lognormal(0, 0.2) * fps
+    n_frames = int(timing_rng.integers(30, 61) if short else timing_rng.integers(70, 161))
+    duration = timing_rng.uniform(*CLIP_DURATION_SECONDS) * timing_rng.lognormal(0, 0.2) * fps
     duration = int(np.clip(round(duration), 6, min(100, n_frames - 8)))
-    onset = int(rng.integers(3, n_frames - duration - 3))
-    rise = np.clip(habits.rise + rng.normal(0, 0.05), 0.2, 0.8)
+    onset = int(timing_rng.integers(3, n_frames - duration - 3))
+    rise = timing_rng.uniform(*CLIP_RISE)
     apex = onset + max(1, int(round(rise * duration)))
     offset = onset + duration
 
-    emotion, regions = dynamics.choose_expression(habits, rng)
-    pixel_scale = height / 240
-    amplitude = float(habits.amplitude * rng.lognormal(0, 0.15) * pixel_scale)
-
-    face_height = float(rng.uniform(0.4, 0.55) * height)
+    face_height = float(timing_rng.uniform(0.4, 0.55) * height)
     b = face_height / 2
     a = b / face.aspect
     x_room = max(0.0, width / 2 - 1.5 * a - 4)
-    side = rng.choice([-1, 1])
-    cx = width / 2 + side * rng.uniform(0.25, 1.0) * x_room
-    cy = height * rng.uniform(0.44, 0.54)
+    side = timing_rng.choice([-1, 1])
+    cx = width / 2 + side * timing_rng.uniform(0.25, 1.0) * x_room
+    cy = height * timing_rng.uniform(0.44, 0.54)
     cy = float(np.clip(cy, 1.3 * b + 2, height - 1.15 * b - 2))
 
-    blink_frames = max(3, int(round(habits.blink_duration * fps * rng.lognormal(0, 0.1))))
-    n_blinks = int(rng.poisson(habits.blink_rate * n_frames / fps))
+    stranger = dynamics.random_habits(motion_rng)
+    own = dynamics.clip_habits(habits, stranger, motion_identity, float(motion_rng.random()))
+    pixel_scale = height / 240
+    amplitude = float(own.amplitude * motion_rng.lognormal(0, PER_CLIP_SPREAD) * pixel_scale)
+    asymmetry = float(np.clip(own.asymmetry + motion_rng.normal(0, PER_CLIP_SPREAD / 4), -0.7, 0.7))
+    turn = float(own.turn + motion_rng.normal(0, PER_CLIP_SPREAD / 4))
+    jitter = float(own.jitter * motion_rng.lognormal(0, PER_CLIP_SPREAD) * pixel_scale)
+    blink_frames = max(3, int(round(own.blink_duration * fps * motion_rng.lognormal(0, 0.1))))
+    n_blinks = int(motion_rng.poisson(own.blink_rate * n_frames / fps))
     blinks: list[int] = []
-    for start in sorted(int(s) for s in rng.integers(0, max(1, n_frames - blink_frames), n_blinks)):
+    for start in sorted(int(s) for s in motion_rng.integers(0, max(1, n_frames - blink_frames), n_blinks)):
         if not blinks or start - blinks[-1] >= 2 * blink_frames:   # one blink ends well before the next
             blinks.append(start)
+    emotion, regions = dynamics.choose_expression(own, motion_rng)   # last: it draws a varying number of numbers
     return ClipSpec(
         subject=subject, index=index, n_frames=n_frames, onset=onset, apex=apex, offset=offset, fps=fps,
         frame_size=(height, width), seed=clip_seed, mode=mode, face=face, emotion=emotion, regions=regions,
-        action_units=dynamics.action_units(regions), amplitude=amplitude, asymmetry=habits.asymmetry,
-        face_center=(float(cx), cy), face_height=face_height, jitter=float(habits.jitter * pixel_scale),
-        backdrop=backdrop, room_seed=room_seed, blinks=tuple(blinks), blink_frames=blink_frames,
+        action_units=dynamics.action_units(regions), amplitude=amplitude, asymmetry=asymmetry,
+        face_center=(float(cx), cy), face_height=face_height, jitter=jitter,
+        backdrop=backdrop, room_seed=room_seed, blinks=tuple(blinks), blink_frames=blink_frames, turn=turn,
     )
 
 
@@ -274,7 +321,7 @@ def render_clip(spec: ClipSpec, *, frames: int | None = None) -> SynthClip:
     frame_geo = FaceGeometry(fcx, fcy, geo.a, geo.b)
     background = _background(spec, frame_geo)
     # the regions' motion lives on the face (patch grid) and is carried along by the head's jitter
-    field = dynamics.displacement_field(spec.regions, spec.face, geo, (patch_h, patch_w), spec.asymmetry)
+    field = dynamics.displacement_field(spec.regions, spec.face, geo, (patch_h, patch_w), spec.asymmetry, spec.turn)
     curve = dynamics.motion_curve(n, spec.onset, spec.apex, spec.offset, spec.amplitude)
     closure = dynamics.blink_curve(n, spec.blinks, spec.blink_frames)
 

@@ -1,0 +1,61 @@
+"""Positive controls: the generator's truth parameters identify subjects as far as motion_identity lets them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlib import config, positive_controls
+from mlib.synth import corpus_specs
+from mlib.synth.layouts import write_corpus
+
+SPLIT = {"protocol": "half", "test_size": 0.5, "val_size": 0.0, "seed": 42, "repeats": 3}
+
+
+def _truth_rank1(knob: float, seed: int = 0) -> float:
+    specs = corpus_specs(subjects=8, clips_per_subject=8, single_clip_subjects=1, short_clip_fraction=0.2,
+                         frame_size=(96, 128), fps=200, mode="motion-only", seed=seed, motion_identity=knob)
+    return positive_controls.truth_control(positive_controls.truth_from_specs(specs), SPLIT)["rank1"]
+
+
+def test_truth_control_rises_with_motion_identity():
+    """No habit: chance (1/8); full habit: near perfect; monotone in between."""
+    found = [_truth_rank1(k) for k in (0.0, 0.25, 0.5, 0.75, 1.0)]
+    assert all(a <= b for a, b in zip(found, found[1:])), found
+    assert found[0] < 0.3 and found[-1] >= 0.9, found
+
+
+def test_written_truth_holds_what_the_specs_say(tmp_path):
+    specs = corpus_specs(subjects=2, clips_per_subject=2, single_clip_subjects=0, short_clip_fraction=0.5,
+                         frame_size=(64, 80), fps=200, mode="twins", seed=3)
+    write_corpus(tmp_path / "c", "casme2", specs, workers=1, progress=False)
+    written = positive_controls.read_truth(tmp_path / "c")
+    direct = positive_controls.truth_from_specs(specs)
+    np.testing.assert_allclose(positive_controls.truth_features(written), positive_controls.truth_features(direct))
+    assert (written["blink_starts"] == direct["blink_starts"]).all()
+
+
+def test_unreadable_truth_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="synth_truth/truth.csv: no generator truth"):
+        positive_controls.read_truth(tmp_path)
+    (tmp_path / "synth_truth").mkdir()
+    pd.DataFrame({"clip_key": ["a"], "subject": ["01"]}).to_csv(tmp_path / "synth_truth" / "truth.csv", index=False)
+    with pytest.raises(ValueError, match=r"truth.csv: lacks column\(s\) \['regions'"):
+        positive_controls.read_truth(tmp_path)
+
+
+@pytest.mark.slow
+def test_measure_writes_corpora_and_runs_both_controls(tmp_path, capsys):
+    cfg = config.resolve(overrides={
+        "synth": {"subjects": 3, "clips_per_subject": 4, "single_clip_subjects": 0, "frame_size": [64, 80],
+                  "short_clip_fraction": 1.0},
+        "prepare": {"face_size": 32, "window": 16}, "split": {"val_size": 0.0},
+    })
+    table = positive_controls.report(cfg, tmp_path, modes=("twins",), knob_values=(1.0,), workers=1)
+    assert list(table["mode"]) == ["twins"] and table.loc[0, "motion_identity"] == 1.0
+    for column in ("truth rank-1", "fhofo rank-1", "lbp-top-xtyt rank-1"):
+        assert 0 <= table.loc[0, column] <= 1
+    assert table.loc[0, "chance"] == pytest.approx(1 / 3)
+    assert (tmp_path / "twins-1" / "corpus" / "synth_truth" / "truth.csv").is_file()
+    assert "fhofo rank-1" in capsys.readouterr().out
