@@ -13,6 +13,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from mlib.config import resolve
 from mlib import splits
 from mlib.datasets import load_dataset
 from mlib.splits import accuracy_ceiling, make_split, split_counts, untrained_test_subjects
@@ -23,8 +24,7 @@ ORIGINAL = {  # subjects, clips, train/val/test of the original's split files
     "samm": (25, 153, (60, 16, 77)),
     "smic": (16, 157, (62, 16, 79)),
 }
-TINY = {"mode": "identity", "subjects": 3, "clips_per_subject": 2, "single_clip_subjects": 1,
-        "short_clip_fraction": 0.2, "frame_size": [48, 48], "seed": 0}
+TINY = resolve(None, {"synth": {"subjects": 3, "clips_per_subject": 2, "frame_size": [48, 48]}})["synth"]
 
 
 def generated(monkeypatch, layout: str, setting: str) -> dict:
