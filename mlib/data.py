@@ -133,8 +133,11 @@ def fit_clip(array: np.ndarray, frames: int, side: int) -> torch.Tensor:
     return clip
 
 
-def load_clip_arrays(cache_dir: str | Path, files: list[str], frames: int, side: int) -> torch.Tensor:
-    """Read cached clips into one uint8 tensor ``(N, frames, side', side', 3)`` (see :func:`fit_clip`)."""
+def load_clip_arrays(cache_dir: str | Path, files: list[str], frames: int, side: int, select=None) -> torch.Tensor:
+    """Read cached clips into one uint8 tensor ``(N, frames, side', side', 3)`` (see :func:`fit_clip`).
+
+    ``select(i, window)``, if given, replaces the even sampling: it returns the frames
+    to keep of clip ``i`` (:meth:`mlib.inputs.InputPlan.select`), all of which are kept."""
     cache_dir = Path(cache_dir)
     out = None
     for i, name in enumerate(files):
@@ -145,7 +148,9 @@ def load_clip_arrays(cache_dir: str | Path, files: list[str], frames: int, side:
             raise DataError(f"{path}: not a readable .npy clip: {exc}") from exc
         if array.dtype != np.uint8 or array.ndim != 4 or array.shape[3] != 3 or array.shape[1] != array.shape[2]:
             raise DataError(f"{path}: expected a uint8 (W, S, S, 3) array, got {array.dtype} {array.shape}")
-        clip = fit_clip(array, frames, side)
+        if select is not None:
+            array = select(i, array)
+        clip = fit_clip(array, len(array) if select is not None else frames, side)
         if out is None:
             out = torch.empty((len(files), *clip.shape), dtype=torch.uint8)
         elif tuple(clip.shape) != tuple(out.shape[1:]):
@@ -156,8 +161,18 @@ def load_clip_arrays(cache_dir: str | Path, files: list[str], frames: int, side:
     return out
 
 
-def _random_boxes(n: int, crop_scale, generator: torch.Generator) -> torch.Tensor:
-    """Per clip (scale_x, scale_y, centre_x, centre_y) in grid_sample's [-1, 1] coordinates."""
+def _random_boxes(n: int, crop_scale, generator: torch.Generator, short_side_jitter=None) -> torch.Tensor:
+    """Per clip (scale_x, scale_y, centre_x, centre_y) in grid_sample's [-1, 1] coordinates.
+
+    ``short_side_jitter = (low, high, crop)``: PySlowFast's square crop instead (:mod:`mlib.recipe`), side
+    ``crop / round(uniform(low, high))`` of the face."""
+    if short_side_jitter is not None:
+        low, high, crop = short_side_jitter
+        scaled = torch.round(low + (high - low) * torch.rand(n, generator=generator))
+        side = (crop / scaled).clamp(max=1.0)
+        cx = (1 - side) * (2 * torch.rand(n, generator=generator) - 1)
+        cy = (1 - side) * (2 * torch.rand(n, generator=generator) - 1)
+        return torch.stack([side, side, cx, cy], dim=1)
     low, high = float(min(crop_scale)), float(max(crop_scale))
     area = low + (high - low) * torch.rand(n, generator=generator)
     log_ratio = math.log(3 / 4) + (math.log(4 / 3) - math.log(3 / 4)) * torch.rand(n, generator=generator)
@@ -177,6 +192,7 @@ def make_inputs(
     crop_scale=(0.7, 1.0),
     color_jitter: float = 0.0,
     hflip: bool = False,
+    short_side_jitter: tuple[int, int, int] | None = None,
 ) -> torch.Tensor:
     """uint8 ``(B, T, R, R, 3)`` on any device -> normalised float ``(B, 3, T, size, size)``.
 
@@ -184,6 +200,7 @@ def make_inputs(
     one brightness/contrast/saturation factor in ``1 +- color_jitter`` and, if ``hflip``,
     a coin-flip mirror per clip, identical for all of its frames. Random numbers come
     from ``generator`` (a CPU generator, so results do not depend on the device).
+    ``short_side_jitter``: PySlowFast's scale jitter and crop in place of the random resized crop.
     Otherwise the whole face is resized to ``size``.
     """
     b, t, r, _, c = clips.shape
@@ -191,7 +208,7 @@ def make_inputs(
     if augment:
         if generator is None:
             raise ValueError("make_inputs(augment=True) needs a torch.Generator")
-        box = _random_boxes(b, crop_scale, generator)
+        box = _random_boxes(b, crop_scale, generator, short_side_jitter)
         flip = (torch.rand(b, generator=generator) < 0.5) if hflip else torch.zeros(b, dtype=torch.bool)
         jitter = 1 + color_jitter * (2 * torch.rand(b, 3, generator=generator) - 1)
         theta = torch.zeros(b, 2, 3)
