@@ -114,3 +114,34 @@ def test_short_side_jitter_crops_square_faces_at_pyslowfasts_scales():
     assert torch.equal(boxes[:, 0], boxes[:, 1])  # square
     assert boxes[:, 0].min() >= 224 / 320 - 1e-6 and boxes[:, 0].max() <= 224 / 256 + 1e-6
     assert (boxes[:, 2].abs() <= 1 - boxes[:, 0] + 1e-6).all()  # inside the face
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_a_run_trains_with_the_recipe_and_the_original_sampling(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from tiny_caches import write_split, write_tiny_cache
+    from mlib.data import load_clip_table
+    from mlib.metrics import PROBA_PREFIX
+    from mlib.train import load_run, predict, train
+
+    cache = write_tiny_cache(tmp_path, subjects=3, clips_per_subject=4, window=16)
+    split = write_split(cache, n_train=2, n_val=1)
+    cfg = resolve(None, {"data": {"sampling": "pyslowfast", "input": "shuffled"},
+                         "model": {"frames": 8, "size": 32, "width": 8},
+                         "train": {"recipe": "pyslowfast", "optimizer": "sgd", "lr": 0.1, "epochs": 3, "batch_size": 6,
+                                   "device": "cpu"},
+                         "run": {"cache": str(cache), "split": str(split), "out": str(tmp_path / "runs")}})
+    run = train(cfg, progress=False)
+    lrs = pd.read_csv(run / "history.csv")["lr"].tolist()
+    assert lrs == pytest.approx([recipe.lr_at_epoch(e, 0.1, 3) for e in range(3)]) and lrs[0] == 0.01
+    model, run_cfg, classes = load_run(run)
+    assert model.slow_positions.tolist() == [0, 7]  # PySlowFast's linspace(0, 7, 2), not every 4th frame
+    test = load_clip_table(cache, split).part("test")
+    arrays = np.stack([np.load(cache / name) for name in test["cache_file"]])
+    predictions = pd.read_csv(run / "predictions.csv").query("part == 'test'")
+    proba = predict(model, arrays, run_cfg, index_rows=test)
+    assert np.allclose(proba, predictions[[PROBA_PREFIX + c for c in classes]].to_numpy())
+    with pytest.raises(ValueError, match="needs index_rows"):
+        predict(model, arrays, run_cfg)

@@ -181,13 +181,7 @@ def _ids(x: torch.Tensor) -> list[list[int]]:
     return torch.round(value.mean(dim=(1, 3, 4)) / 3).long().tolist()
 
 
-@pytest.mark.parametrize("sampling,kind,fast,slow", [
-    ("pyslowfast", "clip", [0, 13, 27, 40, 54] + [63] * 59, [0, 54] + [63] * 14),
-    ("window", "clip", list(range(64)), list(range(0, 64, 4))),
-    ("pyslowfast", "static-apex", [32] * 64, [32] * 16),
-    ("window", "static-first", [0] * 64, [0] * 16),
-])
-def test_each_pathway_sees_the_planned_frames(tmp_path, sampling, kind, fast, slow):
+def _painted_runner(tmp_path, data, train=None, frames=64):
     from tiny_caches import write_cache, write_split
     from mlib.config import resolve
     from mlib.data import load_clip_table
@@ -196,13 +190,39 @@ def test_each_pathway_sees_the_planned_frames(tmp_path, sampling, kind, fast, sl
     painted = np.repeat(np.arange(64, dtype=np.uint8)[:, None, None, None] * 3, 32, axis=1).repeat(32, axis=2).repeat(3, axis=3)
     cache = write_cache(tmp_path, {s: [painted] * 3 for s in ("01", "02")})
     split = write_split(cache, n_train=2, n_val=0)
-    cfg = resolve(None, {"data": {"sampling": sampling, "input": kind},
-                         "model": {"frames": 64, "size": 32, "width": 8, "alpha": 4},
-                         "train": {"device": "cpu", "augment": False},
+    cfg = resolve(None, {"data": data, "model": {"frames": frames, "size": 32, "width": 8, "alpha": 4},
+                         "train": {"device": "cpu", "augment": False, **(train or {})},
                          "run": {"cache": str(cache), "split": str(split)}})
     runner = _Runner(cfg, load_clip_table(cache, split), torch.device("cpu"))
     runner.model.net = _Recorder(2)
+    return runner
+
+
+@pytest.mark.parametrize("sampling,kind,fast,slow", [
+    ("pyslowfast", "clip", [0, 13, 27, 40, 54] + [63] * 59, [0, 54] + [63] * 14),
+    ("window", "clip", list(range(64)), list(range(0, 64, 4))),
+    ("pyslowfast", "static-apex", [32] * 64, [32] * 16),
+    ("window", "static-first", [0] * 64, [0] * 16),
+])
+def test_each_pathway_sees_the_planned_frames(tmp_path, sampling, kind, fast, slow):
+    runner = _painted_runner(tmp_path, {"sampling": sampling, "input": kind})
     x, _ = runner.batch(np.array([0, 1]), False, None)
     runner.model(x)
     seen_slow, seen_fast = runner.model.net.seen[0]
     assert seen_fast == [fast, fast] and seen_slow == [slow, slow]
+
+
+def test_training_draws_a_random_start_per_step_when_the_window_outlasts_the_span(tmp_path):
+    # span = 1 x 16 / 200 x 200 = 16 frames of a 64-frame window: PySlowFast's random start applies
+    runner = _painted_runner(tmp_path, {"sampling": "pyslowfast", "pyslowfast": {"sampling_rate": 1, "target_fps": 200.0}},
+                             {"hflip": False, "color_jitter": 0.0, "crop_scale": [1.0, 1.0]}, frames=16)
+    generator = torch.Generator().manual_seed(0)
+    starts = set()
+    for _ in range(4):
+        x, _ = runner.batch(np.array([0, 1]), True, generator)
+        for row in _ids(x):
+            assert row == list(range(row[0], row[0] + 16))  # 16 consecutive frames from a random start
+            starts.add(row[0])
+    assert len(starts) > 2 and max(starts) <= 48
+    x, _ = runner.batch(np.array([0]), False, None)
+    assert _ids(x)[0] == list(range(24, 40))  # evaluation: the middle test view, start 48 * 5 / 10
