@@ -230,7 +230,7 @@ class _Runner:
         if self.plan.random_start(self.window):  # whole windows kept: draw this step's frames
             keys = self.table.clips["clip_key"].to_numpy()[rows]
             positions = self.plan.batch_positions(self.window, keys, self.apexes[rows], augment, generator)
-            clips = clips[torch.arange(len(rows))[:, None], positions.to(clips.device)]
+            clips = clips[torch.arange(len(rows), device=clips.device)[:, None], positions.to(clips.device)]
         x = make_inputs(
             clips, self.size, augment=augment, generator=generator,
             crop_scale=tcfg["crop_scale"], color_jitter=float(tcfg["color_jitter"]), hflip=bool(tcfg["hflip"]),
