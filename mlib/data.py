@@ -33,6 +33,8 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from mlib import recipe
+from mlib.inputs import InputPlan, apex_positions
 from mlib.preprocess import load_index
 from mlib.splits import untrained_allowed
 from mlib.synth.layouts import MANIFEST, TRUTH_DIR
@@ -132,8 +134,10 @@ def working_size(size: int, crop_scale: tuple[float, float] | list[float], augme
 
 
 def run_working_size(cfg: Mapping) -> int:
-    """The working side of a run: :func:`working_size` of its ``model.size`` and ``train`` settings."""
-    return working_size(cfg["model"]["size"], cfg["train"]["crop_scale"], bool(cfg["train"]["augment"]))
+    """The working side of a run: :func:`working_size` of its ``model.size`` and the ``train``
+    settings it trains with (:func:`mlib.recipe.effective_config`)."""
+    train = recipe.effective_config(cfg)["train"]
+    return working_size(cfg["model"]["size"], train["crop_scale"], bool(train["augment"]))
 
 
 def fit_clip(array: np.ndarray, frames: int, side: int) -> torch.Tensor:
@@ -148,8 +152,11 @@ def fit_clip(array: np.ndarray, frames: int, side: int) -> torch.Tensor:
     return clip
 
 
-def load_clip_arrays(cache_dir: str | Path, files: list[str], frames: int, side: int) -> torch.Tensor:
-    """Read cached clips into one uint8 tensor ``(N, frames, side', side', 3)`` (see :func:`fit_clip`)."""
+def load_clip_arrays(cache_dir: str | Path, files: list[str], frames: int, side: int, select=None) -> torch.Tensor:
+    """Read cached clips into one uint8 tensor ``(N, frames, side', side', 3)`` (see :func:`fit_clip`).
+
+    ``select(i, window)``, if given, replaces the even sampling: it returns the frames
+    to keep of clip ``i`` (:meth:`mlib.inputs.InputPlan.select`), all of which are kept."""
     cache_dir = Path(cache_dir)
     out = None
     for i, name in enumerate(files):
@@ -160,7 +167,9 @@ def load_clip_arrays(cache_dir: str | Path, files: list[str], frames: int, side:
             raise DataError(f"{path}: not a readable .npy clip: {exc}") from exc
         if array.dtype != np.uint8 or array.ndim != 4 or array.shape[3] != 3 or array.shape[1] != array.shape[2]:
             raise DataError(f"{path}: expected a uint8 (W, S, S, 3) array, got {array.dtype} {array.shape}")
-        clip = fit_clip(array, frames, side)
+        if select is not None:
+            array = select(i, array)
+        clip = fit_clip(array, len(array) if select is not None else frames, side)
         if out is None:
             out = torch.empty((len(files), *clip.shape), dtype=torch.uint8)
         elif tuple(clip.shape) != tuple(out.shape[1:]):
@@ -171,18 +180,46 @@ def load_clip_arrays(cache_dir: str | Path, files: list[str], frames: int, side:
     return out
 
 
-def evaluation_inputs(cfg: Mapping, cache_dir: str | Path, files: Sequence[str]) -> torch.Tensor:
+def evaluation_select(cfg: Mapping, index_rows: pd.DataFrame | None, window: int):
+    """The run's evaluation frame choice for :func:`load_clip_arrays`: None for the plain window
+    sampling, else ``select(i, array)`` by the run's input plan (``data.sampling``, ``data.input``),
+    which needs the clips' cache index rows (clip key and window placement), in order."""
+    plan = InputPlan.from_config(cfg)
+    if plan.is_default:
+        return None
+    if index_rows is None:
+        raise DataError(f"data.input={plan.input}, data.sampling={plan.sampling}: the clips' index rows are needed")
+    apexes, keys = apex_positions(index_rows, window), list(index_rows["clip_key"])
+    return lambda i, array: plan.eval_frames(array, keys[i], apexes[i])
+
+
+def evaluation_inputs(cfg: Mapping, cache_dir: str | Path, files: Sequence[str],
+                      index_rows: pd.DataFrame | None = None) -> torch.Tensor:
     """Float model inputs ``(N, 3, T, size, size)`` of cached clips by a run's evaluation path.
 
-    Frames are sampled and resized to the run's working side as in training
+    Frames are chosen by the run's input plan (:func:`evaluation_select`; ``index_rows`` needed
+    unless it is the plain window), resized to the run's working side as in training
     (:func:`run_working_size`), then resized to ``model.size`` without augmentation.
     """
-    arrays = load_clip_arrays(cache_dir, list(files), cfg["model"]["frames"], run_working_size(cfg))
+    files = list(files)
+    window = int(np.load(Path(cache_dir) / files[0], mmap_mode="r").shape[0]) if files else 0
+    select = evaluation_select(cfg, index_rows, window)
+    arrays = load_clip_arrays(cache_dir, files, cfg["model"]["frames"], run_working_size(cfg), select)
     return make_inputs(arrays, cfg["model"]["size"])
 
 
-def _random_boxes(n: int, crop_scale, generator: torch.Generator) -> torch.Tensor:
-    """Per clip (scale_x, scale_y, centre_x, centre_y) in grid_sample's [-1, 1] coordinates."""
+def _random_boxes(n: int, crop_scale, generator: torch.Generator, short_side_jitter=None) -> torch.Tensor:
+    """Per clip (scale_x, scale_y, centre_x, centre_y) in grid_sample's [-1, 1] coordinates.
+
+    ``short_side_jitter = (low, high, crop)``: PySlowFast's square crop instead (:mod:`mlib.recipe`), side
+    ``crop / round(uniform(low, high))`` of the face."""
+    if short_side_jitter is not None:
+        low, high, crop = short_side_jitter
+        scaled = torch.round(low + (high - low) * torch.rand(n, generator=generator))
+        side = (crop / scaled).clamp(max=1.0)
+        cx = (1 - side) * (2 * torch.rand(n, generator=generator) - 1)
+        cy = (1 - side) * (2 * torch.rand(n, generator=generator) - 1)
+        return torch.stack([side, side, cx, cy], dim=1)
     low, high = float(min(crop_scale)), float(max(crop_scale))
     area = low + (high - low) * torch.rand(n, generator=generator)
     log_ratio = math.log(3 / 4) + (math.log(4 / 3) - math.log(3 / 4)) * torch.rand(n, generator=generator)
@@ -202,6 +239,7 @@ def make_inputs(
     crop_scale=(0.7, 1.0),
     color_jitter: float = 0.0,
     hflip: bool = False,
+    short_side_jitter: tuple[int, int, int] | None = None,
 ) -> torch.Tensor:
     """uint8 ``(B, T, R, R, 3)`` on any device -> normalised float ``(B, 3, T, size, size)``.
 
@@ -209,6 +247,7 @@ def make_inputs(
     one brightness/contrast/saturation factor in ``1 +- color_jitter`` and, if ``hflip``,
     a coin-flip mirror per clip, identical for all of its frames. Random numbers come
     from ``generator`` (a CPU generator, so results do not depend on the device).
+    ``short_side_jitter``: PySlowFast's scale jitter and crop in place of the random resized crop.
     Otherwise the whole face is resized to ``size``.
     """
     b, t, r, _, c = clips.shape
@@ -216,7 +255,7 @@ def make_inputs(
     if augment:
         if generator is None:
             raise ValueError("make_inputs(augment=True) needs a torch.Generator")
-        box = _random_boxes(b, crop_scale, generator)
+        box = _random_boxes(b, crop_scale, generator, short_side_jitter)
         flip = (torch.rand(b, generator=generator) < 0.5) if hflip else torch.zeros(b, dtype=torch.bool)
         jitter = 1 + color_jitter * (2 * torch.rand(b, 3, generator=generator) - 1)
         theta = torch.zeros(b, 2, 3)

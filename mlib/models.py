@@ -40,25 +40,35 @@ class SlowFastIdentifier(nn.Module):
     """SlowFast taking ONE tensor, the Fast pathway input (B, 3, T, H, W) float.
 
     The Slow input is built inside as every ``alpha``-th frame (frames 0, alpha,
-    2 alpha, ...), so Grad-CAM and every other caller sees a single-input model.
+    2 alpha, ...), or at the given ``slow_positions`` (PySlowFast's selection, see
+    :mod:`mlib.inputs.sampling`), so Grad-CAM and every other caller sees a
+    single-input model.
     The pytorchvideo network is ``self.net``; ``pathway_layers()`` names the two
     pathways' last residual stages (the Grad-CAM target layers).
     """
 
-    def __init__(self, net: nn.Module, alpha: int, frames: int, size: int, num_classes: int):
+    def __init__(self, net: nn.Module, alpha: int, frames: int, size: int, num_classes: int, slow_positions=None):
         super().__init__()
         self.net = net
         self.alpha = int(alpha)
         self.frames = int(frames)
         self.size = int(size)
         self.num_classes = int(num_classes)
+        if slow_positions is not None:
+            slow_positions = torch.as_tensor(slow_positions, dtype=torch.long)
+            if slow_positions.numel() != frames // alpha or int(slow_positions.max()) >= frames:
+                raise ValueError(f"slow_positions must be {frames // alpha} positions below {frames}")
+        self.register_buffer("slow_positions", slow_positions, persistent=False)
 
     def forward(self, fast: torch.Tensor) -> torch.Tensor:
         if fast.dim() != 5 or fast.shape[1] != 3:
             raise ValueError(f"expected a Fast input of shape (B, 3, T, H, W), got {tuple(fast.shape)}")
         if fast.shape[2] % self.alpha:
             raise ValueError(f"input has {fast.shape[2]} frames, not divisible by alpha={self.alpha}")
-        slow = fast[:, :, :: self.alpha]
+        if self.slow_positions is None:
+            slow = fast[:, :, :: self.alpha]
+        else:
+            slow = fast.index_select(2, self.slow_positions)
         return self.net([slow, fast])
 
     def pathway_layers(self) -> dict[str, nn.Module]:
@@ -99,12 +109,13 @@ def validate_model_cfg(model_cfg: Mapping, num_classes: int) -> None:
         raise ValueError("invalid SlowFast configuration: " + "; ".join(problems))
 
 
-def build_slowfast(model_cfg: Mapping, num_classes: int) -> SlowFastIdentifier:
+def build_slowfast(model_cfg: Mapping, num_classes: int, slow_positions=None) -> SlowFastIdentifier:
     """Build the identifier from the config's ``model`` section (see the module docstring).
 
     ``alpha``: Slow sees every alpha-th frame; fusion conv temporal stride alpha.
     ``beta_inv``: Fast channels = Slow channels / beta_inv (``slowfast_channel_reduction_ratio``).
     ``checkpoint``: optional local Kinetics state dict (never downloaded).
+    ``slow_positions``: the Slow pathway's frames as positions in the Fast input (None: every alpha-th).
     """
     validate_model_cfg(model_cfg, num_classes)
     from pytorchvideo.models.slowfast import create_slowfast
@@ -121,7 +132,7 @@ def build_slowfast(model_cfg: Mapping, num_classes: int) -> SlowFastIdentifier:
         head_pool=nn.AdaptiveAvgPool3d,
         head_output_size=(1, 1, 1),
     )
-    model = SlowFastIdentifier(net, alpha, model_cfg["frames"], model_cfg["size"], num_classes)
+    model = SlowFastIdentifier(net, alpha, model_cfg["frames"], model_cfg["size"], num_classes, slow_positions)
     if model_cfg.get("checkpoint"):
         model.init_report = load_kinetics_checkpoint(model, model_cfg["checkpoint"])
     return model

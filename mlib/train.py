@@ -26,11 +26,12 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from mlib import io
+from mlib import io, recipe
 from mlib.config import config_hash, load_yaml, resolve
-from mlib.data import (ClipTable, fit_clip, load_clip_arrays, load_clip_table, make_inputs, read_cache_settings,
-                       run_working_size)
+from mlib.data import (ClipTable, evaluation_select, load_clip_arrays, load_clip_table, make_inputs,
+                       read_cache_settings, run_working_size, fit_clip)
 from mlib.metrics import PROBA_PREFIX, predicted_labels, summarize
+from mlib.inputs import InputPlan, apex_positions
 from mlib.models import SlowFastIdentifier, build_slowfast
 
 HISTORY_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"]
@@ -59,7 +60,8 @@ def _flag(value, device: torch.device) -> bool:
 
 
 def run_folder(cfg: dict) -> Path:
-    """``run.out/<run.name or hash(model, train, cache settings, split file content)>``."""
+    """``run.out/<run.name or hash(model, train, cache settings, split file content)>``; the input plan
+    (``data.sampling``, ``data.input``) joins the hash when it is not the default window/clip."""
     run = cfg["run"]
     if run.get("name"):
         return Path(run["out"]) / run["name"]
@@ -69,6 +71,9 @@ def run_folder(cfg: dict) -> Path:
         "cache_settings": read_cache_settings(run["cache"]),
         "split": Path(run["split"]).read_text(),
     }
+    plan = InputPlan.from_config(cfg)
+    if not plan.is_default:
+        key["inputs"] = plan.key()
     return Path(run["out"]) / config_hash(key)
 
 
@@ -76,6 +81,8 @@ def run_folder(cfg: dict) -> Path:
 
 
 def make_optimizer(model: torch.nn.Module, train_cfg: dict) -> torch.optim.Optimizer:
+    if recipe.uses_recipe(train_cfg):
+        return recipe.make_optimizer(model, train_cfg)
     name, lr, wd = train_cfg["optimizer"], float(train_cfg["lr"]), float(train_cfg["weight_decay"])
     if name == "sgd":
         return torch.optim.SGD(model.parameters(), lr=lr, momentum=float(train_cfg["momentum"]), weight_decay=wd)
@@ -88,7 +95,9 @@ def make_optimizer(model: torch.nn.Module, train_cfg: dict) -> torch.optim.Optim
 
 def make_scheduler(optimizer: torch.optim.Optimizer, train_cfg: dict) -> torch.optim.lr_scheduler.LRScheduler:
     """Per-epoch schedule: linear warm-up over ``warmup_epochs``, then cosine to 0, step
-    (x0.1 at 1/3 and 2/3 of the remaining epochs) or constant."""
+    (x0.1 at 1/3 and 2/3 of the remaining epochs) or constant; PySlowFast's under ``train.recipe``."""
+    if recipe.uses_recipe(train_cfg):
+        return recipe.make_scheduler(optimizer, train_cfg)
     sched = torch.optim.lr_scheduler
     epochs, warmup, kind = int(train_cfg["epochs"]), int(train_cfg["warmup_epochs"]), train_cfg["schedule"]
     warmup = min(warmup, max(epochs - 1, 0))
@@ -170,7 +179,12 @@ class _Runner:
         self.channels_last = _flag(tcfg["channels_last"], device)
         self.size, self.frames = mcfg["size"], mcfg["frames"]
         side = run_working_size(cfg)
-        self.arrays = load_clip_arrays(table.cache_dir, list(table.clips["cache_file"]), self.frames, side)
+        self.plan, self.jitter = InputPlan.from_config(cfg), recipe.short_side_jitter(tcfg)
+        keys = list(table.clips["clip_key"])
+        self.window = int(np.load(table.cache_dir / table.clips["cache_file"].iloc[0], mmap_mode="r").shape[0])
+        self.apexes = apex_positions(table.clips, self.window)
+        select = None if self.plan.is_default else lambda i, array: self.plan.select(array, keys[i], self.apexes[i])
+        self.arrays = load_clip_arrays(table.cache_dir, list(table.clips["cache_file"]), self.frames, side, select)
         self.on_device = _flag(tcfg["data_on_device"], device) and self._fits(self.arrays)
         if self.on_device:
             self.arrays = self.arrays.to(device)
@@ -180,7 +194,7 @@ class _Runner:
         self.labels = torch.tensor([label_of[s] for s in table.clips["subject"]], dtype=torch.long)
         self.rows = {p: np.flatnonzero(table.clips["part"].to_numpy() == p) for p in ("train", "val", "test")}
 
-        self.model = build_slowfast(mcfg, len(table.classes)).to(device)
+        self.model = build_slowfast(mcfg, len(table.classes), self.plan.slow_positions()).to(device)
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last_3d)
         self.step_model = torch.compile(self.model) if _flag(tcfg["compile"], device) else self.model
@@ -195,9 +209,14 @@ class _Runner:
         tcfg = self.cfg["train"]
         index = torch.as_tensor(rows, dtype=torch.long)
         clips = self.arrays[index.to(self.arrays.device)].to(self.device, non_blocking=True)
+        if self.plan.random_start(self.window):  # whole windows kept: draw this step's frames
+            keys = self.table.clips["clip_key"].to_numpy()[rows]
+            positions = self.plan.batch_positions(self.window, keys, self.apexes[rows], augment, generator)
+            clips = clips[torch.arange(len(rows), device=clips.device)[:, None], positions.to(clips.device)]
         x = make_inputs(
             clips, self.size, augment=augment, generator=generator,
             crop_scale=tcfg["crop_scale"], color_jitter=float(tcfg["color_jitter"]), hflip=bool(tcfg["hflip"]),
+            short_side_jitter=self.jitter,
         )
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last_3d)
@@ -289,7 +308,7 @@ def train(
     with _deterministic(device.type == "cpu"):
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True
-        runner = _Runner(cfg, table, device)
+        runner = _Runner(recipe.effective_config(cfg), table, device)
         io.write_yaml(run_dir / "config.yaml", cfg)
         io.write_json(run_dir / DATA_FILE, data)
         _fit(runner, run_dir, progress, on_epoch_end)
@@ -305,6 +324,8 @@ def _check_same_config(run_dir: Path, cfg: dict) -> None:
     for section in ("model", "train"):
         if saved.get(section) != cfg[section]:
             raise TrainingError(f"{saved_path}: the run folder holds a different '{section}' configuration; choose another run.name")
+    if InputPlan.from_config(saved).key() != InputPlan.from_config(cfg).key():
+        raise TrainingError(f"{saved_path}: the run folder holds a different data.sampling/data.input; choose another run.name")
 
 
 DATA_FILE = "data.json"
@@ -432,31 +453,35 @@ def load_run(run_dir: str | Path, which: str = "best", device: str | torch.devic
     cfg = load_yaml(run_dir / "config.yaml")
     state = _load_checkpoint(run_dir / "checkpoints" / f"{which}.pt")
     classes = list(state["classes"])
-    model = build_slowfast({**cfg["model"], "checkpoint": None}, len(classes))
+    model = build_slowfast({**cfg["model"], "checkpoint": None}, len(classes), InputPlan.from_config(cfg).slow_positions())
     model.load_state_dict(state["model"])
     return model.to(device).eval(), cfg, classes
 
 
 @torch.no_grad()
-def predict(model: SlowFastIdentifier, clips, cfg: dict | None = None, batch_size: int = 8) -> np.ndarray:
+def predict(model: SlowFastIdentifier, clips, cfg: dict | None = None, batch_size: int = 8,
+            index_rows: pd.DataFrame | None = None) -> np.ndarray:
     """Class probabilities (float64, N x classes) with the evaluation preprocessing.
 
     ``clips``: uint8 cache arrays (N, W, S, S, 3) (numpy or tensor), or float model inputs
     (N, 3, T, H, W) used as they are. With the run's ``cfg`` (from :func:`load_run`) uint8
     clips take exactly the run's path (frames sampled, resized to the working side, then to
     ``model.size``), so the probabilities equal predictions.csv's; without it they are resized
-    straight to ``model.size``.
+    straight to ``model.size``. A run with another ``data.sampling``/``data.input`` also needs
+    ``index_rows``, the clips' cache index rows (clip key and window placement), in order.
     """
     model.eval()
     device = next(model.parameters()).device
-    side = model.size
+    side, select = model.size, None
     if cfg is not None:
         side = run_working_size(cfg)
+        select = evaluation_select(cfg, index_rows, clips[0].shape[0] if len(clips) else 0)
     out = []
     for i in range(0, len(clips), batch_size):
         chunk = clips[i : i + batch_size]
         if isinstance(chunk, np.ndarray) or chunk.dtype == torch.uint8:
-            chunk = torch.stack([fit_clip(np.asarray(c), model.frames, side) for c in chunk])
+            arrays = [np.asarray(c) if select is None else select(i + j, np.asarray(c)) for j, c in enumerate(chunk)]
+            chunk = torch.stack([fit_clip(a, model.frames, side) for a in arrays])
             chunk = make_inputs(chunk.to(device), model.size)
         out.append(torch.softmax(model(chunk.to(device).float()), dim=1).cpu().double().numpy())
     return np.concatenate(out) if out else np.zeros((0, model.num_classes))

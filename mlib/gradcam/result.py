@@ -48,13 +48,15 @@ class CamResult:
 
 
 def clip_inputs(cfg: dict, cache: str | Path, clip_keys: list[str]) -> torch.Tensor:
-    """Float model inputs (N, 3, T, size, size) of cached clips by key, by the run's evaluation path."""
+    """Float model inputs (N, 3, T, size, size) of cached clips by key, by the run's evaluation path
+    (its input plan included: a control run's maps are of the frames it saw)."""
     cache = Path(cache)
     index = load_index(cache).set_index("clip_key", drop=False)
     missing = [key for key in clip_keys if key not in index.index]
     if missing:
         raise ValueError(f"{cache / 'index.csv'}: no clip(s) {missing[:5]}")
-    return evaluation_inputs(cfg, cache, list(index.loc[list(clip_keys), "cache_file"]))
+    rows = index.loc[list(clip_keys)]
+    return evaluation_inputs(cfg, cache, list(rows["cache_file"]), rows)
 
 
 def to_display(inputs: torch.Tensor) -> np.ndarray:

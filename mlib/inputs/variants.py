@@ -1,0 +1,62 @@
+"""Input controls (``data.input``): altered clips that keep only appearance or only motion.
+
+Every variant is built from the same cached window and the frame positions the
+sampling chose (:mod:`mlib.inputs.sampling`), so it changes one thing at a time:
+
+- ``clip``: the sampled frames, unaltered.
+- ``static-apex``: the apex frame (window position ``mlib.preprocess.window.window_position``, where
+  :mod:`mlib.preprocess.window` placed it) repeated T times: appearance only.
+- ``static-first``: the window's first frame repeated T times: appearance only,
+  from a frame before the movement (the onset side).
+- ``shuffled``: the sampled frames in a random order, one permutation per clip,
+  fixed by the seed and the clip's key (the same in every epoch and at
+  evaluation): appearance and frame statistics, no temporal order.
+- ``difference``: signed differences of consecutive window frames,
+  ``d_t = x_t - x_{t-1}`` (``d_0 = x_1 - x_0``), stored as ``128 + d`` clipped to
+  uint8, then sampled like the clip. A still face cancels, so appearance is
+  largely removed; what remains is the brightness change a movement causes
+  (roughly minus the image gradient times the displacement), so edges of moving
+  parts still show some texture. Signed rather than absolute: the sign keeps the
+  direction of a movement (an edge moving up or down), which an absolute value
+  would fold together. Differences above 127 grey levels between consecutive
+  frames (rare at 100-200 fps) are clipped. The frame pair is taken at the
+  window's own rate, before sampling, so the differences are between neighbours.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+
+INPUTS = ("clip", "static-apex", "static-first", "shuffled", "difference")
+STATIC = ("static-apex", "static-first")
+DIFFERENCE_ZERO = 128  # the uint8 value of "no change" in a difference frame
+
+
+def shuffle_order(clip_key: str, seed: int, frames: int) -> np.ndarray:
+    """The permutation of ``frames`` positions for one clip: a function of (seed, clip key) only."""
+    rng = np.random.default_rng([int(seed), zlib.crc32(clip_key.encode())])
+    return rng.permutation(frames)
+
+
+def frame_differences(window: np.ndarray) -> np.ndarray:
+    """uint8 (W, S, S, 3) -> uint8 (W, S, S, 3) signed consecutive differences offset by 128 (W >= 2)."""
+    if window.shape[0] < 2:
+        raise ValueError(f"a difference input needs at least 2 frames, the window has {window.shape[0]}")
+    signed = np.diff(window.astype(np.int16), axis=0)
+    signed = np.concatenate([signed[:1], signed], axis=0)
+    return np.clip(signed + DIFFERENCE_ZERO, 0, 255).astype(np.uint8)
+
+
+def alter_positions(kind: str, positions: np.ndarray, *, apex: int, clip_key: str, seed: int) -> np.ndarray:
+    """The window positions a variant shows, given the sampling's ``positions`` (length T)."""
+    if kind in ("clip", "difference"):
+        return positions
+    if kind == "static-apex":
+        return np.full_like(positions, apex)
+    if kind == "static-first":
+        return np.zeros_like(positions)
+    if kind == "shuffled":
+        return positions[shuffle_order(clip_key, seed, len(positions))]
+    raise ValueError(f"data.input={kind!r}: expected one of {', '.join(INPUTS)}")

@@ -1,0 +1,115 @@
+"""The controls experiment (mlib.controls): the verdict rule on crafted tables, the table from real runs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlib import controls
+from mlib.config import resolve
+
+
+def _summary(corpus="c", positive=np.nan, **variants):
+    """variants: name=(rank1, ci_low, ci_high); chance 0.1, majority 0.15."""
+    rows = [{"corpus": corpus, "variant": name, "rank1": r, "ci_low": lo, "ci_high": hi, "split_sd": np.nan,
+             "splits": 1, "chance": 0.1, "majority": 0.15, "positive_control": positive}
+            for name, (r, lo, hi) in variants.items()]
+    return pd.DataFrame(rows)
+
+
+AT_CHANCE = (0.12, 0.02, 0.25)
+
+
+def test_static_that_reaches_the_clip_means_appearance_suffices():
+    summary = _summary(clip=(0.9, 0.8, 0.97), **{"static-apex": (0.85, 0.74, 0.93)}, shuffled=(0.88, 0.78, 0.95),
+                       difference=(0.6, 0.45, 0.72))
+    assert controls.motion_verdict(summary, "c")["verdict"] == controls.APPEARANCE
+
+
+def test_difference_above_chance_with_static_below_the_clip_means_motion():
+    summary = _summary(clip=(0.9, 0.8, 0.97), **{"static-apex": (0.4, 0.28, 0.52)}, difference=(0.5, 0.35, 0.62))
+    verdict = controls.motion_verdict(summary, "c")
+    assert verdict["verdict"] == controls.MOTION and verdict["difference_identifies"]
+    assert verdict["static_identifies"] == ["static-apex"] and not verdict["static_reaches_clip"]
+
+
+def test_order_sensitivity_alone_means_motion():
+    summary = _summary(clip=(0.7, 0.6, 0.8), shuffled=(0.3, 0.2, 0.4), difference=AT_CHANCE,
+                       **{"static-apex": AT_CHANCE, "static-first": AT_CHANCE})
+    verdict = controls.motion_verdict(summary, "c")
+    assert verdict["verdict"] == controls.MOTION and verdict["order_matters"]
+
+
+def test_an_interval_touching_the_majority_rate_does_not_identify():
+    summary = _summary(clip=(0.4, 0.14, 0.6), difference=(0.3, 0.15, 0.45), shuffled=(0.3, 0.14, 0.45))
+    assert controls.motion_verdict(summary, "c")["verdict"] == controls.UNTESTED  # 0.15 is not above 0.15
+
+
+def test_clip_identifies_without_separable_source():
+    summary = _summary(clip=(0.6, 0.45, 0.75), shuffled=(0.55, 0.4, 0.7), difference=AT_CHANCE,
+                       **{"static-apex": AT_CHANCE})
+    assert controls.motion_verdict(summary, "c")["verdict"] == controls.UNCLEAR
+
+
+@pytest.mark.parametrize("positive,expected", [(0.95, controls.MISSED), (0.5, controls.NOT_LEARNABLE),
+                                               (np.nan, controls.UNTESTED)])
+def test_negative_results_are_read_against_the_positive_control(positive, expected):
+    summary = _summary(positive=positive, clip=AT_CHANCE, difference=AT_CHANCE, shuffled=AT_CHANCE)
+    assert controls.motion_verdict(summary, "c")["verdict"] == expected
+
+
+def test_missing_clip_is_not_measured_and_verdicts_cover_every_corpus():
+    summary = pd.concat([_summary("a", difference=AT_CHANCE), _summary("b", clip=(0.9, 0.8, 0.97), difference=(0.5, 0.3, 0.6))])
+    table = controls.verdicts(summary)
+    assert table.set_index("corpus")["verdict"].to_dict() == {"a": controls.NOT_MEASURED, "b": controls.MOTION}
+
+
+def test_summarise_averages_over_split_seeds():
+    table = pd.DataFrame([
+        {"corpus": "c", "variant": "clip", "split": "s0", "rank1": 0.6, "ci_low": 0.5, "ci_high": 0.7, "chance": 0.1,
+         "majority": 0.2, "n_test": 10, "positive_control": np.nan, "run_dir": "r0"},
+        {"corpus": "c", "variant": "clip", "split": "s1", "rank1": 0.8, "ci_low": 0.7, "ci_high": 0.9, "chance": 0.1,
+         "majority": 0.1, "n_test": 10, "positive_control": np.nan, "run_dir": "r1"},
+    ])
+    row = controls.summarise(table).iloc[0]
+    assert row["rank1"] == pytest.approx(0.7) and row["ci_low"] == pytest.approx(0.6) and row["splits"] == 2
+    assert row["split_sd"] == pytest.approx(np.std([0.6, 0.8], ddof=1)) and row["majority"] == pytest.approx(0.15)
+
+
+def test_majority_rate_is_the_top_training_subjects_share_of_test(tmp_path):
+    split = tmp_path / "split.csv"
+    pd.DataFrame({"clip_key": list("abcdefg"), "subject": ["01", "01", "02", "01", "02", "02", "02"],
+                  "part": ["train", "train", "train", "test", "test", "test", "val"]}).to_csv(split, index=False)
+    assert controls.majority_rate(split) == pytest.approx(1 / 3)
+
+
+def test_variant_config_sets_only_the_data_option(tmp_path):
+    cfg = resolve(None, {"model": {"alpha": 8}})
+    one = controls.variant_config(cfg, "pyslowfast", "cache", "split.csv", tmp_path)
+    two = controls.variant_config(cfg, "shuffled", "cache", "split.csv", tmp_path)
+    assert (one["data"]["sampling"], one["data"]["input"]) == ("pyslowfast", "clip")
+    assert (two["data"]["sampling"], two["data"]["input"]) == ("window", "shuffled")
+    assert one["model"] == two["model"] == cfg["model"] and one["run"]["out"] == str(tmp_path)
+    with pytest.raises(ValueError, match="variant 'blurred'"):
+        controls.variant_config(cfg, "blurred", "cache", "split.csv", tmp_path)
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_run_controls_trains_each_variant_once_and_reuses_finished_runs(tmp_path, capsys):
+    from tiny_caches import write_split, write_tiny_cache
+
+    cache = write_tiny_cache(tmp_path, subjects=3, clips_per_subject=4)
+    split = write_split(cache, n_train=2, n_val=0)
+    cfg = resolve(None, {"model": {"frames": 8, "size": 32, "width": 8}, "train": {"epochs": 1, "batch_size": 6,
+                                                                                   "device": "cpu", "warmup_epochs": 0}})
+    corpora = {"tiny": {"cache": str(cache), "split": str(split), "runs_dir": str(tmp_path / "runs"),
+                        "positive_control": 0.97}}
+    table = controls.run_controls(cfg, corpora, tmp_path / "out", variants=["clip", "shuffled", "pyslowfast"])
+    assert list(table["variant"]) == ["clip", "shuffled", "pyslowfast"] and table["run_dir"].nunique() == 3
+    assert (table["n_test"] == 6).all() and np.allclose(table["chance"], 1 / 3) and (table["positive_control"] == 0.97).all()
+    assert (tmp_path / "out" / "controls.csv").is_file()
+    capsys.readouterr()
+    again = controls.run_controls(cfg, corpora, None, variants=["clip", "shuffled", "pyslowfast"])
+    assert capsys.readouterr().out.count("finished (metrics.json present); skipping") == 3
+    pd.testing.assert_frame_equal(again, table)
