@@ -370,7 +370,7 @@ def _clip_from_row(adapter, row, sheet_path, frames_root, rule, problems, seen) 
                           f"({adapter.frame_example}) are ignored: {shown}", folder)
     if listing.repeated:
         number, paths = next(iter(sorted(listing.repeated.items())))
-        report("error", f"frame number {number} is carried by several files: {', '.join(p.name for p in paths)}"
+        report("error", f"frame number {number} is carried by several files: {', '.join(sorted(p.name for p in paths))}"
                         f"{' (and other numbers)' if len(listing.repeated) > 1 else ''}; skipped", folder)
         return None
     if not frames:
