@@ -10,7 +10,7 @@ its run folder is keyed by the config hash (:func:`mlib.train.run_folder`), so a
 finished run is reused, never retrained.
 
 :func:`run_controls` gives a tidy table (one row per corpus x variant x split);
-:func:`summarise` one row per corpus x variant (rank-1 and interval bounds
+:func:`summarize` one row per corpus x variant (rank-1 and interval bounds
 averaged over splits, their spread); :func:`motion_verdict` the verdict of one
 corpus by the rule in its docstring.
 """
@@ -103,7 +103,7 @@ def run_controls(cfg: Mapping, corpora: Mapping[str, Mapping], out: str | Path |
     return table
 
 
-def summarise(table: pd.DataFrame) -> pd.DataFrame:
+def summarize(table: pd.DataFrame) -> pd.DataFrame:
     """Per corpus and variant: mean rank-1 and mean interval bounds over splits, their spread (sd), counts."""
     grouped = table.groupby(["corpus", "variant"], sort=False)
     summary = grouped.agg(rank1=("rank1", "mean"), ci_low=("ci_low", "mean"), ci_high=("ci_high", "mean"),
@@ -113,7 +113,7 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def motion_verdict(summary: pd.DataFrame, corpus: str) -> dict:
-    """What carries identity on ``corpus``, from the :func:`summarise` table. The rule:
+    """What carries identity on ``corpus``, from the :func:`summarize` table. The rule:
 
     A variant *identifies* when its interval's lower bound is above the best
     trivial answer, max(chance, majority rate).

@@ -49,20 +49,17 @@ if "google.colab" in sys.modules:  # on Colab: install the project first
 
 # %% tags=["parameters"]
 profile = None  # a profile YAML (configs/profiles/*.yaml) or None for the defaults
-overrides = {}  # settings over the profile, e.g. {"train": {"epochs": 1}}
-corpora = None  # name -> {"cache": folder, "split": file or [files], "runs_dir": folder, "positive_control": accuracy or None}
-variants = None  # the input variants to train, None = all of mlib.controls.VARIANTS
+overrides = {}  # dotted keys over the profile, e.g. {"train.epochs": 1}
+corpora = None  # name -> {"cache": folder, "split": file or [files], "runs_dir": folder, "positive_control": accuracy}
+variants = None  # the input variants to train (None: all of mlib.controls.VARIANTS)
 out = "results/controls"  # where controls.csv is written
 
 # %%
-import mlib.config
-from IPython.display import display
-
-from mlib import controls
-from mlib.plots import show
+from mlib import config, controls
+from mlib.plots import show, show_table
 from mlib.plots.controls import controls_figure
 
-cfg = mlib.config.resolve(profile, overrides)
+cfg = config.resolve(profile, overrides)
 if not corpora:
     raise ValueError("set the parameter corpora: name -> {'cache': ..., 'split': ..., 'runs_dir': ...}")
 
@@ -71,7 +68,7 @@ if not corpora:
 
 # %%
 table = controls.run_controls(cfg, corpora, out, variants=variants or tuple(controls.VARIANTS))
-summary = controls.summarise(table)
+summary = controls.summarize(table)
 found = controls.verdicts(summary)
 print(f"{len(table)} runs, {cfg['train']['epochs']} epochs each; table written to {out}/controls.csv")
 
@@ -80,13 +77,13 @@ print(f"{len(table)} runs, {cfg['train']['epochs']} epochs each; table written t
 
 # %%
 show(controls_figure(summary, found))
-display(summary.round(3))
+show_table(summary.round(3))
 
 # %% [markdown]
 # ## The verdict and its rule
 
 # %%
 print(controls.motion_verdict.__doc__)
-display(found)
+show_table(found)
 for row in found.itertuples():
     print(f"{row.corpus}: {row.verdict}")

@@ -65,14 +65,14 @@ def test_missing_clip_is_not_measured_and_verdicts_cover_every_corpus():
     assert table.set_index("corpus")["verdict"].to_dict() == {"a": controls.NOT_MEASURED, "b": controls.MOTION}
 
 
-def test_summarise_averages_over_split_seeds():
+def test_summarize_averages_over_split_seeds():
     table = pd.DataFrame([
         {"corpus": "c", "variant": "clip", "split": "s0", "rank1": 0.6, "ci_low": 0.5, "ci_high": 0.7, "chance": 0.1,
          "majority": 0.2, "n_test": 10, "positive_control": np.nan, "run_dir": "r0"},
         {"corpus": "c", "variant": "clip", "split": "s1", "rank1": 0.8, "ci_low": 0.7, "ci_high": 0.9, "chance": 0.1,
          "majority": 0.1, "n_test": 10, "positive_control": np.nan, "run_dir": "r1"},
     ])
-    row = controls.summarise(table).iloc[0]
+    row = controls.summarize(table).iloc[0]
     assert row["rank1"] == pytest.approx(0.7) and row["ci_low"] == pytest.approx(0.6) and row["splits"] == 2
     assert row["split_sd"] == pytest.approx(np.std([0.6, 0.8], ddof=1)) and row["majority"] == pytest.approx(0.15)
 

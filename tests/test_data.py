@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
+from mlib.config import resolve
 from mlib.data import (DataError, cache_is_synthetic, evaluation_inputs, load_clip_arrays, load_clip_table,
                        make_inputs, root_is_synthetic, run_working_size)
 from tiny_caches import write_split, write_tiny_cache
@@ -69,7 +70,7 @@ def test_a_missing_or_incomplete_index_is_refused_with_the_file_named(tmp_path):
 
 def test_evaluation_inputs_take_the_runs_working_side_then_the_model_size(tmp_path):
     cache = write_tiny_cache(tmp_path, subjects=2, clips_per_subject=1, window=6, side=40)
-    cfg = {"model": {"frames": 4, "size": 16}, "train": {"crop_scale": [0.25, 1.0], "augment": True}}
+    cfg = resolve(None, {"model": {"frames": 4, "size": 16}, "train": {"crop_scale": [0.25, 1.0], "augment": True}})
     assert run_working_size(cfg) == 32  # the smallest crop (a quarter of the area) still has 16 px
     assert run_working_size({**cfg, "train": {**cfg["train"], "augment": False}}) == 16
     files = ["clips/casme2_01_EP00.npy", "clips/casme2_02_EP00.npy"]

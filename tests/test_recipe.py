@@ -143,5 +143,5 @@ def test_a_run_trains_with_the_recipe_and_the_original_sampling(tmp_path):
     predictions = pd.read_csv(run / "predictions.csv").query("part == 'test'")
     proba = predict(model, arrays, run_cfg, index_rows=test)
     assert np.allclose(proba, predictions[[PROBA_PREFIX + c for c in classes]].to_numpy())
-    with pytest.raises(ValueError, match="needs index_rows"):
+    with pytest.raises(ValueError, match="index rows are needed"):
         predict(model, arrays, run_cfg)
