@@ -42,8 +42,13 @@ def tiny_cfg(root, cache, split, **train_changes) -> dict:
 
 @pytest.fixture(scope="module")
 def finished_run(tiny):
+    """Trained once per module on one thread; the thread count is restored for the tests that follow."""
+    before = torch.get_num_threads()
     torch.set_num_threads(1)
-    return train(tiny_cfg(*tiny), progress=False)
+    try:
+        return train(tiny_cfg(*tiny), progress=False)
+    finally:
+        torch.set_num_threads(before)
 
 
 @pytest.mark.slow
