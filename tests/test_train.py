@@ -193,15 +193,3 @@ def test_cache_origin_is_read_from_its_settings(tmp_path):
     assert cache_is_synthetic(cache) is False
     (cache / "settings.json").write_text(json.dumps({"root": str(tmp_path / "gone")}))
     assert cache_is_synthetic(cache) is None
-
-
-@pytest.mark.slow
-def test_bench_measures_a_tiny_step(capsys):
-    from mlib import cli
-
-    assert cli.main(["bench", "train", "--set", "model.frames=8", "--set", "model.size=32", "--batch-size", "2",
-                     "--steps", "1", "--warmup", "0", "--device", "cpu"]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    plain = next(line.split() for line in lines if line.startswith("plain"))
-    train_rate, infer_rate, peak_mb, step_tflop = map(float, plain[1:5])
-    assert train_rate > 0 and infer_rate > 0 and peak_mb > 100 and step_tflop > 0
