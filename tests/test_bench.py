@@ -15,7 +15,13 @@ TINY = ["--set", "model.depth=18", "--set", "model.width=8", "--set", "model.fra
 
 
 @pytest.mark.slow
-def test_bench_compares_plain_and_fast_on_cpu_and_writes_json(tmp_path, capsys, one_torch_thread):
+def test_bench_compares_plain_and_fast_on_cpu_and_writes_json(tmp_path, capsys, one_torch_thread, monkeypatch):
+    """The fast mode without compilation: inductor compiling SlowFast's training and inference graphs
+    costs minutes of CPU; tests/test_fast_path.py runs the compiled branch."""
+    from mlib import bench
+    from mlib.train import FastPath
+
+    monkeypatch.setitem(bench.MODES, "fast", FastPath(bf16=True, channels_last=True, data_on_device=True))
     out = tmp_path / "bench.json"
     assert cli.main(["bench", *TINY, "--batch-size", "2", "--steps", "1", "--warmup", "1", "--device", "cpu",
                      "--out", str(out)]) == 0

@@ -97,22 +97,21 @@ def _graphs() -> int:
     return int(counters["stats"]["unique_graphs"])
 
 
-@pytest.mark.slow
 def test_a_second_configuration_in_one_process_is_compiled():
     """Without the reset, a grid's second model is a recompile of the same code; past dynamo's
     recompile limit it runs eagerly without a word. With the limit at 1 the second model compiles
-    only because FastPath.prepare_model resets the compiler."""
+    only because FastPath.prepare_model resets the compiler. (Two one-convolution models: the
+    reset does not depend on the model, and inductor compiles these in seconds on a CPU.)"""
     fast = FastPath(compile=True)
-    x = torch.rand(2, 3, 8, 32, 32)
+    x = torch.rand(2, 3, 4, 8, 8)
     with torch._dynamo.config.patch(recompile_limit=1):
-        for alpha in (4, 2):
-            cfg = resolve(None, {"model": {**TINY_MODEL, "alpha": alpha}})["model"]
-            model, step_model = fast.prepare_model(build_slowfast(cfg, 4).eval())
+        for channels in (4, 6):
+            model, step_model = fast.prepare_model(torch.nn.Sequential(torch.nn.Conv3d(3, channels, 3), torch.nn.ReLU()))
             before = _graphs()
             with torch.no_grad():
                 compiled, eager = step_model(x), model(x)
-            assert _graphs() > before, f"alpha {alpha}: not compiled"
-            torch.testing.assert_close(compiled, eager, rtol=1e-4, atol=1e-4)
+            assert _graphs() > before, f"the {channels}-channel model was not compiled"
+            torch.testing.assert_close(compiled, eager)
     torch._dynamo.reset()
 
 
