@@ -127,18 +127,6 @@ def load_grid(path: str | Path) -> GridSpec:
     return GridSpec(path, str(data.get("description", "")), fixed, axes, configurations, exclude)
 
 
-def nest(dotted: Mapping[str, Any]) -> dict:
-    """``{"model.alpha": 4}`` -> ``{"model": {"alpha": 4}}``."""
-    tree: dict = {}
-    for key, value in dotted.items():
-        node = tree
-        parts = str(key).split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = value
-    return tree
-
-
 def lookup(cfg: Mapping, dotted: str) -> Any:
     node: Any = cfg
     for part in dotted.split("."):
@@ -183,7 +171,7 @@ def plan(grid_file: str | Path, *, profile=None, overrides: Iterable[str] = (), 
         axes["train.seed"] = [int(s) for s in seeds]
     cli = config.parse_overrides(overrides)
     try:
-        base = config.merge(config.resolve(profile), nest(spec.fixed))
+        base = config.merge(config.resolve(profile), config.nest(spec.fixed))
     except config.ConfigError as exc:
         raise GridError(f"{spec.path}: {exc}") from exc
     planned: list[PlannedRun] = []
@@ -194,7 +182,7 @@ def plan(grid_file: str | Path, *, profile=None, overrides: Iterable[str] = (), 
         for combo in itertools.product(*axes.values()):
             values = dict(entry.get("set", {})) | dict(zip(axes, combo))
             try:
-                cfg = config.merge(config.merge(base, nest(values)), cli)
+                cfg = config.merge(config.merge(base, config.nest(values)), cli)
             except config.ConfigError as exc:
                 raise GridError(f"{spec.path}: configuration {values}: {exc}") from exc
             cfg["run"] |= {"cache": str(cache), "split": str(split), "out": str(out), "name": None}
@@ -253,7 +241,8 @@ def run_grid(grid_file: str | Path, *, profile=None, overrides: Iterable[str] = 
     rows = [_row(r, columns, out) for r in runs]
     table_path = out / "grid.csv"
     io.write_yaml(out / "grid-spec.yaml", {
-        "grid_file": str(grid_file), "description": spec.description, "profile": str(profile) if profile else None,
+        "grid_file": str(grid_file), "description": spec.description,
+        "profile": dict(profile) if isinstance(profile, Mapping) else (str(profile) if profile else None),
         "overrides": list(overrides), "seeds": list(seeds) if seeds is not None else None,
         "cache": str(Path(cache).resolve()), "split": str(Path(split).resolve()),
     })
