@@ -43,6 +43,7 @@ PAGES = {
 
 @dataclass(frozen=True)
 class Verdict:
+    key: str  # the claim's short name (a PAGES key), used in glue keys: verdict-<key>-<corpus>
     claim: str
     verdict: str
     evidence: str
@@ -73,16 +74,16 @@ def table2_accuracy(reported: float, original_scores: list[float] | None, ours: 
         scores = pd.Series(original_scores, dtype=float)
         best, median = scores.max(), scores.median()
         if abs(best - reported) <= ROUNDING and median < reported - ROUNDING:
-            return Verdict(claim, CONTRADICTED,
+            return Verdict("table2", claim, CONTRADICTED,
                            f"the original's own grid: the number is the best of its {len(scores)} runs' test scores "
                            f"(median run {_pct(median)}), picked on the test set", page)
     if ours is None:
-        return Verdict(claim, UNTESTABLE, "no run of ours on this database", page)
+        return Verdict("table2", claim, UNTESTABLE, "no run of ours on this database", page)
     found = f"ours ({_data(synthetic)} data): {_pct(ours['rank1'])} [{_pct(ours['ci_low'])}, {_pct(ours['ci_high'])}]"
     if synthetic:
-        return Verdict(claim, UNTESTABLE, found + "; an accuracy on synthetic faces says nothing about real ones", page)
+        return Verdict("table2", claim, UNTESTABLE, found + "; an accuracy on synthetic faces says nothing about real ones", page)
     inside = ours["ci_low"] - ROUNDING <= reported <= ours["ci_high"] + ROUNDING
-    return Verdict(claim, SUPPORTED if inside else NOT_SUPPORTED, found, page)
+    return Verdict("table2", claim, SUPPORTED if inside else NOT_SUPPORTED, found, page)
 
 
 def grid_choice(table1_is_test_best: list[bool], ours: dict | None, synthetic: bool, page: str) -> Verdict:
@@ -97,15 +98,15 @@ def grid_choice(table1_is_test_best: list[bool], ours: dict | None, synthetic: b
     """
     claim = "alpha and beta chosen by grid search (Table 1)"
     if table1_is_test_best and all(table1_is_test_best):
-        return Verdict(claim, CONTRADICTED,
+        return Verdict("grid", claim, CONTRADICTED,
                        f"in the original's own grid, Table 1's setting is the best TEST run on all "
                        f"{len(table1_is_test_best)} databases: the grid search chose on the test set", page)
     if ours is None:
-        return Verdict(claim, UNTESTABLE, "no grid of ours", page)
+        return Verdict("grid", claim, UNTESTABLE, "no grid of ours", page)
     found = (f"ours ({_data(synthetic)} data): chosen on validation {_pct(ours['val_pick'])} on test, "
              f"best on test {_pct(ours['test_pick'])}")
     fair = ours["val_pick"] >= ours["test_pick"] - ROUNDING
-    return Verdict(claim, SUPPORTED if fair else NOT_SUPPORTED, found, page)
+    return Verdict("grid", claim, SUPPORTED if fair else NOT_SUPPORTED, found, page)
 
 
 def ensemble_gain(original_ties: dict | None, ours: dict | None, synthetic: bool, page: str) -> Verdict:
@@ -125,18 +126,18 @@ def ensemble_gain(original_ties: dict | None, ours: dict | None, synthetic: bool
         better = original_ties["better member"]
         gain = round((original_ties["vote"] - better) * n)
         if gain <= original_ties["won by the tie order"] and expected <= better + ROUNDING:
-            return Verdict(claim, CONTRADICTED,
+            return Verdict("ensemble", claim, CONTRADICTED,
                            f"the original's own fusion scores: the vote gains {gain} of {n} test clips, all decided by "
                            f"the tie order (its expectation over class numberings is {_pct(expected)}, "
                            f"the better member {_pct(better)})", page)
     if ours is None:
-        return Verdict(claim, UNTESTABLE, "no ensemble of ours", page)
+        return Verdict("ensemble", claim, UNTESTABLE, "no ensemble of ours", page)
     found = (f"ours ({_data(synthetic)} data): vote {_pct(ours['vote'])}, better member {_pct(ours['best_member'])}"
              + ("" if math.isnan(ours.get("gain_ci_low", math.nan)) else
                 f", paired gain's interval from {_pct(ours['gain_ci_low'])}"))
     if math.isnan(ours.get("gain_ci_low", math.nan)):
-        return Verdict(claim, UNTESTABLE, found + "; no interval for the gain", page)
-    return Verdict(claim, SUPPORTED if ours["gain_ci_low"] > 0 else NOT_SUPPORTED, found, page)
+        return Verdict("ensemble", claim, UNTESTABLE, found + "; no interval for the gain", page)
+    return Verdict("ensemble", claim, SUPPORTED if ours["gain_ci_low"] > 0 else NOT_SUPPORTED, found, page)
 
 
 def gradcam_claim(pathway_verdicts: dict[str, str], motion_verdict: str | None, synthetic: bool,
@@ -154,13 +155,13 @@ def gradcam_claim(pathway_verdicts: dict[str, str], motion_verdict: str | None, 
 
     claim = "Grad-CAM: the network uses the micro-movement"
     measured = {p: v for p, v in pathway_verdicts.items() if v != "is not measured for"}
-    found = (f"ours ({_data(synthetic)} data): the maps " + "; ".join(f"{v} the claim ({p})" for p, v in measured.items())
+    found = (f"ours ({_data(synthetic)} data), Grad-CAM maps: " + "; ".join(f"{p} pathway {v} the claim" for p, v in measured.items())
              + (f"; controls: {motion_verdict}" if motion_verdict else ""))
     if not measured:
-        return Verdict(claim, UNTESTABLE, "no Grad-CAM scores", page)
+        return Verdict("gradcam", claim, UNTESTABLE, "no Grad-CAM scores", page)
     if motion_verdict == APPEARANCE:
-        return Verdict(claim, NOT_SUPPORTED, found, page)
-    return Verdict(claim, SUPPORTED if "supports" in measured.values() else NOT_SUPPORTED, found, page)
+        return Verdict("gradcam", claim, NOT_SUPPORTED, found, page)
+    return Verdict("gradcam", claim, SUPPORTED if "supports" in measured.values() else NOT_SUPPORTED, found, page)
 
 
 def outperforms_benchmark(paper_ours: dict[str, float], paper_benchmark: dict[str, float],
@@ -176,18 +177,18 @@ def outperforms_benchmark(paper_ours: dict[str, float], paper_benchmark: dict[st
     claim = "Table 4: outperforms the benchmark [6]"
     below = [db for db in paper_ours if paper_ours[db] < paper_benchmark.get(db, -1.0) - ROUNDING]
     if below:
-        return Verdict(claim, NOT_SUPPORTED, "the paper's own Table 4: below the benchmark on "
+        return Verdict("baseline", claim, NOT_SUPPORTED, "the paper's own Table 4: below the benchmark on "
                        + ", ".join(f"{paper.DATASET_NAMES[db]} ({_pct(paper_ours[db])} vs "
                                    f"{_pct(paper_benchmark[db])})" for db in below), page)
     if ours is None:
-        return Verdict(claim, UNTESTABLE, "no baseline run of ours", page)
+        return Verdict("baseline", claim, UNTESTABLE, "no baseline run of ours", page)
     found = (f"ours ({_data(synthetic)} data): SlowFast [{_pct(ours['slowfast']['ci_low'])}, "
              f"{_pct(ours['slowfast']['ci_high'])}], baseline [{_pct(ours['baseline']['ci_low'])}, "
              f"{_pct(ours['baseline']['ci_high'])}]")
     if synthetic:
-        return Verdict(claim, UNTESTABLE, found + "; synthetic faces cannot test a comparison on real ones", page)
+        return Verdict("baseline", claim, UNTESTABLE, found + "; synthetic faces cannot test a comparison on real ones", page)
     above = ours["slowfast"]["ci_low"] > ours["baseline"]["ci_high"]
-    return Verdict(claim, SUPPORTED if above else NOT_SUPPORTED, found, page)
+    return Verdict("baseline", claim, SUPPORTED if above else NOT_SUPPORTED, found, page)
 
 
 # --- the evidence, read from the study's result files and the original's outputs ----------------------------
@@ -288,4 +289,4 @@ def study_claims(study) -> pd.DataFrame:
                                   synthetic, PAGES["baseline"].format(dataset=name)),
         ]
         rows += [{"corpus": name, **vars(v)} for v in found]
-    return pd.DataFrame(rows, columns=["corpus", "claim", "verdict", "evidence", "page"])
+    return pd.DataFrame(rows, columns=["corpus", "key", "claim", "verdict", "evidence", "page"])

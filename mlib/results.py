@@ -168,12 +168,6 @@ def gradcam_table(study: StudyManifest, name: str) -> pd.DataFrame:
     }).reset_index(drop=True)
 
 
-def claim_key(claim: str, corpus: str) -> str:
-    """The glue key of one claim's verdict on one corpus, e.g. ``verdict-table-2-casme2``."""
-    words = "".join(c if c.isalnum() else " " for c in claim.lower()).split()[:3]
-    return "verdict-" + "-".join(words) + f"-{corpus}"
-
-
 def front_page_values(claims_table: pd.DataFrame) -> dict[str, str]:
     """The values the front page's prose glues (``myst_nb.glue``): counts of verdicts and each claim's verdict."""
     from mlib import claims
@@ -183,7 +177,7 @@ def front_page_values(claims_table: pd.DataFrame) -> dict[str, str]:
         key = "claims-" + verdict.split()[0].replace("'", "")
         values[key] = str(claims_table.loc[claims_table["verdict"] == verdict, "claim"].nunique())
     for row in claims_table.itertuples():
-        values[claim_key(row.claim, row.corpus)] = row.verdict
+        values[f"verdict-{row.key}-{row.corpus}"] = row.verdict
     return values
 
 

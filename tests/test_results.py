@@ -86,11 +86,12 @@ def test_front_page_values_count_claims_by_verdict():
     import pandas as pd
 
     from mlib import claims
-    from mlib.results import claim_key, front_page_values
+    from mlib.results import front_page_values
 
-    table = pd.DataFrame({"corpus": ["casme2"] * 3, "claim": ["Table 2: x", "Grad-CAM: y", "Table 4: z"],
+    table = pd.DataFrame({"corpus": ["casme2"] * 3, "key": ["table2", "gradcam", "baseline"],
+                          "claim": ["Table 2: x", "Grad-CAM: y", "Table 4: z"],
                           "verdict": [claims.CONTRADICTED, claims.SUPPORTED, claims.CONTRADICTED]})
     values = front_page_values(table)
     assert values["claims-checked"] == "3" and values["claims-contradicted"] == "2"
     assert values["claims-supported"] == "1" and values["claims-cannot"] == "0"
-    assert values[claim_key("Table 2: x", "casme2")] == claims.CONTRADICTED == values["verdict-table-2-x-casme2"]
+    assert values["verdict-table2-casme2"] == claims.CONTRADICTED and values["verdict-gradcam-casme2"] == claims.SUPPORTED
