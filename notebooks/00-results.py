@@ -107,6 +107,8 @@ identity = [v.name for v in study.variants if v.mode == "identity"]
 for name in identity:
     display(Markdown(f"### {name}"))
     show_table(results.single_dataset_table(study, name))
+    paths = study.variant(name).paths
+    display(Markdown(results.provenance_note([paths["train"], *results.baseline_runs(paths.get("baseline", ""))])))
 
 # %% [markdown]
 # ## Table 3: two solvers and their vote
