@@ -78,7 +78,9 @@ show_table(verdicts)
 # %%
 archived = results.write_archive(Path(study_file).parent, EXECUTED_DIR / "study-results.zip")
 glue("archive-files", str(len(archived)), display=False)
-show_table(results.provenance(study))
+display(Markdown("\n".join(f"- **{row['variant']}**: " + "; ".join(f"{key} `{value}`" for key, value in row.items()
+                                                                 if key != "variant")
+                           for row in results.provenance(study).to_dict("records"))))
 
 # %% [markdown]
 # ## The paper's reported accuracies
@@ -106,7 +108,7 @@ for title, table in paper.reported_tables().items():
 identity = [v.name for v in study.variants if v.mode == "identity"]
 for name in identity:
     display(Markdown(f"### {name}"))
-    show_table(results.single_dataset_table(study, name))
+    show_table(results.single_dataset_table(study, name).drop(columns="result files"))
     paths = study.variant(name).paths
     display(Markdown(results.provenance_note([paths["train"], *results.baseline_runs(paths.get("baseline", ""))])))
 
@@ -139,7 +141,8 @@ motion = results.motion_only_table(study)
 if motion.empty:
     display(Markdown("No motion-only corpus in this profile (real data has none)."))
 else:
-    show_table(motion)
+    show_table(motion.drop(columns="result files"))
+    display(Markdown(results.provenance_note(motion["result files"])))
 
 # %% [markdown]
 # ## Grad-CAM: does the network look where the face moves?
