@@ -103,3 +103,18 @@ def test_bad_inputs_are_refused_with_the_file_named(tmp_path):
         gc.synthetic_truth(tmp_path, {"clip_key": "casme2_01_EP01"}, 8, np.arange(4), 8)
     with pytest.raises(ValueError, match="target='best'"):
         gc.gradcam_for_run(tmp_path, target="best")
+
+
+def test_score_histogram_bins_survive_lifts_that_all_agree():
+    """At a one-cell last stage every lift is 1 up to float noise; matplotlib's own 15 bins fail there."""
+    import matplotlib.pyplot as plt
+
+    from mlib.plots.gradcam import _bin_edges
+
+    nearly_equal = np.array([1.0, 1.0 + 1e-7, 1.0], dtype=np.float32).astype(np.float64)
+    edges = _bin_edges(nearly_equal)
+    assert len(edges) == 16 and edges[0] < 1.0 < edges[-1]
+    counts, _, _ = plt.hist(nearly_equal, bins=edges)
+    plt.close("all")
+    assert counts.sum() == 3
+    assert np.allclose(_bin_edges(np.array([0.0, 3.0]))[[0, -1]], [0.0, 3.0])

@@ -128,8 +128,9 @@ def plot_score_histogram(result: CamResult, scores: Sequence[str] = ("motion_lif
     present = [s for s in scores if s in result.scores.columns and result.scores[s].notna().any()]
     fig, axes = plt.subplots(1, len(present), figsize=(3.2 * len(present), 2.8), squeeze=False)
     for ax, score in zip(axes[0], present):
+        edges = _bin_edges(result.scores[score].dropna().to_numpy(dtype=np.float64))
         for pathway, group in result.scores.groupby("pathway", sort=False):
-            ax.hist(group[score].dropna(), bins=15, alpha=0.6, label=pathway)
+            ax.hist(group[score].dropna().to_numpy(dtype=np.float64), bins=edges, alpha=0.6, label=pathway)
         ax.axvline(1.0, color="k", ls="--", lw=1)
         ax.set_xlabel(f"{score} (1 = uniform)")
         ax.set_ylabel("clips")
@@ -137,6 +138,15 @@ def plot_score_histogram(result: CamResult, scores: Sequence[str] = ("motion_lif
     fig.suptitle(f"Grad-CAM localisation over {len(result.clips)} clips - {_source(result)}", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def _bin_edges(values: np.ndarray, bins: int = 15) -> np.ndarray:
+    """Shared histogram edges; values that (nearly) all agree, as every lift does when the last stage is one
+    cell, get one unit-wide range around them instead of bins narrower than float precision."""
+    low, high = float(values.min()), float(values.max())
+    if high - low < 1e-6 * max(1.0, abs(high)):
+        low, high = low - 0.5, high + 0.5
+    return np.linspace(low, high, bins + 1)
 
 
 def save_figure(fig: plt.Figure, path: str | Path) -> Path:
