@@ -101,8 +101,8 @@ show_table(summary.round(3))
 # %%
 for name, corpus in corpora.items():
     value = corpus.get("positive_control")
-    print(f"{name}: " + (f"truth-parameter control rank-1 {value:.3f}" if value is not None
-                         else "no positive control (no generator truth: a negative result here cannot be read)"))
+    print(f"positive control on {name}: " + (f"truth-parameter rank-1 {value:.3f}" if value is not None else
+                                             "none (no generator truth: a negative result here cannot be read)"))
 
 # %% [markdown]
 # What the generator makes learnable as its movement-identity knob
