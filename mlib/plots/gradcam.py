@@ -129,7 +129,8 @@ def plot_score_histogram(result: CamResult, scores: Sequence[str] = ("motion_lif
     fig, axes = plt.subplots(1, len(present), figsize=(3.2 * len(present), 2.8), squeeze=False)
     for ax, score in zip(axes[0], present):
         for pathway, group in result.scores.groupby("pathway", sort=False):
-            ax.hist(group[score].dropna(), bins=15, alpha=0.6, label=pathway)
+            # rounded: equal scores that differ in the last bits (a constant map) would leave no range to bin
+            ax.hist(group[score].dropna().round(9), bins=15, alpha=0.6, label=pathway)
         ax.axvline(1.0, color="k", ls="--", lw=1)
         ax.set_xlabel(f"{score} (1 = uniform)")
         ax.set_ylabel("clips")
