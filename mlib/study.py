@@ -70,11 +70,15 @@ def variants(cfg: dict) -> list[Variant]:
 
 
 def control_variants(cfg: dict) -> list[str]:
-    """``study.controls``, checked against ``mlib.controls.VARIANTS``."""
+    """``study.controls``, checked against ``mlib.controls.VARIANTS`` (and ``study.split_repeats`` against a
+    protocol that has one split only)."""
     chosen = list(cfg["study"]["controls"])
     unknown = [name for name in chosen if name not in controls.VARIANTS]
     if unknown or not chosen:
         raise mconfig.ConfigError(f"study.controls: expected some of {', '.join(controls.VARIANTS)}, got {chosen}")
+    if cfg["split"]["protocol"] == "kay2023-original" and cfg["study"]["split_repeats"] != 1:
+        raise mconfig.ConfigError(f"study.split_repeats: kay2023-original is the original's one split; "
+                                  f"set 1, not {cfg['study']['split_repeats']}")
     return chosen
 
 
@@ -148,6 +152,7 @@ class StudyRunner:
         self.executed_dir = Path(executed_dir)
         self.results = Path(self.cfg["study"]["results"]) / self.name
         self.force = force
+        control_variants(self.cfg)  # a wrong study.controls or split_repeats stops the study before any work
         self.manifest = StudyManifest(self.name, str(self.profile), self.cfg["study"]["data"], self.cfg,
                                       variants(self.cfg))
         self._stamps: list[str] = []

@@ -55,6 +55,8 @@ def test_profiles_choose_their_controls_and_the_page_names_what_was_cut():
     assert "leaves out" not in study.controls_scope(full) and "3 split seeds" in study.controls_scope(full)
     with pytest.raises(config.ConfigError, match="study.controls: expected some of clip, .*got \\['motion'\\]"):
         study.control_variants(config.resolve(overrides={"study.controls": ["motion"]}))
+    with pytest.raises(config.ConfigError, match="study.split_repeats: kay2023-original is the original's one split"):
+        study.StudyRunner(Path(FULL), ["split.protocol=kay2023-original"])
 
 
 def test_the_default_study_adds_about_twelve_runs():
