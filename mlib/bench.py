@@ -1,47 +1,77 @@
-"""Throughput of SlowFast training and inference (``mlib bench train``).
+"""Throughput of SlowFast training and inference, the plain path against the fast path (``mlib bench``).
 
-Times training steps (forward, backward, Adam step) and inference batches on
-random uint8 clips prepared by the same code as ``mlib train`` (``mlib.data.make_inputs``),
-and prints clips/s, peak memory and, from ``torch.utils.flop_counter.FlopCounterMode``
-on one step, the achieved TFLOP/s. On CUDA it compares, in the same process, the
-plain path (fp32, eager, contiguous tensors, clips copied from host memory per
-batch) with the fast path (bf16 autocast, channels_last_3d, torch.compile, clips
-resident on the GPU), i.e. what ``train.bf16/channels_last/compile/data_on_device``
-switch on.
+In one process and at one size (default: the ``full`` profile's SlowFast R50, 64
+frames, 224 px, batch 16) it times, for each path:
+
+- ``plain``: fp32, eager, contiguous tensors, uint8 clips copied from host memory per batch;
+- ``fast``: bf16 autocast, channels_last_3d, ``torch.compile`` (inductor), the uint8 clips
+  resident on the device: what ``train.bf16/channels_last/compile/data_on_device`` switch on
+  (``mlib.train.FastPath``, the same code the training loop runs).
+
+Training steps (augmented inputs by ``mlib.data.make_inputs``, forward, backward, Adam)
+and inference batches (no gradient, evaluation inputs) are timed after untimed warm-up
+steps (which include compilation; their time is reported apart). It prints and writes
+(``--out``, JSON) clips/s, peak memory, the model's FLOPs per clip and the achieved
+TFLOP/s.
+
+FLOPs: fvcore's ``FlopCountAnalysis`` counts one multiply-add as one "flop"; we report
+that count as MACs and use 2 FLOPs per MAC, the convention of hardware peak rates. A
+training step is counted as 3x the forward FLOPs (forward, and a backward pass of about
+twice the forward's work), the usual estimate, not a count of the backward kernels.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import platform
 import resource
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torch.utils.flop_counter import FlopCounterMode
 
+from mlib import io
 from mlib.config import resolve
 from mlib.data import make_inputs, working_size
 from mlib.models import build_slowfast, count_parameters
-from mlib.train import resolve_device
+from mlib.train import FastPath, backend_settings, resolve_device
 
-MODES = {
-    "plain": {"bf16": False, "channels_last": False, "compile": False, "data_on_device": False},
-    "fast": {"bf16": True, "channels_last": True, "compile": True, "data_on_device": True},
-}
+DEFAULT_PROFILE = "configs/profiles/full.yaml"
+MODES = {"plain": FastPath(), "fast": FastPath(bf16=True, channels_last=True, compile=True, data_on_device=True)}
+TRAIN_FLOPS_PER_FORWARD = 3
+FLOPS_PER_MAC = 2
+CLASSES = 26  # CASME II's subject count: only the classifier's width depends on it
 
 
 @dataclass
-class BenchResult:
+class ModeResult:
+    """The figures of one path."""
+
     mode: str
-    device: str
-    batch_size: int
     train_clips_per_s: float
     infer_clips_per_s: float
-    peak_memory_mb: float
-    step_tflop: float
+    train_peak_memory_mb: float
+    infer_peak_memory_mb: float
+    warmup_seconds: float          # untimed first steps, compilation included
     train_tflops_per_s: float
+    infer_tflops_per_s: float
+
+
+def forward_macs_per_clip(model: torch.nn.Module, example: torch.Tensor) -> float:
+    """Multiply-adds of one forward pass per clip, counted by fvcore on ``example`` (B, 3, T, H, W)."""
+    from fvcore.nn import FlopCountAnalysis
+
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        analysis = FlopCountAnalysis(model, example)
+        analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+        total = analysis.total()
+    model.train(was_training)
+    return float(total) / example.shape[0]
 
 
 def _sync(device: torch.device) -> None:
@@ -49,44 +79,47 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _peak_memory_mb(device: torch.device) -> float:
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes; whole process
-
-
-def bench_mode(cfg: dict, mode: str, batch_size: int, steps: int, device: torch.device, classes: int = 16,
-               warmup: int = 2) -> BenchResult:
-    """Time ``steps`` training steps and ``steps`` inference batches in one mode (after ``warmup`` each)."""
-    settings = MODES[mode]
-    mcfg, tcfg = cfg["model"], cfg["train"]
-    torch.manual_seed(0)
+def _reset_peak(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(device)
+
+
+def _peak_memory_mb(device: torch.device) -> float:
+    """CUDA: the allocator's peak since the last reset; CPU: the process's peak resident set (Linux KiB)."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_mode(cfg: dict, mode: str, batch_size: int, steps: int, warmup: int, device: torch.device,
+               macs_per_clip: float) -> ModeResult:
+    """Time ``steps`` training steps, then ``steps`` inference batches, after ``warmup`` of each."""
+    fast = MODES[mode]
+    mcfg, tcfg = cfg["model"], cfg["train"]
+    torch.manual_seed(0)
+    _reset_peak(device)
     side = working_size(mcfg["size"], tcfg["crop_scale"], True)
     clips = torch.randint(0, 256, (batch_size * 2, mcfg["frames"], side, side, 3), dtype=torch.uint8)
-    clips = clips.to(device) if settings["data_on_device"] else (clips.pin_memory() if device.type == "cuda" else clips)
-    labels = torch.randint(0, classes, (batch_size * 2,), device=device)
-    model = build_slowfast({**mcfg, "checkpoint": None}, classes).to(device)
-    if settings["channels_last"]:
-        model = model.to(memory_format=torch.channels_last_3d)
-    run_model = torch.compile(model) if settings["compile"] else model
+    if fast.data_on_device:
+        clips = clips.to(device)
+    elif device.type == "cuda":
+        clips = clips.pin_memory()
+    labels = torch.randint(0, CLASSES, (batch_size * 2,), device=device)
+    model, step_model = fast.prepare_model(build_slowfast({**mcfg, "checkpoint": None}, CLASSES).to(device))
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     generator = torch.Generator().manual_seed(0)
 
     def inputs(i: int, augment: bool) -> tuple[torch.Tensor, torch.Tensor]:
         rows = slice((i % 2) * batch_size, (i % 2 + 1) * batch_size)
-        x = make_inputs(clips[rows].to(device, non_blocking=True), mcfg["size"], augment=augment, generator=generator,
-                        crop_scale=tcfg["crop_scale"], color_jitter=float(tcfg["color_jitter"]))
-        if settings["channels_last"]:
-            x = x.contiguous(memory_format=torch.channels_last_3d)
-        return x, labels[rows]
+        x = make_inputs(clips[rows].to(device, non_blocking=True), mcfg["size"], augment=augment,
+                        generator=generator, crop_scale=tcfg["crop_scale"], color_jitter=float(tcfg["color_jitter"]))
+        return fast.prepare_inputs(x), labels[rows]
 
     def train_step(i: int) -> None:
         x, y = inputs(i, True)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=settings["bf16"]):
-            logits = run_model(x)
+        with fast.autocast(device):
+            logits = step_model(x)
         loss = F.cross_entropy(logits.float(), y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -95,13 +128,10 @@ def bench_mode(cfg: dict, mode: str, batch_size: int, steps: int, device: torch.
     @torch.no_grad()
     def infer_step(i: int) -> None:
         x, _ = inputs(i, False)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=settings["bf16"]):
-            run_model(x)
+        with fast.autocast(device):
+            step_model(x)
 
     def timed(step, n: int) -> float:
-        for i in range(warmup):
-            step(i)
-        _sync(device)
         started = time.perf_counter()
         for i in range(n):
             step(i)
@@ -109,59 +139,113 @@ def bench_mode(cfg: dict, mode: str, batch_size: int, steps: int, device: torch.
         return time.perf_counter() - started
 
     model.train()
+    warmup_seconds = timed(train_step, warmup)
     train_seconds = timed(train_step, steps)
+    train_peak = _peak_memory_mb(device)
+    del optimizer
     model.eval()
+    _reset_peak(device)
+    warmup_seconds += timed(infer_step, warmup)
     infer_seconds = timed(infer_step, steps)
-    model.train()
-    with FlopCounterMode(display=False) as counter:
-        x, y = inputs(0, True)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=settings["bf16"]):
-            loss = F.cross_entropy(model(x).float(), y)
-        loss.backward()
-    step_flop = counter.get_total_flops()
-    return BenchResult(
-        mode=mode,
-        device=str(device),
-        batch_size=batch_size,
-        train_clips_per_s=batch_size * steps / train_seconds,
-        infer_clips_per_s=batch_size * steps / infer_seconds,
-        peak_memory_mb=_peak_memory_mb(device),
-        step_tflop=step_flop / 1e12,
-        train_tflops_per_s=step_flop * steps / train_seconds / 1e12,
+    train_rate, infer_rate = batch_size * steps / train_seconds, batch_size * steps / infer_seconds
+    flops = FLOPS_PER_MAC * macs_per_clip
+    return ModeResult(
+        mode=mode, train_clips_per_s=train_rate, infer_clips_per_s=infer_rate,
+        train_peak_memory_mb=train_peak, infer_peak_memory_mb=_peak_memory_mb(device),
+        warmup_seconds=warmup_seconds,
+        train_tflops_per_s=train_rate * TRAIN_FLOPS_PER_FORWARD * flops / 1e12,
+        infer_tflops_per_s=infer_rate * flops / 1e12,
     )
 
 
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def run_bench(cfg: dict, *, device: torch.device, batch_size: int, steps: int, warmup: int,
+              modes: list[str], profile: str | None = None, out: Path | None = None) -> dict:
+    """Benchmark ``modes`` at the configuration's size; returns the JSON record, also written
+    to ``out`` after each mode (a benchmark stopped during the fast path keeps the plain figures)."""
+    mcfg = cfg["model"]
+    probe = build_slowfast({**mcfg, "checkpoint": None}, CLASSES)
+    example = make_inputs(torch.zeros(1, mcfg["frames"], mcfg["size"], mcfg["size"], 3, dtype=torch.uint8),
+                          mcfg["size"])
+    macs = forward_macs_per_clip(probe, example)
+    results: dict = {}
+    record = {
+        "device": device_name(device),
+        "device_type": device.type,
+        "torch": torch.__version__,
+        "date": datetime.date.today().isoformat(),
+        "profile": profile,
+        "model": {k: mcfg[k] for k in ("depth", "alpha", "beta_inv", "width", "frames", "size")}
+        | {"parameters": count_parameters(probe), "classes": CLASSES},
+        "batch_size": batch_size,
+        "steps": steps,
+        "warmup": warmup,
+        "forward_gmacs_per_clip": macs / 1e9,
+        "forward_gflops_per_clip": FLOPS_PER_MAC * macs / 1e9,
+        "flop_convention": (f"fvcore MACs x {FLOPS_PER_MAC}; a training step counts "
+                            f"{TRAIN_FLOPS_PER_FORWARD}x the forward FLOPs"),
+        "modes": results,
+    }
+    with backend_settings(device):
+        for mode in modes:
+            results[mode] = asdict(bench_mode(cfg, mode, batch_size, steps, warmup, device, macs))
+            if {"plain", "fast"} <= set(results):
+                record["fast_over_plain"] = {
+                    what: results["fast"][f"{what}_clips_per_s"] / results["plain"][f"{what}_clips_per_s"]
+                    for what in ("train", "infer")
+                }
+            if out is not None:
+                io.write_json(out, record)
+    return record
+
+
+def format_table(record: dict) -> str:
+    m = record["model"]
+    lines = [
+        f"{record['device']}, torch {record['torch']}: SlowFast R{m['depth']} alpha {m['alpha']} "
+        f"beta 1/{m['beta_inv']}, {m['frames']} frames x {m['size']} px, {m['parameters'] / 1e6:.1f} M parameters, "
+        f"batch {record['batch_size']}, {record['steps']} timed steps",
+        f"forward: {record['forward_gflops_per_clip']:.4g} GFLOP per clip ({record['flop_convention']})",
+        f"{'mode':<6} {'train clips/s':>13} {'infer clips/s':>13} {'train MB':>9} {'infer MB':>9} "
+        f"{'train TFLOP/s':>13} {'infer TFLOP/s':>13} {'warm-up s':>9}",
+    ]
+    for mode, r in record["modes"].items():
+        lines.append(f"{mode:<6} {r['train_clips_per_s']:>13.2f} {r['infer_clips_per_s']:>13.2f} "
+                     f"{r['train_peak_memory_mb']:>9.0f} {r['infer_peak_memory_mb']:>9.0f} "
+                     f"{r['train_tflops_per_s']:>13.3f} {r['infer_tflops_per_s']:>13.3f} {r['warmup_seconds']:>9.1f}")
+    if "fast_over_plain" in record:
+        ratio = record["fast_over_plain"]
+        lines.append(f"fast / plain: training {ratio['train']:.2f}x, inference {ratio['infer']:.2f}x")
+    if record["device_type"] == "cpu":
+        lines.append("peak MB on the CPU is the process's peak resident set size (all modes so far)")
+    return "\n".join(lines)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("what", choices=["train"], help="what to benchmark (a SlowFast training/inference step)")
-    parser.add_argument("--config", help="a profile YAML merged over mlib/defaults.yaml")
+    parser.add_argument("--config", default=DEFAULT_PROFILE,
+                        help=f"the profile whose model size is measured (default {DEFAULT_PROFILE})")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a setting, e.g. --set model.depth=18 (repeatable)")
+                        help="override a setting, e.g. --set model.frames=8 (repeatable)")
     parser.add_argument("--batch-size", type=int, help="clips per step (default train.batch_size)")
-    parser.add_argument("--steps", type=int, default=5, help="timed steps per measurement (after warm-up)")
-    parser.add_argument("--warmup", type=int, default=None, help="untimed steps first (default: 1 on CPU, 3 on CUDA)")
-    parser.add_argument("--device", default=None, help="cpu | cuda (default train.device)")
-    parser.add_argument("--modes", nargs="+", choices=list(MODES), default=None,
-                        help="paths to compare (default: plain and fast on CUDA, plain on CPU)")
+    parser.add_argument("--steps", type=int, default=10, help="timed steps per measurement")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (compilation happens here)")
+    parser.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    parser.add_argument("--modes", nargs="+", choices=list(MODES), default=list(MODES), help="paths to compare")
+    parser.add_argument("--out", help="write the figures to this JSON file")
 
 
 def main(args: argparse.Namespace) -> int:
     cfg = resolve(args.config, args.overrides)
-    device = resolve_device(args.device or cfg["train"]["device"])
-    batch_size = args.batch_size or cfg["train"]["batch_size"]
-    modes = args.modes or (["plain", "fast"] if device.type == "cuda" else ["plain"])
-    warmup = args.warmup if args.warmup is not None else (3 if device.type == "cuda" else 1)
-    m = cfg["model"]
-    probe = build_slowfast({**m, "checkpoint": None}, 16)
-    print(f"SlowFast R{m['depth']} alpha {m['alpha']} beta 1/{m['beta_inv']}, {m['frames']} frames x {m['size']} px, "
-          f"{count_parameters(probe) / 1e6:.1f} M parameters, batch {batch_size}, {args.steps} steps, {device}, "
-          f"{torch.get_num_threads()} CPU threads")
-    header = f"{'mode':<6} {'train clips/s':>13} {'infer clips/s':>13} {'peak MB':>9} {'TFLOP/step':>10} {'TFLOP/s':>8}"
-    print(header)
-    for mode in modes:
-        result = bench_mode(cfg, mode, batch_size, args.steps, device, warmup=warmup)
-        r = asdict(result)
-        print(f"{mode:<6} {r['train_clips_per_s']:>13.2f} {r['infer_clips_per_s']:>13.2f} {r['peak_memory_mb']:>9.0f} "
-              f"{r['step_tflop']:>10.3f} {r['train_tflops_per_s']:>8.3f}")
-    if device.type == "cpu":
-        print("peak MB on CPU is the process's peak resident set size (all modes so far)")
+    device = resolve_device(args.device)
+    record = run_bench(cfg, device=device, batch_size=args.batch_size or cfg["train"]["batch_size"],
+                       steps=args.steps, warmup=max(args.warmup, 1), modes=args.modes, profile=args.config,
+                       out=Path(args.out) if args.out else None)
+    print(format_table(record))
+    if args.out:
+        print(f"wrote {args.out}")
     return 0

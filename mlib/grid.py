@@ -23,7 +23,9 @@ profile <- ``fixed`` <- the configuration and axis values <- ``--set``
 overrides <- ``--seeds`` (which replaces any ``train.seed`` axis or value).
 Two combinations that resolve to the same configuration run once.
 
-Each configuration is ONE call of ``mlib.train.train`` in this process, not a
+Each configuration is ONE call of ``mlib.train.train``, in this process by
+default, or as one submitit job (``--executor local`` on this machine, ``slurm`` on a
+cluster; ``mlib grid`` waits for the jobs and collects the same grid.csv), not a
 notebook execution: no kernel start per run, nothing to parse back out of a
 notebook, and the run folder already records the resolved configuration
 (``config.yaml``) with its results. The run folder is ``<out>/<hash>``, the
@@ -62,6 +64,8 @@ from mlib.preprocess import load_index
 MAIN_KEYS = ["model.alpha", "model.beta_inv", "train.optimizer", "train.lr", "train.batch_size", "train.seed"]
 RESULT_COLUMNS = ["status", "origin", "val_rank1", "val_rank5", "test_rank1", "test_rank5", "checkpoint_epoch",
                   "seconds", "run_dir", "message"]
+EXECUTORS = ("inprocess", "local", "slurm")
+POLL_SECONDS = 1.0
 _GRID_KEYS = {"description", "fixed", "axes", "configurations", "exclude"}
 _CONFIGURATION_KEYS = {"label", "datasets", "set"}
 
@@ -123,18 +127,6 @@ def load_grid(path: str | Path) -> GridSpec:
     return GridSpec(path, str(data.get("description", "")), fixed, axes, configurations, exclude)
 
 
-def nest(dotted: Mapping[str, Any]) -> dict:
-    """``{"model.alpha": 4}`` -> ``{"model": {"alpha": 4}}``."""
-    tree: dict = {}
-    for key, value in dotted.items():
-        node = tree
-        parts = str(key).split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = value
-    return tree
-
-
 def lookup(cfg: Mapping, dotted: str) -> Any:
     node: Any = cfg
     for part in dotted.split("."):
@@ -179,7 +171,7 @@ def plan(grid_file: str | Path, *, profile=None, overrides: Iterable[str] = (), 
         axes["train.seed"] = [int(s) for s in seeds]
     cli = config.parse_overrides(overrides)
     try:
-        base = config.merge(config.resolve(profile), nest(spec.fixed))
+        base = config.merge(config.resolve(profile), config.nest(spec.fixed))
     except config.ConfigError as exc:
         raise GridError(f"{spec.path}: {exc}") from exc
     planned: list[PlannedRun] = []
@@ -190,7 +182,7 @@ def plan(grid_file: str | Path, *, profile=None, overrides: Iterable[str] = (), 
         for combo in itertools.product(*axes.values()):
             values = dict(entry.get("set", {})) | dict(zip(axes, combo))
             try:
-                cfg = config.merge(config.merge(base, nest(values)), cli)
+                cfg = config.merge(config.merge(base, config.nest(values)), cli)
             except config.ConfigError as exc:
                 raise GridError(f"{spec.path}: configuration {values}: {exc}") from exc
             cfg["run"] |= {"cache": str(cache), "split": str(split), "out": str(out), "name": None}
@@ -236,10 +228,12 @@ def _results(run_dir: Path) -> dict:
 
 def run_grid(grid_file: str | Path, *, profile=None, overrides: Iterable[str] = (), cache: str | Path,
              split: str | Path, out: str | Path, seeds: Sequence[int] | None = None,
-             progress: bool = True) -> pd.DataFrame:
-    """Run (or resume, or just collect) every configuration of a grid; returns grid.csv's table."""
-    from mlib import train as training
+             progress: bool = True, executor=None, max_parallel: int | None = None) -> pd.DataFrame:
+    """Run (or resume, or just collect) every configuration of a grid; returns grid.csv's table.
 
+    ``executor``: None trains each configuration in this process, one after another; a
+    submitit executor (:func:`make_executor`) runs each as a job, ``max_parallel`` at a time.
+    """
     out = Path(out)
     runs = plan(grid_file, profile=profile, overrides=overrides, cache=cache, split=split, out=out, seeds=seeds)
     spec = load_grid(grid_file)
@@ -247,35 +241,113 @@ def run_grid(grid_file: str | Path, *, profile=None, overrides: Iterable[str] = 
     rows = [_row(r, columns, out) for r in runs]
     table_path = out / "grid.csv"
     io.write_yaml(out / "grid-spec.yaml", {
-        "grid_file": str(grid_file), "description": spec.description, "profile": str(profile) if profile else None,
+        "grid_file": str(grid_file), "description": spec.description,
+        "profile": dict(profile) if isinstance(profile, Mapping) else (str(profile) if profile else None),
         "overrides": list(overrides), "seeds": list(seeds) if seeds is not None else None,
         "cache": str(Path(cache).resolve()), "split": str(Path(split).resolve()),
     })
     io.write_csv(table_path, pd.DataFrame(rows))
+    todo = []
     for i, (run, row) in enumerate(zip(runs, rows)):
         if run.excluded:
             continue
         finished = (run.run_dir / "metrics.json").is_file()
         origin = "cached" if finished else ("resumed" if (run.run_dir / "checkpoints" / "last.pt").is_file()
                                             else "trained")
-        error_file = run.run_dir / "error.txt"
-        started = time.perf_counter()
-        try:
-            training.train(run.cfg, run.run_dir, progress=progress)
-            row |= {"status": "done", "origin": origin, **_results(run.run_dir), "message": ""}
-            error_file.unlink(missing_ok=True)
-        except Exception as exc:  # a failed configuration must not stop the grid
-            io.write_text(error_file, traceback.format_exc())
-            message = f"{type(exc).__name__}: {exc}".splitlines()[0]
-            row |= {"status": "failed", "origin": origin, "seconds": time.perf_counter() - started,
-                    "message": message}
+        row["origin"] = origin
+        todo.append(i)
+
+    def record(i: int, error: str | None, seconds: float) -> None:
+        run, row = runs[i], rows[i]
+        if error is None:
+            row |= {"status": "done", **_results(run.run_dir), "message": ""}
+        else:
+            row |= {"status": "failed", "seconds": seconds, "message": error}
         io.write_csv(table_path, pd.DataFrame(rows))
         if progress:
             settings = " ".join(f"{k.split('.')[-1]}={row[k]}" for k in columns)
             result = (f"val {_fmt(row['val_rank1'])} test {_fmt(row['test_rank1'])}" if row["status"] == "done"
                       else row["message"])
-            print(f"[grid {i + 1}/{len(runs)}] {settings}: {row['status']} ({origin}) {result}", flush=True)
+            print(f"[grid {i + 1}/{len(runs)}] {settings}: {row['status']} ({row['origin']}) {result}", flush=True)
+
+    if executor is None:
+        for i in todo:
+            started = time.perf_counter()
+            error = train_job(runs[i].cfg, str(runs[i].run_dir), progress)
+            record(i, error, time.perf_counter() - started)
+    else:
+        _run_jobs(executor, runs, todo, record, max_parallel)
     return pd.DataFrame(rows)
+
+
+def train_job(cfg: dict, run_dir: str, progress: bool = False) -> str | None:
+    """Train one configuration (in this process or as a submitit job); None when it finished.
+
+    A configuration that raises (a failed configuration must not stop the grid) leaves its
+    traceback in ``<run>/error.txt`` and returns the one-line message, so a job reports it
+    exactly as the in-process grid does. A kill (KeyboardInterrupt, a signal) is not caught.
+    A finished run is skipped by ``train``.
+    """
+    from mlib import train as training
+
+    error_file = Path(run_dir) / "error.txt"
+    try:
+        training.train(cfg, run_dir, progress=progress)
+    except Exception as exc:
+        io.write_text(error_file, traceback.format_exc())
+        return f"{type(exc).__name__}: {exc}".splitlines()[0]
+    error_file.unlink(missing_ok=True)
+    return None
+
+
+def make_executor(kind: str, folder: str | Path, *, partition: str | None = None, gpus: int = 1,
+                  cpus: int = 8, timeout_min: int = 240, mem_gb: int | None = None):
+    """A submitit executor that runs each grid configuration as one job, or None for ``inprocess``.
+
+    ``local`` runs jobs as subprocesses of this machine (submitit's LocalExecutor); ``slurm``
+    submits them with sbatch (``partition``, ``gpus`` per job, ``cpus`` per job, ``timeout_min``).
+    Job logs go to ``folder`` (``<grid out>/.submitit``).
+    """
+    if kind == "inprocess":
+        return None
+    if kind not in EXECUTORS:
+        raise GridError(f"--executor {kind!r}: expected one of {', '.join(EXECUTORS)}")
+    import submitit
+
+    if kind == "local":
+        executor = submitit.LocalExecutor(folder=str(folder))
+        executor.update_parameters(timeout_min=timeout_min)
+        return executor
+    executor = submitit.SlurmExecutor(folder=str(folder))
+    params = {"time": timeout_min, "gpus_per_node": gpus, "cpus_per_task": cpus, "ntasks_per_node": 1}
+    if partition:
+        params["partition"] = partition
+    if mem_gb:
+        params["mem"] = f"{mem_gb}GB"
+    executor.update_parameters(**params)
+    return executor
+
+
+def _run_jobs(executor, runs: list[PlannedRun], todo: list[int], record, max_parallel: int | None) -> None:
+    """Submit one job per configuration, at most ``max_parallel`` at a time, and record each as it ends.
+
+    A configuration that fails, or a job that is killed or times out, is recorded as failed (the
+    error in the row's message); its run folder keeps the last checkpoint, so a rerun resumes it."""
+    pending, running = list(todo), {}
+    limit = max_parallel or len(todo) or 1
+    while pending or running:
+        while pending and len(running) < limit:
+            i = pending.pop(0)
+            running[i] = (executor.submit(train_job, runs[i].cfg, str(runs[i].run_dir)), time.perf_counter())
+        for i in [i for i, (job, _) in running.items() if job.done()]:
+            job, started = running.pop(i)
+            try:
+                error = job.result()
+            except Exception as exc:  # killed, timed out or crashed: submitit's UncompletedJobError / FailedJobError
+                error = f"job {job.job_id}: {type(exc).__name__}: {exc}".splitlines()[0]
+            record(i, error, time.perf_counter() - started)
+        if running:
+            time.sleep(POLL_SECONDS)
 
 
 def _fmt(value) -> str:
@@ -360,6 +432,16 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seeds", nargs="+", type=int, help="seeds per configuration (replaces train.seed)")
     parser.add_argument("--list", action="store_true", help="list the configurations and their folders; run nothing")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    jobs = parser.add_argument_group("jobs (submitit)")
+    jobs.add_argument("--executor", choices=EXECUTORS, default="inprocess",
+                      help="inprocess: train here, one run after another; local: one subprocess job per run; "
+                           "slurm: one SLURM job per run (default inprocess)")
+    jobs.add_argument("--max-parallel", type=int, help="jobs at a time (default: 1 for local, all for slurm)")
+    jobs.add_argument("--partition", help="slurm: the partition")
+    jobs.add_argument("--gpus-per-job", type=int, default=1, help="slurm: GPUs per job (default 1)")
+    jobs.add_argument("--cpus-per-job", type=int, default=8, help="slurm: CPU cores per job (default 8)")
+    jobs.add_argument("--mem-gb", type=int, help="slurm: memory per job in GB")
+    jobs.add_argument("--time", type=int, default=240, help="minutes per job before it is killed (default 240)")
 
 
 def main(args) -> int:
@@ -370,8 +452,13 @@ def main(args) -> int:
                 note = f"  (excluded: {run.excluded})" if run.excluded else ""
                 print(f"{run.run_dir}  {run.label}  {run.values}{note}")
             return 0
+        executor = make_executor(args.executor, Path(args.out) / ".submitit", partition=args.partition,
+                                 gpus=args.gpus_per_job, cpus=args.cpus_per_job, timeout_min=args.time,
+                                 mem_gb=args.mem_gb)
+        max_parallel = args.max_parallel or (1 if args.executor == "local" else None)
         table = run_grid(args.grid, profile=args.profile, overrides=args.overrides, cache=args.cache,
-                         split=args.split, out=args.out, seeds=args.seeds, progress=not args.no_progress)
+                         split=args.split, out=args.out, seeds=args.seeds, progress=not args.no_progress,
+                         executor=executor, max_parallel=max_parallel)
     except (GridError, config.ConfigError) as exc:
         print(f"mlib grid: {exc}", file=sys.stderr)
         return 2

@@ -132,10 +132,24 @@ def build_slowfast(model_cfg: Mapping, num_classes: int, slow_positions=None) ->
         head_pool=nn.AdaptiveAvgPool3d,
         head_output_size=(1, 1, 1),
     )
+    _python_int_strides(net)
     model = SlowFastIdentifier(net, alpha, model_cfg["frames"], model_cfg["size"], num_classes, slow_positions)
     if model_cfg.get("checkpoint"):
         model.init_report = load_kinetics_checkpoint(model, model_cfg["checkpoint"])
     return model
+
+
+def _python_int_strides(net: nn.Module) -> None:
+    """Make every convolution's stride a tuple of Python ints.
+
+    pytorchvideo's ``create_slowfast`` passes some strides as numpy integers. ``torch.compile``
+    treats a numpy scalar as a tensor, so each such convolution needs ``.item()``, which
+    inductor cannot compile: the graph breaks there and most of the model runs eagerly
+    (seen on an H100 with torch 2.11). Eager results are the same either way.
+    """
+    for module in net.modules():
+        if isinstance(module, nn.modules.conv._ConvNd):
+            module.stride = tuple(int(s) for s in module.stride)
 
 
 def load_kinetics_checkpoint(model: SlowFastIdentifier, path: str | Path) -> dict:

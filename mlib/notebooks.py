@@ -14,6 +14,12 @@ page's paths, and the first code cell after it resolves the configuration
 (``config.resolve(profile, overrides)``). ``execute`` refuses a parameter the
 cell does not define (papermill would only warn and ignore it), and
 ``configuration`` resolves a notebook's configuration without running the page.
+
+The executed copy reads as a paper's section (``for_reading``): every code
+cell is tagged ``hide-input`` (the book collapses it behind a toggle), the
+``parameters`` cell and papermill's ``injected-parameters`` cell are tagged
+``remove-cell``, and stderr streams (warnings, progress bars, log lines) are
+dropped: what a reader sees is the page's prose, tables and figures.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from papermill.translators import PythonTranslator, translate_parameters
 
 KERNEL = "mlib"
 STAMP_KEY = "mlib_stamp"
+HIDDEN_CELLS = {"parameters", "injected-parameters"}  # papermill's cell tags; removed from the book
 
 
 class NotebookFailed(RuntimeError):
@@ -87,6 +94,21 @@ def parameter_names(notebook: nbformat.NotebookNode) -> set[str]:
     """The names papermill finds in the ``parameters`` cell (its own parser, the one behind its
     "Passed unknown parameter" warning): the only parameters it may inject."""
     return {parameter.name for parameter in PythonTranslator.inspect(notebook.cells[parameters_cell(notebook)])}
+
+
+def for_reading(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Tag the cells for the book and drop stderr outputs (see the module docstring); returns ``notebook``."""
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        tags = list(cell.metadata.get("tags", []))
+        wanted = "remove-cell" if HIDDEN_CELLS & set(tags) else "hide-input"
+        if wanted not in tags and "remove-cell" not in tags:
+            tags.append(wanted)
+        cell.metadata["tags"] = tags
+        cell.outputs = [out for out in cell.get("outputs", [])
+                        if not (out.get("output_type") == "stream" and out.get("name") == "stderr")]
+    return notebook
 
 
 def configuration(source: str | Path, parameters: Mapping, kernel: str = KERNEL) -> dict:
@@ -165,6 +187,7 @@ def execute(
     except BaseException:
         running.unlink(missing_ok=True)
         raise
+    nbformat.write(for_reading(nbformat.read(running, as_version=4)), running)
     running.replace(executed)
     failed_copy.unlink(missing_ok=True)
     return wanted, True

@@ -166,3 +166,58 @@ def gradcam_table(study: StudyManifest, name: str) -> pd.DataFrame:
         "median lift": rows["median"].round(2), "quartiles": [f"{a:.2f} to {b:.2f}" for a, b in zip(rows["q25"], rows["q75"])],
         "result files": str(summary_file),
     }).reset_index(drop=True)
+
+
+def front_page_values(claims_table: pd.DataFrame) -> dict[str, str]:
+    """The values the front page's prose glues (``myst_nb.glue``): counts of verdicts and each claim's verdict."""
+    from mlib import claims
+
+    values = {"claims-checked": str(claims_table["claim"].nunique())}
+    for verdict in claims.VERDICTS:
+        key = "claims-" + verdict.split()[0].replace("'", "")
+        values[key] = str(claims_table.loc[claims_table["verdict"] == verdict, "claim"].nunique())
+    for row in claims_table.itertuples():
+        values[f"verdict-{row.key}-{row.corpus}"] = row.verdict
+    return values
+
+
+def provenance_note(run_dirs, config_files=("config.yaml", "config.json", "metrics.json")) -> str:
+    """A one-paragraph note naming the run folders behind a figure or table and their configuration hashes.
+
+    The hash is the first 12 hex digits of the SHA-256 of the folder's first
+    configuration file found (``config_files``), so two figures made by the
+    same configuration show the same hash.
+    """
+    import hashlib
+
+    parts = []
+    for run_dir in map(Path, run_dirs):
+        found = next((run_dir / name for name in config_files if (run_dir / name).is_file()), None)
+        digest = hashlib.sha256(found.read_bytes()).hexdigest()[:12] if found else "no configuration file"
+        parts.append(f"`{run_dir}` (configuration {digest})")
+    return "Made by: " + ("; ".join(parts) if parts else "no run folder") + "."
+
+
+ARCHIVE_SUFFIXES = (".csv", ".json", ".yaml", ".txt")  # tables, metrics, per-clip predictions, configurations
+
+
+def write_archive(results_dir: str | Path, zip_path: str | Path) -> list[str]:
+    """Zip the study's result tables, metrics and per-clip predictions under ``results_dir`` into ``zip_path``.
+
+    Only text result files (``ARCHIVE_SUFFIXES``) go in: never clips, arrays,
+    checkpoints or images (``.npy``, ``.pt``, ``.png``, ...), so no face of a
+    real subject and no model leaves the study. Returns the archived names
+    (relative to ``results_dir``), in order.
+    """
+    import zipfile
+
+    results_dir, zip_path = Path(results_dir), Path(zip_path)
+    if not results_dir.is_dir():
+        raise FileNotFoundError(f"{results_dir}: no results folder to archive")
+    names = sorted(p.relative_to(results_dir).as_posix() for p in results_dir.rglob("*")
+                   if p.is_file() and p.suffix.lower() in ARCHIVE_SUFFIXES)
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in names:
+            archive.write(results_dir / name, name)
+    return names

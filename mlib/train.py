@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -27,7 +28,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from mlib import io, recipe
-from mlib.config import config_hash, load_yaml, resolve
+from mlib.config import ConfigError, config_hash, load_yaml, resolve
 from mlib.data import (ClipTable, evaluation_select, load_clip_arrays, load_clip_table, make_inputs,
                        read_cache_settings, run_working_size, fit_clip)
 from mlib.metrics import PROBA_PREFIX, predicted_labels, summarize
@@ -47,16 +48,87 @@ class TrainingError(RuntimeError):
 
 
 def resolve_device(setting: str) -> torch.device:
+    """``train.device`` -> a torch device; ``cuda`` without CUDA is a configuration error (one line)."""
     if setting == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if setting == "cuda" and not torch.cuda.is_available():
-        raise ValueError("train.device=cuda but CUDA is not available")
-    return torch.device(setting)
+    try:
+        device = torch.device(setting)
+    except RuntimeError as exc:
+        raise ConfigError(f"train.device={setting!r}: expected auto, cpu or cuda") from exc
+    if device.type == "cuda" and not torch.cuda.is_available():
+        why = "this torch is built without CUDA" if torch.version.cuda is None else "no CUDA GPU is visible"
+        raise ConfigError(f"train.device={setting}: CUDA is not available ({why}); use train.device=cpu or auto")
+    return device
 
 
-def _flag(value, device: torch.device) -> bool:
-    """``auto`` = on for CUDA, off for CPU."""
-    return device.type == "cuda" if value == "auto" else bool(value)
+@dataclass(frozen=True)
+class FastPath:
+    """The speed settings of one run (``train.bf16``, ``channels_last``, ``compile``, ``data_on_device``).
+
+    ``auto`` means on for CUDA and off for CPU; ``true`` forces a setting on any device,
+    which is how the tests run every branch of the GPU path on a CPU.
+    """
+
+    bf16: bool = False
+    channels_last: bool = False
+    compile: bool = False
+    data_on_device: bool = False
+
+    @classmethod
+    def from_config(cls, train_cfg: dict, device: torch.device) -> "FastPath":
+        def flag(value) -> bool:
+            return device.type == "cuda" if value == "auto" else bool(value)
+
+        return cls(*(flag(train_cfg[name]) for name in ("bf16", "channels_last", "compile", "data_on_device")))
+
+    def autocast(self, device: torch.device):
+        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.bf16)
+
+    def prepare_model(self, model: torch.nn.Module) -> tuple[torch.nn.Module, torch.nn.Module]:
+        """``(model, step_model)``: the model in its memory format, and what the steps call
+        (the compiled model, or the model itself). The compiler is reset first: dynamo keeps
+        every graph of earlier runs in this process and, past ``recompile_limit``, would
+        silently run this one eagerly (a grid in one process is many runs)."""
+        if self.channels_last:
+            model = model.to(memory_format=torch.channels_last_3d)
+        if not self.compile:
+            return model, model
+        torch._dynamo.reset()
+        return model, torch.compile(model)
+
+    def prepare_inputs(self, x: torch.Tensor) -> torch.Tensor:
+        return x.contiguous(memory_format=torch.channels_last_3d) if self.channels_last else x
+
+
+def fits_on_device(nbytes: int, device: torch.device, share: float = 0.5) -> bool:
+    """Whether ``nbytes`` take at most ``share`` of the device's free memory.
+
+    The caching allocator is emptied first: memory it holds for tensors that are gone
+    (an earlier run's model, in a grid) counts as used in ``mem_get_info``.
+    On the CPU the arrays already sit in host memory, so they always fit.
+    """
+    if device.type != "cuda":
+        return True
+    torch.cuda.empty_cache()
+    free, _ = torch.cuda.mem_get_info(device)
+    return nbytes < share * free
+
+
+@contextlib.contextmanager
+def backend_settings(device: torch.device):
+    """Deterministic algorithms on the CPU, cuDNN autotuning on CUDA, for the duration of a run.
+
+    Both are process-wide flags: they are restored on exit, so a notebook or grid process
+    that goes on with other work (a CPU run after a CUDA run, say) finds them as it left them.
+    """
+    deterministic, benchmark = torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.benchmark
+    torch.use_deterministic_algorithms(deterministic or device.type == "cpu")
+    torch.backends.cudnn.benchmark = benchmark or device.type == "cuda"
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(deterministic)
+        torch.backends.cudnn.benchmark = benchmark
 
 
 def run_folder(cfg: dict) -> Path:
@@ -156,16 +228,6 @@ def _load_checkpoint(path: Path) -> dict:
         raise TrainingError(f"{path}: cannot load checkpoint: {exc}") from exc
 
 
-@contextlib.contextmanager
-def _deterministic(enabled: bool):
-    before = torch.are_deterministic_algorithms_enabled()
-    torch.use_deterministic_algorithms(enabled or before)
-    try:
-        yield
-    finally:
-        torch.use_deterministic_algorithms(before)
-
-
 # ---------------------------------------------------------------- the loop
 
 
@@ -175,8 +237,7 @@ class _Runner:
     def __init__(self, cfg: dict, table: ClipTable, device: torch.device):
         tcfg, mcfg = cfg["train"], cfg["model"]
         self.cfg, self.table, self.device = cfg, table, device
-        self.bf16 = _flag(tcfg["bf16"], device)
-        self.channels_last = _flag(tcfg["channels_last"], device)
+        self.fast = FastPath.from_config(tcfg, device)
         self.size, self.frames = mcfg["size"], mcfg["frames"]
         side = run_working_size(cfg)
         self.plan, self.jitter = InputPlan.from_config(cfg), recipe.short_side_jitter(tcfg)
@@ -185,7 +246,7 @@ class _Runner:
         self.apexes = apex_positions(table.clips, self.window)
         select = None if self.plan.is_default else lambda i, array: self.plan.select(array, keys[i], self.apexes[i])
         self.arrays = load_clip_arrays(table.cache_dir, list(table.clips["cache_file"]), self.frames, side, select)
-        self.on_device = _flag(tcfg["data_on_device"], device) and self._fits(self.arrays)
+        self.on_device = self.fast.data_on_device and fits_on_device(self.arrays.numel(), device)
         if self.on_device:
             self.arrays = self.arrays.to(device)
         elif device.type == "cuda":
@@ -194,16 +255,8 @@ class _Runner:
         self.labels = torch.tensor([label_of[s] for s in table.clips["subject"]], dtype=torch.long)
         self.rows = {p: np.flatnonzero(table.clips["part"].to_numpy() == p) for p in ("train", "val", "test")}
 
-        self.model = build_slowfast(mcfg, len(table.classes), self.plan.slow_positions()).to(device)
-        if self.channels_last:
-            self.model = self.model.to(memory_format=torch.channels_last_3d)
-        self.step_model = torch.compile(self.model) if _flag(tcfg["compile"], device) else self.model
-
-    def _fits(self, arrays: torch.Tensor) -> bool:
-        if self.device.type != "cuda":
-            return False
-        free, _ = torch.cuda.mem_get_info(self.device)
-        return arrays.numel() < 0.5 * free
+        self.model, self.step_model = self.fast.prepare_model(
+            build_slowfast(mcfg, len(table.classes), self.plan.slow_positions()).to(device))
 
     def batch(self, rows: np.ndarray, augment: bool, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
         tcfg = self.cfg["train"]
@@ -218,12 +271,10 @@ class _Runner:
             crop_scale=tcfg["crop_scale"], color_jitter=float(tcfg["color_jitter"]), hflip=bool(tcfg["hflip"]),
             short_side_jitter=self.jitter,
         )
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last_3d)
-        return x, self.labels[index].to(self.device)
+        return self.fast.prepare_inputs(x), self.labels[index].to(self.device)
 
     def autocast(self):
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
+        return self.fast.autocast(self.device)
 
     def train_epoch(self, optimizer, generator, progress: bool, epoch: int) -> tuple[float, float]:
         tcfg = self.cfg["train"]
@@ -305,9 +356,7 @@ def train(
     tcfg = cfg["train"]
     torch.manual_seed(tcfg["seed"])
     np.random.seed(tcfg["seed"])
-    with _deterministic(device.type == "cpu"):
-        if device.type == "cuda":
-            torch.backends.cudnn.benchmark = True
+    with backend_settings(device):
         runner = _Runner(recipe.effective_config(cfg), table, device)
         io.write_yaml(run_dir / "config.yaml", cfg)
         io.write_json(run_dir / DATA_FILE, data)

@@ -12,10 +12,10 @@
 # ---
 
 # %% [markdown]
-# # Results: the paper beside this study
+# # Results: the paper's claims and this study's verdicts
 #
 # This page collects the study's results from the files its runs wrote and sets
-# them beside the paper's tables. Every number of ours below is read from a
+# them beside the paper's claims and tables. Every number of ours below is read from a
 # result file named in the table's last column; the paper's numbers come from
 # `mlib.paper` and are labelled as the paper's. The pages after this one are the
 # executed notebooks that made the result files.
@@ -38,8 +38,11 @@ from pathlib import Path
 
 from IPython.display import Markdown, display
 
-from mlib import config, results
+from myst_nb import glue
+
+from mlib import claims, config, results
 from mlib.manifest import StudyManifest
+from mlib.study import EXECUTED_DIR
 from mlib.plots import show_table
 from mlib.provenance import data_banner
 
@@ -51,7 +54,33 @@ study = StudyManifest.load(study_file)
 # %%
 display(Markdown(data_banner(study.synthetic, ", ".join(v.name for v in study.variants))
                  + f" Profile `{study.profile}`; manifest `{study_file}`."))
-show_table(results.provenance(study))
+
+# %% [markdown]
+# ## Claims and verdicts
+#
+# One row per claim of the paper and corpus of this study. Each verdict comes
+# from a named rule in `mlib.claims` (tested on crafted inputs): what the
+# original code's own published outputs show comes first, then our evidence,
+# where our data can test the claim (an accuracy on synthetic faces cannot test
+# one on real faces). The last column names the page that shows the evidence.
+
+# %%
+verdicts = claims.study_claims(study)
+for key, value in results.front_page_values(verdicts).items():
+    glue(key, value, display=False)
+show_table(verdicts)
+
+# %% [markdown]
+# The study's result tables, metrics and per-clip predictions (no clips, no
+# checkpoints, no images) are in one archive, linked from the front page; the
+# folders below are where each corpus's results were written.
+
+# %%
+archived = results.write_archive(Path(study_file).parent, EXECUTED_DIR / "study-results.zip")
+glue("archive-files", str(len(archived)), display=False)
+display(Markdown("\n".join(f"- **{row['variant']}**: " + "; ".join(f"{key} `{value}`" for key, value in row.items()
+                                                                 if key != "variant")
+                           for row in results.provenance(study).to_dict("records"))))
 
 # %% [markdown]
 # ## The paper's reported accuracies
@@ -79,7 +108,9 @@ for title, table in paper.reported_tables().items():
 identity = [v.name for v in study.variants if v.mode == "identity"]
 for name in identity:
     display(Markdown(f"### {name}"))
-    show_table(results.single_dataset_table(study, name))
+    show_table(results.single_dataset_table(study, name).drop(columns="result files"))
+    paths = study.variant(name).paths
+    display(Markdown(results.provenance_note([paths["train"], *results.baseline_runs(paths.get("baseline", ""))])))
 
 # %% [markdown]
 # ## Table 3: two solvers and their vote
@@ -110,7 +141,8 @@ motion = results.motion_only_table(study)
 if motion.empty:
     display(Markdown("No motion-only corpus in this profile (real data has none)."))
 else:
-    show_table(motion)
+    show_table(motion.drop(columns="result files"))
+    display(Markdown(results.provenance_note(motion["result files"])))
 
 # %% [markdown]
 # ## Grad-CAM: does the network look where the face moves?

@@ -31,6 +31,8 @@
 # Each share is compared with what a uniform map would give (the region's area
 # share times its time share); **lift** = share / uniform, so 1 means "no more
 # than chance" and the paper's claim predicts a lift well above 1.
+#
+# <!-- not results: 10 (a setting: the motion region's share of pixels) -->
 
 # %% tags=["remove-cell"]
 import subprocess

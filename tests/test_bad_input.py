@@ -354,12 +354,15 @@ def test_missing_unusable_and_garbage_inputs_are_one_line(corpora, tiny, tmp_pat
 
 
 @pytest.mark.parametrize("garbage", [b"\x00\xff\xfe\x89 binary", b'a,b\n1,2,3,4\n"', b"clip_key\nx\n", b""])
-def test_garbage_index_csv_is_named(garbage, tmp_path, capsys):
+def test_garbage_index_csv_is_named(garbage, tiny, tmp_path, capsys):
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "index.csv").write_bytes(garbage)
     code, _, err = run(capsys, "split", "--cache", tmp_path / "c")
     assert code == 1 and err.startswith(f"mlib split: {tmp_path / 'c' / 'index.csv'}: ")
     assert not (tmp_path / "c" / "splits").exists()
+    code, _, err = run(capsys, "train", "--cache", tmp_path / "c", "--split", tiny[1], "--out", tmp_path / "runs")
+    assert code == 1 and f"{tmp_path / 'c' / 'index.csv'}" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "runs").exists()
 
 
 def test_split_naming_a_clip_twice_is_refused(tiny, tmp_path, capsys):

@@ -20,6 +20,12 @@ CHROMEDRIVER = shutil.which("chromedriver")
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
+OVERFLOWING_TABLES = """return Array.from(document.querySelectorAll('article table, main table')).filter(t => {
+  const box = (t.closest('.output, .cell_output') || t.parentElement).getBoundingClientRect();
+  return t.getBoundingClientRect().right > box.right + 1 || t.scrollWidth > t.clientWidth + 1;
+}).length"""
+BROKEN_LINKS = """return Array.from(document.querySelectorAll('a[href]')).map(a => a.href)
+  .filter(h => h.startsWith('file:')).map(h => h.split('#')[0])"""
 BROKEN_IMAGES = "return Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)"
 
 
@@ -91,4 +97,31 @@ def test_results_pages_have_figures_and_tables(built_book, browser, page):
     assert tables > 0, f"{page}: no result table"
     if page != "00-results":
         assert images > 0, f"{page}: no figure"
-    assert "Traceback" not in driver.find_element("tag name", "body").text
+    text = driver.find_element("tag name", "body").text
+    for word in ["Traceback", "Warning", "NaN"]:
+        assert word not in text, f"{page}: {word!r} in the rendered text"
+    assert driver.execute_script(OVERFLOWING_TABLES) == 0, f"{page}: a result table scrolls sideways"
+
+
+def test_front_page_verdicts_glue_links_and_archive(built_book, browser):
+    from mlib import claims
+
+    page = built_book / "book" / "intro.html"
+    driver = _open(browser, page, built_book.parent / "screenshots")
+    text = driver.find_element("tag name", "body").text
+    assert any(verdict in text for verdict in claims.VERDICTS), "the front page has no verdict table"
+    assert "::" not in text and "The study checked 5 claims" in text, "a glued number did not render"
+    for link in driver.execute_script(BROKEN_LINKS):
+        assert Path(link.removeprefix("file://")).exists(), f"front page links to a missing file: {link}"
+    archives = [h for h in driver.execute_script(BROKEN_LINKS) if h.endswith("study-results.zip")]
+    assert archives, "the front page does not link the results archive"
+    import zipfile
+    with zipfile.ZipFile(archives[0].removeprefix("file://")) as archive:
+        names = archive.namelist()
+    assert any(n.endswith("metrics.json") for n in names) and not any(n.endswith((".pt", ".npy", ".png")) for n in names)
+
+
+def test_a_table_names_its_run_folders_and_configuration(built_book, browser):
+    driver = _open(browser, built_book / "book" / "executed" / "00-results.html", built_book.parent / "screenshots")
+    text = driver.find_element("tag name", "body").text
+    assert "Made by: " in text and "(configuration " in text, "no provenance note under the results tables"

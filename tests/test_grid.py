@@ -187,3 +187,38 @@ def test_heatmap_marks_failed_cells():
     fig = experiments.accuracy_heatmaps(table, "val_rank1")
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert texts == ["0.50\n(1)", "failed"]
+
+
+@pytest.mark.slow
+def test_submitit_local_jobs_collect_the_in_process_table(tmp_path, data, monkeypatch):
+    """Two runs and one failing configuration as submitit LocalExecutor jobs: grid.csv equals the
+    in-process one (but for timings), the failure is reported, and a rerun trains nothing finished."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # the jobs' thread count, so their CPU results equal ours
+    cache, split = data
+    spec = write_grid(tmp_path / "two.yaml", {
+        "fixed": yaml.safe_load(CI_GRID.read_text())["fixed"],
+        "configurations": [{"set": {"model.alpha": 4}}, {"set": {"model.alpha": 8}},
+                           {"label": "bad", "set": {"model.alpha": 3}}],
+    })
+    here = grid.run_grid(spec, overrides=QUICK, cache=cache, split=split, out=tmp_path / "inprocess", progress=False)
+    executor = grid.make_executor("local", tmp_path / "jobs" / ".submitit")
+    jobs = grid.run_grid(spec, overrides=QUICK, cache=cache, split=split, out=tmp_path / "jobs", progress=False,
+                         executor=executor, max_parallel=2)
+    saved = pd.read_csv(tmp_path / "jobs" / "grid.csv")
+    timing = ["seconds"]
+    pd.testing.assert_frame_equal(saved.drop(columns=timing),
+                                  pd.read_csv(tmp_path / "inprocess" / "grid.csv").drop(columns=timing))
+    assert jobs["status"].tolist() == here["status"].tolist() == ["done", "done", "failed"]
+    assert "must be a positive multiple of model.alpha=3" in saved.loc[2, "message"]
+    assert "Traceback" in (tmp_path / "jobs" / saved.loc[2, "run_dir"] / "error.txt").read_text()
+
+    again = grid.run_grid(spec, overrides=QUICK, cache=cache, split=split, out=tmp_path / "jobs", progress=False,
+                          executor=executor, max_parallel=2)
+    assert again["origin"].tolist() == ["cached", "cached", "trained"]  # the failed one is retried
+    assert again["status"].tolist() == ["done", "done", "failed"]
+
+
+def test_unknown_executor_is_refused():
+    with pytest.raises(grid.GridError, match="--executor 'pbs'"):
+        grid.make_executor("pbs", "x")
+    assert grid.make_executor("inprocess", "x") is None

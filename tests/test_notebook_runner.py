@@ -50,6 +50,8 @@ def test_execute_injects_parameters_and_skips_when_unchanged(tmp_path, fixed_cod
     assert ran_changed and changed != first and "result 10" in _outputs(executed)
     assert nbformat.read(executed, as_version=4).cells[0].source.splitlines()[0] == "# Tiny: samm"
     assert [p.name for p in executed.parent.iterdir()] == ["01-tiny.ipynb"]
+    tags = [cell.metadata.get("tags", []) for cell in nbformat.read(executed, as_version=4).cells]
+    assert ["injected-parameters", "remove-cell"] in tags and ["hide-input"] in tags
     notebooks.check_executed([executed])
 
 
@@ -89,3 +91,22 @@ def test_a_parameter_the_notebook_does_not_define_is_refused_before_running(tmp_
     with pytest.raises(notebooks.NotebookFailed, match="unknown parameter.*runs_dir.*defines value"):
         notebooks.execute(source, executed, {"value": 2, "runs_dir": "x"}, cwd=tmp_path)
     assert not executed.parent.exists()
+
+
+def test_for_reading_hides_code_and_parameters_and_drops_stderr():
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# Title"),
+        nbformat.v4.new_code_cell("profile = None", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("profile = 'ci'", metadata={"tags": ["injected-parameters"]}),
+        nbformat.v4.new_code_cell("print(1)", outputs=[
+            nbformat.v4.new_output("stream", name="stdout", text="1\n"),
+            nbformat.v4.new_output("stream", name="stderr", text="/tmp/x.py: FutureWarning: old\n")]),
+        nbformat.v4.new_code_cell("import sys", metadata={"tags": ["remove-cell"]}),
+    ])
+    cells = notebooks.for_reading(notebook).cells
+    assert "tags" not in cells[0].metadata
+    assert cells[1].metadata["tags"] == ["parameters", "remove-cell"]
+    assert cells[2].metadata["tags"] == ["injected-parameters", "remove-cell"]
+    assert cells[3].metadata["tags"] == ["hide-input"]
+    assert [out["name"] for out in cells[3].outputs] == ["stdout"]
+    assert cells[4].metadata["tags"] == ["remove-cell"]

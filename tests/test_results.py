@@ -50,3 +50,48 @@ def test_unfinished_run_and_missing_manifest_are_named(study, tmp_path):
         StudyManifest.load(tmp_path / "nothing.json")
     with pytest.raises(FileNotFoundError, match="metrics.json: no metrics"):
         results.test_rank1(tmp_path / "missing-run")
+
+
+def test_write_archive_keeps_tables_and_metrics_and_leaves_out_arrays_models_and_images(tmp_path):
+    import zipfile
+
+    from mlib.results import write_archive
+
+    results = tmp_path / "results"
+    for name in ["study.json", "casme2/runs/a/metrics.json", "casme2/runs/a/predictions.csv",
+                 "casme2/runs/a/config.yaml", "casme2/runs/a/checkpoints/last.pt", "casme2/gradcam/maps.npy",
+                 "casme2/gradcam/face.png", "casme2/preprocess/clip.mp4"]:
+        (results / name).parent.mkdir(parents=True, exist_ok=True)
+        (results / name).write_text("x")
+    names = write_archive(results, tmp_path / "out" / "results.zip")
+    with zipfile.ZipFile(tmp_path / "out" / "results.zip") as archive:
+        assert sorted(archive.namelist()) == names
+    assert names == ["casme2/runs/a/config.yaml", "casme2/runs/a/metrics.json", "casme2/runs/a/predictions.csv",
+                     "study.json"]
+
+
+def test_provenance_note_names_runs_and_a_hash_that_follows_the_configuration(tmp_path):
+    from mlib.results import provenance_note
+
+    for name, text in [("a", "lr: 1"), ("b", "lr: 1"), ("c", "lr: 2")]:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.yaml").write_text(text)
+    notes = [provenance_note([tmp_path / name]) for name in "abc"]
+    hashes = [note.split("configuration ")[1][:12] for note in notes]
+    assert hashes[0] == hashes[1] != hashes[2] and str(tmp_path / "a") in notes[0]
+    assert "no configuration file" in provenance_note([tmp_path / "missing"])
+
+
+def test_front_page_values_count_claims_by_verdict():
+    import pandas as pd
+
+    from mlib import claims
+    from mlib.results import front_page_values
+
+    table = pd.DataFrame({"corpus": ["casme2"] * 3, "key": ["table2", "gradcam", "baseline"],
+                          "claim": ["Table 2: x", "Grad-CAM: y", "Table 4: z"],
+                          "verdict": [claims.CONTRADICTED, claims.SUPPORTED, claims.CONTRADICTED]})
+    values = front_page_values(table)
+    assert values["claims-checked"] == "3" and values["claims-contradicted"] == "2"
+    assert values["claims-supported"] == "1" and values["claims-cannot"] == "0"
+    assert values["verdict-table2-casme2"] == claims.CONTRADICTED and values["verdict-gradcam-casme2"] == claims.SUPPORTED

@@ -16,8 +16,19 @@ def show(fig, dpi: int = 90) -> None:
     display(Image(buffer.getvalue()))
 
 
-def show_table(frame) -> None:
-    """Display a DataFrame without pandas' row index (HTML for the book, plain text for terminals)."""
-    from IPython.display import display
+EMPTY_CELL = "–"  # what an empty (NaN) cell shows; the table's note says why cells are empty
 
-    display({"text/html": frame.to_html(index=False), "text/plain": frame.to_string(index=False)}, raw=True)
+
+def show_table(frame, empty_note: str = "– : not measured or not applicable to this row.") -> None:
+    """Display a DataFrame without pandas' row index (HTML for the book, plain text for terminals).
+
+    Empty cells (NaN, None) show ``EMPTY_CELL`` and the table is followed by
+    ``empty_note``, so a reader sees why a cell is empty rather than ``NaN``.
+    """
+    from IPython.display import Markdown, display
+
+    empty = frame.isna().to_numpy().any()
+    shown = frame.astype(object).where(frame.notna(), EMPTY_CELL) if empty else frame
+    display({"text/html": shown.to_html(index=False), "text/plain": shown.to_string(index=False)}, raw=True)
+    if empty:
+        display(Markdown(empty_note))

@@ -354,7 +354,10 @@ def load_index(cache_path: str | Path) -> pd.DataFrame:
     index_file = Path(cache_path) / "index.csv"
     if not index_file.is_file():
         raise FileNotFoundError(f"{index_file}: missing; {cache_path} is not a complete cache (run mlib prepare)")
-    index = pd.read_csv(index_file, dtype={name: str for name in INDEX_TEXT_COLUMNS}, keep_default_na=False)
+    try:
+        index = pd.read_csv(index_file, dtype={name: str for name in INDEX_TEXT_COLUMNS}, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+        raise ValueError(f"{index_file}: not a readable cache index ({str(exc).splitlines()[0]})") from None
     missing = [name for name in INDEX_COLUMNS if name not in index.columns]
     if missing:
         raise ValueError(f"{index_file}: lacks columns {missing}")
