@@ -82,7 +82,7 @@ FRACTION = Range(0, 1)                                      # [0, 1]
 # these keys (mlib prepare --margin -> prepare.margin), so flags are checked here too.
 RULES: dict[str, Range | Choices] = {
     "synth.layout": Choices(("casme2", "samm", "smic")),
-    "synth.mode": Choices(("identity", "motion-only")),
+    "synth.mode": Choices("mlib.synth.render:MODES"),
     "synth.subjects": POSITIVE,
     "synth.clips_per_subject": POSITIVE,
     "synth.single_clip_subjects": NON_NEGATIVE,
@@ -124,6 +124,7 @@ RULES: dict[str, Range | Choices] = {
     "study.data": Choices(("synthetic", "real")),
     "study.datasets": Choices(("casme2", "samm", "smic")),
     "study.ensemble_max_size": POSITIVE,
+    "study.split_repeats": POSITIVE,
     "study.gradcam_clips": NON_NEGATIVE,
 }
 

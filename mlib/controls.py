@@ -82,7 +82,8 @@ def run_controls(cfg: Mapping, corpora: Mapping[str, Mapping], out: str | Path |
 
     ``corpora``: name -> ``{"cache": folder, "split": file or list of files (split seeds),
     "runs_dir": parent of the run folders, "positive_control": optional accuracy of a
-    positive control that sees only motion on this corpus}``.
+    positive control that sees only motion on this corpus, "overrides": optional dotted settings of
+    this corpus over ``cfg`` (the study's Table 1 choice per database, so ``clip`` is notebook 02's run)}``.
     """
     rows = []
     for name, corpus in corpora.items():
@@ -94,7 +95,8 @@ def run_controls(cfg: Mapping, corpora: Mapping[str, Mapping], out: str | Path |
         positive = np.nan if positive is None else float(positive)
         for split in splits:
             for variant in variants:
-                run_cfg = variant_config(cfg, variant, corpus["cache"], split, corpus["runs_dir"])
+                corpus_cfg = resolve(cfg, corpus.get("overrides") or {})
+                run_cfg = variant_config(corpus_cfg, variant, corpus["cache"], split, corpus["runs_dir"])
                 run_dir = train(run_cfg, progress=progress)
                 rows.append(run_row(run_dir, name, variant, split, positive))
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS)

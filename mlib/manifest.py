@@ -20,7 +20,7 @@ class Variant:
 
     dataset: str
     root: str
-    mode: str = "identity"             # identity | motion-only (synthetic corpora only)
+    mode: str = "identity"             # identity | motion-only | twins (synthetic corpora only)
     paths: dict = field(default_factory=dict)  # page -> its result folder or file, recorded as the study runs
 
     @property
@@ -38,6 +38,8 @@ class StudyManifest:
     config: dict                       # the resolved configuration of the study
     variants: list[Variant]
     executed: list[str] = field(default_factory=list)  # executed notebooks, in order
+    pages: dict = field(default_factory=dict)  # study-level page -> its result folder: "controls" (controls.csv),
+                                               # "original_grid" (notebook 08's tables)
 
     @property
     def synthetic(self) -> bool:
@@ -64,6 +66,6 @@ class StudyManifest:
             variants = [Variant(v["dataset"], v["root"], v.get("mode", "identity"), v.get("paths", {}))
                         for v in raw["variants"]]
             return cls(raw["profile"], raw.get("profile_file", ""), raw["data"], raw["config"], variants,
-                       raw.get("executed", []))
+                       raw.get("executed", []), raw.get("pages", {}))
         except KeyError as exc:
             raise ValueError(f"{path}: not a study manifest (no key {exc})") from None

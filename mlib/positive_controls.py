@@ -165,6 +165,22 @@ def measure(cfg: dict, work: str | Path, *, modes: Sequence[str] = ("motion-only
     return pd.DataFrame(rows)
 
 
+def learnable(cfg: dict, *, modes: Sequence[str] = ("identity", "motion-only", "twins"),
+              knob_values: Sequence[float] = KNOB_VALUES) -> pd.DataFrame:
+    """The truth control per mode and ``synth.motion_identity`` value, from the generator's specs alone
+    (nothing rendered: a second at the default size); everything else from ``cfg``'s ``synth`` and ``split``."""
+    from mlib.synth.layouts import configured_specs
+
+    rows = []
+    for mode in modes:
+        for knob in knob_values:
+            specs = configured_specs(cfg["synth"]["layout"], {**cfg["synth"], "mode": mode, "motion_identity": float(knob)})[0]
+            truth = truth_control(truth_from_specs(specs), cfg["split"])
+            rows.append({"mode": mode, "motion_identity": float(knob), "truth rank-1": truth["rank1"],
+                         "chance": truth["chance"]})
+    return pd.DataFrame(rows)
+
+
 def report(cfg: dict, work: str | Path = "data/positive-controls", **options) -> pd.DataFrame:
     """Run ``measure`` and print its table (rank-1 with the first split's 95 % bootstrap interval)."""
     table = measure(cfg, work, **options)

@@ -17,11 +17,22 @@ Table 1 choice (``single_run_overrides``), on top of the ``--set`` overrides it
 was started with. A notebook run by hand with the same parameters resolves the
 same configuration, so it trains the same run folder (``mlib.train.run_folder``).
 
-On synthetic profiles the corpus is generated first, and a second corpus in the
-generator's ``motion-only`` mode (one shared face; subjects differ only in how
-they move) is trained on with the same settings: it tests whether the model
-can recognise people from their micro-movements alone, the paper's hypothesis,
-which a face crop cannot test because appearance alone identifies a face.
+On synthetic profiles the corpus is generated first, and two more corpora are
+trained on with the same settings: the generator's ``motion-only`` mode (one
+shared face; subjects differ only in how they move) tests whether the model can
+recognise people from their micro-movements alone, the paper's hypothesis,
+which a face crop cannot test because appearance alone identifies a face; the
+``twins`` mode (``synth.twin_group`` subjects share each face) leaves only
+movement to tell the subjects of a group apart (``study.motion_only``,
+``study.twins``).
+
+After every corpus, three study-level pages run once: ``07-controls`` trains
+the input variants of ``study.controls`` on every corpus (its ``clip`` variant
+is notebook 02's Table 1 run, found already trained) over ``study.split_repeats``
+split seeds, with the truth-parameter positive control of each synthetic corpus
+(``mlib.positive_controls``; real data has none); ``08-original-grid`` sets
+the identity corpora's grids beside the original's; ``00-results`` sums up.
+Their result folders are the manifest's ``pages``.
 """
 
 from __future__ import annotations
@@ -32,26 +43,72 @@ import sys
 from pathlib import Path
 
 from mlib import config as mconfig
-from mlib import notebooks, paper
+from mlib import controls, notebooks, paper, positive_controls
 from mlib.manifest import StudyManifest, Variant
+from mlib.splits import write_splits
 from mlib.train import run_folder
 
 NOTEBOOK_DIR = Path("notebooks")
 EXECUTED_DIR = Path("book/executed")
 REAL_FOLDERS = {"casme2": "CASME2", "samm": "SAMM", "smic": "SMIC"}
 MOTION_ONLY = "motion-only"
+TWINS = "twins"
+EXTRA_MODES = {"motion_only": MOTION_ONLY, "twins": TWINS}  # study setting -> the synthetic corpus it adds
 
 
 def variants(cfg: dict) -> list[Variant]:
-    """The corpora a configuration's study runs on, in order."""
+    """The corpora a configuration's study runs on, in order: per database its corpus and, on synthetic
+    data, the motion-only and twins corpora that ``study.motion_only`` and ``study.twins`` ask for."""
     study = cfg["study"]
     found = []
     for dataset in study["datasets"]:
         root = study["roots"][dataset]
         found.append(Variant(dataset, root))
-        if study["data"] == "synthetic" and study["motion_only"]:
-            found.append(Variant(dataset, f"{root}-{MOTION_ONLY}", MOTION_ONLY))
+        if study["data"] == "synthetic":
+            found += [Variant(dataset, f"{root}-{mode}", mode) for key, mode in EXTRA_MODES.items() if study[key]]
     return found
+
+
+def control_variants(cfg: dict) -> list[str]:
+    """``study.controls``, checked against ``mlib.controls.VARIANTS`` (and ``study.split_repeats`` against a
+    protocol that has one split only)."""
+    chosen = list(cfg["study"]["controls"])
+    unknown = [name for name in chosen if name not in controls.VARIANTS]
+    if unknown or not chosen:
+        raise mconfig.ConfigError(f"study.controls: expected some of {', '.join(controls.VARIANTS)}, got {chosen}")
+    if cfg["split"]["protocol"] == "kay2023-original" and cfg["study"]["split_repeats"] != 1:
+        raise mconfig.ConfigError(f"study.split_repeats: kay2023-original is the original's one split; "
+                                  f"set 1, not {cfg['study']['split_repeats']}")
+    return chosen
+
+
+def controls_scope(cfg: dict) -> str:
+    """The sentence the controls page prints about what its profile trained and what it left out."""
+    chosen, repeats = control_variants(cfg), cfg["study"]["split_repeats"]
+    left_out = [name for name in controls.VARIANTS if name not in chosen]
+    seeds = f"{repeats} split seed{'s' if repeats > 1 else ''} ({cfg['split']['protocol']}, from seed {cfg['split']['seed']})"
+    cut = (f"This profile leaves out {', '.join(left_out)} (`study.controls`)" if left_out
+           else "This profile trains every variant")
+    spread = "" if repeats > 1 else "; with one split there is no spread over splits (`study.split_repeats`)"
+    return f"Variants trained: {', '.join(chosen)}, each on {seeds}. {cut}{spread}."
+
+
+def repeated_splits(cfg: dict, cache: str | Path) -> list[str]:
+    """The split files of seeds ``split.seed .. + study.split_repeats - 1`` on ``cache`` (the first is notebook
+    01's): the headline runs (Table 1's and the controls) are trained on each."""
+    split = cfg["split"]
+    return [str(path) for path in write_splits(cache, split["protocol"], test_size=split["test_size"],
+                                               val_size=split["val_size"], seed=split["seed"],
+                                               repeats=cfg["study"]["split_repeats"])]
+
+
+def positive_control(cfg: dict, variant: Variant) -> float | None:
+    """The truth-parameter control's rank-1 on a synthetic corpus (its generator's movement parameters, on
+    the study's split protocol and seeds); None on real data, which has no generator truth."""
+    if cfg["study"]["data"] != "synthetic":
+        return None
+    split = {**cfg["split"], "repeats": cfg["study"]["split_repeats"]}
+    return positive_controls.truth_control(positive_controls.read_truth(variant.root), split)["rank1"]
 
 
 def corpus_overrides(cfg: dict, variant: Variant) -> dict:
@@ -95,6 +152,7 @@ class StudyRunner:
         self.executed_dir = Path(executed_dir)
         self.results = Path(self.cfg["study"]["results"]) / self.name
         self.force = force
+        control_variants(self.cfg)  # a wrong study.controls or split_repeats stops the study before any work
         self.manifest = StudyManifest(self.name, str(self.profile), self.cfg["study"]["data"], self.cfg,
                                       variants(self.cfg))
         self._stamps: list[str] = []
@@ -110,6 +168,11 @@ class StudyRunner:
     def run(self) -> list[Path]:
         for variant in self.variants:
             self._run_variant(variant)
+        pages = self.manifest.pages
+        pages.update(controls=str(self.results / "controls"), original_grid=str(self.results / "original-grid"))
+        self._notebook("07-controls", None, {}, {"corpora": self.controls_corpora(), "out": pages["controls"]})
+        grids = [v.paths["grid"] for v in self.variants if "grid" in v.paths]
+        self._notebook("08-original-grid", None, {}, {"grid_dirs": grids, "out": pages["original_grid"]})
         self._notebook("00-results", None, {}, {"study_file": str(self.results / "study.json")})
         notebooks.check_executed(self.executed)
         for stale in set(self.executed_dir.glob("*.ipynb")) - set(self.executed):
@@ -123,7 +186,11 @@ class StudyRunner:
         self._notebook("01-preprocess", variant, corpus_overrides(self.cfg, variant), {"out_dir": paths["preprocess"]})
         recorded = json.loads((out / "preprocess" / "data.json").read_text())
         paths.update(cache=recorded["cache"], split=recorded["split"])
+        paths["splits"] = repeated_splits(self.resolved(corpus_overrides(self.cfg, variant)), paths["cache"])
+        if paths["splits"][0] != paths["split"]:
+            raise RuntimeError(f"{variant.name}: split seeds start at {paths['splits'][0]}, not notebook 01's {paths['split']}")
         runs_dir = out / "runs"  # shared with the grid, which then finds the single run already trained
+        paths["runs"] = str(runs_dir)
         single = single_run_overrides(self.cfg, variant, runs_dir)
         paths.update(train=str(run_folder(self.resolved(single))), baseline=str(out / "baseline"))
         self._notebook("02-train", variant, single, {})
@@ -135,6 +202,21 @@ class StudyRunner:
         self._notebook("04-grid-search", variant, corpus, {"out": paths["grid"]})
         self._notebook("05-ensemble", variant, corpus, {"grid_dir": paths["grid"], "out": paths["ensemble"]})
         self._notebook("06-gradcam", variant, corpus, {"run": paths["train"], "out": paths["gradcam"]})
+
+    def controls_corpora(self) -> dict:
+        """Notebook 07's ``corpora``: per corpus its cache, split seeds, runs folder, Table 1 choice and positive
+        control. Checks that the ``clip`` variant on the first split is notebook 02's run (so it is reused)."""
+        corpora = {}
+        for variant in self.variants:
+            paths = variant.paths
+            table1 = table1_overrides(self.cfg, variant.dataset)
+            clip = controls.variant_config(self.resolved(table1), "clip", paths["cache"], paths["splits"][0], paths["runs"])
+            if str(run_folder(clip)) != paths["train"]:
+                raise RuntimeError(f"{variant.name}: the controls' clip run {run_folder(clip)} is not notebook 02's "
+                                   f"{paths['train']}; it would be trained twice")
+            corpora[variant.name] = {"cache": paths["cache"], "split": paths["splits"], "runs_dir": paths["runs"],
+                                     "overrides": table1, "positive_control": positive_control(self.cfg, variant)}
+        return corpora
 
     def resolved(self, overrides: dict) -> dict:
         """The configuration a notebook given ``overrides`` resolves (the ``--set`` ones come first)."""

@@ -7,8 +7,9 @@ Counted per database of the profile (``study.datasets``), on the paper-size corp
   and Table 3) that apply to the database, times ``study.seeds``;
 - ``grid``: the original code's grid (``configs/grids/kay2023.yaml``, 162 configurations)
   with the seeds its file names;
-- ``controls``: the control inputs (static, shuffled, difference: what carries identity?)
-  at the Table 1 configuration, times ``study.seeds``.
+- ``controls``: the input variants of ``study.controls`` (what carries identity?) at the
+  Table 1 configuration, times ``study.split_repeats`` split seeds, less the ``clip``
+  variant's first split, which is the Table 1 run itself.
 
 A run costs, per epoch, its training clips at the training rate plus a precise-BatchNorm
 pass over them and the validation clips at the inference rate, then one test pass, plus
@@ -29,7 +30,6 @@ import pandas as pd
 from mlib import config, paper
 
 PAPER_GRID = Path("configs/grids/kay2023.yaml")
-CONTROL_INPUTS = ("static", "shuffled", "difference")
 AIM_GPU_HOURS = 1.0  # issue 11: the whole `full` study in one GPU-hour
 
 
@@ -39,13 +39,15 @@ def count_runs(cfg: dict, paper_grid: str | Path = PAPER_GRID) -> pd.DataFrame:
 
     table1, original = load_grid(cfg["study"]["grid"]), load_grid(paper_grid)
     seeds = len(cfg["study"]["seeds"])
+    controls = cfg["study"]["controls"]
+    control_runs = len(controls) * cfg["study"]["split_repeats"] - ("clip" in controls)
     rows = []
     for dataset in cfg["study"]["datasets"]:
         n_train, n_val, n_test = paper.ORIGINAL_SPLIT_COUNTS[paper.paper_dataset(dataset)]
         chosen = [c for c in table1.configurations if not c.get("datasets") or dataset in c["datasets"]]
         grid_size = math.prod(len(v) for v in original.axes.values()) * len(original.configurations)
         for part, runs in (("table1", len(chosen) * seeds), ("grid", grid_size),
-                           ("controls", len(CONTROL_INPUTS) * seeds)):
+                           ("controls", control_runs)):
             rows.append({"part": part, "dataset": dataset, "runs": runs, "epochs": int(cfg["train"]["epochs"]),
                          "train_clips": n_train, "val_clips": n_val, "test_clips": n_test})
     return pd.DataFrame(rows)

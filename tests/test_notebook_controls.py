@@ -49,5 +49,8 @@ def test_controls_notebook_runs_at_tiny_size(tmp_path):
     verdicts = [line for line in text.splitlines() if line.startswith("tiny: ")]
     assert len(verdicts) == 1 and verdicts[0].removeprefix("tiny: ") in {
         "appearance suffices", "motion identifies", "identifies, source unclear", "at chance, no positive control"}
+    assert "positive control on tiny: none (no generator truth" in text
+    assert "Variants trained: clip, static-apex, difference, pyslowfast." in text
+    assert "the study's corpora: synth.motion_identity = 1.0" in text  # the knob table of a synthetic study
     images = [o for c in notebook.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(images) == 1

@@ -59,3 +59,13 @@ def test_measure_writes_corpora_and_runs_both_controls(tmp_path, capsys):
     assert table.loc[0, "chance"] == pytest.approx(1 / 3)
     assert (tmp_path / "twins-1" / "corpus" / "synth_truth" / "truth.csv").is_file()
     assert "fhofo rank-1" in capsys.readouterr().out
+
+
+def test_learnable_table_needs_no_rendering_and_follows_the_knob():
+    """From specs alone: every mode draws the same movements (only faces differ), and the knob sets what is learnable."""
+    cfg = config.resolve(overrides={"synth.subjects": 8, "synth.clips_per_subject": 8, "split.val_size": 0.0})
+    table = positive_controls.learnable(cfg)
+    assert len(table) == 9 and set(table["mode"]) == {"identity", "motion-only", "twins"}
+    by_knob = table.groupby("motion_identity")["truth rank-1"]
+    assert (by_knob.nunique() == 1).all()
+    assert by_knob.first()[0.0] < 0.3 and by_knob.first()[1.0] >= 0.9

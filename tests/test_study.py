@@ -8,8 +8,11 @@ import pandas as pd
 import pytest
 import torch
 
-from mlib import config, grid, notebooks, paper, study
+from mlib import config, controls, grid, notebooks, paper, positive_controls, study
 from mlib.manifest import StudyManifest, Variant
+from mlib.splits import write_splits
+from mlib.synth import corpus_specs
+from mlib.synth.layouts import write_corpus
 from mlib.train import run_folder
 from tiny_caches import write_split, write_tiny_cache
 
@@ -32,11 +35,36 @@ def tiny_inputs(folder: Path, dataset: str = "casme2") -> tuple[Path, Path]:
     return cache, write_split(cache, n_train=2, n_val=1)
 
 
-def test_synthetic_profiles_add_a_motion_only_corpus_per_database():
+def test_synthetic_profiles_add_a_motion_only_and_a_twins_corpus_per_database():
     cfg = config.resolve("configs/profiles/default.yaml")
     names = [(v.name, v.root, v.mode) for v in study.variants(cfg)]
     assert names == [("casme2", "data/synthetic/casme2", "identity"),
-                     ("casme2-motion-only", "data/synthetic/casme2-motion-only", "motion-only")]
+                     ("casme2-motion-only", "data/synthetic/casme2-motion-only", "motion-only"),
+                     ("casme2-twins", "data/synthetic/casme2-twins", "twins")]
+    no_twins = config.resolve("configs/profiles/default.yaml", {"study.twins": False})
+    assert [v.mode for v in study.variants(no_twins)] == ["identity", "motion-only"]
+
+
+def test_profiles_choose_their_controls_and_the_page_names_what_was_cut():
+    default, full = config.resolve("configs/profiles/default.yaml"), config.resolve(FULL)
+    assert "static-first" not in study.control_variants(default) and "clip" in study.control_variants(default)
+    assert study.control_variants(full) == list(controls.VARIANTS) and full["study"]["split_repeats"] == 3
+    assert len(study.control_variants(config.resolve("configs/profiles/ci.yaml"))) == 2
+    scope = study.controls_scope(default)
+    assert "leaves out static-first" in scope and "1 split seed " in scope and "no spread over splits" in scope
+    assert "leaves out" not in study.controls_scope(full) and "3 split seeds" in study.controls_scope(full)
+    with pytest.raises(config.ConfigError, match="study.controls: expected some of clip, .*got \\['motion'\\]"):
+        study.control_variants(config.resolve(overrides={"study.controls": ["motion"]}))
+    with pytest.raises(config.ConfigError, match="study.split_repeats: kay2023-original is the original's one split"):
+        study.StudyRunner(Path(FULL), ["split.protocol=kay2023-original"])
+
+
+def test_the_default_study_adds_about_twelve_runs():
+    """The budget of issue 10: the controls train at most 12 runs beyond notebook 02's on the default profile."""
+    cfg = config.resolve("configs/profiles/default.yaml")
+    corpora, chosen = study.variants(cfg), study.control_variants(cfg)
+    new_runs = len(corpora) * (len(chosen) * cfg["study"]["split_repeats"] - ("clip" in chosen))
+    assert new_runs <= 12, new_runs
 
 
 def test_real_profiles_run_each_database_once():
@@ -88,43 +116,100 @@ def test_notebook_02_by_hand_with_the_full_profile_trains_what_the_study_would(t
         notebooks.configuration(source, {"profile": FULL, "cache": str(cache)})
 
 
-def test_the_study_passes_each_notebook_only_its_parameters(tmp_path, monkeypatch):
-    """The whole plan with the notebooks replaced by a check of what they would be given."""
-    cache, split = tiny_inputs(tmp_path)
+def fake_notebooks(monkeypatch, preprocess) -> list:
+    """Replace notebook execution by a check that each page gets only its parameters; ``preprocess(parameters)``
+    stands in for notebook 01 and returns the cache it made. Returns the (stem, parameters) given, in order."""
     given = []
 
     def fake_execute(source, executed, parameters, **_):
         notebook = notebooks.jupytext.read(source)
         assert set(parameters) <= notebooks.parameter_names(notebook), source
-        assert config.resolve(parameters["profile"], parameters["overrides"])
+        cfg = config.resolve(parameters["profile"], parameters["overrides"])
         given.append((Path(source).stem, parameters))
         if Path(source).stem == "01-preprocess":
+            cache = preprocess(cfg)
+            split = write_splits(cache, cfg["split"]["protocol"], test_size=cfg["split"]["test_size"],
+                                 val_size=cfg["split"]["val_size"], seed=cfg["split"]["seed"])[0]
             Path(parameters["out_dir"]).mkdir(parents=True)
             (Path(parameters["out_dir"]) / "data.json").write_text(json.dumps({"cache": str(cache), "split": str(split)}))
         return "stamp", True
 
     monkeypatch.setattr(notebooks, "execute", fake_execute)
     monkeypatch.setattr(notebooks, "check_executed", lambda paths: None)
-    runner = study.StudyRunner(Path("configs/profiles/ci.yaml"), [f"study.results={tmp_path / 'results'}"],
+    return given
+
+
+def test_the_study_passes_each_notebook_only_its_parameters(tmp_path, monkeypatch):
+    """The whole synthetic plan: three corpora, then the controls over all of them, the original grid, results."""
+    cache = write_tiny_cache(tmp_path / "tiny", subjects=3, clips_per_subject=4)
+
+    def preprocess(cfg):  # the generator's truth, as notebook 01 writes it with the corpus
+        specs = corpus_specs(subjects=4, clips_per_subject=4, single_clip_subjects=0, short_clip_fraction=0.0,
+                             frame_size=(64, 80), fps=200, mode=cfg["synth"]["mode"], seed=0)
+        truth = Path(cfg["data"]["root"]) / "synth_truth" / "truth.csv"
+        truth.parent.mkdir(parents=True)
+        positive_controls.truth_from_specs(specs).to_csv(truth, index=False)
+        return cache
+
+    given = fake_notebooks(monkeypatch, preprocess)
+    runner = study.StudyRunner(Path("configs/profiles/ci.yaml"), [f"study.results={tmp_path / 'results'}",
+                                                                  f"study.roots.casme2={tmp_path / 'data'}"],
                                executed_dir=tmp_path / "executed")
     runner.run()
     stems = [stem for stem, _ in given]
     assert stems == ["01-preprocess", "02-train", "03-baseline", "04-grid-search", "05-ensemble", "06-gradcam",
-                     "01-preprocess", "02-train", "03-baseline", "00-results"]
+                     "01-preprocess", "02-train", "03-baseline", "01-preprocess", "02-train", "03-baseline",
+                     "07-controls", "08-original-grid", "00-results"]
+    assert [p["overrides"]["synth.mode"] for stem, p in given if stem == "02-train"] == ["identity", "motion-only", "twins"]
     train = next(parameters for stem, parameters in given if stem == "02-train")  # the casme2 corpus
     assert train["overrides"]["study.results"] == str(tmp_path / "results")  # --set reaches every page
     manifest = StudyManifest.load(tmp_path / "results" / "ci" / "study.json")
     assert manifest.variant("casme2").paths["train"] == str(run_folder(
         notebooks.configuration(ROOT / "notebooks" / "02-train.py", train)["cfg"]))
-    assert [Path(p).name for p in manifest.executed][-1] == "00-results.ipynb"
+    assert [Path(p).name for p in manifest.executed][-3:] == ["07-controls.ipynb", "08-original-grid.ipynb",
+                                                              "00-results.ipynb"]
+    assert manifest.pages == {"controls": str(tmp_path / "results" / "ci" / "controls"),
+                              "original_grid": str(tmp_path / "results" / "ci" / "original-grid")}
+
+    page = dict(given)["07-controls"]
+    assert page["out"] == manifest.pages["controls"] and "variants" not in page  # the page reads study.controls
+    assert list(page["corpora"]) == ["casme2", "casme2-motion-only", "casme2-twins"]
+    cfg = config.resolve(page["profile"], page["overrides"])
+    for name, corpus in page["corpora"].items():
+        variant = manifest.variant(name)
+        assert len(corpus["split"]) == cfg["study"]["split_repeats"] == 2 and corpus["split"][0] == variant.paths["split"]
+        assert corpus["runs_dir"] == variant.paths["runs"] and 0 <= corpus["positive_control"] <= 1
+        clip = controls.variant_config(config.resolve(cfg, corpus["overrides"]), "clip", corpus["cache"],
+                                       corpus["split"][0], corpus["runs_dir"])
+        assert str(run_folder(clip)) == variant.paths["train"]  # the clip control is notebook 02's run, reused
+    assert dict(given)["08-original-grid"]["grid_dirs"] == [manifest.variant("casme2").paths["grid"]]
+    assert dict(given)["08-original-grid"]["out"] == manifest.pages["original_grid"]
 
 
-def test_real_data_check_names_what_is_missing(tmp_path, monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    (tmp_path / "CASME2").mkdir()
-    roots = [f"study.roots.{name}={tmp_path / folder}" for name, folder in study.REAL_FOLDERS.items()]
-    missing = study.check_real_data(config.resolve(FULL, roots))
-    assert missing[0].startswith("no CUDA GPU")
-    assert any(line.startswith("casme2:") and "CASME2_RAW_selected" in line for line in missing), missing
-    assert any(line.startswith("samm:") and "SAMM" in line and "no such folder" in line for line in missing), missing
-    assert len(missing) == 4
+def test_reproduce_runs_the_controls_on_real_roots_without_synthetic_corpora(tmp_path, monkeypatch):
+    """``make reproduce`` on a synthetic corpus passed as real data: the database is read from its root as it is,
+    one corpus per database, no motion-only or twins corpus, and no positive control."""
+    specs = corpus_specs(subjects=3, clips_per_subject=3, single_clip_subjects=0, short_clip_fraction=0.0,
+                         frame_size=(64, 80), fps=200, seed=0)
+    root = write_corpus(tmp_path / "CASME2", "casme2", specs, workers=1, progress=False)
+
+    def preprocess(cfg):  # notebook 01's preparation of a real root
+        from mlib.datasets import load_dataset
+        from mlib.preprocess import prepare_cache
+
+        assert cfg["data"]["root"] == str(root)
+        prepare = cfg["prepare"]
+        clips = load_dataset("casme2", root).clips
+        return prepare_cache(clips, tmp_path / "cache", dataset="casme2", root=str(root), window=prepare["window"],
+                             face_size=prepare["face_size"], margin=prepare["margin"], workers=1, progress=False)
+
+    given = fake_notebooks(monkeypatch, preprocess)
+    runner = study.StudyRunner(Path("configs/profiles/ci.yaml"), [
+        "study.data=real", f"study.roots.casme2={root}", f"study.results={tmp_path / 'results'}"],
+        executed_dir=tmp_path / "executed")
+    runner.run()
+    assert [stem for stem, _ in given] == ["01-preprocess", "02-train", "03-baseline", "04-grid-search", "05-ensemble",
+                                           "06-gradcam", "07-controls", "08-original-grid", "00-results"]
+    corpora = dict(given)["07-controls"]["corpora"]
+    assert list(corpora) == ["casme2"] and corpora["casme2"]["positive_control"] is None
+    assert "synth.mode" not in dict(given)["02-train"]["overrides"]

@@ -167,6 +167,15 @@ def write_configured_corpus(root: str | Path, layout: str, synth_cfg: dict, *, w
     The one place where the defaults tree becomes a corpus: ``mlib synth``, the
     preprocessing notebook and the study runner all call it. Returns the specs.
     """
+    specs, names, settings = configured_specs(layout, synth_cfg)
+    write_corpus(root, layout, specs, workers=workers, progress=progress, settings={"layout": layout, **settings},
+                 names=names)
+    return specs
+
+
+def configured_specs(layout: str, synth_cfg: dict) -> tuple[list, dict | None, dict]:
+    """The clip specs a ``synth`` section describes, nothing rendered: the specs, the real inventory's clip
+    names (None without one) and the generator settings written beside the corpus."""
     from mlib.synth import corpus_specs, inventory
 
     settings = {
@@ -184,9 +193,7 @@ def write_configured_corpus(root: str | Path, layout: str, synth_cfg: dict, *, w
     if database is not None:
         specs, names = inventory.restrict(specs, database)
         settings["inventory"] = database
-    write_corpus(root, layout, specs, workers=workers, progress=progress, settings={"layout": layout, **settings},
-                 names=names)
-    return specs
+    return specs, names, settings
 
 
 def _normalise(data) -> object:
