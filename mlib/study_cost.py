@@ -62,10 +62,13 @@ def gpu_hours(runs: pd.DataFrame, bench: dict, mode: str) -> pd.DataFrame:
     return runs.assign(seconds_per_run=seconds, gpu_hours=runs["runs"] * seconds / 3600)
 
 
+GENERATED_MARKER = "<!-- generated from result files by python -m mlib.study_cost; a test checks it is current -->"
+
+
 def performance_page(bench_files: list[Path], profile: str | Path) -> str:
     """The book's performance page (markdown), every figure read from the bench JSON files."""
     cfg = config.resolve(profile)
-    lines = ["# Performance", "",
+    lines = [GENERATED_MARKER, "# Performance", "",
              "How fast the `full` profile's model trains, measured by `mlib bench` (plain path: fp32, eager;",
              "fast path: bf16 autocast, channels_last_3d, `torch.compile`, clips resident on the GPU),",
              "and what the whole `full` study costs at that speed. This page is generated from the",

@@ -8,7 +8,10 @@ a percentage, with any rounding the paper's two decimals allow), or listed in
 the page's allow-list: an HTML comment ``<!-- not results: 0.25, 1.5 (why) -->`` (in a
 notebook, a markdown line ``# <!-- not results: ... -->``) naming numbers that
 are settings, sizes or versions in the method text. The comment renders as
-nothing, and it keeps the exception beside the number it excuses.
+nothing, and it keeps the exception beside the number it excuses. A page that is
+itself generated from result files (its first line ``<!-- generated from result
+files by COMMAND ... -->``, with a test that checks it is current, as
+``book/performance.md`` has in tests/test_bench.py) types no number by hand and is skipped.
 """
 
 import re
@@ -23,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NUMBER = re.compile(r"(?<![\w.])(\d+\.\d+|\d+(?=\s?%))(\s?%)?(?![\w.]*\d)")
 CODE = re.compile(r"```.*?```|`[^`]+`", re.S)
 GLUE = re.compile(r"\{glue(?::\w+)?\}`[^`]*`")
+GENERATED = re.compile(r"\A<!-- generated from result files by ")
 ALLOW = re.compile(r"<!--\s*not results:([^>]*)-->")
 LINK = re.compile(r"\]\([^)]*\)|https?://\S+|arXiv \S+|(?:Python |version |v)\d+(\.\d+)+|[Ss]ections? \d+(\.\d+)*")
 
@@ -49,11 +53,17 @@ def typed_numbers(text: str) -> list[str]:
 
 
 def _pages() -> list[tuple[str, str]]:
-    pages = [(str(p.relative_to(ROOT)), p.read_text()) for p in sorted((ROOT / "book").glob("*.md"))]
+    pages = [(str(p.relative_to(ROOT)), p.read_text()) for p in sorted((ROOT / "book").glob("*.md"))
+             if not GENERATED.match(p.read_text())]
     for source in sorted((ROOT / "notebooks").glob("*.py")):
         cells = jupytext.read(source).cells
         pages.append((str(source.relative_to(ROOT)), "\n\n".join(c.source for c in cells if c.cell_type == "markdown")))
     return pages
+
+
+def test_only_the_generated_performance_page_is_skipped():
+    skipped = {p.name for p in (ROOT / "book").glob("*.md") if GENERATED.match(p.read_text())}
+    assert skipped == {"performance.md"}
 
 
 def test_the_scanner_finds_typed_results_and_passes_glued_paper_and_allowed_ones():
