@@ -44,8 +44,8 @@ TABLE_COLUMNS = ["corpus", "variant", "split", "rank1", "ci_low", "ci_high", "ch
 APPEARANCE = "appearance suffices"
 MOTION = "motion identifies"
 UNCLEAR = "identifies, source unclear"
-MISSED = "the model misses a learnable identity"
-NOT_LEARNABLE = "no identity to learn"
+MISSED = "the model misses a learnable motion identity"
+NOT_LEARNABLE = "no motion identity to learn"
 UNTESTED = "at chance, no positive control"
 NOT_MEASURED = "not measured"
 
@@ -128,8 +128,8 @@ def motion_verdict(summary: pd.DataFrame, corpus: str) -> dict:
        shuffled variant's upper bound). A positive result needs no positive
        control.
     3. ``identifies, source unclear``: the clip identifies but neither 1 nor 2 holds.
-    4. The clip does not identify: ``the model misses a learnable identity`` when
-       the positive control reaches ``POSITIVE_CONTROL_TARGET``; ``no identity to
+    4. The clip does not identify: ``the model misses a learnable motion identity`` when
+       the positive control reaches ``POSITIVE_CONTROL_TARGET``; ``no motion identity to
        learn`` when it is given and does not; ``at chance, no positive control``
        when none is given (a negative result cannot be read without one).
 
