@@ -83,3 +83,18 @@ def torch_threads():
 def one_torch_thread(torch_threads):
     """Train on one thread: deterministic timing under load, and no oversubscription of 2 cores."""
     torch_threads(1)
+
+
+@pytest.fixture(scope="session")
+def mlib_kernel():
+    """The Jupyter kernel ``mlib`` that papermill runs the notebooks with (``make setup`` registers it;
+    a bare venv gets it registered here)."""
+    import subprocess
+    import sys
+
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    if "mlib" not in KernelSpecManager().find_kernel_specs():
+        subprocess.run([sys.executable, "-m", "ipykernel", "install", "--sys-prefix", "--name", "mlib",
+                        "--display-name", "Python (mlib)"], check=True)
+    return "mlib"

@@ -29,9 +29,7 @@ from mlib import cli, io
 from mlib.datasets import DATASETS, load_dataset
 from mlib.preprocess.window import place_window
 from mlib.splits import SplitError, load_split
-from mlib.synth import corpus_specs
-from mlib.synth.layouts import LAYOUTS, write_corpus
-from tiny_caches import write_split, write_tiny_cache
+from tiny_caches import write_layout_corpora, write_split, write_tiny_cache
 
 WINDOW = 8
 PREPARE = ["--window", str(WINDOW), "--face-size", "16", "--workers", "1", "--no-progress"]
@@ -53,13 +51,8 @@ def run(capsys, *argv) -> tuple[int, str, str]:
 @pytest.fixture(scope="session")
 def corpora(tmp_path_factory):
     """A 2 subjects x 2 clips corpus per layout (frames 120x160, large enough for Haar)."""
-    base = tmp_path_factory.mktemp("bad-corpora")
-    roots = {}
-    for layout in LAYOUTS:
-        specs = corpus_specs(subjects=2, clips_per_subject=2, single_clip_subjects=0, short_clip_fraction=0.0,
-                             frame_size=(120, 160), fps=LAYOUTS[layout].fps, seed=2)
-        roots[layout] = write_corpus(base / layout, layout, specs, workers=1, progress=False)
-    return roots
+    return write_layout_corpora(tmp_path_factory.mktemp("bad-corpora"), subjects=2, clips_per_subject=2,
+                                frame_size=(120, 160), short_clip_fraction=0.0, seed=2)
 
 
 @pytest.fixture(scope="session")

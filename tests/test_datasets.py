@@ -11,8 +11,8 @@ import pytest
 from mlib import cli
 from mlib.datasets import CLIP_COLUMNS, DATASETS, load_dataset, validation_report
 from mlib.datasets.base import DatasetError
-from mlib.synth import corpus_specs
-from mlib.synth.layouts import LAYOUTS, TRUTH_DIR, write_corpus
+from mlib.synth.layouts import LAYOUTS, TRUTH_DIR
+from tiny_caches import write_layout_corpora
 
 SUBJECT_WIDTH = {"casme2": 2, "samm": 3, "smic": 2}
 
@@ -20,13 +20,8 @@ SUBJECT_WIDTH = {"casme2": 2, "samm": 3, "smic": 2}
 @pytest.fixture(scope="module")
 def corpora(tmp_path_factory):
     """One 3 subjects x 3 clips corpus per layout, frames 96x128."""
-    base = tmp_path_factory.mktemp("corpora")
-    roots = {}
-    for layout in LAYOUTS:
-        specs = corpus_specs(subjects=3, clips_per_subject=3, single_clip_subjects=0, short_clip_fraction=0.2,
-                             frame_size=(96, 128), fps=LAYOUTS[layout].fps, seed=0)
-        roots[layout] = write_corpus(base / layout, layout, specs, workers=1, progress=False)
-    return roots
+    return write_layout_corpora(tmp_path_factory.mktemp("corpora"), subjects=3, clips_per_subject=3,
+                                frame_size=(96, 128), short_clip_fraction=0.2, seed=0)
 
 
 @pytest.fixture

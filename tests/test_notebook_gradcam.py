@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-import jupyter_client.kernelspec
 import jupytext
 import nbformat
 import papermill
@@ -16,12 +13,6 @@ from tiny_runs import train_tiny_run
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "06-gradcam.py"
 
-
-def ensure_kernel() -> None:
-    """Register the venv's kernel as ``mlib`` if this machine lacks it."""
-    if "mlib" not in jupyter_client.kernelspec.find_kernel_specs():
-        subprocess.run([sys.executable, "-m", "ipykernel", "install", "--sys-prefix", "--name", "mlib",
-                        "--display-name", "Python (mlib)"], check=True)
 
 
 def execute(tmp_path: Path, name: str, parameters: dict) -> tuple[Path, str, int]:
@@ -38,8 +29,7 @@ def execute(tmp_path: Path, name: str, parameters: dict) -> tuple[Path, str, int
 
 
 @pytest.mark.slow
-def test_gradcam_notebook_on_synthetic_and_real_runs(tmp_path):
-    ensure_kernel()
+def test_gradcam_notebook_on_synthetic_and_real_runs(tmp_path, mlib_kernel):
     inputs = train_tiny_run(tmp_path)
     run_dir = inputs["run"]
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,21 +9,13 @@ import pytest
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "01-preprocess.py"
 
 
-def ensure_kernel() -> None:
-    from jupyter_client.kernelspec import KernelSpecManager
-
-    if "mlib" not in KernelSpecManager().find_kernel_specs():
-        subprocess.run([sys.executable, "-m", "ipykernel", "install", "--sys-prefix", "--name", "mlib",
-                        "--display-name", "Python (mlib)"], check=True)  # fmt: skip
-
 
 @pytest.mark.slow
-def test_preprocess_notebook_runs_with_injected_parameters(tmp_path):
+def test_preprocess_notebook_runs_with_injected_parameters(tmp_path, mlib_kernel):
     import jupytext
     import nbformat
     import papermill
 
-    ensure_kernel()
     source = tmp_path / "01-preprocess.ipynb"
     jupytext.write(jupytext.read(NOTEBOOK), source)
     executed = tmp_path / "executed.ipynb"

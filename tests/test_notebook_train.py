@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-import jupyter_client.kernelspec
 import jupytext
 import nbformat
 import papermill
@@ -18,16 +15,9 @@ from tiny_caches import write_split, write_tiny_cache
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "02-train.py"
 
 
-def ensure_kernel() -> None:
-    """Register the venv's kernel as ``mlib`` if this machine lacks it."""
-    if "mlib" not in jupyter_client.kernelspec.find_kernel_specs():
-        subprocess.run([sys.executable, "-m", "ipykernel", "install", "--sys-prefix", "--name", "mlib",
-                        "--display-name", "Python (mlib)"], check=True)
-
 
 @pytest.mark.slow
-def test_train_notebook_runs_at_tiny_size(tmp_path):
-    ensure_kernel()
+def test_train_notebook_runs_at_tiny_size(tmp_path, mlib_kernel):
     cache = write_tiny_cache(tmp_path, subjects=3, clips_per_subject=4)
     split = write_split(cache, n_train=2, n_val=1)
     source = tmp_path / "02-train.ipynb"

@@ -64,3 +64,18 @@ def write_split(cache: Path, n_train: int = 3, n_val: int = 1, name: str = "half
     path.parent.mkdir(exist_ok=True)
     index[["clip_key", "subject"]].assign(part=parts).to_csv(path, index=False)
     return path
+
+
+def write_layout_corpora(base: Path, *, subjects: int, clips_per_subject: int, frame_size: tuple[int, int],
+                         short_clip_fraction: float, seed: int) -> dict:
+    """One small synthetic corpus per database layout under ``base``: layout -> root."""
+    from mlib.synth import corpus_specs
+    from mlib.synth.layouts import LAYOUTS, write_corpus
+
+    roots = {}
+    for layout in LAYOUTS:
+        specs = corpus_specs(subjects=subjects, clips_per_subject=clips_per_subject, single_clip_subjects=0,
+                             short_clip_fraction=short_clip_fraction, frame_size=frame_size,
+                             fps=LAYOUTS[layout].fps, seed=seed)
+        roots[layout] = write_corpus(Path(base) / layout, layout, specs, workers=1, progress=False)
+    return roots
