@@ -33,7 +33,7 @@ BROKEN_IMAGES = "return Array.from(document.images).filter(i => !(i.complete && 
 def built_book(tmp_path_factory):
     """Run the ci study into a temporary book tree and build its HTML."""
     work = tmp_path_factory.mktemp("book")
-    for name in ["_config.yml", "_toc.yml", "notebooks", "configs"]:
+    for name in ["_config.yml", "_toc.yml", "_static", "notebooks", "configs"]:
         source = ROOT / name
         (shutil.copytree if source.is_dir() else shutil.copy)(source, work / name)
     (work / "book").mkdir()
