@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # What carries identity?
+# # 7. What carries identity?
 #
 # The paper's claim is that a micro-expression's movement identifies the person.
 # A face's appearance identifies a person too, and a 3D CNN sees both. Here the
