@@ -22,7 +22,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlib import paper
+from mlib import controls, original, paper
+from mlib.gradcam.summary import claim_verdict
+from mlib.original import our_grid_picks
+from mlib.results import baseline_runs, test_rank1
 
 SUPPORTED = "supported"
 NOT_SUPPORTED = "not supported"
@@ -151,7 +154,6 @@ def gradcam_claim(pathway_verdicts: dict[str, str], motion_verdict: str | None, 
     maps support the claim; supported when a pathway's maps do; cannot be
     tested when no pathway was measured.
     """
-    from mlib.controls import APPEARANCE
 
     claim = "Grad-CAM: the network uses the micro-movement"
     measured = {p: v for p, v in pathway_verdicts.items() if v != "is not measured for"}
@@ -159,7 +161,7 @@ def gradcam_claim(pathway_verdicts: dict[str, str], motion_verdict: str | None, 
              + (f"; controls: {motion_verdict}" if motion_verdict else ""))
     if not measured:
         return Verdict("gradcam", claim, UNTESTABLE, "no Grad-CAM scores", page)
-    if motion_verdict == APPEARANCE:
+    if motion_verdict == controls.APPEARANCE:
         return Verdict("gradcam", claim, NOT_SUPPORTED, found, page)
     return Verdict("gradcam", claim, SUPPORTED if "supports" in measured.values() else NOT_SUPPORTED, found, page)
 
@@ -195,7 +197,6 @@ def outperforms_benchmark(paper_ours: dict[str, float], paper_benchmark: dict[st
 
 
 def _original_facts() -> dict:
-    from mlib import original
 
     runs, pairs = original.load_runs(), original.load_fusion_pairs()
     scores = {db: group["test_rank1"].tolist() for db, group in runs.groupby("dataset")}
@@ -212,7 +213,6 @@ def _original_facts() -> dict:
 
 
 def _our_grid(grid_dir: Path) -> dict | None:
-    from mlib.original import our_grid_picks
 
     if not (grid_dir / "grid.csv").is_file():
         return None
@@ -235,7 +235,6 @@ def _our_ensemble(ensemble_dir: Path) -> dict | None:
 
 
 def _our_gradcam(gradcam_dir: Path, synthetic: bool) -> dict[str, str]:
-    from mlib.gradcam.summary import claim_verdict
 
     summary_file = gradcam_dir / "summary.csv"
     if not summary_file.is_file():
@@ -245,7 +244,6 @@ def _our_gradcam(gradcam_dir: Path, synthetic: bool) -> dict[str, str]:
 
 
 def _controls_verdict(controls_dir: Path | None, corpus: str) -> str | None:
-    from mlib import controls
 
     table_file = None if controls_dir is None else controls_dir / "controls.csv"
     if table_file is None or not table_file.is_file():
@@ -255,7 +253,6 @@ def _controls_verdict(controls_dir: Path | None, corpus: str) -> str | None:
 
 
 def _our_benchmark(paths: dict) -> dict | None:
-    from mlib.results import baseline_runs, test_rank1
 
     runs = baseline_runs(paths.get("baseline", ""))
     if "train" not in paths or not runs or not (Path(paths["train"]) / "metrics.json").is_file():
@@ -266,7 +263,6 @@ def _our_benchmark(paths: dict) -> dict | None:
 
 def study_claims(study) -> pd.DataFrame:
     """Every claim's verdict for every identity corpus of ``study`` (a ``StudyManifest``), one row each."""
-    from mlib.results import test_rank1
 
     facts = _original_facts()
     pages = getattr(study, "pages", None) or {}
@@ -290,3 +286,14 @@ def study_claims(study) -> pd.DataFrame:
         ]
         rows += [{"corpus": name, **vars(v)} for v in found]
     return pd.DataFrame(rows, columns=["corpus", "key", "claim", "verdict", "evidence", "page"])
+
+
+def front_page_values(claims_table: pd.DataFrame) -> dict[str, str]:
+    """The values the front page's prose glues (``myst_nb.glue``): counts of verdicts and each claim's verdict."""
+    values = {"claims-checked": str(claims_table["claim"].nunique())}
+    for verdict in VERDICTS:
+        key = "claims-" + verdict.split()[0].replace("'", "")
+        values[key] = str(claims_table.loc[claims_table["verdict"] == verdict, "claim"].nunique())
+    for row in claims_table.itertuples():
+        values[f"verdict-{row.key}-{row.corpus}"] = row.verdict
+    return values

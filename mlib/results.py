@@ -168,19 +168,6 @@ def gradcam_table(study: StudyManifest, name: str) -> pd.DataFrame:
     }).reset_index(drop=True)
 
 
-def front_page_values(claims_table: pd.DataFrame) -> dict[str, str]:
-    """The values the front page's prose glues (``myst_nb.glue``): counts of verdicts and each claim's verdict."""
-    from mlib import claims
-
-    values = {"claims-checked": str(claims_table["claim"].nunique())}
-    for verdict in claims.VERDICTS:
-        key = "claims-" + verdict.split()[0].replace("'", "")
-        values[key] = str(claims_table.loc[claims_table["verdict"] == verdict, "claim"].nunique())
-    for row in claims_table.itertuples():
-        values[f"verdict-{row.key}-{row.corpus}"] = row.verdict
-    return values
-
-
 def provenance_note(run_dirs, config_files=("config.yaml", "config.json", "metrics.json")) -> str:
     """A one-paragraph note naming the run folders behind a figure or table and their configuration hashes.
 

@@ -66,7 +66,7 @@ display(Markdown(data_banner(study.synthetic, ", ".join(v.name for v in study.va
 
 # %%
 verdicts = claims.study_claims(study)
-for key, value in results.front_page_values(verdicts).items():
+for key, value in claims.front_page_values(verdicts).items():
     glue(key, value, display=False)
 show_table(verdicts)
 

@@ -85,3 +85,17 @@ def test_study_claims_on_a_manifest_without_result_files(tmp_path):
     assert isinstance(table, pd.DataFrame) and len(table) == 5
     assert set(table["verdict"]) <= set(claims.VERDICTS)
     assert table.set_index("claim").filter(like="Table 2", axis=0)["verdict"].iloc[0] == claims.CONTRADICTED
+
+
+def test_front_page_values_count_claims_by_verdict():
+    import pandas as pd
+
+    from mlib import claims
+
+    table = pd.DataFrame({"corpus": ["casme2"] * 3, "key": ["table2", "gradcam", "baseline"],
+                          "claim": ["Table 2: x", "Grad-CAM: y", "Table 4: z"],
+                          "verdict": [claims.CONTRADICTED, claims.SUPPORTED, claims.CONTRADICTED]})
+    values = claims.front_page_values(table)
+    assert values["claims-checked"] == "3" and values["claims-contradicted"] == "2"
+    assert values["claims-supported"] == "1" and values["claims-cannot"] == "0"
+    assert values["verdict-table2-casme2"] == claims.CONTRADICTED and values["verdict-gradcam-casme2"] == claims.SUPPORTED

@@ -81,17 +81,3 @@ def test_provenance_note_names_runs_and_a_hash_that_follows_the_configuration(tm
     assert hashes[0] == hashes[1] != hashes[2] and str(tmp_path / "a") in notes[0]
     assert "no configuration file" in provenance_note([tmp_path / "missing"])
 
-
-def test_front_page_values_count_claims_by_verdict():
-    import pandas as pd
-
-    from mlib import claims
-    from mlib.results import front_page_values
-
-    table = pd.DataFrame({"corpus": ["casme2"] * 3, "key": ["table2", "gradcam", "baseline"],
-                          "claim": ["Table 2: x", "Grad-CAM: y", "Table 4: z"],
-                          "verdict": [claims.CONTRADICTED, claims.SUPPORTED, claims.CONTRADICTED]})
-    values = front_page_values(table)
-    assert values["claims-checked"] == "3" and values["claims-contradicted"] == "2"
-    assert values["claims-supported"] == "1" and values["claims-cannot"] == "0"
-    assert values["verdict-table2-casme2"] == claims.CONTRADICTED and values["verdict-gradcam-casme2"] == claims.SUPPORTED
