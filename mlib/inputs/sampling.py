@@ -80,8 +80,3 @@ def fast_indices(window: int, frames: int, span: float, start: float = 0.0) -> n
 def slow_positions(frames: int, alpha: int) -> np.ndarray:
     """``pack_pathway_output``: positions in the Fast input that the Slow pathway takes."""
     return torch.linspace(0, frames - 1, frames // alpha).long().numpy()
-
-
-def stride_positions(frames: int, alpha: int) -> np.ndarray:
-    """This study's Slow pathway: every alpha-th Fast frame (0, alpha, 2 alpha, ...)."""
-    return np.arange(0, frames, alpha, dtype=np.int64)
