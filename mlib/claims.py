@@ -288,12 +288,70 @@ def study_claims(study) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["corpus", "key", "claim", "verdict", "evidence", "page"])
 
 
+CLAIM_LABELS = {
+    "table2": "Table 2: the single-model accuracies",
+    "grid": "alpha and beta chosen by grid search (Table 1)",
+    "ensemble": "Table 3: the vote of two models beats both",
+    "gradcam": "Grad-CAM: the network uses the micro-movement",
+    "baseline": "Table 4: outperforms the benchmark [6]",
+}
+"""The front page's words for each claim (``Verdict.key``); a Verdict's own ``claim`` names its database's number."""
+
+
+def combined_verdict(verdicts: dict[str, str]) -> str:
+    """One claim's verdicts over corpora (``{corpus: verdict}``) in one phrase: the verdict when every corpus
+    agrees, otherwise each corpus's (``"supported on casme2; not supported on samm"``); "no corpus" if none."""
+    if not verdicts:
+        return "no corpus"
+    if len(set(verdicts.values())) == 1:
+        return next(iter(verdicts.values()))
+    return "; ".join(f"{verdict} on {corpus}" for corpus, verdict in verdicts.items())
+
+
 def front_page_values(claims_table: pd.DataFrame) -> dict[str, str]:
-    """The values the front page's prose glues (``myst_nb.glue``): counts of verdicts and each claim's verdict."""
-    values = {"claims-checked": str(claims_table["claim"].nunique())}
+    """The values the book's prose glues (``myst_nb.glue``).
+
+    ``claims-checked``: how many claims; ``verdicts``: how many verdicts (one
+    per claim and corpus); ``claims-<verdict>``: how many verdicts are each of
+    ``VERDICTS``; ``verdict-<key>``: ``combined_verdict`` of a claim over the
+    corpora; ``verdict-<key>-<corpus>``: one corpus's verdict.
+    """
+    values = {"claims-checked": str(claims_table["key"].nunique()), "verdicts": str(len(claims_table))}
     for verdict in VERDICTS:
-        key = "claims-" + verdict.split()[0].replace("'", "")
-        values[key] = str(claims_table.loc[claims_table["verdict"] == verdict, "claim"].nunique())
+        values["claims-" + verdict.split()[0].replace("'", "")] = str(int((claims_table["verdict"] == verdict).sum()))
+    for key, rows in claims_table.groupby("key", sort=False):
+        values[f"verdict-{key}"] = combined_verdict(dict(zip(rows["corpus"], rows["verdict"])))
     for row in claims_table.itertuples():
         values[f"verdict-{row.key}-{row.corpus}"] = row.verdict
     return values
+
+
+def corpus_titles(study) -> dict[str, str]:
+    """Column titles for ``front_page_table``: each identity corpus's database and whether it is synthetic."""
+    kind = "synthetic" if study.synthetic else "real"
+    return {v.name: f"{paper.DATASET_NAMES[paper.paper_dataset(v.dataset)]} ({kind}, corpus {v.name})"
+            for v in study.variants if v.mode == "identity"}
+
+
+def front_page_table(claims_table: pd.DataFrame, corpus_titles: dict[str, str] | None = None,
+                     page_suffix: str = ".html") -> pd.DataFrame:
+    """The front page's verdict table: one row per claim (``CLAIM_LABELS``), one column per corpus.
+
+    Each cell is the verdict as an HTML link to the page that shows its
+    evidence (``Verdict.page``, relative to ``book/``, with ``.ipynb`` replaced
+    by ``page_suffix``), so the table works for any set of databases; render
+    it with ``to_html(escape=False)``. ``corpus_titles`` names the columns
+    (default: the corpus names).
+    """
+    import html
+
+    titles = corpus_titles or {}
+    rows = []
+    for key, group in claims_table.groupby("key", sort=False):
+        row = {"claim of the paper": CLAIM_LABELS.get(key, key)}
+        for found in group.itertuples():
+            target = html.escape(str(Path(found.page).with_suffix(page_suffix)))
+            row[titles.get(found.corpus, found.corpus)] = (f'<a href="{target}" title="{html.escape(found.evidence)}">'
+                                                           f"{html.escape(found.verdict)}</a>")
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -36,7 +36,7 @@ study_file = None  # the manifest `mlib study` wrote; None: <study.results>/<pro
 # %%
 from pathlib import Path
 
-from IPython.display import Markdown, display
+from IPython.display import HTML, Markdown, display
 
 from myst_nb import glue
 
@@ -68,6 +68,8 @@ display(Markdown(data_banner(study.synthetic, ", ".join(v.name for v in study.va
 verdicts = claims.study_claims(study)
 for key, value in claims.front_page_values(verdicts).items():
     glue(key, value, display=False)
+front_page = claims.front_page_table(verdicts, claims.corpus_titles(study))  # links relative to book/
+glue("verdict-table", HTML(front_page.to_html(index=False, escape=False)), display=False)
 show_table(verdicts)
 
 # %% [markdown]

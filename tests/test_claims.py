@@ -92,10 +92,41 @@ def test_front_page_values_count_claims_by_verdict():
 
     from mlib import claims
 
-    table = pd.DataFrame({"corpus": ["casme2"] * 3, "key": ["table2", "gradcam", "baseline"],
-                          "claim": ["Table 2: x", "Grad-CAM: y", "Table 4: z"],
-                          "verdict": [claims.CONTRADICTED, claims.SUPPORTED, claims.CONTRADICTED]})
+    table = pd.DataFrame({"corpus": ["casme2"] * 3 + ["samm"] * 3, "key": ["table2", "gradcam", "baseline"] * 2,
+                          "claim": ["Table 2: x", "Grad-CAM: y", "Table 4: z", "Table 2: w", "Grad-CAM: y", "Table 4: z"],
+                          "verdict": [claims.CONTRADICTED, claims.SUPPORTED, claims.CONTRADICTED,
+                                      claims.CONTRADICTED, claims.NOT_SUPPORTED, claims.CONTRADICTED]})
     values = claims.front_page_values(table)
-    assert values["claims-checked"] == "3" and values["claims-contradicted"] == "2"
-    assert values["claims-supported"] == "1" and values["claims-cannot"] == "0"
-    assert values["verdict-table2-casme2"] == claims.CONTRADICTED and values["verdict-gradcam-casme2"] == claims.SUPPORTED
+    assert values["claims-checked"] == "3" and values["verdicts"] == "6"
+    assert values["claims-contradicted"] == "4" and values["claims-supported"] == "1"
+    assert values["claims-not"] == "1" and values["claims-cannot"] == "0"
+    assert values["verdict-table2-casme2"] == claims.CONTRADICTED and values["verdict-gradcam-samm"] == claims.NOT_SUPPORTED
+    assert values["verdict-table2"] == claims.CONTRADICTED
+    assert values["verdict-gradcam"] == "supported on casme2; not supported on samm"
+
+
+def test_combined_verdict():
+    from mlib import claims
+
+    assert claims.combined_verdict({}) == "no corpus"
+    assert claims.combined_verdict({"casme2": claims.UNTESTABLE, "smic": claims.UNTESTABLE}) == claims.UNTESTABLE
+    assert claims.combined_verdict({"smic": claims.SUPPORTED, "samm": claims.UNTESTABLE}) == \
+        "supported on smic; cannot be tested here on samm"
+
+
+def test_front_page_table_has_a_column_per_corpus_and_links_each_verdict():
+    import pandas as pd
+
+    from mlib import claims
+
+    table = pd.DataFrame({"corpus": ["casme2", "casme2", "smic", "smic"], "key": ["grid", "gradcam"] * 2,
+                          "claim": ["g", "c", "g", "c"], "evidence": ["e<1>", "e2", "e3", "e4"],
+                          "verdict": [claims.SUPPORTED, claims.UNTESTABLE, claims.CONTRADICTED, claims.SUPPORTED],
+                          "page": ["executed/04-grid-search-casme2.ipynb", "executed/06-gradcam-casme2.ipynb",
+                                   "executed/04-grid-search-smic.ipynb", "executed/06-gradcam-smic.ipynb"]})
+    front = claims.front_page_table(table, {"casme2": "CASME II", "smic": "SMIC"})
+    assert list(front.columns) == ["claim of the paper", "CASME II", "SMIC"]
+    assert list(front["claim of the paper"]) == [claims.CLAIM_LABELS["grid"], claims.CLAIM_LABELS["gradcam"]]
+    assert front.loc[0, "SMIC"] == ('<a href="executed/04-grid-search-smic.html" title="e3">'
+                                    "contradicted by the original&#x27;s own files</a>")
+    assert 'title="e&lt;1&gt;"' in front.loc[0, "CASME II"]
