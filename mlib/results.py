@@ -31,6 +31,20 @@ def test_rank1(run_dir: str | Path) -> dict:
     return {"rank1": test["rank1"], "ci_low": low, "ci_high": high, "chance": test["chance"]}
 
 
+def headline(study: StudyManifest) -> str:
+    """One sentence of the Table 1 run's test rank-1, with its interval and chance, on every corpus of ``study``
+    (the model card glues it), each corpus labelled synthetic or real."""
+    kind = "synthetic" if study.synthetic else "real"
+    found = []
+    for variant in study.variants:
+        train = Path(variant.paths.get("train", ""))
+        if (train / "metrics.json").is_file():
+            r = test_rank1(train)
+            found.append(f"{percent(r['rank1'])} {interval(r)} on the {kind} {variant.name} corpus "
+                         f"(chance {percent(r['chance'])})")
+    return "; ".join(found) if found else "no finished run"
+
+
 def percent(value: float | None) -> str:
     return "" if value is None or pd.isna(value) else f"{100 * value:.1f} %"
 

@@ -45,6 +45,11 @@ def test_motion_only_table_has_both_corpora_with_chance(study):
     assert table.iloc[-1][["faces", "rank-1", "chance"]].tolist() == ["one shared face", "25.0 %", "25.0 %"]
 
 
+def test_headline_names_every_corpus_with_its_interval_and_chance(study):
+    assert results.headline(study) == ("50.0 % [25.0, 75.0] on the synthetic casme2 corpus (chance 25.0 %); "
+                                       "25.0 % [0.0, 50.0] on the synthetic casme2-motion-only corpus (chance 25.0 %)")
+
+
 def test_unfinished_run_and_missing_manifest_are_named(study, tmp_path):
     with pytest.raises(FileNotFoundError, match="nothing.json: no study manifest"):
         StudyManifest.load(tmp_path / "nothing.json")
