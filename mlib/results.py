@@ -135,6 +135,39 @@ def table3(study: StudyManifest, name: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def learnable_table(study: StudyManifest) -> pd.DataFrame:
+    """What each corpus lets movement identify (issue 10's positive controls), beside what the model reached.
+
+    Per corpus: the truth-parameter control (mean over split seeds, as notebook
+    07 recorded it in ``controls.csv``; real data has none), the motion-only
+    baseline features (``positive_controls.MOTION_FEATURE_SETS`` among the
+    corpus's baseline runs) with their intervals, the SlowFast Table 1 run, and
+    chance. A model at chance reads as "misses motion" only where a control
+    here is well above chance.
+    """
+    from mlib.positive_controls import MOTION_FEATURE_SETS
+
+    controls_file = Path(study.pages.get("controls", "")) / "controls.csv"
+    recorded = (pd.read_csv(controls_file).groupby("corpus")[["positive_control", "chance"]].mean()
+                if controls_file.is_file() else pd.DataFrame(columns=["positive_control", "chance"]))
+    rows = []
+    for variant in study.variants:
+        paths = variant.paths
+        runs = [(f"baseline SVM on {_features(run)} (motion only)", run) for run in baseline_runs(paths.get("baseline", ""))
+                if _features(run) in MOTION_FEATURE_SETS]
+        runs += [("SlowFast, Table 1 configuration", Path(paths["train"]))] if "train" in paths else []
+        value, chance = (recorded.loc[variant.name] if variant.name in recorded.index else (None, None))
+        rows.append({"corpus": variant.name, "what": "truth-parameter control (generator's movement parameters)",
+                     "rank-1": "no generator truth" if value is None or pd.isna(value) else percent(value),
+                     "95 % CI": None, "chance": percent(chance) or None})
+        for what, run_dir in runs:
+            if (run_dir / "metrics.json").is_file():
+                found = test_rank1(run_dir)
+                rows.append({"corpus": variant.name, "what": what, "rank-1": percent(found["rank1"]),
+                             "95 % CI": interval(found), "chance": percent(found["chance"])})
+    return pd.DataFrame(rows, columns=["corpus", "what", "rank-1", "95 % CI", "chance"])
+
+
 def motion_only_table(study: StudyManifest) -> pd.DataFrame:
     """The same models on the identity corpus and on the motion-only corpus (one shared face)."""
     rows = []

@@ -43,7 +43,7 @@ from myst_nb import glue
 from mlib import claims, config, results
 from mlib.manifest import StudyManifest
 from mlib.study import EXECUTED_DIR
-from mlib.plots import show_table
+from mlib.plots import show_table, table_html
 from mlib.provenance import data_banner
 
 cfg = config.resolve(profile, overrides)
@@ -135,9 +135,27 @@ for name in identity:
 # face clips does not show that the *micro-expression* carries identity, which
 # is the paper's hypothesis. On synthetic data we can remove appearance: the
 # motion-only corpus gives every subject one shared face, and subjects differ
-# only in how they move. The same SlowFast configuration and the same baseline
-# features are trained on both corpora; LGBP sees one frame (appearance only),
-# LBP-TOP and FHOFO describe motion.
+# only in how they move; the twins corpus gives each small group of subjects
+# one face. The same SlowFast configuration and the same baseline features are
+# trained on every corpus. LGBP sees one frame (appearance only); LBP-TOP mixes
+# appearance (its XY plane) with motion (its XT and YT planes); FHOFO sees
+# motion only.
+#
+# A model at chance on a motion-only corpus says "the model does not use
+# motion" only if something that sees only motion identifies the subjects
+# there. The positive controls first: the truth-parameter control (the
+# generator's own movement parameters, the best any model can do from
+# movement) and the motion-only features, beside the SlowFast run. The input
+# controls, which run on real data too, are on the page
+# [What carries identity?](07-controls.ipynb).
+
+# %%
+learnable = results.learnable_table(study)  # the positive controls (issue 10), also glued into the data page
+glue("learnable-table", HTML(table_html(learnable)), display=False)
+show_table(learnable, empty_note="– : the truth-parameter control has one rank-1 per split seed and no interval here.")
+
+# %% [markdown]
+# The Table 1 configuration and every baseline feature set on each corpus:
 
 # %%
 motion = results.motion_only_table(study)

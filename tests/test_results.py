@@ -50,6 +50,23 @@ def test_headline_names_every_corpus_with_its_interval_and_chance(study):
                                        "25.0 % [0.0, 50.0] on the synthetic casme2-motion-only corpus (chance 25.0 %)")
 
 
+def test_learnable_table_sets_the_positive_controls_beside_the_model(study, tmp_path):
+    import pandas as pd
+
+    _run(tmp_path / "motion" / "baseline" / "baseline-fhofo-1", 0.75, 0.5, 1.0, feature_set="fhofo")
+    _run(tmp_path / "motion" / "baseline" / "baseline-lgbp-1", 0.5, 0.25, 0.75, feature_set="lgbp")
+    study.variants[1].paths["baseline"] = str(tmp_path / "motion" / "baseline")
+    pd.DataFrame({"corpus": ["casme2-motion-only"] * 2, "positive_control": [1.0, 0.5],
+                  "chance": [0.25, 0.25]}).to_csv(tmp_path / "controls.csv", index=False)
+    study.pages["controls"] = str(tmp_path)
+    table = results.learnable_table(study)
+    assert table[table["corpus"] == "casme2"]["rank-1"].tolist() == ["no generator truth", "50.0 %"]
+    motion = table[table["corpus"] == "casme2-motion-only"].set_index("what")
+    assert motion["rank-1"].tolist() == ["75.0 %", "75.0 %", "25.0 %"]  # truth mean over seeds, fhofo, SlowFast
+    assert motion.index[1] == "baseline SVM on fhofo (motion only)" and "lgbp" not in " ".join(motion.index)
+    assert motion.iloc[1]["95 % CI"] == "[50.0, 100.0]" and motion.iloc[0]["chance"] == "25.0 %"
+
+
 def test_unfinished_run_and_missing_manifest_are_named(study, tmp_path):
     with pytest.raises(FileNotFoundError, match="nothing.json: no study manifest"):
         StudyManifest.load(tmp_path / "nothing.json")

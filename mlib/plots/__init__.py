@@ -19,6 +19,12 @@ def show(fig, dpi: int = 90) -> None:
 EMPTY_CELL = "–"  # what an empty (NaN) cell shows; the table's note says why cells are empty
 
 
+def table_html(frame) -> str:
+    """A DataFrame as HTML without pandas' row index, empty cells (NaN, None) shown as ``EMPTY_CELL``
+    (for ``show_table`` and for tables glued into the book's prose pages)."""
+    return frame.astype(object).where(frame.notna(), EMPTY_CELL).to_html(index=False)
+
+
 def show_table(frame, empty_note: str = "– : not measured or not applicable to this row.") -> None:
     """Display a DataFrame without pandas' row index (HTML for the book, plain text for terminals).
 
@@ -29,6 +35,6 @@ def show_table(frame, empty_note: str = "– : not measured or not applicable to
 
     empty = frame.isna().to_numpy().any()
     shown = frame.astype(object).where(frame.notna(), EMPTY_CELL) if empty else frame
-    display({"text/html": shown.to_html(index=False), "text/plain": shown.to_string(index=False)}, raw=True)
+    display({"text/html": table_html(frame), "text/plain": shown.to_string(index=False)}, raw=True)
     if empty:
         display(Markdown(empty_note))
