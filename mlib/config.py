@@ -89,8 +89,14 @@ RULES: dict[str, Range | Choices] = {
     "synth.short_clip_fraction": FRACTION,
     "synth.frame_size": Range(48),
     "synth.seed": NON_NEGATIVE,
+    "synth.twin_group": Range(2),
+    "synth.motion_identity": FRACTION,
     "data.dataset": Choices(("casme2", "samm", "smic")),
     "data.apex_rule": Choices(("annotated", "midpoint")),
+    "data.pyslowfast.sampling_rate": POSITIVE,
+    "data.pyslowfast.target_fps": Range(0, low_open=True),
+    "data.pyslowfast.video_fps": Range(0, low_open=True),
+    "data.pyslowfast.test_views": POSITIVE,
     "prepare.window": POSITIVE,
     "prepare.face_size": POSITIVE,
     "prepare.margin": Range(0, 2),
@@ -126,6 +132,11 @@ RULES: dict[str, Range | Choices] = {
     "study.ensemble_max_size": POSITIVE,
     "study.split_repeats": POSITIVE,
     "study.gradcam_clips": NON_NEGATIVE,
+    "study.table1_batch": Choices(("paper", "profile")),
+    "study.ensemble_candidates": NON_NEGATIVE,
+    "study.bootstrap": POSITIVE,
+    "study.gradcam_target": Choices(("true", "predicted")),
+    "study.gradcam_pathway": Choices(("both", "slow", "fast")),
 }
 
 

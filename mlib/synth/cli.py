@@ -61,12 +61,8 @@ def main(args: argparse.Namespace) -> int:
         "frame_size": list(args.frame_size), "seed": args.seed, "inventory": args.inventory,
         "motion_identity": args.motion_identity, "twin_group": args.twin_group,
     }
-    if not 0 <= args.motion_identity <= 1:
-        print(f"--motion-identity: must be within 0..1 (0 = no habit, 1 = strong), got {args.motion_identity}")
-        return 2
-    if args.twin_group < 2:
-        print(f"--twin-group: at least 2 subjects share a face, got {args.twin_group}")
-        return 2
+    for key, value in synth_cfg.items():  # the flags follow the synth section's rules (mlib.config.RULES)
+        config.check_value(f"synth.{key}", value)
     if args.positive_controls:
         from mlib.positive_controls import report
 
