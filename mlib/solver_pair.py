@@ -31,7 +31,7 @@ import yaml
 
 from mlib import io
 from mlib.config import resolve
-from mlib.ensemble import SOLVER_KEY, EnsembleError, evaluate, load_predictions
+from mlib.ensemble import SOLVER_KEY, EnsembleError, evaluate, finished_runs, load_predictions
 
 SOLVERS = ("adam", "adamw")
 MODELS = (*SOLVERS, "vote")  # the two members and the hard vote of the two
@@ -90,6 +90,19 @@ def summary_rows(per_split: pd.DataFrame) -> pd.DataFrame:
         spread = [f"{model}_rank1" for model in MODELS] + ["vote_gain"]
         rows.append({"statistic": SD, "split": f"sd over {seeds}", "splits": n, **per_split[spread].std(ddof=1)})
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def reuse_note(table: pd.DataFrame, grid_dir: str | Path) -> str:
+    """A sentence for the page: how many split seeds, and which of the pair's runs are the grid's own."""
+    per_split = table[table["statistic"] == PER_SPLIT]
+    runs = [Path(run).resolve() for run in [*per_split["adam_run"], *per_split["adamw_run"]]]
+    grids = {run.resolve() for run in finished_runs(grid_dir)}
+    shared = sum(run in grids for run in runs)
+    n = len(per_split)
+    seeds = "one split (the grid's; no spread over splits)" if n == 1 else f"{n} split seeds, the grid's split first"
+    return (f"The Adam/AdamW pair on {seeds}: {len(runs)} runs, {shared} of them the grid's own runs "
+            f"(reused, not trained again), {len(runs) - shared} beyond the grid (trained here unless a run of "
+            f"this page or the controls page left them).")
 
 
 def pair_table(cfg: Mapping, table1: Mapping, grid_dir: str | Path, splits: Sequence[str | Path] | None = None,

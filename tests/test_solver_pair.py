@@ -101,6 +101,9 @@ def test_two_split_seeds_give_two_rows_and_their_mean_and_sd(tmp_path, capsys):
     assert mean["vote_ci_low"] == pytest.approx(rows["vote_ci_low"].mean())
     written = pd.read_csv(tmp_path / "out" / solver_pair.TABLE_FILE)
     assert written["statistic"].tolist() == table["statistic"].tolist()
+    pd.DataFrame({"status": ["done", "failed"], "run_dir": [Path(rows["adam_run"].iloc[0]).name, "x"]}).to_csv(
+        grid_dir / "grid.csv", index=False)  # the grid trained the first split's Adam run
+    assert "2 split seeds, the grid's split first: 4 runs, 1 of them the grid's own" in solver_pair.reuse_note(table, grid_dir)
     capsys.readouterr()
     again = solver_pair.pair_table(cfg, table1, grid_dir, splits, n_boot=200)
     assert capsys.readouterr().out.count("finished (metrics.json present); skipping") == 4  # nothing trained twice

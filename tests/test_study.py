@@ -182,6 +182,9 @@ def test_the_study_passes_each_notebook_only_its_parameters(tmp_path, monkeypatc
         clip = controls.variant_config(config.resolve(cfg, corpus["overrides"]), "clip", corpus["cache"],
                                        corpus["split"][0], corpus["runs_dir"])
         assert str(run_folder(clip)) == variant.paths["train"]  # the clip control is notebook 02's run, reused
+    ensemble = dict(given)["05-ensemble"]  # Table 3 over the split seeds, in the runs folder the grid shares
+    assert ensemble["splits"] == manifest.variant("casme2").paths["splits"] and len(ensemble["splits"]) == 2
+    assert ensemble["runs_dir"] == ensemble["grid_dir"] == manifest.variant("casme2").paths["runs"]
     assert dict(given)["08-original-grid"]["grid_dirs"] == [manifest.variant("casme2").paths["grid"]]
     assert dict(given)["08-original-grid"]["out"] == manifest.pages["original_grid"]
 
