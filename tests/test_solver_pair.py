@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlib import config, grid, io, solver_pair, study
+from mlib import config, controls, grid, io, solver_pair, study
 from mlib.ensemble import EnsembleError
 from mlib.manifest import Variant
 from mlib.splits import write_splits
@@ -49,6 +49,9 @@ def test_the_pair_on_the_first_split_is_the_grids_pair(tmp_path, monkeypatch, pr
     assert {run_folder(run_cfg) for run_cfg in pair.values()} <= set(planned)
     single = config.resolve(profile, study.single_run_overrides(cfg, variant, runs))
     assert run_folder(pair["adam"]) == run_folder(single)  # the Table 1 solver is notebook 02's run
+    table1 = study.table1_overrides(page, dataset)
+    clip = controls.variant_config(config.resolve(page, table1), "clip", cache, split, runs)
+    assert run_folder(clip) == run_folder(pair["adam"])  # and the controls' clip run on each split seed
 
 
 def test_the_vote_of_a_pair_is_decided_by_the_tie_rule(tmp_path):
