@@ -90,23 +90,27 @@ def test_two_split_seeds_give_two_rows_and_their_mean_and_sd(tmp_path, capsys):
     assert table["statistic"].tolist() == ["per split", "per split", "mean", "sd"]
     assert table["split"].tolist()[:2] == [Path(s).stem for s in splits] and (table["splits"] == [1, 1, 2, 2]).all()
     rows = table.iloc[:2]
-    assert rows["adam_run"].nunique() == rows["adamw_run"].nunique() == 2 and set(rows["adam_run"]).isdisjoint(rows["adamw_run"])
+    assert rows["adam_run"].nunique() == rows["adamw_run"].nunique() == 2
+    assert set(rows["adam_run"]).isdisjoint(rows["adamw_run"])
     assert all(Path(run).parent == grid_dir for run in [*rows["adam_run"], *rows["adamw_run"]])  # runs_dir: the grid's
     for solver in ("adam", "adamw"):  # each member's rank-1 is its run's own test rank-1
-        recorded = [json.loads((Path(run) / "metrics.json").read_text())["test"]["rank1"] for run in rows[f"{solver}_run"]]
+        recorded = [json.loads((Path(run) / "metrics.json").read_text())["test"]["rank1"]
+                    for run in rows[f"{solver}_run"]]
         assert rows[f"{solver}_rank1"].tolist() == pytest.approx(recorded)
     best = np.maximum(rows["adam_rank1"].to_numpy(), rows["adamw_rank1"].to_numpy())
     assert rows["vote_gain"].to_numpy() == pytest.approx(rows["vote_rank1"].to_numpy() - best)
     mean, sd = table.iloc[2], table.iloc[3]
     for column in ("adam_rank1", "adamw_rank1", "vote_rank1", "vote_gain"):
         values = rows[column].to_numpy(dtype=float)
-        assert mean[column] == pytest.approx(values.sum() / 2) and sd[column] == pytest.approx(abs(values[0] - values[1]) / np.sqrt(2))
+        assert mean[column] == pytest.approx(values.sum() / 2)
+        assert sd[column] == pytest.approx(abs(values[0] - values[1]) / np.sqrt(2))
     assert mean["vote_ci_low"] == pytest.approx(rows["vote_ci_low"].mean())
     written = pd.read_csv(tmp_path / "out" / solver_pair.TABLE_FILE)
     assert written["statistic"].tolist() == table["statistic"].tolist()
     pd.DataFrame({"status": ["done", "failed"], "run_dir": [Path(rows["adam_run"].iloc[0]).name, "x"]}).to_csv(
         grid_dir / "grid.csv", index=False)  # the grid trained the first split's Adam run
-    assert "2 split seeds, the grid's split first: 4 runs, 1 of them the grid's own" in solver_pair.reuse_note(table, grid_dir)
+    note = solver_pair.reuse_note(table, grid_dir)
+    assert "2 split seeds, the grid's split first: 4 runs, 1 of them the grid's own" in note
     capsys.readouterr()
     again = solver_pair.pair_table(cfg, table1, grid_dir, splits, n_boot=200)
     assert capsys.readouterr().out.count("finished (metrics.json present); skipping") == 4  # nothing trained twice
