@@ -176,7 +176,8 @@ show(plots.tie_order_spread(spread))
 # runs, reused. On the default profile `study.split_repeats` is 1: this is the
 # grid's one split, nothing is trained here and there is no spread over splits
 # (cut to keep `make book` near 35 minutes). On `full` it is 3 split seeds, and
-# the pair is trained on the two further seeds.
+# the runs the grid does not hold are trained here (the note below counts them;
+# the Adam run of each seed is also the controls page's `clip` run, trained once).
 
 # %%
 from IPython.display import Markdown
