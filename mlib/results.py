@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlib import grid, paper
+from mlib import grid, paper, solver_pair
 from mlib.manifest import StudyManifest
 
 PAPER = "paper (Kay et al. 2023)"
@@ -55,11 +55,32 @@ def interval(row: dict) -> str:
     return f"[{100 * row['ci_low']:.1f}, {100 * row['ci_high']:.1f}]"
 
 
+ONE_SPLIT = "one split"
+PAPERS_SPLIT = "one split (the original's)"
+
+
+def split_spread(n: int, sd: float | None = None) -> str:
+    """The "split seeds" cell: ``one split``, or how many seeds a mean is over and their sd in points."""
+    if n <= 1:
+        return ONE_SPLIT
+    return f"mean over {n} split seeds, sd {100 * sd:.1f} points"
+
+
 def _row(source: str, model: str, rank1: float | None, chosen_by: str = "", ci: dict | None = None,
-         where: str = "") -> dict:
+         where: str = "", splits: str = ONE_SPLIT) -> dict:
     ci = ci or {}
     return {"source": source, "model": model, "rank-1": percent(rank1), "95 % CI": interval(ci),
-            "chosen by": chosen_by, "result files": where}
+            "chosen by": chosen_by, "split seeds": splits, "result files": where}
+
+
+def table1_over_splits(study: StudyManifest, name: str) -> pd.DataFrame:
+    """The Table 1 configuration's runs over the split seeds: the controls page's ``clip`` rows of corpus
+    ``name`` (``controls.csv``; on the first split it is notebook 02's run). Empty without that page."""
+    found = Path(study.pages.get("controls", "")) / "controls.csv"
+    if "controls" not in study.pages or not found.is_file():
+        return pd.DataFrame(columns=["split", "rank1", "ci_low", "ci_high"])
+    table = pd.read_csv(found, dtype={"split": str})
+    return table[(table["corpus"] == name) & (table["variant"] == "clip")].reset_index(drop=True)
 
 
 def baseline_runs(folder: str | Path) -> list[Path]:
@@ -79,10 +100,17 @@ def single_dataset_table(study: StudyManifest, name: str) -> pd.DataFrame:
     ours = f"ours ({'synthetic' if study.synthetic else 'real'} {variant.name})"
     paths = variant.paths
     rows = [_row(PAPER, "SlowFast, single model (Table 2)", paper.TABLE2_RANK1.get(dataset),
-                 "best test accuracy of the grid")]
+                 "best test accuracy of the grid", splits=PAPERS_SPLIT)]
     if "train" in paths:
+        seeds = table1_over_splits(study, name)
+        first = ONE_SPLIT if len(seeds) <= 1 else f"the first of {len(seeds)} split seeds"
         rows.append(_row(ours, "SlowFast, the paper's Table 1 configuration", chosen_by="fixed in advance",
-                         **_ci_kwargs(test_rank1(paths["train"])), where=paths["train"]))
+                         **_ci_kwargs(test_rank1(paths["train"])), where=paths["train"], splits=first))
+        if len(seeds) > 1:  # mean rank-1 and mean interval bounds over seeds, as mlib.controls.summarize
+            rows.append(_row(ours, "SlowFast, the paper's Table 1 configuration", seeds["rank1"].mean(),
+                             "fixed in advance", {"ci_low": seeds["ci_low"].mean(), "ci_high": seeds["ci_high"].mean()},
+                             str(Path(study.pages["controls"]) / "controls.csv"),
+                             split_spread(len(seeds), seeds["rank1"].std(ddof=1))))
     grid_file = Path(paths.get("grid", "")) / "grid.csv"
     if grid_file.is_file():
         table = grid.load_grid_table(grid_file.parent)
@@ -108,7 +136,7 @@ def single_dataset_table(study: StudyManifest, name: str) -> pd.DataFrame:
                                  {"ci_low": pick.get("test_ci_low"), "ci_high": pick.get("test_ci_high")},
                                  str(selection)))
     rows.append(_row(SAEED, "LGBP + LBP-TOP + FHOFO, SVM (Table 4)", paper.BASELINE_SAEED2021_RANK1.get(dataset),
-                     "as published"))
+                     "as published", splits=PAPERS_SPLIT))
     for run_dir in baseline_runs(paths.get("baseline", "")):
         rows.append(_row(ours, f"baseline SVM on {_features(run_dir)}", chosen_by="validation (SVM C)",
                          **_ci_kwargs(test_rank1(run_dir)), where=str(run_dir)))
@@ -120,18 +148,24 @@ def _ci_kwargs(found: dict) -> dict:
 
 
 def table3(study: StudyManifest, name: str) -> pd.DataFrame:
-    """The paper's Table 3 (SMIC: Adam, AdamW and their vote) beside our Adam/AdamW pairs."""
+    """The paper's Table 3 (SMIC: Adam, AdamW and their vote) beside our Adam/AdamW pairs: the grid's
+    pairs on its split (``table3.csv``), then the Table 1 pair over the split seeds (``table3-splits.csv``,
+    ``mlib.solver_pair``): the mean over seeds with its sd, or "one split"."""
     variant = study.variant(name)
-    rows = [{"source": PAPER + ", SMIC", "pair": "", "model": model, "test rank-1": percent(value), "95 % CI": ""}
+    rows = [{"source": PAPER + ", SMIC", "pair": "", "model": model, "test rank-1": percent(value), "95 % CI": "",
+             "split seeds": PAPERS_SPLIT}
             for model, value in [("adam", paper.TABLE3_RANK1["adam"]), ("adamw", paper.TABLE3_RANK1["adamw"]),
                                  ("vote of the two", paper.TABLE3_RANK1["ensemble"])]]
-    ours = Path(variant.paths.get("ensemble", "")) / "table3.csv"
-    if ours.is_file():
-        source = f"ours ({'synthetic' if study.synthetic else 'real'} {name})"
-        for _, row in pd.read_csv(ours).iterrows():
-            rows.append({"source": source, "pair": row["pair"], "model": row["model"],
+    folder = Path(variant.paths.get("ensemble", ""))
+    source = f"ours ({'synthetic' if study.synthetic else 'real'} {name})"
+    if (folder / "table3.csv").is_file():
+        for _, row in pd.read_csv(folder / "table3.csv").iterrows():
+            rows.append({"source": source, "pair": f"grid pair {row['pair']}", "model": row["model"],
                          "test rank-1": percent(row["test_rank1"]),
-                         "95 % CI": interval({"ci_low": row["test_ci_low"], "ci_high": row["test_ci_high"]})})
+                         "95 % CI": interval({"ci_low": row["test_ci_low"], "ci_high": row["test_ci_high"]}),
+                         "split seeds": ONE_SPLIT})
+    if "ensemble" in variant.paths and (folder / solver_pair.TABLE_FILE).is_file():
+        rows += _pair_over_splits(pd.read_csv(folder / solver_pair.TABLE_FILE), source)
     return pd.DataFrame(rows)
 
 
@@ -166,6 +200,22 @@ def learnable_table(study: StudyManifest) -> pd.DataFrame:
                 rows.append({"corpus": variant.name, "what": what, "rank-1": percent(found["rank1"]),
                              "95 % CI": interval(found), "chance": percent(found["chance"])})
     return pd.DataFrame(rows, columns=["corpus", "what", "rank-1", "95 % CI", "chance"])
+
+
+def _pair_over_splits(table: pd.DataFrame, source: str) -> list[dict]:
+    """Rows of ``table3``: each model of the Table 1 pair and the vote's gain, mean over seeds and sd."""
+    by = table.set_index("statistic")
+    mean, n = by.loc[solver_pair.MEAN], int(by.loc[solver_pair.MEAN, "splits"])
+    sd = by.loc[solver_pair.SD] if n > 1 else {}
+    rows = []
+    for model, label in [("adam", "adam"), ("adamw", "adamw"), ("vote", "hard vote of the two"),
+                         ("vote_gain", "vote minus the better member")]:
+        column = model if model == "vote_gain" else f"{model}_rank1"
+        ci = {} if model == "vote_gain" else {"ci_low": mean[f"{model}_ci_low"], "ci_high": mean[f"{model}_ci_high"]}
+        rows.append({"source": source, "pair": "Table 1 configuration", "model": label,
+                     "test rank-1": percent(mean[column]), "95 % CI": interval(ci),
+                     "split seeds": split_spread(n, sd.get(column))})
+    return rows
 
 
 def motion_only_table(study: StudyManifest) -> pd.DataFrame:

@@ -26,6 +26,11 @@ which a face crop cannot test because appearance alone identifies a face; the
 movement to tell the subjects of a group apart (``study.motion_only``,
 ``study.twins``).
 
+On the identity corpus, notebook 05 also trains (or finds) Table 3's Adam/AdamW pair
+at the Table 1 configuration on each of the ``study.split_repeats`` split seeds, in
+the runs folder the grid shares, so the pair on the first split is the grid's own
+(``mlib.solver_pair``).
+
 After every corpus, three study-level pages run once: ``07-controls`` trains
 the input variants of ``study.controls`` on every corpus (its ``clip`` variant
 is notebook 02's Table 1 run, found already trained) over ``study.split_repeats``
@@ -128,10 +133,8 @@ def table1_overrides(cfg: dict, dataset: str) -> dict:
     chosen = paper.TABLE1[paper.paper_dataset(dataset)]
     found = {"model.alpha": chosen["alpha"], "model.beta_inv": chosen["beta_inv"],
              "train.optimizer": chosen["optimizer"], "train.lr": chosen["lr"]}
-    if cfg["study"]["table1_batch"] == "paper":
+    if cfg["study"]["table1_batch"] == "paper":  # else "profile" (config.RULES allows only the two)
         found["train.batch_size"] = chosen["batch_size"]
-    elif cfg["study"]["table1_batch"] != "profile":
-        raise mconfig.ConfigError(f"study.table1_batch: expected paper or profile, got {cfg['study']['table1_batch']!r}")
     return found
 
 
@@ -200,7 +203,8 @@ class StudyRunner:
             return
         paths.update(grid=str(runs_dir), ensemble=str(out / "ensemble"), gradcam=str(out / "gradcam"))
         self._notebook("04-grid-search", variant, corpus, {"out": paths["grid"]})
-        self._notebook("05-ensemble", variant, corpus, {"grid_dir": paths["grid"], "out": paths["ensemble"]})
+        self._notebook("05-ensemble", variant, corpus, {"grid_dir": paths["grid"], "out": paths["ensemble"],
+                                                        "splits": paths["splits"], "runs_dir": paths["runs"]})
         self._notebook("06-gradcam", variant, corpus, {"run": paths["train"], "out": paths["gradcam"]})
 
     def controls_corpora(self) -> dict:

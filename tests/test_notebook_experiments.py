@@ -56,7 +56,8 @@ def test_grid_and_ensemble_notebooks(tmp_path):
     assert table["status"].tolist() == ["done"] * 3
 
     notebooks.execute(ROOT / "notebooks" / "05-ensemble.py", executed / "05-ensemble.ipynb", {
-        "overrides": {"study.ensemble_max_size": 3, "study.bootstrap": 200},
+        "overrides": {"study.ensemble_max_size": 3, "study.bootstrap": 200, **config.dotted_overrides(QUICK),
+                      "train.weight_decay": 0.01},  # the grid's settings, so Table 3 over splits reuses its pair
         "grid_dir": str(grid_dir), "out": str(ens_dir),
     }, cwd=ROOT)
     text = _text(executed / "05-ensemble.ipynb")
@@ -66,3 +67,6 @@ def test_grid_and_ensemble_notebooks(tmp_path):
     ensembles = pd.read_csv(ens_dir / "ensembles.csv")
     assert len(ensembles) == 3 + 3 * (3 + 1)
     assert len(pd.read_csv(ens_dir / "table3.csv")) == 4
+    over_seeds = pd.read_csv(ens_dir / "table3-splits.csv")  # the grid's one split: its alpha-4 pair, reused
+    assert over_seeds["statistic"].tolist() == ["per split", "mean"]
+    assert "one split (the grid's; no spread over splits): 2 runs, 2 of them the grid's own runs" in text

@@ -103,3 +103,88 @@ def test_provenance_note_names_runs_and_a_hash_that_follows_the_configuration(tm
     assert hashes[0] == hashes[1] != hashes[2] and str(tmp_path / "a") in notes[0]
     assert "no configuration file" in provenance_note([tmp_path / "missing"])
 
+
+
+def _with_pages(study, tmp_path, **pages):
+    """The fixture's manifest with study-level pages (``controls``) and the casme2 corpus's ensemble folder."""
+    study.pages.update(pages)
+    study.variant("casme2").paths["ensemble"] = str(tmp_path / "casme2" / "ensemble")
+    return study
+
+
+def _controls_csv(folder, clip_rows):
+    """controls.csv with ``clip_rows`` (rank1, ci_low, ci_high) of casme2's clip, one per split seed, and
+    rows of another variant and corpus that the Table 2 spread must leave out."""
+    import pandas as pd
+
+    rows = [{"corpus": "casme2", "variant": "clip", "split": f"half-seed{42 + i}", "rank1": r, "ci_low": lo,
+             "ci_high": hi} for i, (r, lo, hi) in enumerate(clip_rows)]
+    others = [("casme2", "shuffled"), ("casme2-twins", "clip")]
+    rows += [{"corpus": corpus, "variant": variant, "split": "half-seed42", "rank1": 0.1, "ci_low": 0.0, "ci_high": 0.2}
+             for corpus, variant in others]
+    folder.mkdir(parents=True)
+    pd.DataFrame(rows).to_csv(folder / "controls.csv", index=False)
+    return str(folder)
+
+
+TABLE1 = "SlowFast, the paper's Table 1 configuration"
+
+
+def test_table2_says_one_split_without_repeated_seeds(study, tmp_path):
+    table = results.single_dataset_table(study, "casme2")
+    assert (table["model"] == TABLE1).sum() == 1
+    assert table["split seeds"].notna().all() and (table["split seeds"] != "").all()
+    assert table.set_index("model").loc[TABLE1, "split seeds"] == "one split"
+    _with_pages(study, tmp_path, controls=_controls_csv(tmp_path / "controls", [(0.5, 0.25, 0.75)]))
+    again = results.single_dataset_table(study, "casme2")
+    assert (again["model"] == TABLE1).sum() == 1 and again.set_index("model").loc[TABLE1, "split seeds"] == "one split"
+
+
+def test_table2_adds_the_mean_over_split_seeds_and_its_sd(study, tmp_path):
+    import numpy as np
+
+    seeds = [(0.5, 0.25, 0.75), (0.75, 0.5, 1.0), (0.625, 0.375, 0.875)]
+    _with_pages(study, tmp_path, controls=_controls_csv(tmp_path / "controls", seeds))
+    rows = results.single_dataset_table(study, "casme2")
+    rows = rows[rows["model"] == TABLE1]
+    assert rows["split seeds"].tolist()[0] == "the first of 3 split seeds" and rows["rank-1"].tolist()[0] == "50.0 %"
+    mean = rows.iloc[1]
+    sd = np.sqrt(sum((r - 0.625) ** 2 for r, _, _ in seeds) / 2)
+    assert (mean["rank-1"], mean["95 % CI"]) == ("62.5 %", "[37.5, 87.5]")
+    assert mean["split seeds"] == f"mean over 3 split seeds, sd {100 * sd:.1f} points"
+
+
+def _pair_table(folder, per_split):
+    """table3-splits.csv as mlib.solver_pair writes it, from per-split (adam, adamw, vote) rank-1s."""
+    import pandas as pd
+
+    from mlib import solver_pair
+
+    rows = []
+    for i, ranks in enumerate(per_split):
+        row = {"statistic": "per split", "split": f"s{i}", "splits": 1, "n_test": 8, "adam_run": "a", "adamw_run": "w"}
+        for model, r in zip(("adam", "adamw", "vote"), ranks):
+            row |= {f"{model}_rank1": r, f"{model}_ci_low": r - 0.25, f"{model}_ci_high": r + 0.125}
+        rows.append(row | {"vote_gain": ranks[2] - max(ranks[:2])})
+    frame = pd.DataFrame(rows, columns=solver_pair.COLUMNS)
+    folder.mkdir(parents=True)
+    pd.concat([frame, solver_pair.summary_rows(frame)]).to_csv(folder / solver_pair.TABLE_FILE, index=False)
+
+
+def test_table3_over_split_seeds_one_and_two(study, tmp_path):
+    _with_pages(study, tmp_path)
+    assert results.table3(study, "casme2")["source"].tolist() == [results.PAPER + ", SMIC"] * 3
+    _pair_table(tmp_path / "casme2" / "ensemble", [(0.5, 0.625, 0.75)])
+    one = results.table3(study, "casme2").iloc[3:].set_index("model")
+    assert one["test rank-1"].tolist() == ["50.0 %", "62.5 %", "75.0 %", "12.5 %"]
+    assert one.loc["adam", "95 % CI"] == "[25.0, 62.5]" and (one["split seeds"] == "one split").all()
+
+    study.variant("casme2").paths["ensemble"] = str(tmp_path / "two")
+    _pair_table(tmp_path / "two", [(0.5, 0.625, 0.75), (0.75, 0.625, 0.5)])  # gains +12.5 and -25 points
+    two = results.table3(study, "casme2").iloc[3:].set_index("model")
+    assert two["test rank-1"].tolist() == ["62.5 %", "62.5 %", "62.5 %", "-6.2 %"]
+    assert two.loc["hard vote of the two", "95 % CI"] == "[37.5, 75.0]"
+    sd = {"adam": 0.25 / 2 ** 0.5, "adamw": 0.0, "hard vote of the two": 0.25 / 2 ** 0.5,
+          "vote minus the better member": 0.375 / 2 ** 0.5}
+    assert two["split seeds"].to_dict() == {model: f"mean over 2 split seeds, sd {100 * value:.1f} points"
+                                            for model, value in sd.items()}

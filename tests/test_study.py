@@ -77,8 +77,8 @@ def test_table1_batch_is_the_papers_on_full_and_the_profiles_on_cpu_profiles():
     assert (smic["model.alpha"], smic["model.beta_inv"], smic["train.optimizer"]) == (16, 16, "adam")
     assert smic["train.batch_size"] == paper.TABLE1["smic"]["batch_size"] == 32
     assert "train.batch_size" not in study.table1_overrides(config.resolve("configs/profiles/ci.yaml"), "smic")
-    with pytest.raises(config.ConfigError, match="study.table1_batch: expected paper or profile"):
-        study.table1_overrides(config.resolve(overrides={"study.table1_batch": "gpu"}), "smic")
+    with pytest.raises(config.ConfigError, match="study.table1_batch: 'gpu' is not allowed; allowed: one of paper, profile"):
+        config.resolve(overrides={"study.table1_batch": "gpu"})
 
 
 @pytest.mark.parametrize("profile, dataset", [(FULL, "casme2"), (FULL, "samm"), (FULL, "smic"),
@@ -182,6 +182,9 @@ def test_the_study_passes_each_notebook_only_its_parameters(tmp_path, monkeypatc
         clip = controls.variant_config(config.resolve(cfg, corpus["overrides"]), "clip", corpus["cache"],
                                        corpus["split"][0], corpus["runs_dir"])
         assert str(run_folder(clip)) == variant.paths["train"]  # the clip control is notebook 02's run, reused
+    ensemble = dict(given)["05-ensemble"]  # Table 3 over the split seeds, in the runs folder the grid shares
+    assert ensemble["splits"] == manifest.variant("casme2").paths["splits"] and len(ensemble["splits"]) == 2
+    assert ensemble["runs_dir"] == ensemble["grid_dir"] == manifest.variant("casme2").paths["runs"]
     assert dict(given)["08-original-grid"]["grid_dirs"] == [manifest.variant("casme2").paths["grid"]]
     assert dict(given)["08-original-grid"]["out"] == manifest.pages["original_grid"]
 

@@ -1,0 +1,133 @@
+"""The Table 3 analogue over split seeds: Adam and AdamW at the paper's Table 1 configuration, and their vote.
+
+The paper's Table 3 sets two SlowFast models that differ only in the solver
+(Adam, AdamW) beside the majority vote of the two, on one split. Here the pair
+is the Table 1 configuration of the corpus's database
+(:func:`mlib.study.table1_overrides`) with each solver, trained (or found) on
+each split seed of the study (``study.split_repeats``,
+:func:`mlib.study.repeated_splits`; the first is the grid's split). The runs go
+to the runs folder the grid shares, and :func:`mlib.train.run_folder` keys a run
+by its settings, cache and split, so a pair the grid already trained on the
+first split is reused, never trained twice.
+
+The vote is :func:`mlib.ensemble.evaluate`'s hard vote with its default tie
+rule (``ours``: votes, then the mean probability, then the class order); with
+two members that rule alone decides every disagreement (``mlib.ensemble``).
+Each member alone is scored as ``mlib.ensemble.table3`` scores it.
+
+:func:`pair_table` gives one row per split seed (each with the bootstrap 95 %
+intervals of ``mlib.metrics``) and appends :func:`summary_rows`: the mean over
+seeds (rank-1 and interval bounds averaged, as :func:`mlib.controls.summarize`
+does) and, with more than one seed, the sd over seeds (``ddof=1``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import pandas as pd
+import yaml
+
+from mlib import io
+from mlib.config import resolve
+from mlib.ensemble import SOLVER_KEY, EnsembleError, evaluate, finished_runs, load_predictions
+
+SOLVERS = ("adam", "adamw")
+MODELS = (*SOLVERS, "vote")  # the two members and the hard vote of the two
+VOTE = "hard"
+TABLE_FILE = "table3-splits.csv"
+PER_SPLIT, MEAN, SD = "per split", "mean", "sd"  # the ``statistic`` of a row
+RANK_COLUMNS = [f"{model}_{value}" for model in MODELS for value in ("rank1", "ci_low", "ci_high")]
+COLUMNS = ["statistic", "split", "splits", *RANK_COLUMNS, "vote_gain", "n_test", "adam_run", "adamw_run"]
+
+
+def grid_inputs(grid_dir: str | Path) -> dict:
+    """The cache and split file a grid was run on, from its ``grid-spec.yaml`` (``mlib.grid.run_grid``)."""
+    spec_file = Path(grid_dir) / "grid-spec.yaml"
+    if not spec_file.is_file():
+        raise EnsembleError(f"{spec_file}: no grid specification; run `mlib grid` first")
+    spec = yaml.safe_load(spec_file.read_text()) or {}
+    missing = [key for key in ("cache", "split") if not spec.get(key)]
+    if missing:
+        raise EnsembleError(f"{spec_file}: lacks {', '.join(missing)}")
+    return {"cache": spec["cache"], "split": spec["split"]}
+
+
+def pair_configs(cfg: Mapping, table1: Mapping, cache: str | Path, split: str | Path,
+                 runs_dir: str | Path) -> dict[str, dict]:
+    """Solver -> the resolved config of its run on ``split``: ``cfg`` with the Table 1 choice ``table1``
+    (dotted keys), the solver, and the cache, split and runs folder."""
+    run = {"run.cache": str(cache), "run.split": str(split), "run.out": str(runs_dir), "run.name": None}
+    return {solver: resolve(cfg, {**table1, SOLVER_KEY: solver, **run}) for solver in SOLVERS}
+
+
+def split_row(run_dirs: Mapping[str, str | Path], split: str | Path, *, n_boot: int = 1000) -> dict:
+    """One split seed's row: each member's and the vote's test rank-1 with its bootstrap 95 % interval,
+    and the vote's gain over the better member."""
+    runs = [load_predictions(run_dirs[solver]) for solver in SOLVERS]
+    scored = {solver: evaluate([run], "soft", n_boot=n_boot) for solver, run in zip(SOLVERS, runs)}
+    scored["vote"] = evaluate(runs, VOTE, n_boot=n_boot)
+    row = {"statistic": PER_SPLIT, "split": Path(split).stem, "splits": 1}
+    for model, found in scored.items():
+        row |= {f"{model}_rank1": found["test_rank1"], f"{model}_ci_low": found["test_ci_low"],
+                f"{model}_ci_high": found["test_ci_high"]}
+    row["vote_gain"] = row["vote_rank1"] - max(row["adam_rank1"], row["adamw_rank1"])
+    return row | {"n_test": scored["vote"]["n_test"], "adam_run": str(run_dirs["adam"]),
+                  "adamw_run": str(run_dirs["adamw"])}
+
+
+def summary_rows(per_split: pd.DataFrame) -> pd.DataFrame:
+    """The mean over split seeds of every rank-1, interval bound, gain and test size and, with more than one
+    seed, the sd over seeds of every rank-1 and of the gain."""
+    n = len(per_split)
+    if n == 0:
+        raise EnsembleError("no split seeds to summarise")
+    measured = [*RANK_COLUMNS, "vote_gain", "n_test"]
+    seeds = f"{n} split seed{'s' if n > 1 else ''}"
+    rows = [{"statistic": MEAN, "split": f"mean over {seeds}", "splits": n, **per_split[measured].mean()}]
+    if n > 1:
+        spread = [f"{model}_rank1" for model in MODELS] + ["vote_gain"]
+        rows.append({"statistic": SD, "split": f"sd over {seeds}", "splits": n, **per_split[spread].std(ddof=1)})
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def reuse_note(table: pd.DataFrame, grid_dir: str | Path) -> str:
+    """A sentence for the page: how many split seeds, and which of the pair's runs are the grid's own."""
+    per_split = table[table["statistic"] == PER_SPLIT]
+    runs = [Path(run).resolve() for run in [*per_split["adam_run"], *per_split["adamw_run"]]]
+    grids = {run.resolve() for run in finished_runs(grid_dir)}
+    shared = sum(run in grids for run in runs)
+    n = len(per_split)
+    seeds = "one split (the grid's; no spread over splits)" if n == 1 else f"{n} split seeds, the grid's split first"
+    return (f"The Adam/AdamW pair on {seeds}: {len(runs)} runs, {shared} of them the grid's own runs "
+            f"(reused, not trained again), {len(runs) - shared} beyond the grid (trained here unless a run of "
+            f"this page or the controls page left them).")
+
+
+def pair_table(cfg: Mapping, table1: Mapping, grid_dir: str | Path, splits: Sequence[str | Path] | None = None,
+               runs_dir: str | Path | None = None, out: str | Path | None = None, *, n_boot: int = 1000,
+               progress: bool = False) -> pd.DataFrame:
+    """Train (or reuse) the Adam/AdamW pair on every split seed and vote it; per-split rows, then the summary.
+
+    The cache is the grid's (``grid-spec.yaml``); ``splits`` default to the grid's one split and must start
+    with it (the first seed is the grid's, so its pair is reused); ``runs_dir`` defaults to ``grid_dir``.
+    Written to ``out/table3-splits.csv`` when ``out`` is given.
+    """
+    from mlib.train import train
+
+    inputs = grid_inputs(grid_dir)
+    splits = list(splits) if splits else [inputs["split"]]
+    if Path(splits[0]).resolve() != Path(inputs["split"]).resolve():
+        raise EnsembleError(f"splits: the first split seed {splits[0]} is not the grid's split {inputs['split']}")
+    runs_dir = runs_dir or grid_dir
+    rows = []
+    for split in splits:
+        configs = pair_configs(cfg, table1, inputs["cache"], split, runs_dir)
+        run_dirs = {solver: train(run_cfg, progress=progress) for solver, run_cfg in configs.items()}
+        rows.append(split_row(run_dirs, split, n_boot=n_boot))
+    per_split = pd.DataFrame(rows, columns=COLUMNS)
+    table = pd.concat([per_split, summary_rows(per_split)], ignore_index=True)
+    if out is not None:
+        io.write_csv(Path(out) / TABLE_FILE, table)
+    return table
