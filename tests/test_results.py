@@ -1,6 +1,7 @@
 """The results summary reads runs' files and the paper's numbers, and labels each row's source."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -81,3 +82,21 @@ def test_provenance_note_names_runs_and_a_hash_that_follows_the_configuration(tm
     assert hashes[0] == hashes[1] != hashes[2] and str(tmp_path / "a") in notes[0]
     assert "no configuration file" in provenance_note([tmp_path / "missing"])
 
+
+
+def test_provenance_note_hashes_files_names_inputs_and_links_the_source_notebook(tmp_path):
+    import yaml
+
+    from mlib.results import REPOSITORY_URL, provenance_note
+
+    split = tmp_path / "split.csv"
+    split.write_text("clip,part\n")
+    (tmp_path / "grid").mkdir()
+    (tmp_path / "grid" / "grid-spec.yaml").write_text("seeds: [0]")
+    note = provenance_note([split, tmp_path / "grid"], source="notebooks/04-grid-search.py", inputs=["repo@abc:Output/x"])
+    assert f"`{split}` (content " in note and "configuration no configuration file" not in note
+    assert "`repo@abc:Output/x`" in note
+    assert note.endswith(f"Source: [notebooks/04-grid-search.py]({REPOSITORY_URL}/blob/HEAD/notebooks/04-grid-search.py).")
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "_config.yml").read_text())
+    assert REPOSITORY_URL == config["repository"]["url"]
+    assert "Source" not in provenance_note([split])
