@@ -96,7 +96,7 @@ say(provenance_note([root], source=SOURCE))
 
 # %%
 loaded = load_dataset(dataset, root, apex_rule=data["apex_rule"], cropped=data["cropped"])
-say(f"```text\n{validation_report(loaded)}\n```")
+say("\n".join(f"- {line.strip()}" for line in validation_report(loaded).splitlines()[1:]))  # line 1: the root
 clips = loaded.clips
 per_subject = clips.groupby("subject").agg(clips=("clip_key", "size"), frames=("frames", lambda f: int(sum(map(len, f)))))
 show_table(per_subject.reset_index())
