@@ -77,13 +77,15 @@ def run_row(run_dir: Path, corpus: str, variant: str, split: str | Path, positiv
 
 
 def run_controls(cfg: Mapping, corpora: Mapping[str, Mapping], out: str | Path | None = None,
-                 variants: Sequence[str] = tuple(VARIANTS), progress: bool = False) -> pd.DataFrame:
+                 variants: Sequence[str] = tuple(VARIANTS), progress: bool = False,
+                 log: bool = True) -> pd.DataFrame:
     """Train (or reuse) every variant on every corpus; return the tidy table, written to ``out/controls.csv``.
 
     ``corpora``: name -> ``{"cache": folder, "split": file or list of files (split seeds),
     "runs_dir": parent of the run folders, "positive_control": optional accuracy of a
     positive control that sees only motion on this corpus, "overrides": optional dotted settings of
     this corpus over ``cfg`` (the study's Table 1 choice per database, so ``clip`` is notebook 02's run)}``.
+    ``log``: training's per-epoch lines (False on the book's page).
     """
     rows = []
     for name, corpus in corpora.items():
@@ -97,7 +99,7 @@ def run_controls(cfg: Mapping, corpora: Mapping[str, Mapping], out: str | Path |
             for variant in variants:
                 corpus_cfg = resolve(cfg, corpus.get("overrides") or {})
                 run_cfg = variant_config(corpus_cfg, variant, corpus["cache"], split, corpus["runs_dir"])
-                run_dir = train(run_cfg, progress=progress)
+                run_dir = train(run_cfg, progress=progress, log=log)
                 rows.append(run_row(run_dir, name, variant, split, positive))
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     if out is not None:

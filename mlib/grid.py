@@ -228,11 +228,14 @@ def _results(run_dir: Path) -> dict:
 
 def run_grid(grid_file: str | Path, *, profile=None, overrides: Iterable[str] = (), cache: str | Path,
              split: str | Path, out: str | Path, seeds: Sequence[int] | None = None,
-             progress: bool = True, executor=None, max_parallel: int | None = None) -> pd.DataFrame:
+             progress: bool = True, executor=None, max_parallel: int | None = None,
+             log: bool = True) -> pd.DataFrame:
     """Run (or resume, or just collect) every configuration of a grid; returns grid.csv's table.
 
     ``executor``: None trains each configuration in this process, one after another; a
     submitit executor (:func:`make_executor`) runs each as a job, ``max_parallel`` at a time.
+    ``log``: print one line per configuration and training's per-epoch lines (``mlib grid``'s
+    log); the book's page passes False and shows grid.csv as a table instead.
     """
     out = Path(out)
     runs = plan(grid_file, profile=profile, overrides=overrides, cache=cache, split=split, out=out, seeds=seeds)
@@ -264,7 +267,7 @@ def run_grid(grid_file: str | Path, *, profile=None, overrides: Iterable[str] = 
         else:
             row |= {"status": "failed", "seconds": seconds, "message": error}
         io.write_csv(table_path, pd.DataFrame(rows))
-        if progress:
+        if progress and log:
             settings = " ".join(f"{k.split('.')[-1]}={row[k]}" for k in columns)
             result = (f"val {_fmt(row['val_rank1'])} test {_fmt(row['test_rank1'])}" if row["status"] == "done"
                       else row["message"])
@@ -273,14 +276,14 @@ def run_grid(grid_file: str | Path, *, profile=None, overrides: Iterable[str] = 
     if executor is None:
         for i in todo:
             started = time.perf_counter()
-            error = train_job(runs[i].cfg, str(runs[i].run_dir), progress)
+            error = train_job(runs[i].cfg, str(runs[i].run_dir), progress, log)
             record(i, error, time.perf_counter() - started)
     else:
         _run_jobs(executor, runs, todo, record, max_parallel)
     return pd.DataFrame(rows)
 
 
-def train_job(cfg: dict, run_dir: str, progress: bool = False) -> str | None:
+def train_job(cfg: dict, run_dir: str, progress: bool = False, log: bool = True) -> str | None:
     """Train one configuration (in this process or as a submitit job); None when it finished.
 
     A configuration that raises (a failed configuration must not stop the grid) leaves its
@@ -292,7 +295,7 @@ def train_job(cfg: dict, run_dir: str, progress: bool = False) -> str | None:
 
     error_file = Path(run_dir) / "error.txt"
     try:
-        training.train(cfg, run_dir, progress=progress)
+        training.train(cfg, run_dir, progress=progress, log=log)
     except Exception as exc:
         io.write_text(error_file, traceback.format_exc())
         return f"{type(exc).__name__}: {exc}".splitlines()[0]

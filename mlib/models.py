@@ -24,6 +24,7 @@ network (CPU profiles use it; the paper's settings keep 64).
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Mapping
 
@@ -118,7 +119,11 @@ def build_slowfast(model_cfg: Mapping, num_classes: int, slow_positions=None) ->
     ``slow_positions``: the Slow pathway's frames as positions in the Fast input (None: every alpha-th).
     """
     validate_model_cfg(model_cfg, num_classes)
-    from pytorchvideo.models.slowfast import create_slowfast
+    with warnings.catch_warnings():
+        # Harmless: pytorchvideo.models imports fvcore.nn, whose focal_loss module (fvcore 0.1.5, the
+        # last release) scripts a loss we never use with torch.jit.script, deprecated since torch 2.5.
+        warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", category=FutureWarning)
+        from pytorchvideo.models.slowfast import create_slowfast
 
     alpha, beta_inv = model_cfg["alpha"], model_cfg["beta_inv"]
     net = create_slowfast(

@@ -18,8 +18,11 @@ cell does not define (papermill would only warn and ignore it), and
 The executed copy reads as a paper's section (``for_reading``): every code
 cell is tagged ``hide-input`` (the book collapses it behind a toggle), the
 ``parameters`` cell and papermill's ``injected-parameters`` cell are tagged
-``remove-cell``, and stderr streams (warnings, progress bars, log lines) are
-dropped: what a reader sees is the page's prose, tables and figures.
+``remove-cell``. Outputs are kept as they are, stderr included: a warning is
+fixed where it arises or filtered there by message, with the reason (e.g.
+``mlib.models.build_slowfast``), never dropped here, so a new one shows on the
+page and fails the browser test. The pages pass ``progress=False`` and
+``log=False`` to mlib, so no progress bar or log line reaches them.
 """
 
 from __future__ import annotations
@@ -97,7 +100,7 @@ def parameter_names(notebook: nbformat.NotebookNode) -> set[str]:
 
 
 def for_reading(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Tag the cells for the book and drop stderr outputs (see the module docstring); returns ``notebook``."""
+    """Tag the cells for the book (see the module docstring); returns ``notebook``."""
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
@@ -106,8 +109,6 @@ def for_reading(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if wanted not in tags and "remove-cell" not in tags:
             tags.append(wanted)
         cell.metadata["tags"] = tags
-        cell.outputs = [out for out in cell.get("outputs", [])
-                        if not (out.get("output_type") == "stream" and out.get("name") == "stderr")]
     return notebook
 
 

@@ -265,21 +265,38 @@ def gradcam_table(study: StudyManifest, name: str) -> pd.DataFrame:
     }).reset_index(drop=True)
 
 
-def provenance_note(run_dirs, config_files=("config.yaml", "config.json", "metrics.json")) -> str:
+REPOSITORY_URL = "https://github.com/mlib-study/micro-expression-person-recognition"  # _config.yml's repository.url
+CONFIG_FILES = ("config.yaml", "config.json", "grid-spec.yaml", "settings.json", "metrics.json")
+
+
+def provenance_note(run_dirs, config_files=CONFIG_FILES, *, source: str | None = None, inputs=()) -> str:
     """A one-paragraph note naming the run folders behind a figure or table and their configuration hashes.
 
     The hash is the first 12 hex digits of the SHA-256 of the folder's first
-    configuration file found (``config_files``), so two figures made by the
-    same configuration show the same hash.
+    configuration file found (``config_files``: a run's ``config.yaml``, a grid's
+    ``grid-spec.yaml``, a cache's ``settings.json``), so two figures made by the
+    same configuration show the same hash; a path that is a file (a split file,
+    a result table) is hashed itself. ``inputs``: other inputs named as they are
+    (the original repository's files). ``source``: the page's notebook
+    (``notebooks/NN-name.py``), linked in the repository.
     """
     import hashlib
 
+    def digest(path: Path) -> str:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
     parts = []
     for run_dir in map(Path, run_dirs):
+        if run_dir.is_file():
+            parts.append(f"`{run_dir}` (content {digest(run_dir)})")
+            continue
         found = next((run_dir / name for name in config_files if (run_dir / name).is_file()), None)
-        digest = hashlib.sha256(found.read_bytes()).hexdigest()[:12] if found else "no configuration file"
-        parts.append(f"`{run_dir}` (configuration {digest})")
-    return "Made by: " + ("; ".join(parts) if parts else "no run folder") + "."
+        parts.append(f"`{run_dir}` (configuration {digest(found) if found else 'no configuration file'})")
+    parts += [f"`{name}`" for name in inputs]
+    note = "Made by: " + ("; ".join(parts) if parts else "no run folder") + "."
+    if source:
+        note += f" Source: [{source}]({REPOSITORY_URL}/blob/HEAD/{source})."
+    return note
 
 
 ARCHIVE_SUFFIXES = (".csv", ".json", ".yaml", ".txt")  # tables, metrics, per-clip predictions, configurations

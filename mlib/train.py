@@ -335,12 +335,15 @@ def train(
     run_dir: str | Path | None = None,
     progress: bool = True,
     on_epoch_end: Callable[[int, dict], None] | None = None,
+    log: bool = True,
 ) -> Path:
     """Train (or resume, or skip if finished) one run; return its folder.
 
     ``cfg`` is a resolved configuration whose ``run.cache`` and ``run.split`` name the
     inputs. ``on_epoch_end(epoch, history_row)`` is called after each epoch's
     checkpoint is saved (an exception raised there stops the run like a kill would).
+    ``log``: print one line per epoch and the skip/resume/finish lines (the CLI's log);
+    the book's pages pass False and show the run's ``history.csv`` as a figure instead.
     """
     if not cfg["run"].get("cache") or not cfg["run"].get("split"):
         raise ValueError("run.cache and run.split must name a prepared cache folder and a split file")
@@ -349,7 +352,8 @@ def train(
     _check_same_config(run_dir, cfg)
     _check_same_data(run_dir, data)
     if (run_dir / "metrics.json").is_file():
-        print(f"{run_dir}: finished (metrics.json present); skipping")
+        if log:
+            print(f"{run_dir}: finished (metrics.json present); skipping")
         return run_dir
     table = load_clip_table(cfg["run"]["cache"], cfg["run"]["split"])
     device = resolve_device(cfg["train"]["device"])
@@ -360,8 +364,8 @@ def train(
         runner = _Runner(recipe.effective_config(cfg), table, device)
         io.write_yaml(run_dir / "config.yaml", cfg)
         io.write_json(run_dir / DATA_FILE, data)
-        _fit(runner, run_dir, progress, on_epoch_end)
-        _finish(runner, run_dir)
+        _fit(runner, run_dir, progress, on_epoch_end, log)
+        _finish(runner, run_dir, log)
     return run_dir
 
 
@@ -409,7 +413,7 @@ def _check_same_data(run_dir: Path, data: dict) -> None:
                                 f"choose another run name (--name) or remove the folder")
 
 
-def _fit(runner: _Runner, run_dir: Path, progress: bool, on_epoch_end) -> None:
+def _fit(runner: _Runner, run_dir: Path, progress: bool, on_epoch_end, log: bool = True) -> None:
     tcfg = runner.cfg["train"]
     generator = torch.Generator().manual_seed(tcfg["seed"])
     optimizer = make_optimizer(runner.model, tcfg)
@@ -426,7 +430,8 @@ def _fit(runner: _Runner, run_dir: Path, progress: bool, on_epoch_end) -> None:
         scheduler.load_state_dict(state["scheduler"])
         _set_rng_state(state["rng"], generator)
         history, best, start = list(state["history"]), dict(state["best"]), int(state["epoch"]) + 1
-        print(f"{run_dir}: resuming after epoch {state['epoch']}")
+        if log:
+            print(f"{run_dir}: resuming after epoch {state['epoch']}")
 
     for epoch in range(start, int(tcfg["epochs"]) + 1):
         started = time.perf_counter()
@@ -450,13 +455,14 @@ def _fit(runner: _Runner, run_dir: Path, progress: bool, on_epoch_end) -> None:
             _save_checkpoint(best_path, *state)
         _save_checkpoint(last_path, *state)
         io.write_csv(run_dir / "history.csv", pd.DataFrame(history, columns=HISTORY_COLUMNS))
-        print(f"epoch {epoch}/{tcfg['epochs']}: loss {train_loss:.4f}  train acc {train_acc:.3f}  "
-              f"val acc {val_acc:.3f}  lr {lr:.2e}  {row['seconds']:.1f}s")
+        if log:
+            print(f"epoch {epoch}/{tcfg['epochs']}: loss {train_loss:.4f}  train acc {train_acc:.3f}  "
+                  f"val acc {val_acc:.3f}  lr {lr:.2e}  {row['seconds']:.1f}s")
         if on_epoch_end is not None:
             on_epoch_end(epoch, row)
 
 
-def _finish(runner: _Runner, run_dir: Path) -> None:
+def _finish(runner: _Runner, run_dir: Path, log: bool = True) -> None:
     """Evaluate val and test with the selected checkpoint; write predictions.csv, then metrics.json."""
     last_path, best_path = run_dir / "checkpoints" / "last.pt", run_dir / "checkpoints" / "best.pt"
     last = _load_checkpoint(last_path)
@@ -487,8 +493,9 @@ def _finish(runner: _Runner, run_dir: Path) -> None:
     io.write_csv(run_dir / "predictions.csv", pd.concat(frames, ignore_index=True))
     io.write_json(run_dir / "metrics.json", metrics)
     test = metrics["test"]
-    print(f"{run_dir}: test rank-1 {test['rank1']} on {test['n_clips']} clips "
-          f"(checkpoint epoch {metrics['checkpoint_epoch']}, {selection})")
+    if log:
+        print(f"{run_dir}: test rank-1 {test['rank1']} on {test['n_clips']} clips "
+              f"(checkpoint epoch {metrics['checkpoint_epoch']}, {selection})")
 
 
 # ---------------------------------------------------------------- using a run

@@ -47,7 +47,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from mlib import config
+from mlib import config, takeaways
 from mlib.datasets import load_dataset, validation_report
 from mlib.io import atomic_path, write_json
 from mlib.plots import show_table
@@ -55,6 +55,7 @@ from mlib.plots.data import crop_montage, split_parts, window_timeline
 from mlib.preprocess import load_index, prepare_cache
 from mlib.data import root_is_synthetic
 from mlib.provenance import data_banner
+from mlib.results import provenance_note
 from mlib.splits import load_split, split_counts, write_splits
 from mlib.synth.layouts import write_configured_corpus
 
@@ -65,6 +66,12 @@ dataset, root = data["dataset"], data["root"]
 # %%
 out = Path(out_dir)
 out.mkdir(parents=True, exist_ok=True)
+SOURCE = "notebooks/01-preprocess.py"
+
+
+def say(text):
+    display(Markdown(text))
+
 
 
 def save(fig, name):
@@ -77,7 +84,8 @@ def save(fig, name):
 if cfg["study"]["data"] == "synthetic":  # a no-op when the root holds these settings; refuses a real root
     write_configured_corpus(root, dataset, cfg["synth"], workers=prepare["workers"], progress=False)
 synthetic = root_is_synthetic(root)
-display(Markdown(data_banner(synthetic, dataset) + f" Database root: `{root}`."))
+say(data_banner(synthetic, dataset))
+say(provenance_note([root], source=SOURCE))
 
 # %% [markdown]
 # ## Validate: what the loader found
@@ -88,10 +96,12 @@ display(Markdown(data_banner(synthetic, dataset) + f" Database root: `{root}`.")
 
 # %%
 loaded = load_dataset(dataset, root, apex_rule=data["apex_rule"], cropped=data["cropped"])
-print(validation_report(loaded))
+say("\n".join(f"- {line.strip()}" for line in validation_report(loaded).splitlines()[1:]))  # line 1: the root
 clips = loaded.clips
 per_subject = clips.groupby("subject").agg(clips=("clip_key", "size"), frames=("frames", lambda f: int(sum(map(len, f)))))
 show_table(per_subject.reset_index())
+say(takeaways.dataset_size(clips))
+say(provenance_note([root], source=SOURCE))
 
 # %% [markdown]
 # ## Prepare: crop, window, cache
@@ -103,8 +113,9 @@ cache = prepare_cache(clips, prepare["cache_dir"], dataset=dataset, root=root, w
                       face_size=prepare["face_size"], margin=prepare["margin"], cropped=data["cropped"],
                       apex_rule=data["apex_rule"], workers=prepare["workers"], progress=False)
 index = load_index(cache)
-print(cache)
 show_table(index["detector"].value_counts().rename("clips").rename_axis("detector").reset_index())
+say(takeaways.detector(index))
+say(provenance_note([cache], source=SOURCE))
 
 # %% [markdown]
 # ## The crop box on the original frames
@@ -120,8 +131,10 @@ example = (padded if len(padded) else index).iloc[0]
 if synthetic or cfg["study"]["publish_faces"]:
     save(crop_montage(by_key.loc[example["clip_key"]], example), "crop-montage.png")
     plt.show()
+    say(f"Clip `{example['clip_key']}`: the box found on the window's first frame crops every frame.")
+    say(provenance_note([cache], source=SOURCE))
 else:
-    print("Real frames are not drawn (study.publish_faces is false): database EULAs restrict publishing them.")
+    say("Real frames are not drawn (`study.publish_faces` is false): database EULAs restrict publishing them.")
 
 # %% [markdown]
 # ## The window on the clip's timeline
@@ -134,6 +147,8 @@ save(window_timeline(by_key.loc[example["clip_key"]], example), "window-timeline
 plt.show()
 show_table(index[["pad_before", "pad_after"]].gt(0).any(axis=1).value_counts().rename("clips").rename_axis("padded")
            .reset_index())
+say(takeaways.padding(index))
+say(provenance_note([cache], source=SOURCE))
 
 # %% [markdown]
 # ## Split
@@ -145,12 +160,12 @@ show_table(index[["pad_before", "pad_after"]].gt(0).any(axis=1).value_counts().r
 split_file = write_splits(cache, splitting["protocol"], test_size=splitting["test_size"],
                           val_size=splitting["val_size"], seed=splitting["seed"])[0]
 split = load_split(split_file)
-print(split_file)
 excluded = sorted(set(split.loc[split["part"] == "excluded", "subject"]))
-print("excluded subjects:", ", ".join(excluded) if excluded else "none")
 save(split_parts(split), "split-parts.png")
 plt.show()
 show_table(split_counts(split).rename_axis("part").reset_index())
+say(takeaways.split_sizes(split) + (f" Excluded: {', '.join(excluded)}." if excluded else ""))
+say(provenance_note([cache, split_file], source=SOURCE))
 
 # %% [markdown]
 # ## What the next steps read

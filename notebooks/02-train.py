@@ -57,12 +57,19 @@ import json
 import pandas as pd
 from IPython.display import Markdown, display
 
-from mlib import metrics
+from mlib import metrics, takeaways
 from mlib.data import read_cache_settings
 from mlib.plots import show, show_table
 from mlib.plots import training as plots
 from mlib.provenance import cache_banner
+from mlib.results import provenance_note
 from mlib.train import train
+
+SOURCE = "notebooks/02-train.py"
+
+
+def say(text):
+    display(Markdown(text))
 
 cache, split = cfg["run"]["cache"], cfg["run"]["split"]
 cache_dataset = read_cache_settings(cache).get("dataset")
@@ -71,16 +78,14 @@ if cache_dataset and cache_dataset != cfg["data"]["dataset"]:
 display(Markdown(cache_banner(cache)))
 
 # %%
-train(cfg, run_dir=run_dir, progress=False)
+train(cfg, run_dir=run_dir, progress=False, log=False)
 result = json.loads((run_dir / "metrics.json").read_text())
 model, solver = cfg["model"], cfg["train"]
-print(f"run folder: {run_dir}")
-print(f"config: {run_dir / 'config.yaml'}  (profile {profile or 'none'}; cache {cache}; split {split})")
-print(f"model: SlowFast R{model['depth']}, alpha {model['alpha']}, beta 1/{model['beta_inv']}, "
-      f"{model['frames']} frames x {model['size']} px; {solver['optimizer']} lr {solver['lr']}, "
-      f"weight decay {solver['weight_decay']}, batch {solver['batch_size']}, {solver['epochs']} epochs, "
-      f"seed {solver['seed']}")
-print(f"checkpoint: epoch {result['checkpoint_epoch']} ({result['selection']})")
+say(f"The model: SlowFast R{model['depth']}, alpha {model['alpha']}, beta 1/{model['beta_inv']}, "
+    f"{model['frames']} frames x {model['size']} px; {solver['optimizer']} lr {solver['lr']}, "
+    f"weight decay {solver['weight_decay']}, batch {solver['batch_size']}, {solver['epochs']} epochs, "
+    f"seed {solver['seed']}. The evaluated checkpoint is epoch {result['checkpoint_epoch']} ({result['selection']}).")
+say(provenance_note([run_dir, cache, split], source=SOURCE))
 
 # %% [markdown]
 # ## Rank-1 accuracy (the paper's metric)
@@ -97,6 +102,9 @@ for part in ("val", "test"):
                      "rank-1": round(numbers["rank1"], 4), "95 % CI": f"{low:.3f}-{high:.3f}",
                      "rank-5": round(numbers["rank5"], 4), "chance": round(numbers["chance"], 4)})
 show_table(pd.DataFrame(rows))
+test_part = result["test"]
+say(takeaways.versus_chance(test_part["rank1"], *test_part["rank1_ci95"], test_part["chance"]))
+say(provenance_note([run_dir], source=SOURCE))
 
 # %% [markdown]
 # ## Learning curves
@@ -106,6 +114,8 @@ show_table(pd.DataFrame(rows))
 # %%
 history = pd.read_csv(run_dir / "history.csv")
 show(plots.learning_curves(history, result["checkpoint_epoch"]))
+say(takeaways.learning_curve(history, result["checkpoint_epoch"]))
+say(provenance_note([run_dir], source=SOURCE))
 
 # %% [markdown]
 # ## CMC curve, confusion matrix, per-subject accuracy (test clips)
@@ -118,10 +128,17 @@ val = metrics.read_predictions(predictions, "val")
 if val.y_true:
     curves["validation"] = metrics.cmc_curve(val.y_true, val.proba, val.classes)
 show(plots.cmc(curves, chance_classes=len(test.classes)))
+say(takeaways.cmc(curves["test"]))
+say(provenance_note([run_dir], source=SOURCE))
 
 # %%
-show(plots.confusion(metrics.confusion(test.y_true, test.proba, test.classes), test.classes))
+matrix = metrics.confusion(test.y_true, test.proba, test.classes)
+show(plots.confusion(matrix, test.classes))
+say(takeaways.confusion(matrix, test.classes))
+say(provenance_note([run_dir], source=SOURCE))
 
 # %%
 per_subject = metrics.per_subject_accuracy(test.y_true, test.proba, test.classes)
 show(plots.per_subject(per_subject, overall=result["test"]["rank1"]))
+say(takeaways.per_subject(per_subject))
+say(provenance_note([run_dir], source=SOURCE))

@@ -59,18 +59,26 @@ if not cache or not split:
 import pandas as pd
 from IPython.display import Markdown, display
 
-from mlib import paper
+from mlib import paper, takeaways
 from mlib.baseline import results_table, run_baseline
 from mlib.data import cache_is_synthetic, read_cache_settings
 from mlib.plots import show, show_table
 from mlib.plots.baseline import feature_set_accuracy
 from mlib.provenance import cache_banner
+from mlib.results import provenance_note
+
+SOURCE = "notebooks/03-baseline.py"
+
+
+def say(text):
+    display(Markdown(text))
+
 
 settings = read_cache_settings(cache)
 dataset = settings.get("dataset", "unknown")
 synthetic = cache_is_synthetic(cache)
-display(Markdown(cache_banner(cache)))
-print(f"cache {cache} (database root {settings.get('root', 'not recorded')}); split {split}")
+say(cache_banner(cache))
+say(provenance_note([cache, split], source=SOURCE))
 
 # %% [markdown]
 # ## One run per feature set
@@ -106,6 +114,8 @@ shown = pd.DataFrame({
     "seconds/clip": table["seconds_per_clip"].round(3),
 })
 show_table(shown)
+say(takeaways.best_of(table, "test_rank1", "features", "feature set"))
+say(provenance_note(runs, source=SOURCE))
 
 # %% [markdown]
 # ## Beside the paper's Table 4
@@ -125,6 +135,9 @@ comparison = pd.DataFrame([
 ])
 show_table(comparison)
 show(feature_set_accuracy(table, paper_rank1, paper_label="paper's Table 4 (Saeed 2021)"))
+say(takeaways.best_of(table, "test_rank1", "features", "feature set")
+    + (" Ours is on synthetic data: beside the paper's number it tests the code, not the claim." if synthetic else ""))
+say(provenance_note(runs, source=SOURCE))
 
 # %% [markdown]
 # ## Does movement identify the subjects?
@@ -139,5 +152,5 @@ show(feature_set_accuracy(table, paper_rank1, paper_label="paper's Table 4 (Saee
 from mlib.baseline import motion_feature_verdict
 
 verdict = motion_feature_verdict(table)
-print("\n".join(verdict.evidence))
-print(verdict.text)
+say("\n".join(f"- {line}" for line in verdict.evidence))
+say(verdict.text)

@@ -60,22 +60,31 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from mlib import grid as grid_search
+from mlib import takeaways
 from mlib.plots import experiments as plots
 from mlib.plots import show, show_table
 from mlib.provenance import cache_banner
+from mlib.results import provenance_note
 
-display(Markdown(cache_banner(cache)))
+SOURCE = "notebooks/04-grid-search.py"
+
+
+def say(text):
+    display(Markdown(text))
+
+
+say(cache_banner(cache))
 
 # %%
 table = grid_search.run_grid(grid, profile=cfg, cache=cache, split=split, out=out, seeds=cfg["study"]["seeds"],
-                             progress=False)
+                             progress=False, log=False)
 spec = grid_search.load_grid(grid)
-print(f"grid: {grid} - {spec.description}")
-print(f"grid folder: {out} ({len(table)} configurations; table {Path(out) / 'grid.csv'})")
-print(table["status"].value_counts().to_string())
+statuses = ", ".join(f"{count} {status}" for status, count in table["status"].value_counts().items())
+say(f"The grid: {spec.description} ({len(table)} configurations: {statuses}).")
 shown = ["label", *grid_search.setting_columns(table), "train.seed", "status", "val_rank1", "test_rank1",
-         "checkpoint_epoch", "seconds", "run_dir", "message"]
+         "checkpoint_epoch", "seconds", "message"]
 show_table(table[[c for c in dict.fromkeys(shown) if c in table]])
+say(provenance_note([out, Path(out) / "grid.csv"], source=SOURCE))
 
 # %% [markdown]
 # ## Accuracy over alpha x beta_inv
@@ -86,7 +95,11 @@ show_table(table[[c for c in dict.fromkeys(shown) if c in table]])
 
 # %%
 show(plots.accuracy_heatmaps(table, "val_rank1"))
+say(takeaways.best_of(table, "val_rank1", "label", "configuration on validation"))
+say(provenance_note([out], source=SOURCE))
 show(plots.accuracy_heatmaps(table, "test_rank1"))
+say(takeaways.best_of(table, "test_rank1", "label", "configuration on test"))
+say(provenance_note([out], source=SOURCE))
 
 # %% [markdown]
 # ## Spread between seeds
@@ -97,12 +110,14 @@ show(plots.accuracy_heatmaps(table, "test_rank1"))
 # %%
 done = table[table["status"] == "done"]
 n_seeds = done["train.seed"].nunique()
+summary = grid_search.summarize_configurations(table)
 if n_seeds > 1:
     show(plots.seed_spread(table, "test_rank1"))
 else:
-    print("One seed per configuration: rerun with overrides {\"study.seeds\": [0, 1, 2]} to see the spread between runs.")
-summary = grid_search.summarize_configurations(table)
+    say("One seed per configuration: rerun with overrides `{\"study.seeds\": [0, 1, 2]}` to see the spread between runs.")
 show_table(summary.drop(columns=["first_config"]).round(3))
+say(takeaways.seed_spread(summary))
+say(provenance_note([out], source=SOURCE))
 
 # %% [markdown]
 # ## The chosen configuration, and what a test-set pick would report
@@ -115,10 +130,8 @@ picks = pd.DataFrame({
     "best test accuracy (what the original code reported; the test set chose it)": test_pick,
 }).drop(index=["first_config"])
 show_table(picks.rename_axis("setting").reset_index())
-print(f"Chosen on validation: test rank-1 {val_pick['test_rank1']:.3f} "
-      f"(mean of {int(val_pick['seeds'])} seed(s)).")
-print(f"Test-set pick: test rank-1 {test_pick['test_rank1']:.3f}; the gap "
-      f"{test_pick['test_rank1'] - val_pick['test_rank1']:+.3f} is how much choosing on test flatters the result.")
+say(takeaways.pick_gap(val_pick, test_pick))
+say(provenance_note([out], source=SOURCE))
 
 # %% [markdown]
 # ## The paper's Tables 1 and 2 beside ours
@@ -129,3 +142,4 @@ print(f"Test-set pick: test rank-1 {test_pick['test_rank1']:.3f}; the gap "
 
 # %%
 show_table(grid_search.paper_comparison(table, cfg["data"]["dataset"]))
+say(provenance_note([out], source=SOURCE))

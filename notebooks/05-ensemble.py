@@ -64,23 +64,30 @@ search = cfg["study"]
 from pathlib import Path
 
 import pandas as pd
+from IPython.display import Markdown, display
 
-from mlib import ensemble, paper
+from mlib import ensemble, paper, takeaways
 from mlib.grid import load_grid_table
 from mlib.plots import experiments as plots
 from mlib.plots import show, show_table
+from mlib.results import provenance_note
+
+SOURCE = "notebooks/05-ensemble.py"
+
+
+def say(text):
+    display(Markdown(text))
+
 
 grid_table = load_grid_table(grid_dir)
-spec_file = Path(grid_dir) / "grid-spec.yaml"
-print(f"grid folder: {grid_dir} ({(grid_table['status'] == 'done').sum()} finished runs)")
-if spec_file.is_file():
-    print(spec_file.read_text())
 methods = ensemble.METHODS if search["ensemble_method"] == "all" else (search["ensemble_method"],)
 n_boot = search["bootstrap"]
 results = ensemble.search_grid(grid_dir, out, max_size=search["ensemble_max_size"], methods=methods,
                                candidates=search["ensemble_candidates"] or None, n_boot=n_boot)
 table = results["ensembles"]
-print(f"{len(table)} single runs and ensembles scored; written to {Path(out) / 'ensembles.csv'}")
+say(f"{len(table)} single runs and ensembles scored from {(grid_table['status'] == 'done').sum()} finished runs "
+    "of the grid (notebook 4).")
+say(provenance_note([grid_dir, Path(out) / "ensembles.csv"], source=SOURCE))
 
 # %% [markdown]
 # ## Chosen on validation, and the test pick beside it
@@ -88,6 +95,8 @@ print(f"{len(table)} single runs and ensembles scored; written to {Path(out) / '
 # %%
 show_table(results["selection"].round(3))
 show_table(table.sort_values("val_rank1", ascending=False).head(10).round(3))
+say(takeaways.best_of(table, "val_rank1", "members", "run or ensemble on validation"))
+say(provenance_note([grid_dir, Path(out) / "selection.csv"], source=SOURCE))
 
 # %% [markdown]
 # ## The Table 3 analogue: Adam vs AdamW
@@ -99,12 +108,15 @@ show_table(table.sort_values("val_rank1", ascending=False).head(10).round(3))
 # %%
 pairs = results["table3"]
 if pairs.empty:
-    print("This grid has no two finished runs that differ only in the solver (Adam vs AdamW).")
+    say("This grid has no two finished runs that differ only in the solver (Adam vs AdamW).")
 else:
     show_table(pairs.round(3))
     first = pairs[pairs["pair"] == pairs["pair"].min()]
     show(plots.table3_chart(first, paper.TABLE3_RANK1))
-print("Paper, Table 3 (SMIC, real data):", {k: f"{v:.1%}" for k, v in paper.TABLE3_RANK1.items()})
+    say(takeaways.best_of(first, "test_rank1", "model", "member or vote of the first pair on test"))
+    say(provenance_note([grid_dir, Path(out) / "table3.csv"], source=SOURCE))
+show_table(pd.DataFrame([{"model": model, "rank-1": f"{value:.1%}"} for model, value in paper.TABLE3_RANK1.items()]))
+say("The paper's Table 3 (SMIC, real data), from `mlib.paper`.")
 
 # %% [markdown]
 # ## Gain over the best single model
@@ -117,8 +129,8 @@ print("Paper, Table 3 (SMIC, real data):", {k: f"{v:.1%}" for k, v in paper.TABL
 # %%
 gain = ensemble.gain_of_pick(grid_dir, table, "val", n_boot=n_boot)
 show_table(pd.Series(gain).rename_axis("measure").to_frame("chosen on validation").reset_index())
-print(f"Gain {gain['gain']:+.3f} (95 % interval {gain['gain_ci_low']:+.3f} to {gain['gain_ci_high']:+.3f}) "
-      f"on {gain['n_test']} test clips.")
+say(takeaways.ensemble_gain(gain))
+say(provenance_note([grid_dir, Path(out) / "ensembles.csv"], source=SOURCE))
 
 # %% [markdown]
 # ## Single models and ensembles
@@ -129,6 +141,8 @@ print(f"Gain {gain['gain']:+.3f} (95 % interval {gain['gain_ci_low']:+.3f} to {g
 picks = {"chosen on validation": ensemble.pick(table, "val"),
          "best test (original code's rule)": ensemble.pick(table, "test")}
 show(plots.single_vs_ensemble(table, picks))
+say(takeaways.best_of(table, "test_rank1", "members", "run or ensemble on test (chosen on test: optimistic)"))
+say(provenance_note([grid_dir, Path(out) / "ensembles.csv"], source=SOURCE))
 
 # %% [markdown]
 # ## The original's tie rule, and how much the tie order alone moves a pair
@@ -155,6 +169,8 @@ spread = ensemble.tie_order_pair(grid_dir, table, results["table3"], numberings=
 display(spread[spread["rule"] != "random numbering"].style.hide(axis="index").format(precision=3))
 display(spread[spread["rule"] == "random numbering"]["test_rank1"].describe().round(3).to_frame("random numberings"))
 show(plots.tie_order_spread(spread))
+say(takeaways.tie_order(spread))
+say(provenance_note([grid_dir], source=SOURCE))
 
 # %% [markdown]
 # ## Table 3 over split seeds
@@ -180,11 +196,11 @@ show(plots.tie_order_spread(spread))
 # the Adam run of each seed is also the controls page's `clip` run, trained once).
 
 # %%
-from IPython.display import Markdown
-
 from mlib import solver_pair, study
 
 over_seeds = solver_pair.pair_table(cfg, study.table1_overrides(cfg, cfg["data"]["dataset"]), grid_dir, splits,
                                     runs_dir, out, n_boot=n_boot)
-display(Markdown(solver_pair.reuse_note(over_seeds, grid_dir)))
+say(solver_pair.reuse_note(over_seeds, grid_dir))
 show_table(over_seeds.drop(columns=["adam_run", "adamw_run"]).round(3))
+pair_runs = over_seeds[["adam_run", "adamw_run"]].dropna().to_numpy().ravel().tolist()
+say(provenance_note([*dict.fromkeys(pair_runs), Path(out) / solver_pair.TABLE_FILE], source=SOURCE))

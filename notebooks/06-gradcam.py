@@ -69,22 +69,30 @@ from pathlib import Path
 import numpy as np
 from IPython.display import Markdown, display
 
+from mlib import takeaways
 from mlib.plots import show, show_table
 from mlib.provenance import data_banner
+from mlib.results import provenance_note
 
 from mlib import gradcam as gc
 from mlib.plots import gradcam as plots
+
+SOURCE = "notebooks/06-gradcam.py"
+
+
+def say(text):
+    display(Markdown(text))
 
 
 result = gc.gradcam_for_run(run, cache, part="test", target=target, pathway=pathway, batch_size=batch_size,
                             device=device, out=out, progress=False)
 faces_shown = result.synthetic or publish_faces
-print(f"run folder: {result.run_dir}")
-print(f"cache: {result.cache}; results: {result.out}")
-print(f"{len(result.clips)} test clips, CAM target: the {target} identity, pathways: {', '.join(result.pathways)}")
 test_metrics = json.loads((result.run_dir / "metrics.json").read_text())["test"]
-print(f"the run's test rank-1: {test_metrics['rank1']:.3f} on {test_metrics['n_clips']} clips "
-      f"(chance {test_metrics['chance']:.3f}); the maps of a model near chance say little about what identifies a person")
+say(f"{len(result.clips)} test clips, CAM target: the {target} identity, pathways: {', '.join(result.pathways)}. "
+    + takeaways.versus_chance(test_metrics["rank1"], *test_metrics["rank1_ci95"], test_metrics["chance"],
+                              what="The run's test rank-1")
+    + " The maps of a model near chance say little about what identifies a person.")
+say(provenance_note([result.run_dir, result.cache, result.out], source=SOURCE))
 display(Markdown(data_banner(result.synthetic, cfg["data"]["dataset"]) + (
     " The generator's true moving regions are known and scored." if result.synthetic else
     " No ground truth for the moving regions; figures with faces are written to "
@@ -99,6 +107,9 @@ display(Markdown(data_banner(result.synthetic, cfg["data"]["dataset"]) + (
 summary = gc.summarize(result.scores)
 show_table(summary.round(3))
 show(plots.plot_score_histogram(result))
+say(takeaways.gradcam_claim(gc.claim_verdict(summary, result.pathways[0], result.synthetic), result.pathways[0],
+                            "the regions the generator moved" if result.synthetic else "the most moving pixels"))
+say(provenance_note([result.run_dir, result.out], source=SOURCE))
 
 # %% [markdown]
 # ## Against a null that accounts for the maps' biases
@@ -111,6 +122,7 @@ show(plots.plot_score_histogram(result))
 
 # %%
 show_table(gc.null_summary(result.scores).round(3))
+say(provenance_note([result.run_dir, result.out], source=SOURCE))
 
 # %% [markdown]
 # ## The mean map over all test clips
@@ -123,6 +135,8 @@ mean_face = None
 if faces_shown:
     mean_face = result.frames().mean(axis=(0, 1)).astype(np.uint8)
 show(plots.plot_mean_maps(result, mean_face))
+say(f"The mean map over the {len(result.clips)} test clips of run `{result.run_dir.name}`.")
+say(provenance_note([result.run_dir, result.out], source=SOURCE))
 
 # %% [markdown]
 # ## Single clips: frames with the CAM overlaid, and the CAM's energy over time
@@ -140,7 +154,8 @@ for position, key in enumerate(chosen):
     show(plots.plot_energy(result, index))
     if faces_shown:
         show(plots.plot_strip(result, index, frames[position]))
-print(f"{len(written)} figure files written; faces in {gc.face_figure_dir(result.out, result.synthetic, publish_faces, private)}")
+say(f"{len(written)} figure files written (clips {', '.join(map(str, chosen))}).")
+say(provenance_note([result.run_dir, result.out], source=SOURCE))
 
 # %% [markdown]
 # ## The paper's claim against the measurement
@@ -149,16 +164,13 @@ print(f"{len(written)} figure files written; faces in {gc.face_figure_dir(result
 region_words = ("the regions the generator moved" if result.synthetic
                 else f"the {gc.TOP_PERCENT:g} % most moving pixels")
 for name in result.pathways:
-    found = gc.claim_verdict(summary, name, result.synthetic)
-    print(f"{name} pathway: the median clip puts {found['space_lift']:.2f} times the uniform share of its CAM mass on "
-          f"{region_words} ({100 * found['share_above']:.0f} % of clips above uniform) and "
-          f"{found['time_lift']:.2f} times the uniform share on the frames around the apex. "
-          f"This {found['verdict']} the paper's statement that the network looks where the micro-movement is.")
+    say(takeaways.gradcam_claim(gc.claim_verdict(summary, name, result.synthetic), name, region_words))
 if result.synthetic:
     missed = result.clips[result.clips["truth_inside_crop"] < 0.5]
-    print(f"{len(missed)} of {len(result.clips)} clips have most of their true movement OUTSIDE the cached face crop "
-          f"(the face detector boxed something else; their truth scores are empty): {', '.join(missed['clip_key'])}")
-    print(f"Motion energy vs the true moving region: median IoU "
-          f"{gc.summary_value(summary, result.pathways[0], 'motion_truth_iou'):.2f} (how well 'where it moves' finds the truth).")
-print(f"The paper shows a few hand-picked frames and no measurement; these numbers cover all "
-      f"{len(result.clips)} test clips of run {result.run_dir.name}.")
+    say(f"{len(missed)} of {len(result.clips)} clips have most of their true movement OUTSIDE the cached face crop "
+        f"(the face detector boxed something else; their truth scores are empty)"
+        + (f": {', '.join(missed['clip_key'])}." if len(missed) else "."))
+    say(f"Motion energy vs the true moving region: median IoU "
+        f"{gc.summary_value(summary, result.pathways[0], 'motion_truth_iou'):.2f} (how well 'where it moves' finds the truth).")
+say(f"The paper shows a few hand-picked frames and no measurement; these numbers cover all "
+    f"{len(result.clips)} test clips of run `{result.run_dir.name}`.")

@@ -73,23 +73,44 @@ cfg = config.resolve(profile, overrides)
 if not corpora:
     raise ValueError("set the parameter corpora: name -> {'cache': ..., 'split': ..., 'runs_dir': ...}")
 variants = variants or study.control_variants(cfg)
-print(study.controls_scope(cfg) if variants == cfg["study"]["controls"] else f"Variants trained: {', '.join(variants)}.")
+
+# %%
+import inspect
+from pathlib import Path
+
+from IPython.display import Markdown, display
+
+from mlib import takeaways
+from mlib.results import provenance_note
+
+SOURCE = "notebooks/07-controls.py"
+
+
+def say(text):
+    display(Markdown(text))
+
+
+say(study.controls_scope(cfg) if variants == cfg["study"]["controls"] else f"Variants trained: {', '.join(variants)}.")
 
 # %% [markdown]
 # ## Training (or reusing) one run per corpus and variant
 
 # %%
-table = controls.run_controls(cfg, corpora, out, variants=variants)
+table = controls.run_controls(cfg, corpora, out, variants=variants, log=False)
 summary = controls.summarize(table)
 found = controls.verdicts(summary)
-print(f"{len(table)} runs, {cfg['train']['epochs']} epochs each; table written to {out}/controls.csv")
+say(f"{len(table)} runs, {cfg['train']['epochs']} epochs each.")
+say(provenance_note([Path(out) / "controls.csv"], source=SOURCE))
 
 # %% [markdown]
 # ## Rank-1 per input variant
 
 # %%
 show(controls_figure(summary, found))
+say(takeaways.controls(found))
+say(provenance_note(table["run_dir"], source=SOURCE))
 show_table(summary.round(3))
+say(provenance_note([Path(out) / "controls.csv"], source=SOURCE))
 
 # %% [markdown]
 # ## The positive controls
@@ -101,8 +122,8 @@ show_table(summary.round(3))
 # %%
 for name, corpus in corpora.items():
     value = corpus.get("positive_control")
-    print(f"positive control on {name}: " + (f"truth-parameter rank-1 {value:.3f}" if value is not None else
-                                             "none (no generator truth: a negative result here cannot be read)"))
+    say(f"Positive control on {name}: " + (f"truth-parameter rank-1 {value:.3f}." if value is not None else
+                                           "none (no generator truth: a negative result here cannot be read)."))
 
 # %% [markdown]
 # What the generator makes learnable as its movement-identity knob
@@ -115,17 +136,18 @@ for name, corpus in corpora.items():
 # %%
 if cfg["study"]["data"] == "synthetic":
     knob = positive_controls.learnable(config.resolve(cfg, {"split.repeats": cfg["study"]["split_repeats"]}))
-    print(f"the study's corpora: synth.motion_identity = {cfg['synth']['motion_identity']}")
+    say(f"The study's corpora: `synth.motion_identity` = {cfg['synth']['motion_identity']}.")
     show_table(knob.pivot(index="motion_identity", columns="mode", values="truth rank-1")
                .assign(chance=knob.groupby("motion_identity")["chance"].first()).round(3).reset_index())
+    say(provenance_note([], source=SOURCE, inputs=["the generator's clip specifications (no run folder)"]))
 else:
-    print("real data: no generator, no knob")
+    say("Real data: no generator, no knob.")
 
 # %% [markdown]
 # ## The verdict and its rule
 
 # %%
-print(controls.motion_verdict.__doc__)
+say(inspect.cleandoc(controls.motion_verdict.__doc__))
 show_table(found)
-for row in found.itertuples():
-    print(f"{row.corpus}: {row.verdict}")
+say(takeaways.controls(found))
+say(provenance_note([Path(out) / "controls.csv"], source=SOURCE))

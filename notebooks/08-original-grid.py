@@ -44,18 +44,25 @@ out = "results/original-grid"  # where this page's tables are written as CSV
 from pathlib import Path
 
 import pandas as pd
+from IPython.display import Markdown, display
 
-from mlib import config, io, original, paper
+from mlib import config, io, original, takeaways
 from mlib.plots import original as plots
 from mlib.plots import show, show_table
+from mlib.results import provenance_note
 
 cfg = config.resolve(profile, overrides)
+SOURCE = "notebooks/08-original-grid.py"
 
 
-def sources(kind):
-    """The original files one table was read from, one per database."""
-    for dataset in original.ORIGINAL_NAMES:
-        print(f"  {paper.DATASET_NAMES[dataset]}: {original.provenance(kind, dataset)}")
+def say(text):
+    display(Markdown(text))
+
+
+def sources(*kinds, run_dirs=()):
+    """The provenance note of a table: the original files it was read from, one per database and kind."""
+    say(provenance_note(run_dirs, source=SOURCE,
+                        inputs=[original.provenance(kind, dataset) for kind in kinds for dataset in original.ORIGINAL_NAMES]))
 
 
 runs, pairs = original.load_runs(), original.load_fusion_pairs()
@@ -73,12 +80,10 @@ summary = original.grid_summary(runs)
 # number is the grid's **best test run**, rank 1 of N.
 
 # %%
-print("Sources: grid runs")
-sources("runs")
-print("Split lists (majority-class rate, ceiling)")
-sources("split")
 show_table(summary.round(3))
 show(plots.grid_distributions(runs, summary))
+say(takeaways.original_grid(summary))
+sources("runs", "split")
 io.write_csv(Path(out) / "grid-summary.csv", summary)
 
 # %% [markdown]
@@ -97,15 +102,16 @@ io.write_csv(Path(out) / "grid-summary.csv", summary)
 # mean of its two members.
 
 # %%
-print("Sources: fusion pairs")
-sources("fusion")
 sizes = pairs["dataset"].map(runs.groupby("dataset")["n_test"].first())
-print(f"pairs whose scores disagree with pusion's code: {len(original.pusion_identity_violations(pairs, sizes))}")
+say(f"Pairs whose scores disagree with pusion's code: {len(original.pusion_identity_violations(pairs, sizes))} "
+    f"of {len(pairs)}.")
 show_table(original.fusion_summary(runs, pairs).round(3))
+sources("runs", "fusion")
 show_table(original.table3_pair(runs, pairs).round(3))
 ties = original.table3_ties(runs, pairs)
 show_table(pd.DataFrame([ties]).round(3))
 show(plots.fusion_pairs(pairs, original.table3_pair_row(runs, pairs)))
+sources("runs", "fusion")
 
 # %% [markdown]
 # ## How "best of N on test" inflates a number
@@ -122,6 +128,8 @@ show(plots.fusion_pairs(pairs, original.table3_pair_row(runs, pairs)))
 best = original.best_of_n_table(runs)
 show_table(best.round(3))
 show(plots.best_of_n(original.best_of_n_curves(runs), best))
+say(takeaways.best_of_n(best))
+sources("runs")
 io.write_csv(Path(out) / "best-of-n.csv", best)
 
 # %% [markdown]
@@ -137,6 +145,7 @@ if grid_dirs:
     picks = original.our_grid_picks(grid_dirs)
     show_table(picks.round(3))
     show(plots.our_grid_picks(picks))
+    say(provenance_note(grid_dirs, source=SOURCE))
     io.write_csv(Path(out) / "our-grid-picks.csv", picks)
 else:
-    print("No grid folders given (parameter grid_dirs): the original grid only.")
+    say("No grid folders given (parameter `grid_dirs`): the original grid only.")

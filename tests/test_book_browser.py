@@ -26,6 +26,21 @@ OVERFLOWING_TABLES = """return Array.from(document.querySelectorAll('article tab
 }).length"""
 BROKEN_LINKS = """return Array.from(document.querySelectorAll('a[href]')).map(a => a.href)
   .filter(h => h.startsWith('file:')).map(h => h.split('#')[0])"""
+SCROLLING_OUTPUTS = """return Array.from(document.querySelectorAll('div.cell_output pre'))
+  .filter(p => p.scrollWidth > p.clientWidth + 1).length"""
+STREAM_OUTPUTS = "return document.querySelectorAll('div.cell_output .output.stream, div.cell_output .output.stderr').length"
+FIGURE_NOTES = """return Array.from(document.querySelectorAll('div.cell_output img')).map(img => {
+  let block = img;
+  while (block.parentElement && !block.parentElement.classList.contains('cell_output')) block = block.parentElement;
+  for (let next = block.nextElementSibling; next; next = next.nextElementSibling) {
+    if (next.querySelector('img')) break;
+    if (next.textContent.includes('Made by:')) {
+      const link = Array.from(next.querySelectorAll('a[href]')).find(a => a.textContent.startsWith('notebooks/'));
+      return link ? link.href : 'no link';
+    }
+  }
+  return 'no note';
+})"""
 BROKEN_IMAGES = "return Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)"
 
 
@@ -87,8 +102,11 @@ def test_index_renders(built_book, browser):
     assert driver.execute_script(BROKEN_IMAGES) == []
 
 
-@pytest.mark.parametrize("page", ["00-results", "02-train-casme2", "03-baseline-casme2", "04-grid-search-casme2",
-                                  "05-ensemble-casme2", "06-gradcam-casme2"])
+RESULT_PAGES = ["01-preprocess-casme2", "02-train-casme2", "03-baseline-casme2", "04-grid-search-casme2",
+                "05-ensemble-casme2", "06-gradcam-casme2", "07-controls", "08-original-grid"]
+
+
+@pytest.mark.parametrize("page", ["00-results", *RESULT_PAGES])
 def test_results_pages_have_figures_and_tables(built_book, browser, page):
     driver = _open(browser, built_book / "book" / "executed" / f"{page}.html", built_book.parent / "screenshots")
     assert driver.execute_script(BROKEN_IMAGES) == [], f"{page}: broken images"
@@ -97,10 +115,23 @@ def test_results_pages_have_figures_and_tables(built_book, browser, page):
     assert tables > 0, f"{page}: no result table"
     if page != "00-results":
         assert images > 0, f"{page}: no figure"
+        assert driver.execute_script(STREAM_OUTPUTS) == 0, f"{page}: printed log lines or stderr on the page"
     text = driver.find_element("tag name", "body").text
     for word in ["Traceback", "Warning", "NaN"]:
         assert word not in text, f"{page}: {word!r} in the rendered text"
     assert driver.execute_script(OVERFLOWING_TABLES) == 0, f"{page}: a result table scrolls sideways"
+    assert driver.execute_script(SCROLLING_OUTPUTS) == 0, f"{page}: an output box scrolls sideways"
+
+
+def test_each_figure_has_a_provenance_note_linking_its_source_notebook(built_book, browser):
+    from mlib.results import REPOSITORY_URL
+
+    driver = _open(browser, built_book / "book" / "executed" / "02-train-casme2.html", built_book.parent / "screenshots")
+    links = driver.execute_script(FIGURE_NOTES)
+    assert links, "02-train: no figure"
+    for link in links:
+        assert link.startswith(f"{REPOSITORY_URL}/blob/HEAD/"), f"02-train: a figure without a provenance link: {link}"
+        assert (ROOT / link.removeprefix(f"{REPOSITORY_URL}/blob/HEAD/")).is_file(), f"link to a missing file: {link}"
 
 
 def test_front_page_verdicts_glue_links_and_archive(built_book, browser):

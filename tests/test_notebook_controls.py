@@ -35,12 +35,16 @@ def test_controls_notebook_runs_at_tiny_size(tmp_path, mlib_kernel):
     table = pd.read_csv(tmp_path / "out" / "controls.csv")
     assert list(table["variant"]) == variants and table["run_dir"].nunique() == len(variants)
     notebook = nbformat.read(executed, as_version=4)
-    text = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []) if o.get("name") == "stdout")
-    verdicts = [line for line in text.splitlines() if line.startswith("tiny: ")]
-    assert len(verdicts) == 1 and verdicts[0].removeprefix("tiny: ") in {
+    outputs = [o for c in notebook.cells for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "stream"], "no training log lines on the page"
+    markdown = [o["data"]["text/markdown"] for o in outputs if "text/markdown" in o.get("data", {})]
+    text = "\n".join(markdown)
+    verdicts = {line for line in markdown if line.startswith("tiny: ")}  # under the figure and under the table
+    assert len(verdicts) == 1 and verdicts.pop().removeprefix("tiny: ").rstrip(".") in {
         "appearance suffices", "motion identifies", "identifies, source unclear", "at chance, no positive control"}
-    assert "positive control on tiny: none (no generator truth" in text
+    assert "Positive control on tiny: none (no generator truth" in text
     assert "Variants trained: clip, static-apex, difference, pyslowfast." in text
-    assert "the study's corpora: synth.motion_identity = 1.0" in text  # the knob table of a synthetic study
+    assert "`synth.motion_identity` = 1.0" in text  # the knob table of a synthetic study
+    assert "Source: [notebooks/07-controls.py](" in text
     images = [o for c in notebook.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(images) == 1

@@ -37,7 +37,7 @@ def test_gradcam_notebook_on_synthetic_and_real_runs(tmp_path, mlib_kernel):
     quick = {"study.gradcam_clips": 1, "train.device": "cpu", "train.batch_size": 8}
     _, text, images = execute(tmp_path, "synthetic", {
         "run": str(run_dir), "out": str(out), "overrides": {"run.cache": str(inputs["caches"]["synth"]), **quick}})
-    assert f"run folder: {run_dir}" in text and "**Data: SYNTHETIC**" in text
+    assert "(configuration " in text and run_dir.name in text and "**Data: SYNTHETIC**" in text
     assert "the regions the generator moved" in text and "paper's statement" in text
     assert images == 4  # histogram, mean maps (with the mean face), one energy curve, one strip
     assert (out / "scores.csv").is_file() and list(out.glob("strip_*.png")) and list(out.glob("cam_*.gif"))

@@ -19,7 +19,7 @@ def _outputs(path: Path) -> tuple[str, int]:
     """All text and HTML the executed notebook shows, and how many figures."""
     outputs = [o for c in nbformat.read(path, as_version=4).cells for o in c.get("outputs", [])]
     text = "".join(o.get("text", "") + o.get("data", {}).get("text/html", "") + o.get("data", {}).get("text/plain", "")
-                   for o in outputs)
+                   + o.get("data", {}).get("text/markdown", "") for o in outputs)
     return text, sum("image/png" in o.get("data", {}) for o in outputs)
 
 
@@ -30,7 +30,7 @@ def test_original_grid_notebook_runs_at_its_defaults_and_with_our_grids(tmp_path
     notebooks.check_executed([executed])
     text, figures = _outputs(executed)
     assert "7b05a76" in text and "Output/Fusion/2022-08-23_1000_SMIC/accuracy_scores.csv" in text
-    assert "pairs whose scores disagree with pusion's code: 0" in text
+    assert "Pairs whose scores disagree with pusion's code: 0 of" in text
     assert "1 of 47" in text and f"{paper.TABLE3_RANK1['ensemble']:.3f}" in text
     assert "No grid folders given" in text and figures == 3
     assert "<th class=\"blank level0\"" not in text  # tables without the index column

@@ -93,7 +93,7 @@ def test_a_parameter_the_notebook_does_not_define_is_refused_before_running(tmp_
     assert not executed.parent.exists()
 
 
-def test_for_reading_hides_code_and_parameters_and_drops_stderr():
+def test_for_reading_hides_code_and_parameters_and_keeps_warnings_visible():
     notebook = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_markdown_cell("# Title"),
         nbformat.v4.new_code_cell("profile = None", metadata={"tags": ["parameters"]}),
@@ -108,5 +108,5 @@ def test_for_reading_hides_code_and_parameters_and_drops_stderr():
     assert cells[1].metadata["tags"] == ["parameters", "remove-cell"]
     assert cells[2].metadata["tags"] == ["injected-parameters", "remove-cell"]
     assert cells[3].metadata["tags"] == ["hide-input"]
-    assert [out["name"] for out in cells[3].outputs] == ["stdout"]
+    assert [out["name"] for out in cells[3].outputs] == ["stdout", "stderr"]  # fixed at the cause, not hidden
     assert cells[4].metadata["tags"] == ["remove-cell"]

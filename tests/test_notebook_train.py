@@ -31,11 +31,14 @@ def test_train_notebook_runs_at_tiny_size(tmp_path, mlib_kernel):
                                   "train.batch_size": 6, "train.device": "cpu"}},
     )
     notebook = nbformat.read(executed, as_version=4)
-    text = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []) if o.get("name") == "stdout")
-    assert f"run folder: {run_dir}" in text and "config.yaml" in text
+    streams = [o for c in notebook.cells for o in c.get("outputs", []) if o.get("output_type") == "stream"]
+    assert not streams, f"log lines or warnings on the page: {streams}"
     markdown = "".join(o.get("data", {}).get("text/markdown", "") for c in notebook.cells for o in c.get("outputs", []))
     assert "**Data: origin unknown**" in markdown  # the tiny cache names no database root
-    assert "SlowFast R18, alpha 4, beta 1/8, 8 frames x 32 px" in text
+    assert "SlowFast R18, alpha 4, beta 1/8, 8 frames x 32 px" in markdown
+    assert f"`{run_dir}` (configuration " in markdown and "Source: [notebooks/02-train.py](" in markdown
+    assert markdown.count("Made by:") == 6  # the run, the table and each of the four figures
+    assert "chance" in markdown and "checkpoint of epoch 1" in markdown
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["test"]["n_clips"] == 3
     images = [o for c in notebook.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]

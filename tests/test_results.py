@@ -1,6 +1,7 @@
 """The results summary reads runs' files and the paper's numbers, and labels each row's source."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -188,3 +189,21 @@ def test_table3_over_split_seeds_one_and_two(study, tmp_path):
           "vote minus the better member": 0.375 / 2 ** 0.5}
     assert two["split seeds"].to_dict() == {model: f"mean over 2 split seeds, sd {100 * value:.1f} points"
                                             for model, value in sd.items()}
+
+
+def test_provenance_note_hashes_files_names_inputs_and_links_the_source_notebook(tmp_path):
+    import yaml
+
+    from mlib.results import REPOSITORY_URL, provenance_note
+
+    split = tmp_path / "split.csv"
+    split.write_text("clip,part\n")
+    (tmp_path / "grid").mkdir()
+    (tmp_path / "grid" / "grid-spec.yaml").write_text("seeds: [0]")
+    note = provenance_note([split, tmp_path / "grid"], source="notebooks/04-grid-search.py", inputs=["repo@abc:Output/x"])
+    assert f"`{split}` (content " in note and "configuration no configuration file" not in note
+    assert "`repo@abc:Output/x`" in note
+    assert note.endswith(f"Source: [notebooks/04-grid-search.py]({REPOSITORY_URL}/blob/HEAD/notebooks/04-grid-search.py).")
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "_config.yml").read_text())
+    assert REPOSITORY_URL == config["repository"]["url"]
+    assert "Source" not in provenance_note([split])

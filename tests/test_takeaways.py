@@ -1,0 +1,62 @@
+"""The sentences under the book's figures: wording and numbers follow crafted results."""
+
+import numpy as np
+import pandas as pd
+
+from mlib import takeaways
+
+
+def test_versus_chance_wording_switches_on_the_interval():
+    assert "above chance" in takeaways.versus_chance(0.6, 0.4, 0.8, 0.25)
+    assert "at chance" in takeaways.versus_chance(0.3, 0.1, 0.5, 0.25)
+    assert "below chance" in takeaways.versus_chance(0.05, 0.0, 0.2, 0.25)
+    assert "0.600" in takeaways.versus_chance(0.6, 0.4, 0.8, 0.25)
+
+
+def test_ensemble_gain_says_when_the_test_set_cannot_tell():
+    gain = {"gain": 0.05, "gain_ci_low": -0.02, "gain_ci_high": 0.12, "n_test": 40}
+    assert "cannot be told apart" in takeaways.ensemble_gain(gain)
+    assert "beats" in takeaways.ensemble_gain(gain | {"gain_ci_low": 0.01})
+    assert "worse" in takeaways.ensemble_gain(gain | {"gain": -0.1, "gain_ci_low": -0.2, "gain_ci_high": -0.01})
+
+
+def test_data_sentences_count_clips_padding_and_split():
+    clips = pd.DataFrame({"subject": ["a", "a", "a", "b"]})
+    assert takeaways.dataset_size(clips) == "The loader kept 4 clips of 2 subjects, 1 to 3 clips per subject."
+    index = pd.DataFrame({"pad_before": [0, 2, 0], "pad_after": [0, 0, 1], "detector": ["haar", "haar", "fallback"]})
+    assert takeaways.padding(index).startswith("2 of 3 windows")
+    assert "no frame was repeated" in takeaways.padding(index.assign(pad_before=0, pad_after=0))
+    assert "haar for 2 of 3 clips" in takeaways.detector(index)
+    split = pd.DataFrame({"clip_key": list("abcdef"), "subject": list("xxyyzw"),
+                          "part": ["train", "train", "val", "test", "excluded", "excluded"]})
+    assert takeaways.split_sizes(split) == ("The split puts 2 clips in train, 1 clips in validation, "
+                                            "1 clips in test; 2 subjects excluded.")
+
+
+def test_training_sentences_follow_history_cmc_confusion_and_subjects():
+    history = pd.DataFrame({"epoch": [1, 2], "train_acc": [0.5, 0.9], "val_acc": [0.4, 0.3]})
+    assert "epoch 1 (validation accuracy 0.400)" in takeaways.learning_curve(history, 1)
+    assert "within the first 2 of 3" in takeaways.cmc(np.array([0.5, 1.0, 1.0]))
+    assert "not within the first 3" in takeaways.cmc(np.array([0.2, 0.5, 0.9]))
+    assert "diagonal" in takeaways.confusion(np.eye(2, dtype=int), ["a", "b"])
+    assert "names a's clips b (3 clips)" in takeaways.confusion(np.array([[1, 3], [1, 2]]), ["a", "b"])
+    subjects = pd.DataFrame({"subject": list("abc"), "accuracy": [1.0, 0.5, 0.0]})
+    assert takeaways.per_subject(subjects) == "Of 3 test subjects, 1 are named correctly on every clip and 1 on none."
+
+
+def test_grid_sentences_pick_the_best_and_measure_the_spread():
+    table = pd.DataFrame({"label": ["a", "b", "c"], "val_rank1": [0.2, np.nan, 0.7]})
+    assert "is c (val_rank1 0.700; 2 scored)" in takeaways.best_of(table, "val_rank1", "label", "configuration")
+    assert "+0.100" in takeaways.pick_gap({"test_rank1": 0.5}, {"test_rank1": 0.6})
+    summary = pd.DataFrame({"seeds": [3, 3], "test_rank1_min": [0.1, 0.4], "test_rank1_max": [0.5, 0.5]})
+    assert "up to 0.400" in takeaways.seed_spread(summary)
+    assert "not measured" in takeaways.seed_spread(summary.assign(seeds=1))
+    spread = pd.DataFrame({"rule": ["ours", "random numbering", "random numbering"], "test_rank1": [0.9, 0.3, 0.6]})
+    assert "between 0.300 and 0.600" in takeaways.tie_order(spread)
+
+
+def test_original_grid_sentences_read_rank_and_best_of_n():
+    summary = pd.DataFrame({"database": ["SMIC"], "rank of Table 2": ["1 of 47"], "median": [0.4]})
+    assert "ranked 1 of 47 (median run 0.400)" in takeaways.original_grid(summary)
+    best = pd.DataFrame({"database": ["SMIC"], "best run (reported)": [0.7], "median run": [0.4], "runs (N)": [47]})
+    assert "SMIC +0.300 over 47 runs" in takeaways.best_of_n(best)
