@@ -181,6 +181,14 @@ def learnable(cfg: dict, *, modes: Sequence[str] = ("identity", "motion-only", "
     return pd.DataFrame(rows)
 
 
+def knob_table(learnable_rows: pd.DataFrame) -> pd.DataFrame:
+    """``learnable``'s rows as the book shows them: one row per ``synth.motion_identity`` value, the truth
+    control's rank-1 per mode in columns, and chance."""
+    table = learnable_rows.pivot(index="motion_identity", columns="mode", values="truth rank-1")
+    table.columns.name = None
+    return table.assign(chance=learnable_rows.groupby("motion_identity")["chance"].first()).reset_index()
+
+
 def report(cfg: dict, work: str | Path = "data/positive-controls", **options) -> pd.DataFrame:
     """Run ``measure`` and print its table (rank-1 with the first split's 95 % bootstrap interval)."""
     table = measure(cfg, work, **options)

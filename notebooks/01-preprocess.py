@@ -45,12 +45,12 @@ out_dir = "figures/01-preprocess"  # this page's figures, and data.json naming t
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-from IPython.display import Markdown, display
+from IPython.display import display
 
 from mlib import config, takeaways
 from mlib.datasets import load_dataset, validation_report
 from mlib.io import atomic_path, write_json
-from mlib.plots import show_table
+from mlib.plots import say, show_table
 from mlib.plots.data import crop_montage, split_parts, window_timeline
 from mlib.preprocess import load_index, prepare_cache
 from mlib.data import root_is_synthetic
@@ -68,9 +68,6 @@ out = Path(out_dir)
 out.mkdir(parents=True, exist_ok=True)
 SOURCE = "notebooks/01-preprocess.py"
 
-
-def say(text):
-    display(Markdown(text))
 
 
 

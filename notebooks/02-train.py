@@ -59,7 +59,7 @@ from IPython.display import Markdown, display
 
 from mlib import metrics, takeaways
 from mlib.data import read_cache_settings
-from mlib.plots import show, show_table
+from mlib.plots import say, show, show_table
 from mlib.plots import training as plots
 from mlib.provenance import cache_banner
 from mlib.results import provenance_note
@@ -67,9 +67,6 @@ from mlib.train import train
 
 SOURCE = "notebooks/02-train.py"
 
-
-def say(text):
-    display(Markdown(text))
 
 cache, split = cfg["run"]["cache"], cfg["run"]["split"]
 cache_dataset = read_cache_settings(cache).get("dataset")

@@ -57,21 +57,18 @@ if not cache or not split:
 
 # %%
 import pandas as pd
-from IPython.display import Markdown, display
+from IPython.display import display
 
 from mlib import paper, takeaways
 from mlib.baseline import results_table, run_baseline
 from mlib.data import cache_is_synthetic, read_cache_settings
-from mlib.plots import show, show_table
+from mlib.plots import say, show, show_table
 from mlib.plots.baseline import feature_set_accuracy
 from mlib.provenance import cache_banner
 from mlib.results import provenance_note
 
 SOURCE = "notebooks/03-baseline.py"
 
-
-def say(text):
-    display(Markdown(text))
 
 
 settings = read_cache_settings(cache)

@@ -57,20 +57,17 @@ if not cache or not split:
 from pathlib import Path
 
 import pandas as pd
-from IPython.display import Markdown, display
+from IPython.display import display
 
 from mlib import grid as grid_search
 from mlib import takeaways
 from mlib.plots import experiments as plots
-from mlib.plots import show, show_table
+from mlib.plots import say, show, show_table
 from mlib.provenance import cache_banner
 from mlib.results import provenance_note
 
 SOURCE = "notebooks/04-grid-search.py"
 
-
-def say(text):
-    display(Markdown(text))
 
 
 say(cache_banner(cache))

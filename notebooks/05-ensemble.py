@@ -64,19 +64,16 @@ search = cfg["study"]
 from pathlib import Path
 
 import pandas as pd
-from IPython.display import Markdown, display
+from IPython.display import display
 
 from mlib import ensemble, paper, takeaways
 from mlib.grid import load_grid_table
 from mlib.plots import experiments as plots
-from mlib.plots import show, show_table
+from mlib.plots import say, show, show_table
 from mlib.results import provenance_note
 
 SOURCE = "notebooks/05-ensemble.py"
 
-
-def say(text):
-    display(Markdown(text))
 
 
 grid_table = load_grid_table(grid_dir)

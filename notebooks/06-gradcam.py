@@ -70,7 +70,7 @@ import numpy as np
 from IPython.display import Markdown, display
 
 from mlib import takeaways
-from mlib.plots import show, show_table
+from mlib.plots import say, show, show_table
 from mlib.provenance import data_banner
 from mlib.results import provenance_note
 
@@ -79,9 +79,6 @@ from mlib.plots import gradcam as plots
 
 SOURCE = "notebooks/06-gradcam.py"
 
-
-def say(text):
-    display(Markdown(text))
 
 
 result = gc.gradcam_for_run(run, cache, part="test", target=target, pathway=pathway, batch_size=batch_size,

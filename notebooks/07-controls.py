@@ -66,7 +66,10 @@ out = "results/controls"  # where controls.csv is written
 
 # %%
 from mlib import config, controls, positive_controls, study
-from mlib.plots import show, show_table
+from IPython.display import HTML
+from myst_nb import glue
+
+from mlib.plots import say, show, show_table, table_html
 from mlib.plots.controls import controls_figure
 
 cfg = config.resolve(profile, overrides)
@@ -78,16 +81,13 @@ variants = variants or study.control_variants(cfg)
 import inspect
 from pathlib import Path
 
-from IPython.display import Markdown, display
+from IPython.display import display
 
 from mlib import takeaways
 from mlib.results import provenance_note
 
 SOURCE = "notebooks/07-controls.py"
 
-
-def say(text):
-    display(Markdown(text))
 
 
 say(study.controls_scope(cfg) if variants == cfg["study"]["controls"] else f"Variants trained: {', '.join(variants)}.")
@@ -137,8 +137,9 @@ for name, corpus in corpora.items():
 if cfg["study"]["data"] == "synthetic":
     knob = positive_controls.learnable(config.resolve(cfg, {"split.repeats": cfg["study"]["split_repeats"]}))
     say(f"The study's corpora: `synth.motion_identity` = {cfg['synth']['motion_identity']}.")
-    show_table(knob.pivot(index="motion_identity", columns="mode", values="truth rank-1")
-               .assign(chance=knob.groupby("motion_identity")["chance"].first()).round(3).reset_index())
+    knob = positive_controls.knob_table(knob).round(3)
+    show_table(knob)
+    glue("knob-table", HTML(table_html(knob)), display=False)  # shown on the data page too
     say(provenance_note([], source=SOURCE, inputs=["the generator's clip specifications (no run folder)"]))
 else:
     say("Real data: no generator, no knob.")

@@ -44,19 +44,16 @@ out = "results/original-grid"  # where this page's tables are written as CSV
 from pathlib import Path
 
 import pandas as pd
-from IPython.display import Markdown, display
+from IPython.display import display
 
 from mlib import config, io, original, takeaways
 from mlib.plots import original as plots
-from mlib.plots import show, show_table
+from mlib.plots import say, show, show_table
 from mlib.results import provenance_note
 
 cfg = config.resolve(profile, overrides)
 SOURCE = "notebooks/08-original-grid.py"
 
-
-def say(text):
-    display(Markdown(text))
 
 
 def sources(*kinds, run_dirs=()):

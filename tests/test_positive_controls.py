@@ -69,3 +69,7 @@ def test_learnable_table_needs_no_rendering_and_follows_the_knob():
     by_knob = table.groupby("motion_identity")["truth rank-1"]
     assert (by_knob.nunique() == 1).all()
     assert by_knob.first()[0.0] < 0.3 and by_knob.first()[1.0] >= 0.9
+    shown = positive_controls.knob_table(table)
+    assert list(shown.columns) == ["motion_identity", "identity", "motion-only", "twins", "chance"]
+    assert shown["motion_identity"].tolist() == [0.0, 0.5, 1.0]
+    assert shown.set_index("motion_identity").loc[1.0, "twins"] == by_knob.first()[1.0]

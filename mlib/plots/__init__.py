@@ -16,6 +16,13 @@ def show(fig, dpi: int = 90) -> None:
     display(Image(buffer.getvalue()))
 
 
+def say(text: str) -> None:
+    """Display ``text`` as Markdown: a page's computed sentences (takeaways, provenance notes) read as prose."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(text))
+
+
 EMPTY_CELL = "–"  # what an empty (NaN) cell shows; the table's note says why cells are empty
 
 
