@@ -92,6 +92,21 @@ def summary_rows(per_split: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def shown(table: pd.DataFrame) -> pd.DataFrame:
+    """``pair_table`` as the page shows it: one column per model with its rank-1 and interval, the gain and
+    the test size (the run folders go to the provenance note)."""
+    rows = []
+    for row in table.to_dict("records"):
+        found = {"statistic": row["statistic"], "split": row["split"]}
+        for model in MODELS:
+            value, low, high = (row.get(f"{model}_{part}") for part in ("rank1", "ci_low", "ci_high"))
+            found[model] = f"{value:.3f}" + ("" if pd.isna(low) else f" [{low:.3f}, {high:.3f}]")
+        found["vote gain"] = f"{row['vote_gain']:{'.3f' if row['statistic'] == SD else '+.3f'}}"
+        found["test clips"] = "" if pd.isna(row.get("n_test")) else f"{row['n_test']:.0f}"
+        rows.append(found)
+    return pd.DataFrame(rows)
+
+
 def reuse_note(table: pd.DataFrame, grid_dir: str | Path) -> str:
     """A sentence for the page: how many split seeds, and which of the pair's runs are the grid's own."""
     per_split = table[table["statistic"] == PER_SPLIT]
@@ -107,7 +122,7 @@ def reuse_note(table: pd.DataFrame, grid_dir: str | Path) -> str:
 
 def pair_table(cfg: Mapping, table1: Mapping, grid_dir: str | Path, splits: Sequence[str | Path] | None = None,
                runs_dir: str | Path | None = None, out: str | Path | None = None, *, n_boot: int = 1000,
-               progress: bool = False) -> pd.DataFrame:
+               progress: bool = False, log: bool = True) -> pd.DataFrame:
     """Train (or reuse) the Adam/AdamW pair on every split seed and vote it; per-split rows, then the summary.
 
     The cache is the grid's (``grid-spec.yaml``); ``splits`` default to the grid's one split and must start
@@ -124,7 +139,7 @@ def pair_table(cfg: Mapping, table1: Mapping, grid_dir: str | Path, splits: Sequ
     rows = []
     for split in splits:
         configs = pair_configs(cfg, table1, inputs["cache"], split, runs_dir)
-        run_dirs = {solver: train(run_cfg, progress=progress) for solver, run_cfg in configs.items()}
+        run_dirs = {solver: train(run_cfg, progress=progress, log=log) for solver, run_cfg in configs.items()}
         rows.append(split_row(run_dirs, split, n_boot=n_boot))
     per_split = pd.DataFrame(rows, columns=COLUMNS)
     table = pd.concat([per_split, summary_rows(per_split)], ignore_index=True)

@@ -196,8 +196,8 @@ say(provenance_note([grid_dir], source=SOURCE))
 from mlib import solver_pair, study
 
 over_seeds = solver_pair.pair_table(cfg, study.table1_overrides(cfg, cfg["data"]["dataset"]), grid_dir, splits,
-                                    runs_dir, out, n_boot=n_boot)
+                                    runs_dir, out, n_boot=n_boot, log=False)
 say(solver_pair.reuse_note(over_seeds, grid_dir))
-show_table(over_seeds.drop(columns=["adam_run", "adamw_run"]).round(3))
+show_table(solver_pair.shown(over_seeds))
 pair_runs = over_seeds[["adam_run", "adamw_run"]].dropna().to_numpy().ravel().tolist()
 say(provenance_note([*dict.fromkeys(pair_runs), Path(out) / solver_pair.TABLE_FILE], source=SOURCE))

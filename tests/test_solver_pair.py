@@ -117,3 +117,18 @@ def test_two_split_seeds_give_two_rows_and_their_mean_and_sd(tmp_path, capsys):
     pd.testing.assert_frame_equal(again, table)
     with pytest.raises(EnsembleError, match="is not the grid's split"):
         solver_pair.pair_table(cfg, table1, grid_dir, splits[::-1], n_boot=200)
+
+
+def test_shown_puts_each_models_interval_beside_its_rank1_and_leaves_the_run_folders_out():
+    import pandas as pd
+
+    per_split = pd.DataFrame([{"statistic": solver_pair.PER_SPLIT, "split": f"s{i}", "splits": 1,
+                               **{f"{m}_{p}": v for m in solver_pair.MODELS
+                                  for p, v in (("rank1", 0.5 + i / 4), ("ci_low", 0.25), ("ci_high", 0.75))},
+                               "vote_gain": -0.125 * i, "n_test": 8, "adam_run": "a", "adamw_run": "b"}
+                              for i in range(2)], columns=solver_pair.COLUMNS)
+    table = solver_pair.shown(pd.concat([per_split, solver_pair.summary_rows(per_split)], ignore_index=True))
+    assert list(table.columns) == ["statistic", "split", "adam", "adamw", "vote", "vote gain", "test clips"]
+    assert table.loc[1, ["adam", "vote gain", "test clips"]].tolist() == ["0.750 [0.250, 0.750]", "-0.125", "8"]
+    assert table.loc[2, "adamw"] == "0.625 [0.250, 0.750]"  # the mean row averages the bounds
+    assert table.loc[3, ["adam", "vote gain", "test clips"]].tolist() == [f"{0.25 / 2 ** 0.5:.3f}", f"{0.125 / 2 ** 0.5:.3f}", ""]
