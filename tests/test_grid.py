@@ -95,10 +95,10 @@ def test_ci_grid_resumes_after_a_kill_records_failures_and_reruns_nothing(tmp_pa
     def kill(epoch, row):
         raise KeyboardInterrupt  # like Ctrl-C or a killed job: not an error of the configuration
 
-    def killed_during_second_run(cfg, run_dir, progress=True):
+    def killed_during_second_run(cfg, run_dir, **options):
         calls.append(Path(run_dir).name)
         # the second run is killed after its checkpoint is saved, before metrics.json
-        return real_train(cfg, run_dir, progress=progress, on_epoch_end=kill if len(calls) == 2 else None)
+        return real_train(cfg, run_dir, **options, on_epoch_end=kill if len(calls) == 2 else None)
 
     monkeypatch.setattr(training, "train", killed_during_second_run)
     with pytest.raises(KeyboardInterrupt):
