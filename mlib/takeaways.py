@@ -95,13 +95,16 @@ def per_subject(table: pd.DataFrame) -> str:
             f"{never} on none.")
 
 
+MEASURES = {"val_rank1": "validation rank-1", "test_rank1": "test rank-1"}  # result columns in words
+
+
 def best_of(table: pd.DataFrame, value: str, label: str, what: str) -> str:
     """The row with the highest ``value`` (ignoring empty ones), named by its ``label`` column."""
     scored = table.dropna(subset=[value])
     if scored.empty:
         return f"No {what} has a {value}."
     best = scored.loc[scored[value].idxmax()]
-    return f"The best {what} is {best[label]} ({value} {best[value]:.3f}; {len(scored)} scored)."
+    return f"The best {what} is {best[label]} ({MEASURES.get(value, value)} {best[value]:.3f}; {len(scored)} scored)."
 
 
 def pick_gap(val_pick: Mapping, test_pick: Mapping) -> str:

@@ -104,8 +104,9 @@ display(Markdown(data_banner(result.synthetic, cfg["data"]["dataset"]) + (
 summary = gc.summarize(result.scores)
 show_table(summary.round(3))
 show(plots.plot_score_histogram(result))
-say(takeaways.gradcam_claim(gc.claim_verdict(summary, result.pathways[0], result.synthetic), result.pathways[0],
-                            "the regions the generator moved" if result.synthetic else "the most moving pixels"))
+for pathway in result.pathways:
+    say(takeaways.gradcam_claim(gc.claim_verdict(summary, pathway, result.synthetic), pathway,
+                                "the regions the generator moved" if result.synthetic else "the most moving pixels"))
 say(provenance_note([result.run_dir, result.out], source=SOURCE))
 
 # %% [markdown]

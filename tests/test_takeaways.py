@@ -46,7 +46,7 @@ def test_training_sentences_follow_history_cmc_confusion_and_subjects():
 
 def test_grid_sentences_pick_the_best_and_measure_the_spread():
     table = pd.DataFrame({"label": ["a", "b", "c"], "val_rank1": [0.2, np.nan, 0.7]})
-    assert "is c (val_rank1 0.700; 2 scored)" in takeaways.best_of(table, "val_rank1", "label", "configuration")
+    assert "is c (validation rank-1 0.700; 2 scored)" in takeaways.best_of(table, "val_rank1", "label", "configuration")
     assert "+0.100" in takeaways.pick_gap({"test_rank1": 0.5}, {"test_rank1": 0.6})
     summary = pd.DataFrame({"seeds": [3, 3], "test_rank1_min": [0.1, 0.4], "test_rank1_max": [0.5, 0.5]})
     assert "up to 0.400" in takeaways.seed_spread(summary)
