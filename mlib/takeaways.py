@@ -168,3 +168,35 @@ def best_of_n(table: pd.DataFrame) -> str:
              for _, row in table.iterrows()]
     return "Reporting the best test run instead of the median adds " + ", ".join(parts) + "."
 
+
+def fusion_pairs(pairs: pd.DataFrame, vote: str = "MacroMajorityVoteCombiner_accuracy") -> str:
+    """How often the original's vote of two models beat both members, per database (``fusion-pairs.csv``)."""
+    better = pairs[["SlowFast_0_accuracy", "SlowFast_1_accuracy"]].max(axis=1)
+    beats = (pairs[vote] > better).groupby(pairs["database"])
+    parts = [f"{count} of {len(group)} pairs on {database}"
+             for (database, group), count in zip(beats, beats.sum())]
+    return "In the original's own fusion scores the majority vote beats the better of its two models in " + \
+        "; ".join(parts) + "."
+
+
+def grid_picks(picks: pd.DataFrame) -> str:
+    """Our grids' validation pick against the best test pick and the median run (``original.our_grid_picks``)."""
+    parts = [f"the validation pick scores {row['validation pick (test)']:.3f} on test against the best test pick's "
+             f"{row['best test pick']:.3f} and the median run's {row['median run']:.3f} ({int(row['runs'])} runs)"
+             for _, row in picks.iterrows()]
+    return "In our grid" + ("s" if len(parts) > 1 else "") + ", " + "; ".join(parts) + "."
+
+
+def mean_map_agreement(cams: Mapping[str, np.ndarray], motion_maps: np.ndarray) -> str:
+    """Pearson correlation, over pixels, of each pathway's mean CAM (N, T, H, W) with the mean motion energy
+    map (N, H, W): whether the network's average attention falls where the clips move on average."""
+    motion = motion_maps.mean(axis=0).ravel()
+    parts = []
+    for pathway, cam in cams.items():
+        mean_cam = cam.mean(axis=(0, 1)).ravel()
+        if mean_cam.shape != motion.shape or mean_cam.std() == 0 or motion.std() == 0:
+            parts.append(f"{pathway}: not comparable")
+        else:
+            parts.append(f"{pathway} r = {np.corrcoef(mean_cam, motion)[0, 1]:.2f}")
+    return ("Over pixels, the mean CAM follows the mean motion energy with a correlation of "
+            + ", ".join(parts) + " (1: the same map; 0: unrelated).")

@@ -133,7 +133,7 @@ mean_face = None
 if faces_shown:
     mean_face = result.frames().mean(axis=(0, 1)).astype(np.uint8)
 show(plots.plot_mean_maps(result, mean_face))
-say(f"The mean map over the {len(result.clips)} test clips of run `{result.run_dir.name}`.")
+say(takeaways.mean_map_agreement(result.cams, result.motion_maps))
 say(provenance_note([result.run_dir, result.out], source=SOURCE))
 
 # %% [markdown]

@@ -108,6 +108,7 @@ show_table(original.table3_pair(runs, pairs).round(3))
 ties = original.table3_ties(runs, pairs)
 show_table(pd.DataFrame([ties]).round(3))
 show(plots.fusion_pairs(pairs, original.table3_pair_row(runs, pairs)))
+say(takeaways.fusion_pairs(pairs))
 sources("runs", "fusion")
 
 # %% [markdown]
@@ -142,6 +143,7 @@ if grid_dirs:
     picks = original.our_grid_picks(grid_dirs)
     show_table(picks.round(3))
     show(plots.our_grid_picks(picks))
+    say(takeaways.grid_picks(picks))
     say(provenance_note(grid_dirs, source=SOURCE))
     io.write_csv(Path(out) / "our-grid-picks.csv", picks)
 else:

@@ -60,3 +60,22 @@ def test_original_grid_sentences_read_rank_and_best_of_n():
     assert "ranked 1 of 47 (median run 0.400)" in takeaways.original_grid(summary)
     best = pd.DataFrame({"database": ["SMIC"], "best run (reported)": [0.7], "median run": [0.4], "runs (N)": [47]})
     assert "SMIC +0.300 over 47 runs" in takeaways.best_of_n(best)
+
+
+def test_fusion_pairs_counts_votes_above_the_better_member_per_database():
+    pairs = pd.DataFrame({"database": ["SAMM", "SAMM", "SMIC"], "SlowFast_0_accuracy": [0.5, 0.5, 0.9],
+                          "SlowFast_1_accuracy": [0.6, 0.4, 0.8], "MacroMajorityVoteCombiner_accuracy": [0.7, 0.5, 0.9]})
+    assert takeaways.fusion_pairs(pairs).endswith("in 1 of 2 pairs on SAMM; 0 of 1 pairs on SMIC.")
+
+
+def test_grid_picks_and_mean_map_agreement():
+    import numpy as np
+
+    picks = pd.DataFrame({"runs": [8], "best test pick": [0.8], "validation pick (test)": [0.7], "median run": [0.6]})
+    assert takeaways.grid_picks(picks) == ("In our grid, the validation pick scores 0.700 on test against the best "
+                                           "test pick's 0.800 and the median run's 0.600 (8 runs).")
+    rng = np.random.default_rng(0)
+    motion = rng.random((3, 4, 4))
+    same = np.repeat(motion[:, None], 2, axis=1)  # every frame's CAM is the clip's motion map
+    sentence = takeaways.mean_map_agreement({"slow": same, "fast": np.ones((3, 2, 5, 5))}, motion)
+    assert "slow r = 1.00" in sentence and "fast: not comparable" in sentence
