@@ -285,13 +285,18 @@ def provenance_note(run_dirs, config_files=CONFIG_FILES, *, source: str | None =
     def digest(path: Path) -> str:
         return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
+    def shown(path: Path) -> str:  # relative to the study's folder: no builder's local path on a page
+        return str(path.resolve().relative_to(Path.cwd().resolve())) if path.resolve().is_relative_to(Path.cwd().resolve()) else str(path)
+
     parts = []
     for run_dir in map(Path, run_dirs):
         if run_dir.is_file():
-            parts.append(f"`{run_dir}` (content {digest(run_dir)})")
+            parts.append(f"`{shown(run_dir)}` (content {digest(run_dir)})")
             continue
         found = next((run_dir / name for name in config_files if (run_dir / name).is_file()), None)
-        parts.append(f"`{run_dir}` (configuration {digest(found) if found else 'no configuration file'})")
+        what = (f"configuration {digest(found)}" if found else
+                "result folder, no configuration file of its own" if run_dir.is_dir() else "not found")
+        parts.append(f"`{shown(run_dir)}` ({what})")
     parts += [f"`{name}`" for name in inputs]
     note = "Made by: " + ("; ".join(parts) if parts else "no run folder") + "."
     if source:

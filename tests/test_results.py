@@ -102,7 +102,16 @@ def test_provenance_note_names_runs_and_a_hash_that_follows_the_configuration(tm
     notes = [provenance_note([tmp_path / name]) for name in "abc"]
     hashes = [note.split("configuration ")[1][:12] for note in notes]
     assert hashes[0] == hashes[1] != hashes[2] and str(tmp_path / "a") in notes[0]
-    assert "no configuration file" in provenance_note([tmp_path / "missing"])
+    assert f"`{tmp_path / 'missing'}` (not found)" in provenance_note([tmp_path / "missing"])
+    (tmp_path / "scores").mkdir()
+    assert "(result folder, no configuration file of its own)" in provenance_note([tmp_path / "scores"])
+
+
+def test_provenance_note_shows_paths_under_the_working_folder_relative(tmp_path, monkeypatch):
+    (tmp_path / "results" / "run").mkdir(parents=True)
+    (tmp_path / "results" / "run" / "config.yaml").write_text("a: 1")
+    monkeypatch.chdir(tmp_path)
+    assert results.provenance_note([tmp_path / "results" / "run"]).startswith("Made by: `results/run` (configuration ")
 
 
 
@@ -201,7 +210,7 @@ def test_provenance_note_hashes_files_names_inputs_and_links_the_source_notebook
     (tmp_path / "grid").mkdir()
     (tmp_path / "grid" / "grid-spec.yaml").write_text("seeds: [0]")
     note = provenance_note([split, tmp_path / "grid"], source="notebooks/04-grid-search.py", inputs=["repo@abc:Output/x"])
-    assert f"`{split}` (content " in note and "configuration no configuration file" not in note
+    assert f"`{split}` (content " in note and "not found" not in note
     assert "`repo@abc:Output/x`" in note
     assert note.endswith(f"Source: [notebooks/04-grid-search.py]({REPOSITORY_URL}/blob/HEAD/notebooks/04-grid-search.py).")
     config = yaml.safe_load((Path(__file__).resolve().parents[1] / "_config.yml").read_text())
