@@ -36,8 +36,9 @@ def test_train_notebook_runs_at_tiny_size(tmp_path, mlib_kernel):
     markdown = "".join(o.get("data", {}).get("text/markdown", "") for c in notebook.cells for o in c.get("outputs", []))
     assert "**Data: origin unknown**" in markdown  # the tiny cache names no database root
     assert "SlowFast R18, alpha 4, beta 1/8, 8 frames x 32 px" in markdown
-    assert f"`{run_dir}` (configuration " in markdown and "Source: [notebooks/02-train.py](" in markdown
+    assert f"`{run_dir.relative_to(tmp_path)}` (configuration " in markdown and "Source: [notebooks/02-train.py](" in markdown
     assert markdown.count("Made by:") == 6  # the run, the table and each of the four figures
+    assert str(tmp_path) not in markdown.split("Made by:", 1)[1]  # paths relative to the study folder
     assert "chance" in markdown and "checkpoint of epoch 1" in markdown
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["test"]["n_clips"] == 3
