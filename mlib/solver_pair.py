@@ -107,6 +107,12 @@ def shown(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def run_folders(table: pd.DataFrame) -> list[str]:
+    """The pair's run folders of every split seed, in order and once each (for the page's provenance note)."""
+    per_split = table[table["statistic"] == PER_SPLIT]
+    return list(dict.fromkeys(run for row in per_split[["adam_run", "adamw_run"]].to_numpy() for run in row))
+
+
 def reuse_note(table: pd.DataFrame, grid_dir: str | Path) -> str:
     """A sentence for the page: how many split seeds, and which of the pair's runs are the grid's own."""
     per_split = table[table["statistic"] == PER_SPLIT]

@@ -199,5 +199,4 @@ over_seeds = solver_pair.pair_table(cfg, study.table1_overrides(cfg, cfg["data"]
                                     runs_dir, out, n_boot=n_boot, log=False)
 say(solver_pair.reuse_note(over_seeds, grid_dir))
 show_table(solver_pair.shown(over_seeds))
-pair_runs = over_seeds[["adam_run", "adamw_run"]].dropna().to_numpy().ravel().tolist()
-say(provenance_note([*dict.fromkeys(pair_runs), Path(out) / solver_pair.TABLE_FILE], source=SOURCE))
+say(provenance_note([*solver_pair.run_folders(over_seeds), Path(out) / solver_pair.TABLE_FILE], source=SOURCE))

@@ -127,7 +127,9 @@ def test_shown_puts_each_models_interval_beside_its_rank1_and_leaves_the_run_fol
                                   for p, v in (("rank1", 0.5 + i / 4), ("ci_low", 0.25), ("ci_high", 0.75))},
                                "vote_gain": -0.125 * i, "n_test": 8, "adam_run": "a", "adamw_run": "b"}
                               for i in range(2)], columns=solver_pair.COLUMNS)
-    table = solver_pair.shown(pd.concat([per_split, solver_pair.summary_rows(per_split)], ignore_index=True))
+    full = pd.concat([per_split, solver_pair.summary_rows(per_split)], ignore_index=True)
+    assert solver_pair.run_folders(full) == ["a", "b"]  # once each, the summary rows left out
+    table = solver_pair.shown(full)
     assert list(table.columns) == ["statistic", "split", "adam", "adamw", "vote", "vote gain", "test clips"]
     assert table.loc[1, ["adam", "vote gain", "test clips"]].tolist() == ["0.750 [0.250, 0.750]", "-0.125", "8"]
     assert table.loc[2, "adamw"] == "0.625 [0.250, 0.750]"  # the mean row averages the bounds
