@@ -314,15 +314,13 @@ def front_page_values(claims_table: pd.DataFrame) -> dict[str, str]:
     ``claims-checked``: how many claims; ``verdicts``: how many verdicts (one
     per claim and corpus); ``claims-<verdict>``: how many verdicts are each of
     ``VERDICTS``; ``verdict-<key>``: ``combined_verdict`` of a claim over the
-    corpora; ``verdict-<key>-<corpus>``: one corpus's verdict.
+    corpora (each corpus's own verdict is in ``front_page_table``).
     """
     values = {"claims-checked": str(claims_table["key"].nunique()), "verdicts": str(len(claims_table))}
     for verdict in VERDICTS:
         values["claims-" + verdict.split()[0].replace("'", "")] = str(int((claims_table["verdict"] == verdict).sum()))
     for key, rows in claims_table.groupby("key", sort=False):
         values[f"verdict-{key}"] = combined_verdict(dict(zip(rows["corpus"], rows["verdict"])))
-    for row in claims_table.itertuples():
-        values[f"verdict-{row.key}-{row.corpus}"] = row.verdict
     return values
 
 

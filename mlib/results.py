@@ -73,13 +73,20 @@ def _row(source: str, model: str, rank1: float | None, chosen_by: str = "", ci: 
             "chosen by": chosen_by, "split seeds": splits, "result files": where}
 
 
+def controls_table(study: StudyManifest) -> pd.DataFrame:
+    """The controls page's ``controls.csv`` (``mlib.controls.TABLE_COLUMNS``: one row per corpus, variant and
+    split seed); empty when the study has no controls page or it has not run."""
+    found = Path(study.pages["controls"]) / "controls.csv" if "controls" in study.pages else None
+    if found is None or not found.is_file():
+        return pd.DataFrame(columns=["corpus", "variant", "split", "rank1", "ci_low", "ci_high", "chance",  # read here
+                                     "positive_control"])
+    return pd.read_csv(found, dtype={"split": str})
+
+
 def table1_over_splits(study: StudyManifest, name: str) -> pd.DataFrame:
     """The Table 1 configuration's runs over the split seeds: the controls page's ``clip`` rows of corpus
-    ``name`` (``controls.csv``; on the first split it is notebook 02's run). Empty without that page."""
-    found = Path(study.pages.get("controls", "")) / "controls.csv"
-    if "controls" not in study.pages or not found.is_file():
-        return pd.DataFrame(columns=["split", "rank1", "ci_low", "ci_high"])
-    table = pd.read_csv(found, dtype={"split": str})
+    ``name`` (on the first split it is notebook 02's run). Empty without that page."""
+    table = controls_table(study)
     return table[(table["corpus"] == name) & (table["variant"] == "clip")].reset_index(drop=True)
 
 
@@ -181,9 +188,7 @@ def learnable_table(study: StudyManifest) -> pd.DataFrame:
     """
     from mlib.positive_controls import MOTION_FEATURE_SETS
 
-    controls_file = Path(study.pages.get("controls", "")) / "controls.csv"
-    recorded = (pd.read_csv(controls_file).groupby("corpus")[["positive_control", "chance"]].mean()
-                if controls_file.is_file() else pd.DataFrame(columns=["positive_control", "chance"]))
+    recorded = controls_table(study).groupby("corpus")[["positive_control", "chance"]].mean()
     rows = []
     for variant in study.variants:
         paths = variant.paths
@@ -286,7 +291,8 @@ def provenance_note(run_dirs, config_files=CONFIG_FILES, *, source: str | None =
         return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
     def shown(path: Path) -> str:  # relative to the study's folder: no builder's local path on a page
-        return str(path.resolve().relative_to(Path.cwd().resolve())) if path.resolve().is_relative_to(Path.cwd().resolve()) else str(path)
+        here, full = Path.cwd().resolve(), path.resolve()
+        return str(full.relative_to(here)) if full.is_relative_to(here) else str(path)
 
     parts = []
     for run_dir in map(Path, run_dirs):

@@ -112,7 +112,7 @@ else:
     show(plots.table3_chart(first, paper.TABLE3_RANK1))
     say(takeaways.best_of(first, "test_rank1", "model", "member or vote of the first pair on test"))
     say(provenance_note([grid_dir, Path(out) / "table3.csv"], source=SOURCE))
-show_table(pd.DataFrame([{"model": model, "rank-1": f"{value:.1%}"} for model, value in paper.TABLE3_RANK1.items()]))
+show_table(paper.table3_frame())
 say("The paper's Table 3 (SMIC, real data), from `mlib.paper`.")
 
 # %% [markdown]

@@ -26,10 +26,15 @@ def say(text: str) -> None:
 EMPTY_CELL = "–"  # what an empty (NaN) cell shows; the table's note says why cells are empty
 
 
+def _filled(frame):
+    """``frame`` with empty cells (NaN, None) shown as ``EMPTY_CELL``."""
+    return frame.astype(object).where(frame.notna(), EMPTY_CELL)
+
+
 def table_html(frame) -> str:
-    """A DataFrame as HTML without pandas' row index, empty cells (NaN, None) shown as ``EMPTY_CELL``
+    """A DataFrame as HTML without pandas' row index, empty cells shown as ``EMPTY_CELL``
     (for ``show_table`` and for tables glued into the book's prose pages)."""
-    return frame.astype(object).where(frame.notna(), EMPTY_CELL).to_html(index=False)
+    return _filled(frame).to_html(index=False)
 
 
 def show_table(frame, empty_note: str = "– : not measured or not applicable to this row.") -> None:
@@ -40,8 +45,7 @@ def show_table(frame, empty_note: str = "– : not measured or not applicable to
     """
     from IPython.display import Markdown, display
 
-    empty = frame.isna().to_numpy().any()
-    shown = frame.astype(object).where(frame.notna(), EMPTY_CELL) if empty else frame
-    display({"text/html": table_html(frame), "text/plain": shown.to_string(index=False)}, raw=True)
-    if empty:
+    shown = _filled(frame)
+    display({"text/html": shown.to_html(index=False), "text/plain": shown.to_string(index=False)}, raw=True)
+    if frame.isna().to_numpy().any():
         display(Markdown(empty_note))
