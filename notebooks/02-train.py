@@ -41,14 +41,17 @@ if "google.colab" in sys.modules:  # on Colab: install the project first
 profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None: the defaults
 overrides = {}  # dotted settings over the profile; run.cache and run.split name the inputs (notebook 01) and
 # run.out the parent of run folders, e.g. {"run.cache": "cache/casme2-...", "run.split": "cache/casme2-.../splits/half-seed42.csv"}
+preprocessed = "figures/01-preprocess/data.json"  # notebook 01's record: the cache and split when overrides name none
 
 # %%
 from mlib import config
+from mlib.manifest import preprocessed_overrides
 from mlib.train import run_folder
 
+overrides = {**preprocessed_overrides(preprocessed), **overrides}  # the study's (or yours) win
 cfg = config.resolve(profile, overrides)
 if not cfg["run"]["cache"] or not cfg["run"]["split"]:
-    raise ValueError("set overrides run.cache and run.split (run notebook 01-preprocess first)")
+    raise ValueError(f"set overrides run.cache and run.split, or run notebook 01-preprocess first (no {preprocessed})")
 run_dir = run_folder(cfg)
 
 # %%
