@@ -344,7 +344,7 @@ def evaluate(runs: Sequence[RunPredictions], method: str, weights: Sequence[floa
     """One row of ``ensembles.csv`` for the ensemble of ``runs`` with ``method`` (and the hard vote's ``tie``)."""
     voted = combine(runs, method, weights, tie, class_ids)
     classes, val, test = runs[0].classes, runs[0].subjects["val"], runs[0].subjects["test"]
-    low, high = metrics.bootstrap_rank1_ci(test, voted["test"], classes, n_boot=n_boot, seed=seed)
+    low, high = metrics.hierarchical_rank1_ci(test, voted["test"], classes, n_boot=n_boot, seed=seed)
     return {
         "members": ";".join(r.name for r in runs),
         "size": len(runs),

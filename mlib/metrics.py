@@ -224,6 +224,29 @@ def paired_difference_ci(correct_a: Sequence[bool], correct_b: Sequence[bool], s
     return percentile_interval(paired_difference_draws(correct_a, correct_b, subjects, n_boot, seed), level)
 
 
+def rank1_over_seeds(prediction_files: Sequence[str | Path], n_boot: int = 2000, seed: int = 0) -> dict:
+    """Test rank-1 of one model over split seeds, one ``predictions.csv`` per seed.
+
+    ``rank1``: the mean over seeds; ``ci_low``/``ci_high``: :func:`pooled_interval`
+    of each seed's hierarchical draws (subjects, then clips), so the spread
+    between seeds is part of the interval; ``sd``: the sd of the seeds' rank-1
+    (``ddof=1``; NaN with one seed); ``splits``: how many; ``chance``: the
+    largest seed's :func:`chance_level` (the bar every seed must clear).
+    """
+    draws, ranks, chances = [], [], []
+    for path in prediction_files:
+        test = read_predictions(path, "test")
+        ranks.append(rank_k(test.y_true, test.proba, test.classes, 1))
+        draws.append(rank1_draws(test.y_true, test.proba, test.classes, n_boot, seed))
+        chances.append(chance_level(test.y_true, test.classes))
+    if not ranks:
+        raise ValueError("no predictions file: nothing to summarise over split seeds")
+    low, high = pooled_interval(draws)
+    return {"rank1": float(np.mean(ranks)), "ci_low": low, "ci_high": high,
+            "sd": float(np.std(ranks, ddof=1)) if len(ranks) > 1 else float("nan"), "splits": len(ranks),
+            "chance": float(max(chances))}
+
+
 def bootstrap_rank1_ci(
     y_true: Sequence[str], proba: np.ndarray, classes: Sequence[str], n_boot: int = 2000, level: float = 0.95, seed: int = 0
 ) -> tuple[float, float]:

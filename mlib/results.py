@@ -14,21 +14,30 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlib import grid, paper, solver_pair
+from mlib import grid, metrics, paper, solver_pair
 from mlib.manifest import StudyManifest
 
 PAPER = "paper (Kay et al. 2023)"
 SAEED = "paper's baseline (Saeed 2021)"
+CI = f"95 % interval ({metrics.SUBJECTS_THEN_CLIPS})"  # the column of every headline interval
+CHANCE = "chance (max of 1/K and the test majority rate)"
 
 
 def test_rank1(run_dir: str | Path) -> dict:
-    """Test rank-1 of a run folder with its bootstrap 95 % interval, as the run's metrics.json records them."""
-    path = Path(run_dir) / "metrics.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no metrics (the run has not finished)")
-    test = json.loads(path.read_text())["test"]
-    low, high = test["rank1_ci95"]
-    return {"rank1": test["rank1"], "ci_low": low, "ci_high": high, "chance": test["chance"]}
+    """Test rank-1 of a finished run folder (one with ``metrics.json``) from its ``predictions.csv``, with the
+    default 95 % interval (subjects, then clips: ``mlib.metrics.hierarchical_rank1_ci``) and
+    ``mlib.metrics.chance_level``. Recomputed from the predictions, so a run written before the
+    hierarchical interval existed shows it too."""
+    return over_split_seeds([run_dir])
+
+
+def over_split_seeds(run_dirs) -> dict:
+    """Test rank-1 of the same model over split seeds, one finished run folder per seed
+    (``mlib.metrics.rank1_over_seeds``: mean rank-1, the seeds' pooled hierarchical interval, sd, chance)."""
+    for run_dir in map(Path, run_dirs):
+        if not (run_dir / "metrics.json").is_file():
+            raise FileNotFoundError(f"{run_dir / 'metrics.json'}: no metrics (the run has not finished)")
+    return metrics.rank1_over_seeds([Path(run_dir) / "predictions.csv" for run_dir in run_dirs])
 
 
 def headline(study: StudyManifest) -> str:
@@ -40,7 +49,8 @@ def headline(study: StudyManifest) -> str:
         train = Path(variant.paths.get("train", ""))
         if (train / "metrics.json").is_file():
             r = test_rank1(train)
-            found.append(f"{percent(r['rank1'])} {interval(r)} on the {kind} {variant.name} corpus "
+            found.append(f"{percent(r['rank1'])} (95 % interval {interval(r)}, resampling "
+                         f"{metrics.SUBJECTS_THEN_CLIPS}) on the {kind} {variant.name} corpus "
                          f"(chance {percent(r['chance'])})")
     return "; ".join(found) if found else "no finished run"
 
@@ -69,7 +79,7 @@ def split_spread(n: int, sd: float | None = None) -> str:
 def _row(source: str, model: str, rank1: float | None, chosen_by: str = "", ci: dict | None = None,
          where: str = "", splits: str = ONE_SPLIT) -> dict:
     ci = ci or {}
-    return {"source": source, "model": model, "rank-1": percent(rank1), "95 % CI": interval(ci),
+    return {"source": source, "model": model, "rank-1": percent(rank1), CI: interval(ci),
             "chosen by": chosen_by, "split seeds": splits, "result files": where}
 
 
@@ -113,11 +123,11 @@ def single_dataset_table(study: StudyManifest, name: str) -> pd.DataFrame:
         first = ONE_SPLIT if len(seeds) <= 1 else f"the first of {len(seeds)} split seeds"
         rows.append(_row(ours, "SlowFast, the paper's Table 1 configuration", chosen_by="fixed in advance",
                          **_ci_kwargs(test_rank1(paths["train"])), where=paths["train"], splits=first))
-        if len(seeds) > 1:  # mean rank-1 and mean interval bounds over seeds, as mlib.controls.summarize
-            rows.append(_row(ours, "SlowFast, the paper's Table 1 configuration", seeds["rank1"].mean(),
-                             "fixed in advance", {"ci_low": seeds["ci_low"].mean(), "ci_high": seeds["ci_high"].mean()},
-                             str(Path(study.pages["controls"]) / "controls.csv"),
-                             split_spread(len(seeds), seeds["rank1"].std(ddof=1))))
+        if len(seeds) > 1:  # mean rank-1 over seeds, the seeds' pooled interval, as mlib.controls.summarize
+            found = over_split_seeds(seeds["run_dir"])
+            rows.append(_row(ours, "SlowFast, the paper's Table 1 configuration", found["rank1"],
+                             "fixed in advance", found, str(Path(study.pages["controls"]) / "controls.csv"),
+                             split_spread(found["splits"], found["sd"])))
     grid_file = Path(paths.get("grid", "")) / "grid.csv"
     if grid_file.is_file():
         table = grid.load_grid_table(grid_file.parent)
@@ -159,7 +169,7 @@ def table3(study: StudyManifest, name: str) -> pd.DataFrame:
     pairs on its split (``table3.csv``), then the Table 1 pair over the split seeds (``table3-splits.csv``,
     ``mlib.solver_pair``): the mean over seeds with its sd, or "one split"."""
     variant = study.variant(name)
-    rows = [{"source": PAPER + ", SMIC", "pair": "", "model": model, "test rank-1": percent(value), "95 % CI": "",
+    rows = [{"source": PAPER + ", SMIC", "pair": "", "model": model, "test rank-1": percent(value), CI: "",
              "split seeds": PAPERS_SPLIT}
             for model, value in [("adam", paper.TABLE3_RANK1["adam"]), ("adamw", paper.TABLE3_RANK1["adamw"]),
                                  ("vote of the two", paper.TABLE3_RANK1["ensemble"])]]
@@ -169,7 +179,7 @@ def table3(study: StudyManifest, name: str) -> pd.DataFrame:
         for _, row in pd.read_csv(folder / "table3.csv").iterrows():
             rows.append({"source": source, "pair": f"grid pair {row['pair']}", "model": row["model"],
                          "test rank-1": percent(row["test_rank1"]),
-                         "95 % CI": interval({"ci_low": row["test_ci_low"], "ci_high": row["test_ci_high"]}),
+                         CI: interval({"ci_low": row["test_ci_low"], "ci_high": row["test_ci_high"]}),
                          "split seeds": ONE_SPLIT})
     if "ensemble" in variant.paths and (folder / solver_pair.TABLE_FILE).is_file():
         rows += _pair_over_splits(pd.read_csv(folder / solver_pair.TABLE_FILE), source)
@@ -198,27 +208,29 @@ def learnable_table(study: StudyManifest) -> pd.DataFrame:
         value, chance = (recorded.loc[variant.name] if variant.name in recorded.index else (None, None))
         rows.append({"corpus": variant.name, "what": "truth-parameter control (generator's movement parameters)",
                      "rank-1": "no generator truth" if value is None or pd.isna(value) else percent(value),
-                     "95 % CI": None, "chance": percent(chance) or None})
+                     CI: None, CHANCE: percent(chance) or None})
         for what, run_dir in runs:
             if (run_dir / "metrics.json").is_file():
                 found = test_rank1(run_dir)
                 rows.append({"corpus": variant.name, "what": what, "rank-1": percent(found["rank1"]),
-                             "95 % CI": interval(found), "chance": percent(found["chance"])})
-    return pd.DataFrame(rows, columns=["corpus", "what", "rank-1", "95 % CI", "chance"])
+                             CI: interval(found), CHANCE: percent(found["chance"])})
+    return pd.DataFrame(rows, columns=["corpus", "what", "rank-1", CI, CHANCE])
 
 
 def _pair_over_splits(table: pd.DataFrame, source: str) -> list[dict]:
-    """Rows of ``table3``: each model of the Table 1 pair and the vote's gain, mean over seeds and sd."""
+    """Rows of ``table3``: each model of the Table 1 pair and the vote's gain, mean over seeds, the seeds'
+    pooled interval (``solver_pair.pooled_intervals``: subjects, then clips) and the sd over seeds."""
     by = table.set_index("statistic")
     mean, n = by.loc[solver_pair.MEAN], int(by.loc[solver_pair.MEAN, "splits"])
     sd = by.loc[solver_pair.SD] if n > 1 else {}
+    pooled = solver_pair.pooled_intervals(table)
     rows = []
     for model, label in [("adam", "adam"), ("adamw", "adamw"), ("vote", "hard vote of the two"),
                          ("vote_gain", "vote minus the better member")]:
         column = model if model == "vote_gain" else f"{model}_rank1"
-        ci = {} if model == "vote_gain" else {"ci_low": mean[f"{model}_ci_low"], "ci_high": mean[f"{model}_ci_high"]}
+        low, high = pooled[model]
         rows.append({"source": source, "pair": "Table 1 configuration", "model": label,
-                     "test rank-1": percent(mean[column]), "95 % CI": interval(ci),
+                     "test rank-1": percent(mean[column]), CI: interval({"ci_low": low, "ci_high": high}),
                      "split seeds": split_spread(n, sd.get(column))})
     return rows
 
@@ -235,7 +247,7 @@ def motion_only_table(study: StudyManifest) -> pd.DataFrame:
                 found = test_rank1(run_dir)
                 rows.append({"corpus": variant.name, "faces": "one shared face" if variant.mode != "identity"
                              else "each subject its own", "model": model, "rank-1": percent(found["rank1"]),
-                             "95 % CI": interval(found), "chance": percent(found["chance"]),
+                             CI: interval(found), CHANCE: percent(found["chance"]),
                              "result files": str(run_dir)})
     return pd.DataFrame(rows)
 

@@ -29,9 +29,9 @@ from typing import Mapping, Sequence
 import pandas as pd
 import yaml
 
-from mlib import io
+from mlib import io, metrics
 from mlib.config import resolve
-from mlib.ensemble import SOLVER_KEY, EnsembleError, evaluate, finished_runs, load_predictions
+from mlib.ensemble import SOLVER_KEY, EnsembleError, combine, evaluate, finished_runs, load_predictions
 
 SOLVERS = ("adam", "adamw")
 MODELS = (*SOLVERS, "vote")  # the two members and the hard vote of the two
@@ -152,3 +152,25 @@ def pair_table(cfg: Mapping, table1: Mapping, grid_dir: str | Path, splits: Sequ
     if out is not None:
         io.write_csv(Path(out) / TABLE_FILE, table)
     return table
+
+
+def pooled_intervals(table: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0) -> dict[str, tuple[float, float]]:
+    """Model (adam, adamw, vote, vote_gain) -> 95 % interval over every split seed of ``table``'s per-split rows.
+
+    Each seed's pair is rescored from its run folders: hierarchical bootstrap
+    draws (subjects, then clips; ``mlib.metrics``) of each member's and the
+    vote's rank-1, and of the vote's gain over that seed's better member,
+    paired on the same clips; the seeds' draws are pooled
+    (``mlib.metrics.pooled_interval``), so the spread between seeds is in the interval.
+    """
+    draws: dict[str, list] = {model: [] for model in (*MODELS, "vote_gain")}
+    for row in table[table["statistic"] == PER_SPLIT].to_dict("records"):
+        runs = [load_predictions(row[f"{solver}_run"]) for solver in SOLVERS]
+        truth = runs[0].subjects["test"]
+        correct = {solver: metrics.correct_top1(truth, run.probs["test"], run.classes) for solver, run in zip(SOLVERS, runs)}
+        correct["vote"] = metrics.correct_top1(truth, combine(runs, VOTE)["test"], runs[0].classes)
+        for model in MODELS:
+            draws[model].append(metrics.hierarchical_bootstrap_draws(correct[model], truth, n_boot, seed))
+        better = max(SOLVERS, key=lambda solver: correct[solver].mean())
+        draws["vote_gain"].append(metrics.paired_difference_draws(correct["vote"], correct[better], truth, n_boot, seed))
+    return {model: metrics.pooled_interval(found) for model, found in draws.items()}
