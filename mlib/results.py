@@ -31,6 +31,18 @@ def test_rank1(run_dir: str | Path) -> dict:
     return over_split_seeds([run_dir])
 
 
+def both_intervals(run_dir: str | Path, part: str = "test") -> dict:
+    """The two 95 % intervals of a run part's rank-1 as table cells, each labelled by what it resamples:
+    the default (subjects, then clips) and the clip bootstrap beside it (the training page shows both)."""
+    found = metrics.read_predictions(Path(run_dir) / "predictions.csv", part)
+    cells = {}
+    for label, compute in [(metrics.SUBJECTS_THEN_CLIPS, metrics.hierarchical_rank1_ci),
+                           (metrics.CLIPS, metrics.bootstrap_rank1_ci)]:
+        low, high = compute(found.y_true, found.proba, found.classes)
+        cells[f"95 % interval ({label})"] = interval({"ci_low": low, "ci_high": high})
+    return cells
+
+
 def over_split_seeds(run_dirs) -> dict:
     """Test rank-1 of the same model over split seeds, one finished run folder per seed
     (``mlib.metrics.rank1_over_seeds``: mean rank-1, the seeds' pooled hierarchical interval, sd, chance)."""

@@ -104,8 +104,14 @@ for title, table in paper.reported_tables().items():
 # trained once, the grid's configuration chosen on validation, the grid's best
 # *test* accuracy (the original code's rule: the test set chose it, so it is
 # optimistic), the ensemble chosen on validation, and our re-implementation of
-# the baseline's features with an SVM. Intervals are bootstrap 95 % intervals
-# over test clips.
+# the baseline's features with an SVM. Every interval of ours is a 95 %
+# interval that resamples the test subjects, then the clips within each drawn
+# subject (`mlib.metrics.hierarchical_rank1_ci`), the column header says so;
+# over several split seeds it pools the seeds' resamples, so the spread between
+# splits is part of it (`mlib.metrics.pooled_interval`, the method page). The
+# clip-only interval stays beside it on the training page. Chance, where shown,
+# is the larger of one over the number of subjects and the test set's majority
+# rate (`mlib.metrics.chance_level`).
 
 # %%
 identity = [v.name for v in study.variants if v.mode == "identity"]

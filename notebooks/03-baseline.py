@@ -89,8 +89,10 @@ table = results_table(runs)
 
 # %% [markdown]
 # ## Test rank-1 per feature set
-# The 95 % interval resamples the test clips (bootstrap); chance is one over the
-# number of identities. C was chosen on the validation part when the split has
+# The 95 % interval resamples the test subjects, then the clips within each
+# (hierarchical bootstrap, `mlib.metrics`); chance is the study's one chance
+# level, the larger of one over the number of identities and the test set's
+# majority rate (`mlib.metrics.chance_level`). C was chosen on the validation part when the split has
 # one (`selection` = `val`), else fixed at 1. `seconds/clip` is the descriptor
 # extraction time per clip on this machine's CPU (one process per clip, `prepare.workers`
 # in parallel).

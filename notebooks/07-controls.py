@@ -31,9 +31,13 @@
 #   (`data.sampling: pyslowfast`: on a 64-frame window, positions 0, 13, 27, 40,
 #   54 and then the last frame 59 times).
 #
-# Each point is the test rank-1 with its 95 % bootstrap interval (averaged over
-# split seeds when there are several). The dotted line is chance (1 / subjects),
-# the dashed one the rate of always answering the most frequent training subject.
+# Each point is the test rank-1 with its 95 % interval, resampling the test
+# subjects, then the clips within each; with several split seeds, the mean
+# rank-1 over seeds and one interval from the seeds' resamples pooled
+# (`mlib.controls.summarize`). The dotted line is chance, the larger of one
+# over the number of subjects and the test set's majority rate
+# (`mlib.metrics.chance_level`); the dashed one the rate of always answering
+# the most frequent training subject.
 # The verdict under each panel comes from `mlib.controls.motion_verdict`, whose
 # rule is printed below: a variant *identifies* when its interval's lower bound
 # is above both lines; a negative result is read against the positive control

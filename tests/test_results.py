@@ -238,3 +238,12 @@ def test_provenance_note_hashes_files_names_inputs_and_links_the_source_notebook
     config = yaml.safe_load((Path(__file__).resolve().parents[1] / "_config.yml").read_text())
     assert REPOSITORY_URL == config["repository"]["url"]
     assert "Source" not in provenance_note([split])
+
+
+def test_the_training_page_shows_both_intervals_labelled(tmp_path):
+    run = _run(tmp_path / "run", 0.5)
+    cells = results.both_intervals(run)
+    assert cells == {"95 % interval (subjects, then clips)": _hierarchical(0.5),
+                     "95 % interval (test clips)": cells["95 % interval (test clips)"]}
+    clip_low, clip_high = (float(x) for x in cells["95 % interval (test clips)"].strip("[]").split(","))
+    assert 0 < clip_low < 50 < clip_high < 100  # the clip bootstrap is narrower than the subjects' [0, 100]
