@@ -183,3 +183,35 @@ def motion_verdict(summary: pd.DataFrame, corpus: str) -> dict:
 def verdicts(summary: pd.DataFrame) -> pd.DataFrame:
     """:func:`motion_verdict` of every corpus of the summary, one row each."""
     return pd.DataFrame([motion_verdict(summary, corpus) for corpus in summary["corpus"].unique()])
+
+
+SUMMARY_WORDS = {"corpus": "corpus", "variant": "input", "rank1": "test rank-1 (mean over split seeds)",
+                 "interval": "95 % interval (subjects, then clips; split seeds pooled)",
+                 "split_sd": "sd over split seeds", "splits": "split seeds", "chance": "chance",
+                 "majority": "always the top training subject",
+                 "positive_control": "positive control (truth-parameter rank-1)"}
+VERDICT_WORDS = {"corpus": "corpus", "verdict": "verdict", "floor": "bar to clear (max of chance and majority)",
+                 "clip_identifies": "the clip identifies", "static_identifies": "static inputs that identify",
+                 "static_reaches_clip": "a static input reaches the clip", "difference_identifies":
+                 "frame differences identify", "order_matters": "frame order matters",
+                 "positive_control": "positive control"}
+
+
+def _in_words(frame: pd.DataFrame, words: Mapping[str, str]) -> pd.DataFrame:
+    """``frame`` with its columns named in words (``words``; any other key: its underscores as spaces),
+    numbers to 3 decimals, lists as text."""
+    shown = frame.apply(lambda column: column.map(lambda v: ", ".join(v) if isinstance(v, list) else v))
+    return shown.round(3).rename(columns=lambda key: words.get(key, key.replace("_", " ")))
+
+
+def shown_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    """:func:`summarize` as the page shows it: columns in words, the interval as one ``[low, high]`` cell."""
+    interval = [f"[{low:.3f}, {high:.3f}]" for low, high in zip(summary["ci_low"], summary["ci_high"])]
+    frame = summary.drop(columns=["ci_low", "ci_high"])
+    frame.insert(list(frame.columns).index("rank1") + 1, "interval", interval)
+    return _in_words(frame, SUMMARY_WORDS)
+
+
+def shown_verdicts(found: pd.DataFrame) -> pd.DataFrame:
+    """:func:`verdicts` as the page shows it: the facts each verdict used, named in words."""
+    return _in_words(found, VERDICT_WORDS)

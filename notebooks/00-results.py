@@ -94,7 +94,8 @@ display(Markdown("\n".join(f"- **{row['variant']}**: " + "; ".join(f"{key} `{val
 from mlib import paper
 
 for title, table in paper.reported_tables().items():
-    display(Markdown(f"**{title}**"), table)
+    display(Markdown(f"**{title}**"))
+    show_table(table)
 
 # %% [markdown]
 # ## Tables 2 and 4: single models and the hand-crafted baseline

@@ -73,7 +73,7 @@ from mlib import config, controls, positive_controls, study
 from IPython.display import HTML
 from myst_nb import glue
 
-from mlib.plots import say, show, show_table, table_html
+from mlib.plots import rule_prose, say, show, show_table, table_html
 from mlib.plots.controls import controls_figure
 
 cfg = config.resolve(profile, overrides)
@@ -82,7 +82,6 @@ if not corpora:
 variants = variants or study.control_variants(cfg)
 
 # %%
-import inspect
 from pathlib import Path
 
 from IPython.display import display
@@ -113,7 +112,7 @@ say(provenance_note([Path(out) / "controls.csv"], source=SOURCE))
 show(controls_figure(summary, found))
 say(takeaways.controls(found))
 say(provenance_note(table["run_dir"], source=SOURCE))
-show_table(summary.round(3))
+show_table(controls.shown_summary(summary))
 say(provenance_note([Path(out) / "controls.csv"], source=SOURCE))
 
 # %% [markdown]
@@ -152,7 +151,7 @@ else:
 # ## The verdict and its rule
 
 # %%
-say(inspect.cleandoc(controls.motion_verdict.__doc__))
-show_table(found)
+say(rule_prose(controls.motion_verdict))
+show_table(controls.shown_verdicts(found))
 say(takeaways.controls(found))
 say(provenance_note([Path(out) / "controls.csv"], source=SOURCE))

@@ -120,3 +120,22 @@ def test_run_controls_trains_each_variant_once_and_reuses_finished_runs(tmp_path
     again = controls.run_controls(cfg, corpora, None, variants=["clip", "shuffled", "pyslowfast"])
     assert capsys.readouterr().out.count("finished (metrics.json present); skipping") == 3
     pd.testing.assert_frame_equal(again, table)
+
+
+def test_the_page_shows_the_summary_and_verdicts_in_words():
+    summary = _summary(clip=(0.9, 0.8, 0.97), difference=(0.5, 0.3, 0.6))
+    shown = controls.shown_summary(summary)
+    assert not {"rank1", "ci_low", "ci_high", "split_sd", "positive_control"} & set(shown.columns)
+    assert list(shown.columns[:4]) == ["corpus", "input", "test rank-1 (mean over split seeds)",
+                                       "95 % interval (subjects, then clips; split seeds pooled)"]
+    assert shown.iloc[0, 3] == "[0.800, 0.970]"
+    facts = controls.shown_verdicts(controls.verdicts(summary))
+    assert "_" not in "".join(facts.columns) and facts.iloc[0]["verdict"] == controls.MOTION
+
+
+def test_the_rule_reads_as_prose_without_roles_or_constant_names():
+    from mlib.plots import rule_prose
+
+    text = rule_prose(controls.motion_verdict)
+    assert ":func:" not in text and "``" not in text and "POSITIVE_CONTROL_TARGET" not in text
+    assert f"reaches {controls.POSITIVE_CONTROL_TARGET:g}" in text and "Returns" not in text
