@@ -199,8 +199,13 @@ VERDICT_WORDS = {"corpus": "corpus", "verdict": "verdict", "floor": "bar to clea
 
 def _in_words(frame: pd.DataFrame, words: Mapping[str, str]) -> pd.DataFrame:
     """``frame`` with its columns named in words (``words``; any other key: its underscores as spaces),
-    numbers to 3 decimals, lists as text."""
-    shown = frame.apply(lambda column: column.map(lambda v: ", ".join(v) if isinstance(v, list) else v))
+    numbers to 3 decimals, lists as text, yes/no for true/false."""
+    def cell(value):
+        if isinstance(value, (bool, np.bool_)):
+            return "yes" if value else "no"
+        return (", ".join(value) or "none") if isinstance(value, list) else value
+
+    shown = frame.apply(lambda column: column.map(cell))
     return shown.round(3).rename(columns=lambda key: words.get(key, key.replace("_", " ")))
 
 
