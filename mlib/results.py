@@ -67,6 +67,37 @@ def headline(study: StudyManifest) -> str:
     return "; ".join(found) if found else "no finished run"
 
 
+def data_source(study: StudyManifest) -> str:
+    """Where this build's numbers come from, as a phrase for the prose pages (glued by the results summary),
+    so a sentence about the data follows the data the study ran on."""
+    corpora = ", ".join(v.name for v in study.variants)
+    if study.synthetic:
+        return (f"a synthetic micro-expression corpus that the project generates in the real databases' on-disk "
+                f"layouts ({corpora}): drawn faces, no real person, so the numbers test the method and the code "
+                "and cannot test the paper's accuracies on real faces")
+    return (f"the licensed databases themselves ({corpora}): real faces, so the numbers can be set against the "
+            "paper's")
+
+
+def execution_minutes(study: StudyManifest) -> float | None:
+    """Minutes the study's executed pages took, summed from the duration papermill recorded in each
+    (a page reused as up to date keeps the time of the run that made it); None when none is recorded."""
+    import nbformat
+
+    durations = [nbformat.read(path, as_version=4).metadata.get("papermill", {}).get("duration")
+                 for path in map(Path, study.executed) if path.is_file()]
+    durations = [d for d in durations if d]
+    return sum(durations) / 60 if durations else None
+
+
+def execution_time(study: StudyManifest) -> str:
+    """:func:`execution_minutes` as a phrase for the prose pages."""
+    minutes = execution_minutes(study)
+    if minutes is None:
+        return "an unrecorded time"
+    return f"about {minutes:.0f} minutes" if minutes >= 1 else "under a minute"
+
+
 def percent(value: float | None) -> str:
     return "" if value is None or pd.isna(value) else f"{100 * value:.1f} %"
 

@@ -81,6 +81,8 @@ show_table(verdicts)
 archived = results.write_archive(Path(study_file).parent, EXECUTED_DIR / "study-results.zip")
 glue("archive-files", str(len(archived)), display=False)
 glue("headline", results.headline(study), display=False)
+glue("data-source", results.data_source(study), display=False)  # the prose pages' sentences on the data
+glue("study-time", results.execution_time(study), display=False)
 display(Markdown("\n".join(f"- **{row['variant']}**: " + "; ".join(f"{key} `{value}`" for key, value in row.items()
                                                                  if key != "variant" and isinstance(value, str))
                            for row in results.provenance(study).to_dict("records"))))

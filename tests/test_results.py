@@ -247,3 +247,18 @@ def test_the_training_page_shows_both_intervals_labelled(tmp_path):
                      "95 % interval (test clips)": cells["95 % interval (test clips)"]}
     clip_low, clip_high = (float(x) for x in cells["95 % interval (test clips)"].strip("[]").split(","))
     assert 0 < clip_low < 50 < clip_high < 100  # the clip bootstrap is narrower than the subjects' [0, 100]
+
+
+def test_the_prose_on_the_data_and_the_time_follows_the_study(study, tmp_path):
+    import nbformat
+
+    assert "synthetic" in results.data_source(study) and "casme2-motion-only" in results.data_source(study)
+    study.data = "real"
+    assert "synthetic" not in results.data_source(study) and "licensed databases" in results.data_source(study)
+    assert results.execution_time(study) == "an unrecorded time"
+    for name, seconds in [("a", 1500.0), ("b", 600.0)]:
+        page = nbformat.v4.new_notebook(metadata={"papermill": {"duration": seconds}})
+        nbformat.write(page, tmp_path / f"{name}.ipynb")
+        study.executed.append(str(tmp_path / f"{name}.ipynb"))
+    study.executed.append(str(tmp_path / "not-run-yet.ipynb"))
+    assert results.execution_time(study) == "about 35 minutes"
