@@ -40,7 +40,7 @@ Searching ensembles of a grid (``search``) scores every set of one to
 ``max_size`` runs with every method on validation and test, then chooses on
 validation rank-1. The test-picked set (the best test rank-1) is reported
 beside it, labelled as what the original code reported: its numbers were the
-best test accuracies across the grid (REFERENCE.md section 2), an optimistic
+best test accuracies across the grid (book/original-code.md), an optimistic
 figure because the test set chose the model.
 """
 

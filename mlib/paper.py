@@ -53,7 +53,7 @@ def table1_frame() -> pd.DataFrame:
     return pd.DataFrame(rows).assign(source="paper (Kay et al. 2023, Table 1)")
 
 # Clips per part (train, validation, test) in the original code's published split files
-# (REFERENCE.md section 2; `split.protocol: kay2023`): the paper-size corpora.
+# (book/original-code.md, mlib/reference/kay2023_original; `split.protocol: kay2023`): the paper-size corpora.
 ORIGINAL_SPLIT_COUNTS = {"casme2": (101, 26, 127), "samm": (60, 16, 77), "smic": (62, 16, 79)}
 
 
