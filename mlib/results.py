@@ -184,7 +184,8 @@ def single_dataset_table(study: StudyManifest, name: str) -> pd.DataFrame:
             seeds = int(chosen["seeds"])
             spread = f"; {seeds} seeds, {percent(chosen['test_rank1_min'])} to {percent(chosen['test_rank1_max'])}"
             rows.append(_row(ours, f"SlowFast, grid ({settings})", chosen["test_rank1"],
-                             rule + (spread if seeds > 1 else ""), where=str(grid_file)))
+                             rule + (spread if seeds > 1 else ""), over_split_seeds(chosen_runs(table, chosen, grid_file.parent)),
+                             where=str(grid_file)))
     selection = Path(paths.get("ensemble", "")) / "selection.csv"
     if selection.is_file():
         for _, pick in pd.read_csv(selection).iterrows():
@@ -201,6 +202,16 @@ def single_dataset_table(study: StudyManifest, name: str) -> pd.DataFrame:
         rows.append(_row(ours, f"baseline SVM on {_features(run_dir)}", chosen_by="validation (SVM C)",
                          **_ci_kwargs(test_rank1(run_dir)), where=str(run_dir)))
     return pd.DataFrame(rows)
+
+
+def chosen_runs(table: pd.DataFrame, chosen: pd.Series, grid_dir: str | Path) -> list[Path]:
+    """The finished run folders of the configuration ``chosen`` (``grid.select_configuration``), one per
+    training seed, so its interval pools the seeds' resamples as the split seeds' are pooled."""
+    done = table[table["status"] == "done"]
+    same = pd.Series(True, index=done.index)
+    for key in grid.setting_columns(done):
+        same &= (done[key] == chosen[key]) | (done[key].isna() & pd.isna(chosen[key]))
+    return [Path(grid_dir) / run for run in done.loc[same, "run_dir"]]
 
 
 def _ci_kwargs(found: dict) -> dict:

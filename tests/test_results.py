@@ -262,3 +262,26 @@ def test_the_prose_on_the_data_and_the_time_follows_the_study(study, tmp_path):
         study.executed.append(str(tmp_path / f"{name}.ipynb"))
     study.executed.append(str(tmp_path / "not-run-yet.ipynb"))
     assert results.execution_time(study) == "about 35 minutes"
+
+
+def test_the_grid_rows_carry_the_interval_of_the_chosen_configurations_seeds(study, tmp_path):
+    import pandas as pd
+
+    from mlib import grid
+
+    folder = tmp_path / "casme2" / "grid"
+    rows = []
+    for config_id, (lr, seed, val, test) in enumerate([(0.1, 0, 0.9, 0.25), (0.1, 1, 0.8, 0.5), (0.01, 0, 0.5, 0.75)]):
+        run = _run(folder / f"run{config_id}", test)
+        rows.append({"config_id": config_id, "train.lr": lr, "train.seed": seed, "status": "done", "origin": "",
+                     "val_rank1": val, "val_rank5": 1.0, "test_rank1": test, "test_rank5": 1.0,
+                     "checkpoint_epoch": 1, "seconds": 1.0, "run_dir": run.name, "message": ""})
+    pd.DataFrame(rows).to_csv(folder / "grid.csv", index=False)
+    study.variant("casme2").paths["grid"] = str(folder)
+    table = grid.load_grid_table(folder)
+    assert results.chosen_runs(table, grid.select_configuration(table, "val"), folder) == [folder / "run0", folder / "run1"]
+    shown = results.single_dataset_table(study, "casme2")
+    picked = shown[shown["model"].str.startswith("SlowFast, grid")].set_index("chosen by")[results.CI]
+    seeds = [metrics.hierarchical_bootstrap_draws([i < round(8 * r) for i in range(8)], SUBJECTS) for r in (0.25, 0.5)]
+    assert picked.iloc[0] == results.interval(dict(zip(("ci_low", "ci_high"), metrics.pooled_interval(seeds))))
+    assert picked.iloc[1] == _hierarchical(0.75)  # the test pick: one seed
