@@ -98,6 +98,25 @@ def execution_time(study: StudyManifest) -> str:
     return f"about {minutes:.0f} minutes" if minutes >= 1 else "under a minute"
 
 
+def claims_html(claims_table: pd.DataFrame, here: str = "executed") -> str:
+    """The claims table (``mlib.claims.study_claims``) as the results summary shows it, an HTML table: no
+    internal key column, columns named in words, the evidence page as a link (``page`` is relative to
+    ``book/``; ``here`` is the showing page's folder under ``book/``), every other cell escaped."""
+    import html
+    import os
+
+    shown = claims_table.drop(columns=[c for c in ("key",) if c in claims_table.columns]).copy()
+    for column in shown.columns:
+        if column != "page":
+            shown[column] = shown[column].map(lambda value: html.escape("" if pd.isna(value) else str(value)))
+    if "page" in shown.columns:
+        shown["page"] = [f'<a href="{html.escape(os.path.relpath(Path(page).with_suffix(".html"), here))}">'
+                         f"{html.escape(Path(page).stem)}</a>" for page in shown.pop("page")]
+        shown = shown.rename(columns={"page": "evidence page"})
+    shown = shown.rename(columns=lambda name: name.replace("_", " "))
+    return shown.to_html(index=False, escape=False)
+
+
 def percent(value: float | None) -> str:
     return "" if value is None or pd.isna(value) else f"{100 * value:.1f} %"
 

@@ -285,3 +285,14 @@ def test_the_grid_rows_carry_the_interval_of_the_chosen_configurations_seeds(stu
     seeds = [metrics.hierarchical_bootstrap_draws([i < round(8 * r) for i in range(8)], SUBJECTS) for r in (0.25, 0.5)]
     assert picked.iloc[0] == results.interval(dict(zip(("ci_low", "ci_high"), metrics.pooled_interval(seeds))))
     assert picked.iloc[1] == _hierarchical(0.75)  # the test pick: one seed
+
+
+def test_the_claims_table_names_columns_in_words_and_links_the_evidence_page():
+    import pandas as pd
+
+    table = pd.DataFrame([{"corpus": "casme2", "key": "table2", "claim": "rank-1 <90 %", "verdict": "reproduced",
+                           "evidence": "a & b", "page": "executed/02-train-casme2.ipynb"}])
+    shown = results.claims_html(table)
+    assert "table2" not in shown and ">key<" not in shown and "&lt;90 %" in shown and "a &amp; b" in shown
+    assert '<a href="02-train-casme2.html">02-train-casme2</a>' in shown and "evidence page" in shown
+    assert '<a href="executed/02-train-casme2.html">' in results.claims_html(table, here=".")
