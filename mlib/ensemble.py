@@ -447,19 +447,19 @@ def paired_gain(ensemble_runs: Sequence[str | Path], method: str, single_run: st
                 weights: Sequence[float] | None = None, *, n_boot: int = 2000, seed: int = 0) -> dict:
     """Test rank-1 of an ensemble minus that of one single run, with a paired bootstrap 95 % interval.
 
-    Both are scored on the same test clips; each resample draws clips with
-    replacement and takes the difference on those clips, so the interval is of
-    the gain itself, not of two separate accuracies.
+    Both are scored on the same test clips; each resample draws subjects, then
+    their clips, with replacement (``mlib.metrics.paired_difference_draws``) and
+    takes the difference on those clips, so the interval is of the gain itself,
+    not of two separate accuracies.
     """
     members = [load_predictions(d) for d in ensemble_runs]
     single = load_predictions(single_run)
     check_compatible([*members, single])
     ours, theirs = correct_clips(members, method, weights), correct_clips([single], "soft")
     diff = ours.astype(float) - theirs.astype(float)
-    samples = np.random.default_rng(seed).integers(0, len(diff), size=(n_boot, len(diff)))
-    means = diff[samples].mean(axis=1)
-    return {"gain": float(diff.mean()), "gain_ci_low": float(np.quantile(means, 0.025)),
-            "gain_ci_high": float(np.quantile(means, 0.975)), "n_test": len(diff),
+    low, high = metrics.percentile_interval(metrics.paired_difference_draws(ours, theirs, single.subjects["test"],
+                                                                            n_boot, seed))
+    return {"gain": float(diff.mean()), "gain_ci_low": low, "gain_ci_high": high, "n_test": len(diff),
             "ensemble_test_rank1": float(ours.mean()), "single_test_rank1": float(theirs.mean())}
 
 

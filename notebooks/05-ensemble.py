@@ -120,7 +120,7 @@ say("The paper's Table 3 (SMIC, real data), from `mlib.paper`.")
 #
 # The ensemble chosen on validation against the single run chosen on validation,
 # on the same test clips; the interval is a paired bootstrap of the difference
-# (resampling test clips). An interval that contains 0 means the test set is too
+# (resampling test subjects, then their clips, the same for both). An interval that contains 0 means the test set is too
 # small to tell the two apart.
 
 # %%
