@@ -102,7 +102,7 @@ shown = pd.DataFrame({
     "features": table["features"],
     "kind": table["kind"],
     "test rank-1": table["test_rank1"].round(4),
-    "95 % CI": [f"{lo:.3f}-{hi:.3f}" for lo, hi in zip(table["test_ci_low"], table["test_ci_high"])],
+    "95 % interval (subjects, then clips)": [f"{lo:.3f}-{hi:.3f}" for lo, hi in zip(table["test_ci_low"], table["test_ci_high"])],
     "test rank-5": table["test_rank5"].round(4),
     "val rank-1": table["val_rank1"].map(lambda v: "-" if v is None or pd.isna(v) else f"{v:.4f}"),
     "chance": table["chance"].round(4),
