@@ -40,7 +40,7 @@ Searching ensembles of a grid (``search``) scores every set of one to
 ``max_size`` runs with every method on validation and test, then chooses on
 validation rank-1. The test-picked set (the best test rank-1) is reported
 beside it, labelled as what the original code reported: its numbers were the
-best test accuracies across the grid (REFERENCE.md section 2), an optimistic
+best test accuracies across the grid (book/original-code.md), an optimistic
 figure because the test set chose the model.
 """
 
@@ -344,7 +344,7 @@ def evaluate(runs: Sequence[RunPredictions], method: str, weights: Sequence[floa
     """One row of ``ensembles.csv`` for the ensemble of ``runs`` with ``method`` (and the hard vote's ``tie``)."""
     voted = combine(runs, method, weights, tie, class_ids)
     classes, val, test = runs[0].classes, runs[0].subjects["val"], runs[0].subjects["test"]
-    low, high = metrics.bootstrap_rank1_ci(test, voted["test"], classes, n_boot=n_boot, seed=seed)
+    low, high = metrics.hierarchical_rank1_ci(test, voted["test"], classes, n_boot=n_boot, seed=seed)
     return {
         "members": ";".join(r.name for r in runs),
         "size": len(runs),
@@ -447,19 +447,19 @@ def paired_gain(ensemble_runs: Sequence[str | Path], method: str, single_run: st
                 weights: Sequence[float] | None = None, *, n_boot: int = 2000, seed: int = 0) -> dict:
     """Test rank-1 of an ensemble minus that of one single run, with a paired bootstrap 95 % interval.
 
-    Both are scored on the same test clips; each resample draws clips with
-    replacement and takes the difference on those clips, so the interval is of
-    the gain itself, not of two separate accuracies.
+    Both are scored on the same test clips; each resample draws subjects, then
+    their clips, with replacement (``mlib.metrics.paired_difference_draws``) and
+    takes the difference on those clips, so the interval is of the gain itself,
+    not of two separate accuracies.
     """
     members = [load_predictions(d) for d in ensemble_runs]
     single = load_predictions(single_run)
     check_compatible([*members, single])
     ours, theirs = correct_clips(members, method, weights), correct_clips([single], "soft")
     diff = ours.astype(float) - theirs.astype(float)
-    samples = np.random.default_rng(seed).integers(0, len(diff), size=(n_boot, len(diff)))
-    means = diff[samples].mean(axis=1)
-    return {"gain": float(diff.mean()), "gain_ci_low": float(np.quantile(means, 0.025)),
-            "gain_ci_high": float(np.quantile(means, 0.975)), "n_test": len(diff),
+    low, high = metrics.percentile_interval(metrics.paired_difference_draws(ours, theirs, single.subjects["test"],
+                                                                            n_boot, seed))
+    return {"gain": float(diff.mean()), "gain_ci_low": low, "gain_ci_high": high, "n_test": len(diff),
             "ensemble_test_rank1": float(ours.mean()), "single_test_rank1": float(theirs.mean())}
 
 

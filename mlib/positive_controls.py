@@ -190,7 +190,7 @@ def knob_table(learnable_rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def report(cfg: dict, work: str | Path = "data/positive-controls", **options) -> pd.DataFrame:
-    """Run ``measure`` and print its table (rank-1 with the first split's 95 % bootstrap interval)."""
+    """Run ``measure`` and print its table (rank-1 with the first split's 95 % interval, subjects then clips)."""
     table = measure(cfg, work, **options)
     shown = table.copy()
     for column in [c for c in shown.columns if c.endswith("95 % CI")]:

@@ -15,10 +15,11 @@ rule (``ours``: votes, then the mean probability, then the class order); with
 two members that rule alone decides every disagreement (``mlib.ensemble``).
 Each member alone is scored as ``mlib.ensemble.table3`` scores it.
 
-:func:`pair_table` gives one row per split seed (each with the bootstrap 95 %
-intervals of ``mlib.metrics``) and appends :func:`summary_rows`: the mean over
-seeds (rank-1 and interval bounds averaged, as :func:`mlib.controls.summarize`
-does) and, with more than one seed, the sd over seeds (``ddof=1``).
+:func:`pair_table` gives one row per split seed (each with the 95 % intervals
+of ``mlib.metrics``, subjects then clips) and appends :func:`summary_rows`: the
+mean rank-1 over seeds with one interval per model from the seeds' resamples
+pooled (:func:`pooled_intervals`, as :func:`mlib.controls.summarize` does) and,
+with more than one seed, the sd over seeds (``ddof=1``).
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ from typing import Mapping, Sequence
 import pandas as pd
 import yaml
 
-from mlib import io
+from mlib import io, metrics
 from mlib.config import resolve
-from mlib.ensemble import SOLVER_KEY, EnsembleError, evaluate, finished_runs, load_predictions
+from mlib.ensemble import SOLVER_KEY, EnsembleError, combine, evaluate, finished_runs, load_predictions
 
 SOLVERS = ("adam", "adamw")
 MODELS = (*SOLVERS, "vote")  # the two members and the hard vote of the two
@@ -77,15 +78,18 @@ def split_row(run_dirs: Mapping[str, str | Path], split: str | Path, *, n_boot: 
                   "adamw_run": str(run_dirs["adamw"])}
 
 
-def summary_rows(per_split: pd.DataFrame) -> pd.DataFrame:
-    """The mean over split seeds of every rank-1, interval bound, gain and test size and, with more than one
-    seed, the sd over seeds of every rank-1 and of the gain."""
+def summary_rows(per_split: pd.DataFrame, intervals: Mapping[str, tuple[float, float]] | None = None) -> pd.DataFrame:
+    """The mean over split seeds of every rank-1, gain and test size, each model's interval over the seeds
+    (``intervals``: :func:`pooled_intervals`; without it the mean row has none, since averaging the seeds'
+    bounds gives no interval) and, with more than one seed, the sd over seeds of every rank-1 and of the gain."""
     n = len(per_split)
     if n == 0:
         raise EnsembleError("no split seeds to summarise")
-    measured = [*RANK_COLUMNS, "vote_gain", "n_test"]
+    measured = [f"{model}_rank1" for model in MODELS] + ["vote_gain", "n_test"]
     seeds = f"{n} split seed{'s' if n > 1 else ''}"
-    rows = [{"statistic": MEAN, "split": f"mean over {seeds}", "splits": n, **per_split[measured].mean()}]
+    pooled = {f"{model}_{bound}": (intervals or {}).get(model, (float("nan"),) * 2)[i]
+              for model in MODELS for i, bound in enumerate(("ci_low", "ci_high"))}
+    rows = [{"statistic": MEAN, "split": f"mean over {seeds}", "splits": n, **per_split[measured].mean(), **pooled}]
     if n > 1:
         spread = [f"{model}_rank1" for model in MODELS] + ["vote_gain"]
         rows.append({"statistic": SD, "split": f"sd over {seeds}", "splits": n, **per_split[spread].std(ddof=1)})
@@ -148,7 +152,30 @@ def pair_table(cfg: Mapping, table1: Mapping, grid_dir: str | Path, splits: Sequ
         run_dirs = {solver: train(run_cfg, progress=progress, log=log) for solver, run_cfg in configs.items()}
         rows.append(split_row(run_dirs, split, n_boot=n_boot))
     per_split = pd.DataFrame(rows, columns=COLUMNS)
-    table = pd.concat([per_split, summary_rows(per_split)], ignore_index=True)
+    table = pd.concat([per_split, summary_rows(per_split, pooled_intervals(per_split, n_boot=n_boot))],
+                      ignore_index=True)
     if out is not None:
         io.write_csv(Path(out) / TABLE_FILE, table)
     return table
+
+
+def pooled_intervals(table: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0) -> dict[str, tuple[float, float]]:
+    """Model (adam, adamw, vote, vote_gain) -> 95 % interval over every split seed of ``table``'s per-split rows.
+
+    Each seed's pair is rescored from its run folders: hierarchical bootstrap
+    draws (subjects, then clips; ``mlib.metrics``) of each member's and the
+    vote's rank-1, and of the vote's gain over that seed's better member,
+    paired on the same clips; the seeds' draws are pooled
+    (``mlib.metrics.pooled_interval``), so the spread between seeds is in the interval.
+    """
+    draws: dict[str, list] = {model: [] for model in (*MODELS, "vote_gain")}
+    for row in table[table["statistic"] == PER_SPLIT].to_dict("records"):
+        runs = [load_predictions(row[f"{solver}_run"]) for solver in SOLVERS]
+        truth = runs[0].subjects["test"]
+        correct = {solver: metrics.correct_top1(truth, run.probs["test"], run.classes) for solver, run in zip(SOLVERS, runs)}
+        correct["vote"] = metrics.correct_top1(truth, combine(runs, VOTE)["test"], runs[0].classes)
+        for model in MODELS:
+            draws[model].append(metrics.hierarchical_bootstrap_draws(correct[model], truth, n_boot, seed))
+        better = max(SOLVERS, key=lambda solver: correct[solver].mean())
+        draws["vote_gain"].append(metrics.paired_difference_draws(correct["vote"], correct[better], truth, n_boot, seed))
+    return {model: metrics.pooled_interval(found) for model, found in draws.items()}

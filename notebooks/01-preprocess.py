@@ -22,6 +22,7 @@
 # their first and last frames. The work is done by `mlib` (`mlib validate`,
 # `mlib prepare`, `mlib split` run the same functions); this notebook only
 # shows what came out.
+# <!-- not results: 64 (the window length in frames, a setting) -->
 #
 # **Is this data synthetic?** By default, yes: when the configuration's
 # `study.data` is `synthetic`, the notebook writes the synthetic corpus of

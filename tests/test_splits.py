@@ -137,7 +137,7 @@ def test_kay2023_original_assigns_every_clip_as_the_original_files(dataset):
 def test_original_lists_use_the_adapters_subject_ids():
     assert sorted(set(original_split_list("samm")["subject"]))[:2] == ["006", "007"]
     assert sorted(set(original_split_list("casme2")["subject"]))[:2] == ["01", "02"]
-    # the untrained test subjects of the published files (REFERENCE.md section 2)
+    # the untrained test subjects of the published files (book/original-code.md)
     for dataset, subjects, ceiling in (("samm", ["019", "028", "033"], 72 / 77), ("smic", ["19"], 78 / 79)):
         split = make_split(original_table(dataset).drop(columns="part"), "kay2023-original")
         assert untrained_test_subjects(split) == subjects and accuracy_ceiling(split) == pytest.approx(ceiling)

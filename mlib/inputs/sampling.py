@@ -45,7 +45,7 @@ import numpy as np
 import torch
 
 SAMPLINGS = ("window", "pyslowfast")
-VIDEO_FPS = 200  # the original wrote every window as a 200 fps video (REFERENCE.md section 2)
+VIDEO_FPS = 200  # the original wrote every window as a 200 fps video (book/original-code.md)
 TARGET_FPS = 30  # PySlowFast DATA.TARGET_FPS default; the original's configs leave it unset
 TEST_VIEWS = 10  # PySlowFast TEST.NUM_ENSEMBLE_VIEWS default; the original's configs leave it unset
 
