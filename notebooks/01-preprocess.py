@@ -56,7 +56,7 @@ from mlib.preprocess import load_index, prepare_cache
 from mlib.data import root_is_synthetic
 from mlib.provenance import data_banner
 from mlib.results import provenance_note
-from mlib.splits import load_split, split_counts, write_splits
+from mlib.splits import load_split, load_split_metadata, original_inventory_note, split_counts, write_splits
 from mlib.synth.layouts import write_configured_corpus
 
 cfg = config.resolve(profile, overrides)
@@ -151,7 +151,9 @@ say(provenance_note([cache], source=SOURCE))
 # ## Split
 #
 # The split file of the chosen protocol; subjects with a single clip are
-# excluded (they cannot be both trained and tested on).
+# excluded (they cannot be both trained and tested on). With `kay2023-original`
+# the page also says how many of the original's listed clips were used, which
+# clips the lists lack (part `unlisted`, never used) and which are missing.
 
 # %%
 split_file = write_splits(cache, splitting["protocol"], test_size=splitting["test_size"],
@@ -162,6 +164,8 @@ save(split_parts(split), "split-parts.png")
 plt.show()
 show_table(split_counts(split).rename_axis("part").reset_index())
 say(takeaways.split_sizes(split) + (f" Excluded: {', '.join(excluded)}." if excluded else ""))
+if splitting["protocol"] == "kay2023-original":  # listed / used / unlisted / missing clips of the original's list
+    say(original_inventory_note(load_split_metadata(split_file)))
 say(provenance_note([cache, split_file], source=SOURCE))
 
 # %% [markdown]

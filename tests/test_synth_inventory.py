@@ -19,10 +19,15 @@ from mlib.datasets import load_dataset
 from mlib.splits import accuracy_ceiling, make_split, split_counts, untrained_test_subjects
 from mlib.synth import SynthClip, inventory, layouts
 
-ORIGINAL = {  # subjects, clips, train/val/test of the original's split files
-    "casme2": (26, 254, (101, 26, 127)),
-    "samm": (25, 153, (60, 16, 77)),
-    "smic": (16, 157, (62, 16, 79)),
+ORIGINAL = {  # subjects and clips of the coding sheet, train/val/test of the original's split files
+    "casme2": (26, 255, (101, 26, 127)),
+    "samm": (29, 159, (60, 16, 77)),
+    "smic": (16, 164, (62, 16, 79)),
+}
+UNLISTED = {  # the sheet rows the original's list lacks (adapter subject ids)
+    "casme2": ["04/EP12_01f"],
+    "samm": ["023/023_1_1", "024/024_1_1", "028/028_4_1", "031/031_1_1", "032/032_3_1", "036/036_1_1"],
+    "smic": ["01/s1_ne_02", "03/s3_ne_03", "03/s3_ne_20", "04/s4_ne_05", "04/s4_ne_06", "09/s9_sur_02", "20/s20_sur_06"],
 }
 TINY = resolve(None, {"synth": {"subjects": 3, "clips_per_subject": 2, "frame_size": [48, 48]}})["synth"]
 
@@ -43,13 +48,14 @@ def three_frames(spec):
 
 
 @pytest.mark.parametrize("layout", ["casme2", "samm", "smic"])
-def test_generator_writes_the_original_subjects_clip_names_and_counts(monkeypatch, layout):
+def test_generator_writes_the_sheets_subjects_clip_names_and_counts(monkeypatch, layout):
     seen = generated(monkeypatch, layout, "original")
     subjects, clips, _ = ORIGINAL[layout]
     listed = splits.original_split_list(layout)
     written = sorted(seen["names"][(s.subject, s.index)] for s in seen["specs"])
     assert len(seen["specs"]) == clips and len({s for s, _ in written}) == subjects
-    assert written == sorted(zip(listed["subject"], listed["clip"]))
+    unlisted = sorted(set(written) - set(zip(listed["subject"], listed["clip"])))
+    assert [f"{s}/{c}" for s, c in unlisted] == UNLISTED[layout] and len(written) - len(unlisted) == len(listed)
     assert seen["settings"]["inventory"] == layout and seen["settings"]["single_clip_subjects"] == 0
     assert len({(s.n_frames, s.onset, s.apex, s.offset) for s in seen["specs"]}) > clips // 2  # timings stay synthetic
 
@@ -76,14 +82,22 @@ def test_original_split_on_a_written_inventory_corpus_gives_the_original_assignm
     assert not loaded.problems
     original = make_split(loaded.clips, "kay2023-original")
     listed = splits.original_split_list(layout).set_index(["subject", "clip"])["part"]
-    assert original["part"].tolist() == [listed[(s, c)] for s, c in zip(loaded.clips["subject"], loaded.clips["clip"])]
+    assert original["part"].tolist() == [listed.get((s, c), "unlisted")
+                                         for s, c in zip(loaded.clips["subject"], loaded.clips["clip"])]
     assert tuple(split_counts(original).loc[["train", "val", "test"], "clips"]) == ORIGINAL[layout][2]
     assert splits.original_missing(loaded.clips) == []
+    metadata = splits.split_metadata(original, "kay2023-original", 42)
+    unlisted_keys = loaded.clips.set_index("clip_key").loc[metadata["unlisted"]]
+    assert [f"{s}/{c}" for s, c in zip(unlisted_keys["subject"], unlisted_keys["clip"])] == UNLISTED[layout]
+    assert splits.original_inventory(metadata) == {
+        "listed": len(listed), "used": len(listed), "unlisted": len(UNLISTED[layout]), "missing": 0}
 
-    reimplemented = make_split(loaded.clips, "kay2023", seed=42)
-    assert tuple(split_counts(reimplemented).loc[["train", "val", "test"], "clips"]) == ORIGINAL[layout][2]
+    reimplemented = make_split(loaded.clips, "kay2023", seed=42)  # the sheet's clips, single-clip subjects dropped
+    counts = loaded.clips["subject"].value_counts()
+    n_kept = counts[counts >= 2].sum()
+    n_test = -(-n_kept // 2)
+    n_val = -(-(n_kept - n_test) // 5)
+    assert tuple(split_counts(reimplemented).loc[["train", "val", "test"], "clips"]) == (n_kept - n_test - n_val, n_val, n_test)
     test = reimplemented[reimplemented["part"] == "test"]
     untrained = untrained_test_subjects(reimplemented)
     assert accuracy_ceiling(reimplemented) == pytest.approx(1 - test["subject"].isin(untrained).mean())
-    if layout == "smic":  # clips in natural order: the re-implementation meets the published SMIC split exactly
-        assert reimplemented["part"].tolist() == original["part"].tolist() and untrained == ["19"]
