@@ -162,12 +162,40 @@ def _kay2023(kept: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, set[str]]:
     Labels are the original's class ids (``make_videos_of_microexpression_in_slowfast_directory``:
     subjects numbered in ``value_counts`` order), so the stratified test split orders classes as it did.
     """
-    class_ids = {subject: i for i, subject in enumerate(kept["subject"].value_counts().index)}
-    labels = kept["subject"].map(class_ids)
+    labels = kept["subject"].map(value_counts_class_ids(kept["subject"]))
     test_size, val_size = KAY2023["test_size"], KAY2023["val_size"]
     rest, test = train_test_split(kept, test_size=test_size, random_state=seed, stratify=labels)
     _, val = train_test_split(rest, test_size=val_size / (1 - test_size), random_state=seed)
     return test, set(val["clip_key"])
+
+
+def value_counts_class_ids(subjects: pd.Series) -> dict[str, int]:
+    """The original's class ids: ``{subject: i for i, subject in enumerate(df['Subject'].value_counts().index)}``
+    (``show_subject_ranking`` and ``make_videos_of_microexpression_in_slowfast_directory`` in
+    ``MicroExpressionsCode/datasets/DatasetsUtils.py``, commit 7b05a76f967174ab89765d3463ff915a349b5cac), over
+    ``subjects`` (one entry per clip, in the table's order): most clips first, equal counts in the order pandas'
+    ``value_counts`` leaves them."""
+    return {str(subject): i for i, subject in enumerate(subjects.value_counts().index)}
+
+
+def published_class_ids(dataset: str) -> dict[str, int]:
+    """The original's own class ids of ``dataset`` (the ``class_id`` column of its split list, from its
+    ``classids.json``), by adapter subject id."""
+    listed = original_split_list(dataset)
+    return {s: int(i) for s, i in zip(listed["subject"], listed["class_id"])}
+
+
+def split_class_ids(split: pd.DataFrame, protocol: str, dataset: str | None = None) -> dict[str, int] | None:
+    """The class ids the original would have given a split's used subjects (for the ``tie="original"`` vote):
+    ``kay2023-original`` its published ids, ``kay2023`` the ``value_counts`` rule over the kept clips; None for
+    ``half``. Only the order matters to the vote; subjects absent from the split keep their published gaps."""
+    used = split.loc[split["part"].isin(USED_PARTS), "subject"]
+    if protocol == "kay2023-original":
+        published = published_class_ids(dataset)
+        return {s: published[s] for s in sorted(set(used), key=published.get)}
+    if protocol == "kay2023":
+        return value_counts_class_ids(used.reset_index(drop=True))
+    return None
 
 
 def _dataset_of(clips: pd.DataFrame, dataset: str | None) -> str:
@@ -233,8 +261,10 @@ def accuracy_ceiling(split: pd.DataFrame) -> float:
     return float(1 - test["subject"].isin(untrained_test_subjects(split)).sum() / len(test)) if len(test) else float("nan")
 
 
-def split_metadata(split: pd.DataFrame, protocol: str, seed: int, missing: list[str] = ()) -> dict:
-    """What the split file's sidecar holds: counts, exclusions with reasons, missing clips, the ceiling."""
+def split_metadata(split: pd.DataFrame, protocol: str, seed: int, missing: list[str] = (),
+                   class_ids: dict[str, int] | None = None) -> dict:
+    """What the split file's sidecar holds: counts, exclusions with reasons, unlisted and missing clips, the
+    ceiling, and the original's class ids of the subjects (``split_class_ids``; None for ``half``)."""
     untrained = untrained_test_subjects(split)
     test = split[split["part"] == "test"]
     excluded = split[split["part"] == "excluded"]
@@ -248,6 +278,7 @@ def split_metadata(split: pd.DataFrame, protocol: str, seed: int, missing: list[
         "untrained_test_subjects": untrained,
         "untrained_test_clips": sorted(test.loc[test["subject"].isin(untrained), "clip_key"]),
         "accuracy_ceiling": accuracy_ceiling(split),
+        "class_ids": class_ids,
     }
 
 
@@ -307,11 +338,12 @@ def write_splits(
         index = load_index(cache_path)
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise SplitError(f"{Path(cache_path) / 'index.csv'}: not a readable index ({exc})") from exc
-    missing = original_missing(index) if protocol == "kay2023-original" else []
+    dataset = _dataset_of(index, None) if protocol == "kay2023-original" else None
+    missing = original_missing(index, dataset) if dataset else []
     paths = []
     for offset in range(repeats):
         split = make_split(index, protocol, test_size=test_size, val_size=val_size, seed=seed + offset)
-        metadata = split_metadata(split, protocol, seed + offset, missing)
+        metadata = split_metadata(split, protocol, seed + offset, missing, split_class_ids(split, protocol, dataset))
         paths.append(write_split(split, split_path(cache_path, protocol, seed + offset), metadata))
     return paths
 

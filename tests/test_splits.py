@@ -257,3 +257,26 @@ def test_training_accepts_untrained_test_subjects_only_from_a_kay2023_split(tmp_
     splits.metadata_path(path).unlink()
     with pytest.raises(DataError, match=r"\['03'\] are in val/test but not in train"):
         load_clip_table(cache, path)
+
+
+@pytest.mark.parametrize("dataset", ["casme2", "samm", "smic"])
+def test_kay2023_original_records_the_published_class_ids(tmp_path, dataset):
+    listed = original_table(dataset)
+    cache = tmp_path / f"{dataset}-abc"
+    write_index(cache, listed.drop(columns=["part", "class_id", "class_name"]))
+    meta = splits.load_split_metadata(splits.write_splits(cache, "kay2023-original")[0])
+    shipped = dict(zip(listed["subject"], listed["class_id"].astype(int)))
+    assert meta["class_ids"] == shipped  # the original's classids.json, not a rule of ours
+
+
+@pytest.mark.parametrize("dataset", ["casme2", "samm", "smic"])
+def test_kay2023_class_ids_follow_the_originals_value_counts_rule(dataset):
+    listed = original_table(dataset)
+    ids = splits.split_class_ids(make_split(listed, "kay2023", seed=42), "kay2023")
+    shipped = dict(zip(listed["subject"], listed["class_id"].astype(int)))
+    counts = listed["subject"].value_counts()
+    assert sorted(ids.values()) == sorted(shipped.values()) == list(range(len(counts)))
+    assert [counts[s] for s in sorted(ids, key=ids.get)] == sorted(counts, reverse=True)  # most clips first
+    unique = [s for s in counts.index if (counts == counts[s]).sum() == 1]
+    assert unique and all(ids[s] == shipped[s] for s in unique)  # equal counts: the order is the only freedom
+    assert splits.split_class_ids(make_split(listed, "half", seed=42), "half") is None
