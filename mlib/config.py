@@ -100,6 +100,7 @@ RULES: dict[str, Range | Choices] = {
     "prepare.window": POSITIVE,
     "prepare.face_size": POSITIVE,
     "prepare.margin": Range(0, 2),
+    "prepare.pad": Choices("mlib.preprocess.window:PAD_SETTINGS"),
     "prepare.workers": POSITIVE,
     "split.protocol": Choices("mlib.splits:PROTOCOLS"),
     "split.test_size": SHARE,

@@ -53,6 +53,7 @@ from mlib.io import atomic_path, write_json
 from mlib.plots import say, show_table
 from mlib.plots.data import crop_montage, split_parts, window_timeline
 from mlib.preprocess import load_index, prepare_cache
+from mlib.preprocess.window import pad_rule
 from mlib.data import root_is_synthetic
 from mlib.provenance import data_banner
 from mlib.results import provenance_note
@@ -108,7 +109,8 @@ say(provenance_note([root], source=SOURCE))
 # %%
 cache = prepare_cache(clips, prepare["cache_dir"], dataset=dataset, root=root, window=prepare["window"],
                       face_size=prepare["face_size"], margin=prepare["margin"], cropped=data["cropped"],
-                      apex_rule=data["apex_rule"], workers=prepare["workers"], progress=False)
+                      apex_rule=data["apex_rule"], pad=pad_rule(prepare["pad"], splitting["protocol"]),
+                      workers=prepare["workers"], progress=False)
 index = load_index(cache)
 show_table(index["detector"].value_counts().rename("clips").rename_axis("detector").reset_index())
 say(takeaways.detector(index))

@@ -87,6 +87,29 @@ def test_clip_shorter_than_window_is_padded_with_its_end_frames():
     assert late.length == 8 and late.positions == list(range(12, 20))
 
 
+def test_end_padding_repeats_the_last_frame_after_the_clip_as_the_original():
+    numbers = list(range(10, 30))  # 20 frames, apex at position 10
+    win = place_window(numbers, onset=10, apex=20, offset=29, window=64, pad="end")
+    assert (win.pad_before, win.pad_after, win.length) == (0, 44, 64)
+    assert win.positions == list(range(20)) + [19] * 44  # the original: frames_list + [frames_list[-1]] * pad_number
+    assert win.positions.index(win.apex_pos) == 10  # the apex stays where it falls, not at window frame 32
+    symmetric = place_window(numbers, onset=10, apex=20, offset=29, window=64, pad="symmetric")
+    assert symmetric.positions == [0] * 22 + list(range(20)) + [19] * 22 and symmetric.positions[32] == win.apex_pos
+    long = list(range(100))  # a clip that fills the window is never padded, whatever the rule
+    assert place_window(long, 0, 50, 99, 64, pad="end") == place_window(long, 0, 50, 99, 64, pad="symmetric")
+    with pytest.raises(ValueError, match="padding rule 'start'"):
+        place_window(numbers, 10, 20, 29, 64, pad="start")
+
+
+def test_the_padding_setting_follows_the_split_protocols_source():
+    from mlib.preprocess.window import pad_rule
+
+    assert [pad_rule("protocol", p) for p in ("half", "kay2023", "kay2023-original")] == ["symmetric", "end", "end"]
+    assert pad_rule("symmetric", "kay2023") == "symmetric" and pad_rule("end", "half") == "end"
+    with pytest.raises(ValueError, match="prepare.pad 'middle'"):
+        pad_rule("middle", "half")
+
+
 def test_frame_number_gaps_count_positions_not_numbers():
     numbers = [1, 2, 3, 10, 11, 12, 13, 20, 21, 22]
     win = place_window(numbers, onset=2, apex=12, offset=21, window=4)
@@ -180,6 +203,11 @@ def test_changed_settings_make_a_new_cache(clips, tmp_path):
     other = prepare_cache(clips, tmp_path / "cache", root=tmp_path / "root", **{**SETTINGS, "margin": 0.3})
     assert first != other and first.name.startswith("casme2-")
     assert load_index(other)["box_w"].iloc[0] > load_index(first)["box_w"].iloc[0]
+    end = prepare_cache(clips, tmp_path / "cache", root=tmp_path / "root", **{**SETTINGS, "pad": "end"})
+    assert end not in (first, other)  # the padding rule is part of the cache key
+    short = load_index(first)["clip_key"] == "casme2_01_EP02_2"  # 6 frames, apex at position 3, window 8
+    assert load_index(first).loc[short, ["pad_before", "pad_after"]].values.tolist() == [[1, 1]]
+    assert load_index(end).loc[short, ["pad_before", "pad_after"]].values.tolist() == [[0, 2]]
     moved = clips.copy()
     moved.loc[0, "apex"] = 9  # a fixed erratum changes the windows
     assert prepare_cache(moved, tmp_path / "cache", root=tmp_path / "root", **SETTINGS) not in (first, other)

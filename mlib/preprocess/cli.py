@@ -28,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--face-size", type=int, default=prepare["face_size"], help="face side in pixels (default: the paper's per database)")
     parser.add_argument("--window", type=int, default=prepare["window"], help="frames per clip around the apex")
     parser.add_argument("--margin", type=float, default=prepare["margin"], help="margin around the face box, fraction of its side")
+    parser.add_argument("--pad", default=prepare["pad"], choices=["protocol", "symmetric", "end"],
+                        help="padding of clips shorter than the window (mlib.preprocess.window rule 3); protocol: "
+                             f"the rule of the defaults' split protocol ({defaults['split']['protocol']}); default {prepare['pad']}")
     parser.add_argument("--apex-rule", default=data["apex_rule"], choices=["annotated", "midpoint"])
     parser.add_argument("--cropped", action="store_true", default=data["cropped"], help="the database's already-cropped release: no face detection")
     parser.add_argument("--workers", type=int, default=prepare["workers"], help="processes decoding and cropping clips")
@@ -37,10 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from mlib.datasets import DatasetError, load_dataset
     from mlib.preprocess.cache import run_prepare
+    from mlib.preprocess.window import pad_rule
 
     config.resolve(None, {
         "data": {"dataset": args.dataset, "apex_rule": args.apex_rule},
-        "prepare": {"window": args.window, "face_size": args.face_size, "margin": args.margin, "workers": args.workers},
+        "prepare": {"window": args.window, "face_size": args.face_size, "margin": args.margin, "workers": args.workers,
+                    "pad": args.pad},
     })  # fmt: skip
     try:
         loaded = load_dataset(args.dataset, args.root, apex_rule=args.apex_rule, cropped=args.cropped)
@@ -60,7 +65,7 @@ def main(args: argparse.Namespace) -> int:
     result = run_prepare(
         clips, args.cache_dir, dataset=args.dataset, root=args.root, window=args.window,
         face_size=args.face_size, margin=args.margin, cropped=args.cropped, apex_rule=args.apex_rule,
-        workers=args.workers, progress=not args.no_progress,
+        pad=pad_rule(args.pad, load_defaults()["split"]["protocol"]), workers=args.workers, progress=not args.no_progress,
     )  # fmt: skip
     if result.was_complete:
         print(f"cache already complete ({result.clips} clips); nothing to do")

@@ -43,7 +43,9 @@ def inventory_name(setting: str, layout: str) -> str | None:
 
 
 SHEET_ONLY = {
-    # CASME2-coding-20140508.xlsx has 255 rows; the original's list lacks this one.
+    # CASME2-coding-20140508.xlsx has 255 rows; the original's list lacks this one. The original dropped sheet
+    # row 29 ("the value '/' in ApexFrame") and SAMM rows 125 and 132 ("Apex is smaller then Onset or bigger the
+    # Offset"): ``_drop_problematic_rows`` in MicroExpressionsCode/datasets/DatasetsUtils.py at 7b05a76.
     "casme2": [("04", "EP12_01f")],
     # SAMM_Micro_FACS_Codes_v2.xlsx has 159 rows: the list lacks the four single-clip subjects (the original
     # dropped subjects with fewer than two clips) and the two clips whose apex lies outside onset..offset.
