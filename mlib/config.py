@@ -124,6 +124,7 @@ RULES: dict[str, Range | Choices] = {
     "train.warmup_epochs": NON_NEGATIVE,
     "train.schedule": Choices(("cosine", "step", "constant")),
     "train.label_smoothing": SHARE_OR_NONE,
+    "train.bn_chunks": POSITIVE,
     "train.crop_scale": Range(0, 1, low_open=True),
     "train.color_jitter": NON_NEGATIVE,
     "train.seed": NON_NEGATIVE,

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from mlib import io, recipe
+from mlib.bn_chunks import chunked_step
 from mlib.config import ConfigError, config_hash, load_yaml, resolve
 from mlib.data import (ClipTable, evaluation_select, load_clip_arrays, load_clip_table, make_inputs,
                        read_cache_settings, run_working_size, fit_clip)
@@ -286,16 +287,23 @@ class _Runner:
         total_loss, correct, seen = 0.0, 0, 0
         for chunk in tqdm(batches, desc=f"epoch {epoch}", leave=False, disable=not progress):
             x, y = self.batch(chunk, bool(tcfg["augment"]), generator)
-            with self.autocast():
-                logits = self.step_model(x)
-            loss = F.cross_entropy(logits.float(), y, label_smoothing=float(tcfg["label_smoothing"]))
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            # train.bn_chunks > 1: BatchNorm over per-GPU chunks of the batch, as the original (mlib.bn_chunks)
+            logits, loss = chunked_step(self.forward, x, y, int(tcfg["bn_chunks"]), self.loss)
             optimizer.step()
             total_loss += float(loss.detach()) * len(chunk)
             correct += int((logits.argmax(1) == y).sum())
             seen += len(chunk)
         return total_loss / max(seen, 1), correct / max(seen, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The training forward pass (mixed precision where configured)."""
+        with self.autocast():
+            return self.step_model(x)
+
+    def loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The training loss: cross-entropy with the configured label smoothing."""
+        return F.cross_entropy(logits.float(), y, label_smoothing=float(self.cfg["train"]["label_smoothing"]))
 
     @torch.no_grad()
     def predict_rows(self, rows: np.ndarray) -> np.ndarray:
