@@ -132,15 +132,26 @@ def backend_settings(device: torch.device):
         torch.backends.cudnn.benchmark = benchmark
 
 
+# Training settings added after runs were made, at the value that trains as before: there they stay out of
+# a run's identity, so run folders made before the setting existed are found, resumed and skipped as before.
+NEUTRAL_TRAIN = {"bn_chunks": 1}
+
+
+def train_identity(train_cfg: dict) -> dict:
+    """The ``train`` section as part of a run's identity: ``NEUTRAL_TRAIN`` settings at their neutral value left out."""
+    return {k: v for k, v in train_cfg.items() if k not in NEUTRAL_TRAIN or v != NEUTRAL_TRAIN[k]}
+
+
 def run_folder(cfg: dict) -> Path:
     """``run.out/<run.name or hash(model, train, cache settings, split file content)>``; the input plan
-    (``data.sampling``, ``data.input``) joins the hash when it is not the default window/clip."""
+    (``data.sampling``, ``data.input``) joins the hash when it is not the default window/clip, and
+    ``train`` is ``train_identity``'s."""
     run = cfg["run"]
     if run.get("name"):
         return Path(run["out"]) / run["name"]
     key = {
         "model": cfg["model"],
-        "train": cfg["train"],
+        "train": train_identity(cfg["train"]),
         "cache_settings": read_cache_settings(run["cache"]),
         "split": Path(run["split"]).read_text(),
     }
@@ -382,8 +393,8 @@ def _check_same_config(run_dir: Path, cfg: dict) -> None:
     if not saved_path.is_file():
         return
     saved = load_yaml(saved_path)
-    for section in ("model", "train"):
-        if saved.get(section) != cfg[section]:
+    for section, identity in (("model", lambda x: x), ("train", train_identity)):
+        if identity(saved.get(section) or {}) != identity(cfg[section]):
             raise TrainingError(f"{saved_path}: the run folder holds a different '{section}' configuration; choose another run.name")
     if InputPlan.from_config(saved).key() != InputPlan.from_config(cfg).key():
         raise TrainingError(f"{saved_path}: the run folder holds a different data.sampling/data.input; choose another run.name")

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from skimage import data
 
+from mlib.data import read_cache_settings
 from mlib.preprocess import (detect_face, expand_box, load_clip, load_index, place_window, prepare_cache, run_prepare,
                              window_frame_numbers, window_position)
 from mlib.preprocess.cache import INDEX_COLUMNS
@@ -205,6 +206,7 @@ def test_changed_settings_make_a_new_cache(clips, tmp_path):
     assert load_index(other)["box_w"].iloc[0] > load_index(first)["box_w"].iloc[0]
     end = prepare_cache(clips, tmp_path / "cache", root=tmp_path / "root", **{**SETTINGS, "pad": "end"})
     assert end not in (first, other)  # the padding rule is part of the cache key
+    assert "pad" not in read_cache_settings(first) and read_cache_settings(end)["pad"] == "end"  # older keys stay
     short = load_index(first)["clip_key"] == "casme2_01_EP02_2"  # 6 frames, apex at position 3, window 8
     assert load_index(first).loc[short, ["pad_before", "pad_after"]].values.tolist() == [[1, 1]]
     assert load_index(end).loc[short, ["pad_before", "pad_after"]].values.tolist() == [[0, 2]]

@@ -107,24 +107,25 @@ def cache_settings(
     window: int, face_size: int | None, margin: float, pad: str = "symmetric",
 ) -> dict:  # fmt: skip
     """The settings a cache key is made from (written to ``settings.json``); out-of-range values are refused.
-    ``pad`` is the padding rule (``mlib.preprocess.window.PAD_RULES``; resolve ``protocol`` with ``pad_rule``)."""
+    ``pad`` is the padding rule (``mlib.preprocess.window.PAD_RULES``; resolve ``protocol`` with ``pad_rule``):
+    ``symmetric``, the only rule before the setting existed, stays out of the key, so older caches stay valid."""
     check_value("prepare.window", window)
     if pad not in PAD_RULES:
         raise ValueError(f"prepare.pad {pad!r}: a cache needs a padding rule, one of {', '.join(PAD_RULES)}")
     check_value("prepare.face_size", face_size)
     check_value("prepare.margin", float(margin))
-    return {
+    settings = {
         "dataset": dataset,
         "root": str(Path(root).resolve()),
         "apex_rule": apex_rule,
         "cropped": bool(cropped),
         "window": int(window),
-        "pad": pad,
         "face_size": resolve_face_size(dataset, face_size),
         "margin": float(margin),
         "version": PREPROCESS_VERSION,
         "annotations": annotation_digest(clips),
     }
+    return settings if pad == "symmetric" else {**settings, "pad": pad}
 
 
 def cache_path_for(cache_dir: str | Path, settings: Mapping) -> Path:
@@ -217,7 +218,8 @@ def _prepare_clip(task: dict) -> dict:
     clip, settings, out_file = task["clip"], task["settings"], Path(task["out_file"])
     try:
         frames, numbers = clip["frames"], clip["frame_numbers"]
-        win = place_window(numbers, clip["onset"], clip["apex"], clip["offset"], settings["window"], settings["pad"])
+        win = place_window(numbers, clip["onset"], clip["apex"], clip["offset"], settings["window"],
+                           settings.get("pad", "symmetric"))
         first = read_rgb(frames[win.start])
         if settings["cropped"]:
             box, detector, note = (0, 0, first.shape[1], first.shape[0]), "cropped", ""
@@ -288,7 +290,7 @@ def run_prepare(
         plain = {name: _plain(clip[name]) for name in CLIP_COLUMNS}
         plain["frames"] = [str(p) for p in plain["frames"]]
         out_file = clip_dir / f"{plain['clip_key']}.npy"
-        sources = _task_sources(plain, settings["window"], settings["pad"])
+        sources = _task_sources(plain, settings["window"], settings.get("pad", "symmetric"))
         if out_file.exists() and (sources is None or _cached_sources(out_file) != sources):
             stale.append(out_file)
         tasks.append({"clip": plain, "settings": settings, "out_file": str(out_file), "sources": sources})
