@@ -151,13 +151,19 @@ def test_original_lists_use_the_adapters_subject_ids():
         assert untrained_test_subjects(split) == subjects and accuracy_ceiling(split) == pytest.approx(ceiling)
 
 
-def test_kay2023_original_on_another_corpus_says_how_it_differs_in_one_line():
+def test_kay2023_original_on_another_corpus_says_how_it_differs_in_one_line(tmp_path, capsys):
     clips = table({"001": 3, "002": 3}).assign(clip=lambda t: t["clip_key"], dataset="samm")
     with pytest.raises(SplitError) as raised:
         make_split(clips, "kay2023-original")
     message = str(raised.value)
     assert "\n" not in message and "not the original's samm inventory: 0 of its 153 listed clips present" in message
     assert "6 clip(s) it does not list (e.g. 001/x_001_0" in message and "both excluded and used" not in message
+    from mlib import cli
+
+    write_index(tmp_path / "samm-abc", clips)
+    assert cli.main(["split", "--cache", str(tmp_path / "samm-abc"), "--protocol", "kay2023-original"]) == 1
+    assert capsys.readouterr().err.strip() == f"mlib split: kay2023-original: {message.split(': ', 1)[1]}"
+    assert not (tmp_path / "samm-abc" / "splits").exists()
 
 
 def test_kay2023_original_needs_one_known_database():
