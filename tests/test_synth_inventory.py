@@ -116,3 +116,28 @@ def test_the_data_page_explains_the_sheets_kay2023_counts_against_the_originals(
         original = ORIGINAL[layout][2]
         assert test == original[2] + 1  # one test clip more than the original's files: 128 vs 127, 78 vs 77
         assert f"{train}/{val}/**{test}**" in page and "/".join(map(str, original)) in page
+
+
+def test_a_sheet_shaped_samm_root_prepares_and_splits_as_the_original_with_its_unlisted_clips(monkeypatch, tmp_path):
+    """The real-data path on the SAMM sheet's 159 clips: prepare (the original's end padding under its protocol),
+    then kay2023-original: the original's 60/16/77, the six unlisted clips named, none used."""
+    from mlib.preprocess import load_index, prepare_cache
+    from mlib.preprocess.window import pad_rule
+
+    seen = generated(monkeypatch, "samm", "original")
+    monkeypatch.undo()
+    short = [dataclasses.replace(s, n_frames=3, onset=0, apex=1, offset=2) for s in seen["specs"]]
+    root = layouts.write_corpus(tmp_path / "SAMM", "samm", short, workers=1, progress=False, render=three_frames,
+                                names=seen["names"])
+    clips = load_dataset("samm", root).clips
+    cache = prepare_cache(clips, tmp_path / "cache", dataset="samm", root=str(root), window=8, face_size=16,
+                          margin=0.15, pad=pad_rule("protocol", "kay2023-original"), workers=1, progress=False)
+    assert (load_index(cache)[["pad_before", "pad_after"]].values == [0, 5]).all()  # 3 frames, 5 copies of the last
+    split_file = splits.write_splits(cache, "kay2023-original")[0]
+    metadata = splits.load_split_metadata(split_file)
+    report = splits.split_report(splits.load_split(split_file), metadata)
+    assert [metadata["counts"][p] for p in ("train", "val", "test", "unlisted")] == [60, 16, 77, 6]
+    assert "original's lists: listed 153, used 153, unlisted 6, missing 0" in report
+    names = load_index(cache).set_index("clip_key").loc[metadata["unlisted"], "clip"]
+    assert sorted(names) == sorted(u.split("/")[1] for u in UNLISTED["samm"])
+    assert "subject(s) both excluded and used" not in report
