@@ -302,6 +302,15 @@ def test_prepare_command_caches_a_casme2_root(casme2_root, tmp_path, capsys):
     assert "nothing to do" in capsys.readouterr().out
 
 
+def test_prepare_command_pads_by_the_rule_of_the_split_protocol_it_prepares_for(casme2_root, tmp_path, capsys):
+    caches = []
+    for extra in ([], ["--split-protocol", "kay2023-original"], ["--split-protocol", "kay2023", "--pad", "symmetric"]):
+        assert run_cli(["--dataset", "casme2", "--root", str(casme2_root), "--cache-dir", str(tmp_path), *extra]) == 0
+        caches.append(tmp_path / capsys.readouterr().out.strip().splitlines()[-1].rsplit("/", 1)[-1])
+    assert [read_cache_settings(c).get("pad", "symmetric") for c in caches] == ["symmetric", "end", "symmetric"]
+    assert caches[0] == caches[2] != caches[1]
+
+
 def test_prepare_command_skips_clips_with_errors_and_refuses_when_none_is_left(casme2_root, tmp_path, capsys):
     import shutil
 
