@@ -21,7 +21,9 @@ Methods
     It never looked at probabilities: each member's output became a one-hot
     argmax and the most frequent one-hot row won, ties to the row that
     ``numpy.unique`` sorts first, i.e. the HIGHER class id in the original's
-    numbering (classes numbered by clip count, ``original_class_ids``). A
+    numbering (classes numbered by clip count: the published ids on a
+    ``kay2023-original`` split, the original's ``value_counts`` rule on
+    ``kay2023``; ``run_class_ids``). A
     1-1 disagreement of two models therefore goes to the subject with FEWER
     clips, whichever model was more confident; the paper's "majority vote of
     the two" (Table 3) is an identity-numbering rule, not a confidence rule.
@@ -47,6 +49,7 @@ figure because the test set chose the model.
 from __future__ import annotations
 
 import itertools
+import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -220,18 +223,39 @@ def original_class_ids(subjects: Sequence[str], classes: Sequence[str]) -> np.nd
 
 
 def run_class_ids(run: RunPredictions) -> np.ndarray:
-    """The original's numbering of a run's classes, counted over its split file (``run.split`` in its config)."""
-    from mlib.splits import load_split
+    """The original's numbering of a run's classes: the class ids its split's sidecar records
+    (``mlib.splits.split_class_ids``: the published ids on ``kay2023-original``, the original's
+    ``value_counts`` rule on ``kay2023``), renumbered 0..n-1 in their order; without them (``half``),
+    ``original_class_ids`` counted over its split file (``run.split`` in its config)."""
+    from mlib.splits import load_split, metadata_path
 
     config_file = run.run_dir / "config.yaml"
     split_file = (yaml.safe_load(config_file.read_text()) or {}).get("run", {}).get("split") if config_file.is_file() else None
     if not split_file:
         raise EnsembleError(f"{config_file}: no run.split to number the classes by clip count")
+    recorded = _recorded_class_ids(metadata_path(split_file))
+    if recorded is not None:
+        unknown = sorted(set(run.classes) - set(recorded))
+        if unknown:
+            raise EnsembleError(f"{metadata_path(split_file)}: class_ids lack the run's class(es) {unknown[:5]}")
+        ids = np.empty(len(run.classes), dtype=int)
+        ids[np.argsort([recorded[c] for c in run.classes], kind="stable")] = np.arange(len(run.classes))
+        return ids
     try:
         split = load_split(split_file)
     except (FileNotFoundError, ValueError) as exc:
         raise EnsembleError(str(exc)) from exc
     return original_class_ids(split["subject"].tolist(), run.classes)
+
+
+def _recorded_class_ids(sidecar: Path) -> dict[str, int] | None:
+    """The ``class_ids`` a split sidecar records, or None (no sidecar, or a protocol without them)."""
+    if not sidecar.is_file():
+        return None
+    try:
+        return json.loads(sidecar.read_text()).get("class_ids")
+    except json.JSONDecodeError as exc:
+        raise EnsembleError(f"{sidecar}: not valid JSON: {exc}") from exc
 
 
 def tie_order_spread(runs: Sequence[RunPredictions], class_ids: Sequence[int], *, part: str = "test",
