@@ -5,32 +5,13 @@ import pandas as pd
 import pytest
 import torch
 
-from mlib.config import resolve
 from mlib.openset import scores as sc
-from mlib.splits import write_splits
-from tiny_caches import write_tiny_cache
+from tiny_runs import train_open_set_run
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """A tiny run trained on fold 0 of an open-set split of 9 subjects (its unseen ones never trained on)."""
-    from mlib.train import train
-
-    base = tmp_path_factory.mktemp("openset_run")
-    cache = write_tiny_cache(base, subjects=9, clips_per_subject=5, window=16, side=32)
-    split_file = write_splits(cache, "open-set", seed=1)[0]
-    cfg = resolve(None, {
-        "model": {"depth": 18, "width": 16, "beta_inv": 4, "frames": 8, "size": 32, "dropout": 0.0},
-        "train": {"epochs": 2, "batch_size": 8, "warmup_epochs": 0, "device": "cpu", "augment": False},
-        "run": {"cache": str(cache), "split": str(split_file), "out": str(base / "runs")},
-    })
-    threads = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        run_dir = train(cfg, progress=False)
-    finally:
-        torch.set_num_threads(threads)
-    return {"run": run_dir, "cache": cache, "split": split_file}
+    return train_open_set_run(tmp_path_factory.mktemp("openset_run"))
 
 
 def test_templates_and_cosine_by_hand():

@@ -64,11 +64,16 @@ def model_embeddings(model, clips, cfg: dict | None = None, index_rows: pd.DataF
 
 def run_embeddings(run_dir: str | Path, clip_keys: Sequence[str], cache: str | Path | None = None) -> np.ndarray:
     """Embeddings of cached clips (by key) with a run's best model; ``cache`` defaults to the run's."""
-    from mlib.preprocess import load_clip, load_index
     from mlib.train import load_run
 
     model, cfg, _ = load_run(run_dir)
-    cache = Path(cache or cfg["run"]["cache"])
+    return cache_embeddings(model, cfg, Path(cache or cfg["run"]["cache"]), clip_keys)
+
+
+def cache_embeddings(model, cfg: dict, cache: str | Path, clip_keys: Sequence[str]) -> np.ndarray:
+    """Embeddings of cached clips (by key) with a loaded model and its run's config."""
+    from mlib.preprocess import load_clip, load_index
+
     rows = load_index(cache).set_index("clip_key", drop=False).loc[list(clip_keys)].reset_index(drop=True)
     clips = np.stack([load_clip(cache, row) for _, row in rows.iterrows()])
     return model_embeddings(model, clips, cfg, rows)
