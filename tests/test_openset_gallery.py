@@ -134,3 +134,19 @@ def test_not_a_gallery(setup, capsys):
     code, _, err = identify(capsys, "--gallery", other, setup["folder"])
     assert code == 1 and err.startswith(f"mlib identify: {other}: not a gallery written by mlib enroll")
     assert json.loads(json.dumps(read_gallery(setup["gallery"])["meta"]))  # the meta is plain JSON
+
+
+def test_a_run_with_another_input_picks_its_frames_from_the_user_clip(setup):
+    """A static-apex run embeds the user's clip as its middle (apex) frame repeated."""
+    from mlib.config import resolve
+    from mlib.openset.gallery import face_window, run_preprocessing
+    from mlib.openset.scores import model_embeddings
+    from mlib.train import load_run
+
+    model, cfg, _ = load_run(setup["run"])
+    clip, _, row = face_window(setup["folder"], run_preprocessing(cfg))
+    assert int(row["apex"].iloc[0]) == 10 and int(row["window_start"].iloc[0]) == 2  # 20 frames: window 2..17
+    static = resolve(cfg, {"data": {"input": "static-apex"}})
+    apex = clip[10 - 2]
+    np.testing.assert_allclose(model_embeddings(model, clip[None], static, row),
+                               model_embeddings(model, np.repeat(apex[None], len(clip), 0)[None], cfg), atol=1e-6)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+import pandas as pd
 
 from mlib.io import atomic_path
 
@@ -106,8 +107,10 @@ def run_preprocessing(cfg: dict) -> dict:
             "sampling": cfg["data"]["sampling"], "input": cfg["data"]["input"]}
 
 
-def face_window(path: str | Path, preprocessing: dict) -> tuple[np.ndarray, str]:
-    """The clip's uint8 ``(W, S, S, 3)`` face window by the run's preprocessing, and a note ('' or padding)."""
+def face_window(path: str | Path, preprocessing: dict) -> tuple[np.ndarray, str, pd.DataFrame]:
+    """The clip's uint8 ``(W, S, S, 3)`` face window by the run's preprocessing, a note ('' or padding), and
+    its index row as a cache would hold it (frame numbers = positions, apex = the middle frame), which
+    runs with another ``data.input`` or ``data.sampling`` need to pick their frames."""
     from mlib.preprocess import detect_face, expand_box, place_window
     from mlib.preprocess.faces import crop_resize
 
@@ -126,7 +129,9 @@ def face_window(path: str | Path, preprocessing: dict) -> tuple[np.ndarray, str]
     clip = np.stack([crop_resize(frames[p], box, side) for p in win.positions])
     note = "" if n >= width else (f"{path}: {n} frames, shorter than the {width}-frame window: padded by "
                                   f"repeating its first and last frames, as in preparation")
-    return clip, note
+    row = {"clip_key": Path(path).name, "window_start": win.start, "window_end": win.end,
+           "pad_before": win.pad_before, "pad_after": win.pad_after, "apex": win.apex_pos}
+    return clip, note, pd.DataFrame([row])
 
 
 def checkpoint_digest(run_dir: str | Path) -> str:
@@ -209,12 +214,13 @@ def enroll(run_dir: str | Path, out: str | Path, entries: Sequence[tuple[str, st
         meta = {"run": str(Path(run_dir).resolve()), "checkpoint": checkpoint_digest(run_dir), "preprocessing": preprocessing,
                 "fmr": fmr, "threshold": validation_threshold(model, cfg, fmr)}
         gallery = {"meta": meta, "subjects": [], "clips": [], "embeddings": np.zeros((0, model.classifier().in_features))}
-    windows, notes = [], []
+    windows, rows, notes = [], [], []
     for subject, clip_path in entries:
-        clip, note = face_window(clip_path, preprocessing)
+        clip, note, row = face_window(clip_path, preprocessing)
         windows.append(clip)
+        rows.append(row)
         notes += [note] if note else []
-    x = model_embeddings(model, np.stack(windows), cfg)
+    x = model_embeddings(model, np.stack(windows), cfg, pd.concat(rows, ignore_index=True))
     written = write_gallery(out, gallery["meta"], gallery["subjects"] + [s for s, _ in entries],
                             gallery["clips"] + [str(Path(p).resolve()) for _, p in entries],
                             np.concatenate([gallery["embeddings"], x]))
@@ -237,9 +243,9 @@ def identify(gallery_path: str | Path, clip_path: str | Path, run_dir: str | Pat
     model, cfg, _ = load_run(run_dir)
     preprocessing = run_preprocessing(cfg)
     check_same_run(gallery_path, meta, run_dir, preprocessing)
-    clip, note = face_window(clip_path, preprocessing)
+    clip, note, row = face_window(clip_path, preprocessing)
     gallery_x, names = templates(gallery["embeddings"], gallery["subjects"])
-    scores = cosine_scores(model_embeddings(model, clip[None], cfg), gallery_x)[0]
+    scores = cosine_scores(model_embeddings(model, clip[None], cfg, row), gallery_x)[0]
     order = np.argsort(-scores, kind="stable")
     ranked = [(names[i], float(scores[i])) for i in order]
     answer = ranked[0][0] if ranked[0][1] >= meta["threshold"] else "unknown"
