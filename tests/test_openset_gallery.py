@@ -150,3 +150,15 @@ def test_a_run_with_another_input_picks_its_frames_from_the_user_clip(setup):
     apex = clip[10 - 2]
     np.testing.assert_allclose(model_embeddings(model, clip[None], static, row),
                                model_embeddings(model, np.repeat(apex[None], len(clip), 0)[None], cfg), atol=1e-6)
+
+
+def test_help_of_mlib_enroll_and_identify_does_not_import_torch():
+    import subprocess
+    import sys
+
+    script = ("import sys\nfrom mlib import cli\ncli.main(['--help'])\n"
+              "for name in ('enroll', 'identify'):\n    try:\n        cli.main([name, '--help'])\n"
+              "    except SystemExit:\n        pass\nprint('torch' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert "SUBJECT=PATH" in done.stdout and "--gallery" in done.stdout
+    assert done.stdout.splitlines()[-1] == "False"

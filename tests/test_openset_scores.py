@@ -67,3 +67,9 @@ def test_standardising_uses_the_training_subjects_only():
     np.testing.assert_allclose(f(x[:2]), [[-1, -1], [1, 1]])
     with pytest.raises(ValueError, match="6 split rows"):
         sc.open_set_scores(x[:5], split)
+
+
+def test_a_split_whose_unseen_people_the_run_trained_on_is_refused(trained):
+    other_fold = trained["split"].with_name(trained["split"].name.replace("fold0", "fold1"))
+    with pytest.raises(ValueError, match="were trained on by run"):
+        sc.evaluate_run(trained["run"], other_fold, n_boot=5)

@@ -121,10 +121,19 @@ def evaluate(x: np.ndarray, split: pd.DataFrame, *, standardise: bool = False, n
 
 
 def evaluate_run(run_dir: str | Path, split_file: str | Path, **kwargs) -> dict:
-    """:func:`evaluate` on a run's embeddings of the split's clips (cache: the run's)."""
+    """:func:`evaluate` on a run's embeddings of the split's clips (cache: the run's). Refused when the run
+    trained on (or selected by) a subject the split calls unseen: those people are not new to it."""
+    from mlib.config import load_yaml
     from mlib.splits import load_split
 
     split = load_split(split_file)
+    run_split_file = load_yaml(Path(run_dir) / "config.yaml")["run"]["split"]
+    run_split = load_split(run_split_file)
+    seen = set(run_split.loc[run_split["part"].isin(("train", "val", "test")), "subject"])
+    leaked = sorted(seen & set(split.loc[split["part"].isin(("enrol", "probe")), "subject"]))
+    if leaked:
+        raise ValueError(f"{split_file}: unseen subject(s) {', '.join(leaked)} were trained on by run {run_dir} "
+                         f"(its split {run_split_file}); use the run's own open-set fold")
     return evaluate(run_embeddings(run_dir, split["clip_key"]), split, **kwargs)
 
 
