@@ -94,3 +94,17 @@ def test_registered_protocol_and_settings(tmp_path):
     assert set(load_split(paths[2])["part"]) == {"train", "val", "enrol", "probe"}
     with pytest.raises(ValueError, match="repeats must be 1"):
         write_splits(cache, "open-set", seed=3, repeats=2)
+
+
+def test_mlib_split_writes_and_reports_every_fold(tmp_path, capsys):
+    from mlib import cli
+
+    rng = np.random.default_rng(1)
+    cache = write_cache(tmp_path, {f"{i:02d}": [rng.integers(0, 255, (4, 8, 8, 3), np.uint8)] * 5 for i in range(9)})
+    assert cli.main(["split", "--cache", str(cache), "--protocol", "open-set", "--seed", "4"]) == 0
+    out = capsys.readouterr().out
+    assert [line for line in out.splitlines() if line.endswith(".csv")] == [
+        str(cache / "splits" / f"open-set-fold{f}-seed4.csv") for f in range(3)]
+    assert out.count("\nenrol ") == 3 and "fold 2 of 3: enrolled" in out
+    assert cli.main(["split", "--cache", str(cache), "--protocol", "open-set", "--repeats", "2"]) == 1
+    assert "repeats must be 1" in capsys.readouterr().err
