@@ -342,6 +342,18 @@ def part_matrix(part: str, matrices: Mapping[str, np.ndarray], settings: Feature
     return volume[:, :, [LBP_TOP_PLANES.index(p) for p in planes]].reshape(len(volume), -1)
 
 
+def feature_set_matrix(
+    cache: str | Path, clip_keys: Sequence[str], features: str, *, settings: FeatureSettings = FeatureSettings(),
+    workers: int = 2, progress: bool = True,
+) -> tuple[np.ndarray, dict]:  # fmt: skip
+    """A feature set's vectors ``(len(clip_keys), dim)`` float64 (its parts side by side) and the timings
+    of :func:`compute_features`; the baseline SVM and the open-set scores (``mlib.openset``) share it."""
+    matrices, timing = compute_features(cache, clip_keys, descriptors_of(features), settings=settings,
+                                        workers=workers, progress=progress)  # fmt: skip
+    x = np.concatenate([part_matrix(n, matrices, settings) for n in FEATURE_SETS[features]], axis=1)
+    return x.astype(np.float64), timing
+
+
 def _clip_task(cache: str, row: dict, names: tuple[str, ...], settings: FeatureSettings) -> tuple[str, dict]:
     clip = load_clip(cache, row)
     return row["clip_key"], clip_descriptors(clip, window_position(row, clip.shape[0], row["apex"]), names, settings)
@@ -511,10 +523,8 @@ def run_baseline(
         return run_dir
     table = load_clip_table(cache, split)
     clips, classes = table.clips, table.classes
-    descriptors = FEATURE_SETS[features]
-    matrices, timing = compute_features(cache, list(clips["clip_key"]), descriptors_of(features), settings=settings,
-                                        workers=workers, progress=progress)  # fmt: skip
-    x = np.concatenate([part_matrix(n, matrices, settings) for n in descriptors], axis=1).astype(np.float64)
+    x, timing = feature_set_matrix(cache, list(clips["clip_key"]), features, settings=settings, workers=workers,
+                                   progress=progress)
     y = clips["subject"].to_numpy()
     parts = {part: (clips["part"] == part).to_numpy() for part in ("train", "val", "test")}
     if not parts["test"].any():
@@ -534,7 +544,7 @@ def run_baseline(
         raise BaselineError(f"SVM classes {model_classes} differ from the split's training subjects {classes}")
 
     frames = []
-    metrics = {"model": MODEL_NAME, "features": list(descriptors), "feature_set": features, "selection": selection,
+    metrics = {"model": MODEL_NAME, "features": list(FEATURE_SETS[features]), "feature_set": features, "selection": selection,
                "C": c, "c_search": search, "calibration": calibration, "classes": classes, "feature_dim": int(x.shape[1]),
                "feature_timing": timing, "fit_seconds": fit_seconds}  # fmt: skip
     for part in ("val", "test"):

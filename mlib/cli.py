@@ -10,7 +10,8 @@ the project's own error types (any exception class defined in ``mlib``:
 ConfigError, DatasetError, DataError, SplitError, PrepareError, TrainingError,
 GridError, EnsembleError, BaselineError, ...), ``ValueError`` (unparseable
 files: pandas, JSON, YAML), ``OSError`` (missing files, permissions, a path
-that is a file, a full disk). Ctrl-C exits 130 and a closed pipe
+that is a file, a full disk). An error with an ``exit_code`` exits with it (``mlib
+identify``'s kinds of bad input), any other with 1. Ctrl-C exits 130 and a closed pipe
 (``mlib split ... | head -1``) 141, the shell's codes for those signals.
 """
 
@@ -37,6 +38,8 @@ COMMANDS = {
     "ensemble": ("mlib.ensemble", "vote over the saved predictions of finished runs"),
     "gradcam": ("mlib.gradcam.cli", "Grad-CAM maps, figures and localisation scores for a run"),
     "baseline": ("mlib.baseline", "the paper's Table 4 baseline: LBP-TOP / LGBP / FHOFO features and an SVM"),
+    "enroll": ("mlib.openset.enroll", "add people a run never saw to a gallery from their clips (frames or video)"),
+    "identify": ("mlib.openset.identify", "rank a gallery's people for a clip, or answer unknown"),
     "study": ("mlib.study", "run the whole study for a profile: the notebooks, executed into the book"),
 }
 
@@ -108,7 +111,7 @@ def _handled(name: str, rest: list[str], debug: bool) -> int:
         if debug:
             traceback.print_exc()
         print(error_line(name, exc), file=sys.stderr)
-        return EXIT_ERROR
+        return getattr(exc, "exit_code", EXIT_ERROR)
 
 
 def _run(name: str, rest: list[str]) -> int:

@@ -41,7 +41,8 @@ from mlib.synth.layouts import MANIFEST, TRUTH_DIR
 
 MEAN = 0.45
 STD = 0.225
-PARTS = ("train", "val", "test", "excluded", "unlisted")  # mlib.splits.PARTS
+PARTS = ("train", "val", "test", "excluded", "unlisted", "enrol", "probe")  # mlib.splits.PARTS, open-set parts
+USED_PARTS = ("train", "val", "test")  # what a training run reads of a split (enrol, probe: mlib.openset)
 SPLIT_COLUMNS = ("clip_key", "subject", "part")
 
 
@@ -98,7 +99,7 @@ def load_clip_table(cache_dir: str | Path, split_file: str | Path) -> ClipTable:
     if split["clip_key"].duplicated().any():
         dup = split.loc[split["clip_key"].duplicated(), "clip_key"].iloc[0]
         raise DataError(f"{split_file}: clip_key {dup!r} appears more than once")
-    split = split[split["part"].isin(("train", "val", "test"))]  # excluded and unlisted clips are never used
+    split = split[split["part"].isin(USED_PARTS)]  # excluded, unlisted, enrol and probe clips are never trained on
     unknown = sorted(set(split["clip_key"]) - set(index["clip_key"]))
     if unknown:
         raise DataError(f"{split_file}: {len(unknown)} clip(s) not in {index_path}, e.g. {unknown[0]!r}")

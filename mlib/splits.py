@@ -70,7 +70,7 @@ from sklearn.model_selection import train_test_split
 
 from mlib.io import write_csv, write_json
 
-PROTOCOLS = ("half", "kay2023", "kay2023-original")
+PROTOCOLS = ("half", "kay2023", "kay2023-original", "open-set")  # open-set: mlib.openset.protocol
 PARTS = ("train", "val", "test", "excluded", "unlisted")
 USED_PARTS = ("train", "val", "test")
 # The original's main_dir/main.py arguments (--test_size 0.5, --val_size 0.1).
@@ -125,6 +125,8 @@ def make_split(
         test_size, val_size = KAY2023["test_size"], KAY2023["val_size"]
     if protocol == "kay2023-original":
         return _original_split(clips, _dataset_of(clips, dataset))
+    if protocol == "open-set":
+        return _open_set_fold0(clips, seed, val_size)
     test_size = 0.5 if test_size is None else float(test_size)
     val_size = 0.0 if val_size is None else float(val_size)
     if not 0 < test_size < 1 or not 0 <= val_size < 1:
@@ -196,6 +198,25 @@ def split_class_ids(split: pd.DataFrame, protocol: str, dataset: str | None = No
     if protocol == "kay2023":
         return value_counts_class_ids(used.reset_index(drop=True))
     return None
+
+
+def _open_set_fold0(clips: pd.DataFrame, seed: int, val_size: float | None) -> pd.DataFrame:
+    """Fold 0 of the subject-disjoint protocol with the defaults' ``split.open_set`` settings."""
+    from mlib.config import load_defaults
+    from mlib.openset.protocol import open_set_split
+
+    split = load_defaults()["split"]
+    return open_set_split(clips, seed=seed, val_size=split["val_size"] if val_size is None else val_size, **split["open_set"])
+
+
+def _write_open_set(cache_path: str | Path, seed: int, val_size: float | None) -> list[Path]:
+    """Every fold of the open-set protocol (``split.open_set.folds`` files, ``mlib.openset.protocol``)."""
+    from mlib.config import load_defaults
+    from mlib.openset.protocol import write_open_set_splits
+
+    split = load_defaults()["split"]
+    return write_open_set_splits(cache_path, seed=seed, val_size=split["val_size"] if val_size is None else val_size,
+                                 settings=split["open_set"])
 
 
 def _dataset_of(clips: pd.DataFrame, dataset: str | None) -> str:
@@ -332,6 +353,10 @@ def write_splits(
     from mlib.preprocess import load_index
 
     check_value("split.repeats", repeats)
+    if protocol == "open-set":
+        if repeats != 1 or test_size is not None:
+            raise ValueError("open-set: its folds (split.open_set.folds) are the repeats; repeats must be 1 and test_size unset")
+        return _write_open_set(cache_path, seed, val_size)
     if protocol == "kay2023-original" and repeats != 1:
         raise ValueError(f"kay2023-original is the original's one split; repeats must be 1, got {repeats}")
     try:
@@ -378,9 +403,9 @@ def load_split(path: str | Path) -> pd.DataFrame:
 
 
 def split_counts(split: pd.DataFrame) -> pd.DataFrame:
-    """Clips and subjects per part, in the order train, val, test, excluded."""
+    """Clips and subjects per part, in the order train, val, test, excluded (open-set: then enrol, probe)."""
     grouped = split.groupby("part").agg(clips=("clip_key", "size"), subjects=("subject", "nunique"))
-    return grouped.reindex([p for p in PARTS if p in grouped.index])
+    return grouped.reindex([p for p in (*PARTS, "enrol", "probe") if p in grouped.index])
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -437,6 +462,9 @@ def original_inventory_note(metadata: dict) -> str:
 def split_report(split: pd.DataFrame, metadata: dict) -> str:
     """The lines ``mlib split`` prints: counts, exclusions by reason, missing clips, untrained test subjects."""
     lines = [split_counts(split).to_string()]
+    if metadata["protocol"] == "open-set":
+        return "\n".join(lines + [f"fold {metadata['fold']} of {metadata['folds']}: enrolled {', '.join(metadata['enrolled_subjects'])}; "
+                                   f"never enrolled {', '.join(metadata['never_enrolled_subjects']) or 'none'}"])
     if metadata["protocol"] != "kay2023-original":
         excluded = sorted(set(split.loc[split["part"] == "excluded", "subject"]))
         lines.append(f"excluded subjects (fewer than two clips): {', '.join(excluded) if excluded else 'none'}")

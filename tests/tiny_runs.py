@@ -72,18 +72,33 @@ def write_run_inputs(base: Path) -> dict:
 def train_tiny_run(base: Path) -> dict:
     """Train the tiny SlowFast run on ``write_run_inputs(base)``'s real cache (1 epoch, CPU, 2 threads;
     the thread count is restored). Returns the inputs plus ``run`` (the run folder) and ``base``."""
+    inputs = write_run_inputs(base)
+    return {"run": _train_tiny(inputs["caches"]["real"], inputs["split"], base / "runs"), "base": base, **inputs}
+
+
+def _train_tiny(cache: Path, split_file: Path, out: Path) -> Path:
+    """One CPU epoch of a tiny SlowFast (2 threads, the thread count restored); the run folder."""
     from mlib.train import train
 
-    inputs = write_run_inputs(base)
     cfg = resolve(None, {
         "model": {"depth": 18, "width": 16, "beta_inv": 4, "frames": 8, "size": 32, "dropout": 0.0},
         "train": {"epochs": 1, "batch_size": 8, "warmup_epochs": 0, "device": "cpu", "augment": False},
-        "run": {"cache": str(inputs["caches"]["real"]), "split": str(inputs["split"]), "out": str(base / "runs")},
+        "run": {"cache": str(cache), "split": str(split_file), "out": str(out)},
     })
     threads = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        run_dir = train(cfg, progress=False)
+        return train(cfg, progress=False)
     finally:
         torch.set_num_threads(threads)
-    return {"run": run_dir, "base": base, **inputs}
+
+
+def train_open_set_run(base: Path) -> dict:
+    """A tiny run trained on fold 0 of an open-set split of a 9-subject tiny cache (1 CPU epoch, 2 threads):
+    ``run``, ``cache``, ``split`` (its unseen subjects were never trained on)."""
+    from mlib.splits import write_splits
+    from tiny_caches import write_tiny_cache
+
+    cache = write_tiny_cache(base, subjects=9, clips_per_subject=5, window=16, side=32)
+    split_file = write_splits(cache, "open-set", seed=1)[0]
+    return {"run": _train_tiny(cache, split_file, base / "runs"), "cache": cache, "split": split_file}

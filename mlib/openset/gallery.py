@@ -1,0 +1,252 @@
+"""A gallery of people a run never saw, and searching it with a clip (``mlib enroll``, ``mlib identify``).
+
+A user's clip is a folder of frame images (sorted by the numbers in their names)
+or a video file OpenCV can decode (mp4, avi). It has no annotation, so its apex
+is taken as its middle frame and the window placed by the preparation rule
+(:func:`mlib.preprocess.place_window`; a clip shorter than the window is padded
+by repeating its first and last frames, as in preparation, and a note says so).
+The face box is the run's cache's: Haar on the window's first frame, else on
+the middle frame, widened by the cache's margin and resized to its face size;
+where neither shows a face the clip is refused (preparation falls back to the
+centre of the frame; a user's clip gets told instead). A cache of an
+already-cropped release (``cropped``) takes the whole frame.
+
+The gallery (``.npz``) holds every enrolled clip's embedding and subject, the
+run it was made with (folder and checkpoint digest) and that run's preprocessing,
+and the "unknown" threshold: the lowest cosine score whose false-match rate on
+the run's TRAINING subjects' validation clips (against the other training
+subjects' templates) is at most the stated FMR. A gallery is searched only with
+the run and preprocessing that made it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from mlib.io import atomic_path
+
+FORMAT = "mlib-gallery-1"
+
+
+class GalleryError(ValueError):
+    """Bad input to enroll/identify; ``exit_code`` tells scripts which kind."""
+
+    exit_code = 1
+
+
+class UnreadableClip(GalleryError):
+    """A video OpenCV cannot open, or a folder without frames."""
+
+    exit_code = 3
+
+
+class NoFace(GalleryError):
+    """No face on the window's first or middle frame."""
+
+    exit_code = 4
+
+
+class GalleryMismatch(GalleryError):
+    """A gallery made by another run or with another preprocessing."""
+
+    exit_code = 5
+
+
+class EmptyGallery(GalleryError):
+    """A gallery with no one enrolled."""
+
+    exit_code = 6
+
+
+def _natural(name: str) -> list:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
+
+
+def read_frames(path: str | Path) -> list[np.ndarray]:
+    """RGB frames of a frame folder or a video file."""
+    import cv2
+
+    from mlib.datasets.base import IMAGE_SUFFIX_PATTERN
+    from mlib.datasets.frames import read_rgb
+
+    path = Path(path)
+    if path.is_dir():
+        files = sorted((p for p in path.iterdir() if re.fullmatch(IMAGE_SUFFIX_PATTERN, p.suffix, re.IGNORECASE)),
+                       key=lambda p: _natural(p.name))
+        if not files:
+            raise UnreadableClip(f"{path}: no frame images (jpg, png, bmp, tif) in this folder")
+        return [read_rgb(f) for f in files]
+    if not path.is_file():
+        raise UnreadableClip(f"{path}: no such video file or frame folder")
+    capture, frames = cv2.VideoCapture(str(path)), []
+    while capture.isOpened():
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+    capture.release()
+    if not frames:
+        raise UnreadableClip(f"{path}: OpenCV cannot open or decode this video")
+    return frames
+
+
+def run_preprocessing(cfg: dict) -> dict:
+    """What turns a clip into the run's model input: the cache's window, face crop, and the model's sampling."""
+    from mlib.data import read_cache_settings
+
+    cache = read_cache_settings(cfg["run"]["cache"])
+    return {"window": int(cache["window"]), "face_size": int(cache["face_size"]), "margin": float(cache.get("margin", 0.15)),
+            "cropped": bool(cache.get("cropped", False)), "frames": cfg["model"]["frames"], "size": cfg["model"]["size"],
+            "sampling": cfg["data"]["sampling"], "input": cfg["data"]["input"]}
+
+
+def face_window(path: str | Path, preprocessing: dict) -> tuple[np.ndarray, str, pd.DataFrame]:
+    """The clip's uint8 ``(W, S, S, 3)`` face window by the run's preprocessing, a note ('' or padding), and
+    its index row as a cache would hold it (frame numbers = positions, apex = the middle frame), which
+    runs with another ``data.input`` or ``data.sampling`` need to pick their frames."""
+    from mlib.preprocess import detect_face, expand_box, place_window
+    from mlib.preprocess.faces import crop_resize
+
+    frames = read_frames(path)
+    n, width, side = len(frames), preprocessing["window"], preprocessing["face_size"]
+    if len({f.shape for f in frames}) > 1:
+        raise UnreadableClip(f"{path}: frames of different sizes")
+    win = place_window(range(n), 0, n // 2, n - 1, width)
+    if preprocessing["cropped"]:
+        box = (0, 0, frames[0].shape[1], frames[0].shape[0])
+    else:
+        found = detect_face(frames[win.start]) or detect_face(frames[win.apex_pos])
+        if found is None:
+            raise NoFace(f"{path}: no face found on the window's first or middle frame")
+        box = expand_box(found, preprocessing["margin"], frames[0].shape)
+    clip = np.stack([crop_resize(frames[p], box, side) for p in win.positions])
+    note = "" if n >= width else (f"{path}: {n} frames, shorter than the {width}-frame window: padded by "
+                                  f"repeating its first and last frames, as in preparation")
+    row = {"clip_key": Path(path).name, "window_start": win.start, "window_end": win.end,
+           "pad_before": win.pad_before, "pad_after": win.pad_after, "apex": win.apex_pos}
+    return clip, note, pd.DataFrame([row])
+
+
+def checkpoint_digest(run_dir: str | Path) -> str:
+    """SHA-256 (first 16 hex digits) of the run's selected checkpoint: which trained network made a gallery."""
+    digest = hashlib.sha256()
+    with open(Path(run_dir) / "checkpoints" / "best.pt", "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def write_gallery(path: str | Path, meta: dict, subjects: Sequence[str], clips: Sequence[str], embeddings: np.ndarray) -> Path:
+    """Write a gallery atomically (``np.savez``; text as unicode arrays, ``meta`` as JSON)."""
+    embeddings = np.asarray(embeddings, dtype=np.float64)
+    if embeddings.ndim != 2 or len(embeddings) != len(subjects) or len(clips) != len(subjects):
+        raise ValueError(f"{path}: {len(subjects)} subjects, {len(clips)} clips and embeddings {embeddings.shape} disagree")
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, format=np.array(FORMAT), meta=np.array(json.dumps(meta, sort_keys=True)),
+                     subjects=np.array(list(subjects), dtype=str), clips=np.array(list(clips), dtype=str),
+                     embeddings=embeddings)
+    return Path(path)
+
+
+def read_gallery(path: str | Path) -> dict:
+    """A gallery's ``meta``, ``subjects``, ``clips`` and ``embeddings``; refuses other files in one line."""
+    path = Path(path)
+    if not path.is_file():
+        raise GalleryError(f"{path}: no such gallery (make one with mlib enroll)")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if str(data["format"]) != FORMAT:
+                raise KeyError("format")
+            return {"meta": json.loads(str(data["meta"])), "subjects": [str(s) for s in data["subjects"]],
+                    "clips": [str(c) for c in data["clips"]], "embeddings": data["embeddings"]}
+    except (OSError, ValueError, KeyError) as exc:
+        raise GalleryError(f"{path}: not a gallery written by mlib enroll ({exc})") from None
+
+
+def check_same_run(path: str | Path, meta: dict, run_dir: str | Path, preprocessing: dict) -> None:
+    """Refuse a gallery made by another run (folder or checkpoint) or another preprocessing, naming both."""
+    run = str(Path(run_dir).resolve())
+    digest = checkpoint_digest(run_dir)
+    if meta["run"] != run or meta["checkpoint"] != digest:
+        raise GalleryMismatch(f"{path}: made by run {meta['run']} (checkpoint {meta['checkpoint']}), "
+                              f"not by run {run} (checkpoint {digest})")
+    if meta["preprocessing"] != preprocessing:
+        differ = sorted(k for k in set(meta["preprocessing"]) | set(preprocessing)
+                        if meta["preprocessing"].get(k) != preprocessing.get(k))
+        theirs = ", ".join(f"{k}={meta['preprocessing'].get(k)}" for k in differ)
+        ours = ", ".join(f"{k}={preprocessing.get(k)}" for k in differ)
+        raise GalleryMismatch(f"{path}: made with preprocessing {theirs}; run {run} now has {ours}")
+
+
+def validation_threshold(model, cfg: dict, fmr: float) -> float:
+    """The "unknown" threshold at ``fmr`` on the run's training subjects' validation scores."""
+    from mlib.openset.measures import threshold_at_fmr
+    from mlib.openset.scores import cache_embeddings, validation_impostor_scores
+    from mlib.splits import load_split
+
+    split = load_split(cfg["run"]["split"])
+    split = split[split["part"].isin(("train", "val"))].reset_index(drop=True)
+    if not (split["part"] == "val").any():
+        raise GalleryError(f"{cfg['run']['split']}: no validation clips to fix the unknown threshold on")
+    x = cache_embeddings(model, cfg, cfg["run"]["cache"], split["clip_key"])
+    return threshold_at_fmr(validation_impostor_scores(x, split), fmr)
+
+
+def enroll(run_dir: str | Path, out: str | Path, entries: Sequence[tuple[str, str]], fmr: float = 0.01) -> tuple[Path, list[str]]:
+    """Add ``(subject, clip path)`` entries to gallery ``out`` (made if absent); returns it and the notes."""
+    from mlib.openset.scores import model_embeddings
+    from mlib.train import load_run
+
+    model, cfg, _ = load_run(run_dir)
+    preprocessing = run_preprocessing(cfg)
+    if Path(out).exists():
+        gallery = read_gallery(out)
+        check_same_run(out, gallery["meta"], run_dir, preprocessing)
+    else:
+        meta = {"run": str(Path(run_dir).resolve()), "checkpoint": checkpoint_digest(run_dir), "preprocessing": preprocessing,
+                "fmr": fmr, "threshold": validation_threshold(model, cfg, fmr)}
+        gallery = {"meta": meta, "subjects": [], "clips": [], "embeddings": np.zeros((0, model.classifier().in_features))}
+    windows, rows, notes = [], [], []
+    for subject, clip_path in entries:
+        clip, note, row = face_window(clip_path, preprocessing)
+        windows.append(clip)
+        rows.append(row)
+        notes += [note] if note else []
+    x = model_embeddings(model, np.stack(windows), cfg, pd.concat(rows, ignore_index=True))
+    written = write_gallery(out, gallery["meta"], gallery["subjects"] + [s for s, _ in entries],
+                            gallery["clips"] + [str(Path(p).resolve()) for _, p in entries],
+                            np.concatenate([gallery["embeddings"], x]))
+    return written, notes
+
+
+def identify(gallery_path: str | Path, clip_path: str | Path, run_dir: str | Path | None = None) -> dict:
+    """Search a gallery with a clip: candidates ranked by cosine score, the answer ("unknown" below the
+    gallery's threshold), the threshold and any note. ``run_dir`` None: the gallery's own run."""
+    from mlib.openset.scores import cosine_scores, model_embeddings, templates
+    from mlib.train import load_run
+
+    gallery = read_gallery(gallery_path)
+    if not gallery["subjects"]:
+        raise EmptyGallery(f"{gallery_path}: empty gallery: no one is enrolled (use mlib enroll)")
+    meta = gallery["meta"]
+    run_dir = meta["run"] if run_dir is None else run_dir
+    if not (Path(run_dir) / "checkpoints" / "best.pt").is_file():
+        raise GalleryError(f"{gallery_path}: its run {run_dir} has no checkpoints/best.pt here")
+    model, cfg, _ = load_run(run_dir)
+    preprocessing = run_preprocessing(cfg)
+    check_same_run(gallery_path, meta, run_dir, preprocessing)
+    clip, note, row = face_window(clip_path, preprocessing)
+    gallery_x, names = templates(gallery["embeddings"], gallery["subjects"])
+    scores = cosine_scores(model_embeddings(model, clip[None], cfg, row), gallery_x)[0]
+    order = np.argsort(-scores, kind="stable")
+    ranked = [(names[i], float(scores[i])) for i in order]
+    answer = ranked[0][0] if ranked[0][1] >= meta["threshold"] else "unknown"
+    return {"ranked": ranked, "answer": answer, "threshold": meta["threshold"], "fmr": meta["fmr"], "note": note}
