@@ -1,6 +1,6 @@
 """BatchNorm as the original computed it: statistics over per-GPU chunks of a batch (``train.bn_chunks``).
 
-The original trained with PySlowFast on ``NUM_GPUS: 8`` (REFERENCE.md section 2):
+The original trained with PySlowFast on ``NUM_GPUS: 8`` (book/original-code.md):
 TRAIN.BATCH_SIZE is the total over the GPUs, each GPU forwards ``batch / 8`` clips,
 and BatchNorm is not synchronised (plain ``nn.BatchNorm3d``; PySlowFast's
 ``BN.NORM_TYPE`` default ``batchnorm``), so each GPU normalised over its own 1 to 4
