@@ -443,28 +443,51 @@ def correct_clips(runs: Sequence[RunPredictions], method: str, weights: Sequence
     return np.asarray(metrics.predicted_labels(scores, runs[0].classes)) == truth
 
 
+def paired_interval(differences: Sequence[np.ndarray], *, n_boot: int = 2000, seed: int = 0,
+                    level: float = 0.95) -> tuple[float, float, float]:
+    """Mean per-clip difference and its paired percentile bootstrap interval, over test clips and split seeds.
+
+    ``differences`` holds one array per split seed (per test clip: the first
+    model's correctness minus the second's, both on the same clips). Each
+    resample draws every split's clips with replacement and averages the
+    splits' mean differences with equal weight, so the interval is of the gain
+    itself, and the spread between splits enters through the clips each split
+    contributes (the splits are fixed, not resampled: there are too few).
+    """
+    arrays = [np.asarray(d, dtype=float) for d in differences if len(d)]
+    if not arrays:
+        return float("nan"), float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    means = np.mean([d[rng.integers(0, len(d), size=(n_boot, len(d)))].mean(axis=1) for d in arrays], axis=0)
+    tail = (1 - level) / 2
+    return (float(np.mean([d.mean() for d in arrays])), float(np.quantile(means, tail)),
+            float(np.quantile(means, 1 - tail)))
+
+
 def paired_gain(ensemble_runs: Sequence[str | Path], method: str, single_run: str | Path,
                 weights: Sequence[float] | None = None, *, n_boot: int = 2000, seed: int = 0) -> dict:
     """Test rank-1 of an ensemble minus that of one single run, with a paired bootstrap 95 % interval.
 
     Both are scored on the same test clips; each resample draws clips with
-    replacement and takes the difference on those clips, so the interval is of
-    the gain itself, not of two separate accuracies.
+    replacement and takes the difference on those clips (``paired_interval``),
+    so the interval is of the gain itself, not of two separate accuracies.
     """
     members = [load_predictions(d) for d in ensemble_runs]
     single = load_predictions(single_run)
     check_compatible([*members, single])
     ours, theirs = correct_clips(members, method, weights), correct_clips([single], "soft")
-    diff = ours.astype(float) - theirs.astype(float)
-    samples = np.random.default_rng(seed).integers(0, len(diff), size=(n_boot, len(diff)))
-    means = diff[samples].mean(axis=1)
-    return {"gain": float(diff.mean()), "gain_ci_low": float(np.quantile(means, 0.025)),
-            "gain_ci_high": float(np.quantile(means, 0.975)), "n_test": len(diff),
+    gain, low, high = paired_interval([ours.astype(float) - theirs.astype(float)], n_boot=n_boot, seed=seed)
+    return {"gain": gain, "gain_ci_low": low, "gain_ci_high": high, "n_test": len(ours),
             "ensemble_test_rank1": float(ours.mean()), "single_test_rank1": float(theirs.mean())}
 
 
-def gain_of_pick(grid_dir: str | Path, table: pd.DataFrame, by: str = "val", *, n_boot: int = 2000) -> dict:
-    """The gain of the ensemble picked on ``by`` over the best single run picked on validation."""
+GAIN_FILE = "gain.json"  # gain_of_pick's result, where the claims' rules read it
+
+
+def gain_of_pick(grid_dir: str | Path, table: pd.DataFrame, by: str = "val", *, n_boot: int = 2000,
+                 out: str | Path | None = None) -> dict:
+    """The gain of the ensemble picked on ``by`` over the best single run picked on validation
+    (written to ``out/gain.json`` when ``out`` is given)."""
     grid_dir = Path(grid_dir)
     chosen = pick(table, by)
     single = pick(table[table["size"] == 1], "val")
@@ -472,7 +495,10 @@ def gain_of_pick(grid_dir: str | Path, table: pd.DataFrame, by: str = "val", *, 
     members = [grid_dir / m for m in str(chosen["members"]).split(";")]
     gain = paired_gain(members, str(chosen["method"]) if len(members) > 1 else "soft", grid_dir / single["members"],
                        weights, n_boot=n_boot)
-    return {"ensemble": chosen["members"], "method": chosen["method"], "single": single["members"], **gain}
+    found = {"ensemble": chosen["members"], "method": chosen["method"], "single": single["members"], **gain}
+    if out is not None:
+        io.write_json(Path(out) / GAIN_FILE, found)
+    return found
 
 
 def _flat(tree: dict, prefix: str = "") -> dict:

@@ -16,9 +16,12 @@ two members that rule alone decides every disagreement (``mlib.ensemble``).
 Each member alone is scored as ``mlib.ensemble.table3`` scores it.
 
 :func:`pair_table` gives one row per split seed (each with the bootstrap 95 %
-intervals of ``mlib.metrics``) and appends :func:`summary_rows`: the mean over
-seeds (rank-1 and interval bounds averaged, as :func:`mlib.controls.summarize`
-does) and, with more than one seed, the sd over seeds (``ddof=1``).
+intervals of ``mlib.metrics``, and the vote's paired gain over the better
+member with its paired interval over that split's test clips) and appends
+:func:`summary_rows`: the mean over seeds (rank-1 and interval bounds averaged,
+as :func:`mlib.controls.summarize` does; the gain's interval pooled over the
+test clips of every seed, :func:`mlib.ensemble.paired_interval`) and, with more
+than one seed, the sd over seeds (``ddof=1``).
 """
 
 from __future__ import annotations
@@ -26,12 +29,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 import yaml
 
 from mlib import io
 from mlib.config import resolve
-from mlib.ensemble import SOLVER_KEY, EnsembleError, evaluate, finished_runs, load_predictions
+from mlib.ensemble import (SOLVER_KEY, EnsembleError, correct_clips, evaluate, finished_runs, load_predictions,
+                           paired_interval)
 
 SOLVERS = ("adam", "adamw")
 MODELS = (*SOLVERS, "vote")  # the two members and the hard vote of the two
@@ -39,7 +44,8 @@ VOTE = "hard"
 TABLE_FILE = "table3-splits.csv"
 PER_SPLIT, MEAN, SD = "per split", "mean", "sd"  # the ``statistic`` of a row
 RANK_COLUMNS = [f"{model}_{value}" for model in MODELS for value in ("rank1", "ci_low", "ci_high")]
-COLUMNS = ["statistic", "split", "splits", *RANK_COLUMNS, "vote_gain", "n_test", "adam_run", "adamw_run"]
+GAIN_COLUMNS = ["vote_gain", "vote_gain_ci_low", "vote_gain_ci_high"]
+COLUMNS = ["statistic", "split", "splits", *RANK_COLUMNS, *GAIN_COLUMNS, "n_test", "adam_run", "adamw_run"]
 
 
 def grid_inputs(grid_dir: str | Path) -> dict:
@@ -62,9 +68,18 @@ def pair_configs(cfg: Mapping, table1: Mapping, cache: str | Path, split: str | 
     return {solver: resolve(cfg, {**table1, SOLVER_KEY: solver, **run}) for solver in SOLVERS}
 
 
+def vote_differences(run_dirs: Mapping[str, str | Path]) -> np.ndarray:
+    """Per test clip (in clip-key order): the vote's correctness minus the better member's (the member with
+    the higher test rank-1; the first solver on a tie), the paired difference the vote's gain averages."""
+    runs = [load_predictions(run_dirs[solver]) for solver in SOLVERS]
+    members = [correct_clips([run], "soft") for run in runs]
+    better = members[int(members[1].mean() > members[0].mean())]
+    return correct_clips(runs, VOTE).astype(float) - better.astype(float)
+
+
 def split_row(run_dirs: Mapping[str, str | Path], split: str | Path, *, n_boot: int = 1000) -> dict:
     """One split seed's row: each member's and the vote's test rank-1 with its bootstrap 95 % interval,
-    and the vote's gain over the better member."""
+    and the vote's gain over the better member with its paired interval over the test clips."""
     runs = [load_predictions(run_dirs[solver]) for solver in SOLVERS]
     scored = {solver: evaluate([run], "soft", n_boot=n_boot) for solver, run in zip(SOLVERS, runs)}
     scored["vote"] = evaluate(runs, VOTE, n_boot=n_boot)
@@ -72,20 +87,25 @@ def split_row(run_dirs: Mapping[str, str | Path], split: str | Path, *, n_boot: 
     for model, found in scored.items():
         row |= {f"{model}_rank1": found["test_rank1"], f"{model}_ci_low": found["test_ci_low"],
                 f"{model}_ci_high": found["test_ci_high"]}
-    row["vote_gain"] = row["vote_rank1"] - max(row["adam_rank1"], row["adamw_rank1"])
+    row |= dict(zip(GAIN_COLUMNS, paired_interval([vote_differences(run_dirs)], n_boot=n_boot)))
     return row | {"n_test": scored["vote"]["n_test"], "adam_run": str(run_dirs["adam"]),
                   "adamw_run": str(run_dirs["adamw"])}
 
 
-def summary_rows(per_split: pd.DataFrame) -> pd.DataFrame:
+def summary_rows(per_split: pd.DataFrame, pooled_gain: Sequence[float] | None = None) -> pd.DataFrame:
     """The mean over split seeds of every rank-1, interval bound, gain and test size and, with more than one
-    seed, the sd over seeds of every rank-1 and of the gain."""
+    seed, the sd over seeds of every rank-1 and of the gain.
+
+    ``pooled_gain``: (gain, low, high) of :func:`mlib.ensemble.paired_interval` over every seed's test clips,
+    the mean row's gain and interval; without it the gain's bounds there are empty.
+    """
     n = len(per_split)
     if n == 0:
         raise EnsembleError("no split seeds to summarise")
     measured = [*RANK_COLUMNS, "vote_gain", "n_test"]
     seeds = f"{n} split seed{'s' if n > 1 else ''}"
-    rows = [{"statistic": MEAN, "split": f"mean over {seeds}", "splits": n, **per_split[measured].mean()}]
+    pooled = dict(zip(GAIN_COLUMNS, pooled_gain)) if pooled_gain is not None else {}
+    rows = [{"statistic": MEAN, "split": f"mean over {seeds}", "splits": n, **per_split[measured].mean(), **pooled}]
     if n > 1:
         spread = [f"{model}_rank1" for model in MODELS] + ["vote_gain"]
         rows.append({"statistic": SD, "split": f"sd over {seeds}", "splits": n, **per_split[spread].std(ddof=1)})
@@ -101,7 +121,9 @@ def shown(table: pd.DataFrame) -> pd.DataFrame:
         for model in MODELS:
             value, low, high = (row.get(f"{model}_{part}") for part in ("rank1", "ci_low", "ci_high"))
             found[model] = f"{value:.3f}" + ("" if pd.isna(low) else f" [{low:.3f}, {high:.3f}]")
-        found["vote gain"] = f"{row['vote_gain']:{'.3f' if row['statistic'] == SD else '+.3f'}}"
+        low, high = row.get("vote_gain_ci_low"), row.get("vote_gain_ci_high")
+        found["vote gain"] = (f"{row['vote_gain']:{'.3f' if row['statistic'] == SD else '+.3f'}}"
+                              + ("" if pd.isna(low) else f" [{low:+.3f}, {high:+.3f}]"))
         found["test clips"] = "" if pd.isna(row.get("n_test")) else f"{row['n_test']:.0f}"
         rows.append(found)
     return pd.DataFrame(rows)
@@ -142,13 +164,15 @@ def pair_table(cfg: Mapping, table1: Mapping, grid_dir: str | Path, splits: Sequ
     if Path(splits[0]).resolve() != Path(inputs["split"]).resolve():
         raise EnsembleError(f"splits: the first split seed {splits[0]} is not the grid's split {inputs['split']}")
     runs_dir = runs_dir or grid_dir
-    rows = []
+    rows, differences = [], []
     for split in splits:
         configs = pair_configs(cfg, table1, inputs["cache"], split, runs_dir)
         run_dirs = {solver: train(run_cfg, progress=progress, log=log) for solver, run_cfg in configs.items()}
         rows.append(split_row(run_dirs, split, n_boot=n_boot))
+        differences.append(vote_differences(run_dirs))
     per_split = pd.DataFrame(rows, columns=COLUMNS)
-    table = pd.concat([per_split, summary_rows(per_split)], ignore_index=True)
+    pooled = paired_interval(differences, n_boot=n_boot)
+    table = pd.concat([per_split, summary_rows(per_split, pooled)], ignore_index=True)
     if out is not None:
         io.write_csv(Path(out) / TABLE_FILE, table)
     return table

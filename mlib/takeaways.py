@@ -142,11 +142,16 @@ def tie_order(spread: pd.DataFrame) -> str:
 
 
 def gradcam_claim(found: Mapping, pathway: str, region_words: str) -> str:
-    """One pathway's Grad-CAM verdict (``gradcam.claim_verdict``) in a sentence."""
-    return (f"{pathway} pathway: the median clip puts {found['space_lift']:.2f} times the uniform share of its CAM "
-            f"mass on {region_words} ({100 * found['share_above']:.0f} % of clips above uniform) and "
-            f"{found['time_lift']:.2f} times the uniform share on the frames around the apex. This "
-            f"{found['verdict']} the paper's statement that the network looks where the micro-movement is.")
+    """One pathway's Grad-CAM verdict (``gradcam.claim_verdict``) in a sentence: the median clip's lift on the
+    moving region against the permutation null and against a uniform map, each with its 95 % interval."""
+    def lift(value: str, low: str, high: str) -> str:
+        return f"{found[value]:.2f} (95 % interval {found[low]:.2f} to {found[high]:.2f})"
+
+    return (f"{pathway} pathway: on {region_words}, the median clip's CAM mass is "
+            f"{lift('lift_vs_null', 'null_ci_low', 'null_ci_high')} times what the same map puts on other clips' "
+            f"regions (the permutation null) and {lift('lift_vs_uniform', 'uniform_ci_low', 'uniform_ci_high')} "
+            f"times a uniform map's share, over {found['clips']} clips. This {found['verdict']} the paper's "
+            f"statement that the network looks where the micro-movement is (judged against the null).")
 
 
 def controls(found: pd.DataFrame) -> str:
