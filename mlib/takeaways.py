@@ -124,12 +124,16 @@ def seed_spread(summary: pd.DataFrame) -> str:
 
 
 def ensemble_gain(gain: Mapping) -> str:
-    """The ensemble's paired gain over the best single run, read by whether its interval contains 0."""
+    """The ensemble's paired gain over the best single run, read by where its interval lies against 0
+    (``mlib.claims.side_of``, the reading the Table 3 rule uses)."""
+    from mlib.claims import side_of
+
     low, high = gain["gain_ci_low"], gain["gain_ci_high"]
     span = f"{gain['gain']:+.3f} (95 % interval {low:+.3f} to {high:+.3f}, {gain['n_test']} test clips)"
-    if low > 0:
+    side = side_of(low, high)
+    if side == "above":
         return f"The ensemble chosen on validation beats the single run chosen on validation by {span}."
-    if high < 0:
+    if side == "below":
         return f"The ensemble chosen on validation does worse than the single run chosen on validation: {span}."
     return f"The ensemble and the single run cannot be told apart on this test set: the gain is {span}."
 

@@ -124,7 +124,7 @@ say("The paper's Table 3 (SMIC, real data), from `mlib.paper`.")
 # small to tell the two apart.
 
 # %%
-gain = ensemble.gain_of_pick(grid_dir, table, "val", n_boot=n_boot)
+gain = ensemble.gain_of_pick(grid_dir, table, "val", n_boot=n_boot, out=out)  # gain.json: read by mlib.claims
 show_table(pd.Series(gain).rename_axis("measure").to_frame("chosen on validation").reset_index())
 say(takeaways.ensemble_gain(gain))
 say(provenance_note([grid_dir, Path(out) / "ensembles.csv"], source=SOURCE))

@@ -105,6 +105,8 @@ def test_two_split_seeds_give_two_rows_and_their_mean_and_sd(tmp_path, capsys):
         assert mean[column] == pytest.approx(values.sum() / 2)
         assert sd[column] == pytest.approx(abs(values[0] - values[1]) / np.sqrt(2))
     assert mean["vote_ci_low"] == pytest.approx(rows["vote_ci_low"].mean())
+    for row in (*rows.to_dict("records"), mean):  # the gain's paired interval, per split and pooled over both
+        assert row["vote_gain_ci_low"] <= row["vote_gain"] + 1e-9 <= row["vote_gain_ci_high"] + 2e-9
     written = pd.read_csv(tmp_path / "out" / solver_pair.TABLE_FILE)
     assert written["statistic"].tolist() == table["statistic"].tolist()
     pd.DataFrame({"status": ["done", "failed"], "run_dir": [Path(rows["adam_run"].iloc[0]).name, "x"]}).to_csv(
