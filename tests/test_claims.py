@@ -231,3 +231,41 @@ def test_no_replication_verdict_reads_the_papers_numbers_beyond_the_claim():
     reached = {claims.table2_replication(paper.TABLE2_RANK1["casme2"], ours, False, P).verdict
                for ours in (rank1(0.874, 0.8, 0.93), rank1(0.3, 0.2, 0.4), None)}
     assert reached == set(claims.OUTCOMES)
+
+
+def _crafted_results(folder, rank1_value, gain_low, null_low):
+    """A corpus's result files as the pages write them: the Table 1 run's metrics, the pair's gain over split
+    seeds (table3-splits.csv), the validation-chosen ensemble's gain (gain.json), the Grad-CAM null table."""
+    import json
+
+    from mlib import io, solver_pair
+
+    train, ensemble_dir, gradcam = folder / "train", folder / "ensemble", folder / "gradcam"
+    io.write_json(train / "metrics.json", {"test": {"rank1": rank1_value, "rank1_ci95": [rank1_value - 0.05,
+                                                                                         rank1_value + 0.05],
+                                                    "chance": 0.04}})
+    mean = {"statistic": solver_pair.MEAN, "split": "mean over 3 split seeds", "splits": 3, "n_test": 40,
+            "vote_gain": gain_low + 0.04, "vote_gain_ci_low": gain_low, "vote_gain_ci_high": gain_low + 0.08}
+    io.write_csv(ensemble_dir / solver_pair.TABLE_FILE, pd.DataFrame([mean], columns=solver_pair.COLUMNS))
+    (ensemble_dir / "gain.json").write_text(json.dumps(gain(0.02, -0.03, 0.07)))
+    io.write_csv(gradcam / "null.csv", pd.DataFrame([
+        {"pathway": p, "region": "motion", "clips": 40, **lifts(null_low + 0.2, null_low, null_low + 0.4)}
+        for p in ("slow", "fast")]))
+    return {"train": str(train), "ensemble": str(ensemble_dir), "gradcam": str(gradcam)}
+
+
+@pytest.mark.parametrize("evidence, expected", [
+    ((paper.TABLE2_RANK1["casme2"], 0.05, 1.2), claims.REPRODUCED),  # a perfect replication
+    ((0.2, -0.15, 0.5), claims.NOT_REPRODUCED),  # a clear failure
+])
+def test_study_claims_follow_the_result_files_of_a_real_run(tmp_path, evidence, expected):
+    from mlib.manifest import StudyManifest, Variant
+
+    paths = _crafted_results(tmp_path, *evidence)
+    study = StudyManifest("tiny", "", "real", {}, [Variant("casme2", str(tmp_path), paths=paths)])
+    table = claims.study_claims(study)
+    verdicts = table[table["question"] == claims.REPLICATION].set_index("key")["verdict"]
+    assert verdicts["table2"] == verdicts["ensemble"] == verdicts["gradcam"] == expected
+    assert verdicts["grid"] == verdicts["baseline"] == claims.UNTESTABLE  # no grid, no baseline run
+    evidence_of = table[table["question"] == claims.REPLICATION].set_index("key")["evidence"]
+    assert "the ensemble chosen on validation +2.0 points" in evidence_of["ensemble"]
