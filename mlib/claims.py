@@ -201,10 +201,13 @@ def outperforms_replication(ours: Mapping | None, synthetic: bool, page: str) ->
     chosen on validation, named by ``baseline``) on the same test clips, with
     its paired 95 % interval (``gain``, ``gain_ci_low``, ``gain_ci_high``,
     ``n_test``). Reproduced when the interval lies above 0, not reproduced
-    otherwise; cannot be tested without both runs or on synthetic faces.
+    otherwise; cannot be tested without both runs, when they cannot be paired
+    (``problem`` says why) or on synthetic faces.
     """
     if ours is None:
         return Verdict(UNTESTABLE, "no SlowFast and baseline run of ours on the same test clips", page)
+    if "problem" in ours:
+        return Verdict(UNTESTABLE, f"our SlowFast and baseline runs cannot be paired: {ours['problem']}", page)
     found = _gain(ours, f"our SlowFast minus our baseline ({ours.get('baseline', 'SVM')})")
     if synthetic:
         return Verdict(UNTESTABLE, found + "; synthetic faces cannot test a comparison on real ones", page)
@@ -398,8 +401,8 @@ def _our_benchmark(paths: Mapping) -> dict | None:
     best = max(runs, key=lambda run: (metrics[run].get("val") or {}).get("rank1") or -1.0)
     try:
         gain = paired_gain([train], "soft", best)
-    except EnsembleError:
-        return None
+    except EnsembleError as problem:
+        return {"problem": str(problem)}
     return gain | {"baseline": str(metrics[best].get("feature_set", best.name))}
 
 

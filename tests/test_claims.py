@@ -76,6 +76,7 @@ CASES = {
         ((gain(0.02, -0.05, 0.09), False, P), claims.NOT_REPRODUCED),
         ((gain(0.20, 0.12, 0.28), True, P), claims.UNTESTABLE),
         ((None, False, P), claims.UNTESTABLE),
+        (({"problem": "runs/a and baselines/b do not hold the same test clips"}, False, P), claims.UNTESTABLE),
     ],
     "table2_protocol": [
         ((0.90, [0.90, 0.70, 0.80], P), claims.SELECTED_ON_TEST),
@@ -233,17 +234,38 @@ def test_no_replication_verdict_reads_the_papers_numbers_beyond_the_claim():
     assert reached == set(claims.OUTCOMES)
 
 
-def _crafted_results(folder, rank1_value, gain_low, null_low):
-    """A corpus's result files as the pages write them: the Table 1 run's metrics, the pair's gain over split
-    seeds (table3-splits.csv), the validation-chosen ensemble's gain (gain.json), the Grad-CAM null table."""
+def _predictions(run_dir, right_share, val_rank1):
+    """A run's predictions.csv over 4 validation and 40 test clips of subjects a and b, right on the first
+    ``right_share`` of the test clips, and its metrics.json."""
+    from mlib import io
+
+    rows = []
+    for part, n in (("val", 4), ("test", 40)):
+        for i in range(n):
+            truth = "ab"[i % 2]
+            guess = truth if part == "val" or i < right_share * n else "ab"[(i + 1) % 2]
+            rows.append({"clip_key": f"{part}{i:02d}", "subject": truth, "part": part,
+                         "p:a": 0.9 if guess == "a" else 0.1, "p:b": 0.9 if guess == "b" else 0.1})
+    io.write_csv(run_dir / "predictions.csv", pd.DataFrame(rows))
+    return {"val": {"rank1": val_rank1}, "feature_set": run_dir.name}
+
+
+def _crafted_results(folder, rank1_value, gain_low, null_low, slowfast_right):
+    """A corpus's result files as the pages write them: the Table 1 run's metrics and predictions, two
+    baseline runs, the pair's gain over split seeds (table3-splits.csv), the validation-chosen ensemble's gain
+    (gain.json), the Grad-CAM null table."""
     import json
 
     from mlib import io, solver_pair
 
     train, ensemble_dir, gradcam = folder / "train", folder / "ensemble", folder / "gradcam"
+    _predictions(train, slowfast_right, 1.0)
     io.write_json(train / "metrics.json", {"test": {"rank1": rank1_value, "rank1_ci95": [rank1_value - 0.05,
                                                                                          rank1_value + 0.05],
                                                     "chance": 0.04}})
+    for features, val_rank1 in (("lbp-top", 0.75), ("lgbp", 0.5)):  # the validation choice: lbp-top, half right
+        io.write_json(folder / "baseline" / features / "metrics.json",
+                      _predictions(folder / "baseline" / features, 0.5, val_rank1))
     mean = {"statistic": solver_pair.MEAN, "split": "mean over 3 split seeds", "splits": 3, "n_test": 40,
             "vote_gain": gain_low + 0.04, "vote_gain_ci_low": gain_low, "vote_gain_ci_high": gain_low + 0.08}
     io.write_csv(ensemble_dir / solver_pair.TABLE_FILE, pd.DataFrame([mean], columns=solver_pair.COLUMNS))
@@ -251,12 +273,13 @@ def _crafted_results(folder, rank1_value, gain_low, null_low):
     io.write_csv(gradcam / "null.csv", pd.DataFrame([
         {"pathway": p, "region": "motion", "clips": 40, **lifts(null_low + 0.2, null_low, null_low + 0.4)}
         for p in ("slow", "fast")]))
-    return {"train": str(train), "ensemble": str(ensemble_dir), "gradcam": str(gradcam)}
+    return {"train": str(train), "ensemble": str(ensemble_dir), "gradcam": str(gradcam),
+            "baseline": str(folder / "baseline")}
 
 
 @pytest.mark.parametrize("evidence, expected", [
-    ((paper.TABLE2_RANK1["casme2"], 0.05, 1.2), claims.REPRODUCED),  # a perfect replication
-    ((0.2, -0.15, 0.5), claims.NOT_REPRODUCED),  # a clear failure
+    ((paper.TABLE2_RANK1["casme2"], 0.05, 1.2, 1.0), claims.REPRODUCED),  # a perfect replication
+    ((0.2, -0.15, 0.5, 0.1), claims.NOT_REPRODUCED),  # a clear failure
 ])
 def test_study_claims_follow_the_result_files_of_a_real_run(tmp_path, evidence, expected):
     from mlib.manifest import StudyManifest, Variant
@@ -265,7 +288,8 @@ def test_study_claims_follow_the_result_files_of_a_real_run(tmp_path, evidence, 
     study = StudyManifest("tiny", "", "real", {}, [Variant("casme2", str(tmp_path), paths=paths)])
     table = claims.study_claims(study)
     verdicts = table[table["question"] == claims.REPLICATION].set_index("key")["verdict"]
-    assert verdicts["table2"] == verdicts["ensemble"] == verdicts["gradcam"] == expected
-    assert verdicts["grid"] == verdicts["baseline"] == claims.UNTESTABLE  # no grid, no baseline run
+    assert verdicts["table2"] == verdicts["ensemble"] == verdicts["gradcam"] == verdicts["baseline"] == expected
+    assert verdicts["grid"] == claims.UNTESTABLE  # no grid
     evidence_of = table[table["question"] == claims.REPLICATION].set_index("key")["evidence"]
     assert "the ensemble chosen on validation +2.0 points" in evidence_of["ensemble"]
+    assert "our SlowFast minus our baseline (lbp-top)" in evidence_of["baseline"]
