@@ -22,6 +22,7 @@ one. The front page (notebook ``00-results``) shows ``study_claims``' table.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import math
@@ -72,13 +73,14 @@ RULES: dict[str, Callable[..., Verdict]] = {}
 def rule(*outcomes: str):
     """Register a rule under its name with the outcomes it declares; refuse an undeclared outcome at run time."""
     def register(function):
+        @functools.wraps(function)
         def checked(*args, **kwargs) -> Verdict:
             found = function(*args, **kwargs)
             if found.verdict not in outcomes:
                 raise ValueError(f"{function.__name__} returned {found.verdict!r}, not one of {outcomes}")
             return found
 
-        checked.__name__, checked.__doc__, checked.OUTCOMES = function.__name__, function.__doc__, outcomes
+        checked.OUTCOMES = outcomes
         RULES[function.__name__] = checked
         return checked
     return register
