@@ -157,6 +157,13 @@ say(provenance_note([result.run_dir, result.out], source=SOURCE))
 
 # %% [markdown]
 # ## The paper's claim against the measurement
+#
+# Per pathway, judged against the permutation null above, not against a uniform
+# map (a map that always looks at the centre beats a uniform one without seeing
+# any movement): the claim is supported when the 95 % interval of the median
+# lift over the null lies above 1 (`mlib.gradcam.claim_verdict`). The front
+# page's replication verdict reads the fast pathway, the one the paper says
+# captures motion (`mlib.claims.CLAIM_PATHWAY`).
 
 # %%
 region_words = ("the regions the generator moved" if result.synthetic
