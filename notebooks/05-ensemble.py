@@ -181,8 +181,12 @@ say(provenance_note([grid_dir], source=SOURCE))
 # votes, then mean probability, then class order; with two members it decides
 # every disagreement) (`mlib.solver_pair`). Per split seed: each member's and
 # the vote's test rank-1 with its bootstrap 95 % interval, and the vote's gain
-# over the better of the two; then the mean over seeds (interval bounds
-# averaged, as on the controls page) and, with more than one seed, their sd.
+# over the better of the two with its paired interval (per test clip: vote
+# right minus better member right, clips resampled); then the mean over seeds
+# (interval bounds averaged, as on the controls page; the gain's interval
+# pooled over every seed's test clips, `mlib.ensemble.paired_interval`, the
+# one the front page's Table 3 verdict reads) and, with more than one seed,
+# their sd.
 #
 # The runs are keyed by their settings, cache and split (`mlib.train.run_folder`)
 # in the grid's runs folder, so on the grid's split the pair is the grid's own

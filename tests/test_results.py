@@ -164,7 +164,7 @@ def test_table2_adds_the_mean_over_split_seeds_and_its_sd(study, tmp_path):
     assert mean["split seeds"] == f"mean over 3 split seeds, sd {100 * sd:.1f} points"
 
 
-def _pair_table(folder, per_split):
+def _pair_table(folder, per_split, pooled_gain=None):
     """table3-splits.csv as mlib.solver_pair writes it, from per-split (adam, adamw, vote) rank-1s."""
     import pandas as pd
 
@@ -178,7 +178,8 @@ def _pair_table(folder, per_split):
         rows.append(row | {"vote_gain": ranks[2] - max(ranks[:2])})
     frame = pd.DataFrame(rows, columns=solver_pair.COLUMNS)
     folder.mkdir(parents=True)
-    pd.concat([frame, solver_pair.summary_rows(frame)]).to_csv(folder / solver_pair.TABLE_FILE, index=False)
+    pd.concat([frame, solver_pair.summary_rows(frame, pooled_gain)]).to_csv(folder / solver_pair.TABLE_FILE,
+                                                                            index=False)
 
 
 def test_table3_over_split_seeds_one_and_two(study, tmp_path):
@@ -190,9 +191,11 @@ def test_table3_over_split_seeds_one_and_two(study, tmp_path):
     assert one.loc["adam", "95 % CI"] == "[25.0, 62.5]" and (one["split seeds"] == "one split").all()
 
     study.variant("casme2").paths["ensemble"] = str(tmp_path / "two")
-    _pair_table(tmp_path / "two", [(0.5, 0.625, 0.75), (0.75, 0.625, 0.5)])  # gains +12.5 and -25 points
+    _pair_table(tmp_path / "two", [(0.5, 0.625, 0.75), (0.75, 0.625, 0.5)],  # gains +12.5 and -25 points
+                (-0.0625, -0.3, 0.2))
     two = results.table3(study, "casme2").iloc[3:].set_index("model")
     assert two["test rank-1"].tolist() == ["62.5 %", "62.5 %", "62.5 %", "-6.2 %"]
+    assert two.loc["vote minus the better member", "95 % CI"] == "[-30.0, 20.0]"  # paired, pooled over seeds
     assert two.loc["hard vote of the two", "95 % CI"] == "[37.5, 75.0]"
     sd = {"adam": 0.25 / 2 ** 0.5, "adamw": 0.0, "hard vote of the two": 0.25 / 2 ** 0.5,
           "vote minus the better member": 0.375 / 2 ** 0.5}
