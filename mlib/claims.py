@@ -26,9 +26,9 @@ import functools
 import html
 import json
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 import pandas as pd
 

@@ -164,7 +164,7 @@ def test_protocol_facts_of_the_shipped_original_files():
         assert selection.verdict == claims.SELECTED_ON_TEST
         assert selection.evidence == (f"selected on test: best of {len(scores)} runs, median "
                                       f"{100 * scores.median():.1f} %, rank 1")
-        assert all(fact.page == claims.PAGES["original"] for fact in sum(facts.values(), []))
+        assert all(fact.page == claims.PAGES["original"] for found in facts.values() for fact in found)
     samm, casme2, smic = (claims.protocol_facts(d) for d in ("samm", "casme2", "smic"))
     assert samm["table2"][1].evidence == "3 test subjects untrained, ceiling 93.5 %"
     assert casme2["table2"][1].verdict == claims.UNCAPPED
