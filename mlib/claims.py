@@ -90,8 +90,8 @@ def _pct(value: float) -> str:
     return f"{100 * value:.1f} %"
 
 
-def _points(value: float) -> str:
-    return f"{100 * value:+.1f} points"
+def _points(value: float, low: float, high: float) -> str:
+    return f"{100 * value:+.1f} points [{100 * low:+.1f}, {100 * high:+.1f}]"
 
 
 def side_of(low: float, high: float, value: float = 0.0) -> str:
@@ -102,7 +102,7 @@ def side_of(low: float, high: float, value: float = 0.0) -> str:
 
 
 def _gain(found: Mapping, what: str) -> str:
-    return (f"{what} {_points(found['gain'])} [{_points(found['gain_ci_low'])}, {_points(found['gain_ci_high'])}]"
+    return (f"{what} {_points(found['gain'], found['gain_ci_low'], found['gain_ci_high'])}"
             f" over {found.get('n_test', '?')} test clips" + (f" and {found['splits']} split seed(s)"
                                                              if "splits" in found else ""))
 
@@ -470,6 +470,15 @@ def front_page_values(claims_table: pd.DataFrame) -> dict[str, str]:
     for key, rows in replication.groupby("key", sort=False):
         values[f"verdict-{key}"] = combined_verdict(dict(zip(rows["corpus"], rows["verdict"])))
     return values
+
+
+def evidence_table(claims_table: pd.DataFrame) -> pd.DataFrame:
+    """``study_claims``' rows for a reader: the claim in words instead of its key, the outcome, the evidence
+    in full and the page that shows it."""
+    return pd.DataFrame({"claim of the paper": claims_table["key"].map(lambda key: CLAIM_LABELS.get(key, key)),
+                         "corpus": claims_table["corpus"], "question": claims_table["question"],
+                         "outcome": claims_table["verdict"], "evidence": claims_table["evidence"],
+                         "evidence page": claims_table["page"]})
 
 
 def corpus_titles(study) -> dict[str, str]:

@@ -74,7 +74,7 @@ for key, value in claims.front_page_values(verdicts).items():
     glue(key, value, display=False)
 front_page = claims.front_page_table(verdicts, claims.corpus_titles(study))  # links relative to book/
 glue("verdict-table", HTML(front_page.to_html(index=False, escape=False)), display=False)
-show_table(verdicts)
+show_table(claims.evidence_table(verdicts))
 
 # %% [markdown]
 # The study's result tables, metrics and per-clip predictions (no clips, no

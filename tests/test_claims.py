@@ -148,8 +148,7 @@ def test_the_evidence_shows_both_lifts_and_the_pathway_that_decides():
 
 def test_table3_evidence_shows_the_pair_and_the_ensemble_chosen_on_validation():
     found = claims.table3_replication(gain(0.08, 0.03, 0.13, splits=3), gain(0.05, 0.01, 0.09), P)
-    assert "the pair's vote +8.0 points [+3.0 points, +13.0 points] over 80 test clips and 3 split seed(s)" \
-        in found.evidence
+    assert "the pair's vote +8.0 points [+3.0, +13.0] over 80 test clips and 3 split seed(s)" in found.evidence
     assert "the ensemble chosen on validation +5.0 points" in found.evidence
 
 
@@ -293,3 +292,10 @@ def test_study_claims_follow_the_result_files_of_a_real_run(tmp_path, evidence, 
     evidence_of = table[table["question"] == claims.REPLICATION].set_index("key")["evidence"]
     assert "the ensemble chosen on validation +2.0 points" in evidence_of["ensemble"]
     assert "our SlowFast minus our baseline (lbp-top)" in evidence_of["baseline"]
+
+
+def test_evidence_table_names_each_claim_in_words():
+    shown = claims.evidence_table(_table())
+    assert list(shown.columns) == ["claim of the paper", "corpus", "question", "outcome", "evidence", "evidence page"]
+    assert shown["claim of the paper"].iloc[0] == claims.CLAIM_LABELS["grid"]
+    assert shown["outcome"].tolist() == _table()["verdict"].tolist()
