@@ -168,7 +168,7 @@ def original_grid(summary: pd.DataFrame) -> str:
     """Where the paper's Table 2 number sits in each original grid (``original.grid_summary``)."""
     parts = [f"on {row['database']} it is the run ranked {row['rank of Table 2']} (median run {row['median']:.3f})"
              for _, row in summary.iterrows()]
-    return "The paper's Table 2 number is the grid's best test run: " + "; ".join(parts) + "."
+    return "Where the paper's Table 2 number sits among the grid's test runs: " + "; ".join(parts) + "."
 
 
 def best_of_n(table: pd.DataFrame) -> str:
