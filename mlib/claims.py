@@ -335,6 +335,14 @@ def protocol_facts(dataset: str) -> dict[str, list[Verdict]]:
     }
 
 
+def protocol_table(datasets: Sequence[str] = tuple(paper.DATASET_NAMES)) -> pd.DataFrame:
+    """Every protocol fact of every database, one row each: the page the front page's protocol links open."""
+    rows = [{"database": paper.DATASET_NAMES[dataset], "claim of the paper": CLAIM_LABELS[key],
+             "grade": fact.verdict, "fact": fact.evidence}
+            for dataset in datasets for key, facts in protocol_facts(dataset).items() for fact in facts]
+    return pd.DataFrame(rows, columns=["database", "claim of the paper", "grade", "fact"])
+
+
 def _our_table2(train: Path) -> dict | None:
     from mlib.results import test_rank1
 

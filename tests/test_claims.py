@@ -299,3 +299,11 @@ def test_evidence_table_names_each_claim_in_words():
     assert list(shown.columns) == ["claim of the paper", "corpus", "question", "outcome", "evidence", "evidence page"]
     assert shown["claim of the paper"].iloc[0] == claims.CLAIM_LABELS["grid"]
     assert shown["outcome"].tolist() == _table()["verdict"].tolist()
+
+
+def test_protocol_table_lists_every_fact_of_every_database():
+    table = claims.protocol_table()
+    assert list(table.columns) == ["database", "claim of the paper", "grade", "fact"]
+    assert len(table) == sum(len(facts) for dataset in ("samm", "casme2", "smic")
+                             for facts in claims.protocol_facts(dataset).values())
+    assert set(table["database"]) == set(paper.DATASET_NAMES.values())
