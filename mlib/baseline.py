@@ -558,7 +558,7 @@ def run_baseline(
 
 def results_table(run_dirs: Sequence[str | Path]) -> pd.DataFrame:
     """One row per finished baseline run: feature set, what it sees (``kind``, from ``FEATURE_SEES``), test/val
-    rank-1 (with the 95 % bootstrap CI), rank-5, C."""
+    rank-1 (with its 95 % interval, subjects then clips), rank-5, C."""
     rows = []
     for run_dir in map(Path, run_dirs):
         metrics_file = run_dir / "metrics.json"

@@ -12,7 +12,17 @@ Training steps (augmented inputs by ``mlib.data.make_inputs``, forward, backward
 and inference batches (no gradient, evaluation inputs) are timed after untimed warm-up
 steps (which include compilation; their time is reported apart). It prints and writes
 (``--out``, JSON) clips/s, peak memory, the model's FLOPs per clip and the achieved
-TFLOP/s.
+TFLOP/s, and for each path:
+
+- the input pipeline's share of a training step: the augmented inputs built alone
+  (``make_inputs`` and the path's layout change, synchronised) over the same steps, divided
+  by the whole steps' time;
+- on CUDA, the GPU's busy fraction: the kernels' own time (``torch.profiler``) over the wall
+  time of the same training steps, run once more under the profiler (None on the CPU);
+- on a GPU of ``PEAK_TFLOPS``, the model FLOP/s utilisation (MFU): achieved over the card's
+  dense peak at the path's arithmetic, TF32 for the plain path (cuDNN runs fp32
+  convolutions on TF32 tensor cores by default, ``torch.backends.cudnn.allow_tf32``) and
+  BF16 for the fast path.
 
 FLOPs: fvcore's ``FlopCountAnalysis`` counts one multiply-add as one "flop"; we report
 that count as MACs and use 2 FLOPs per MAC, the convention of hardware peak rates. A
@@ -44,6 +54,14 @@ MODES = {"plain": FastPath(), "fast": FastPath(bf16=True, channels_last=True, co
 TRAIN_FLOPS_PER_FORWARD = 3
 FLOPS_PER_MAC = 2
 CLASSES = 26  # CASME II's subject count: only the classifier's width depends on it
+# Dense (no sparsity) tensor-core peaks in TFLOP/s, from NVIDIA's data sheets (H100/H200 SXM
+# and A100 SXM): the denominator of MFU. Matched by a substring of torch's device name.
+PEAK_TFLOPS = {
+    "H200": {"tf32": 494.7, "bf16": 989.4},
+    "H100 80GB HBM3": {"tf32": 494.7, "bf16": 989.4},
+    "H100 PCIe": {"tf32": 378.0, "bf16": 756.0},
+    "A100": {"tf32": 156.0, "bf16": 312.0},
+}
 
 
 @dataclass
@@ -58,6 +76,34 @@ class ModeResult:
     warmup_seconds: float          # untimed first steps, compilation included
     train_tflops_per_s: float
     infer_tflops_per_s: float
+    train_input_share: float       # building the inputs, over the whole training step
+    gpu_busy_fraction: float | None  # CUDA kernels' time over wall time (training); None on the CPU
+    train_mfu: float | None        # achieved over the card's dense peak; None where the peak is unknown
+    infer_mfu: float | None
+
+
+def peak_tflops(device_name: str, fast: FastPath) -> float | None:
+    """The card's dense peak at the path's arithmetic (BF16 with autocast, else TF32), or None."""
+    for model, peaks in PEAK_TFLOPS.items():
+        if model in device_name:
+            return peaks["bf16" if fast.bf16 else "tf32"]
+    return None
+
+
+def gpu_busy_fraction(step, n: int, device: torch.device) -> float | None:
+    """The CUDA kernels' own time over the wall time of ``n`` calls of ``step`` (None off CUDA)."""
+    if device.type != "cuda":
+        return None
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        started = time.perf_counter()
+        for i in range(n):
+            step(i)
+        _sync(device)
+        wall_us = (time.perf_counter() - started) * 1e6
+    busy_us = sum(event.self_device_time_total for event in prof.key_averages())
+    return min(busy_us / wall_us, 1.0)
 
 
 def forward_macs_per_clip(model: torch.nn.Module, example: torch.Tensor) -> float:
@@ -142,6 +188,8 @@ def bench_mode(cfg: dict, mode: str, batch_size: int, steps: int, warmup: int, d
     warmup_seconds = timed(train_step, warmup)
     train_seconds = timed(train_step, steps)
     train_peak = _peak_memory_mb(device)
+    input_seconds = timed(lambda i: inputs(i, True), steps)
+    busy = gpu_busy_fraction(train_step, steps, device)
     del optimizer
     model.eval()
     _reset_peak(device)
@@ -149,12 +197,14 @@ def bench_mode(cfg: dict, mode: str, batch_size: int, steps: int, warmup: int, d
     infer_seconds = timed(infer_step, steps)
     train_rate, infer_rate = batch_size * steps / train_seconds, batch_size * steps / infer_seconds
     flops = FLOPS_PER_MAC * macs_per_clip
+    train_tflops, infer_tflops = train_rate * TRAIN_FLOPS_PER_FORWARD * flops / 1e12, infer_rate * flops / 1e12
+    peak = peak_tflops(device_name(device), fast) if device.type == "cuda" else None
     return ModeResult(
         mode=mode, train_clips_per_s=train_rate, infer_clips_per_s=infer_rate,
         train_peak_memory_mb=train_peak, infer_peak_memory_mb=_peak_memory_mb(device),
-        warmup_seconds=warmup_seconds,
-        train_tflops_per_s=train_rate * TRAIN_FLOPS_PER_FORWARD * flops / 1e12,
-        infer_tflops_per_s=infer_rate * flops / 1e12,
+        warmup_seconds=warmup_seconds, train_tflops_per_s=train_tflops, infer_tflops_per_s=infer_tflops,
+        train_input_share=input_seconds / train_seconds, gpu_busy_fraction=busy,
+        train_mfu=train_tflops / peak if peak else None, infer_mfu=infer_tflops / peak if peak else None,
     )
 
 
@@ -204,6 +254,10 @@ def run_bench(cfg: dict, *, device: torch.device, batch_size: int, steps: int, w
     return record
 
 
+def _percent(share: float | None) -> str:
+    return "-" if share is None else f"{100 * share:.0f}"
+
+
 def format_table(record: dict) -> str:
     m = record["model"]
     lines = [
@@ -212,12 +266,14 @@ def format_table(record: dict) -> str:
         f"batch {record['batch_size']}, {record['steps']} timed steps",
         f"forward: {record['forward_gflops_per_clip']:.4g} GFLOP per clip ({record['flop_convention']})",
         f"{'mode':<6} {'train clips/s':>13} {'infer clips/s':>13} {'train MB':>9} {'infer MB':>9} "
-        f"{'train TFLOP/s':>13} {'infer TFLOP/s':>13} {'warm-up s':>9}",
+        f"{'train TFLOP/s':>13} {'infer TFLOP/s':>13} {'warm-up s':>9} {'input %':>7} {'busy %':>6} {'MFU %':>5}",
     ]
     for mode, r in record["modes"].items():
         lines.append(f"{mode:<6} {r['train_clips_per_s']:>13.2f} {r['infer_clips_per_s']:>13.2f} "
                      f"{r['train_peak_memory_mb']:>9.0f} {r['infer_peak_memory_mb']:>9.0f} "
-                     f"{r['train_tflops_per_s']:>13.3f} {r['infer_tflops_per_s']:>13.3f} {r['warmup_seconds']:>9.1f}")
+                     f"{r['train_tflops_per_s']:>13.3f} {r['infer_tflops_per_s']:>13.3f} {r['warmup_seconds']:>9.1f} "
+                     f"{_percent(r.get('train_input_share')):>7} {_percent(r.get('gpu_busy_fraction')):>6} "
+                     f"{_percent(r.get('train_mfu')):>5}")
     if "fast_over_plain" in record:
         ratio = record["fast_over_plain"]
         lines.append(f"fast / plain: training {ratio['train']:.2f}x, inference {ratio['infer']:.2f}x")

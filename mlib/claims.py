@@ -367,6 +367,8 @@ def _our_grid(grid_dir: Path) -> dict | None:
 
 
 def _our_pair(ensemble_dir: Path) -> dict | None:
+    """The Table 1 pair's vote gain over the better member, mean over split seeds, with the seeds' pooled
+    paired interval (``solver_pair.pooled_intervals``, the one the results summary shows)."""
     from mlib import solver_pair
 
     table_file = ensemble_dir / solver_pair.TABLE_FILE
@@ -374,11 +376,11 @@ def _our_pair(ensemble_dir: Path) -> dict | None:
         return None
     table = pd.read_csv(table_file)
     mean = table[table["statistic"] == solver_pair.MEAN]
-    if mean.empty or not set(solver_pair.GAIN_COLUMNS) <= set(table.columns):
+    if mean.empty:
         return None
-    row = mean.iloc[0]
-    return {"gain": row["vote_gain"], "gain_ci_low": row["vote_gain_ci_low"], "gain_ci_high": row["vote_gain_ci_high"],
-            "n_test": int(row["n_test"]), "splits": int(row["splits"])}
+    low, high = solver_pair.pooled_intervals(table)["vote_gain"]
+    return {"gain": float(mean["vote_gain"].iloc[0]), "gain_ci_low": low, "gain_ci_high": high,
+            "n_test": int(mean["n_test"].iloc[0]), "splits": int(mean["splits"].iloc[0])}
 
 
 def _our_chosen_ensemble(ensemble_dir: Path) -> dict | None:
@@ -482,11 +484,11 @@ def front_page_values(claims_table: pd.DataFrame) -> dict[str, str]:
 
 def evidence_table(claims_table: pd.DataFrame) -> pd.DataFrame:
     """``study_claims``' rows for a reader: the claim in words instead of its key, the outcome, the evidence
-    in full and the page that shows it."""
+    in full and the ``page`` that shows it (``mlib.results.claims_html`` makes it a link)."""
     return pd.DataFrame({"claim of the paper": claims_table["key"].map(lambda key: CLAIM_LABELS.get(key, key)),
                          "corpus": claims_table["corpus"], "question": claims_table["question"],
                          "outcome": claims_table["verdict"], "evidence": claims_table["evidence"],
-                         "evidence page": claims_table["page"]})
+                         "page": claims_table["page"]})
 
 
 def corpus_titles(study) -> dict[str, str]:

@@ -100,6 +100,7 @@ RULES: dict[str, Range | Choices] = {
     "prepare.window": POSITIVE,
     "prepare.face_size": POSITIVE,
     "prepare.margin": Range(0, 2),
+    "prepare.pad": Choices("mlib.preprocess.window:PAD_SETTINGS"),
     "prepare.workers": POSITIVE,
     "split.protocol": Choices("mlib.splits:PROTOCOLS"),
     "split.test_size": SHARE,
@@ -123,6 +124,7 @@ RULES: dict[str, Range | Choices] = {
     "train.warmup_epochs": NON_NEGATIVE,
     "train.schedule": Choices(("cosine", "step", "constant")),
     "train.label_smoothing": SHARE_OR_NONE,
+    "train.bn_chunks": POSITIVE,
     "train.crop_scale": Range(0, 1, low_open=True),
     "train.color_jitter": NON_NEGATIVE,
     "train.seed": NON_NEGATIVE,
@@ -158,9 +160,31 @@ def load_defaults() -> dict:
     return yaml.safe_load(text)
 
 
-def load_yaml(path: str | Path) -> dict:
-    """Read a YAML mapping, naming the file in any error."""
+def locate(path: str | Path) -> Path:
+    """A profile or grid file: ``path`` where it exists, else the copy the package ships.
+
+    The package carries the repository's ``configs/`` as ``mlib/configs/`` (``configs`` in the
+    repository is a link to it), so an installed wheel with no repository around it (a
+    notebook alone on Colab) finds ``configs/profiles/ci.yaml`` all the same; a bare name
+    (``ci``) is a profile. A path found in neither place is returned as given, to be named
+    in the error.
+    """
     path = Path(path)
+    if path.is_file():
+        return path
+    shipped = resources.files("mlib").joinpath("configs")
+    if "configs" in path.parts:
+        candidate = shipped.joinpath(*path.parts[path.parts.index("configs") + 1:])
+    elif len(path.parts) == 1 and not path.suffix:
+        candidate = shipped.joinpath("profiles", f"{path.name}.yaml")
+    else:
+        return path
+    return Path(str(candidate)) if candidate.is_file() else path
+
+
+def load_yaml(path: str | Path) -> dict:
+    """Read a YAML mapping (``locate``: a repository path or the package's copy), naming the file in any error."""
+    path = locate(path)
     if not path.is_file():
         raise ConfigError(f"{path}: no such configuration file")
     try:

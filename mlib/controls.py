@@ -10,8 +10,8 @@ its run folder is keyed by the config hash (:func:`mlib.train.run_folder`), so a
 finished run is reused, never retrained.
 
 :func:`run_controls` gives a tidy table (one row per corpus x variant x split);
-:func:`summarize` one row per corpus x variant (rank-1 and interval bounds
-averaged over splits, their spread); :func:`motion_verdict` the verdict of one
+:func:`summarize` one row per corpus x variant (mean rank-1 over splits, one
+interval pooled over them, their spread); :func:`motion_verdict` the verdict of one
 corpus by the rule in its docstring.
 """
 
@@ -26,6 +26,7 @@ import pandas as pd
 
 from mlib import io
 from mlib.config import resolve
+from mlib.metrics import rank1_over_seeds
 from mlib.train import train
 
 VARIANTS = {
@@ -40,6 +41,9 @@ STATIC_VARIANTS = ("static-apex", "static-first")
 POSITIVE_CONTROL_TARGET = 0.9  # issue 10: the truth-parameter classifier must reach 90 % rank-1
 TABLE_COLUMNS = ["corpus", "variant", "split", "rank1", "ci_low", "ci_high", "chance", "majority", "n_test",
                  "positive_control", "run_dir"]
+
+SUMMARY_COLUMNS = ["corpus", "variant", "rank1", "ci_low", "ci_high", "split_sd", "splits", "chance", "majority",
+                   "positive_control"]
 
 APPEARANCE = "appearance suffices"
 MOTION = "motion identifies"
@@ -108,12 +112,22 @@ def run_controls(cfg: Mapping, corpora: Mapping[str, Mapping], out: str | Path |
 
 
 def summarize(table: pd.DataFrame) -> pd.DataFrame:
-    """Per corpus and variant: mean rank-1 and mean interval bounds over splits, their spread (sd), counts."""
-    grouped = table.groupby(["corpus", "variant"], sort=False)
-    summary = grouped.agg(rank1=("rank1", "mean"), ci_low=("ci_low", "mean"), ci_high=("ci_high", "mean"),
-                          split_sd=("rank1", "std"), splits=("rank1", "size"), chance=("chance", "mean"),
-                          majority=("majority", "mean"), positive_control=("positive_control", "mean"))
-    return summary.reset_index()
+    """Per corpus and variant over its split seeds: mean rank-1, one 95 % interval, the spread (sd), counts.
+
+    The interval is ``mlib.metrics.rank1_over_seeds`` of the runs' predictions
+    (``run_dir``): each seed's hierarchical bootstrap (subjects, then clips),
+    pooled over seeds, so it holds the spread between splits; averaging the
+    seeds' bounds would not be an interval. ``chance`` is the largest seed's
+    ``mlib.metrics.chance_level``.
+    """
+    rows = []
+    for (corpus, variant), runs in table.groupby(["corpus", "variant"], sort=False):
+        found = rank1_over_seeds([Path(run_dir) / "predictions.csv" for run_dir in runs["run_dir"]])
+        rows.append({"corpus": corpus, "variant": variant, "rank1": found["rank1"], "ci_low": found["ci_low"],
+                     "ci_high": found["ci_high"], "split_sd": found["sd"], "splits": found["splits"],
+                     "chance": found["chance"], "majority": runs["majority"].mean(),
+                     "positive_control": runs["positive_control"].mean()})
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
 def motion_verdict(summary: pd.DataFrame, corpus: str) -> dict:
@@ -169,3 +183,40 @@ def motion_verdict(summary: pd.DataFrame, corpus: str) -> dict:
 def verdicts(summary: pd.DataFrame) -> pd.DataFrame:
     """:func:`motion_verdict` of every corpus of the summary, one row each."""
     return pd.DataFrame([motion_verdict(summary, corpus) for corpus in summary["corpus"].unique()])
+
+
+SUMMARY_WORDS = {"corpus": "corpus", "variant": "input", "rank1": "test rank-1 (mean over split seeds)",
+                 "interval": "95 % interval (subjects, then clips; split seeds pooled)",
+                 "split_sd": "sd over split seeds", "splits": "split seeds", "chance": "chance",
+                 "majority": "always the top training subject",
+                 "positive_control": "positive control (truth-parameter rank-1)"}
+VERDICT_WORDS = {"corpus": "corpus", "verdict": "verdict", "floor": "bar to clear (max of chance and majority)",
+                 "clip_identifies": "the clip identifies", "static_identifies": "static inputs that identify",
+                 "static_reaches_clip": "a static input reaches the clip", "difference_identifies":
+                 "frame differences identify", "order_matters": "frame order matters",
+                 "positive_control": "positive control"}
+
+
+def _in_words(frame: pd.DataFrame, words: Mapping[str, str]) -> pd.DataFrame:
+    """``frame`` with its columns named in words (``words``; any other key: its underscores as spaces),
+    numbers to 3 decimals, lists as text, yes/no for true/false."""
+    def cell(value):
+        if isinstance(value, (bool, np.bool_)):
+            return "yes" if value else "no"
+        return (", ".join(value) or "none") if isinstance(value, list) else value
+
+    shown = frame.apply(lambda column: column.map(cell))
+    return shown.round(3).rename(columns=lambda key: words.get(key, key.replace("_", " ")))
+
+
+def shown_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    """:func:`summarize` as the page shows it: columns in words, the interval as one ``[low, high]`` cell."""
+    interval = [f"[{low:.3f}, {high:.3f}]" for low, high in zip(summary["ci_low"], summary["ci_high"])]
+    frame = summary.drop(columns=["ci_low", "ci_high"])
+    frame.insert(list(frame.columns).index("rank1") + 1, "interval", interval)
+    return _in_words(frame, SUMMARY_WORDS)
+
+
+def shown_verdicts(found: pd.DataFrame) -> pd.DataFrame:
+    """:func:`verdicts` as the page shows it: the facts each verdict used, named in words."""
+    return _in_words(found, VERDICT_WORDS)

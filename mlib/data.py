@@ -41,7 +41,7 @@ from mlib.synth.layouts import MANIFEST, TRUTH_DIR
 
 MEAN = 0.45
 STD = 0.225
-PARTS = ("train", "val", "test", "excluded")
+PARTS = ("train", "val", "test", "excluded", "unlisted")  # mlib.splits.PARTS
 SPLIT_COLUMNS = ("clip_key", "subject", "part")
 
 
@@ -51,7 +51,7 @@ class DataError(ValueError):
 
 @dataclass
 class ClipTable:
-    """The clips of one run: the cache index joined with the split file (excluded clips dropped)."""
+    """The clips of one run: the cache index joined with the split file (excluded and unlisted clips dropped)."""
 
     cache_dir: Path
     split_file: Path
@@ -98,7 +98,7 @@ def load_clip_table(cache_dir: str | Path, split_file: str | Path) -> ClipTable:
     if split["clip_key"].duplicated().any():
         dup = split.loc[split["clip_key"].duplicated(), "clip_key"].iloc[0]
         raise DataError(f"{split_file}: clip_key {dup!r} appears more than once")
-    split = split[split["part"] != "excluded"]
+    split = split[split["part"].isin(("train", "val", "test"))]  # excluded and unlisted clips are never used
     unknown = sorted(set(split["clip_key"]) - set(index["clip_key"]))
     if unknown:
         raise DataError(f"{split_file}: {len(unknown)} clip(s) not in {index_path}, e.g. {unknown[0]!r}")

@@ -21,7 +21,9 @@ Methods
     It never looked at probabilities: each member's output became a one-hot
     argmax and the most frequent one-hot row won, ties to the row that
     ``numpy.unique`` sorts first, i.e. the HIGHER class id in the original's
-    numbering (classes numbered by clip count, ``original_class_ids``). A
+    numbering (classes numbered by clip count: the published ids on a
+    ``kay2023-original`` split, the original's ``value_counts`` rule on
+    ``kay2023``; ``run_class_ids``). A
     1-1 disagreement of two models therefore goes to the subject with FEWER
     clips, whichever model was more confident; the paper's "majority vote of
     the two" (Table 3) is an identity-numbering rule, not a confidence rule.
@@ -40,13 +42,14 @@ Searching ensembles of a grid (``search``) scores every set of one to
 ``max_size`` runs with every method on validation and test, then chooses on
 validation rank-1. The test-picked set (the best test rank-1) is reported
 beside it, labelled as what the original code reported: its numbers were the
-best test accuracies across the grid (REFERENCE.md section 2), an optimistic
+best test accuracies across the grid (book/original-code.md), an optimistic
 figure because the test set chose the model.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -220,18 +223,39 @@ def original_class_ids(subjects: Sequence[str], classes: Sequence[str]) -> np.nd
 
 
 def run_class_ids(run: RunPredictions) -> np.ndarray:
-    """The original's numbering of a run's classes, counted over its split file (``run.split`` in its config)."""
-    from mlib.splits import load_split
+    """The original's numbering of a run's classes: the class ids its split's sidecar records
+    (``mlib.splits.split_class_ids``: the published ids on ``kay2023-original``, the original's
+    ``value_counts`` rule on ``kay2023``), renumbered 0..n-1 in their order; without them (``half``),
+    ``original_class_ids`` counted over its split file (``run.split`` in its config)."""
+    from mlib.splits import load_split, metadata_path
 
     config_file = run.run_dir / "config.yaml"
     split_file = (yaml.safe_load(config_file.read_text()) or {}).get("run", {}).get("split") if config_file.is_file() else None
     if not split_file:
         raise EnsembleError(f"{config_file}: no run.split to number the classes by clip count")
+    recorded = _recorded_class_ids(metadata_path(split_file))
+    if recorded is not None:
+        unknown = sorted(set(run.classes) - set(recorded))
+        if unknown:
+            raise EnsembleError(f"{metadata_path(split_file)}: class_ids lack the run's class(es) {unknown[:5]}")
+        ids = np.empty(len(run.classes), dtype=int)
+        ids[np.argsort([recorded[c] for c in run.classes], kind="stable")] = np.arange(len(run.classes))
+        return ids
     try:
         split = load_split(split_file)
     except (FileNotFoundError, ValueError) as exc:
         raise EnsembleError(str(exc)) from exc
     return original_class_ids(split["subject"].tolist(), run.classes)
+
+
+def _recorded_class_ids(sidecar: Path) -> dict[str, int] | None:
+    """The ``class_ids`` a split sidecar records, or None (no sidecar, or a protocol without them)."""
+    if not sidecar.is_file():
+        return None
+    try:
+        return json.loads(sidecar.read_text()).get("class_ids")
+    except json.JSONDecodeError as exc:
+        raise EnsembleError(f"{sidecar}: not valid JSON: {exc}") from exc
 
 
 def tie_order_spread(runs: Sequence[RunPredictions], class_ids: Sequence[int], *, part: str = "test",
@@ -344,7 +368,7 @@ def evaluate(runs: Sequence[RunPredictions], method: str, weights: Sequence[floa
     """One row of ``ensembles.csv`` for the ensemble of ``runs`` with ``method`` (and the hard vote's ``tie``)."""
     voted = combine(runs, method, weights, tie, class_ids)
     classes, val, test = runs[0].classes, runs[0].subjects["val"], runs[0].subjects["test"]
-    low, high = metrics.bootstrap_rank1_ci(test, voted["test"], classes, n_boot=n_boot, seed=seed)
+    low, high = metrics.hierarchical_rank1_ci(test, voted["test"], classes, n_boot=n_boot, seed=seed)
     return {
         "members": ";".join(r.name for r in runs),
         "size": len(runs),
@@ -443,41 +467,23 @@ def correct_clips(runs: Sequence[RunPredictions], method: str, weights: Sequence
     return np.asarray(metrics.predicted_labels(scores, runs[0].classes)) == truth
 
 
-def paired_interval(differences: Sequence[np.ndarray], *, n_boot: int = 2000, seed: int = 0,
-                    level: float = 0.95) -> tuple[float, float, float]:
-    """Mean per-clip difference and its paired percentile bootstrap interval, over test clips and split seeds.
-
-    ``differences`` holds one array per split seed (per test clip: the first
-    model's correctness minus the second's, both on the same clips). Each
-    resample draws every split's clips with replacement and averages the
-    splits' mean differences with equal weight, so the interval is of the gain
-    itself, and the spread between splits enters through the clips each split
-    contributes (the splits are fixed, not resampled: there are too few).
-    """
-    arrays = [np.asarray(d, dtype=float) for d in differences if len(d)]
-    if not arrays:
-        return float("nan"), float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    means = np.mean([d[rng.integers(0, len(d), size=(n_boot, len(d)))].mean(axis=1) for d in arrays], axis=0)
-    tail = (1 - level) / 2
-    return (float(np.mean([d.mean() for d in arrays])), float(np.quantile(means, tail)),
-            float(np.quantile(means, 1 - tail)))
-
-
 def paired_gain(ensemble_runs: Sequence[str | Path], method: str, single_run: str | Path,
                 weights: Sequence[float] | None = None, *, n_boot: int = 2000, seed: int = 0) -> dict:
     """Test rank-1 of an ensemble minus that of one single run, with a paired bootstrap 95 % interval.
 
-    Both are scored on the same test clips; each resample draws clips with
-    replacement and takes the difference on those clips (``paired_interval``),
-    so the interval is of the gain itself, not of two separate accuracies.
+    Both are scored on the same test clips; each resample draws subjects, then
+    their clips, with replacement (``mlib.metrics.paired_difference_draws``) and
+    takes the difference on those clips, so the interval is of the gain itself,
+    not of two separate accuracies.
     """
     members = [load_predictions(d) for d in ensemble_runs]
     single = load_predictions(single_run)
     check_compatible([*members, single])
     ours, theirs = correct_clips(members, method, weights), correct_clips([single], "soft")
-    gain, low, high = paired_interval([ours.astype(float) - theirs.astype(float)], n_boot=n_boot, seed=seed)
-    return {"gain": gain, "gain_ci_low": low, "gain_ci_high": high, "n_test": len(ours),
+    diff = ours.astype(float) - theirs.astype(float)
+    low, high = metrics.percentile_interval(metrics.paired_difference_draws(ours, theirs, single.subjects["test"],
+                                                                            n_boot, seed))
+    return {"gain": float(diff.mean()), "gain_ci_low": low, "gain_ci_high": high, "n_test": len(diff),
             "ensemble_test_rank1": float(ours.mean()), "single_test_rank1": float(theirs.mean())}
 
 

@@ -69,3 +69,20 @@ class StudyManifest:
                        raw.get("executed", []), raw.get("pages", {}))
         except KeyError as exc:
             raise ValueError(f"{path}: not a study manifest (no key {exc})") from None
+
+
+PREPROCESSED = "figures/01-preprocess/data.json"  # where notebook 01, run by hand, records its cache and split
+
+
+def preprocessed_overrides(data_json: str | Path = PREPROCESSED) -> dict:
+    """``run.cache`` and ``run.split`` as notebook 01 recorded them in ``data_json``, or {} before it ran.
+
+    How a page run on its own finds the previous page's output: on Colab, or by hand,
+    notebooks 01, 02 and 06 run one after another in one folder with their default
+    paths. The study passes both settings explicitly, and overrides win over these.
+    """
+    path = Path(data_json)
+    if not path.is_file():
+        return {}
+    recorded = json.loads(path.read_text())
+    return {"run.cache": recorded["cache"], "run.split": recorded["split"]}

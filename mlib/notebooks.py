@@ -3,8 +3,8 @@
 The jupytext ``py:percent`` files in ``notebooks/`` are the single source of
 truth. ``execute`` reads one, injects parameters with papermill and writes the
 executed ``.ipynb`` atomically. An executed copy carries a stamp (a hash of the
-source, the parameters, mlib's code and the upstream stamps) in its metadata:
-when nothing changed, it is not executed again. A notebook that fails is moved
+source, the parameters, the mlib code the page reaches and the upstream
+stamps) in its metadata: when nothing changed, it is not executed again. A notebook that fails is moved
 to ``failed/`` beside the executed copies and the error is raised, so a failed
 notebook can never be published as if it had run. Papermill writes into a
 hidden ``.NAME.running.ipynb`` that is moved into place only on success.
@@ -37,8 +37,11 @@ import nbformat
 import papermill
 from papermill.translators import PythonTranslator, translate_parameters
 
+from mlib import imports
+
 KERNEL = "mlib"
 STAMP_KEY = "mlib_stamp"
+DATA_SUFFIXES = {".yaml", ".csv", ".json", ".md"}  # package data every page may read
 HIDDEN_CELLS = {"parameters", "injected-parameters"}  # papermill's cell tags; removed from the book
 
 
@@ -46,14 +49,18 @@ class NotebookFailed(RuntimeError):
     """A notebook raised during execution, or an executed copy holds an error."""
 
 
-def code_fingerprint() -> str:
-    """A hash of mlib's own source files: a code change re-executes the notebooks."""
-    package = Path(__file__).resolve().parent
+def code_fingerprint(source: str | Path) -> str:
+    """A hash of the mlib code a notebook reaches (``imports.reached_modules``) and of the
+    package's data files (defaults, reference tables): a change to them re-executes the
+    page, an edit to a module the page never imports does not."""
+    modules = sorted(imports.reached_modules(source))
+    files = [imports.module_file(name) for name in modules]
+    files += sorted(path for path in imports.PACKAGE_DIR.rglob("*")
+                    if path.is_file() and path.suffix in DATA_SUFFIXES and "__pycache__" not in path.parts)
     digest = hashlib.sha256()
-    for path in sorted(package.rglob("*")):
-        if path.suffix in {".py", ".yaml"} and "__pycache__" not in path.parts:
-            digest.update(path.relative_to(package).as_posix().encode())
-            digest.update(path.read_bytes())
+    for path in files:
+        digest.update(path.relative_to(imports.PACKAGE_DIR).as_posix().encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -62,7 +69,7 @@ def stamp(source: Path, parameters: Mapping, upstream: Iterable[str] = ()) -> st
     payload = {
         "source": hashlib.sha256(Path(source).read_bytes()).hexdigest(),
         "parameters": parameters,
-        "code": code_fingerprint(),
+        "code": code_fingerprint(source),
         "upstream": list(upstream),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from mlib import paper
+from mlib import metrics, paper
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference" / "kay2023_original"
 REPOSITORY = "KayTuval/PersonRecognition_using_Facial_MicroExpressions"
@@ -100,7 +100,9 @@ def split_facts(split: pd.DataFrame) -> dict:
     most training clips (ties: the first listed). ``ceiling``: the share of
     test clips whose subject has a training clip; a model trained on the
     training part can never name the others (the original validated on its
-    validation part and trained on ``train.csv`` only).
+    validation part and trained on ``train.csv`` only). ``chance``: the study's
+    one chance level (``mlib.metrics.chance_level``: max of 1/K over the split's
+    subjects and the test majority rate).
     """
     parts = split["part"].value_counts()
     train, test = split[split["part"] == "train"], split[split["part"] == "test"]
@@ -112,6 +114,7 @@ def split_facts(split: pd.DataFrame) -> dict:
         "majority_subject": majority, "majority_rate": float((test["subject"] == majority).mean()),
         "untrained_subjects": sorted(untrained["subject"].unique().tolist()),
         "untrained_test_clips": len(untrained), "ceiling": 1 - len(untrained) / len(test),
+        "chance": metrics.chance_level(test["subject"], sorted(split["subject"].unique())),
     }
 
 

@@ -53,7 +53,7 @@ def table1_frame() -> pd.DataFrame:
     return pd.DataFrame(rows).assign(source="paper (Kay et al. 2023, Table 1)")
 
 # Clips per part (train, validation, test) in the original code's published split files
-# (REFERENCE.md section 2; `split.protocol: kay2023`): the paper-size corpora.
+# (book/original-code.md, mlib/reference/kay2023_original; `split.protocol: kay2023`): the paper-size corpora.
 ORIGINAL_SPLIT_COUNTS = {"casme2": (101, 26, 127), "samm": (60, 16, 77), "smic": (62, 16, 79)}
 
 
@@ -62,15 +62,19 @@ def _percent(value: float) -> str:
 
 
 def table3_frame() -> pd.DataFrame:
-    """Table 3 as the paper prints it (SMIC: Adam, AdamW and the vote of the two; rank-1 as text)."""
-    return pd.DataFrame({"SlowFast": {"Adam": _percent(TABLE3_RANK1["adam"]), "AdamW": _percent(TABLE3_RANK1["adamw"]),
-                                      "vote of the two": _percent(TABLE3_RANK1["ensemble"])}}).T
+    """Table 3 as the paper prints it (SMIC: Adam, AdamW and the vote of the two; rank-1 as text); the row
+    label is the ``model`` column, not the index, so a table shown without its index keeps it and headers
+    stay over their columns."""
+    return pd.DataFrame([{"model": "SlowFast", "Adam": _percent(TABLE3_RANK1["adam"]),
+                          "AdamW": _percent(TABLE3_RANK1["adamw"]), "vote of the two": _percent(TABLE3_RANK1["ensemble"])}])
 
 
 def reported_tables() -> dict[str, pd.DataFrame]:
-    """Tables 2, 3 and 4 as the paper prints them (rank-1 as text, "89.61 %"), keyed by a title."""
+    """Tables 2, 3 and 4 as the paper prints them (rank-1 as text, "89.61 %"), keyed by a title; the first
+    column (``model``) names each row."""
     def by_database(rows: dict[str, dict], order=("samm", "casme2", "smic")) -> pd.DataFrame:
-        return pd.DataFrame({name: {DATASET_NAMES[k]: _percent(v[k]) for k in order} for name, v in rows.items()}).T
+        return pd.DataFrame([{"model": name, **{DATASET_NAMES[k]: _percent(v[k]) for k in order}}
+                             for name, v in rows.items()])
 
     return {
         "Paper, Table 2: rank-1 accuracy, single SlowFast": by_database({"SlowFast": TABLE2_RANK1}),

@@ -122,12 +122,14 @@ def motion_feature_control(root: str | Path, cfg: dict, work: str | Path, *, dat
     from mlib.baseline import run_baseline
     from mlib.datasets import load_dataset
     from mlib.preprocess import prepare_cache
+    from mlib.preprocess.window import pad_rule
     from mlib.splits import write_splits
 
     prep, split = cfg["prepare"], cfg["split"]
     clips = load_dataset(dataset, root).clips
     cache = prepare_cache(clips, Path(work) / "cache", dataset=dataset, root=str(root), window=prep["window"],
-                          face_size=prep["face_size"], margin=prep["margin"], workers=workers, progress=False)
+                          face_size=prep["face_size"], margin=prep["margin"], workers=workers, progress=False,
+                          pad=pad_rule(prep["pad"], split["protocol"]))
     split_file = write_splits(cache, split["protocol"], test_size=split["test_size"], val_size=split["val_size"],
                               seed=split["seed"])[0]
     found = {}
@@ -190,7 +192,7 @@ def knob_table(learnable_rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def report(cfg: dict, work: str | Path = "data/positive-controls", **options) -> pd.DataFrame:
-    """Run ``measure`` and print its table (rank-1 with the first split's 95 % bootstrap interval)."""
+    """Run ``measure`` and print its table (rank-1 with the first split's 95 % interval, subjects then clips)."""
     table = measure(cfg, work, **options)
     shown = table.copy()
     for column in [c for c in shown.columns if c.endswith("95 % CI")]:

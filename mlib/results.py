@@ -14,21 +14,42 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlib import grid, paper, solver_pair
+from mlib import grid, metrics, paper, solver_pair
 from mlib.manifest import StudyManifest
 
 PAPER = "paper (Kay et al. 2023)"
 SAEED = "paper's baseline (Saeed 2021)"
+CI = f"95 % interval ({metrics.SUBJECTS_THEN_CLIPS})"  # the column of every headline interval
+CHANCE = "chance (max of 1/K and the test majority rate)"
 
 
 def test_rank1(run_dir: str | Path) -> dict:
-    """Test rank-1 of a run folder with its bootstrap 95 % interval, as the run's metrics.json records them."""
-    path = Path(run_dir) / "metrics.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no metrics (the run has not finished)")
-    test = json.loads(path.read_text())["test"]
-    low, high = test["rank1_ci95"]
-    return {"rank1": test["rank1"], "ci_low": low, "ci_high": high, "chance": test["chance"]}
+    """Test rank-1 of a finished run folder (one with ``metrics.json``) from its ``predictions.csv``, with the
+    default 95 % interval (subjects, then clips: ``mlib.metrics.hierarchical_rank1_ci``) and
+    ``mlib.metrics.chance_level``. Recomputed from the predictions, so a run written before the
+    hierarchical interval existed shows it too."""
+    return over_split_seeds([run_dir])
+
+
+def both_intervals(run_dir: str | Path, part: str = "test") -> dict:
+    """The two 95 % intervals of a run part's rank-1 as table cells, each labelled by what it resamples:
+    the default (subjects, then clips) and the clip bootstrap beside it (the training page shows both)."""
+    found = metrics.read_predictions(Path(run_dir) / "predictions.csv", part)
+    cells = {}
+    for label, compute in [(metrics.SUBJECTS_THEN_CLIPS, metrics.hierarchical_rank1_ci),
+                           (metrics.CLIPS, metrics.bootstrap_rank1_ci)]:
+        low, high = compute(found.y_true, found.proba, found.classes)
+        cells[f"95 % interval ({label})"] = interval({"ci_low": low, "ci_high": high})
+    return cells
+
+
+def over_split_seeds(run_dirs) -> dict:
+    """Test rank-1 of the same model over split seeds, one finished run folder per seed
+    (``mlib.metrics.rank1_over_seeds``: mean rank-1, the seeds' pooled hierarchical interval, sd, chance)."""
+    for run_dir in map(Path, run_dirs):
+        if not (run_dir / "metrics.json").is_file():
+            raise FileNotFoundError(f"{run_dir / 'metrics.json'}: no metrics (the run has not finished)")
+    return metrics.rank1_over_seeds([Path(run_dir) / "predictions.csv" for run_dir in run_dirs])
 
 
 def headline(study: StudyManifest) -> str:
@@ -40,9 +61,60 @@ def headline(study: StudyManifest) -> str:
         train = Path(variant.paths.get("train", ""))
         if (train / "metrics.json").is_file():
             r = test_rank1(train)
-            found.append(f"{percent(r['rank1'])} {interval(r)} on the {kind} {variant.name} corpus "
+            found.append(f"{percent(r['rank1'])} (95 % interval {interval(r)}, resampling "
+                         f"{metrics.SUBJECTS_THEN_CLIPS}) on the {kind} {variant.name} corpus "
                          f"(chance {percent(r['chance'])})")
     return "; ".join(found) if found else "no finished run"
+
+
+def data_source(study: StudyManifest) -> str:
+    """Where this build's numbers come from, as a phrase for the prose pages (glued by the results summary),
+    so a sentence about the data follows the data the study ran on."""
+    corpora = ", ".join(v.name for v in study.variants)
+    if study.synthetic:
+        return (f"a synthetic micro-expression corpus that the project generates in the real databases' on-disk "
+                f"layouts ({corpora}): drawn faces, no real person, so the numbers test the method and the code "
+                "and cannot test the paper's accuracies on real faces")
+    return (f"the licensed databases themselves ({corpora}): real faces, so the numbers can be set against the "
+            "paper's")
+
+
+def execution_minutes(study: StudyManifest) -> float | None:
+    """Minutes the study's executed pages took, summed from the duration papermill recorded in each
+    (a page reused as up to date keeps the time of the run that made it); None when none is recorded."""
+    import nbformat
+
+    durations = [nbformat.read(path, as_version=4).metadata.get("papermill", {}).get("duration")
+                 for path in map(Path, study.executed) if path.is_file()]
+    durations = [d for d in durations if d]
+    return sum(durations) / 60 if durations else None
+
+
+def execution_time(study: StudyManifest) -> str:
+    """:func:`execution_minutes` as a phrase for the prose pages."""
+    minutes = execution_minutes(study)
+    if minutes is None:
+        return "an unrecorded time"
+    return f"about {minutes:.0f} minutes" if minutes >= 1 else "under a minute"
+
+
+def claims_html(claims_table: pd.DataFrame, here: str = "executed") -> str:
+    """The claims table (``mlib.claims.study_claims``) as the results summary shows it, an HTML table: no
+    internal key column, columns named in words, the evidence page as a link (``page`` is relative to
+    ``book/``; ``here`` is the showing page's folder under ``book/``), every other cell escaped."""
+    import html
+    import os
+
+    shown = claims_table.drop(columns=[c for c in ("key",) if c in claims_table.columns]).copy()
+    for column in shown.columns:
+        if column != "page":
+            shown[column] = shown[column].map(lambda value: html.escape("" if pd.isna(value) else str(value)))
+    if "page" in shown.columns:
+        shown["page"] = [f'<a href="{html.escape(os.path.relpath(Path(page).with_suffix(".html"), here))}">'
+                         f"{html.escape(Path(page).stem)}</a>" for page in shown.pop("page")]
+        shown = shown.rename(columns={"page": "evidence page"})
+    shown = shown.rename(columns=lambda name: name.replace("_", " "))
+    return shown.to_html(index=False, escape=False)
 
 
 def percent(value: float | None) -> str:
@@ -69,7 +141,7 @@ def split_spread(n: int, sd: float | None = None) -> str:
 def _row(source: str, model: str, rank1: float | None, chosen_by: str = "", ci: dict | None = None,
          where: str = "", splits: str = ONE_SPLIT) -> dict:
     ci = ci or {}
-    return {"source": source, "model": model, "rank-1": percent(rank1), "95 % CI": interval(ci),
+    return {"source": source, "model": model, "rank-1": percent(rank1), CI: interval(ci),
             "chosen by": chosen_by, "split seeds": splits, "result files": where}
 
 
@@ -113,11 +185,11 @@ def single_dataset_table(study: StudyManifest, name: str) -> pd.DataFrame:
         first = ONE_SPLIT if len(seeds) <= 1 else f"the first of {len(seeds)} split seeds"
         rows.append(_row(ours, "SlowFast, the paper's Table 1 configuration", chosen_by="fixed in advance",
                          **_ci_kwargs(test_rank1(paths["train"])), where=paths["train"], splits=first))
-        if len(seeds) > 1:  # mean rank-1 and mean interval bounds over seeds, as mlib.controls.summarize
-            rows.append(_row(ours, "SlowFast, the paper's Table 1 configuration", seeds["rank1"].mean(),
-                             "fixed in advance", {"ci_low": seeds["ci_low"].mean(), "ci_high": seeds["ci_high"].mean()},
-                             str(Path(study.pages["controls"]) / "controls.csv"),
-                             split_spread(len(seeds), seeds["rank1"].std(ddof=1))))
+        if len(seeds) > 1:  # mean rank-1 over seeds, the seeds' pooled interval, as mlib.controls.summarize
+            found = over_split_seeds(seeds["run_dir"])
+            rows.append(_row(ours, "SlowFast, the paper's Table 1 configuration", found["rank1"],
+                             "fixed in advance", found, str(Path(study.pages["controls"]) / "controls.csv"),
+                             split_spread(found["splits"], found["sd"])))
     grid_file = Path(paths.get("grid", "")) / "grid.csv"
     if grid_file.is_file():
         table = grid.load_grid_table(grid_file.parent)
@@ -131,7 +203,8 @@ def single_dataset_table(study: StudyManifest, name: str) -> pd.DataFrame:
             seeds = int(chosen["seeds"])
             spread = f"; {seeds} seeds, {percent(chosen['test_rank1_min'])} to {percent(chosen['test_rank1_max'])}"
             rows.append(_row(ours, f"SlowFast, grid ({settings})", chosen["test_rank1"],
-                             rule + (spread if seeds > 1 else ""), where=str(grid_file)))
+                             rule + (spread if seeds > 1 else ""), over_split_seeds(chosen_runs(table, chosen, grid_file.parent)),
+                             where=str(grid_file)))
     selection = Path(paths.get("ensemble", "")) / "selection.csv"
     if selection.is_file():
         for _, pick in pd.read_csv(selection).iterrows():
@@ -150,6 +223,16 @@ def single_dataset_table(study: StudyManifest, name: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def chosen_runs(table: pd.DataFrame, chosen: pd.Series, grid_dir: str | Path) -> list[Path]:
+    """The finished run folders of the configuration ``chosen`` (``grid.select_configuration``), one per
+    training seed, so its interval pools the seeds' resamples as the split seeds' are pooled."""
+    done = table[table["status"] == "done"]
+    same = pd.Series(True, index=done.index)
+    for key in grid.setting_columns(done):
+        same &= (done[key] == chosen[key]) | (done[key].isna() & pd.isna(chosen[key]))
+    return [Path(grid_dir) / run for run in done.loc[same, "run_dir"]]
+
+
 def _ci_kwargs(found: dict) -> dict:
     return {"rank1": found["rank1"], "ci": found}
 
@@ -159,7 +242,7 @@ def table3(study: StudyManifest, name: str) -> pd.DataFrame:
     pairs on its split (``table3.csv``), then the Table 1 pair over the split seeds (``table3-splits.csv``,
     ``mlib.solver_pair``): the mean over seeds with its sd, or "one split"."""
     variant = study.variant(name)
-    rows = [{"source": PAPER + ", SMIC", "pair": "", "model": model, "test rank-1": percent(value), "95 % CI": "",
+    rows = [{"source": PAPER + ", SMIC", "pair": "", "model": model, "test rank-1": percent(value), CI: "",
              "split seeds": PAPERS_SPLIT}
             for model, value in [("adam", paper.TABLE3_RANK1["adam"]), ("adamw", paper.TABLE3_RANK1["adamw"]),
                                  ("vote of the two", paper.TABLE3_RANK1["ensemble"])]]
@@ -169,7 +252,7 @@ def table3(study: StudyManifest, name: str) -> pd.DataFrame:
         for _, row in pd.read_csv(folder / "table3.csv").iterrows():
             rows.append({"source": source, "pair": f"grid pair {row['pair']}", "model": row["model"],
                          "test rank-1": percent(row["test_rank1"]),
-                         "95 % CI": interval({"ci_low": row["test_ci_low"], "ci_high": row["test_ci_high"]}),
+                         CI: interval({"ci_low": row["test_ci_low"], "ci_high": row["test_ci_high"]}),
                          "split seeds": ONE_SPLIT})
     if "ensemble" in variant.paths and (folder / solver_pair.TABLE_FILE).is_file():
         rows += _pair_over_splits(pd.read_csv(folder / solver_pair.TABLE_FILE), source)
@@ -198,28 +281,29 @@ def learnable_table(study: StudyManifest) -> pd.DataFrame:
         value, chance = (recorded.loc[variant.name] if variant.name in recorded.index else (None, None))
         rows.append({"corpus": variant.name, "what": "truth-parameter control (generator's movement parameters)",
                      "rank-1": "no generator truth" if value is None or pd.isna(value) else percent(value),
-                     "95 % CI": None, "chance": percent(chance) or None})
+                     CI: None, CHANCE: percent(chance) or None})
         for what, run_dir in runs:
             if (run_dir / "metrics.json").is_file():
                 found = test_rank1(run_dir)
                 rows.append({"corpus": variant.name, "what": what, "rank-1": percent(found["rank1"]),
-                             "95 % CI": interval(found), "chance": percent(found["chance"])})
-    return pd.DataFrame(rows, columns=["corpus", "what", "rank-1", "95 % CI", "chance"])
+                             CI: interval(found), CHANCE: percent(found["chance"])})
+    return pd.DataFrame(rows, columns=["corpus", "what", "rank-1", CI, CHANCE])
 
 
 def _pair_over_splits(table: pd.DataFrame, source: str) -> list[dict]:
-    """Rows of ``table3``: each model of the Table 1 pair and the vote's gain, mean over seeds and sd."""
+    """Rows of ``table3``: each model of the Table 1 pair and the vote's gain, mean over seeds, the seeds'
+    pooled interval (``solver_pair.pooled_intervals``: subjects, then clips) and the sd over seeds."""
     by = table.set_index("statistic")
     mean, n = by.loc[solver_pair.MEAN], int(by.loc[solver_pair.MEAN, "splits"])
     sd = by.loc[solver_pair.SD] if n > 1 else {}
+    pooled = solver_pair.pooled_intervals(table)
     rows = []
     for model, label in [("adam", "adam"), ("adamw", "adamw"), ("vote", "hard vote of the two"),
                          ("vote_gain", "vote minus the better member")]:
         column = model if model == "vote_gain" else f"{model}_rank1"
-        # the gain's interval is paired and pooled over the seeds' test clips (mlib.solver_pair)
-        ci = {"ci_low": mean.get(f"{model}_ci_low"), "ci_high": mean.get(f"{model}_ci_high")}
+        low, high = pooled[model]
         rows.append({"source": source, "pair": "Table 1 configuration", "model": label,
-                     "test rank-1": percent(mean[column]), "95 % CI": interval(ci),
+                     "test rank-1": percent(mean[column]), CI: interval({"ci_low": low, "ci_high": high}),
                      "split seeds": split_spread(n, sd.get(column))})
     return rows
 
@@ -236,7 +320,7 @@ def motion_only_table(study: StudyManifest) -> pd.DataFrame:
                 found = test_rank1(run_dir)
                 rows.append({"corpus": variant.name, "faces": "one shared face" if variant.mode != "identity"
                              else "each subject its own", "model": model, "rank-1": percent(found["rank1"]),
-                             "95 % CI": interval(found), "chance": percent(found["chance"]),
+                             CI: interval(found), CHANCE: percent(found["chance"]),
                              "result files": str(run_dir)})
     return pd.DataFrame(rows)
 

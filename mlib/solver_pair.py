@@ -15,13 +15,11 @@ rule (``ours``: votes, then the mean probability, then the class order); with
 two members that rule alone decides every disagreement (``mlib.ensemble``).
 Each member alone is scored as ``mlib.ensemble.table3`` scores it.
 
-:func:`pair_table` gives one row per split seed (each with the bootstrap 95 %
-intervals of ``mlib.metrics``, and the vote's paired gain over the better
-member with its paired interval over that split's test clips) and appends
-:func:`summary_rows`: the mean over seeds (rank-1 and interval bounds averaged,
-as :func:`mlib.controls.summarize` does; the gain's interval pooled over the
-test clips of every seed, :func:`mlib.ensemble.paired_interval`) and, with more
-than one seed, the sd over seeds (``ddof=1``).
+:func:`pair_table` gives one row per split seed (each with the 95 % intervals
+of ``mlib.metrics``, subjects then clips) and appends :func:`summary_rows`: the
+mean rank-1 over seeds with one interval per model from the seeds' resamples
+pooled (:func:`pooled_intervals`, as :func:`mlib.controls.summarize` does) and,
+with more than one seed, the sd over seeds (``ddof=1``).
 """
 
 from __future__ import annotations
@@ -29,14 +27,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping, Sequence
 
-import numpy as np
 import pandas as pd
 import yaml
 
-from mlib import io
+from mlib import io, metrics
 from mlib.config import resolve
-from mlib.ensemble import (SOLVER_KEY, EnsembleError, correct_clips, evaluate, finished_runs, load_predictions,
-                           paired_interval)
+from mlib.ensemble import SOLVER_KEY, EnsembleError, combine, evaluate, finished_runs, load_predictions
 
 SOLVERS = ("adam", "adamw")
 MODELS = (*SOLVERS, "vote")  # the two members and the hard vote of the two
@@ -44,8 +40,7 @@ VOTE = "hard"
 TABLE_FILE = "table3-splits.csv"
 PER_SPLIT, MEAN, SD = "per split", "mean", "sd"  # the ``statistic`` of a row
 RANK_COLUMNS = [f"{model}_{value}" for model in MODELS for value in ("rank1", "ci_low", "ci_high")]
-GAIN_COLUMNS = ["vote_gain", "vote_gain_ci_low", "vote_gain_ci_high"]
-COLUMNS = ["statistic", "split", "splits", *RANK_COLUMNS, *GAIN_COLUMNS, "n_test", "adam_run", "adamw_run"]
+COLUMNS = ["statistic", "split", "splits", *RANK_COLUMNS, "vote_gain", "n_test", "adam_run", "adamw_run"]
 
 
 def grid_inputs(grid_dir: str | Path) -> dict:
@@ -68,18 +63,9 @@ def pair_configs(cfg: Mapping, table1: Mapping, cache: str | Path, split: str | 
     return {solver: resolve(cfg, {**table1, SOLVER_KEY: solver, **run}) for solver in SOLVERS}
 
 
-def vote_differences(run_dirs: Mapping[str, str | Path]) -> np.ndarray:
-    """Per test clip (in clip-key order): the vote's correctness minus the better member's (the member with
-    the higher test rank-1; the first solver on a tie), the paired difference the vote's gain averages."""
-    runs = [load_predictions(run_dirs[solver]) for solver in SOLVERS]
-    members = [correct_clips([run], "soft") for run in runs]
-    better = members[int(members[1].mean() > members[0].mean())]
-    return correct_clips(runs, VOTE).astype(float) - better.astype(float)
-
-
 def split_row(run_dirs: Mapping[str, str | Path], split: str | Path, *, n_boot: int = 1000) -> dict:
     """One split seed's row: each member's and the vote's test rank-1 with its bootstrap 95 % interval,
-    and the vote's gain over the better member with its paired interval over the test clips."""
+    and the vote's gain over the better member."""
     runs = [load_predictions(run_dirs[solver]) for solver in SOLVERS]
     scored = {solver: evaluate([run], "soft", n_boot=n_boot) for solver, run in zip(SOLVERS, runs)}
     scored["vote"] = evaluate(runs, VOTE, n_boot=n_boot)
@@ -87,24 +73,22 @@ def split_row(run_dirs: Mapping[str, str | Path], split: str | Path, *, n_boot: 
     for model, found in scored.items():
         row |= {f"{model}_rank1": found["test_rank1"], f"{model}_ci_low": found["test_ci_low"],
                 f"{model}_ci_high": found["test_ci_high"]}
-    row |= dict(zip(GAIN_COLUMNS, paired_interval([vote_differences(run_dirs)], n_boot=n_boot)))
+    row["vote_gain"] = row["vote_rank1"] - max(row["adam_rank1"], row["adamw_rank1"])
     return row | {"n_test": scored["vote"]["n_test"], "adam_run": str(run_dirs["adam"]),
                   "adamw_run": str(run_dirs["adamw"])}
 
 
-def summary_rows(per_split: pd.DataFrame, pooled_gain: Sequence[float] | None = None) -> pd.DataFrame:
-    """The mean over split seeds of every rank-1, interval bound, gain and test size and, with more than one
-    seed, the sd over seeds of every rank-1 and of the gain.
-
-    ``pooled_gain``: (gain, low, high) of :func:`mlib.ensemble.paired_interval` over every seed's test clips,
-    the mean row's gain and interval; without it the gain's bounds there are empty.
-    """
+def summary_rows(per_split: pd.DataFrame, intervals: Mapping[str, tuple[float, float]] | None = None) -> pd.DataFrame:
+    """The mean over split seeds of every rank-1, gain and test size, each model's interval over the seeds
+    (``intervals``: :func:`pooled_intervals`; without it the mean row has none, since averaging the seeds'
+    bounds gives no interval) and, with more than one seed, the sd over seeds of every rank-1 and of the gain."""
     n = len(per_split)
     if n == 0:
         raise EnsembleError("no split seeds to summarise")
-    measured = [*RANK_COLUMNS, "vote_gain", "n_test"]
+    measured = [f"{model}_rank1" for model in MODELS] + ["vote_gain", "n_test"]
     seeds = f"{n} split seed{'s' if n > 1 else ''}"
-    pooled = dict(zip(GAIN_COLUMNS, pooled_gain)) if pooled_gain is not None else {}
+    pooled = {f"{model}_{bound}": (intervals or {}).get(model, (float("nan"),) * 2)[i]
+              for model in MODELS for i, bound in enumerate(("ci_low", "ci_high"))}
     rows = [{"statistic": MEAN, "split": f"mean over {seeds}", "splits": n, **per_split[measured].mean(), **pooled}]
     if n > 1:
         spread = [f"{model}_rank1" for model in MODELS] + ["vote_gain"]
@@ -121,9 +105,7 @@ def shown(table: pd.DataFrame) -> pd.DataFrame:
         for model in MODELS:
             value, low, high = (row.get(f"{model}_{part}") for part in ("rank1", "ci_low", "ci_high"))
             found[model] = f"{value:.3f}" + ("" if pd.isna(low) else f" [{low:.3f}, {high:.3f}]")
-        low, high = row.get("vote_gain_ci_low"), row.get("vote_gain_ci_high")
-        found["vote gain"] = (f"{row['vote_gain']:{'.3f' if row['statistic'] == SD else '+.3f'}}"
-                              + ("" if pd.isna(low) else f" [{low:+.3f}, {high:+.3f}]"))
+        found["vote gain"] = f"{row['vote_gain']:{'.3f' if row['statistic'] == SD else '+.3f'}}"
         found["test clips"] = "" if pd.isna(row.get("n_test")) else f"{row['n_test']:.0f}"
         rows.append(found)
     return pd.DataFrame(rows)
@@ -164,15 +146,36 @@ def pair_table(cfg: Mapping, table1: Mapping, grid_dir: str | Path, splits: Sequ
     if Path(splits[0]).resolve() != Path(inputs["split"]).resolve():
         raise EnsembleError(f"splits: the first split seed {splits[0]} is not the grid's split {inputs['split']}")
     runs_dir = runs_dir or grid_dir
-    rows, differences = [], []
+    rows = []
     for split in splits:
         configs = pair_configs(cfg, table1, inputs["cache"], split, runs_dir)
         run_dirs = {solver: train(run_cfg, progress=progress, log=log) for solver, run_cfg in configs.items()}
         rows.append(split_row(run_dirs, split, n_boot=n_boot))
-        differences.append(vote_differences(run_dirs))
     per_split = pd.DataFrame(rows, columns=COLUMNS)
-    pooled = paired_interval(differences, n_boot=n_boot)
-    table = pd.concat([per_split, summary_rows(per_split, pooled)], ignore_index=True)
+    table = pd.concat([per_split, summary_rows(per_split, pooled_intervals(per_split, n_boot=n_boot))],
+                      ignore_index=True)
     if out is not None:
         io.write_csv(Path(out) / TABLE_FILE, table)
     return table
+
+
+def pooled_intervals(table: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0) -> dict[str, tuple[float, float]]:
+    """Model (adam, adamw, vote, vote_gain) -> 95 % interval over every split seed of ``table``'s per-split rows.
+
+    Each seed's pair is rescored from its run folders: hierarchical bootstrap
+    draws (subjects, then clips; ``mlib.metrics``) of each member's and the
+    vote's rank-1, and of the vote's gain over that seed's better member,
+    paired on the same clips; the seeds' draws are pooled
+    (``mlib.metrics.pooled_interval``), so the spread between seeds is in the interval.
+    """
+    draws: dict[str, list] = {model: [] for model in (*MODELS, "vote_gain")}
+    for row in table[table["statistic"] == PER_SPLIT].to_dict("records"):
+        runs = [load_predictions(row[f"{solver}_run"]) for solver in SOLVERS]
+        truth = runs[0].subjects["test"]
+        correct = {solver: metrics.correct_top1(truth, run.probs["test"], run.classes) for solver, run in zip(SOLVERS, runs)}
+        correct["vote"] = metrics.correct_top1(truth, combine(runs, VOTE)["test"], runs[0].classes)
+        for model in MODELS:
+            draws[model].append(metrics.hierarchical_bootstrap_draws(correct[model], truth, n_boot, seed))
+        better = max(SOLVERS, key=lambda solver: correct[solver].mean())
+        draws["vote_gain"].append(metrics.paired_difference_draws(correct["vote"], correct[better], truth, n_boot, seed))
+    return {model: metrics.pooled_interval(found) for model, found in draws.items()}

@@ -29,8 +29,14 @@ stratified split depends on the label order.
 data (``mlib/reference/kay2023_original/``, provenance in its README): each
 clip goes to the part the original file gives it, matched by subject and clip
 name (the original's subject ids have no zero padding; they are mapped onto the
-adapter's ids). Clips the original did not use go to ``excluded`` with that
-reason; listed clips missing from the cache are reported by ``original_missing``.
+adapter's ids). Clips the cache holds and the lists lack (a real coding sheet has
+more rows than the lists: CASME II sub04 ``EP12_01f``; SAMM the four single-clip
+subjects and ``028_4_1``, ``032_3_1``; SMIC seven clips) go to a part of their
+own, ``unlisted``, never trained, validated or tested on, and are reported by
+name; a subject keeps its listed clips. Listed clips missing from the cache are
+reported by ``original_missing``. A cache that holds none of the listed clips is
+not the original's inventory: ``make_split`` stops with one line saying how it
+differs (``inventory_difference``).
 
 Validation in ``half``, stratified where possible: only subjects with at least
 two non-test clips may give clips to validation (each must keep a training
@@ -65,7 +71,8 @@ from sklearn.model_selection import train_test_split
 from mlib.io import write_csv, write_json
 
 PROTOCOLS = ("half", "kay2023", "kay2023-original")
-PARTS = ("train", "val", "test", "excluded")
+PARTS = ("train", "val", "test", "excluded", "unlisted")
+USED_PARTS = ("train", "val", "test")
 # The original's main_dir/main.py arguments (--test_size 0.5, --val_size 0.1).
 KAY2023 = {"test_size": 0.5, "val_size": 0.1}
 # Protocols that may leave test (or validation) subjects without a training clip: they report them.
@@ -155,12 +162,40 @@ def _kay2023(kept: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, set[str]]:
     Labels are the original's class ids (``make_videos_of_microexpression_in_slowfast_directory``:
     subjects numbered in ``value_counts`` order), so the stratified test split orders classes as it did.
     """
-    class_ids = {subject: i for i, subject in enumerate(kept["subject"].value_counts().index)}
-    labels = kept["subject"].map(class_ids)
+    labels = kept["subject"].map(value_counts_class_ids(kept["subject"]))
     test_size, val_size = KAY2023["test_size"], KAY2023["val_size"]
     rest, test = train_test_split(kept, test_size=test_size, random_state=seed, stratify=labels)
     _, val = train_test_split(rest, test_size=val_size / (1 - test_size), random_state=seed)
     return test, set(val["clip_key"])
+
+
+def value_counts_class_ids(subjects: pd.Series) -> dict[str, int]:
+    """The original's class ids: ``{subject: i for i, subject in enumerate(df['Subject'].value_counts().index)}``
+    (``show_subject_ranking`` and ``make_videos_of_microexpression_in_slowfast_directory`` in
+    ``MicroExpressionsCode/datasets/DatasetsUtils.py``, commit 7b05a76f967174ab89765d3463ff915a349b5cac), over
+    ``subjects`` (one entry per clip, in the table's order): most clips first, equal counts in the order pandas'
+    ``value_counts`` leaves them."""
+    return {str(subject): i for i, subject in enumerate(subjects.value_counts().index)}
+
+
+def published_class_ids(dataset: str) -> dict[str, int]:
+    """The original's own class ids of ``dataset`` (the ``class_id`` column of its split list, from its
+    ``classids.json``), by adapter subject id."""
+    listed = original_split_list(dataset)
+    return {s: int(i) for s, i in zip(listed["subject"], listed["class_id"])}
+
+
+def split_class_ids(split: pd.DataFrame, protocol: str, dataset: str | None = None) -> dict[str, int] | None:
+    """The class ids the original would have given a split's used subjects (for the ``tie="original"`` vote):
+    ``kay2023-original`` its published ids, ``kay2023`` the ``value_counts`` rule over the kept clips; None for
+    ``half``. Only the order matters to the vote; subjects absent from the split keep their published gaps."""
+    used = split.loc[split["part"].isin(USED_PARTS), "subject"]
+    if protocol == "kay2023-original":
+        published = published_class_ids(dataset)
+        return {s: published[s] for s in sorted(set(used), key=published.get)}
+    if protocol == "kay2023":
+        return value_counts_class_ids(used.reset_index(drop=True))
+    return None
 
 
 def _dataset_of(clips: pd.DataFrame, dataset: str | None) -> str:
@@ -188,9 +223,23 @@ def original_split_list(dataset: str) -> pd.DataFrame:
 def _original_split(clips: pd.DataFrame, dataset: str) -> pd.DataFrame:
     table = clips[["clip_key", "subject", "clip"]].astype(str).reset_index(drop=True)
     listed = original_split_list(dataset).set_index(["subject", "clip"])["part"]
-    part = pd.Series([listed.get((s, c), "excluded") for s, c in zip(table["subject"], table["clip"])])
-    reason = np.where(part == "excluded", NOT_IN_ORIGINAL, "")
+    part = pd.Series([listed.get((s, c), "unlisted") for s, c in zip(table["subject"], table["clip"])])
+    if not (part == "train").any() or not (part == "test").any():
+        raise SplitError(f"kay2023-original: {inventory_difference(clips, dataset)}")
+    reason = np.where(part == "unlisted", NOT_IN_ORIGINAL, "")
     return table[["clip_key", "subject"]].assign(part=part.values, reason=reason)
+
+
+def inventory_difference(clips: pd.DataFrame, dataset: str) -> str:
+    """One line: how ``clips`` differs from the original's ``dataset`` list (listed clips present, clips unlisted)."""
+    listed = original_split_list(dataset)
+    keys = set(zip(listed["subject"], listed["clip"]))
+    present = [(s, c) for s, c in zip(clips["subject"].astype(str), clips["clip"].astype(str))]
+    unlisted = [f"{s}/{c}" for s, c in present if (s, c) not in keys]
+    found = len(present) - len(unlisted)
+    example = f" (e.g. {', '.join(unlisted[:3])})" if unlisted else ""
+    return (f"not the original's {dataset} inventory: {found} of its {len(keys)} listed clips present, "
+            f"{len(unlisted)} clip(s) it does not list{example}; use protocol kay2023 or half for this corpus")
 
 
 def original_missing(clips: pd.DataFrame, dataset: str | None = None) -> list[str]:
@@ -212,8 +261,10 @@ def accuracy_ceiling(split: pd.DataFrame) -> float:
     return float(1 - test["subject"].isin(untrained_test_subjects(split)).sum() / len(test)) if len(test) else float("nan")
 
 
-def split_metadata(split: pd.DataFrame, protocol: str, seed: int, missing: list[str] = ()) -> dict:
-    """What the split file's sidecar holds: counts, exclusions with reasons, missing clips, the ceiling."""
+def split_metadata(split: pd.DataFrame, protocol: str, seed: int, missing: list[str] = (),
+                   class_ids: dict[str, int] | None = None) -> dict:
+    """What the split file's sidecar holds: counts, exclusions with reasons, unlisted and missing clips, the
+    ceiling, and the original's class ids of the subjects (``split_class_ids``; None for ``half``)."""
     untrained = untrained_test_subjects(split)
     test = split[split["part"] == "test"]
     excluded = split[split["part"] == "excluded"]
@@ -222,10 +273,12 @@ def split_metadata(split: pd.DataFrame, protocol: str, seed: int, missing: list[
         "protocol": protocol, "seed": seed,
         "counts": {p: int((split["part"] == p).sum()) for p in PARTS},
         "excluded": dict(zip(excluded["clip_key"], reasons)),
+        "unlisted": split.loc[split["part"] == "unlisted", "clip_key"].tolist(),
         "missing": list(missing),
         "untrained_test_subjects": untrained,
         "untrained_test_clips": sorted(test.loc[test["subject"].isin(untrained), "clip_key"]),
         "accuracy_ceiling": accuracy_ceiling(split),
+        "class_ids": class_ids,
     }
 
 
@@ -285,11 +338,12 @@ def write_splits(
         index = load_index(cache_path)
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise SplitError(f"{Path(cache_path) / 'index.csv'}: not a readable index ({exc})") from exc
-    missing = original_missing(index) if protocol == "kay2023-original" else []
+    dataset = _dataset_of(index, None) if protocol == "kay2023-original" else None
+    missing = original_missing(index, dataset) if dataset else []
     paths = []
     for offset in range(repeats):
         split = make_split(index, protocol, test_size=test_size, val_size=val_size, seed=seed + offset)
-        metadata = split_metadata(split, protocol, seed + offset, missing)
+        metadata = split_metadata(split, protocol, seed + offset, missing, split_class_ids(split, protocol, dataset))
         paths.append(write_split(split, split_path(cache_path, protocol, seed + offset), metadata))
     return paths
 
@@ -359,6 +413,27 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
+def original_inventory(metadata: dict) -> dict:
+    """A ``kay2023-original`` split's clips against the original's lists: listed, used, unlisted, missing."""
+    counts = metadata["counts"]
+    used = sum(counts.get(p, 0) for p in USED_PARTS)
+    return {"listed": used + len(metadata["missing"]), "used": used,
+            "unlisted": len(metadata.get("unlisted", [])), "missing": len(metadata["missing"])}
+
+
+def original_inventory_line(metadata: dict) -> str:
+    """``original_inventory`` as the line ``mlib split`` prints."""
+    return "original's lists: " + ", ".join(f"{k} {v}" for k, v in original_inventory(metadata).items())
+
+
+def original_inventory_note(metadata: dict) -> str:
+    """One sentence for a page: ``original_inventory`` and the unlisted and missing clips by name."""
+    named = "; ".join(f"{what}: {', '.join(names)}" for what, names in
+                      (("unlisted", metadata.get("unlisted", [])), ("missing", metadata["missing"])) if names)
+    return f"Against the original's split list, {original_inventory_line(metadata).split(': ', 1)[1]}" + (
+        f" ({named})." if named else ".")
+
+
 def split_report(split: pd.DataFrame, metadata: dict) -> str:
     """The lines ``mlib split`` prints: counts, exclusions by reason, missing clips, untrained test subjects."""
     lines = [split_counts(split).to_string()]
@@ -371,9 +446,10 @@ def split_report(split: pd.DataFrame, metadata: dict) -> str:
     for reason, keys in by_reason.items():
         lines.append(f"excluded, {reason} ({len(keys)}): {', '.join(keys)}")
     if metadata["protocol"] == "kay2023-original":
-        missing = metadata["missing"]
-        shown = ", ".join(missing) if missing else "none"
-        lines.append(f"listed by the original but missing here ({len(missing)}): {shown}")
+        lines.append(original_inventory_line(metadata))
+        for what, names in (("unlisted (the sheet has them, the original's lists do not; never used)", metadata.get("unlisted", [])),
+                            ("listed by the original but missing here", metadata["missing"])):
+            lines.append(f"{what} ({len(names)}): {', '.join(names) if names else 'none'}")
     untrained = metadata["untrained_test_subjects"]
     lines.append(
         f"test subjects without a training clip: {', '.join(untrained) if untrained else 'none'} "

@@ -31,6 +31,9 @@ from mlib import config, paper
 
 PAPER_GRID = Path("configs/grids/kay2023.yaml")
 AIM_GPU_HOURS = 1.0  # issue 11: the whole `full` study in one GPU-hour
+TARGETS = {"fast_over_plain_train": 3.0, "gpu_busy_fraction": 0.95}  # issue 23: what the fast path should reach
+MEASURES = {"train_input_share": "the input pipeline's share of a training step",
+            "gpu_busy_fraction": "the GPU's busy fraction", "train_mfu": "the model FLOP/s utilisation"}
 
 
 def count_runs(cfg: dict, paper_grid: str | Path = PAPER_GRID) -> pd.DataFrame:
@@ -65,6 +68,10 @@ def gpu_hours(runs: pd.DataFrame, bench: dict, mode: str) -> pd.DataFrame:
 GENERATED_MARKER = "<!-- generated from result files by python -m mlib.study_cost; a test checks it is current -->"
 
 
+def _percent(share: float | None) -> str:
+    return "-" if share is None else f"{100 * share:.0f}"
+
+
 def performance_page(bench_files: list[Path], profile: str | Path) -> str:
     """The book's performance page (markdown), every figure read from the bench JSON files."""
     cfg = config.resolve(profile)
@@ -73,7 +80,10 @@ def performance_page(bench_files: list[Path], profile: str | Path) -> str:
              "fast path: bf16 autocast, channels_last_3d, `torch.compile`, clips resident on the GPU),",
              "and what the whole `full` study costs at that speed. This page is generated from the",
              "benchmark files in `book/bench/` by `python -m mlib.study_cost` (a test checks it is current);",
-             "FLOPs are counted by fvcore (multiply-adds x 2; a training step counts 3x the forward).", ""]
+             "FLOPs are counted by fvcore (multiply-adds x 2; a training step counts 3x the forward).",
+             "MFU is the achieved training FLOP/s over the card's dense tensor-core peak (TF32 for the",
+             "plain path, BF16 for the fast path; `mlib.bench.PEAK_TFLOPS`). The files are written by",
+             "`book/bench/gpu-check.sh` on a GPU; where a GPU session had none, the page says what is missing.", ""]
     runs = count_runs(cfg)
     for path in bench_files:
         bench = json.loads(Path(path).read_text())
@@ -83,18 +93,27 @@ def performance_page(bench_files: list[Path], profile: str | Path) -> str:
                   f"1/{m['beta_inv']}, {m['frames']} frames x {m['size']} px, batch {bench['batch_size']}, "
                   f"{bench['steps']} timed steps after {bench['warmup']} warm-up steps; forward "
                   f"{bench['forward_gflops_per_clip']:.1f} GFLOP per clip.", "",
-                  "| path | train clips/s | inference clips/s | train peak GiB | train TFLOP/s | inference TFLOP/s | warm-up s |",
-                  "|---|---|---|---|---|---|---|"]
+                  "| path | train clips/s | inference clips/s | train peak GiB | train TFLOP/s | inference TFLOP/s "
+                  "| warm-up s | input share % | GPU busy % | train MFU % |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for mode, r in bench["modes"].items():
             lines.append(f"| {mode} | {r['train_clips_per_s']:.1f} | {r['infer_clips_per_s']:.1f} | "
                          f"{r['train_peak_memory_mb'] / 1024:.1f} | {r['train_tflops_per_s']:.1f} | "
-                         f"{r['infer_tflops_per_s']:.1f} | {r['warmup_seconds']:.0f} |")
+                         f"{r['infer_tflops_per_s']:.1f} | {r['warmup_seconds']:.0f} | "
+                         + " | ".join(_percent(r.get(key)) for key in MEASURES) + " |")
         lines.append("")
+        missing = [what for key, what in MEASURES.items()
+                   if all(r.get(key) is None for r in bench["modes"].values())]
+        if missing:
+            lines += [f"Not measured in this file: {', '.join(missing)} (a dash in the table).", ""]
         if "fast_over_plain" in bench:
             ratio = bench["fast_over_plain"]
-            lines += [f"Fast over plain: training {ratio['train']:.2f}x, inference {ratio['infer']:.2f}x.", ""]
+            lines += [f"Fast over plain: training {ratio['train']:.2f}x, inference {ratio['infer']:.2f}x "
+                      f"(target: training at least {TARGETS['fast_over_plain_train']:g}x, GPU busy at least "
+                      f"{100 * TARGETS['gpu_busy_fraction']:.0f} % of step time).", ""]
         else:
-            lines += ["This file has no fast-path figures, so there is no fast/plain ratio for this card.", ""]
+            lines += ["This file has no fast-path figures, so there is no fast/plain ratio for this card "
+                      f"(target: training at least {TARGETS['fast_over_plain_train']:g}x the plain path).", ""]
         if bench.get("note"):
             lines += [f"Note: {bench['note']}", ""]
         mode = "fast" if "fast" in bench["modes"] else "plain"

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from mlib import io, recipe
+from mlib.bn_chunks import chunked_step
 from mlib.config import ConfigError, config_hash, load_yaml, resolve
 from mlib.data import (ClipTable, evaluation_select, load_clip_arrays, load_clip_table, make_inputs,
                        read_cache_settings, run_working_size, fit_clip)
@@ -131,15 +132,26 @@ def backend_settings(device: torch.device):
         torch.backends.cudnn.benchmark = benchmark
 
 
+# Training settings added after runs were made, at the value that trains as before: there they stay out of
+# a run's identity, so run folders made before the setting existed are found, resumed and skipped as before.
+NEUTRAL_TRAIN = {"bn_chunks": 1}
+
+
+def train_identity(train_cfg: dict) -> dict:
+    """The ``train`` section as part of a run's identity: ``NEUTRAL_TRAIN`` settings at their neutral value left out."""
+    return {k: v for k, v in train_cfg.items() if k not in NEUTRAL_TRAIN or v != NEUTRAL_TRAIN[k]}
+
+
 def run_folder(cfg: dict) -> Path:
     """``run.out/<run.name or hash(model, train, cache settings, split file content)>``; the input plan
-    (``data.sampling``, ``data.input``) joins the hash when it is not the default window/clip."""
+    (``data.sampling``, ``data.input``) joins the hash when it is not the default window/clip, and
+    ``train`` is ``train_identity``'s."""
     run = cfg["run"]
     if run.get("name"):
         return Path(run["out"]) / run["name"]
     key = {
         "model": cfg["model"],
-        "train": cfg["train"],
+        "train": train_identity(cfg["train"]),
         "cache_settings": read_cache_settings(run["cache"]),
         "split": Path(run["split"]).read_text(),
     }
@@ -286,16 +298,23 @@ class _Runner:
         total_loss, correct, seen = 0.0, 0, 0
         for chunk in tqdm(batches, desc=f"epoch {epoch}", leave=False, disable=not progress):
             x, y = self.batch(chunk, bool(tcfg["augment"]), generator)
-            with self.autocast():
-                logits = self.step_model(x)
-            loss = F.cross_entropy(logits.float(), y, label_smoothing=float(tcfg["label_smoothing"]))
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            # train.bn_chunks > 1: BatchNorm over per-GPU chunks of the batch, as the original (mlib.bn_chunks)
+            logits, loss = chunked_step(self.forward, x, y, int(tcfg["bn_chunks"]), self.loss)
             optimizer.step()
             total_loss += float(loss.detach()) * len(chunk)
             correct += int((logits.argmax(1) == y).sum())
             seen += len(chunk)
         return total_loss / max(seen, 1), correct / max(seen, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The training forward pass (mixed precision where configured)."""
+        with self.autocast():
+            return self.step_model(x)
+
+    def loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The training loss: cross-entropy with the configured label smoothing."""
+        return F.cross_entropy(logits.float(), y, label_smoothing=float(self.cfg["train"]["label_smoothing"]))
 
     @torch.no_grad()
     def predict_rows(self, rows: np.ndarray) -> np.ndarray:
@@ -374,8 +393,8 @@ def _check_same_config(run_dir: Path, cfg: dict) -> None:
     if not saved_path.is_file():
         return
     saved = load_yaml(saved_path)
-    for section in ("model", "train"):
-        if saved.get(section) != cfg[section]:
+    for section, identity in (("model", lambda x: x), ("train", train_identity)):
+        if identity(saved.get(section) or {}) != identity(cfg[section]):
             raise TrainingError(f"{saved_path}: the run folder holds a different '{section}' configuration; choose another run.name")
     if InputPlan.from_config(saved).key() != InputPlan.from_config(cfg).key():
         raise TrainingError(f"{saved_path}: the run folder holds a different data.sampling/data.input; choose another run.name")

@@ -74,7 +74,7 @@ for key, value in claims.front_page_values(verdicts).items():
     glue(key, value, display=False)
 front_page = claims.front_page_table(verdicts, claims.corpus_titles(study))  # links relative to book/
 glue("verdict-table", HTML(front_page.to_html(index=False, escape=False)), display=False)
-show_table(claims.evidence_table(verdicts))
+display(HTML(results.claims_html(claims.evidence_table(verdicts))))  # evidence pages as links, relative to this page
 
 # %% [markdown]
 # The study's result tables, metrics and per-clip predictions (no clips, no
@@ -85,6 +85,8 @@ show_table(claims.evidence_table(verdicts))
 archived = results.write_archive(Path(study_file).parent, EXECUTED_DIR / "study-results.zip")
 glue("archive-files", str(len(archived)), display=False)
 glue("headline", results.headline(study), display=False)
+glue("data-source", results.data_source(study), display=False)  # the prose pages' sentences on the data
+glue("study-time", results.execution_time(study), display=False)
 display(Markdown("\n".join(f"- **{row['variant']}**: " + "; ".join(f"{key} `{value}`" for key, value in row.items()
                                                                  if key != "variant" and isinstance(value, str))
                            for row in results.provenance(study).to_dict("records"))))
@@ -98,7 +100,8 @@ display(Markdown("\n".join(f"- **{row['variant']}**: " + "; ".join(f"{key} `{val
 from mlib import paper
 
 for title, table in paper.reported_tables().items():
-    display(Markdown(f"**{title}**"), table)
+    display(Markdown(f"**{title}**"))
+    show_table(table)
 
 # %% [markdown]
 # ## Tables 2 and 4: single models and the hand-crafted baseline
@@ -108,8 +111,14 @@ for title, table in paper.reported_tables().items():
 # trained once, the grid's configuration chosen on validation, the grid's best
 # *test* accuracy (the original code's rule: the test set chose it, so it is
 # optimistic), the ensemble chosen on validation, and our re-implementation of
-# the baseline's features with an SVM. Intervals are bootstrap 95 % intervals
-# over test clips.
+# the baseline's features with an SVM. Every interval of ours is a 95 %
+# interval that resamples the test subjects, then the clips within each drawn
+# subject (`mlib.metrics.hierarchical_rank1_ci`), the column header says so;
+# over several split seeds it pools the seeds' resamples, so the spread between
+# splits is part of it (`mlib.metrics.pooled_interval`, the method page). The
+# clip-only interval stays beside it on the training page. Chance, where shown,
+# is the larger of one over the number of subjects and the test set's majority
+# rate (`mlib.metrics.chance_level`).
 
 # %%
 identity = [v.name for v in study.variants if v.mode == "identity"]

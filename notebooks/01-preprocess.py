@@ -22,6 +22,7 @@
 # their first and last frames. The work is done by `mlib` (`mlib validate`,
 # `mlib prepare`, `mlib split` run the same functions); this notebook only
 # shows what came out.
+# <!-- not results: 64 (the window length in frames, a setting) -->
 #
 # **Is this data synthetic?** By default, yes: when the configuration's
 # `study.data` is `synthetic`, the notebook writes the synthetic corpus of
@@ -53,10 +54,11 @@ from mlib.io import atomic_path, write_json
 from mlib.plots import say, show_table
 from mlib.plots.data import crop_montage, split_parts, window_timeline
 from mlib.preprocess import load_index, prepare_cache
+from mlib.preprocess.window import pad_rule
 from mlib.data import root_is_synthetic
 from mlib.provenance import data_banner
 from mlib.results import provenance_note
-from mlib.splits import load_split, split_counts, write_splits
+from mlib.splits import load_split, load_split_metadata, original_inventory_note, split_counts, write_splits
 from mlib.synth.layouts import write_configured_corpus
 
 cfg = config.resolve(profile, overrides)
@@ -108,7 +110,8 @@ say(provenance_note([root], source=SOURCE))
 # %%
 cache = prepare_cache(clips, prepare["cache_dir"], dataset=dataset, root=root, window=prepare["window"],
                       face_size=prepare["face_size"], margin=prepare["margin"], cropped=data["cropped"],
-                      apex_rule=data["apex_rule"], workers=prepare["workers"], progress=False)
+                      apex_rule=data["apex_rule"], pad=pad_rule(prepare["pad"], splitting["protocol"]),
+                      workers=prepare["workers"], progress=False)
 index = load_index(cache)
 show_table(index["detector"].value_counts().rename("clips").rename_axis("detector").reset_index())
 say(takeaways.detector(index))
@@ -151,7 +154,9 @@ say(provenance_note([cache], source=SOURCE))
 # ## Split
 #
 # The split file of the chosen protocol; subjects with a single clip are
-# excluded (they cannot be both trained and tested on).
+# excluded (they cannot be both trained and tested on). With `kay2023-original`
+# the page also says how many of the original's listed clips were used, which
+# clips the lists lack (part `unlisted`, never used) and which are missing.
 
 # %%
 split_file = write_splits(cache, splitting["protocol"], test_size=splitting["test_size"],
@@ -162,6 +167,8 @@ save(split_parts(split), "split-parts.png")
 plt.show()
 show_table(split_counts(split).rename_axis("part").reset_index())
 say(takeaways.split_sizes(split) + (f" Excluded: {', '.join(excluded)}." if excluded else ""))
+if splitting["protocol"] == "kay2023-original":  # listed / used / unlisted / missing clips of the original's list
+    say(original_inventory_note(load_split_metadata(split_file)))
 say(provenance_note([cache, split_file], source=SOURCE))
 
 # %% [markdown]

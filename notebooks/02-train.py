@@ -41,14 +41,17 @@ if "google.colab" in sys.modules:  # on Colab: install the project first
 profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None: the defaults
 overrides = {}  # dotted settings over the profile; run.cache and run.split name the inputs (notebook 01) and
 # run.out the parent of run folders, e.g. {"run.cache": "cache/casme2-...", "run.split": "cache/casme2-.../splits/half-seed42.csv"}
+preprocessed = "figures/01-preprocess/data.json"  # notebook 01's record: the cache and split when overrides name none
 
 # %%
 from mlib import config
+from mlib.manifest import preprocessed_overrides
 from mlib.train import run_folder
 
+overrides = {**preprocessed_overrides(preprocessed), **overrides}  # the study's (or yours) win
 cfg = config.resolve(profile, overrides)
 if not cfg["run"]["cache"] or not cfg["run"]["split"]:
-    raise ValueError("set overrides run.cache and run.split (run notebook 01-preprocess first)")
+    raise ValueError(f"set overrides run.cache and run.split, or run notebook 01-preprocess first (no {preprocessed})")
 run_dir = run_folder(cfg)
 
 # %%
@@ -62,7 +65,7 @@ from mlib.data import read_cache_settings
 from mlib.plots import say, show, show_table
 from mlib.plots import training as plots
 from mlib.provenance import cache_banner
-from mlib.results import provenance_note
+from mlib.results import both_intervals, provenance_note, test_rank1
 from mlib.train import train
 
 SOURCE = "notebooks/02-train.py"
@@ -86,21 +89,26 @@ say(provenance_note([run_dir, cache, split], source=SOURCE))
 
 # %% [markdown]
 # ## Rank-1 accuracy (the paper's metric)
-# The 95 % interval resamples the test clips (bootstrap); chance is one over the
-# number of identities.
+# Two 95 % intervals, side by side. The default one resamples the subjects,
+# then the clips within each drawn subject (hierarchical bootstrap,
+# `mlib.metrics.hierarchical_rank1_ci`): one person's clips share a face and a
+# way of moving, so the subjects are what varies. The second resamples the
+# clips as if they were independent (`mlib.metrics.bootstrap_rank1_ci`); it is
+# narrower whenever subjects differ. Chance is the study's one chance level,
+# the larger of one over the number of identities and the test set's majority
+# rate (`mlib.metrics.chance_level`).
 
 # %%
 rows = []
 for part in ("val", "test"):
     numbers = result[part]
     if numbers["n_clips"]:
-        low, high = numbers["rank1_ci95"]
         rows.append({"part": part, "clips": numbers["n_clips"], "subjects": numbers["n_subjects"],
-                     "rank-1": round(numbers["rank1"], 4), "95 % CI": f"{low:.3f}-{high:.3f}",
+                     "rank-1": round(numbers["rank1"], 4), **both_intervals(run_dir, part),
                      "rank-5": round(numbers["rank5"], 4), "chance": round(numbers["chance"], 4)})
 show_table(pd.DataFrame(rows))
-test_part = result["test"]
-say(takeaways.versus_chance(test_part["rank1"], *test_part["rank1_ci95"], test_part["chance"]))
+test_part = test_rank1(run_dir)  # the default interval: subjects, then clips
+say(takeaways.versus_chance(test_part["rank1"], test_part["ci_low"], test_part["ci_high"], test_part["chance"]))
 say(provenance_note([run_dir], source=SOURCE))
 
 # %% [markdown]

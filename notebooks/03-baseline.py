@@ -89,8 +89,10 @@ table = results_table(runs)
 
 # %% [markdown]
 # ## Test rank-1 per feature set
-# The 95 % interval resamples the test clips (bootstrap); chance is one over the
-# number of identities. C was chosen on the validation part when the split has
+# The 95 % interval resamples the test subjects, then the clips within each
+# (hierarchical bootstrap, `mlib.metrics`); chance is the study's one chance
+# level, the larger of one over the number of identities and the test set's
+# majority rate (`mlib.metrics.chance_level`). C was chosen on the validation part when the split has
 # one (`selection` = `val`), else fixed at 1. `seconds/clip` is the descriptor
 # extraction time per clip on this machine's CPU (one process per clip, `prepare.workers`
 # in parallel).
@@ -100,7 +102,7 @@ shown = pd.DataFrame({
     "features": table["features"],
     "kind": table["kind"],
     "test rank-1": table["test_rank1"].round(4),
-    "95 % CI": [f"{lo:.3f}-{hi:.3f}" for lo, hi in zip(table["test_ci_low"], table["test_ci_high"])],
+    "95 % interval (subjects, then clips)": [f"{lo:.3f}-{hi:.3f}" for lo, hi in zip(table["test_ci_low"], table["test_ci_high"])],
     "test rank-5": table["test_rank5"].round(4),
     "val rank-1": table["val_rank1"].map(lambda v: "-" if v is None or pd.isna(v) else f"{v:.4f}"),
     "chance": table["chance"].round(4),

@@ -120,7 +120,7 @@ say("The paper's Table 3 (SMIC, real data), from `mlib.paper`.")
 #
 # The ensemble chosen on validation against the single run chosen on validation,
 # on the same test clips; the interval is a paired bootstrap of the difference
-# (resampling test clips). An interval that contains 0 means the test set is too
+# (resampling test subjects, then their clips, the same for both). An interval that contains 0 means the test set is too
 # small to tell the two apart.
 
 # %%
@@ -195,6 +195,7 @@ say(provenance_note([grid_dir], source=SOURCE))
 # (cut to keep `make book` near 35 minutes). On `full` it is 3 split seeds, and
 # the runs the grid does not hold are trained here (the note below counts them;
 # the Adam run of each seed is also the controls page's `clip` run, trained once).
+# <!-- not results: 35, 3 (the default book's time budget, a target, and the full profile's split_repeats, a setting) -->
 
 # %%
 from mlib import solver_pair, study

@@ -46,16 +46,26 @@ if "google.colab" in sys.modules:  # on Colab: install the project first
 profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None: the defaults
 overrides = {}  # dotted settings over the profile: run.cache (None: the run's own cache), study.gradcam_clips,
 # study.gradcam_target, study.gradcam_pathway, study.publish_faces, train.device and train.batch_size
-run = None  # a finished run folder (notebook 02-train); required
+run = None  # a finished run folder; None: notebook 02-train's run on notebook 01's cache and split
+preprocessed = "figures/01-preprocess/data.json"  # notebook 01's record, read when run is None
 out = None  # result folder; None: <run>/gradcam-test-<target>
 private_dir = "private/gradcam"  # git-ignored folder for figures that show real faces
 
 # %%
+from pathlib import Path
+
 from mlib import config
+from mlib.manifest import preprocessed_overrides
+from mlib.train import run_folder
 
 cfg = config.resolve(profile, overrides)
-if run is None:
-    raise ValueError("set the parameter run to a finished run folder (notebook 02-train)")
+if run is None:  # the run notebook 02 trained with the same profile and overrides
+    chained = preprocessed_overrides(preprocessed)
+    if not chained:
+        raise ValueError(f"set the parameter run to a finished run folder, or run notebooks 01 and 02 first (no {preprocessed})")
+    run = run_folder(config.resolve(profile, {**chained, **overrides}))
+if not (Path(run) / "metrics.json").is_file():
+    raise ValueError(f"{run}: not a finished run folder; set the parameter run (notebook 02-train makes one)")
 cache = cfg["run"]["cache"]
 clips = cfg["study"]["gradcam_clips"]  # clips drawn as figures: a number (the first test clips) or clip_keys
 target, pathway = cfg["study"]["gradcam_target"], cfg["study"]["gradcam_pathway"]

@@ -31,9 +31,13 @@
 #   (`data.sampling: pyslowfast`: on a 64-frame window, positions 0, 13, 27, 40,
 #   54 and then the last frame 59 times).
 #
-# Each point is the test rank-1 with its 95 % bootstrap interval (averaged over
-# split seeds when there are several). The dotted line is chance (1 / subjects),
-# the dashed one the rate of always answering the most frequent training subject.
+# Each point is the test rank-1 with its 95 % interval, resampling the test
+# subjects, then the clips within each; with several split seeds, the mean
+# rank-1 over seeds and one interval from the seeds' resamples pooled
+# (`mlib.controls.summarize`). The dotted line is chance, the larger of one
+# over the number of subjects and the test set's majority rate
+# (`mlib.metrics.chance_level`); the dashed one the rate of always answering
+# the most frequent training subject.
 # The verdict under each panel comes from `mlib.controls.motion_verdict`, whose
 # rule is printed below: a variant *identifies* when its interval's lower bound
 # is above both lines; a negative result is read against the positive control
@@ -69,7 +73,7 @@ from mlib import config, controls, positive_controls, study
 from IPython.display import HTML
 from myst_nb import glue
 
-from mlib.plots import say, show, show_table, table_html
+from mlib.plots import rule_prose, say, show, show_table, table_html
 from mlib.plots.controls import controls_figure
 
 cfg = config.resolve(profile, overrides)
@@ -78,7 +82,6 @@ if not corpora:
 variants = variants or study.control_variants(cfg)
 
 # %%
-import inspect
 from pathlib import Path
 
 from IPython.display import display
@@ -109,7 +112,7 @@ say(provenance_note([Path(out) / "controls.csv"], source=SOURCE))
 show(controls_figure(summary, found))
 say(takeaways.controls(found))
 say(provenance_note(table["run_dir"], source=SOURCE))
-show_table(summary.round(3))
+show_table(controls.shown_summary(summary))
 say(provenance_note([Path(out) / "controls.csv"], source=SOURCE))
 
 # %% [markdown]
@@ -148,7 +151,7 @@ else:
 # ## The verdict and its rule
 
 # %%
-say(inspect.cleandoc(controls.motion_verdict.__doc__))
-show_table(found)
+say(rule_prose(controls.motion_verdict))
+show_table(controls.shown_verdicts(found))
 say(takeaways.controls(found))
 say(provenance_note([Path(out) / "controls.csv"], source=SOURCE))

@@ -69,7 +69,7 @@ summary = original.grid_summary(runs)
 # ## The grid's test scores, and what the split allows
 #
 # Every run of the original grid, on the test part of its database's split
-# (SAMM 26 runs, CASME II 4, SMIC 47; each setting trained once). Beside the
+# (the table below counts them; each setting trained once). Beside the
 # spread: the **majority-class rate** (always answering the subject with most
 # training clips) and the **ceiling** the split sets: the original took its
 # validation part off the non-test half without stratifying, so some test

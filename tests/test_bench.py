@@ -87,3 +87,32 @@ def test_performance_page_is_generated_from_the_committed_bench_files():
         assert bench["device"] in page
         for r in bench["modes"].values():
             assert f"| {r['train_clips_per_s']:.1f} |" in page
+
+
+@pytest.mark.slow
+def test_the_gpu_check_script_runs_its_quick_mode_and_writes_the_bench_json(tmp_path):
+    """The script a GPU lease runs (book/bench/gpu-check.sh), in its CPU `quick` mode: it must work
+    before a lease spends device time on it, and its JSON must carry every measure the page shows."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OUT": str(tmp_path), "PY": sys.executable, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(["bash", "book/bench/gpu-check.sh", "quick"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    record = json.loads((tmp_path / "bench.json").read_text())
+    plain = record["modes"]["plain"]
+    assert 0 < plain["train_input_share"] < 1  # the inputs are part of the step, not all of it
+    assert plain["gpu_busy_fraction"] is None and plain["train_mfu"] is None  # no GPU, no peak
+    assert "bench ended with status 0" in done.stdout
+    page = study_cost.performance_page([tmp_path / "bench.json"], ROOT / "configs/profiles/full.yaml")
+    assert "Not measured in this file: the GPU's busy fraction, the model FLOP/s utilisation" in page
+
+
+def test_mfu_uses_the_peak_of_the_paths_arithmetic():
+    from mlib import bench
+
+    assert bench.peak_tflops("NVIDIA H200", bench.MODES["fast"]) == 989.4
+    assert bench.peak_tflops("NVIDIA H100 80GB HBM3", bench.MODES["plain"]) == 494.7
+    assert bench.peak_tflops("CPU (x86_64, 2 threads)", bench.MODES["plain"]) is None

@@ -233,41 +233,56 @@ def test_no_replication_verdict_reads_the_papers_numbers_beyond_the_claim():
     assert reached == set(claims.OUTCOMES)
 
 
-def _predictions(run_dir, right_share, val_rank1):
-    """A run's predictions.csv over 4 validation and 40 test clips of subjects a and b, right on the first
-    ``right_share`` of the test clips, and its metrics.json."""
+def _predictions(run_dir, right, val_rank1, sure=0.9, unsure=0.9):
+    """A run's predictions.csv over 4 validation and 40 test clips of subjects a and b, right on the test
+    clips where ``right(i)``, with probability ``sure`` for its answer there and ``unsure`` elsewhere; and
+    what its metrics.json holds."""
     from mlib import io
 
     rows = []
     for part, n in (("val", 4), ("test", 40)):
         for i in range(n):
-            truth = "ab"[i % 2]
-            guess = truth if part == "val" or i < right_share * n else "ab"[(i + 1) % 2]
+            truth, correct = "ab"[i % 2], part == "val" or right(i)
+            guess, p = (truth, sure) if correct else ("ab"[(i + 1) % 2], unsure)
             rows.append({"clip_key": f"{part}{i:02d}", "subject": truth, "part": part,
-                         "p:a": 0.9 if guess == "a" else 0.1, "p:b": 0.9 if guess == "b" else 0.1})
+                         "p:a": p if guess == "a" else 1 - p, "p:b": p if guess == "b" else 1 - p})
     io.write_csv(run_dir / "predictions.csv", pd.DataFrame(rows))
     return {"val": {"rank1": val_rank1}, "feature_set": run_dir.name}
 
 
-def _crafted_results(folder, rank1_value, gain_low, null_low, slowfast_right):
-    """A corpus's result files as the pages write them: the Table 1 run's metrics and predictions, two
-    baseline runs, the pair's gain over split seeds (table3-splits.csv), the validation-chosen ensemble's gain
-    (gain.json), the Grad-CAM null table."""
-    import json
-
+def _pair(ensemble_dir, runs_dir, vote_follows_the_right_member):
+    """table3-splits.csv of one split seed whose Adam and AdamW runs are each right on half the test clips;
+    each is sure where it is right (the vote is then always right) or where it is wrong (always wrong)."""
     from mlib import io, solver_pair
 
+    sure, unsure = (0.9, 0.6) if vote_follows_the_right_member else (0.6, 0.9)
+    for solver, right in (("adam", lambda i: i < 20), ("adamw", lambda i: i >= 20)):
+        io.write_json(runs_dir / solver / "metrics.json", _predictions(runs_dir / solver, right, 1.0, sure, unsure))
+    gain_value = 0.5 if vote_follows_the_right_member else -0.5
+    row = {"statistic": solver_pair.PER_SPLIT, "split": "seed42", "splits": 1, "n_test": 40,
+           "adam_run": str(runs_dir / "adam"), "adamw_run": str(runs_dir / "adamw"), "vote_gain": gain_value,
+           **{f"{model}_rank1": 0.5 for model in ("adam", "adamw")}, "vote_rank1": 0.5 + gain_value}
+    frame = pd.DataFrame([row], columns=solver_pair.COLUMNS)
+    io.write_csv(ensemble_dir / solver_pair.TABLE_FILE, pd.concat([frame, solver_pair.summary_rows(frame)]))
+
+
+def _crafted_results(folder, rank1_value, vote_right, null_low, slowfast_right):
+    """A corpus's result files as the pages write them: the Table 1 run's metrics and predictions, two
+    baseline runs, the Table 1 pair over split seeds (table3-splits.csv and its runs), the validation-chosen
+    ensemble's gain (gain.json), the Grad-CAM null table."""
+    import json
+
+    from mlib import io
+
     train, ensemble_dir, gradcam = folder / "train", folder / "ensemble", folder / "gradcam"
-    _predictions(train, slowfast_right, 1.0)
+    _predictions(train, lambda i: i < slowfast_right * 40, 1.0)
     io.write_json(train / "metrics.json", {"test": {"rank1": rank1_value, "rank1_ci95": [rank1_value - 0.05,
                                                                                          rank1_value + 0.05],
                                                     "chance": 0.04}})
     for features, val_rank1 in (("lbp-top", 0.75), ("lgbp", 0.5)):  # the validation choice: lbp-top, half right
         io.write_json(folder / "baseline" / features / "metrics.json",
-                      _predictions(folder / "baseline" / features, 0.5, val_rank1))
-    mean = {"statistic": solver_pair.MEAN, "split": "mean over 3 split seeds", "splits": 3, "n_test": 40,
-            "vote_gain": gain_low + 0.04, "vote_gain_ci_low": gain_low, "vote_gain_ci_high": gain_low + 0.08}
-    io.write_csv(ensemble_dir / solver_pair.TABLE_FILE, pd.DataFrame([mean], columns=solver_pair.COLUMNS))
+                      _predictions(folder / "baseline" / features, lambda i: i < 20, val_rank1))
+    _pair(ensemble_dir, folder / "runs", vote_right)
     (ensemble_dir / "gain.json").write_text(json.dumps(gain(0.02, -0.03, 0.07)))
     io.write_csv(gradcam / "null.csv", pd.DataFrame([
         {"pathway": p, "region": "motion", "clips": 40, **lifts(null_low + 0.2, null_low, null_low + 0.4)}
@@ -277,8 +292,8 @@ def _crafted_results(folder, rank1_value, gain_low, null_low, slowfast_right):
 
 
 @pytest.mark.parametrize("evidence, expected", [
-    ((paper.TABLE2_RANK1["casme2"], 0.05, 1.2, 1.0), claims.REPRODUCED),  # a perfect replication
-    ((0.2, -0.15, 0.5, 0.1), claims.NOT_REPRODUCED),  # a clear failure
+    ((paper.TABLE2_RANK1["casme2"], True, 1.2, 1.0), claims.REPRODUCED),  # a perfect replication
+    ((0.2, False, 0.5, 0.1), claims.NOT_REPRODUCED),  # a clear failure
 ])
 def test_study_claims_follow_the_result_files_of_a_real_run(tmp_path, evidence, expected):
     from mlib.manifest import StudyManifest, Variant
@@ -296,7 +311,7 @@ def test_study_claims_follow_the_result_files_of_a_real_run(tmp_path, evidence, 
 
 def test_evidence_table_names_each_claim_in_words():
     shown = claims.evidence_table(_table())
-    assert list(shown.columns) == ["claim of the paper", "corpus", "question", "outcome", "evidence", "evidence page"]
+    assert list(shown.columns) == ["claim of the paper", "corpus", "question", "outcome", "evidence", "page"]
     assert shown["claim of the paper"].iloc[0] == claims.CLAIM_LABELS["grid"]
     assert shown["outcome"].tolist() == _table()["verdict"].tolist()
 

@@ -65,16 +65,23 @@ def test_missing_clip_is_not_measured_and_verdicts_cover_every_corpus():
     assert table.set_index("corpus")["verdict"].to_dict() == {"a": controls.NOT_MEASURED, "b": controls.MOTION}
 
 
-def test_summarize_averages_over_split_seeds():
+def test_summarize_pools_the_split_seeds_into_one_interval(tmp_path):
+    from crafted_predictions import write_predictions
+
+    subjects = list(np.repeat(["a", "b", "c", "d"], 5))
+    runs = [write_predictions(tmp_path / "r0", subjects, [s in "ab" for s in subjects]),  # rank-1 0.5
+            write_predictions(tmp_path / "r1", subjects, [True] * 20)]  # rank-1 1.0
     table = pd.DataFrame([
-        {"corpus": "c", "variant": "clip", "split": "s0", "rank1": 0.6, "ci_low": 0.5, "ci_high": 0.7, "chance": 0.1,
-         "majority": 0.2, "n_test": 10, "positive_control": np.nan, "run_dir": "r0"},
-        {"corpus": "c", "variant": "clip", "split": "s1", "rank1": 0.8, "ci_low": 0.7, "ci_high": 0.9, "chance": 0.1,
-         "majority": 0.1, "n_test": 10, "positive_control": np.nan, "run_dir": "r1"},
-    ])
+        {"corpus": "c", "variant": "clip", "split": f"s{i}", "rank1": r, "ci_low": lo, "ci_high": hi, "chance": 0.25,
+         "majority": m, "n_test": 20, "positive_control": np.nan, "run_dir": str(run)}
+        for i, (r, lo, hi, m, run) in enumerate([(0.5, 0.0, 1.0, 0.2, runs[0]), (1.0, 1.0, 1.0, 0.1, runs[1])])])
     row = controls.summarize(table).iloc[0]
-    assert row["rank1"] == pytest.approx(0.7) and row["ci_low"] == pytest.approx(0.6) and row["splits"] == 2
-    assert row["split_sd"] == pytest.approx(np.std([0.6, 0.8], ddof=1)) and row["majority"] == pytest.approx(0.15)
+    assert row["rank1"] == pytest.approx(0.75) and row["splits"] == 2 and row["chance"] == pytest.approx(0.25)
+    assert row["split_sd"] == pytest.approx(np.std([0.5, 1.0], ddof=1)) and row["majority"] == pytest.approx(0.15)
+    # the mixture of the two seeds' draws: seed 1 is always 1.0, seed 0 draws k/4 right subjects
+    assert (row["ci_low"], row["ci_high"]) == (0.0, 1.0)
+    one = controls.summarize(table.iloc[[1]]).iloc[0]
+    assert (one["ci_low"], one["ci_high"]) == (1.0, 1.0) and np.isnan(one["split_sd"])
 
 
 def test_majority_rate_is_the_top_training_subjects_share_of_test(tmp_path):
@@ -113,3 +120,22 @@ def test_run_controls_trains_each_variant_once_and_reuses_finished_runs(tmp_path
     again = controls.run_controls(cfg, corpora, None, variants=["clip", "shuffled", "pyslowfast"])
     assert capsys.readouterr().out.count("finished (metrics.json present); skipping") == 3
     pd.testing.assert_frame_equal(again, table)
+
+
+def test_the_page_shows_the_summary_and_verdicts_in_words():
+    summary = _summary(clip=(0.9, 0.8, 0.97), difference=(0.5, 0.3, 0.6))
+    shown = controls.shown_summary(summary)
+    assert not {"rank1", "ci_low", "ci_high", "split_sd", "positive_control"} & set(shown.columns)
+    assert list(shown.columns[:4]) == ["corpus", "input", "test rank-1 (mean over split seeds)",
+                                       "95 % interval (subjects, then clips; split seeds pooled)"]
+    assert shown.iloc[0, 3] == "[0.800, 0.970]"
+    facts = controls.shown_verdicts(controls.verdicts(summary))
+    assert "_" not in "".join(facts.columns) and facts.iloc[0]["verdict"] == controls.MOTION
+
+
+def test_the_rule_reads_as_prose_without_roles_or_constant_names():
+    from mlib.plots import rule_prose
+
+    text = rule_prose(controls.motion_verdict)
+    assert ":func:" not in text and "``" not in text and "POSITIVE_CONTROL_TARGET" not in text
+    assert f"reaches {controls.POSITIVE_CONTROL_TARGET:g}" in text and "Returns" not in text

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from mlib import config, ensemble, io
 from mlib.cli import main as cli_main
@@ -205,17 +206,6 @@ def test_paired_gain_over_the_best_single_run(tmp_path):
     assert json.loads((tmp_path / "out" / ensemble.GAIN_FILE).read_text())["gain_ci_low"] == picked["gain_ci_low"]
 
 
-def test_paired_interval_pools_split_seeds_with_equal_weight():
-    always, never = np.ones(10), np.zeros(40)
-    assert ensemble.paired_interval([always, never], n_boot=200) == (0.5, 0.5, 0.5)  # splits weigh alike
-    mixed = np.array([1.0, -1.0] * 20)
-    gain, low, high = ensemble.paired_interval([mixed], n_boot=500)
-    assert gain == 0 and low < 0 < high
-    one, two = ensemble.paired_interval([mixed], n_boot=500), ensemble.paired_interval([mixed, mixed], n_boot=500)
-    assert two[2] - two[1] < one[2] - one[1]  # a second split seed's clips narrow the interval
-    assert all(np.isnan(ensemble.paired_interval([])))
-
-
 @pytest.mark.parametrize("seed", range(5))
 def test_two_members_vote_gain_never_exceeds_the_tie_order_and_averages_to_the_members_mean(seed):
     """The two-member property (book/method.md): with two members voting single answers the vote's gain over
@@ -300,6 +290,26 @@ def test_original_class_ids_agree_with_the_published_classids(database):
     unique_count = counts[counts.map(counts.value_counts()) == 1].index
     assert (ours[unique_count] == published[unique_count]).all()  # equal counts: the order is the only freedom
     assert (counts[ours.sort_values().index].to_numpy() == counts[published.sort_values().index].to_numpy()).all()
+
+
+def test_run_class_ids_take_the_published_ids_from_a_kay2023_original_split(tmp_path):
+    from mlib import splits
+
+    published = pd.read_csv(REFERENCE / "split-casme2.csv", dtype=str)
+    ids = {splits.original_split_list("casme2")["subject"][i]: int(c) for i, c in enumerate(published["class_id"])}
+    chosen = sorted(ids)[:3]  # three of the original's subjects, renumbered 0..2 in the published order
+    split_file = tmp_path / "kay2023-original-seed42.csv"
+    io.write_csv(split_file, pd.DataFrame({"clip_key": ["k"], "subject": [chosen[0]], "part": ["train"]}))
+    io.write_json(splits.metadata_path(split_file), {"protocol": "kay2023-original", "class_ids": ids})
+    run_dir = write_run(tmp_path / "run", [[0.5, 0.3, 0.2]], [[0.5, 0.3, 0.2]], [chosen[0]], [chosen[0]], classes=chosen)
+    cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
+    cfg["run"]["split"] = str(split_file)
+    io.write_yaml(run_dir / "config.yaml", cfg)
+    expected = np.argsort(np.argsort([ids[c] for c in chosen]))
+    assert ensemble.run_class_ids(ensemble.load_predictions(run_dir)).tolist() == expected.tolist()
+    io.write_json(splits.metadata_path(split_file), {"protocol": "kay2023-original", "class_ids": {chosen[0]: 0}})
+    with pytest.raises(ensemble.EnsembleError, match="class_ids lack"):
+        ensemble.run_class_ids(ensemble.load_predictions(run_dir))
 
 
 def test_tie_order_spread_of_a_pair(tmp_path):

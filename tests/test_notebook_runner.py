@@ -32,7 +32,7 @@ def _outputs(path):
 @pytest.fixture
 def fixed_code(monkeypatch):
     """Pin mlib's code fingerprint, so that only the notebook and its parameters vary."""
-    monkeypatch.setattr(notebooks, "code_fingerprint", lambda: "code-v1")
+    monkeypatch.setattr(notebooks, "code_fingerprint", lambda source: "code-v1")
 
 
 @pytest.mark.slow
@@ -76,9 +76,9 @@ def test_stamp_depends_on_upstream_source_and_code(tmp_path, fixed_code, monkeyp
     source.write_text(GOOD)
     base = notebooks.stamp(source, {"value": 1})
     assert notebooks.stamp(source, {"value": 1}) == base
-    monkeypatch.setattr(notebooks, "code_fingerprint", lambda: "code-v2")
+    monkeypatch.setattr(notebooks, "code_fingerprint", lambda source: "code-v2")
     assert notebooks.stamp(source, {"value": 1}) != base
-    monkeypatch.setattr(notebooks, "code_fingerprint", lambda: "code-v1")
+    monkeypatch.setattr(notebooks, "code_fingerprint", lambda source: "code-v1")
     assert notebooks.stamp(source, {"value": 1}, upstream=["x"]) != base
     source.write_text(GOOD + "\n# %%\nprint()\n")
     assert notebooks.stamp(source, {"value": 1}) != base

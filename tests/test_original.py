@@ -42,6 +42,7 @@ def test_split_facts_on_a_crafted_split():
     facts = original.split_facts(split)
     assert facts["majority_subject"] == "a" and facts["majority_rate"] == 0.25
     assert facts["untrained_subjects"] == ["c"] and facts["untrained_test_clips"] == 2 and facts["ceiling"] == 0.5
+    assert facts["chance"] == 0.5  # c holds 2 of the 4 test clips, above 1/3: the test majority rate, not a's 0.25
 
 
 def test_table2_numbers_are_the_best_test_run_of_each_grid(runs):

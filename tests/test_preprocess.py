@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from skimage import data
 
+from mlib.data import read_cache_settings
 from mlib.preprocess import (detect_face, expand_box, load_clip, load_index, place_window, prepare_cache, run_prepare,
                              window_frame_numbers, window_position)
 from mlib.preprocess.cache import INDEX_COLUMNS
@@ -85,6 +86,29 @@ def test_clip_shorter_than_window_is_padded_with_its_end_frames():
     assert early.pad_before == 31 and early.positions[32] == 1
     late = place_window(numbers, onset=10, apex=29, offset=29, window=8)
     assert late.length == 8 and late.positions == list(range(12, 20))
+
+
+def test_end_padding_repeats_the_last_frame_after_the_clip_as_the_original():
+    numbers = list(range(10, 30))  # 20 frames, apex at position 10
+    win = place_window(numbers, onset=10, apex=20, offset=29, window=64, pad="end")
+    assert (win.pad_before, win.pad_after, win.length) == (0, 44, 64)
+    assert win.positions == list(range(20)) + [19] * 44  # the original: frames_list + [frames_list[-1]] * pad_number
+    assert win.positions.index(win.apex_pos) == 10  # the apex stays where it falls, not at window frame 32
+    symmetric = place_window(numbers, onset=10, apex=20, offset=29, window=64, pad="symmetric")
+    assert symmetric.positions == [0] * 22 + list(range(20)) + [19] * 22 and symmetric.positions[32] == win.apex_pos
+    long = list(range(100))  # a clip that fills the window is never padded, whatever the rule
+    assert place_window(long, 0, 50, 99, 64, pad="end") == place_window(long, 0, 50, 99, 64, pad="symmetric")
+    with pytest.raises(ValueError, match="padding rule 'start'"):
+        place_window(numbers, 10, 20, 29, 64, pad="start")
+
+
+def test_the_padding_setting_follows_the_split_protocols_source():
+    from mlib.preprocess.window import pad_rule
+
+    assert [pad_rule("protocol", p) for p in ("half", "kay2023", "kay2023-original")] == ["symmetric", "end", "end"]
+    assert pad_rule("symmetric", "kay2023") == "symmetric" and pad_rule("end", "half") == "end"
+    with pytest.raises(ValueError, match="prepare.pad 'middle'"):
+        pad_rule("middle", "half")
 
 
 def test_frame_number_gaps_count_positions_not_numbers():
@@ -180,6 +204,12 @@ def test_changed_settings_make_a_new_cache(clips, tmp_path):
     other = prepare_cache(clips, tmp_path / "cache", root=tmp_path / "root", **{**SETTINGS, "margin": 0.3})
     assert first != other and first.name.startswith("casme2-")
     assert load_index(other)["box_w"].iloc[0] > load_index(first)["box_w"].iloc[0]
+    end = prepare_cache(clips, tmp_path / "cache", root=tmp_path / "root", **{**SETTINGS, "pad": "end"})
+    assert end not in (first, other)  # the padding rule is part of the cache key
+    assert "pad" not in read_cache_settings(first) and read_cache_settings(end)["pad"] == "end"  # older keys stay
+    short = load_index(first)["clip_key"] == "casme2_01_EP02_2"  # 6 frames, apex at position 3, window 8
+    assert load_index(first).loc[short, ["pad_before", "pad_after"]].values.tolist() == [[1, 1]]
+    assert load_index(end).loc[short, ["pad_before", "pad_after"]].values.tolist() == [[0, 2]]
     moved = clips.copy()
     moved.loc[0, "apex"] = 9  # a fixed erratum changes the windows
     assert prepare_cache(moved, tmp_path / "cache", root=tmp_path / "root", **SETTINGS) not in (first, other)
@@ -270,6 +300,15 @@ def test_prepare_command_caches_a_casme2_root(casme2_root, tmp_path, capsys):
     assert sorted(index["subject"]) == ["01", "01", "02", "02"] and set(index["detector"]) == {"haar"}
     assert run_cli(["--dataset", "casme2", "--root", str(casme2_root), "--cache-dir", str(tmp_path)]) == 0
     assert "nothing to do" in capsys.readouterr().out
+
+
+def test_prepare_command_pads_by_the_rule_of_the_split_protocol_it_prepares_for(casme2_root, tmp_path, capsys):
+    caches = []
+    for extra in ([], ["--split-protocol", "kay2023-original"], ["--split-protocol", "kay2023", "--pad", "symmetric"]):
+        assert run_cli(["--dataset", "casme2", "--root", str(casme2_root), "--cache-dir", str(tmp_path), *extra]) == 0
+        caches.append(tmp_path / capsys.readouterr().out.strip().splitlines()[-1].rsplit("/", 1)[-1])
+    assert [read_cache_settings(c).get("pad", "symmetric") for c in caches] == ["symmetric", "end", "symmetric"]
+    assert caches[0] == caches[2] != caches[1]
 
 
 def test_prepare_command_skips_clips_with_errors_and_refuses_when_none_is_left(casme2_root, tmp_path, capsys):

@@ -1,7 +1,10 @@
 """Result-like numbers in prose come from result files (glue) or from mlib.paper, never typed by hand.
 
 Scanned: book/*.md and the markdown cells of notebooks/*.py. A result-like
-number is a percentage (``87.4 %``) or a decimal (``0.874``). It passes when it
+number is a percentage (``87.4 %``), a decimal (``0.874``) or a typed count: an
+integer counting something the data decides (``26 runs``, ``3 test subjects``,
+``59 of the 64``; ``COUNTED`` lists the nouns), not a label (``Table 2``,
+``rank-1``, ``R50``). It passes when it
 is inside a glue role (``{glue:text}`...```), in code (inline ``...`` or a
 fenced block), a link, a version (``Python 3.11``) or a section number, one of the paper's numbers from ``mlib.paper`` (as a fraction or
 a percentage, with any rounding the paper's two decimals allow), or listed in
@@ -28,6 +31,11 @@ CODE = re.compile(r"```.*?```|`[^`]+`", re.S)
 GLUE = re.compile(r"\{glue(?::\w+)?\}`[^`]*`")
 GENERATED = re.compile(r"\A<!-- generated from result files by ")
 ALLOW = re.compile(r"<!--\s*not results:([^>]*)-->")
+COUNTED = ("runs?|subjects?|clips?|seeds?|splits?|settings?|pairs?|minutes?|seconds?|hours?|corpora|corpus|classes|"
+           "identities|people|persons?|configurations?|models?|files?|rows?|videos?|recordings?|members?|frames?")
+COUNT = re.compile(r"(?<![\w.,-])(?<!Table )(?<!Tables )(?<!Figure )(?<!section )(\d+)"
+                   r"(?:\s+of\s+(?:the\s+|all\s+)?\d+|\s+(?:(?!the\b|and\b|per\b|over\b)[a-zA-Z-]{3,}\s+)?"
+                   rf"(?:{COUNTED})\b)")
 LINK = re.compile(r"\]\([^)]*\)|https?://\S+|arXiv \S+|(?:Python |version |v)\d+(\.\d+)+|[Ss]ections? \d+(\.\d+)*")
 
 
@@ -49,7 +57,9 @@ def typed_numbers(text: str) -> list[str]:
     allowed = {number for found in ALLOW.findall(text) for number in re.findall(r"\d+(?:\.\d+)?", found.split("(")[0])}
     prose = LINK.sub(" ", GLUE.sub(" ", CODE.sub(" ", ALLOW.sub(" ", text))))
     known = _paper_values() | allowed
-    return [match.group(0).strip() for match in NUMBER.finditer(prose) if match.group(1) not in known]
+    found = [match.group(0).strip() for match in NUMBER.finditer(prose) if match.group(1) not in known]
+    counts = COUNT.finditer(re.sub(r"\s+", " ", prose))
+    return found + [match.group(0) for match in counts if match.group(1) not in allowed]
 
 
 def _pages() -> list[tuple[str, str]]:
@@ -74,6 +84,14 @@ def test_the_scanner_finds_typed_results_and_passes_glued_paper_and_allowed_ones
     assert typed_numbers("1.5 <!-- not results: 0.5 (a setting, not 1.5) -->") == ["1.5"]
     assert typed_numbers("see [here](https://x.org/a/1.5) and arXiv 2306.13907") == []
     assert typed_numbers("Python 3.11, section 4.3.2; `split(test_size=0.5,\n seed=4)`") == []
+
+
+def test_the_scanner_finds_typed_counts_and_passes_labels_glued_and_allowed_ones():
+    assert typed_numbers("a grid of 26 runs over 3 test\n  subjects; 59 of the 64 frames") == [
+        "26 runs", "3 test subjects", "59 of the 64"]
+    assert typed_numbers("Table 1 configuration, Table 3 pair, rank-1 per feature set, R50 runs") == []
+    assert typed_numbers("{glue:text}`x::runs:s` runs and `26 runs` in code") == []
+    assert typed_numbers("windows of 64 frames <!-- not results: 64 (the window, a setting) -->") == []
 
 
 @pytest.mark.parametrize("name,text", _pages(), ids=[name for name, _ in _pages()])

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import math
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from mlib.inputs import InputPlan
-from mlib.inputs.sampling import clip_span, fast_indices, slow_positions, start_range, view_start
+from mlib.inputs.sampling import (clip_span, fast_indices, original_slow_indices, slow_positions, start_range,
+                                  view_start)
 from mlib.inputs.variants import DIFFERENCE_ZERO, frame_differences, shuffle_order
 from mlib.preprocess.window import window_position
 
@@ -74,6 +76,21 @@ def test_reference_derivation_of_the_original_64_frame_windows():
     plan = InputPlan(sampling="pyslowfast", frames=64, alpha=4)
     assert plan.positions(64).tolist() == fast.tolist()
     assert not plan.random_start(64)  # the span covers the window: start 0 in training too
+
+
+SLOW_AT_ALPHA = {4: [0, 54] + [63] * 14, 8: [0] + [63] * 7, 16: [0, 63, 63, 63]}
+
+
+@pytest.mark.parametrize("alpha", sorted(SLOW_AT_ALPHA))
+def test_the_original_slow_pathway_at_alpha_4_8_16(alpha):
+    slow_ref, _ = _reference(64, 64, 2, alpha)  # the transcribed decoder on the original's settings
+    assert original_slow_indices(alpha).tolist() == slow_ref.tolist() == SLOW_AT_ALPHA[alpha]
+
+
+def test_the_differences_page_shows_the_slow_pathway_positions():
+    page = (Path(__file__).resolve().parents[1] / "book" / "differences.md").read_text()
+    for alpha, positions in SLOW_AT_ALPHA.items():
+        assert f"| {alpha} | {', '.join(map(str, positions))} | {len(set(positions))} |" in page
 
 
 @pytest.mark.parametrize("window", [1, 7, 16, 30, 64, 100, 853, 854, 1200, 3000])

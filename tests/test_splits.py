@@ -123,12 +123,20 @@ def test_half_keeps_every_test_subject_trained_where_kay2023_does_not():
 @pytest.mark.parametrize("dataset", ["casme2", "samm", "smic"])
 def test_kay2023_original_assigns_every_clip_as_the_original_files(dataset):
     listed = original_table(dataset)
-    extra = pd.DataFrame({"clip_key": [f"{dataset}_99_extra"], "subject": ["99"], "clip": ["extra"], "dataset": [dataset]})
+    subject = listed["subject"].iloc[5]  # a listed subject with one clip the lists lack (CASME II sub04 EP12_01f)
+    extra = pd.DataFrame({"clip_key": [f"{dataset}_{subject}_extra", f"{dataset}_99_extra"], "subject": [subject, "99"],
+                          "clip": ["extra", "extra"], "dataset": [dataset] * 2})
     clips = pd.concat([listed.drop(columns="part").iloc[1:], extra], ignore_index=True)  # one listed clip missing
     split = make_split(clips, "kay2023-original")
-    check_split(split, allow_untrained=True)
-    assert split["part"].tolist() == listed["part"].iloc[1:].tolist() + ["excluded"]
-    assert split["reason"].iloc[-1] == splits.NOT_IN_ORIGINAL and (split["reason"].iloc[:-1] == "").all()
+    check_split(split, allow_untrained=True)  # the subject keeps its listed clips: not "both excluded and used"
+    assert split["part"].tolist() == listed["part"].iloc[1:].tolist() + ["unlisted", "unlisted"]
+    assert (split["reason"].iloc[-2:] == splits.NOT_IN_ORIGINAL).all() and (split["reason"].iloc[:-2] == "").all()
+    metadata = splits.split_metadata(split, "kay2023-original", 42, splits.original_missing(clips))
+    assert metadata["unlisted"] == extra["clip_key"].tolist() and metadata["excluded"] == {}
+    assert splits.original_inventory(metadata) == {"listed": len(listed), "used": len(listed) - 1, "unlisted": 2, "missing": 1}
+    note = splits.original_inventory_note(metadata)
+    assert note.startswith(f"Against the original's split list, listed {len(listed)}, used {len(listed) - 1}, unlisted 2, missing 1")
+    assert extra["clip_key"].iloc[0] in note and f"missing: {listed['subject'][0]}/{listed['clip'][0]}" in note
     assert splits.original_missing(clips) == [f"{listed['subject'][0]}/{listed['clip'][0]}"]
     full = make_split(listed.drop(columns="part"), "kay2023-original")
     assert tuple(split_counts(full).loc[["train", "val", "test"], "clips"]) == ORIGINAL_COUNTS[dataset]
@@ -137,10 +145,25 @@ def test_kay2023_original_assigns_every_clip_as_the_original_files(dataset):
 def test_original_lists_use_the_adapters_subject_ids():
     assert sorted(set(original_split_list("samm")["subject"]))[:2] == ["006", "007"]
     assert sorted(set(original_split_list("casme2")["subject"]))[:2] == ["01", "02"]
-    # the untrained test subjects of the published files (REFERENCE.md section 2)
+    # the untrained test subjects of the published files (book/original-code.md)
     for dataset, subjects, ceiling in (("samm", ["019", "028", "033"], 72 / 77), ("smic", ["19"], 78 / 79)):
         split = make_split(original_table(dataset).drop(columns="part"), "kay2023-original")
         assert untrained_test_subjects(split) == subjects and accuracy_ceiling(split) == pytest.approx(ceiling)
+
+
+def test_kay2023_original_on_another_corpus_says_how_it_differs_in_one_line(tmp_path, capsys):
+    clips = table({"001": 3, "002": 3}).assign(clip=lambda t: t["clip_key"], dataset="samm")
+    with pytest.raises(SplitError) as raised:
+        make_split(clips, "kay2023-original")
+    message = str(raised.value)
+    assert "\n" not in message and "not the original's samm inventory: 0 of its 153 listed clips present" in message
+    assert "6 clip(s) it does not list (e.g. 001/x_001_0" in message and "both excluded and used" not in message
+    from mlib import cli
+
+    write_index(tmp_path / "samm-abc", clips)
+    assert cli.main(["split", "--cache", str(tmp_path / "samm-abc"), "--protocol", "kay2023-original"]) == 1
+    assert capsys.readouterr().err.strip() == f"mlib split: kay2023-original: {message.split(': ', 1)[1]}"
+    assert not (tmp_path / "samm-abc" / "splits").exists()
 
 
 def test_kay2023_original_needs_one_known_database():
@@ -211,13 +234,14 @@ def test_split_command_reports_the_original_split_on_a_cache(tmp_path, capsys):
     splits.add_arguments(parser)
     assert splits.main(parser.parse_args(["--cache", str(cache), "--protocol", "kay2023-original"])) == 0
     out = capsys.readouterr().out
-    assert "excluded, not in the original's split list (1): samm_040_040_1_1" in out
+    assert "original's lists: listed 153, used 152, unlisted 1, missing 1" in out
+    assert "unlisted (the sheet has them, the original's lists do not; never used) (1): samm_040_040_1_1" in out
     assert f"listed by the original but missing here (1): {listed['subject'][0]}/{listed['clip'][0]}" in out
     assert "test subjects without a training clip: 019, 028, 033 (5 of 77 test clips); accuracy ceiling 93.5%" in out
     meta = splits.load_split_metadata(cache / "splits/kay2023-original-seed42.csv")
     assert meta["untrained_test_subjects"] == ["019", "028", "033"] and meta["accuracy_ceiling"] == pytest.approx(72 / 77)
     expected = listed["part"].iloc[1:].value_counts()
-    assert meta["counts"] == {"train": expected["train"], "val": expected["val"], "test": expected["test"], "excluded": 1}
+    assert meta["counts"] == {"train": expected["train"], "val": expected["val"], "test": expected["test"], "excluded": 0, "unlisted": 1}
     from mlib import cli  # bad input is reported by the one handler in mlib.cli
 
     assert cli.main(["split", "--cache", str(cache), "--protocol", "kay2023-original", "--repeats", "2"]) == 1
@@ -239,3 +263,26 @@ def test_training_accepts_untrained_test_subjects_only_from_a_kay2023_split(tmp_
     splits.metadata_path(path).unlink()
     with pytest.raises(DataError, match=r"\['03'\] are in val/test but not in train"):
         load_clip_table(cache, path)
+
+
+@pytest.mark.parametrize("dataset", ["casme2", "samm", "smic"])
+def test_kay2023_original_records_the_published_class_ids(tmp_path, dataset):
+    listed = original_table(dataset)
+    cache = tmp_path / f"{dataset}-abc"
+    write_index(cache, listed.drop(columns=["part", "class_id", "class_name"]))
+    meta = splits.load_split_metadata(splits.write_splits(cache, "kay2023-original")[0])
+    shipped = dict(zip(listed["subject"], listed["class_id"].astype(int)))
+    assert meta["class_ids"] == shipped  # the original's classids.json, not a rule of ours
+
+
+@pytest.mark.parametrize("dataset", ["casme2", "samm", "smic"])
+def test_kay2023_class_ids_follow_the_originals_value_counts_rule(dataset):
+    listed = original_table(dataset)
+    ids = splits.split_class_ids(make_split(listed, "kay2023", seed=42), "kay2023")
+    shipped = dict(zip(listed["subject"], listed["class_id"].astype(int)))
+    counts = listed["subject"].value_counts()
+    assert sorted(ids.values()) == sorted(shipped.values()) == list(range(len(counts)))
+    assert [counts[s] for s in sorted(ids, key=ids.get)] == sorted(counts, reverse=True)  # most clips first
+    unique = [s for s in counts.index if (counts == counts[s]).sum() == 1]
+    assert unique and all(ids[s] == shipped[s] for s in unique)  # equal counts: the order is the only freedom
+    assert splits.split_class_ids(make_split(listed, "half", seed=42), "half") is None

@@ -216,3 +216,23 @@ def test_reproduce_runs_the_controls_on_real_roots_without_synthetic_corpora(tmp
     corpora = dict(given)["07-controls"]["corpora"]
     assert list(corpora) == ["casme2"] and corpora["casme2"]["positive_control"] is None
     assert "synth.mode" not in dict(given)["02-train"]["overrides"]
+
+
+def test_check_on_a_partial_data_root_prints_one_line_per_problem(tmp_path, capsys):
+    """``mlib study --check``: CASME II present, SAMM missing, SMIC without its spreadsheet."""
+    from mlib import cli
+    from mlib.synth.layouts import LAYOUTS
+
+    specs = corpus_specs(subjects=2, clips_per_subject=2, single_clip_subjects=0, short_clip_fraction=0.0,
+                         frame_size=(48, 48), fps=200, seed=0)
+    write_corpus(tmp_path / "data" / "CASME2", "casme2", specs, workers=1, progress=False)
+    smic = write_corpus(tmp_path / "data" / "SMIC", "smic", specs, workers=1, progress=False)
+    (smic / LAYOUTS["smic"].adapter.annotation).unlink()
+    code = cli.main(["study", "--profile", "configs/profiles/full.yaml", "--data-root", str(tmp_path / "data"), "--check"])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 1
+    problems = [line for line in err if line.startswith("missing: ")]
+    assert not any(line.startswith("missing: casme2") for line in problems)
+    assert sum(line.startswith("missing: samm: ") for line in problems) == 1
+    assert sum(line.startswith("missing: smic: ") for line in problems) == 1
+    assert len(problems) == 2 + (not torch.cuda.is_available()) and "Traceback" not in "\n".join(err)

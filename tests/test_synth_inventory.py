@@ -19,10 +19,15 @@ from mlib.datasets import load_dataset
 from mlib.splits import accuracy_ceiling, make_split, split_counts, untrained_test_subjects
 from mlib.synth import SynthClip, inventory, layouts
 
-ORIGINAL = {  # subjects, clips, train/val/test of the original's split files
-    "casme2": (26, 254, (101, 26, 127)),
-    "samm": (25, 153, (60, 16, 77)),
-    "smic": (16, 157, (62, 16, 79)),
+ORIGINAL = {  # subjects and clips of the coding sheet, train/val/test of the original's split files
+    "casme2": (26, 255, (101, 26, 127)),
+    "samm": (29, 159, (60, 16, 77)),
+    "smic": (16, 164, (62, 16, 79)),
+}
+UNLISTED = {  # the sheet rows the original's list lacks (adapter subject ids)
+    "casme2": ["04/EP12_01f"],
+    "samm": ["023/023_1_1", "024/024_1_1", "028/028_4_1", "031/031_1_1", "032/032_3_1", "036/036_1_1"],
+    "smic": ["01/s1_ne_02", "03/s3_ne_03", "03/s3_ne_20", "04/s4_ne_05", "04/s4_ne_06", "09/s9_sur_02", "20/s20_sur_06"],
 }
 TINY = resolve(None, {"synth": {"subjects": 3, "clips_per_subject": 2, "frame_size": [48, 48]}})["synth"]
 
@@ -43,13 +48,14 @@ def three_frames(spec):
 
 
 @pytest.mark.parametrize("layout", ["casme2", "samm", "smic"])
-def test_generator_writes_the_original_subjects_clip_names_and_counts(monkeypatch, layout):
+def test_generator_writes_the_sheets_subjects_clip_names_and_counts(monkeypatch, layout):
     seen = generated(monkeypatch, layout, "original")
     subjects, clips, _ = ORIGINAL[layout]
     listed = splits.original_split_list(layout)
     written = sorted(seen["names"][(s.subject, s.index)] for s in seen["specs"])
     assert len(seen["specs"]) == clips and len({s for s, _ in written}) == subjects
-    assert written == sorted(zip(listed["subject"], listed["clip"]))
+    unlisted = sorted(set(written) - set(zip(listed["subject"], listed["clip"])))
+    assert [f"{s}/{c}" for s, c in unlisted] == UNLISTED[layout] and len(written) - len(unlisted) == len(listed)
     assert seen["settings"]["inventory"] == layout and seen["settings"]["single_clip_subjects"] == 0
     assert len({(s.n_frames, s.onset, s.apex, s.offset) for s in seen["specs"]}) > clips // 2  # timings stay synthetic
 
@@ -76,14 +82,62 @@ def test_original_split_on_a_written_inventory_corpus_gives_the_original_assignm
     assert not loaded.problems
     original = make_split(loaded.clips, "kay2023-original")
     listed = splits.original_split_list(layout).set_index(["subject", "clip"])["part"]
-    assert original["part"].tolist() == [listed[(s, c)] for s, c in zip(loaded.clips["subject"], loaded.clips["clip"])]
+    assert original["part"].tolist() == [listed.get((s, c), "unlisted")
+                                         for s, c in zip(loaded.clips["subject"], loaded.clips["clip"])]
     assert tuple(split_counts(original).loc[["train", "val", "test"], "clips"]) == ORIGINAL[layout][2]
     assert splits.original_missing(loaded.clips) == []
+    metadata = splits.split_metadata(original, "kay2023-original", 42)
+    unlisted_keys = loaded.clips.set_index("clip_key").loc[metadata["unlisted"]]
+    assert [f"{s}/{c}" for s, c in zip(unlisted_keys["subject"], unlisted_keys["clip"])] == UNLISTED[layout]
+    assert splits.original_inventory(metadata) == {
+        "listed": len(listed), "used": len(listed), "unlisted": len(UNLISTED[layout]), "missing": 0}
 
-    reimplemented = make_split(loaded.clips, "kay2023", seed=42)
-    assert tuple(split_counts(reimplemented).loc[["train", "val", "test"], "clips"]) == ORIGINAL[layout][2]
+    reimplemented = make_split(loaded.clips, "kay2023", seed=42)  # the sheet's clips, single-clip subjects dropped
+    counts = loaded.clips["subject"].value_counts()
+    n_kept = counts[counts >= 2].sum()
+    n_test = -(-n_kept // 2)
+    n_val = -(-(n_kept - n_test) // 5)
+    assert tuple(split_counts(reimplemented).loc[["train", "val", "test"], "clips"]) == (n_kept - n_test - n_val, n_val, n_test)
     test = reimplemented[reimplemented["part"] == "test"]
     untrained = untrained_test_subjects(reimplemented)
     assert accuracy_ceiling(reimplemented) == pytest.approx(1 - test["subject"].isin(untrained).mean())
-    if layout == "smic":  # clips in natural order: the re-implementation meets the published SMIC split exactly
-        assert reimplemented["part"].tolist() == original["part"].tolist() and untrained == ["19"]
+
+
+def test_the_data_page_explains_the_sheets_kay2023_counts_against_the_originals():
+    from pathlib import Path
+
+    import pandas as pd
+
+    page = (Path(__file__).resolve().parents[1] / "book" / "data.md").read_text()
+    for layout in ("casme2", "samm"):
+        rows = [(f"{layout}_{s}_{c}", s) for s, clips in inventory.inventory(layout) for c in clips]
+        counts = split_counts(make_split(pd.DataFrame(rows, columns=["clip_key", "subject"]), "kay2023", seed=42))
+        train, val, test = counts.loc[["train", "val", "test"], "clips"]
+        original = ORIGINAL[layout][2]
+        assert test == original[2] + 1  # one test clip more than the original's files: 128 vs 127, 78 vs 77
+        assert f"{train}/{val}/**{test}**" in page and "/".join(map(str, original)) in page
+
+
+def test_a_sheet_shaped_samm_root_prepares_and_splits_as_the_original_with_its_unlisted_clips(monkeypatch, tmp_path):
+    """The real-data path on the SAMM sheet's 159 clips: prepare (the original's end padding under its protocol),
+    then kay2023-original: the original's 60/16/77, the six unlisted clips named, none used."""
+    from mlib.preprocess import load_index, prepare_cache
+    from mlib.preprocess.window import pad_rule
+
+    seen = generated(monkeypatch, "samm", "original")
+    monkeypatch.undo()
+    short = [dataclasses.replace(s, n_frames=3, onset=0, apex=1, offset=2) for s in seen["specs"]]
+    root = layouts.write_corpus(tmp_path / "SAMM", "samm", short, workers=1, progress=False, render=three_frames,
+                                names=seen["names"])
+    clips = load_dataset("samm", root).clips
+    cache = prepare_cache(clips, tmp_path / "cache", dataset="samm", root=str(root), window=8, face_size=16,
+                          margin=0.15, pad=pad_rule("protocol", "kay2023-original"), workers=1, progress=False)
+    assert (load_index(cache)[["pad_before", "pad_after"]].values == [0, 5]).all()  # 3 frames, 5 copies of the last
+    split_file = splits.write_splits(cache, "kay2023-original")[0]
+    metadata = splits.load_split_metadata(split_file)
+    report = splits.split_report(splits.load_split(split_file), metadata)
+    assert [metadata["counts"][p] for p in ("train", "val", "test", "unlisted")] == [60, 16, 77, 6]
+    assert "original's lists: listed 153, used 153, unlisted 6, missing 0" in report
+    names = load_index(cache).set_index("clip_key").loc[metadata["unlisted"], "clip"]
+    assert sorted(names) == sorted(u.split("/")[1] for u in UNLISTED["samm"])
+    assert "subject(s) both excluded and used" not in report

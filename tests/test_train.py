@@ -158,3 +158,15 @@ def test_command_line_sets_run_paths_and_skips_the_finished_run(finished_run, ti
     assert "skipping" in capsys.readouterr().out
 
 
+
+
+def test_per_gpu_batchnorm_chunks_change_training_but_not_its_contract(tiny):
+    root, cache, split = tiny
+    whole, chunked = (train(tiny_cfg(root, cache, split, epochs=1, bn_chunks=n), root / "runs" / f"bn{n}", progress=False)
+                      for n in (1, 4))  # batch 8 on four "GPUs": BatchNorm over two clips at a time
+    neutral = tiny_cfg(root, cache, split, epochs=1)
+    before = {**neutral, "train": {k: v for k, v in neutral["train"].items() if k != "bn_chunks"}}
+    assert run_folder(neutral) == run_folder(before) != run_folder(tiny_cfg(root, cache, split, epochs=1, bn_chunks=4))
+    losses = [pd.read_csv(run / "history.csv")["train_loss"].iloc[0] for run in (whole, chunked)]
+    assert losses[0] != losses[1]
+    assert read_predictions(chunked / "predictions.csv").clip_keys == read_predictions(whole / "predictions.csv").clip_keys

@@ -6,7 +6,7 @@ it. Columns, as read by a public MEGC-2019 loader (process_SMICHSE): Subject
 Offset2F, TotalMF2, Onset3F, Offset3F, TotalMF3, Emotion, FirstF, LastF,
 TotalVL (first/last frame numbers and length of the long recording). There is
 NO apex column: the apex is always ``(OnsetF + OffsetF) // 2``, the rule of
-the original code (REFERENCE.md section 2), whatever apex rule is asked for.
+the original code (book/original-code.md), whatever apex rule is asked for.
 Subject ids are padded to two digits like the ``s01`` folders.
 
 Database-specific checks (``_check_row``): a row listing a second or third

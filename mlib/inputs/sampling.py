@@ -27,8 +27,10 @@ at 7b05a76f967174ab89765d3463ff915a349b5cac,
 databases' alike) sets NUM_FRAMES 64, SAMPLING_RATE 2 and no TARGET_FPS, so a clip
 spans 64 x 2 / 30 x 200 = 853.3 frames of a 64-frame video: start 0, the Fast
 pathway gets window positions [0, 13, 27, 40, 54] and then 63 fifty-nine times,
-the Slow pathway (alpha 4) [0, 54] and then 63 fourteen times. The window's
-apex (position 32) is never seen.
+the Slow pathway (``original_slow_indices``) at alpha 4 [0, 54] and then 63
+fourteen times, at alpha 8 [0] and 63 seven times, at alpha 16 (the paper's SMIC
+and Table 3 models) [0, 63, 63, 63]: two distinct frames. The window's apex
+(position 32) is never seen.
 
 We follow the decode-everything path of ``decode`` (the sampled window is the
 whole cached array). The original decoded selectively with PyAV (timestamps of
@@ -45,7 +47,7 @@ import numpy as np
 import torch
 
 SAMPLINGS = ("window", "pyslowfast")
-VIDEO_FPS = 200  # the original wrote every window as a 200 fps video (REFERENCE.md section 2)
+VIDEO_FPS = 200  # the original wrote every window as a 200 fps video (book/original-code.md)
 TARGET_FPS = 30  # PySlowFast DATA.TARGET_FPS default; the original's configs leave it unset
 TEST_VIEWS = 10  # PySlowFast TEST.NUM_ENSEMBLE_VIEWS default; the original's configs leave it unset
 
@@ -80,3 +82,9 @@ def fast_indices(window: int, frames: int, span: float, start: float = 0.0) -> n
 def slow_positions(frames: int, alpha: int) -> np.ndarray:
     """``pack_pathway_output``: positions in the Fast input that the Slow pathway takes."""
     return torch.linspace(0, frames - 1, frames // alpha).long().numpy()
+
+
+def original_slow_indices(alpha: int, window: int = 64, frames: int = 64, sampling_rate: int = 2) -> np.ndarray:
+    """The window positions the original's Slow pathway saw at ``alpha`` (its settings: 64-frame windows as
+    200 fps videos, NUM_FRAMES 64, SAMPLING_RATE 2, TARGET_FPS 30; start 0 since the span covers the window)."""
+    return fast_indices(window, frames, clip_span(frames, sampling_rate))[slow_positions(frames, alpha)]

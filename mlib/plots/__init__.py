@@ -23,6 +23,26 @@ def say(text: str) -> None:
     display(Markdown(text))
 
 
+def rule_prose(function) -> str:
+    """A rule's docstring as Markdown prose for a page: reST roles (:func:`name`) and double backticks become
+    code spans, a numeric constant of the rule's module named in one shows its value, and the sentence on
+    what the function returns (its interface, not the rule) is left out."""
+    import inspect
+    import re
+
+    module = inspect.getmodule(function)
+    text = inspect.cleandoc(function.__doc__ or "")
+    text = re.sub(r":\w+:`~?([^`]+)`", r"`\1`", text)
+    text = text.replace("``", "`")
+
+    def value(match):
+        found = getattr(module, match.group(1), None)
+        return f"{found:g}" if isinstance(found, (int, float)) and not isinstance(found, bool) else match.group(0)
+
+    text = re.sub(r"`([A-Z][A-Z0-9_]+)`", value, text)
+    return re.sub(r"\s*Returns [^.]*\.", "", text).strip()
+
+
 EMPTY_CELL = "–"  # what an empty (NaN) cell shows; the table's note says why cells are empty
 
 

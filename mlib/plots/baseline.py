@@ -14,7 +14,8 @@ KIND_COLOURS = {"appearance": "tab:orange", "motion": "tab:blue", "appearance+mo
 
 
 def feature_set_accuracy(table: pd.DataFrame, paper_rank1: float | None = None, paper_label: str = "paper") -> Figure:
-    """Bars of test rank-1 per feature set with 95 % bootstrap intervals, chance and the paper's number as lines.
+    """Bars of test rank-1 per feature set with 95 % intervals (subjects, then clips), chance and the paper's
+    number as lines.
 
     ``table`` is ``mlib.baseline.results_table``'s output.
     """

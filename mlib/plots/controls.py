@@ -11,8 +11,8 @@ import pandas as pd  # noqa: E402
 
 
 def controls_figure(summary: pd.DataFrame, verdicts: pd.DataFrame | None = None):
-    """One panel per corpus: each variant's rank-1 with its 95 % bootstrap interval (means over split
-    seeds), the chance and majority-class lines, the positive control if given; titles give the verdicts."""
+    """One panel per corpus: each variant's rank-1 (mean over split seeds) with its 95 % interval (subjects,
+    then clips; the seeds' resamples pooled), the chance and majority-class lines, the positive control if given; titles give the verdicts."""
     corpora = list(summary["corpus"].unique())
     fig, axes = plt.subplots(1, len(corpora), figsize=(4.2 * len(corpora), 3.6), squeeze=False, sharey=True)
     said = {} if verdicts is None else dict(zip(verdicts["corpus"], verdicts["verdict"]))
@@ -20,7 +20,7 @@ def controls_figure(summary: pd.DataFrame, verdicts: pd.DataFrame | None = None)
         rows = summary[summary["corpus"] == corpus].reset_index(drop=True)
         x = np.arange(len(rows))
         error = np.vstack([rows["rank1"] - rows["ci_low"], rows["ci_high"] - rows["rank1"]]).clip(min=0)
-        ax.errorbar(x, rows["rank1"], yerr=error, fmt="o", color="black", capsize=3, label="rank-1, 95 % interval")
+        ax.errorbar(x, rows["rank1"], yerr=error, fmt="o", color="black", capsize=3, label="rank-1, 95 % interval\n(subjects, then clips)")
         ax.axhline(rows["chance"].mean(), color="grey", linestyle=":", label="chance")
         ax.axhline(rows["majority"].mean(), color="tab:orange", linestyle="--", label="majority class")
         if rows["positive_control"].notna().any():

@@ -110,7 +110,7 @@ def single_vs_ensemble(ensembles: pd.DataFrame, picks: Mapping[str, pd.Series] |
 
 
 def table3_chart(pair: pd.DataFrame, paper: Mapping[str, float] | None = None) -> Figure:
-    """One Adam/AdamW pair: each alone and their votes, test rank-1 with its bootstrap 95 % interval.
+    """One Adam/AdamW pair: each alone and their votes, test rank-1 with its 95 % interval (subjects, then clips).
 
     ``paper`` (model label -> accuracy, the paper's Table 3) is drawn as labelled
     markers beside our bars.
@@ -120,7 +120,7 @@ def table3_chart(pair: pd.DataFrame, paper: Mapping[str, float] | None = None) -
     x = np.arange(len(pair))
     values = pair["test_rank1"].to_numpy(float)
     errors = np.vstack([values - pair["test_ci_low"].to_numpy(float), pair["test_ci_high"].to_numpy(float) - values])
-    ax.bar(x, values, yerr=errors, capsize=4, color="tab:blue", alpha=0.8, label="ours (test rank-1, 95 % CI)")
+    ax.bar(x, values, yerr=errors, capsize=4, color="tab:blue", alpha=0.8, label="ours (test rank-1, 95 % interval:\nsubjects, then clips)")
     if paper:
         keys = [m if m in paper else ("ensemble" if "vote" in m and "hard" in m else None) for m in pair["model"]]
         px = [i for i, k in enumerate(keys) if k in paper]

@@ -38,7 +38,7 @@ from mlib.config import check_value, config_hash
 from mlib.datasets.frames import read_rgb
 from mlib.io import write_csv, write_json, write_npy
 from mlib.preprocess.faces import Box, centre_square, crop_resize, detect_face, expand_box
-from mlib.preprocess.window import Window, place_window
+from mlib.preprocess.window import PAD_RULES, Window, place_window
 
 # Bump when a change to the code alters the cached arrays, so old caches are not reused.
 PREPROCESS_VERSION = 1
@@ -104,13 +104,17 @@ def annotation_digest(clips: pd.DataFrame) -> str:
 
 def cache_settings(
     clips: pd.DataFrame, *, dataset: str, root: str | Path, apex_rule: str, cropped: bool,
-    window: int, face_size: int | None, margin: float,
+    window: int, face_size: int | None, margin: float, pad: str = "symmetric",
 ) -> dict:  # fmt: skip
-    """The settings a cache key is made from (written to ``settings.json``); out-of-range values are refused."""
+    """The settings a cache key is made from (written to ``settings.json``); out-of-range values are refused.
+    ``pad`` is the padding rule (``mlib.preprocess.window.PAD_RULES``; resolve ``protocol`` with ``pad_rule``):
+    ``symmetric``, the only rule before the setting existed, stays out of the key, so older caches stay valid."""
     check_value("prepare.window", window)
+    if pad not in PAD_RULES:
+        raise ValueError(f"prepare.pad {pad!r}: a cache needs a padding rule, one of {', '.join(PAD_RULES)}")
     check_value("prepare.face_size", face_size)
     check_value("prepare.margin", float(margin))
-    return {
+    settings = {
         "dataset": dataset,
         "root": str(Path(root).resolve()),
         "apex_rule": apex_rule,
@@ -121,6 +125,7 @@ def cache_settings(
         "version": PREPROCESS_VERSION,
         "annotations": annotation_digest(clips),
     }
+    return settings if pad == "symmetric" else {**settings, "pad": pad}
 
 
 def cache_path_for(cache_dir: str | Path, settings: Mapping) -> Path:
@@ -213,7 +218,8 @@ def _prepare_clip(task: dict) -> dict:
     clip, settings, out_file = task["clip"], task["settings"], Path(task["out_file"])
     try:
         frames, numbers = clip["frames"], clip["frame_numbers"]
-        win = place_window(numbers, clip["onset"], clip["apex"], clip["offset"], settings["window"])
+        win = place_window(numbers, clip["onset"], clip["apex"], clip["offset"], settings["window"],
+                           settings.get("pad", "symmetric"))
         first = read_rgb(frames[win.start])
         if settings["cropped"]:
             box, detector, note = (0, 0, first.shape[1], first.shape[0]), "cropped", ""
@@ -245,10 +251,10 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _task_sources(clip: dict, window: int) -> list | None:
+def _task_sources(clip: dict, window: int, pad: str) -> list | None:
     """The clip's source fingerprint, or None when its window cannot be placed (the worker reports why)."""
     try:
-        win = place_window(clip["frame_numbers"], clip["onset"], clip["apex"], clip["offset"], window)
+        win = place_window(clip["frame_numbers"], clip["onset"], clip["apex"], clip["offset"], window, pad)
     except ValueError:
         return None
     return source_fingerprint(clip["frames"], win)
@@ -266,7 +272,7 @@ def _plain(value: Any) -> Any:
 def run_prepare(
     clips: pd.DataFrame, cache_dir: str | Path, *, dataset: str, root: str | Path, window: int = 64,
     face_size: int | None = None, margin: float = 0.15, cropped: bool = False, apex_rule: str = "annotated",
-    workers: int = 2, progress: bool = True,
+    pad: str = "symmetric", workers: int = 2, progress: bool = True,
 ) -> PrepareResult:  # fmt: skip
     """Prepare (or find) the cache of ``clips`` and say what was done; see ``prepare_cache``."""
     _check_clip_table(clips)
@@ -274,7 +280,7 @@ def run_prepare(
         raise PrepareError(f"{cache_dir}: not a folder (the parent folder of caches)")
     settings = cache_settings(
         clips, dataset=dataset, root=root, apex_rule=apex_rule, cropped=cropped,
-        window=window, face_size=face_size, margin=margin,
+        window=window, face_size=face_size, margin=margin, pad=pad,
     )  # fmt: skip
     path = cache_path_for(cache_dir, settings)
     result = PrepareResult(path=path, clips=len(clips))
@@ -284,7 +290,7 @@ def run_prepare(
         plain = {name: _plain(clip[name]) for name in CLIP_COLUMNS}
         plain["frames"] = [str(p) for p in plain["frames"]]
         out_file = clip_dir / f"{plain['clip_key']}.npy"
-        sources = _task_sources(plain, settings["window"])
+        sources = _task_sources(plain, settings["window"], settings.get("pad", "symmetric"))
         if out_file.exists() and (sources is None or _cached_sources(out_file) != sources):
             stale.append(out_file)
         tasks.append({"clip": plain, "settings": settings, "out_file": str(out_file), "sources": sources})
@@ -340,8 +346,8 @@ def prepare_cache(clips: pd.DataFrame, cache_dir: str | Path, **settings) -> Pat
 
     ``clips`` is a clip table (``book/formats.md`` section 2); ``settings`` are
     ``run_prepare``'s (``dataset``, ``root``, ``window``, ``face_size`` (None: the
-    paper's size for ``dataset``), ``margin``, ``cropped``, ``apex_rule``,
-    ``workers``, ``progress``). Rerunning with the same settings does nothing.
+    paper's size for ``dataset``), ``margin``, ``cropped``, ``apex_rule``, ``pad``
+    (the padding rule), ``workers``, ``progress``). Rerunning with the same settings does nothing.
     """
     return run_prepare(clips, cache_dir, **settings).path
 

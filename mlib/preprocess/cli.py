@@ -19,6 +19,7 @@ from mlib.config import load_defaults
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from mlib.datasets import DATASETS
+    from mlib.preprocess.window import ORIGINAL_PROTOCOLS, PAD_SETTINGS
 
     defaults = load_defaults()
     data, prepare = defaults["data"], defaults["prepare"]
@@ -28,6 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--face-size", type=int, default=prepare["face_size"], help="face side in pixels (default: the paper's per database)")
     parser.add_argument("--window", type=int, default=prepare["window"], help="frames per clip around the apex")
     parser.add_argument("--margin", type=float, default=prepare["margin"], help="margin around the face box, fraction of its side")
+    parser.add_argument("--pad", default=prepare["pad"], choices=PAD_SETTINGS,
+                        help="padding of clips shorter than the window (mlib.preprocess.window rule 3); protocol: "
+                             f"end for --split-protocol kay2023 or kay2023-original, else symmetric; default {prepare['pad']}")
+    parser.add_argument("--split-protocol", default=defaults["split"]["protocol"], choices=["half", *ORIGINAL_PROTOCOLS],
+                        help=f"the split protocol the cache is for (decides --pad protocol); default {defaults['split']['protocol']}")
     parser.add_argument("--apex-rule", default=data["apex_rule"], choices=["annotated", "midpoint"])
     parser.add_argument("--cropped", action="store_true", default=data["cropped"], help="the database's already-cropped release: no face detection")
     parser.add_argument("--workers", type=int, default=prepare["workers"], help="processes decoding and cropping clips")
@@ -37,10 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from mlib.datasets import DatasetError, load_dataset
     from mlib.preprocess.cache import run_prepare
+    from mlib.preprocess.window import pad_rule
 
     config.resolve(None, {
         "data": {"dataset": args.dataset, "apex_rule": args.apex_rule},
-        "prepare": {"window": args.window, "face_size": args.face_size, "margin": args.margin, "workers": args.workers},
+        "prepare": {"window": args.window, "face_size": args.face_size, "margin": args.margin, "workers": args.workers,
+                    "pad": args.pad}, "split": {"protocol": args.split_protocol},
     })  # fmt: skip
     try:
         loaded = load_dataset(args.dataset, args.root, apex_rule=args.apex_rule, cropped=args.cropped)
@@ -60,7 +68,7 @@ def main(args: argparse.Namespace) -> int:
     result = run_prepare(
         clips, args.cache_dir, dataset=args.dataset, root=args.root, window=args.window,
         face_size=args.face_size, margin=args.margin, cropped=args.cropped, apex_rule=args.apex_rule,
-        workers=args.workers, progress=not args.no_progress,
+        pad=pad_rule(args.pad, args.split_protocol), workers=args.workers, progress=not args.no_progress,
     )  # fmt: skip
     if result.was_complete:
         print(f"cache already complete ({result.clips} clips); nothing to do")

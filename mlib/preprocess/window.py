@@ -13,9 +13,17 @@ inside onset..offset; short clips padded by repeating frames), made precise:
    onset..offset when that span holds at least W frames, else the whole clip
    (first..last frame).
 3. A clip with fewer than W frames uses all its frames, padded by repeating its
-   first frame ``pad_before`` times and its last frame ``pad_after`` times,
-   with ``pad_before`` chosen to put the apex as close to window frame W // 2
-   as the padding allows (``0 <= pad_before <= W - n``).
+   first frame ``pad_before`` times and its last frame ``pad_after`` times.
+   Padding rule ``symmetric`` (``prepare.pad``): ``pad_before`` is chosen to put
+   the apex as close to window frame W // 2 as the padding allows
+   (``0 <= pad_before <= W - n``). Rule ``end``, the original's ``--pad_frames``
+   (``make_videos_of_microexpression_in_slowfast_directory`` in
+   ``MicroExpressionsCode/datasets/DatasetsUtils.py`` at 7b05a76:
+   ``frames_list + [frames_list[-1]] * pad_number``): ``pad_before = 0`` and
+   ``pad_after = W - n`` copies of the last frame, so the apex sits where it
+   falls among the first n frames. ``prepare.pad: protocol`` takes ``end`` for
+   the split protocols that follow the original (``kay2023``,
+   ``kay2023-original``) and ``symmetric`` for ``half`` (``pad_rule``).
 
 Reading a cached window back (:func:`window_frame_numbers`, :func:`window_position`)
 uses only the cache index's ``window_start``, ``window_end`` (the first and last
@@ -37,6 +45,22 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
+
+
+PAD_RULES = ("symmetric", "end")
+"""How a clip shorter than the window is padded (rule 3)."""
+PAD_SETTINGS = ("protocol", *PAD_RULES)
+"""``prepare.pad`` values: a rule, or ``protocol`` (the split protocol's source decides, ``pad_rule``)."""
+ORIGINAL_PROTOCOLS = ("kay2023", "kay2023-original")
+
+
+def pad_rule(setting: str, protocol: str) -> str:
+    """The padding rule of ``prepare.pad`` = ``setting`` under split protocol ``protocol`` (rule 3)."""
+    if setting not in PAD_SETTINGS:
+        raise ValueError(f"prepare.pad {setting!r}: expected one of {', '.join(PAD_SETTINGS)}")
+    if setting != "protocol":
+        return setting
+    return "end" if protocol in ORIGINAL_PROTOCOLS else "symmetric"
 
 
 @dataclass(frozen=True)
@@ -76,15 +100,18 @@ def annotation_positions(frame_numbers: Sequence[int], onset: int, apex: int, of
     return onset_pos, apex_pos, offset_pos
 
 
-def place_window(frame_numbers: Sequence[int], onset: int, apex: int, offset: int, window: int) -> Window:
-    """Place a ``window``-frame window on a clip by the rule in this module's docstring."""
+def place_window(frame_numbers: Sequence[int], onset: int, apex: int, offset: int, window: int,
+                 pad: str = "symmetric") -> Window:
+    """Place a ``window``-frame window on a clip by the rules in this module's docstring (``pad``: rule 3)."""
     if window < 1:
         raise ValueError(f"window must be at least 1 frame, got {window}")
+    if pad not in PAD_RULES:
+        raise ValueError(f"padding rule {pad!r}: expected one of {', '.join(PAD_RULES)}")
     onset_pos, apex_pos, offset_pos = annotation_positions(frame_numbers, onset, apex, offset)
     n = len(frame_numbers)
     half = window // 2
     if n < window:
-        pad_before = min(max(half - apex_pos, 0), window - n)
+        pad_before = 0 if pad == "end" else min(max(half - apex_pos, 0), window - n)
         return Window(0, n - 1, pad_before, window - n - pad_before, onset_pos, apex_pos, offset_pos)
     if offset_pos - onset_pos + 1 >= window:
         low, high = onset_pos, offset_pos

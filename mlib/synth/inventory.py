@@ -1,13 +1,15 @@
 """Synthetic corpora with a real database's clip inventory (``synth.inventory``).
 
-With an inventory, the generator writes the subjects and clips of the original
-code's split list for that database (``mlib/reference/kay2023_original/``, read
-from ``KayTuval/PersonRecognition_using_Facial_MicroExpressions`` at commit
-7b05a76f967174ab89765d3463ff915a349b5cac, ``Output/classes/...``): the same
-subject ids, clip names and clips per subject (CASME II 26 subjects / 254 clips,
-SAMM 25 / 153, SMIC 16 / 157). The protocol ``kay2023-original`` then assigns
-every clip as the original did, and ``kay2023`` meets the same counts per
-subject. Only names and counts are real: faces, timings (onset, apex, offset,
+With an inventory, the generator writes the subjects and clips of the
+database's coding sheet: the original code's split list for that database
+(``mlib/reference/kay2023_original/``, read from
+``KayTuval/PersonRecognition_using_Facial_MicroExpressions`` at commit
+7b05a76f967174ab89765d3463ff915a349b5cac, ``Output/classes/...``) plus the
+sheet rows that list lacks (``SHEET_ONLY``): CASME II 26 subjects / 255 clips
+(254 listed), SAMM 29 / 159 (153 listed), SMIC 16 / 164 (157 listed). The
+protocol ``kay2023-original`` then assigns every listed clip as the original did
+and puts the others in its ``unlisted`` part, as on the real sheets; ``kay2023``
+meets the sheets' counts per subject. Only names and counts are real: faces, timings (onset, apex, offset,
 clip lengths), moving regions and emotions stay synthetic. A SMIC clip name
 carries an emotion code (``s1_ne_01``); the annotation's Emotion column follows
 the name, while ``synth_truth`` keeps the rendered emotion.
@@ -40,17 +42,40 @@ def inventory_name(setting: str, layout: str) -> str | None:
     return name
 
 
+SHEET_ONLY = {
+    # CASME2-coding-20140508.xlsx has 255 rows; the original's list lacks this one. The original dropped sheet
+    # row 29 ("the value '/' in ApexFrame") and SAMM rows 125 and 132 ("Apex is smaller then Onset or bigger the
+    # Offset"): ``_drop_problematic_rows`` in MicroExpressionsCode/datasets/DatasetsUtils.py at 7b05a76.
+    "casme2": [("04", "EP12_01f")],
+    # SAMM_Micro_FACS_Codes_v2.xlsx has 159 rows: the list lacks the four single-clip subjects (the original
+    # dropped subjects with fewer than two clips) and the two clips whose apex lies outside onset..offset.
+    # The single-clip subjects' clip names are not in any file we hold: ``<subject>_1_1`` stands in for them.
+    "samm": [("023", "023_1_1"), ("024", "024_1_1"), ("028", "028_4_1"), ("031", "031_1_1"),
+             ("032", "032_3_1"), ("036", "036_1_1")],
+    # SMIC-HS-E has 164 clips (negative 70, positive 51, surprise 43); the list has 157 (65, 51, 41). Six
+    # names are the gaps in the list's numbering (s3_ne_03, s3_ne_20, s4_ne_05, s4_ne_06 and s9_sur_02 are
+    # also the SMIC-HS clips other studies report missing from their downloads). The seventh, a surprise
+    # clip, cannot be known from the list: s20_sur_06 (after the list's last surprise clip of s20) stands in.
+    "smic": [("01", "s1_ne_02"), ("03", "s3_ne_03"), ("03", "s3_ne_20"), ("04", "s4_ne_05"),
+             ("04", "s4_ne_06"), ("09", "s9_sur_02"), ("20", "s20_sur_06")],
+}
+"""Per database, the ``(subject id, clip name)`` rows of its coding sheet that the original's list lacks."""
+
+
 def inventory(name: str) -> list[tuple[str, list[str]]]:
-    """``[(subject id, [clip names])]`` of database ``name``, subjects and clips in natural order."""
+    """``[(subject id, [clip names])]`` of database ``name``'s coding sheet (the original's list and
+    ``SHEET_ONLY``), subjects and clips in natural order."""
     from mlib.splits import original_split_list
 
     listed = original_split_list(name)
-    subjects = sorted(set(listed["subject"]), key=natural_key)
-    return [(s, sorted(listed.loc[listed["subject"] == s, "clip"], key=natural_key)) for s in subjects]
+    rows = list(zip(listed["subject"], listed["clip"])) + SHEET_ONLY[name]
+    subjects = sorted({s for s, _ in rows}, key=natural_key)
+    return [(s, sorted((c for t, c in rows if t == s), key=natural_key)) for s in subjects]
 
 
 def generator_counts(name: str) -> dict:
-    """The ``corpus_specs`` counts that cover inventory ``name``: its subjects, each with the largest count."""
+    """The ``corpus_specs`` counts that cover inventory ``name``: its subjects, each with the largest count
+    (``restrict`` then keeps each subject's own count, one clip for a single-clip subject)."""
     clips = inventory(name)
     return {"subjects": len(clips), "clips_per_subject": max(len(c) for _, c in clips), "single_clip_subjects": 0}
 
