@@ -307,6 +307,7 @@ def test_study_claims_follow_the_result_files_of_a_real_run(tmp_path, evidence, 
     evidence_of = table[table["question"] == claims.REPLICATION].set_index("key")["evidence"]
     assert "the ensemble chosen on validation +2.0 points" in evidence_of["ensemble"]
     assert "our SlowFast minus our baseline (lbp-top)" in evidence_of["baseline"]
+    assert "(subjects, then clips; chance" in evidence_of["table2"]  # what the interval resamples, the one chance
 
 
 def test_evidence_table_names_each_claim_in_words():
