@@ -38,7 +38,7 @@ REPRODUCED = "reproduced"
 NOT_REPRODUCED = "not reproduced"
 UNTESTABLE = "cannot be tested on this data"
 OUTCOMES = (REPRODUCED, NOT_REPRODUCED, UNTESTABLE)  # every replication rule's outcomes
-VERDICTS = OUTCOMES
+VERDICTS = OUTCOMES  # the name the book browser test reads the front page's verdicts by
 REPLICATION, PROTOCOL = "replication (our runs)", "protocol (the original's files)"
 ROUNDING = 5e-4  # the paper prints percentages with two decimals: closer than this is equal
 
