@@ -487,8 +487,13 @@ def paired_gain(ensemble_runs: Sequence[str | Path], method: str, single_run: st
             "ensemble_test_rank1": float(ours.mean()), "single_test_rank1": float(theirs.mean())}
 
 
-def gain_of_pick(grid_dir: str | Path, table: pd.DataFrame, by: str = "val", *, n_boot: int = 2000) -> dict:
-    """The gain of the ensemble picked on ``by`` over the best single run picked on validation."""
+GAIN_FILE = "gain.json"  # gain_of_pick's result, where the claims' rules read it
+
+
+def gain_of_pick(grid_dir: str | Path, table: pd.DataFrame, by: str = "val", *, n_boot: int = 2000,
+                 out: str | Path | None = None) -> dict:
+    """The gain of the ensemble picked on ``by`` over the best single run picked on validation
+    (written to ``out/gain.json`` when ``out`` is given)."""
     grid_dir = Path(grid_dir)
     chosen = pick(table, by)
     single = pick(table[table["size"] == 1], "val")
@@ -496,7 +501,10 @@ def gain_of_pick(grid_dir: str | Path, table: pd.DataFrame, by: str = "val", *, 
     members = [grid_dir / m for m in str(chosen["members"]).split(";")]
     gain = paired_gain(members, str(chosen["method"]) if len(members) > 1 else "soft", grid_dir / single["members"],
                        weights, n_boot=n_boot)
-    return {"ensemble": chosen["members"], "method": chosen["method"], "single": single["members"], **gain}
+    found = {"ensemble": chosen["members"], "method": chosen["method"], "single": single["members"], **gain}
+    if out is not None:
+        io.write_json(Path(out) / GAIN_FILE, found)
+    return found
 
 
 def _flat(tree: dict, prefix: str = "") -> dict:

@@ -124,12 +124,16 @@ def seed_spread(summary: pd.DataFrame) -> str:
 
 
 def ensemble_gain(gain: Mapping) -> str:
-    """The ensemble's paired gain over the best single run, read by whether its interval contains 0."""
+    """The ensemble's paired gain over the best single run, read by where its interval lies against 0
+    (``mlib.claims.side_of``, the reading the Table 3 rule uses)."""
+    from mlib.claims import side_of
+
     low, high = gain["gain_ci_low"], gain["gain_ci_high"]
     span = f"{gain['gain']:+.3f} (95 % interval {low:+.3f} to {high:+.3f}, {gain['n_test']} test clips)"
-    if low > 0:
+    side = side_of(low, high)
+    if side == "above":
         return f"The ensemble chosen on validation beats the single run chosen on validation by {span}."
-    if high < 0:
+    if side == "below":
         return f"The ensemble chosen on validation does worse than the single run chosen on validation: {span}."
     return f"The ensemble and the single run cannot be told apart on this test set: the gain is {span}."
 
@@ -142,11 +146,16 @@ def tie_order(spread: pd.DataFrame) -> str:
 
 
 def gradcam_claim(found: Mapping, pathway: str, region_words: str) -> str:
-    """One pathway's Grad-CAM verdict (``gradcam.claim_verdict``) in a sentence."""
-    return (f"{pathway} pathway: the median clip puts {found['space_lift']:.2f} times the uniform share of its CAM "
-            f"mass on {region_words} ({100 * found['share_above']:.0f} % of clips above uniform) and "
-            f"{found['time_lift']:.2f} times the uniform share on the frames around the apex. This "
-            f"{found['verdict']} the paper's statement that the network looks where the micro-movement is.")
+    """One pathway's Grad-CAM verdict (``gradcam.claim_verdict``) in a sentence: the median clip's lift on the
+    moving region against the permutation null and against a uniform map, each with its 95 % interval."""
+    def lift(value: str, low: str, high: str) -> str:
+        return f"{found[value]:.2f} (95 % interval {found[low]:.2f} to {found[high]:.2f})"
+
+    return (f"{pathway} pathway: on {region_words}, the median clip's CAM mass is "
+            f"{lift('lift_vs_null', 'null_ci_low', 'null_ci_high')} times what the same map puts on other clips' "
+            f"regions (the permutation null) and {lift('lift_vs_uniform', 'uniform_ci_low', 'uniform_ci_high')} "
+            f"times a uniform map's share, over {found['clips']} clips. This {found['verdict']} the paper's "
+            f"statement that the network looks where the micro-movement is (judged against the null).")
 
 
 def controls(found: pd.DataFrame) -> str:
@@ -159,7 +168,7 @@ def original_grid(summary: pd.DataFrame) -> str:
     """Where the paper's Table 2 number sits in each original grid (``original.grid_summary``)."""
     parts = [f"on {row['database']} it is the run ranked {row['rank of Table 2']} (median run {row['median']:.3f})"
              for _, row in summary.iterrows()]
-    return "The paper's Table 2 number is the grid's best test run: " + "; ".join(parts) + "."
+    return "Where the paper's Table 2 number sits among the grid's test runs: " + "; ".join(parts) + "."
 
 
 def best_of_n(table: pd.DataFrame) -> str:

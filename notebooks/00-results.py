@@ -58,11 +58,15 @@ display(Markdown(data_banner(study.synthetic, ", ".join(v.name for v in study.va
 # %% [markdown]
 # ## Claims and verdicts
 #
-# One row per claim of the paper and corpus of this study. Each verdict comes
-# from a named rule in `mlib.claims` (tested on crafted inputs): what the
-# original code's own published outputs show comes first, then our evidence,
-# where our data can test the claim (an accuracy on synthetic faces cannot test
-# one on real faces). The last column names the page that shows the evidence.
+# Each claim of the paper is asked two questions, never mixed, per corpus of
+# this study. *Replication* (`question` "replication (our runs)"): does our
+# evidence reproduce it? Computed from our runs only: reproduced, not
+# reproduced, or cannot be tested on this data (an accuracy on synthetic faces
+# cannot test one on real faces). *Protocol* ("protocol (the original's
+# files)"): how the paper's number was obtained, as graded facts computed from
+# the original code's published outputs. Every row comes from a named rule in
+# `mlib.claims`, each of whose outcomes a test reaches from crafted evidence;
+# the last column names the page that shows the evidence.
 
 # %%
 verdicts = claims.study_claims(study)
@@ -70,7 +74,7 @@ for key, value in claims.front_page_values(verdicts).items():
     glue(key, value, display=False)
 front_page = claims.front_page_table(verdicts, claims.corpus_titles(study))  # links relative to book/
 glue("verdict-table", HTML(front_page.to_html(index=False, escape=False)), display=False)
-display(HTML(results.claims_html(verdicts)))  # evidence pages as links, relative to this page
+display(HTML(results.claims_html(claims.evidence_table(verdicts))))  # evidence pages as links, relative to this page
 
 # %% [markdown]
 # The study's result tables, metrics and per-clip predictions (no clips, no

@@ -101,8 +101,9 @@ say(provenance_note([out], source=SOURCE))
 # %% [markdown]
 # ## Spread between seeds
 #
-# The original code's grid showed identical settings giving very different
-# results; with several seeds per configuration that spread is visible here.
+# The original code's grid ran every setting once, so it cannot show how much
+# one setting varies between runs; with several seeds per configuration that
+# spread is visible here.
 
 # %%
 done = table[table["status"] == "done"]

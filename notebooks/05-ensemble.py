@@ -124,7 +124,7 @@ say("The paper's Table 3 (SMIC, real data), from `mlib.paper`.")
 # small to tell the two apart.
 
 # %%
-gain = ensemble.gain_of_pick(grid_dir, table, "val", n_boot=n_boot)
+gain = ensemble.gain_of_pick(grid_dir, table, "val", n_boot=n_boot, out=out)  # gain.json: read by mlib.claims
 show_table(pd.Series(gain).rename_axis("measure").to_frame("chosen on validation").reset_index())
 say(takeaways.ensemble_gain(gain))
 say(provenance_note([grid_dir, Path(out) / "ensembles.csv"], source=SOURCE))
@@ -181,8 +181,12 @@ say(provenance_note([grid_dir], source=SOURCE))
 # votes, then mean probability, then class order; with two members it decides
 # every disagreement) (`mlib.solver_pair`). Per split seed: each member's and
 # the vote's test rank-1 with its bootstrap 95 % interval, and the vote's gain
-# over the better of the two; then the mean over seeds (interval bounds
-# averaged, as on the controls page) and, with more than one seed, their sd.
+# over the better of the two with its paired interval (per test clip: vote
+# right minus better member right, clips resampled); then the mean over seeds
+# (interval bounds averaged, as on the controls page; the gain's interval
+# pooled over every seed's test clips, `mlib.ensemble.paired_interval`, the
+# one the front page's Table 3 verdict reads) and, with more than one seed,
+# their sd.
 #
 # The runs are keyed by their settings, cache and split (`mlib.train.run_folder`)
 # in the grid's runs folder, so on the grid's split the pair is the grid's own

@@ -1,5 +1,6 @@
 """Ensemble voting over saved predictions: vote rules, tie rules, refusals, the search and the CLI."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -200,8 +201,35 @@ def test_paired_gain_over_the_best_single_run(tmp_path):
     assert gain["gain"] == 0.5 and gain["gain_ci_low"] <= 0.5 <= gain["gain_ci_high"]
     assert gain["gain_ci_low"] >= 0  # the ensemble is never worse on any clip
     table = ensemble.search([a, b], max_size=2, n_boot=50)
-    picked = ensemble.gain_of_pick(tmp_path, table, "test", n_boot=50)
+    picked = ensemble.gain_of_pick(tmp_path, table, "test", n_boot=50, out=tmp_path / "out")
     assert picked["ensemble"] == "a;b" and picked["gain"] == 0.5
+    assert json.loads((tmp_path / "out" / ensemble.GAIN_FILE).read_text())["gain_ci_low"] == picked["gain_ci_low"]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_two_members_vote_gain_never_exceeds_the_tie_order_and_averages_to_the_members_mean(seed):
+    """The two-member property (book/method.md): with two members voting single answers the vote's gain over
+    the better member is at most the disagreements the tie order decided for the vote, and over all class
+    numberings the original's vote averages to the members' mean accuracy."""
+    import itertools
+
+    rng = np.random.default_rng(seed)
+    n_clips, n_classes = 60, 4
+    truth = rng.integers(0, n_classes, n_clips)
+    members = [rng.dirichlet(np.ones(n_classes), n_clips) for _ in range(2)]
+    answers = [m.argmax(axis=1) for m in members]
+    right = [a == truth for a in answers]
+    better = max(r.sum() for r in right)
+    one_right = int((right[0] ^ right[1]).sum())
+    votes = []
+    for ids in itertools.permutations(range(n_classes)):
+        for fused in (ensemble.original_vote(members, ids), ensemble.hard_vote(members, "original", ids),
+                      ensemble.hard_vote(members)):
+            correct = fused.argmax(axis=1) == truth
+            won = int((correct & (right[0] ^ right[1])).sum())  # disagreements with one member right, won
+            assert won <= one_right and correct.sum() - better <= won
+        votes.append((ensemble.original_vote(members, ids).argmax(axis=1) == truth).sum())
+    assert np.mean(votes) == pytest.approx((right[0].sum() + right[1].sum()) / 2)
 
 
 # --- the original code's vote: one-hot rows, numpy.unique, class ids numbered by clip count ---------------------

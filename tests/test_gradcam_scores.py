@@ -143,14 +143,31 @@ def test_the_null_needs_two_clips_with_the_region():
         gc.permutation_null(cams, regions[:1])
 
 
-def test_claim_verdict_reads_the_summary():
-    def summary(lift, above):
-        return pd.DataFrame([{"pathway": "fast", "score": "truth_lift", "median": lift, "above_uniform": above},
-                             {"pathway": "fast", "score": "apex_lift", "median": 1.2, "above_uniform": 0.6}])
+def test_claim_verdict_reads_the_null_lift_and_its_interval():
+    def null(low, high, region="truth"):
+        return pd.DataFrame([{"pathway": "fast", "region": region, "clips": 20, "lift_vs_uniform": 2.0,
+                              "uniform_ci_low": 1.7, "uniform_ci_high": 2.3, "lift_vs_null": (low + high) / 2,
+                              "null_ci_low": low, "null_ci_high": high},
+                             {"pathway": "fast", "region": "apex", "clips": 20, "lift_vs_uniform": 1.2,
+                              "uniform_ci_low": 1.0, "uniform_ci_high": 1.4, "lift_vs_null": 1.1,
+                              "null_ci_low": 0.9, "null_ci_high": 1.3}])
 
-    assert gc.claim_verdict(summary(2.0, 0.9), "fast", synthetic=True)["verdict"] == "supports"
-    assert gc.claim_verdict(summary(2.0, 0.5), "fast", synthetic=True)["verdict"] == "does not clearly support"
-    assert gc.claim_verdict(summary(0.9, 0.3), "fast", synthetic=True)["verdict"] == "contradicts"
-    real = gc.claim_verdict(summary(2.0, 0.9), "fast", synthetic=False)
-    assert real["region"] == "motion_lift" and np.isnan(real["space_lift"]) and real["time_lift"] == 1.2
-    assert real["verdict"] == "is not measured for"
+    assert gc.claim_verdict(null(1.2, 1.6), "fast", synthetic=True)["verdict"] == "supports"
+    assert gc.claim_verdict(null(0.8, 1.3), "fast", synthetic=True)["verdict"] == "does not clearly support"
+    assert gc.claim_verdict(null(0.5, 0.9), "fast", synthetic=True)["verdict"] == "contradicts"
+    found = gc.claim_verdict(null(1.2, 1.6), "fast", synthetic=True)
+    assert found["lift_vs_uniform"] == 2.0 and found["null_ci_low"] == 1.2 and found["time_lift_vs_null"] == 1.1
+    real = gc.claim_verdict(null(1.2, 1.6), "fast", synthetic=False)  # real data: the motion region, absent here
+    assert real["region"] == "motion" and real["verdict"] == "is not measured for"
+
+
+def test_a_fixed_centre_blob_does_not_support_the_claim():
+    """A centre blob beats a uniform map (lift above 1.5) but not the null: the verdict says so."""
+    clips, _, apexes = moving_clips(np.random.default_rng(1), 16, centre_jitter=5)
+    centre = blob_cam(SIDE // 2 - BLOB // 2, SIDE // 2 - BLOB // 2, LENGTH // 2, spread=5.0, time_spread=3.0)
+    _, summary = null_scores(clips, apexes, [centre] * len(clips))
+    found = gc.claim_verdict(summary.reset_index(), "fast", synthetic=False)
+    assert found["lift_vs_uniform"] > 1.5 and found["verdict"] == "does not clearly support"
+    clips, places, apexes = moving_clips(np.random.default_rng(0), 12)
+    _, summary = null_scores(clips, apexes, [blob_cam(r, c, a) for (r, c), a in zip(places, apexes)])
+    assert gc.claim_verdict(summary.reset_index(), "fast", synthetic=False)["verdict"] == "supports"

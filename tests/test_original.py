@@ -131,3 +131,9 @@ def test_plots_of_the_original_grid(runs, pairs):
     assert len(plots.grid_distributions(runs, summary).axes[0].get_xticklabels()) == 3
     assert len(plots.fusion_pairs(pairs, original.table3_pair_row(runs, pairs)).axes) == 3
     assert plots.best_of_n(original.best_of_n_curves(runs), original.best_of_n_table(runs)).axes[0].get_ylabel()
+
+
+def test_the_original_grid_runs_every_setting_once():
+    """book/paper.md says so: the grid's spread is between settings, never between repeats of one."""
+    runs = original.load_runs()
+    assert not runs.duplicated(["dataset", "alpha", "beta_inv", "batch", "lr", "opt"]).any()

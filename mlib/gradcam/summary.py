@@ -6,8 +6,6 @@ import numpy as np
 import pandas as pd
 from scipy.stats import bootstrap
 
-SUPPORT_LIFT = 1.5       # a median lift this far above uniform counts as looking at the movement
-SUPPORT_SHARE = 0.75     # ... when at least this share of clips is above uniform too
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 0
 
@@ -76,20 +74,33 @@ def summary_value(summary: pd.DataFrame, pathway: str, score: str, column: str =
     return float(rows[column].iloc[0]) if len(rows) else float("nan")
 
 
-def claim_verdict(summary: pd.DataFrame, pathway: str, synthetic: bool) -> dict:
+SUPPORTS, UNCLEAR, CONTRADICTS, NOT_MEASURED = ("supports", "does not clearly support", "contradicts",
+                                                "is not measured for")
+
+
+def _null_row(null: pd.DataFrame, pathway: str, region: str) -> dict:
+    rows = null[(null["pathway"] == pathway) & (null["region"] == region)]
+    return rows.iloc[0].to_dict() if len(rows) else {}
+
+
+def claim_verdict(null: pd.DataFrame, pathway: str, synthetic: bool) -> dict:
     """Whether one pathway's maps support the paper's claim that the network looks where the face moves.
 
+    Read from :func:`null_summary`'s table, so the map's own centre and time
+    bias cannot pass for attention (a fixed centre blob beats a uniform map).
     The region is the generator's true moving regions on synthetic data, else
-    the top motion-energy pixels. "supports": median lift above ``SUPPORT_LIFT``
-    with at least ``SUPPORT_SHARE`` of clips above uniform; "does not clearly
-    support": median lift above 1; otherwise "contradicts" ("is not measured
-    for" when the score is missing).
+    the top motion-energy pixels. "supports": the 95 % interval of the median
+    lift against the permutation null lies above 1; "contradicts": below 1;
+    "does not clearly support": it holds 1; "is not measured for": no null
+    lift for that region (or no interval). The lift against a uniform map and
+    the apex frames' lift against the null come with it, to be shown beside.
     """
-    region = "truth_lift" if synthetic else "motion_lift"
-    space = summary_value(summary, pathway, region)
-    above = summary_value(summary, pathway, region, "above_uniform")
-    verdict = ("is not measured for" if np.isnan(space)
-               else "supports" if space > SUPPORT_LIFT and above >= SUPPORT_SHARE
-               else "does not clearly support" if space > 1.0 else "contradicts")
-    return {"region": region, "space_lift": space, "share_above": above,
-            "time_lift": summary_value(summary, pathway, "apex_lift"), "verdict": verdict}
+    region = "truth" if synthetic else "motion"
+    found, apex = _null_row(null, pathway, region), _null_row(null, pathway, "apex")
+    low, high = found.get("null_ci_low", np.nan), found.get("null_ci_high", np.nan)
+    verdict = (NOT_MEASURED if pd.isna(low) or pd.isna(high) else SUPPORTS if low > 1
+               else CONTRADICTS if high < 1 else UNCLEAR)
+    measures = ("lift_vs_null", "null_ci_low", "null_ci_high", "lift_vs_uniform", "uniform_ci_low", "uniform_ci_high")
+    return {"region": region, **{m: float(found.get(m, np.nan)) for m in measures},
+            "clips": int(found.get("clips", 0)), "time_lift_vs_null": float(apex.get("lift_vs_null", np.nan)),
+            "verdict": verdict}
