@@ -142,6 +142,9 @@ RULES: dict[str, Range | Choices] = {
     "study.bootstrap": POSITIVE,
     "study.gradcam_target": Choices(("true", "predicted")),
     "study.gradcam_pathway": Choices(("both", "slow", "fast")),
+    "bench.steps": POSITIVE,
+    "bench.warmup": NON_NEGATIVE,
+    "bench.batch_size": POSITIVE,
 }
 
 
@@ -155,6 +158,24 @@ def check_value(key: str, value: Any) -> Any:
     if not rule.allows(value):
         raise ConfigError(f"{key}: {value!r} is not allowed; allowed: {rule}")
     return value
+
+
+def check_flag(flag: str, value: Any, rule: Range | Choices) -> Any:
+    """``value`` if ``rule`` allows it: for a command-line flag that is not a setting of the defaults tree
+    (``mlib grid --max-parallel``), refused in the words ``check_value`` uses, naming the flag."""
+    if not rule.allows(value):
+        raise ConfigError(f"{flag}: {value!r} is not allowed; allowed: {rule}")
+    return value
+
+
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """A YAML parser error in one line: where (line, column) and what, not the parser's quoted excerpt."""
+    mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None)
+    if mark is None or not problem:
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    opened = f" ({context} from line {start.line + 1})" if context and start is not None else ""
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}{opened}"
 
 
 def load_defaults() -> dict:
@@ -193,7 +214,7 @@ def load_yaml(path: str | Path) -> dict:
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        raise ConfigError(f"{path}: not valid YAML: {yaml_problem(exc)}") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -213,7 +234,10 @@ def dotted_overrides(items: Iterable[str]) -> dict:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"override {item!r}: expected key.sub=value")
-        dotted[key.strip()] = _parse_value(value)
+        try:
+            dotted[key.strip()] = _parse_value(value)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"override {item!r}: the value is not valid YAML: {yaml_problem(exc)}") from exc
     return dotted
 
 
@@ -292,11 +316,17 @@ def _checked(where: str, default: Any, value: Any) -> Any:
     return check_value(where, value)
 
 
-def resolve(profile: str | Path | Mapping | None = None, overrides: Iterable[str] | Mapping = ()) -> dict:
-    """Defaults <- profile <- overrides, validated. ``profile`` may be a path or a mapping;
+def resolve(profile: str | Path | Mapping | None = None, overrides: Iterable[str] | Mapping = (),
+            implied: Mapping | None = None) -> dict:
+    """Defaults <- implied <- profile <- overrides, validated. ``profile`` may be a path or a mapping;
     ``overrides`` a list of ``key.sub=value`` strings or a mapping, nested or with dotted keys
-    (``{"model.alpha": 8}``: the form the notebooks' ``overrides`` parameter and the grid files use)."""
+    (``{"model.alpha": 8}``: the form the notebooks' ``overrides`` parameter and the grid files use).
+    ``implied``: settings an input implies (a cache's ``data.dataset``), nested or dotted; they replace
+    the defaults only, so a profile or an override that says otherwise still wins (and is then checked
+    against the input by the code that uses it)."""
     cfg = load_defaults()
+    if implied:
+        cfg = merge(cfg, nest(implied))
     if profile is not None:
         data = profile if isinstance(profile, Mapping) else load_yaml(profile)
         cfg = merge(cfg, data)

@@ -64,10 +64,14 @@ class ClipTable:
 
 
 def read_cache_settings(cache_dir: str | Path) -> dict:
-    """The ``settings.json`` a cache was made from (empty if the cache has none)."""
+    """The ``settings.json`` a cache was made from. A cache without one is refused: its settings are
+    its key (a run's folder name and data identity, a baseline's key) and name its dataset, and the
+    hash of nothing would match any cache."""
     path = Path(cache_dir) / "settings.json"
     if not path.is_file():
-        return {}
+        if not (Path(cache_dir) / "index.csv").is_file():
+            raise DataError(f"{Path(cache_dir) / 'index.csv'}: missing; {cache_dir} is not a prepared cache (run mlib prepare)")
+        raise DataError(f"{path}: missing; the cache's settings are its identity (prepare the cache again)")
     try:
         return json.loads(path.read_text())
     except json.JSONDecodeError as exc:
@@ -153,6 +157,15 @@ def fit_clip(array: np.ndarray, frames: int, side: int) -> torch.Tensor:
     return clip
 
 
+def cached_window(path: str | Path) -> int:
+    """The window length (frames) of a cached clip, read from its header; a truncated or foreign file
+    is named (numpy alone says "mmap length is greater than file size")."""
+    try:
+        return int(np.load(path, mmap_mode="r", allow_pickle=False).shape[0])
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: not a readable .npy clip (truncated?): {str(exc).splitlines()[0]}") from exc
+
+
 def load_clip_arrays(cache_dir: str | Path, files: list[str], frames: int, side: int, select=None) -> torch.Tensor:
     """Read cached clips into one uint8 tensor ``(N, frames, side', side', 3)`` (see :func:`fit_clip`).
 
@@ -165,7 +178,7 @@ def load_clip_arrays(cache_dir: str | Path, files: list[str], frames: int, side:
         try:
             array = np.load(path, allow_pickle=False)
         except (OSError, ValueError) as exc:
-            raise DataError(f"{path}: not a readable .npy clip: {exc}") from exc
+            raise DataError(f"{path}: not a readable .npy clip (truncated?): {str(exc).splitlines()[0]}") from exc
         if array.dtype != np.uint8 or array.ndim != 4 or array.shape[3] != 3 or array.shape[1] != array.shape[2]:
             raise DataError(f"{path}: expected a uint8 (W, S, S, 3) array, got {array.dtype} {array.shape}")
         if select is not None:
@@ -203,7 +216,7 @@ def evaluation_inputs(cfg: Mapping, cache_dir: str | Path, files: Sequence[str],
     (:func:`run_working_size`), then resized to ``model.size`` without augmentation.
     """
     files = list(files)
-    window = int(np.load(Path(cache_dir) / files[0], mmap_mode="r").shape[0]) if files else 0
+    window = cached_window(Path(cache_dir) / files[0]) if files else 0
     select = evaluation_select(cfg, index_rows, window)
     arrays = load_clip_arrays(cache_dir, files, cfg["model"]["frames"], run_working_size(cfg), select)
     return make_inputs(arrays, cfg["model"]["size"])
@@ -290,7 +303,8 @@ def root_is_synthetic(root: str | Path) -> bool:
 def cache_is_synthetic(cache_dir: str | Path) -> bool | None:
     """Whether a cache was made from the synthetic corpus (:func:`root_is_synthetic` of the root its
     ``settings.json`` names); ``None`` when the settings name no root that still exists."""
-    root = read_cache_settings(cache_dir).get("root")
+    path = Path(cache_dir) / "settings.json"
+    root = read_cache_settings(cache_dir).get("root") if path.is_file() else None
     if not root or not Path(root).is_dir():
         return None
     return root_is_synthetic(root)

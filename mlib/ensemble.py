@@ -394,6 +394,10 @@ def ensemble_table(run_dirs: Sequence[str | Path], method: str, weights: Sequenc
     """
     if len(run_dirs) < 2:
         raise EnsembleError("an ensemble needs two or more runs")
+    folders = [Path(d).resolve() for d in run_dirs]
+    twice = next((d for d, f in zip(run_dirs, folders) if folders.count(f) > 1), None)
+    if twice is not None:
+        raise EnsembleError(f"--runs names {twice} more than once; a run cannot vote with itself")
     runs = [load_predictions(d) for d in run_dirs]
     check_compatible(runs)
     class_ids = run_class_ids(runs[0]) if tie == "original" else None

@@ -9,7 +9,8 @@ A grid file (``configs/grids/*.yaml``) is a YAML mapping::
       model.alpha: [4, 8, 16]
       model.beta_inv: [8, 16, 32]
       train.seed: [0]
-    configurations:             # optional: an explicit list (for the paper's tables)
+    configurations:             # optional: an explicit list (for the paper's tables); if given, not
+                                # empty, and no label twice (a grid.csv row names one configuration)
       - label: casme2 Table 1   # optional, shown in grid.csv
         datasets: [casme2]      # optional: run only on caches of these datasets
         set: {model.alpha: 4, model.beta_inv: 8}
@@ -47,6 +48,8 @@ table of what finished.
 
 from __future__ import annotations
 
+import contextlib
+import io as io_text
 import itertools
 import json
 import sys
@@ -107,7 +110,9 @@ def load_grid(path: str | Path) -> GridSpec:
         raise GridError(f"{path}: unknown keys {sorted(unknown)} (allowed: {sorted(_GRID_KEYS)})")
     fixed = data.get("fixed") or {}
     axes = data.get("axes") or {}
-    configurations = data.get("configurations") or [{}]
+    configurations = data.get("configurations", [{}])
+    if configurations == [] or configurations is None:
+        raise GridError(f"{path}: 'configurations' is empty; list at least one configuration or leave the key out")
     if not isinstance(fixed, dict):
         raise GridError(f"{path}: 'fixed' must map dotted keys to values")
     if not isinstance(axes, dict) or any(not isinstance(v, list) or not v for v in axes.values()):
@@ -120,6 +125,11 @@ def load_grid(path: str | Path) -> GridSpec:
                             f"{sorted(_CONFIGURATION_KEYS)}, got {entry!r}")
         if not isinstance(entry.get("set", {}), dict):
             raise GridError(f"{path}: configuration {i}: 'set' must map dotted keys to values")
+    labels = [str(entry["label"]) for entry in configurations if "label" in entry]
+    repeated = sorted({label for label in labels if labels.count(label) > 1})
+    if repeated:
+        raise GridError(f"{path}: configuration label {repeated[0]!r} is used more than once; "
+                        "each row of grid.csv must name one configuration")
     exclude = data.get("exclude") or []
     for i, rule in enumerate(exclude):
         if not isinstance(rule, dict) or not isinstance(rule.get("match"), dict) or not rule.get("reason"):
@@ -160,7 +170,10 @@ def run_key(cfg: Mapping) -> str:
 
 def plan(grid_file: str | Path, *, profile=None, overrides: Iterable[str] = (), cache: str | Path,
          split: str | Path, out: str | Path, seeds: Sequence[int] | None = None) -> list[PlannedRun]:
-    """Resolve every configuration of a grid for one cache and split (no training)."""
+    """Resolve every configuration of a grid for one cache and split (no training). ``data.dataset`` is the
+    cache's unless the profile or ``--set`` names one, which must then agree with it."""
+    from mlib.train import check_cache_dataset
+
     spec = load_grid(grid_file)
     cache, split, out = Path(cache).resolve(), Path(split).resolve(), Path(out)
     if not split.is_file():
@@ -169,9 +182,15 @@ def plan(grid_file: str | Path, *, profile=None, overrides: Iterable[str] = (), 
     axes = dict(spec.axes)
     if seeds is not None:
         axes["train.seed"] = [int(s) for s in seeds]
-    cli = config.parse_overrides(overrides)
+    implied = {"data": {"dataset": dataset}}  # the cache's dataset, unless the profile or --set names another
+    profiled = config.resolve(profile, implied=implied)
     try:
-        base = config.merge(config.resolve(profile), config.nest(spec.fixed))
+        cli = config.parse_overrides(overrides)
+        config.merge(profiled, cli)
+    except config.ConfigError as exc:  # a value given with --set is blamed on --set, not on the grid file
+        raise GridError(f"--set: {exc}") from exc
+    try:
+        base = config.merge(profiled, config.nest(spec.fixed))
     except config.ConfigError as exc:
         raise GridError(f"{spec.path}: {exc}") from exc
     planned: list[PlannedRun] = []
@@ -186,6 +205,7 @@ def plan(grid_file: str | Path, *, profile=None, overrides: Iterable[str] = (), 
             except config.ConfigError as exc:
                 raise GridError(f"{spec.path}: configuration {values}: {exc}") from exc
             cfg["run"] |= {"cache": str(cache), "split": str(split), "out": str(out), "name": None}
+            check_cache_dataset(cfg)
             key = run_key(cfg)
             if key in seen:
                 continue
@@ -237,6 +257,7 @@ def run_grid(grid_file: str | Path, *, profile=None, overrides: Iterable[str] = 
     ``log``: print one line per configuration and training's per-epoch lines (``mlib grid``'s
     log); the book's page passes False and shows grid.csv as a table instead.
     """
+    check_max_parallel(max_parallel)
     out = Path(out)
     runs = plan(grid_file, profile=profile, overrides=overrides, cache=cache, split=split, out=out, seeds=seeds)
     spec = load_grid(grid_file)
@@ -303,6 +324,13 @@ def train_job(cfg: dict, run_dir: str, progress: bool = False, log: bool = True)
     return None
 
 
+def check_max_parallel(max_parallel: int | None) -> None:
+    """``--max-parallel`` is at least 1 (None: the executor's default). 0 or a negative count would submit
+    nothing and wait for ever."""
+    if max_parallel is not None:
+        config.check_flag("--max-parallel", max_parallel, config.POSITIVE)
+
+
 def make_executor(kind: str, folder: str | Path, *, partition: str | None = None, gpus: int = 1,
                   cpus: int = 8, timeout_min: int = 240, mem_gb: int | None = None):
     """A submitit executor that runs each grid configuration as one job, or None for ``inprocess``.
@@ -315,8 +343,13 @@ def make_executor(kind: str, folder: str | Path, *, partition: str | None = None
         return None
     if kind not in EXECUTORS:
         raise GridError(f"--executor {kind!r}: expected one of {', '.join(EXECUTORS)}")
+    import shutil
+
     import submitit
 
+    if kind == "slurm" and not all(shutil.which(tool) for tool in ("sbatch", "srun")):
+        raise GridError("--executor slurm: no `sbatch`/`srun` found on PATH; SLURM is not installed here "
+                        "(use --executor local or inprocess)")
     if kind == "local":
         executor = submitit.LocalExecutor(folder=str(folder))
         executor.update_parameters(timeout_min=timeout_min)
@@ -341,7 +374,12 @@ def _run_jobs(executor, runs: list[PlannedRun], todo: list[int], record, max_par
     while pending or running:
         while pending and len(running) < limit:
             i = pending.pop(0)
-            running[i] = (executor.submit(train_job, runs[i].cfg, str(runs[i].run_dir)), time.perf_counter())
+            try:  # submitit prints a failed sbatch's stderr before raising it: the error says it, once
+                with contextlib.redirect_stderr(io_text.StringIO()):
+                    job = executor.submit(train_job, runs[i].cfg, str(runs[i].run_dir))
+            except Exception as exc:  # sbatch refused (no cluster reachable, a bad partition): one line, not submitit's
+                raise GridError(f"submitting {runs[i].run_dir.name} failed: {_first_line(exc)}") from exc
+            running[i] = (job, time.perf_counter())
         for i in [i for i, (job, _) in running.items() if job.done()]:
             job, started = running.pop(i)
             try:
@@ -351,6 +389,12 @@ def _run_jobs(executor, runs: list[PlannedRun], todo: list[int], record, max_par
             record(i, error, time.perf_counter() - started)
         if running:
             time.sleep(POLL_SECONDS)
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first non-empty line of an exception's message (submitit's quote the whole command output)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
 
 
 def _fmt(value) -> str:
@@ -455,6 +499,7 @@ def main(args) -> int:
                 note = f"  (excluded: {run.excluded})" if run.excluded else ""
                 print(f"{run.run_dir}  {run.label}  {run.values}{note}")
             return 0
+        check_max_parallel(args.max_parallel)
         executor = make_executor(args.executor, Path(args.out) / ".submitit", partition=args.partition,
                                  gpus=args.gpus_per_job, cpus=args.cpus_per_job, timeout_min=args.time,
                                  mem_gb=args.mem_gb)

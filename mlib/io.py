@@ -25,6 +25,7 @@ import yaml
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it onto ``path`` if the block succeeds."""
     path = Path(path)
+    check_folder_for(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -42,6 +43,14 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def check_folder_for(path: str | Path) -> None:
+    """Refuse, naming it, a file where a folder of ``path`` should be (``--out results.json/x.json``), before
+    any work: ``mkdir`` would only say "File exists" or "Not a directory"."""
+    for folder in reversed(Path(path).parents):
+        if folder.exists() and not folder.is_dir():
+            raise NotADirectoryError(f"{folder} is a file, not a folder")
 
 
 def current_umask() -> int:

@@ -49,7 +49,12 @@ def read_predictions(path: str | Path, part: str | None = "test") -> Predictions
     if part is not None:
         frame = frame[frame["part"] == part]
     classes = [c[len(PROBA_PREFIX):] for c in columns]
-    return Predictions(list(frame["clip_key"]), list(frame["subject"]), frame[columns].to_numpy(float), classes)
+    proba = frame[columns].apply(pd.to_numeric, errors="coerce")
+    if proba.isna().any().any():  # a cut-off file: its last row lacks probabilities
+        row = int(np.flatnonzero(proba.isna().any(axis=1).to_numpy())[0])
+        raise ValueError(f"{path}: line {frame.index[row] + 2} has an empty or non-numeric probability "
+                         "(a truncated file?); train the run again")
+    return Predictions(list(frame["clip_key"]), list(frame["subject"]), proba.to_numpy(float), classes)
 
 
 def predicted_labels(proba: np.ndarray, classes: Sequence[str]) -> list[str]:

@@ -46,12 +46,15 @@ there are such subjects, or when the training part would (e.g. a subject with 3
 clips: 1 test, then 2 left, 16 subjects but only 8 validation clips); then one
 clip per subject is reserved for training (seeded) and the validation clips are
 drawn uniformly from the others. A subject with 2 clips has 1 non-test clip and
-therefore never validates.
+therefore never validates. A ``val_size`` that asks for more validation clips
+than that leaves (every subject keeps a training clip) is refused, naming
+``split.val_size``, rather than quietly capped.
 
 Guarantees, checked by ``check_split`` before any file is written: every clip
 in exactly one part; for ``half``, every test and every validation subject has
 training clips (the ``kay2023`` protocols report the ones that have none
-instead). Each split file has a sidecar ``.json`` (``split_metadata``): counts,
+instead). Each split file (named by ``split_path``, the test and validation shares in the
+name) has a sidecar ``.json`` (``split_metadata``): the shares, counts,
 excluded clips with their reasons, missing clips, untrained test subjects and
 the accuracy ceiling.
 """
@@ -86,14 +89,19 @@ class SplitError(ValueError):
     """A split that breaks a guarantee (overlap, a test or val subject never trained on)."""
 
 
-def _validation(pool: pd.DataFrame, n_val: int, seed: int) -> set[str]:
-    """``n_val`` clip keys of ``pool`` for validation, stratified where possible (module docstring)."""
+def _validation(pool: pd.DataFrame, n_val: int, seed: int, val_size: float) -> set[str]:
+    """``n_val`` clip keys of ``pool`` for validation, stratified where possible (module docstring).
+
+    A ``val_size`` that asks for more clips than can validate while every subject keeps a training clip
+    is refused (``SplitError``), not quietly capped: the split would not be the one asked for."""
     counts = pool["subject"].value_counts()
     eligible = pool[pool["subject"].isin(counts[counts >= 2].index)]
     n_subjects = eligible["subject"].nunique()
-    n_val = min(n_val, len(eligible) - n_subjects)
-    if n_val <= 0:
-        return set()
+    most = len(eligible) - n_subjects
+    if n_val > most:
+        raise SplitError(f"split.val_size {val_size}: asks for {n_val} of the {len(pool)} non-test clips, but only "
+                         f"{most} can validate while every subject keeps a training clip; lower --val-size "
+                         "(split.val_size; 0 = no validation part)")
     if n_val >= n_subjects and len(eligible) - n_val >= n_subjects:
         _, val = train_test_split(eligible, test_size=n_val, stratify=eligible["subject"], random_state=seed)
         return set(val["clip_key"])
@@ -118,17 +126,11 @@ def make_split(
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown split protocol {protocol!r}: expected one of {', '.join(PROTOCOLS)}")
-    if protocol in UNTRAINED_ALLOWED:
-        for name, given in (("test_size", test_size), ("val_size", val_size)):
-            if given is not None and not math.isclose(given, KAY2023[name]):
-                raise ValueError(f"{protocol} fixes {name} = {KAY2023[name]}; got {given} (use protocol half to vary it)")
-        test_size, val_size = KAY2023["test_size"], KAY2023["val_size"]
+    if protocol == "open-set":  # its own shares (mlib.openset.protocol)
+        return _open_set_fold0(clips, seed, val_size)
+    test_size, val_size = split_sizes(protocol, test_size, val_size)
     if protocol == "kay2023-original":
         return _original_split(clips, _dataset_of(clips, dataset))
-    if protocol == "open-set":
-        return _open_set_fold0(clips, seed, val_size)
-    test_size = 0.5 if test_size is None else float(test_size)
-    val_size = 0.0 if val_size is None else float(val_size)
     if not 0 < test_size < 1 or not 0 <= val_size < 1:
         raise ValueError(f"test_size must be in (0, 1) and val_size in [0, 1); got {test_size}, {val_size}")
 
@@ -147,7 +149,7 @@ def make_split(
         test, val = _kay2023(kept, seed)
     else:
         rest, test = train_test_split(kept, test_size=test_size, stratify=kept["subject"], random_state=seed)
-        val = _validation(rest, math.ceil(val_size * len(rest)), seed) if val_size > 0 else set()
+        val = _validation(rest, math.ceil(val_size * len(rest)), seed, val_size) if val_size > 0 else set()
 
     part = pd.Series("train", index=table.index)
     part[~table.index.isin(kept.index)] = "excluded"
@@ -283,15 +285,18 @@ def accuracy_ceiling(split: pd.DataFrame) -> float:
 
 
 def split_metadata(split: pd.DataFrame, protocol: str, seed: int, missing: list[str] = (),
-                   class_ids: dict[str, int] | None = None) -> dict:
-    """What the split file's sidecar holds: counts, exclusions with reasons, unlisted and missing clips, the
-    ceiling, and the original's class ids of the subjects (``split_class_ids``; None for ``half``)."""
+                   class_ids: dict[str, int] | None = None, test_size: float | None = None,
+                   val_size: float | None = None) -> dict:
+    """What the split file's sidecar holds: the protocol's shares, counts, exclusions with reasons, unlisted
+    and missing clips, the ceiling, and the original's class ids of the subjects (``split_class_ids``; None
+    for ``half``)."""
+    test_size, val_size = split_sizes(protocol, test_size, val_size)
     untrained = untrained_test_subjects(split)
     test = split[split["part"] == "test"]
     excluded = split[split["part"] == "excluded"]
     reasons = excluded["reason"] if "reason" in split.columns else pd.Series("", index=excluded.index)
     return {
-        "protocol": protocol, "seed": seed,
+        "protocol": protocol, "seed": seed, "test_size": test_size, "val_size": val_size,
         "counts": {p: int((split["part"] == p).sum()) for p in PARTS},
         "excluded": dict(zip(excluded["clip_key"], reasons)),
         "unlisted": split.loc[split["part"] == "unlisted", "clip_key"].tolist(),
@@ -334,12 +339,31 @@ def write_split(split: pd.DataFrame, path: str | Path, metadata: dict | None = N
 
 
 def metadata_path(split_file: str | Path) -> Path:
-    """The sidecar of a split file: ``half-seed42.csv`` -> ``half-seed42.json``."""
+    """The sidecar of a split file: ``kay2023-seed42.csv`` -> ``kay2023-seed42.json``."""
     return Path(split_file).with_suffix(".json")
 
 
-def split_path(cache_path: str | Path, protocol: str, seed: int) -> Path:
-    return Path(cache_path) / "splits" / f"{protocol}-seed{seed}.csv"
+def split_sizes(protocol: str, test_size: float | None, val_size: float | None) -> tuple[float, float]:
+    """The test and validation shares a protocol splits with: the kay2023 protocols' fixed ones (another
+    value is refused), else the given ones (None: half's 0.5 and no validation part)."""
+    if protocol in UNTRAINED_ALLOWED:
+        for name, given in (("test_size", test_size), ("val_size", val_size)):
+            if given is not None and not math.isclose(given, KAY2023[name]):
+                raise ValueError(f"{protocol} fixes {name} = {KAY2023[name]}; got {given} (use protocol half to vary it)")
+        return KAY2023["test_size"], KAY2023["val_size"]
+    return 0.5 if test_size is None else float(test_size), 0.0 if val_size is None else float(val_size)
+
+
+def split_path(cache_path: str | Path, protocol: str, seed: int, test_size: float | None = None,
+               val_size: float | None = None) -> Path:
+    """The file ``mlib split`` writes, the one name every caller uses (study, notebooks, tests):
+    ``half-test0.5-val0.1-seed42.csv``. The shares are in the name, so a split with other sizes never
+    overwrites one a finished run was trained on; the other protocols fix theirs (``kay2023-seed42.csv``,
+    ``open-set-fold0-seed42.csv``)."""
+    if protocol != "half":
+        return Path(cache_path) / "splits" / f"{protocol}-seed{seed}.csv"
+    test, val = split_sizes(protocol, test_size, val_size)
+    return Path(cache_path) / "splits" / f"{protocol}-test{test!r}-val{val!r}-seed{seed}.csv"
 
 
 def write_splits(
@@ -368,8 +392,10 @@ def write_splits(
     paths = []
     for offset in range(repeats):
         split = make_split(index, protocol, test_size=test_size, val_size=val_size, seed=seed + offset)
-        metadata = split_metadata(split, protocol, seed + offset, missing, split_class_ids(split, protocol, dataset))
-        paths.append(write_split(split, split_path(cache_path, protocol, seed + offset), metadata))
+        metadata = split_metadata(split, protocol, seed + offset, missing, split_class_ids(split, protocol, dataset),
+                                  test_size, val_size)
+        path = split_path(cache_path, protocol, seed + offset, test_size, val_size)
+        paths.append(write_split(split, path, metadata))
     return paths
 
 

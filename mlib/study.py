@@ -219,7 +219,8 @@ class StudyRunner:
                 raise RuntimeError(f"{variant.name}: the controls' clip run {run_folder(clip)} is not notebook 02's "
                                    f"{paths['train']}; it would be trained twice")
             corpora[variant.name] = {"cache": paths["cache"], "split": paths["splits"], "runs_dir": paths["runs"],
-                                     "overrides": table1, "positive_control": positive_control(self.cfg, variant)}
+                                     "overrides": {**table1, "data.dataset": variant.dataset},
+                                     "positive_control": positive_control(self.cfg, variant)}
         return corpora
 
     def resolved(self, overrides: dict) -> dict:
@@ -275,9 +276,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="execute every notebook even if up to date")
 
 
+class StudyError(ValueError):
+    """Study input that cannot run (a ``--data-root`` that is not real data); the message names it."""
+
+
+def check_data_root(data_root: str | Path, cfg: dict, profile: str | Path) -> None:
+    """``--data-root`` means real data: refused, in one line, with a synthetic profile (which would write
+    a generated corpus into the folder named as the real databases) and when it is not a folder."""
+    if cfg["study"]["data"] != "real":
+        raise StudyError(f"--data-root {data_root}: names real data, but {profile} is a synthetic profile "
+                         f"(study.data: {cfg['study']['data']}); use a real-data profile "
+                         "(configs/profiles/full.yaml) or leave --data-root out")
+    root = Path(data_root)
+    if not root.is_dir():
+        raise StudyError(f"--data-root {root}: {'a file' if root.exists() else 'no such folder'}; "
+                         "expected the folder holding CASME2/, SAMM/ and SMIC/")
+
+
 def main(args: argparse.Namespace) -> int:
+    """Every failure is one line starting ``mlib study:`` (input errors through ``mlib.cli``)."""
     overrides = list(args.overrides)
     if args.data_root:
+        check_data_root(args.data_root, mconfig.resolve(Path(args.profile), overrides), args.profile)
         overrides += [f"study.roots.{name}={Path(args.data_root) / folder}" for name, folder in REAL_FOLDERS.items()]
     study = StudyRunner(Path(args.profile), overrides, Path(args.executed), force=args.force)
     if args.check:
@@ -292,7 +312,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         executed = study.run()
     except notebooks.NotebookFailed as exc:
-        print(f"study failed: {exc}", file=sys.stderr)
+        print(f"mlib study: {exc}", file=sys.stderr)
         return 1
     print(f"[study {study.name}] {len(executed)} notebooks in {args.executed}; manifest {study.results / 'study.json'}")
     return 0

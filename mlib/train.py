@@ -30,11 +30,12 @@ from tqdm import tqdm
 from mlib import io, recipe
 from mlib.bn_chunks import chunked_step
 from mlib.config import ConfigError, config_hash, load_yaml, resolve
-from mlib.data import (ClipTable, evaluation_select, load_clip_arrays, load_clip_table, make_inputs,
+from mlib.data import (ClipTable, cached_window, evaluation_select, load_clip_arrays, load_clip_table, make_inputs,
                        read_cache_settings, run_working_size, fit_clip)
 from mlib.metrics import PROBA_PREFIX, predicted_labels, summarize
 from mlib.inputs import InputPlan, apex_positions
 from mlib.models import SlowFastIdentifier, build_slowfast
+from mlib.preprocess import load_index
 
 HISTORY_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"]
 SELECTION_BEST = "best validation rank-1 (ties -> earlier epoch)"
@@ -254,7 +255,7 @@ class _Runner:
         side = run_working_size(cfg)
         self.plan, self.jitter = InputPlan.from_config(cfg), recipe.short_side_jitter(tcfg)
         keys = list(table.clips["clip_key"])
-        self.window = int(np.load(table.cache_dir / table.clips["cache_file"].iloc[0], mmap_mode="r").shape[0])
+        self.window = cached_window(table.cache_dir / table.clips["cache_file"].iloc[0])
         self.apexes = apex_positions(table.clips, self.window)
         select = None if self.plan.is_default else lambda i, array: self.plan.select(array, keys[i], self.apexes[i])
         self.arrays = load_clip_arrays(table.cache_dir, list(table.clips["cache_file"]), self.frames, side, select)
@@ -366,6 +367,8 @@ def train(
     """
     if not cfg["run"].get("cache") or not cfg["run"].get("split"):
         raise ValueError("run.cache and run.split must name a prepared cache folder and a split file")
+    load_index(cfg["run"]["cache"])  # a missing or unreadable index.csv is named first
+    check_cache_dataset(cfg)
     run_dir = Path(run_dir) if run_dir is not None else run_folder(cfg)
     data = data_identity(cfg)
     _check_same_config(run_dir, cfg)
@@ -386,6 +389,17 @@ def train(
         _fit(runner, run_dir, progress, on_epoch_end, log)
         _finish(runner, run_dir, log)
     return run_dir
+
+
+def check_cache_dataset(cfg: dict) -> None:
+    """A cache knows its dataset (its ``settings.json``): a ``data.dataset`` that names another is refused,
+    naming both, so a run's recorded configuration never mislabels its data. ``mlib train`` and
+    ``mlib grid`` take the cache's dataset when no profile or ``--set`` names one."""
+    cache = cfg["run"]["cache"]
+    recorded = read_cache_settings(cache).get("dataset")
+    if recorded is not None and recorded != cfg["data"]["dataset"]:
+        raise ConfigError(f"data.dataset: {cfg['data']['dataset']!r}, but the cache {cache} holds {recorded!r} "
+                          f"(its settings.json); drop the setting or name {recorded!r}")
 
 
 def _check_same_config(run_dir: Path, cfg: dict) -> None:
@@ -578,8 +592,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     shortcuts = {k: getattr(args, k) for k in ("cache", "split", "out", "name") if getattr(args, k)}
-    cfg = resolve(args.config, args.overrides)
-    cfg = resolve(cfg, {"run": shortcuts})
+    cfg = resolve(resolve(args.config, args.overrides), {"run": shortcuts})
+    if cfg["run"]["cache"] and (Path(cfg["run"]["cache"]) / "settings.json").is_file():
+        # the cache's dataset unless the profile or --set names one (train then checks that they agree)
+        implied = {"data.dataset": read_cache_settings(cfg["run"]["cache"]).get("dataset", cfg["data"]["dataset"])}
+        cfg = resolve(resolve(args.config, args.overrides, implied=implied), {"run": shortcuts})
     run_dir = train(cfg, progress=not args.no_progress)
     print(run_dir)
     return 0

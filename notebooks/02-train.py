@@ -40,7 +40,7 @@ if "google.colab" in sys.modules:  # on Colab: install the project first
 # %% tags=["parameters"]
 profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None: the defaults
 overrides = {}  # dotted settings over the profile; run.cache and run.split name the inputs (notebook 01) and
-# run.out the parent of run folders, e.g. {"run.cache": "cache/casme2-...", "run.split": "cache/casme2-.../splits/half-seed42.csv"}
+# run.out the parent of run folders, e.g. {"run.cache": "cache/casme2-...", "run.split": "cache/casme2-.../splits/half-test0.5-val0.1-seed42.csv"}
 preprocessed = "figures/01-preprocess/data.json"  # notebook 01's record: the cache and split when overrides name none
 
 # %%

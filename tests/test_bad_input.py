@@ -24,11 +24,13 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+import yaml
 
 from mlib import cli, io
 from mlib.datasets import DATASETS, load_dataset
 from mlib.preprocess.window import place_window
-from mlib.splits import SplitError, load_split
+from mlib.config import load_defaults
+from mlib.splits import SplitError, load_split, load_split_metadata, split_path
 from tiny_caches import write_layout_corpora, write_split, write_tiny_cache
 
 WINDOW = 8
@@ -76,6 +78,12 @@ def root_copy(corpora, tmp_path):
     def copy(layout: str) -> Path:
         return Path(shutil.copytree(corpora[layout], tmp_path / layout))
     return copy
+
+
+def default_split(cache: Path, seed: int) -> Path:
+    """The split file ``mlib split --cache CACHE --seed SEED`` writes (the defaults' shares)."""
+    shares = load_defaults()["split"]
+    return split_path(cache, "half", seed, shares["test_size"], shares["val_size"])
 
 
 def first_clip(root: Path, layout: str = "casme2"):
@@ -398,7 +406,7 @@ def test_full_disk_and_read_only_output_name_the_file(code_, message, tiny, tmp_
 
     monkeypatch.setattr(io.os, "replace", refuse)
     code, _, err = run(capsys, "split", "--cache", cache, "--seed", 3)
-    assert code == 1 and err == f"mlib split: {cache / 'splits' / 'half-seed3.csv'}: {message}\n"
+    assert code == 1 and err == f"mlib split: {default_split(cache, 3)}: {message}\n"
     assert not [p for p in (cache / "splits").iterdir() if p.name.endswith(".tmp")]
 
 
@@ -456,7 +464,7 @@ def test_written_files_get_the_users_umask(tiny, tmp_path, capsys):
         assert run(capsys, "split", "--cache", cache, "--seed", 5)[0] == 0
     finally:
         os.umask(previous)
-    for path in (tmp_path / "array.npy", cache / "splits" / "half-seed5.csv"):
+    for path in (tmp_path / "array.npy", default_split(cache, 5)):
         assert path.stat().st_mode & 0o777 == 0o640, path
 
 
@@ -515,3 +523,275 @@ def test_closed_pipe_exits_141_without_a_traceback(command, tiny, tmp_path):
     finally:
         os.close(write_end)
     assert done.returncode == 141 and done.stderr == ""
+
+
+# -- third round (issue 24): overrides, profiles, splits, grids and executors, ensembles, Grad-CAM, bench, study
+
+QUICK_MODEL = ["--set", "model.frames=8", "--set", "model.size=32", "--set", "model.width=8", "--set", "model.depth=18"]
+
+
+class Hang(Exception):
+    """Raised by the alarm of ``no_hang``: a command that never returned."""
+
+
+@pytest.fixture
+def no_hang():
+    """``no_hang(seconds)``: fail the test (instead of hanging it) when a command runs longer."""
+    def alarm(*_):
+        raise Hang("the command did not return")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    yield signal.alarm
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def files_under(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` with its content: what a refused command must leave as it was."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def one_line(err: str, start: str) -> None:
+    assert err.startswith(start) and err.count("\n") == 1, err
+
+
+def tiny_grid(tmp_path: Path, spec: dict, name: str = "grid.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def grid_argv(tiny, grid_file: Path, out: Path, *extra) -> list:
+    return ["grid", "--grid", grid_file, "--cache", tiny[0], "--split", tiny[1], "--out", out, "--no-progress", *extra]
+
+
+@pytest.mark.parametrize("value", ["-1", "0"])
+def test_grid_max_parallel_below_one_is_refused_not_spun_on(value, tiny, tmp_path, no_hang, capsys):
+    grid_file = tiny_grid(tmp_path, {"configurations": [{"label": "a", "set": {"train.epochs": 1}}]})
+    no_hang(60)
+    code, out, err = run(capsys, *grid_argv(tiny, grid_file, tmp_path / "g", "--executor", "local", "--max-parallel", value))
+    assert code == 2 and out == "" and err == f"mlib grid: --max-parallel: {value} is not allowed; allowed: >= 1\n"
+    assert not (tmp_path / "g").exists()
+
+
+def test_grid_on_slurm_without_slurm_is_one_line(tiny, tmp_path, monkeypatch, capsys):
+    grid_file = tiny_grid(tmp_path, {"configurations": [{"label": "a", "set": {"train.epochs": 1}}]})
+    (tmp_path / "bin").mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))  # no sbatch, no srun
+    code, _, err = run(capsys, *grid_argv(tiny, grid_file, tmp_path / "g", "--executor", "slurm"))
+    assert code == 2 and "--executor slurm" in err and "no `sbatch`/`srun` found" in err
+    one_line(err, "mlib grid: ")
+    assert not (tmp_path / "g").exists()
+
+
+def test_grid_whose_sbatch_fails_is_one_line_and_trains_nothing(tiny, tmp_path, monkeypatch, capsys):
+    """SLURM's tools installed but no cluster: sbatch fails; its complaint is one line, nothing is trained."""
+    grid_file = tiny_grid(tmp_path, {"configurations": [{"label": "a", "set": {"train.epochs": 1}}]})
+    (tmp_path / "bin").mkdir()
+    for tool in ("sbatch", "srun"):
+        (tmp_path / "bin" / tool).write_text("#!/bin/sh\necho 'sbatch: fatal: Could not establish a configuration source' >&2\nexit 1\n")
+        (tmp_path / "bin" / tool).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    code, _, err = run(capsys, *grid_argv(tiny, grid_file, tmp_path / "g", "--executor", "slurm"))
+    assert code == 2 and "failed" in err
+    one_line(err, "mlib grid: submitting ")
+    assert not list((tmp_path / "g").rglob("metrics.json"))
+
+
+BENCH_FLAGS = [
+    (["--steps", "0"], "bench.steps: 0", ">= 1"),
+    (["--steps", "-1"], "bench.steps: -1", ">= 1"),
+    (["--batch-size", "0"], "bench.batch_size: 0", ">= 1"),
+    (["--warmup", "-2"], "bench.warmup: -2", ">= 0"),
+]
+
+
+@pytest.mark.parametrize("flags, named, allowed", BENCH_FLAGS, ids=[" ".join(f[0]) for f in BENCH_FLAGS])
+def test_bench_flags_follow_the_rules_table(flags, named, allowed, tmp_path, capsys):
+    code, out, err = run(capsys, "bench", "--config", REPO / "configs/profiles/ci.yaml", *QUICK_MODEL,
+                         "--device", "cpu", "--out", tmp_path / "bench.json", *flags)
+    assert code == 1 and out == "" and f"allowed: {allowed}" in err
+    one_line(err, f"mlib bench: {named} is not allowed")
+    assert not (tmp_path / "bench.json").exists()
+
+
+def test_bench_out_under_a_file_is_named_before_any_work(tmp_path, monkeypatch, capsys):
+    import mlib.bench
+
+    a_file = tmp_path / "FILE"
+    a_file.write_text("x")
+    monkeypatch.setattr(mlib.bench, "run_bench", lambda *_, **__: pytest.fail("benchmarked before checking --out"))
+    code, _, err = run(capsys, "bench", "--config", REPO / "configs/profiles/ci.yaml", *QUICK_MODEL,
+                       "--device", "cpu", "--steps", "1", "--out", a_file / "x.json")
+    assert code == 1 and err == f"mlib bench: {a_file} is a file, not a folder\n"
+    assert a_file.read_text() == "x"
+
+
+def test_split_with_other_sizes_never_overwrites_a_split_in_use(tiny, tmp_path, capsys):
+    cache = Path(shutil.copytree(tiny[0], tmp_path / "cache"))
+    assert run(capsys, "split", "--cache", cache)[0] == 0
+    used = default_split(cache, 42)  # a finished run's
+    before = files_under(cache / "splits")
+    assert used.name == "half-test0.5-val0.1-seed42.csv" and used.name in before
+    assert run(capsys, "split", "--cache", cache, "--test-size", "0.3")[0] == 0
+    other = split_path(cache, "half", 42, 0.3, 0.1)
+    after = files_under(cache / "splits")
+    assert {k: v for k, v in after.items() if k in before} == before and other.name in after
+    assert (load_split_metadata(used)["test_size"], load_split_metadata(used)["val_size"]) == (0.5, 0.1)
+    assert (load_split_metadata(other)["test_size"], load_split_metadata(other)["val_size"]) == (0.3, 0.1)
+
+
+def test_split_val_size_that_cannot_be_met_is_refused(tiny, tmp_path, capsys):
+    cache = Path(shutil.copytree(tiny[0], tmp_path / "cache"))
+    before = files_under(cache)
+    code, out, err = run(capsys, "split", "--cache", cache, "--val-size", "0.99")
+    assert code == 1 and out == "" and "only 3 can validate while every subject keeps a training clip" in err
+    one_line(err, "mlib split: split.val_size 0.99: asks for 6 of the 6 non-test clips")
+    assert files_under(cache) == before
+
+
+def test_study_data_root_with_a_synthetic_profile_is_refused(tmp_path, monkeypatch, capsys):
+    empty = tmp_path / "EMPTY"
+    empty.mkdir()
+    monkeypatch.chdir(tmp_path)  # results/ and book/ of a study that started would land here
+    code, out, err = run(capsys, "study", "--profile", REPO / "configs/profiles/ci.yaml", "--data-root", empty,
+                         "--executed", tmp_path / "executed")
+    assert code == 1 and out == "" and "synthetic profile (study.data: synthetic)" in err
+    one_line(err, f"mlib study: --data-root {empty}: names real data")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["EMPTY"] and not list(empty.iterdir())
+
+
+def test_study_data_root_that_is_a_file_is_refused(tmp_path, monkeypatch, capsys):
+    a_file = tmp_path / "root.txt"
+    a_file.write_text("x")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "study", "--profile", REPO / "configs/profiles/full.yaml", "--data-root", a_file,
+                       "--executed", tmp_path / "executed")
+    assert code == 1 and "expected the folder holding CASME2/, SAMM/ and SMIC/" in err
+    one_line(err, f"mlib study: --data-root {a_file}: a file")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["root.txt"]
+
+
+def test_study_failure_starts_with_mlib_study(tmp_path, monkeypatch, capsys):
+    from mlib import notebooks, study
+
+    def fail(self):
+        raise notebooks.NotebookFailed("notebooks/02-train.py failed in cell 4: ValueError: x")
+
+    monkeypatch.setattr(study.StudyRunner, "run", fail)
+    code, _, err = run(capsys, "study", "--profile", REPO / "configs/profiles/ci.yaml", "--executed", tmp_path / "e")
+    assert code == 1 and err == "mlib study: notebooks/02-train.py failed in cell 4: ValueError: x\n"
+
+
+def test_train_with_another_dataset_than_the_cache_is_refused(tiny, tmp_path, capsys):
+    cache, split = tiny
+    code, _, err = run(capsys, "train", "--cache", cache, "--split", split, "--out", tmp_path / "runs",
+                       "--set", "data.dataset=samm", *QUICK_MODEL, "--no-progress")
+    assert code == 1 and err == (f"mlib train: data.dataset: 'samm', but the cache {cache} holds 'casme2' "
+                                 "(its settings.json); drop the setting or name 'casme2'\n")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_train_on_a_cache_without_settings_is_refused(tiny, tmp_path, capsys):
+    cache = Path(shutil.copytree(tiny[0], tmp_path / "cache"))
+    (cache / "settings.json").unlink()
+    code, _, err = run(capsys, "train", "--cache", cache, "--split", cache / "splits" / tiny[1].name,
+                       "--out", tmp_path / "runs", *QUICK_MODEL, "--no-progress")
+    assert code == 1 and "missing" in err
+    one_line(err, f"mlib train: {cache / 'settings.json'}: ")
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("spec, named", [
+    ({"configurations": []}, "'configurations' is empty"),
+    ({"configurations": [{"label": "twice", "set": {"model.alpha": 4}},
+                         {"label": "twice", "set": {"model.alpha": 8}}]}, "configuration label 'twice' is used more than once"),
+], ids=["empty", "duplicate-label"])
+def test_grid_file_without_configurations_or_with_a_label_twice_is_refused(spec, named, tiny, tmp_path, capsys):
+    grid_file = tiny_grid(tmp_path, spec)
+    code, _, err = run(capsys, *grid_argv(tiny, grid_file, tmp_path / "g"))
+    assert code == 2 and named in err
+    one_line(err, f"mlib grid: {grid_file}: ")
+    assert not (tmp_path / "g").exists()
+
+
+def test_grid_blames_set_values_on_set(tiny, tmp_path, capsys):
+    grid_file = tiny_grid(tmp_path, {"configurations": [{"label": "a", "set": {"model.alpha": 4}}]})
+    code, _, err = run(capsys, *grid_argv(tiny, grid_file, tmp_path / "g", "--set", "train.epochs=0"))
+    assert code == 2 and str(grid_file) not in err and "allowed: >= 1" in err
+    one_line(err, "mlib grid: --set: train.epochs: 0 is not allowed")
+    assert not (tmp_path / "g").exists()
+
+
+def test_ensemble_of_a_run_with_itself_is_refused(tmp_path, capsys):
+    from test_ensemble import random_run
+
+    run_dir = random_run(tmp_path / "A", seed=1)
+    code, out, err = run(capsys, "ensemble", "--runs", run_dir, tmp_path / "." / "A", "--out", tmp_path / "e.csv")
+    assert code == 2 and out == "" and err == f"mlib ensemble: --runs names {run_dir} more than once; a run cannot vote with itself\n"
+    assert not (tmp_path / "e.csv").exists()
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "some"])
+def test_gradcam_figures_below_one_is_refused_before_any_work(value, tmp_path, monkeypatch, capsys):
+    from mlib.gradcam import cli as gradcam_cli
+
+    monkeypatch.setattr(gradcam_cli, "gradcam_for_run", lambda *_, **__: pytest.fail("maps computed before --figures was checked"))
+    code, _, err = run(capsys, "gradcam", tmp_path / "run", "--figures", value, "--out", tmp_path / "out")
+    assert code == 1 and "allowed: " in err and ">= 1" in err
+    one_line(err, "mlib gradcam: --figures: ")
+    assert not (tmp_path / "out").exists() and gradcam_cli.figure_count("all") is None
+
+
+@pytest.mark.parametrize("flags", [["--twin-group", "4", "--subjects", "3"],
+                                   ["--twin-group", "3", "--subjects", "3", "--single-clip-subjects", "0"]])
+def test_synth_twins_with_one_group_is_refused(flags, tmp_path, capsys):
+    code, out, err = run(capsys, "synth", "--mode", "twins", *flags, "--out", tmp_path / "c", "--workers", "1")
+    assert code == 1 and out == "" and "puts every subject on one face" in err
+    one_line(err, "mlib synth: synth.twin_group ")
+    assert not (tmp_path / "c").exists()
+
+
+@pytest.mark.parametrize("where", ["profile", "grid"])
+def test_yaml_syntax_error_is_one_line_with_file_and_line(where, tiny, tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train:\n  epochs: 1\n  lr: [0.1, 0.2\nmodel:\n  alpha: 4\n")
+    argv = (["train", "--config", bad, "--cache", tiny[0], "--split", tiny[1], "--out", tmp_path / "runs"]
+            if where == "profile" else grid_argv(tiny, bad, tmp_path / "runs"))
+    code, _, err = run(capsys, *argv)
+    assert code in (1, 2) and "line 4, column 6: expected ',' or ']'" in err and "from line 3" in err
+    one_line(err, f"mlib {argv[0]}: {bad}: not valid YAML: line 4")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_malformed_override_is_one_line_naming_it(tiny, tmp_path, capsys):
+    code, _, err = run(capsys, "train", "--cache", tiny[0], "--split", tiny[1], "--out", tmp_path / "runs",
+                       "--set", "train.lr=[1, 2")
+    assert code == 1 and "line 1, column 6: expected ',' or ']'" in err
+    one_line(err, "mlib train: override 'train.lr=[1, 2': the value is not valid YAML: ")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_truncated_cached_clip_is_named(tiny, tmp_path, capsys):
+    cache = Path(shutil.copytree(tiny[0], tmp_path / "cache"))
+    split = cache / "splits" / tiny[1].name
+    first = cache / pd.read_csv(cache / "index.csv")["cache_file"][0]
+    first.write_bytes(first.read_bytes()[: first.stat().st_size // 2])
+    code, _, err = run(capsys, "train", "--cache", cache, "--split", split, "--out", tmp_path / "runs",
+                       *QUICK_MODEL, "--no-progress")
+    assert code == 1 and "truncated" in err
+    one_line(err, f"mlib train: {first}: not a readable .npy clip")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_truncated_predictions_csv_is_named(tmp_path, capsys):
+    from test_ensemble import random_run
+
+    runs = [random_run(tmp_path / name, seed=seed) for name, seed in (("A", 1), ("B", 2))]
+    predictions = runs[0] / "predictions.csv"
+    text = predictions.read_text()
+    predictions.write_text(text[: len(text) - 30])  # cut inside the last row
+    code, _, err = run(capsys, "ensemble", "--runs", *runs, "--out", tmp_path / "e.csv")
+    assert code == 2 and "empty or non-numeric probability" in err
+    one_line(err, f"mlib ensemble: {predictions}: line ")
+    assert not (tmp_path / "e.csv").exists()

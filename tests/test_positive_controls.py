@@ -27,8 +27,8 @@ def test_truth_control_rises_with_motion_identity():
 
 
 def test_written_truth_holds_what_the_specs_say(tmp_path):
-    specs = corpus_specs(subjects=2, clips_per_subject=2, single_clip_subjects=0, short_clip_fraction=0.5,
-                         frame_size=(64, 80), fps=200, mode="twins", seed=3)
+    specs = corpus_specs(subjects=3, clips_per_subject=2, single_clip_subjects=0, short_clip_fraction=0.5,
+                         frame_size=(64, 80), fps=200, mode="twins", seed=3)  # 3: a pair of twins and one more face
     write_corpus(tmp_path / "c", "casme2", specs, workers=1, progress=False)
     written = positive_controls.read_truth(tmp_path / "c")
     direct = positive_controls.truth_from_specs(specs)

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from mlib import splits
+from mlib.config import load_defaults
 from mlib.datasets.base import natural_key
 from mlib.splits import (
     SplitError, accuracy_ceiling, check_split, load_split, make_split, original_split_list, split_counts,
@@ -215,8 +216,11 @@ def test_split_command_writes_repeats(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "excluded subjects (fewer than two clips): 007, 008" in out
     assert "test subjects without a training clip: none (0 of 78 test clips); accuracy ceiling 100.0%" in out
-    first, second = (load_split(cache / f"splits/half-seed{s}.csv") for s in (4, 5))
-    meta = splits.load_split_metadata(cache / "splits/half-seed4.csv")
+    defaults = load_defaults()["split"]
+    first, second = (load_split(splits.split_path(cache, "half", s, defaults["test_size"], defaults["val_size"]))
+                     for s in (4, 5))
+    meta = splits.load_split_metadata(splits.split_path(cache, "half", 4, defaults["test_size"], defaults["val_size"]))
+    assert (meta["test_size"], meta["val_size"]) == (defaults["test_size"], defaults["val_size"])
     assert meta["excluded"] == {clips.clip_key[0]: splits.TOO_FEW_CLIPS, clips.clip_key[1]: splits.TOO_FEW_CLIPS}
     assert list(first.columns) == ["clip_key", "subject", "part"]
     assert first["subject"].iloc[0] == "007" and first["part"].iloc[0] == "excluded"

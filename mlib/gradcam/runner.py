@@ -8,7 +8,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from mlib.data import cache_is_synthetic, frame_indices, read_cache_settings
+from mlib.data import cache_is_synthetic, cached_window, frame_indices, read_cache_settings
 from mlib.gradcam.maps import cams_and_logits
 from mlib.gradcam.result import CamResult, clip_inputs, load_result, save_result, settings_match, to_display
 from mlib.gradcam.scores import TOP_PERCENT, clip_regions, motion_energy, permutation_null, score_regions
@@ -91,7 +91,7 @@ def gradcam_for_run(
     if settings_match(out, settings):
         return load_result(out)
 
-    width = int(np.load(cache / index.loc[keys[0], "cache_file"], mmap_mode="r").shape[0])
+    width = cached_window(cache / index.loc[keys[0], "cache_file"])
     indices = frame_indices(width, cfg["model"]["frames"])
     unknown = sorted(set(rows["subject"]) - set(classes))
     if unknown:

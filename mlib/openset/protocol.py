@@ -62,7 +62,7 @@ def open_set_split(
         rows = table.index[table["subject"] == subject]
         part[fold_rng.permutation(rows)[:enrol_clips]] = "enrol"
     pool = table[part == "train"]
-    val = _validation(pool, math.ceil(val_size * len(pool)), seed) if val_size > 0 else set()
+    val = _validation(pool, math.ceil(val_size * len(pool)), seed, val_size) if val_size > 0 else set()
     part[table["clip_key"].isin(val)] = "val"
     return table.assign(part=part.values, reason="")
 

@@ -148,6 +148,10 @@ def corpus_specs(*, subjects: int, clips_per_subject: int, single_clip_subjects:
     if subjects < 1 or clips_per_subject < 1 or single_clip_subjects < 0:
         raise ValueError(f"need subjects >= 1, clips_per_subject >= 1, single_clip_subjects >= 0; got "
                          f"{subjects}, {clips_per_subject}, {single_clip_subjects}")
+    if mode == "twins" and twin_group >= subjects + single_clip_subjects:  # one group: a motion-only corpus
+        raise ValueError(f"synth.twin_group {twin_group} with {subjects + single_clip_subjects} subjects "
+                         "(subjects + single_clip_subjects) puts every subject on one face: that is the motion-only "
+                         "corpus, not twins; use a twin_group smaller than the subject count")
     if not 0 <= short_clip_fraction <= 1:
         raise ValueError(f"short_clip_fraction must be within 0..1, got {short_clip_fraction}")
     height, width = (int(x) for x in frame_size)
