@@ -70,6 +70,7 @@ RESULT_COLUMNS = ["status", "origin", "val_rank1", "val_rank5", "test_rank1", "t
                   "seconds", "run_dir", "message"]
 EXECUTORS = ("inprocess", "local", "slurm")
 POLL_SECONDS = 1.0
+ACCOUNTING_SECONDS = 15.0  # how often running jobs' states are read (one sacct call for them all)
 _GRID_KEYS = {"description", "fixed", "axes", "configurations", "exclude"}
 _CONFIGURATION_KEYS = {"label", "datasets", "set"}
 
@@ -354,10 +355,17 @@ def _run_jobs(executor, runs: list[PlannedRun], todo: list[int], record, max_par
     error in the row's message); its run folder keeps the last checkpoint, so a rerun resumes it."""
     pending, running = list(todo), {}
     limit = max_parallel or len(todo) or 1
+    asked = time.monotonic()
     while pending or running:
         while pending and len(running) < limit:
             i = pending.pop(0)
             running[i] = (_submit(executor, runs[i]), time.perf_counter())
+        if running and time.monotonic() - asked >= ACCOUNTING_SECONDS:
+            # a SLURM job that ends without a result (cancelled, killed) is seen only in sacct, which
+            # submitit alone reads less and less often (up to every 10 min); one forced call
+            # updates every job's state
+            next(iter(running.values()))[0].done(force_check=True)
+            asked = time.monotonic()
         for i in [i for i, (job, _) in running.items() if job.done()]:
             job, started = running.pop(i)
             try:
@@ -393,7 +401,7 @@ def _submit(executor, run: PlannedRun):
 def _job_end(job, exc: Exception) -> tuple[str, str]:
     """The ``(status, message)`` of a job that ended without a result (``job.result()`` raised):
     ``timeout`` when SLURM killed it at its time limit, else ``failed`` with its final state."""
-    state = str(job.state).split()[0]  # sacct's state, such as TIMEOUT or "CANCELLED by 0"
+    state = (str(job.state).split() or ["UNKNOWN"])[0]  # sacct's state, such as TIMEOUT or "CANCELLED by 0"
     if state == "TIMEOUT":
         return "timeout", f"job {job.job_id} killed at its time limit (--time); a rerun resumes it"
     detail = f"{type(exc).__name__}: {exc}".splitlines()[0]

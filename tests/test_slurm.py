@@ -98,7 +98,7 @@ def epochs_done(run_dir: Path) -> int:
 
 def test_a_cancelled_job_is_failed_and_a_rerun_resumes_it(slurm_cluster, data, tmp_path):  # noqa: F811
     cache, split = data
-    spec, overrides = one_run_grid(tmp_path, epochs=4)
+    spec, overrides = one_run_grid(tmp_path, epochs=2)
     out = tmp_path / "cancel"
     run_dir = grid.plan(spec, overrides=overrides, cache=cache, split=split, out=out)[0].run_dir
     watcher, cancelled = act_on_the_job(slurm_cluster, lambda: epochs_done(run_dir) >= 1,
@@ -117,7 +117,7 @@ def test_a_cancelled_job_is_failed_and_a_rerun_resumes_it(slurm_cluster, data, t
     table = pd.read_csv(out / "grid.csv")
     assert table[["status", "origin"]].values.tolist() == [["done", "resumed"]]
     history = pd.read_csv(run_dir / "history.csv")
-    assert 1 <= epochs_before < 4 and history["epoch"].tolist() == [1, 2, 3, 4]
+    assert epochs_before == 1 and history["epoch"].tolist() == [1, 2]
 
 
 def test_a_job_past_its_time_limit_is_timed_out_and_resumes(slurm_cluster, data, tmp_path):  # noqa: F811
