@@ -499,7 +499,8 @@ def add_arguments(parser) -> None:
     jobs.add_argument("--gpus-per-job", type=int, default=1, help="slurm: GPUs per job (default 1)")
     jobs.add_argument("--cpus-per-job", type=int, default=8, help="slurm: CPU cores per job (default 8)")
     jobs.add_argument("--mem-gb", type=int, help="slurm: memory per job in GB")
-    jobs.add_argument("--time", type=int, default=240, help="minutes per job before it is killed (default 240)")
+    jobs.add_argument("--time", type=int, default=240, help="minutes per job before it is stopped; grid.csv then says timeout and a rerun resumes it "
+                           "(default 240)")
 
 
 def main(args) -> int:
