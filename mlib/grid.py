@@ -38,7 +38,8 @@ configuration that raises (including an invalid alpha/beta combination that
 its traceback in ``<run>/error.txt`` and the grid goes on; a rerun retries it.
 
 ``<out>/grid.csv`` has one row per configuration: its label, every axis and
-the main hyper-parameters, ``status`` (pending, done, failed, excluded),
+the main hyper-parameters, ``status`` (pending, done, failed, timeout, excluded;
+``timeout``: a job stopped by its time limit, ``--time``, which a rerun resumes),
 ``origin`` (trained, resumed or cached: what this invocation did), validation
 and test rank-1 / rank-5, the chosen epoch, training seconds, ``run_dir``
 (relative to ``<out>``) and ``message`` (the error or the exclusion reason).
@@ -49,9 +50,10 @@ table of what finished.
 from __future__ import annotations
 
 import contextlib
-import io as io_text
+import io as text_io
 import itertools
 import json
+import os
 import sys
 import time
 import traceback
@@ -69,6 +71,7 @@ RESULT_COLUMNS = ["status", "origin", "val_rank1", "val_rank5", "test_rank1", "t
                   "seconds", "run_dir", "message"]
 EXECUTORS = ("inprocess", "local", "slurm")
 POLL_SECONDS = 1.0
+ACCOUNTING_SECONDS = 15.0  # how often running jobs' states are read (one sacct call for them all)
 _GRID_KEYS = {"description", "fixed", "axes", "configurations", "exclude"}
 _CONFIGURATION_KEYS = {"label", "datasets", "set"}
 
@@ -281,12 +284,12 @@ def run_grid(grid_file: str | Path, *, profile=None, overrides: Iterable[str] = 
         row["origin"] = origin
         todo.append(i)
 
-    def record(i: int, error: str | None, seconds: float) -> None:
+    def record(i: int, end: tuple[str, str] | None, seconds: float) -> None:
         run, row = runs[i], rows[i]
-        if error is None:
+        if end is None:
             row |= {"status": "done", **_results(run.run_dir), "message": ""}
         else:
-            row |= {"status": "failed", "seconds": seconds, "message": error}
+            row |= {"status": end[0], "seconds": seconds, "message": end[1]}
         io.write_csv(table_path, pd.DataFrame(rows))
         if progress and log:
             settings = " ".join(f"{k.split('.')[-1]}={row[k]}" for k in columns)
@@ -297,20 +300,24 @@ def run_grid(grid_file: str | Path, *, profile=None, overrides: Iterable[str] = 
     if executor is None:
         for i in todo:
             started = time.perf_counter()
-            error = train_job(runs[i].cfg, str(runs[i].run_dir), progress, log)
-            record(i, error, time.perf_counter() - started)
+            end = train_job(runs[i].cfg, str(runs[i].run_dir), progress, log)
+            record(i, end, time.perf_counter() - started)
     else:
         _run_jobs(executor, runs, todo, record, max_parallel)
     return pd.DataFrame(rows)
 
 
-def train_job(cfg: dict, run_dir: str, progress: bool = False, log: bool = True) -> str | None:
-    """Train one configuration (in this process or as a submitit job); None when it finished.
+def train_job(cfg: dict, run_dir: str, progress: bool = False, log: bool = True) -> tuple[str, str] | None:
+    """Train one configuration (in this process or as a submitit job); None when it finished,
+    else its ``(status, message)`` for grid.csv.
 
     A configuration that raises (a failed configuration must not stop the grid) leaves its
-    traceback in ``<run>/error.txt`` and returns the one-line message, so a job reports it
-    exactly as the in-process grid does. A kill (KeyboardInterrupt, a signal) is not caught.
-    A finished run is skipped by ``train``.
+    traceback in ``<run>/error.txt`` and returns ``("failed", one-line message)``, so a job
+    reports it exactly as the in-process grid does. A SLURM job whose time limit is near is
+    interrupted by submitit's signal (an ``UncompletedJobError`` raised inside training): that
+    is ``("timeout", ...)``, not an error of the configuration, and its last checkpoint stays
+    for a rerun. A kill (KeyboardInterrupt, a signal) is not caught. A finished run is skipped
+    by ``train``.
     """
     from mlib import train as training
 
@@ -318,8 +325,10 @@ def train_job(cfg: dict, run_dir: str, progress: bool = False, log: bool = True)
     try:
         training.train(cfg, run_dir, progress=progress, log=log)
     except Exception as exc:
+        if _is_time_limit(exc):
+            return "timeout", f"stopped by the job's time limit (--time): {exc}".splitlines()[0]
         io.write_text(error_file, traceback.format_exc())
-        return f"{type(exc).__name__}: {exc}".splitlines()[0]
+        return "failed", f"{type(exc).__name__}: {exc}".splitlines()[0]
     error_file.unlink(missing_ok=True)
     return None
 
@@ -329,6 +338,12 @@ def check_max_parallel(max_parallel: int | None) -> None:
     nothing and wait for ever."""
     if max_parallel is not None:
         config.check_flag("--max-parallel", max_parallel, config.POSITIVE)
+
+
+def _is_time_limit(exc: Exception) -> bool:
+    """Whether ``exc`` is submitit's time-limit signal inside a job (never raised in this process)."""
+    submitit_utils = sys.modules.get("submitit.core.utils")
+    return submitit_utils is not None and isinstance(exc, submitit_utils.UncompletedJobError)
 
 
 def make_executor(kind: str, folder: str | Path, *, partition: str | None = None, gpus: int = 1,
@@ -371,30 +386,57 @@ def _run_jobs(executor, runs: list[PlannedRun], todo: list[int], record, max_par
     error in the row's message); its run folder keeps the last checkpoint, so a rerun resumes it."""
     pending, running = list(todo), {}
     limit = max_parallel or len(todo) or 1
+    asked = time.monotonic()
     while pending or running:
         while pending and len(running) < limit:
             i = pending.pop(0)
-            try:  # submitit prints a failed sbatch's stderr before raising it: the error says it, once
-                with contextlib.redirect_stderr(io_text.StringIO()):
-                    job = executor.submit(train_job, runs[i].cfg, str(runs[i].run_dir))
-            except Exception as exc:  # sbatch refused (no cluster reachable, a bad partition): one line, not submitit's
-                raise GridError(f"submitting {runs[i].run_dir.name} failed: {_first_line(exc)}") from exc
-            running[i] = (job, time.perf_counter())
+            running[i] = (_submit(executor, runs[i]), time.perf_counter())
+        if running and time.monotonic() - asked >= ACCOUNTING_SECONDS:
+            # a SLURM job that ends without a result (cancelled, killed) is seen only in sacct, which
+            # submitit alone reads less and less often (up to every 10 min); one forced call
+            # updates every job's state
+            next(iter(running.values()))[0].done(force_check=True)
+            asked = time.monotonic()
         for i in [i for i, (job, _) in running.items() if job.done()]:
             job, started = running.pop(i)
             try:
-                error = job.result()
+                end = job.result()
             except Exception as exc:  # killed, timed out or crashed: submitit's UncompletedJobError / FailedJobError
-                error = f"job {job.job_id}: {type(exc).__name__}: {exc}".splitlines()[0]
-            record(i, error, time.perf_counter() - started)
+                end = _job_end(job, exc)
+            record(i, end, time.perf_counter() - started)
         if running:
             time.sleep(POLL_SECONDS)
 
 
-def _first_line(exc: BaseException) -> str:
-    """The first non-empty line of an exception's message (submitit's quote the whole command output)."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
+def _submit(executor, run: PlannedRun):
+    """Submit one configuration's job; a job the scheduler refuses is a GridError naming the setting.
+
+    submitit prints sbatch's error output before raising: it is caught here, so that the
+    command's report is one line."""
+    stderr = text_io.StringIO()
+    try:
+        with contextlib.redirect_stderr(stderr):
+            return executor.submit(train_job, run.cfg, str(run.run_dir))
+    except Exception as exc:  # submitit's FailedJobError carrying sbatch's stderr
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()] or [type(exc).__name__]
+        reason = lines[-1]
+        if "partition" in reason.lower():
+            setting = f"--partition {executor.parameters.get('partition')!r}"
+        elif "controller" in reason.lower():
+            setting = f"SlurmctldHost in {os.environ.get('SLURM_CONF', '/etc/slurm/slurm.conf')} (the controller)"
+        else:
+            setting = "--partition, --gpus-per-job, --cpus-per-job, --mem-gb or --time"
+        raise GridError(f"{setting}: the scheduler refused the job: {reason}") from exc
+
+
+def _job_end(job, exc: Exception) -> tuple[str, str]:
+    """The ``(status, message)`` of a job that ended without a result (``job.result()`` raised):
+    ``timeout`` when SLURM killed it at its time limit, else ``failed`` with its final state."""
+    state = (str(job.state).split() or ["UNKNOWN"])[0]  # sacct's state, such as TIMEOUT or "CANCELLED by 0"
+    if state == "TIMEOUT":
+        return "timeout", f"job {job.job_id} killed at its time limit (--time); a rerun resumes it"
+    detail = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return "failed", f"job {job.job_id} ended {state} without a result ({detail}); a rerun resumes it"
 
 
 def _fmt(value) -> str:
@@ -488,7 +530,8 @@ def add_arguments(parser) -> None:
     jobs.add_argument("--gpus-per-job", type=int, default=1, help="slurm: GPUs per job (default 1)")
     jobs.add_argument("--cpus-per-job", type=int, default=8, help="slurm: CPU cores per job (default 8)")
     jobs.add_argument("--mem-gb", type=int, help="slurm: memory per job in GB")
-    jobs.add_argument("--time", type=int, default=240, help="minutes per job before it is killed (default 240)")
+    jobs.add_argument("--time", type=int, default=240, help="minutes per job before it is stopped; grid.csv then says timeout and a rerun resumes it "
+                           "(default 240)")
 
 
 def main(args) -> int:
@@ -512,4 +555,4 @@ def main(args) -> int:
         return 2
     counts = table["status"].value_counts().to_dict()
     print(f"wrote {Path(args.out) / 'grid.csv'}: {counts}")
-    return 0 if counts.get("failed", 0) == 0 else 1
+    return 0 if set(counts) <= {"done", "excluded"} else 1
