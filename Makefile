@@ -29,8 +29,9 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 
 setup: $(STAMP)  ## create .venv with the pinned environment and the `mlib` Jupyter kernel
 
-test: setup  ## run the test suite
-	$(PY) -m pytest
+TEST_WORKERS ?= 2
+test: setup  ## run the test suite (TEST_WORKERS pytest processes, one test file each at a time)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 study: setup  ## run the study's notebooks at PROFILE (default: default) into book/executed
 	$(MLIB) study --profile $(PROFILE_FILE) $(if $(DATA_ROOT),--data-root $(DATA_ROOT))
