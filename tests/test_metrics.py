@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import top_k_accuracy_score
 
+from mlib import metrics
+
 from mlib.metrics import (
     bootstrap_rank1_ci,
     cmc_curve,
@@ -92,3 +94,17 @@ def test_read_predictions_round_trip(tmp_path):
     assert summary["rank1"] == pytest.approx(1 / 3) and summary["n_subjects"] == 2 and summary["n_clips"] == 3
     with pytest.raises(FileNotFoundError, match="no such predictions"):
         read_predictions(tmp_path / "absent.csv")
+
+
+def test_within_group_rank1_asks_only_among_the_twins():
+    """Appearance finds the pair (both clips rank 1 overall fail) but only movement tells the twins apart."""
+    classes = ["a1", "a2", "b1", "b2"]
+    groups = {"a1": "a", "a2": "a", "b1": "b", "b2": "b"}
+    proba = np.array([[0.1, 0.2, 0.6, 0.1],    # a1: overall wrong (b1), within pair a wrong (a2)
+                      [0.1, 0.3, 0.5, 0.1],    # a2: overall wrong, within pair right
+                      [0.0, 0.0, 0.3, 0.7]])   # b1: wrong overall and within the pair
+    found = metrics.within_group_rank1(["a1", "a2", "b1"], proba, classes, groups)
+    assert found == {"rank1": pytest.approx(1 / 3), "chance": 0.5, "n_clips": 3}
+    assert metrics.rank_k(["a1", "a2", "b1"], proba, classes) == 0.0
+    with pytest.raises(ValueError, match=r"\['b2'\] have no group"):
+        metrics.within_group_rank1(["a1"], proba[:1], classes, {"a1": "a", "a2": "a", "b1": "b"})
