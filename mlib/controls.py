@@ -48,6 +48,9 @@ MISSED = "the model misses a learnable motion identity"
 NOT_LEARNABLE = "no motion identity to learn"
 UNTESTED = "at chance, no positive control"
 NOT_MEASURED = "not measured"
+MOTION_ONLY = "motion-only"  # the corpus (mlib.study.MOTION_ONLY) where only movement can identify
+CAN_LEARN = "the model learns a movement identity at this scale (motion-only) and does not use one here"
+CANNOT_TELL = "the model learns no movement identity at this scale (motion-only): this result cannot tell"
 
 
 def variant_config(cfg: Mapping, variant: str, cache: str | Path, split: str | Path, runs_dir: str | Path) -> dict:
@@ -166,6 +169,32 @@ def motion_verdict(summary: pd.DataFrame, corpus: str) -> dict:
             "positive_control": positive}
 
 
+def learns_motion(summary: pd.DataFrame) -> bool | None:
+    """Whether this configuration learns a movement identity where one exists: on the motion-only corpus
+    (one shared face) the clip or the difference input identifies. None when that corpus was not run."""
+    found = motion_verdict(summary, MOTION_ONLY)
+    if found["verdict"] == NOT_MEASURED:
+        return None
+    return bool(found["clip_identifies"] or found["difference_identifies"])
+
+
+def model_check(verdict: str, corpus: str, learns: bool | None) -> str:
+    """How to read a corpus's verdict against the motion-only positive control of the model itself.
+
+    Where motion was not shown to identify (any verdict but ``motion identifies``)
+    on a corpus other than motion-only: ``CAN_LEARN`` when the same
+    configuration identifies by movement on motion-only (so it could have used a
+    movement identity here and did not), ``CANNOT_TELL`` when it does not there
+    (so the result cannot say whether movement identifies); empty otherwise or
+    when motion-only was not run.
+    """
+    if learns is None or verdict in (MOTION, NOT_MEASURED) or corpus == MOTION_ONLY:
+        return ""
+    return CAN_LEARN if learns else CANNOT_TELL
+
+
 def verdicts(summary: pd.DataFrame) -> pd.DataFrame:
-    """:func:`motion_verdict` of every corpus of the summary, one row each."""
-    return pd.DataFrame([motion_verdict(summary, corpus) for corpus in summary["corpus"].unique()])
+    """:func:`motion_verdict` of every corpus of the summary, one row each, with its :func:`model_check`."""
+    learns = learns_motion(summary)
+    rows = [motion_verdict(summary, corpus) for corpus in summary["corpus"].unique()]
+    return pd.DataFrame([{**row, "model_check": model_check(row["verdict"], row["corpus"], learns)} for row in rows])

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlib import controls
+from mlib import controls, takeaways
 from mlib.config import resolve
 
 
@@ -63,6 +63,24 @@ def test_missing_clip_is_not_measured_and_verdicts_cover_every_corpus():
     summary = pd.concat([_summary("a", difference=AT_CHANCE), _summary("b", clip=(0.9, 0.8, 0.97), difference=(0.5, 0.3, 0.6))])
     table = controls.verdicts(summary)
     assert table.set_index("corpus")["verdict"].to_dict() == {"a": controls.NOT_MEASURED, "b": controls.MOTION}
+
+
+@pytest.mark.parametrize("motion_only_clip,expected", [((0.7, 0.55, 0.85), controls.CAN_LEARN),
+                                                          (AT_CHANCE, controls.CANNOT_TELL)])
+def test_a_verdict_without_motion_is_read_against_the_model_on_motion_only(motion_only_clip, expected):
+    """Twins: appearance suffices. Whether that says 'the model does not use movement' or 'cannot tell' depends
+    on whether the same model identifies by movement on the motion-only corpus."""
+    summary = pd.concat([
+        _summary("twins", clip=(0.9, 0.8, 0.97), **{"static-apex": (0.85, 0.74, 0.93)}, difference=AT_CHANCE),
+        _summary("motion-only", positive=0.95, clip=motion_only_clip, difference=AT_CHANCE, shuffled=AT_CHANCE),
+        _summary("identity", clip=(0.9, 0.8, 0.97), difference=(0.5, 0.3, 0.6)),
+    ])
+    table = controls.verdicts(summary).set_index("corpus")
+    assert table.at["twins", "verdict"] == controls.APPEARANCE and table.at["twins", "model_check"] == expected
+    assert table.at["identity", "model_check"] == "" and table.at["motion-only", "model_check"] == ""
+    assert f"twins: {controls.APPEARANCE}; {expected}." in takeaways.controls(table.reset_index())
+    without = controls.verdicts(summary[summary["corpus"] != "motion-only"]).set_index("corpus")
+    assert without.at["twins", "model_check"] == ""
 
 
 def test_summarize_averages_over_split_seeds():
