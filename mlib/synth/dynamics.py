@@ -220,6 +220,9 @@ def blink_curve(n_frames: int, starts: tuple[int, ...], length: int) -> np.ndarr
     return closure
 
 
+REGION_SPREAD = 2.5
+"""Widens every region's bump of motion, so that a 64-px face crop still shows it over several pixels."""
+
 WRINKLE_DEPTH = 0.08
 """At apex, skin folds darken a moving region by up to this fraction (appearance change beside the warp)."""
 WRINKLE_PERIOD = 0.12
@@ -254,6 +257,7 @@ def displacement_field(regions: tuple[str, ...], face: FaceTraits, geo: FaceGeom
     for name in regions:
         region = REGIONS[name]
         (u0, v0), (su, sv) = region_anchor(name, face)
+        su, sv = REGION_SPREAD * su, REGION_SPREAD * sv
         if u0 == 0:
             sides = (1,)
         elif region.side:
