@@ -27,6 +27,15 @@ def test_static_that_reaches_the_clip_means_appearance_suffices():
     assert controls.motion_verdict(summary, "c")["verdict"] == controls.APPEARANCE
 
 
+def test_a_face_masked_input_that_reaches_the_clip_means_session_cues_suffice():
+    masked = {"static-apex": (0.85, 0.74, 0.93), "face-masked": (0.8, 0.7, 0.9)}
+    summary = _summary(clip=(0.9, 0.8, 0.97), difference=(0.6, 0.45, 0.72), **masked)
+    verdict = controls.motion_verdict(summary, "c")
+    assert verdict["verdict"] == controls.SESSION and verdict["session_cues"]
+    masked["face-masked"] = AT_CHANCE            # the face is needed: the static rule decides
+    assert controls.motion_verdict(_summary(clip=(0.9, 0.8, 0.97), **masked), "c")["verdict"] == controls.APPEARANCE
+
+
 def test_difference_above_chance_with_static_below_the_clip_means_motion():
     summary = _summary(clip=(0.9, 0.8, 0.97), **{"static-apex": (0.4, 0.28, 0.52)}, difference=(0.5, 0.35, 0.62))
     verdict = controls.motion_verdict(summary, "c")
