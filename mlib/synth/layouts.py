@@ -184,6 +184,7 @@ def configured_specs(layout: str, synth_cfg: dict) -> tuple[list, dict | None, d
         "short_clip_fraction": synth_cfg["short_clip_fraction"], "frame_size": list(synth_cfg["frame_size"]),
         "fps": LAYOUTS[layout].fps, "seed": synth_cfg["seed"],
         "motion_identity": synth_cfg["motion_identity"], "twin_group": synth_cfg["twin_group"],
+        "session_signature": bool(synth_cfg.get("session_signature", False)),
     }
     database = inventory.inventory_name(synth_cfg.get("inventory", "none"), layout)
     if database is not None:  # a real database's subjects and clip names (mlib.synth.inventory)
