@@ -171,7 +171,7 @@ def corpus_specs(*, subjects: int, clips_per_subject: int, single_clip_subjects:
     width_digits = _subject_number_width(total_subjects)
     specs: list[ClipSpec] = []
     for number, count in enumerate(counts, start=1):
-        face_number = {"identity": number, "twins": (number - 1) // int(twin_group) + 1}.get(mode)
+        face_number = {"identity": number, "twins": twin_face(number, twin_group)}.get(mode)
         face = shared_face if face_number is None else random_traits(np.random.default_rng([seed, face_number, 1]))
         habits = dynamics.random_habits(np.random.default_rng([seed, number, 2]))
         subject_backdrop, light = session(backdrop, np.random.default_rng([seed, number, 7])) if session_signature else (backdrop, 1.0)
@@ -184,6 +184,11 @@ def corpus_specs(*, subjects: int, clips_per_subject: int, single_clip_subjects:
                 clip_seed=int(np.random.SeedSequence([seed, number, index]).generate_state(1)[0]), light=light,
             ))
     return specs
+
+
+def twin_face(number: int, twin_group: int) -> int:
+    """The face a twins-mode subject (generator number, from 1) shares: subjects 1..twin_group the first, and so on."""
+    return (int(number) - 1) // int(twin_group) + 1
 
 
 SESSION_TINT = 30.0
