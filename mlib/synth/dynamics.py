@@ -131,8 +131,9 @@ def random_habits(rng: np.random.Generator) -> Habits:
     Drawn so that a subject's movements repeat where pixels can show it (issue
     21): one or two favourite emotions (a sparse Dirichlet), optional regions
     nearly always or nearly never, the signature region nearly always, a turn of
-    up to 75 degrees and apex displacements of 3-7 px at 240-px frame height
-    (about 1.5-3 px in a 64-px face crop), well above sensor-noise flow.
+    up to 75 degrees and apex displacements of 6-12 px at 240-px frame height
+    (about 3-6 px in a 64-px face crop, spread over the 64 frames of a window
+    at 200 fps: well above the sensor noise's flow between neighbouring frames).
     """
     weights = rng.dirichlet(np.full(len(EMOTIONS), 0.08))
     return Habits(
@@ -140,7 +141,7 @@ def random_habits(rng: np.random.Generator) -> Habits:
         extra_region_rate=float(0.9 if rng.uniform() < 0.5 else 0.05),
         signature=str(rng.choice(sorted(REGIONS))),
         signature_rate=float(rng.uniform(0.9, 1.0)),
-        amplitude=float(rng.uniform(3.0, 7.0)),
+        amplitude=float(rng.uniform(6.0, 12.0)),
         turn=float(rng.uniform(-MAX_TURN, MAX_TURN)),
         asymmetry=float(rng.uniform(-0.6, 0.6)),
         blink_rate=float(rng.uniform(0.0, 1.5)),
@@ -220,7 +221,7 @@ def blink_curve(n_frames: int, starts: tuple[int, ...], length: int) -> np.ndarr
     return closure
 
 
-REGION_SPREAD = 2.5
+REGION_SPREAD = 3.5
 """Widens every region's bump of motion, so that a 64-px face crop still shows it over several pixels."""
 
 WRINKLE_DEPTH = 0.08

@@ -42,6 +42,9 @@ from mlib.synth.render import DYNAMICS_TRUTH, dynamics_truth
 
 TRUTH_DIR = "synth_truth"
 MANIFEST = "synth_manifest.json"
+RENDERER_VERSION = 2
+"""Raised when rendering changes what the same specs draw (2: regions move a wider patch, issue 21), so a
+corpus written by an older renderer is rewritten rather than reused."""
 PENDING = "pending.json"
 JPEG_QUALITY = 95
 # One fixed time for every zip member and workbook property: equal inputs, equal bytes.
@@ -127,7 +130,7 @@ def write_corpus(root: str | Path, layout: str, specs: Sequence, workers: int = 
     spec_layout = LAYOUTS[layout]
     root = Path(root)
     manifest = _normalise({
-        "layout": layout, "fps": spec_layout.fps, "settings": settings or {},
+        "layout": layout, "fps": spec_layout.fps, "settings": settings or {}, "renderer": RENDERER_VERSION,
         "specs": [dataclasses.asdict(s) for s in specs],
     })
     if _read_json(root / MANIFEST) == manifest:
