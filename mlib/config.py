@@ -91,6 +91,7 @@ RULES: dict[str, Range | Choices] = {
     "synth.seed": NON_NEGATIVE,
     "synth.twin_group": Range(2),
     "synth.motion_identity": FRACTION,
+    "synth.session_signature": Choices((False, True)),
     "data.dataset": Choices(("casme2", "samm", "smic")),
     "data.apex_rule": Choices(("annotated", "midpoint")),
     "data.pyslowfast.sampling_rate": POSITIVE,

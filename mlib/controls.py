@@ -4,7 +4,8 @@ Each *variant* changes one thing of the input (:mod:`mlib.inputs`): the unaltere
 ``clip``; ``static-apex`` / ``static-first`` (one frame repeated: appearance
 only); ``shuffled`` (frames in a fixed random order: no temporal order);
 ``difference`` (consecutive frame differences: motion, appearance largely
-removed); ``pyslowfast`` (the clip as the original's decoder sampled it). Every
+removed); ``pyslowfast`` (the clip as the original's decoder sampled it); ``face-masked`` (the face
+hidden: only the crop's margins and frame statistics, the cues of a recording session). Every
 variant of a corpus uses the same cache, split files and settings otherwise, and
 its run folder is keyed by the config hash (:func:`mlib.train.run_folder`), so a
 finished run is reused, never retrained.
@@ -36,6 +37,7 @@ VARIANTS = {
     "shuffled": {"input": "shuffled"},
     "difference": {"input": "difference"},
     "pyslowfast": {"sampling": "pyslowfast"},
+    "face-masked": {"input": "face-masked"},
 }
 STATIC_VARIANTS = ("static-apex", "static-first")
 POSITIVE_CONTROL_TARGET = 0.9  # issue 10: the truth-parameter classifier must reach 90 % rank-1
@@ -52,6 +54,10 @@ MISSED = "the model misses a learnable motion identity"
 NOT_LEARNABLE = "no motion identity to learn"
 UNTESTED = "at chance, no positive control"
 NOT_MEASURED = "not measured"
+SESSION = "session cues suffice"
+MOTION_ONLY = "motion-only"  # the corpus (mlib.study.MOTION_ONLY) where only movement can identify
+CAN_LEARN = "the model learns a movement identity at this scale (motion-only) and does not use one here"
+CANNOT_TELL = "the model learns no movement identity at this scale (motion-only): this result cannot tell"
 
 
 def variant_config(cfg: Mapping, variant: str, cache: str | Path, split: str | Path, runs_dir: str | Path) -> dict:
@@ -136,6 +142,9 @@ def motion_verdict(summary: pd.DataFrame, corpus: str) -> dict:
     A variant *identifies* when its interval's lower bound is above the best
     trivial answer, max(chance, majority rate).
 
+    0. ``session cues suffice``: the face-masked variant identifies and its
+       interval reaches the clip's rank-1: what is not the face (margins,
+       lighting) does as well as the clip.
     1. ``appearance suffices``: a static variant identifies and its interval
        reaches the clip's rank-1 (``ci_high >= clip rank-1``): one frame does as
        well as the clip, so the clip's accuracy needs no motion.
@@ -164,7 +173,10 @@ def motion_verdict(summary: pd.DataFrame, corpus: str) -> dict:
     static_reaches_clip = any(rows.at[v, "ci_high"] >= clip["rank1"] for v in statics)
     order_matters = identifies("clip") and "shuffled" in rows.index and bool(clip["ci_low"] > rows.at["shuffled", "ci_high"])
     positive = float(rows["positive_control"].max())
-    if static_reaches_clip:
+    session = identifies("face-masked") and bool(rows.at["face-masked", "ci_high"] >= clip["rank1"])
+    if session:
+        verdict = SESSION
+    elif static_reaches_clip:
         verdict = APPEARANCE
     elif identifies("difference") or order_matters:
         verdict = MOTION
@@ -175,14 +187,40 @@ def motion_verdict(summary: pd.DataFrame, corpus: str) -> dict:
     else:
         verdict = MISSED if positive >= POSITIVE_CONTROL_TARGET else NOT_LEARNABLE
     return {"corpus": corpus, "verdict": verdict, "floor": floor, "clip_identifies": identifies("clip"),
-            "static_identifies": statics, "static_reaches_clip": static_reaches_clip,
+            "session_cues": session, "static_identifies": statics, "static_reaches_clip": static_reaches_clip,
             "difference_identifies": identifies("difference"), "order_matters": order_matters,
             "positive_control": positive}
 
 
+def learns_motion(summary: pd.DataFrame) -> bool | None:
+    """Whether this configuration learns a movement identity where one exists: on the motion-only corpus
+    (one shared face) the clip or the difference input identifies. None when that corpus was not run."""
+    found = motion_verdict(summary, MOTION_ONLY)
+    if found["verdict"] == NOT_MEASURED:
+        return None
+    return bool(found["clip_identifies"] or found["difference_identifies"])
+
+
+def model_check(verdict: str, corpus: str, learns: bool | None) -> str:
+    """How to read a corpus's verdict against the motion-only positive control of the model itself.
+
+    Where motion was not shown to identify (any verdict but ``motion identifies``)
+    on a corpus other than motion-only: ``CAN_LEARN`` when the same
+    configuration identifies by movement on motion-only (so it could have used a
+    movement identity here and did not), ``CANNOT_TELL`` when it does not there
+    (so the result cannot say whether movement identifies); empty otherwise or
+    when motion-only was not run.
+    """
+    if learns is None or verdict in (MOTION, NOT_MEASURED) or corpus == MOTION_ONLY:
+        return ""
+    return CAN_LEARN if learns else CANNOT_TELL
+
+
 def verdicts(summary: pd.DataFrame) -> pd.DataFrame:
-    """:func:`motion_verdict` of every corpus of the summary, one row each."""
-    return pd.DataFrame([motion_verdict(summary, corpus) for corpus in summary["corpus"].unique()])
+    """:func:`motion_verdict` of every corpus of the summary, one row each, with its :func:`model_check`."""
+    learns = learns_motion(summary)
+    rows = [motion_verdict(summary, corpus) for corpus in summary["corpus"].unique()]
+    return pd.DataFrame([{**row, "model_check": model_check(row["verdict"], row["corpus"], learns)} for row in rows])
 
 
 SUMMARY_WORDS = {"corpus": "corpus", "variant": "input", "rank1": "test rank-1 (mean over split seeds)",
@@ -194,7 +232,8 @@ VERDICT_WORDS = {"corpus": "corpus", "verdict": "verdict", "floor": "bar to clea
                  "clip_identifies": "the clip identifies", "static_identifies": "static inputs that identify",
                  "static_reaches_clip": "a static input reaches the clip", "difference_identifies":
                  "frame differences identify", "order_matters": "frame order matters",
-                 "positive_control": "positive control"}
+                 "positive_control": "positive control", "session_cues": "session cues identify",
+                 "model_check": "read against the model on motion-only"}
 
 
 def _in_words(frame: pd.DataFrame, words: Mapping[str, str]) -> pd.DataFrame:

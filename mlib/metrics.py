@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -250,6 +250,30 @@ def rank1_over_seeds(prediction_files: Sequence[str | Path], n_boot: int = 2000,
     return {"rank1": float(np.mean(ranks)), "ci_low": low, "ci_high": high,
             "sd": float(np.std(ranks, ddof=1)) if len(ranks) > 1 else float("nan"), "splits": len(ranks),
             "chance": float(max(chances))}
+
+
+def within_group_rank1(y_true: Sequence[str], proba: np.ndarray, classes: Sequence[str],
+                       groups: Mapping[str, str]) -> dict:
+    """Rank-1 among the subjects of each clip's own group, and its chance (the mean of 1 / group size).
+
+    On the twins corpus a group is the subjects sharing one face: appearance
+    already finds the group, so only this number says whether the model tells
+    the twins apart (by movement). Each clip's probabilities are restricted to
+    the classes of its true subject's group; ties go to the earlier class.
+    """
+    unknown = sorted({*y_true, *classes} - set(groups))
+    if unknown:
+        raise ValueError(f"subject(s) {unknown} have no group")
+    proba = np.asarray(proba, dtype=float)
+    label = np.array([groups[c] for c in classes])
+    hits, chances = [], []
+    for subject, row in zip(y_true, proba):
+        members = np.flatnonzero(label == groups[subject])
+        hits.append(classes[members[np.argmax(row[members])]] == subject)
+        chances.append(1.0 / len(members))
+    if not hits:
+        return {"rank1": float("nan"), "chance": float("nan"), "n_clips": 0}
+    return {"rank1": float(np.mean(hits)), "chance": float(np.mean(chances)), "n_clips": len(hits)}
 
 
 def bootstrap_rank1_ci(

@@ -31,7 +31,7 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from mlib.metrics import summarize
+from mlib.metrics import rank_k, read_predictions, summarize, within_group_rank1
 from mlib.splits import make_split
 from mlib.synth import dynamics
 
@@ -181,6 +181,26 @@ def learnable(cfg: dict, *, modes: Sequence[str] = ("identity", "motion-only", "
             rows.append({"mode": mode, "motion_identity": float(knob), "truth rank-1": truth["rank1"],
                          "chance": truth["chance"]})
     return pd.DataFrame(rows)
+
+
+def face_groups(truth: pd.DataFrame, twin_group: int) -> dict[str, str]:
+    """Each subject's face group on a twins corpus, from its generator number (``synth_subject``)."""
+    from mlib.synth.render import twin_face
+
+    numbers = truth.drop_duplicates("subject").set_index("subject")["synth_subject"]
+    return {str(subject): str(twin_face(int(number), twin_group)) for subject, number in numbers.items()}
+
+
+def twins_identity(predictions: str | Path, truth: pd.DataFrame, twin_group: int) -> dict:
+    """A twins run's test rank-1 overall and within each clip's face group, each beside its own chance.
+
+    Appearance alone finds the group, so the overall rank-1 mixes face and
+    movement; within the group (chance 1 / group size) only movement can tell.
+    """
+    found = read_predictions(predictions)
+    within = within_group_rank1(found.y_true, found.proba, found.classes, face_groups(truth, twin_group))
+    return {"rank1": rank_k(found.y_true, found.proba, found.classes), "chance": 1 / len(found.classes),
+            "within_group_rank1": within["rank1"], "within_group_chance": within["chance"]}
 
 
 def knob_table(learnable_rows: pd.DataFrame) -> pd.DataFrame:

@@ -159,9 +159,9 @@ def gradcam_claim(found: Mapping, pathway: str, region_words: str) -> str:
 
 
 def controls(found: pd.DataFrame) -> str:
-    """The verdicts of ``controls.verdicts``, one clause per corpus."""
-    return " ".join(f"{row.corpus}: {row.verdict}" + ("" if str(row.verdict).endswith(".") else ".")
-                    for row in found.itertuples())
+    """The verdicts of ``controls.verdicts``, one clause per corpus, with its model check where there is one."""
+    return " ".join(f"{row.corpus}: {row.verdict}" + (f"; {row.model_check}" if getattr(row, "model_check", "") else "")
+                    + ("" if str(row.verdict).endswith(".") else ".") for row in found.itertuples())
 
 
 def original_grid(summary: pd.DataFrame) -> str:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlib import controls
+from mlib import controls, takeaways
 from mlib.config import resolve
 
 
@@ -25,6 +25,15 @@ def test_static_that_reaches_the_clip_means_appearance_suffices():
     summary = _summary(clip=(0.9, 0.8, 0.97), **{"static-apex": (0.85, 0.74, 0.93)}, shuffled=(0.88, 0.78, 0.95),
                        difference=(0.6, 0.45, 0.72))
     assert controls.motion_verdict(summary, "c")["verdict"] == controls.APPEARANCE
+
+
+def test_a_face_masked_input_that_reaches_the_clip_means_session_cues_suffice():
+    masked = {"static-apex": (0.85, 0.74, 0.93), "face-masked": (0.8, 0.7, 0.9)}
+    summary = _summary(clip=(0.9, 0.8, 0.97), difference=(0.6, 0.45, 0.72), **masked)
+    verdict = controls.motion_verdict(summary, "c")
+    assert verdict["verdict"] == controls.SESSION and verdict["session_cues"]
+    masked["face-masked"] = AT_CHANCE            # the face is needed: the static rule decides
+    assert controls.motion_verdict(_summary(clip=(0.9, 0.8, 0.97), **masked), "c")["verdict"] == controls.APPEARANCE
 
 
 def test_difference_above_chance_with_static_below_the_clip_means_motion():
@@ -82,6 +91,24 @@ def test_summarize_pools_the_split_seeds_into_one_interval(tmp_path):
     assert (row["ci_low"], row["ci_high"]) == (0.0, 1.0)
     one = controls.summarize(table.iloc[[1]]).iloc[0]
     assert (one["ci_low"], one["ci_high"]) == (1.0, 1.0) and np.isnan(one["split_sd"])
+
+
+@pytest.mark.parametrize("motion_only_clip,expected", [((0.7, 0.55, 0.85), controls.CAN_LEARN),
+                                                          (AT_CHANCE, controls.CANNOT_TELL)])
+def test_a_verdict_without_motion_is_read_against_the_model_on_motion_only(motion_only_clip, expected):
+    """Twins: appearance suffices. Whether that says 'the model does not use movement' or 'cannot tell' depends
+    on whether the same model identifies by movement on the motion-only corpus."""
+    summary = pd.concat([
+        _summary("twins", clip=(0.9, 0.8, 0.97), **{"static-apex": (0.85, 0.74, 0.93)}, difference=AT_CHANCE),
+        _summary("motion-only", positive=0.95, clip=motion_only_clip, difference=AT_CHANCE, shuffled=AT_CHANCE),
+        _summary("identity", clip=(0.9, 0.8, 0.97), difference=(0.5, 0.3, 0.6)),
+    ])
+    table = controls.verdicts(summary).set_index("corpus")
+    assert table.at["twins", "verdict"] == controls.APPEARANCE and table.at["twins", "model_check"] == expected
+    assert table.at["identity", "model_check"] == "" and table.at["motion-only", "model_check"] == ""
+    assert f"twins: {controls.APPEARANCE}; {expected}." in takeaways.controls(table.reset_index())
+    without = controls.verdicts(summary[summary["corpus"] != "motion-only"]).set_index("corpus")
+    assert without.at["twins", "model_check"] == ""
 
 
 def test_majority_rate_is_the_top_training_subjects_share_of_test(tmp_path):

@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import top_k_accuracy_score
 
+from mlib import metrics
+
 from mlib.metrics import (
     bootstrap_rank1_ci,
     chance_level,
@@ -158,3 +160,17 @@ def test_chance_is_the_larger_of_one_over_k_and_the_test_majority_rate():
     assert chance_level(classes, classes) == pytest.approx(1 / 16)  # balanced: 1/K
     heavy = ["s0"] * 6 + classes[1:15]  # 20 test clips, 6 of them one subject (the SMIC-like case)
     assert chance_level(heavy, classes) == pytest.approx(0.3)
+
+
+def test_within_group_rank1_asks_only_among_the_twins():
+    """Appearance finds the pair (both clips rank 1 overall fail) but only movement tells the twins apart."""
+    classes = ["a1", "a2", "b1", "b2"]
+    groups = {"a1": "a", "a2": "a", "b1": "b", "b2": "b"}
+    proba = np.array([[0.1, 0.2, 0.6, 0.1],    # a1: overall wrong (b1), within pair a wrong (a2)
+                      [0.1, 0.3, 0.5, 0.1],    # a2: overall wrong, within pair right
+                      [0.0, 0.0, 0.3, 0.7]])   # b1: wrong overall and within the pair
+    found = metrics.within_group_rank1(["a1", "a2", "b1"], proba, classes, groups)
+    assert found == {"rank1": pytest.approx(1 / 3), "chance": 0.5, "n_clips": 3}
+    assert metrics.rank_k(["a1", "a2", "b1"], proba, classes) == 0.0
+    with pytest.raises(ValueError, match=r"\['b2'\] have no group"):
+        metrics.within_group_rank1(["a1"], proba[:1], classes, {"a1": "a", "a2": "a", "b1": "b"})

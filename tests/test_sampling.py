@@ -167,6 +167,18 @@ def test_difference_input_removes_a_still_face_and_keeps_signed_motion():
         frame_differences(moving[:1])
 
 
+def test_face_masked_input_hides_the_face_and_keeps_margins_and_frame_statistics():
+    """A face (bright centre) on a tinted margin: the face is gone, the margin and its per-frame colour stay."""
+    window = np.zeros((3, 32, 32, 3), np.uint8) + np.array([40, 60, 80], np.uint8)
+    window[:, 8:24, 10:22] = 250                                        # the face box, margin 0.15 of it
+    window[1] += 10                                                     # a brighter frame
+    masked = InputPlan(input="face-masked", frames=3, alpha=1, margin=0.15).select(window, "k", 1)
+    assert masked.shape == window.shape and masked[:, 16, 16].tolist() == [[40, 60, 80], [50, 70, 90], [40, 60, 80]]
+    assert (masked[:, 0, 0] == window[:, 0, 0]).all() and (masked[:, 31, 31] == window[:, 31, 31]).all()
+    assert not (masked == 250).any()                                  # no pixel of the face is left
+    assert InputPlan(input="face-masked").key() == {"sampling": "window", "input": "face-masked", "margin": 0.15}
+
+
 def test_unknown_options_are_refused_with_their_key():
     with pytest.raises(ValueError, match="data.input='blur'"):
         InputPlan(input="blur")

@@ -255,3 +255,21 @@ def test_inconsistent_clip_specs_are_refused(change, message):
         dataclasses.replace(spec, **change)
     with pytest.raises(ValueError, match="frames must be within"):
         render_clip(spec, frames=spec.n_frames + 1)
+
+
+def test_session_signature_tints_each_subjects_room_and_light_and_changes_nothing_else():
+    """Off (the default): one room for all. On: each subject's clips share a wall tint and a light that
+    tell the subjects apart from the frame's corner alone; faces, movements and timings stay the same."""
+    common = dict(subjects=3, clips_per_subject=2, single_clip_subjects=0, short_clip_fraction=0.0,
+                  frame_size=(64, 80), fps=200, mode="motion-only", seed=5)
+    plain, session = corpus_specs(**common), corpus_specs(**common, session_signature=True)
+    assert len({s.backdrop for s in plain}) == 1 and {s.light for s in plain} == {1.0}
+    for a, b in zip(plain, session):
+        assert (a.onset, a.apex, a.offset, a.regions, a.face, a.amplitude) == (b.onset, b.apex, b.offset, b.regions,
+                                                                               b.face, b.amplitude)
+    corner = {(s.subject, s.index): render_clip(s, frames=1).frames[0, :6, :6].reshape(-1, 3).mean(0) for s in session}
+    subjects = sorted({s.subject for s in session})
+    for subject in subjects:
+        own = np.abs(corner[(subject, 1)] - corner[(subject, 2)]).max()
+        others = min(np.abs(corner[(subject, 1)] - corner[(o, 2)]).max() for o in subjects if o != subject)
+        assert own < others, (subject, own, others)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from mlib.inputs.sampling import SAMPLINGS, clip_span, fast_indices, slow_positions, start_range, view_start, window_indices
-from mlib.inputs.variants import INPUTS, STATIC, alter_positions, frame_differences
+from mlib.inputs.variants import INPUTS, STATIC, alter_positions, frame_differences, mask_face
 from mlib.preprocess.window import window_position
 
 
@@ -35,6 +35,7 @@ class InputPlan:
     target_fps: float = 30.0
     video_fps: float = 200.0
     test_views: int = 10
+    margin: float = 0.15     # prepare.margin: where the face-masked input finds the face in the crop
 
     def __post_init__(self):
         if self.sampling not in SAMPLINGS:
@@ -55,6 +56,7 @@ class InputPlan:
             frames=int(cfg["model"]["frames"]), alpha=int(cfg["model"]["alpha"]), seed=int(cfg["train"]["seed"]),
             sampling_rate=int(pyslowfast.get("sampling_rate", 2)), target_fps=float(pyslowfast.get("target_fps", 30)),
             video_fps=float(pyslowfast.get("video_fps", 200)), test_views=int(pyslowfast.get("test_views", 10)),
+            margin=float(cfg.get("prepare", {}).get("margin", 0.15)),
         )
 
     @property
@@ -64,6 +66,8 @@ class InputPlan:
     def key(self) -> dict:
         """What of the plan shapes a run's result (part of its folder hash when not the default)."""
         key = {"sampling": self.sampling, "input": self.input}
+        if self.input == "face-masked":
+            key["margin"] = self.margin
         if self.sampling == "pyslowfast":
             key.update(sampling_rate=self.sampling_rate, target_fps=self.target_fps, video_fps=self.video_fps,
                        test_views=self.test_views)
@@ -90,7 +94,9 @@ class InputPlan:
         return alter_positions(self.input, self.positions(window, start), apex=apex, clip_key=clip_key, seed=self.seed)
 
     def source(self, array: np.ndarray) -> np.ndarray:
-        """The window the positions index: the cached one, or its frame differences."""
+        """The window the positions index: the cached one, its frame differences, or its face masked."""
+        if self.input == "face-masked":
+            return mask_face(array, self.margin)
         return frame_differences(array) if self.input == "difference" else array
 
     def select(self, array: np.ndarray, clip_key: str, apex: int) -> np.ndarray:

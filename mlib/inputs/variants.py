@@ -21,6 +21,12 @@ sampling chose (:mod:`mlib.inputs.sampling`), so it changes one thing at a time:
   would fold together. Differences above 127 grey levels between consecutive
   frames (rare at 100-200 fps) are clipped. The frame pair is taken at the
   window's own rate, before sampling, so the differences are between neighbours.
+- ``face-masked``: the clip with the face hidden: an ellipse over the face box
+  (the crop's centre, inside ``prepare.margin``) filled with each frame's mean
+  colour outside it. What is left is what is not the face: the crop's margins
+  (background, hair, clothes) and each frame's brightness and colour, the cues a
+  recording session leaves; a subject identified from it needs neither face nor
+  movement of the face.
 """
 
 from __future__ import annotations
@@ -29,9 +35,10 @@ import zlib
 
 import numpy as np
 
-INPUTS = ("clip", "static-apex", "static-first", "shuffled", "difference")
+INPUTS = ("clip", "static-apex", "static-first", "shuffled", "difference", "face-masked")
 STATIC = ("static-apex", "static-first")
 DIFFERENCE_ZERO = 128  # the uint8 value of "no change" in a difference frame
+FACE_MASK_GROWTH = 1.1  # the masking ellipse is this much larger than the face box (a jittering head stays hidden)
 
 
 def shuffle_order(clip_key: str, seed: int, frames: int) -> np.ndarray:
@@ -49,9 +56,24 @@ def frame_differences(window: np.ndarray) -> np.ndarray:
     return np.clip(signed + DIFFERENCE_ZERO, 0, 255).astype(np.uint8)
 
 
+def face_mask(side: int, margin: float) -> np.ndarray:
+    """bool (side, side): the ellipse over the face box of a square crop that added ``margin`` of the box per side."""
+    half = FACE_MASK_GROWTH * 0.5 * side / (1 + 2 * float(margin))
+    ys, xs = np.mgrid[0:side, 0:side] + 0.5 - side / 2
+    return (xs / half) ** 2 + (ys / (half * 1.15)) ** 2 <= 1   # a face is taller than wide
+
+
+def mask_face(window: np.ndarray, margin: float) -> np.ndarray:
+    """uint8 (W, S, S, 3) -> the same with the face ellipse filled by each frame's mean colour outside it."""
+    mask = face_mask(window.shape[1], margin)
+    masked = window.copy()
+    masked[:, mask] = window[:, ~mask].mean(axis=1, keepdims=True).round().astype(np.uint8)
+    return masked
+
+
 def alter_positions(kind: str, positions: np.ndarray, *, apex: int, clip_key: str, seed: int) -> np.ndarray:
     """The window positions a variant shows, given the sampling's ``positions`` (length T)."""
-    if kind in ("clip", "difference"):
+    if kind in ("clip", "difference", "face-masked"):
         return positions
     if kind == "static-apex":
         return np.full_like(positions, apex)

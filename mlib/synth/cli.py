@@ -34,6 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              f"(0 = not at all, 1 = fully; default {synth['motion_identity']})")
     parser.add_argument("--twin-group", type=int, default=synth["twin_group"],
                         help=f"twins mode: subjects sharing one face (default {synth['twin_group']})")
+    parser.add_argument("--session-signature", action=argparse.BooleanOptionalAction, default=synth["session_signature"],
+                        help="give each subject its own wall tint and illumination (synth.session_signature)")
     parser.add_argument("--subjects", type=int, default=synth["subjects"])
     parser.add_argument("--clips-per-subject", type=int, default=synth["clips_per_subject"])
     parser.add_argument("--single-clip-subjects", type=int, default=synth["single_clip_subjects"])
@@ -60,6 +62,7 @@ def main(args: argparse.Namespace) -> int:
         "single_clip_subjects": args.single_clip_subjects, "short_clip_fraction": args.short_clip_fraction,
         "frame_size": list(args.frame_size), "seed": args.seed, "inventory": args.inventory,
         "motion_identity": args.motion_identity, "twin_group": args.twin_group,
+        "session_signature": args.session_signature,
     }
     for key, value in synth_cfg.items():  # the flags follow the synth section's rules (mlib.config.RULES)
         config.check_value(f"synth.{key}", value)

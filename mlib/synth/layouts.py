@@ -42,6 +42,9 @@ from mlib.synth.render import DYNAMICS_TRUTH, dynamics_truth
 
 TRUTH_DIR = "synth_truth"
 MANIFEST = "synth_manifest.json"
+RENDERER_VERSION = 2
+"""Raised when rendering changes what the same specs draw (2: regions move a wider patch, issue 21), so a
+corpus written by an older renderer is rewritten rather than reused."""
 PENDING = "pending.json"
 JPEG_QUALITY = 95
 # One fixed time for every zip member and workbook property: equal inputs, equal bytes.
@@ -127,7 +130,7 @@ def write_corpus(root: str | Path, layout: str, specs: Sequence, workers: int = 
     spec_layout = LAYOUTS[layout]
     root = Path(root)
     manifest = _normalise({
-        "layout": layout, "fps": spec_layout.fps, "settings": settings or {},
+        "layout": layout, "fps": spec_layout.fps, "settings": settings or {}, "renderer": RENDERER_VERSION,
         "specs": [dataclasses.asdict(s) for s in specs],
     })
     if _read_json(root / MANIFEST) == manifest:
@@ -184,6 +187,7 @@ def configured_specs(layout: str, synth_cfg: dict) -> tuple[list, dict | None, d
         "short_clip_fraction": synth_cfg["short_clip_fraction"], "frame_size": list(synth_cfg["frame_size"]),
         "fps": LAYOUTS[layout].fps, "seed": synth_cfg["seed"],
         "motion_identity": synth_cfg["motion_identity"], "twin_group": synth_cfg["twin_group"],
+        "session_signature": bool(synth_cfg.get("session_signature", False)),
     }
     database = inventory.inventory_name(synth_cfg.get("inventory", "none"), layout)
     if database is not None:  # a real database's subjects and clip names (mlib.synth.inventory)

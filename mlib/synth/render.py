@@ -70,6 +70,7 @@ class ClipSpec:
     blinks: tuple[int, ...] = ()       # frames where a blink starts
     blink_frames: int = 0              # frames one blink lasts
     turn: float = 0.0                  # radians the regions' motion directions are turned by (dynamics.Habits.turn)
+    light: float = 1.0                 # the session's illumination gain (corpus_specs' session_signature)
 
     def __post_init__(self) -> None:
         name = f"clip spec {self.subject}/{self.index}"
@@ -119,7 +120,7 @@ def _subject_number_width(total: int) -> int:
 def corpus_specs(*, subjects: int, clips_per_subject: int, single_clip_subjects: int,
                  short_clip_fraction: float, frame_size: tuple[int, int], fps: int,
                  mode: str = "identity", seed: int = 0, motion_identity: float | None = None,
-                 twin_group: int = 2) -> list[ClipSpec]:
+                 twin_group: int = 2, session_signature: bool = False) -> list[ClipSpec]:
     """Draw a whole corpus: ``subjects`` regular subjects, then the single-clip ones.
 
     Each subject gets a face and habits. ``mode`` decides the faces: one per
@@ -130,7 +131,9 @@ def corpus_specs(*, subjects: int, clips_per_subject: int, single_clip_subjects:
     blinks and sway from habits that follow the subject's with weight
     ``motion_identity`` (0..1; None: ``synth.motion_identity`` of the defaults,
     see ``dynamics.clip_habits``). ``short_clip_fraction`` of the clips
-    (rounded) are shorter than 64 frames.
+    (rounded) are shorter than 64 frames. ``session_signature`` gives each
+    subject its own wall tint and illumination (``session``), as one recording
+    session per subject does in the real databases; off, all share one room.
 
     Separate random streams keep everything but the habits' effects identical
     across ``motion_identity`` values: the same faces, timings, positions and
@@ -172,18 +175,42 @@ def corpus_specs(*, subjects: int, clips_per_subject: int, single_clip_subjects:
     width_digits = _subject_number_width(total_subjects)
     specs: list[ClipSpec] = []
     for number, count in enumerate(counts, start=1):
-        face_number = {"identity": number, "twins": (number - 1) // int(twin_group) + 1}.get(mode)
+        face_number = {"identity": number, "twins": twin_face(number, twin_group)}.get(mode)
         face = shared_face if face_number is None else random_traits(np.random.default_rng([seed, face_number, 1]))
         habits = dynamics.random_habits(np.random.default_rng([seed, number, 2]))
+        subject_backdrop, light = session(backdrop, np.random.default_rng([seed, number, 7])) if session_signature else (backdrop, 1.0)
         for index in range(1, count + 1):
             specs.append(_clip_spec(
                 np.random.default_rng([seed, number, 3, index]), np.random.default_rng([seed, number, 6, index]),
                 subject=str(number).zfill(width_digits), index=index, short=bool(short[len(specs)]),
-                face=face, habits=habits, motion_identity=float(motion_identity), backdrop=backdrop, room_seed=int(seed),
+                face=face, habits=habits, motion_identity=float(motion_identity), backdrop=subject_backdrop, room_seed=int(seed),
                 frame_size=(height, width), fps=int(fps), mode=mode,
-                clip_seed=int(np.random.SeedSequence([seed, number, index]).generate_state(1)[0]),
+                clip_seed=int(np.random.SeedSequence([seed, number, index]).generate_state(1)[0]), light=light,
             ))
     return specs
+
+
+def twin_face(number: int, twin_group: int) -> int:
+    """The face a twins-mode subject (generator number, from 1) shares: subjects 1..twin_group the first, and so on."""
+    return (int(number) - 1) // int(twin_group) + 1
+
+
+SESSION_TINT = 30.0
+"""Largest shift of a subject's wall colour (grey levels per channel) under ``session_signature``."""
+SESSION_LIGHT = (0.8, 1.2)
+"""Range of a subject's illumination gain under ``session_signature``."""
+
+
+def session(backdrop, rng: np.random.Generator) -> tuple[tuple, float]:
+    """One subject's recording session: the room's wall colours tinted, and an illumination gain.
+
+    In the real databases every clip of a subject comes from one session, so
+    lighting and background can identify a subject without face or movement;
+    ``corpus_specs(session_signature=True)`` gives each subject such a signature.
+    """
+    tint = rng.uniform(-SESSION_TINT, SESSION_TINT, 3)
+    tinted = tuple(tuple(float(c) for c in np.clip(np.asarray(colour) + tint, 0, 255)) for colour in backdrop)
+    return tinted, float(rng.uniform(*SESSION_LIGHT))
 
 
 def _random_backdrop(rng: np.random.Generator) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
@@ -195,7 +222,8 @@ def _random_backdrop(rng: np.random.Generator) -> tuple[tuple[float, float, floa
 
 def _clip_spec(timing_rng: np.random.Generator, motion_rng: np.random.Generator, *, subject: str, index: int,
                short: bool, face: FaceTraits, habits: dynamics.Habits, motion_identity: float, backdrop,
-               room_seed: int, frame_size: tuple[int, int], fps: int, mode: str, clip_seed: int) -> ClipSpec:
+               room_seed: int, frame_size: tuple[int, int], fps: int, mode: str, clip_seed: int,
+               light: float = 1.0) -> ClipSpec:
     """One clip: timing and placement from ``timing_rng``, everything the habits shape from ``motion_rng``."""
     height, width = frame_size
     n_frames = int(timing_rng.integers(30, 61) if short else timing_rng.integers(70, 161))
@@ -235,6 +263,7 @@ def _clip_spec(timing_rng: np.random.Generator, motion_rng: np.random.Generator,
         action_units=dynamics.action_units(regions), amplitude=amplitude, asymmetry=asymmetry,
         face_center=(float(cx), cy), face_height=face_height, jitter=jitter,
         backdrop=backdrop, room_seed=room_seed, blinks=tuple(blinks), blink_frames=blink_frames, turn=turn,
+        light=light,
     )
 
 
@@ -383,7 +412,7 @@ def render_clip(spec: ClipSpec, *, frames: int | None = None) -> SynthClip:
         roi = frame[y0:y1, x0:x1]
         cv2.multiply(roi, cv2.merge([1 - alpha] * 3), dst=roi)
         cv2.add(roi, colour, dst=roi)
-        frame *= np.float32(gain[t]) * (1 + np.float32(tilt[t]) * column)
+        frame *= np.float32(gain[t] * spec.light) * (1 + np.float32(tilt[t]) * column)
         sy, sx = shifts[t]
         noise = noise_field(int(picks[t]))[sy:sy + height, sx:sx + width]
         video[t] = cv2.add(frame, noise, dtype=cv2.CV_8U)   # saturating conversion to 0..255
