@@ -59,7 +59,7 @@ def test_study_runs_are_counted_from_the_profile_and_the_grids():
     by = runs.set_index(["part", "dataset"])["runs"]
     assert by["grid", "casme2"] == 162 and by["grid", "smic"] == 162
     assert by["table1", "casme2"] == 3 and by["table1", "smic"] == 6  # Table 1 (+ Table 3's AdamW on SMIC) x 3 seeds
-    assert by["controls", "samm"] == 6 * 3 - 1  # every variant on 3 split seeds; clip's first is Table 1's run
+    assert by["controls", "samm"] == 7 * 3 - 1  # every variant (face-masked included) on 3 split seeds; clip's first is Table 1's run
     casme2 = runs[runs["dataset"] == "casme2"].iloc[0]
     assert (casme2["train_clips"], casme2["val_clips"], casme2["test_clips"]) == (101, 26, 127)
     assert set(runs["epochs"]) == {120}
