@@ -49,4 +49,4 @@ clean-results:  ## remove generated corpora, caches, runs, results and the built
 	rm -rf data cache runs results book/executed book/_build
 
 environment.yml: requirements.txt  ## regenerate the conda environment from requirements.txt
-	$(PY) -m mlib.envfile requirements.txt > $@
+	$(PY) -m mlib.core.envfile requirements.txt > $@

@@ -40,11 +40,13 @@ from IPython.display import HTML, Markdown, display
 
 from myst_nb import glue
 
-from mlib import claims, config, results
-from mlib.manifest import StudyManifest
-from mlib.study import EXECUTED_DIR
+from mlib.report import claims, results
+
+from mlib.core import config
+from mlib.report.manifest import StudyManifest
+from mlib.study.runner import EXECUTED_DIR
 from mlib.plots import show_table, table_html
-from mlib.provenance import data_banner
+from mlib.report.provenance import data_banner
 
 cfg = config.resolve(profile, overrides)
 if study_file is None:
@@ -65,7 +67,7 @@ display(Markdown(data_banner(study.synthetic, ", ".join(v.name for v in study.va
 # cannot test one on real faces). *Protocol* ("protocol (the original's
 # files)"): how the paper's number was obtained, as graded facts computed from
 # the original code's published outputs. Every row comes from a named rule in
-# `mlib.claims`, each of whose outcomes a test reaches from crafted evidence;
+# `mlib.report.claims`, each of whose outcomes a test reaches from crafted evidence;
 # the last column names the page that shows the evidence.
 
 # %%
@@ -113,12 +115,12 @@ for title, table in paper.reported_tables().items():
 # optimistic), the ensemble chosen on validation, and our re-implementation of
 # the baseline's features with an SVM. Every interval of ours is a 95 %
 # interval that resamples the test subjects, then the clips within each drawn
-# subject (`mlib.metrics.hierarchical_rank1_ci`), the column header says so;
+# subject (`mlib.core.metrics.hierarchical_rank1_ci`), the column header says so;
 # over several split seeds it pools the seeds' resamples, so the spread between
-# splits is part of it (`mlib.metrics.pooled_interval`, the method page). The
+# splits is part of it (`mlib.core.metrics.pooled_interval`, the method page). The
 # clip-only interval stays beside it on the training page. Chance, where shown,
 # is the larger of one over the number of subjects and the test set's majority
-# rate (`mlib.metrics.chance_level`).
+# rate (`mlib.core.metrics.chance_level`).
 
 # %%
 identity = [v.name for v in study.variants if v.mode == "identity"]

@@ -48,17 +48,19 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 from IPython.display import display
 
-from mlib import config, takeaways
+from mlib.core import config
+
+from mlib.report import takeaways
 from mlib.datasets import load_dataset, validation_report
-from mlib.io import atomic_path, write_json
+from mlib.core.io import atomic_path, write_json
 from mlib.plots import say, show_table
 from mlib.plots.data import crop_montage, split_parts, window_timeline
 from mlib.preprocess import load_index, prepare_cache
-from mlib.preprocess.window import pad_rule
-from mlib.data import root_is_synthetic
-from mlib.provenance import data_banner
-from mlib.results import provenance_note
-from mlib.splits import load_split, load_split_metadata, original_inventory_note, split_counts, write_splits
+from mlib.datasets.window import pad_rule
+from mlib.training.clips import root_is_synthetic
+from mlib.report.provenance import data_banner
+from mlib.report.results import provenance_note
+from mlib.preprocess.splits import load_split, load_split_metadata, original_inventory_note, split_counts, write_splits
 from mlib.synth.layouts import write_configured_corpus
 
 cfg = config.resolve(profile, overrides)

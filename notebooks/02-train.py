@@ -14,7 +14,7 @@
 # %% [markdown]
 # # 2. Training one SlowFast identifier
 #
-# One run of `mlib train` (the function `mlib.train.train`) on a prepared clip
+# One run of `mlib train` (the function `mlib.training.train.train`) on a prepared clip
 # cache and split file: SlowFast on the 64-frame face windows, trained to name
 # the subject (closed-set identification), selected on the validation part when
 # the split has one, and evaluated once on the held-out test part. In this code
@@ -23,10 +23,10 @@
 # 1/beta_inv of the Slow pathway's channels), whatever the paper's looser wording.
 # The run is the configuration resolved from `profile` and `overrides`; its
 # folder is named by a hash of the settings that shape the result
-# (`mlib.train.run_folder`), so the study, `mlib train` and this notebook run by
+# (`mlib.training.train.run_folder`), so the study, `mlib train` and this notebook run by
 # hand with the same settings find the same folder, and a finished one is reused.
 # For this page the study adds the paper's Table 1 choice for the database
-# (`mlib.study.table1_overrides`: alpha, beta, solver, learning rate and, on the
+# (`mlib.study.runner.table1_overrides`: alpha, beta, solver, learning rate and, on the
 # `full` profile, batch size); run by hand, pass those in `overrides` too.
 
 # %% tags=["remove-cell"]
@@ -44,9 +44,9 @@ overrides = {}  # dotted settings over the profile; run.cache and run.split name
 preprocessed = "figures/01-preprocess/data.json"  # notebook 01's record: the cache and split when overrides name none
 
 # %%
-from mlib import config
-from mlib.manifest import preprocessed_overrides
-from mlib.train import run_folder
+from mlib.core import config
+from mlib.report.manifest import preprocessed_overrides
+from mlib.training.train import run_folder
 
 overrides = {**preprocessed_overrides(preprocessed), **overrides}  # the study's (or yours) win
 cfg = config.resolve(profile, overrides)
@@ -60,13 +60,15 @@ import json
 import pandas as pd
 from IPython.display import Markdown, display
 
-from mlib import metrics, takeaways
-from mlib.data import read_cache_settings
+from mlib.core import metrics
+
+from mlib.report import takeaways
+from mlib.training.clips import read_cache_settings
 from mlib.plots import say, show, show_table
 from mlib.plots import training as plots
-from mlib.provenance import cache_banner
-from mlib.results import both_intervals, provenance_note, test_rank1
-from mlib.train import train
+from mlib.report.provenance import cache_banner
+from mlib.report.results import both_intervals, provenance_note, test_rank1
+from mlib.training.train import train
 
 SOURCE = "notebooks/02-train.py"
 
@@ -91,12 +93,12 @@ say(provenance_note([run_dir, cache, split], source=SOURCE))
 # ## Rank-1 accuracy (the paper's metric)
 # Two 95 % intervals, side by side. The default one resamples the subjects,
 # then the clips within each drawn subject (hierarchical bootstrap,
-# `mlib.metrics.hierarchical_rank1_ci`): one person's clips share a face and a
+# `mlib.core.metrics.hierarchical_rank1_ci`): one person's clips share a face and a
 # way of moving, so the subjects are what varies. The second resamples the
-# clips as if they were independent (`mlib.metrics.bootstrap_rank1_ci`); it is
+# clips as if they were independent (`mlib.core.metrics.bootstrap_rank1_ci`); it is
 # narrower whenever subjects differ. Chance is the study's one chance level,
 # the larger of one over the number of identities and the test set's majority
-# rate (`mlib.metrics.chance_level`).
+# rate (`mlib.core.metrics.chance_level`).
 
 # %%
 rows = []

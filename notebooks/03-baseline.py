@@ -18,7 +18,7 @@
 # people from micro-expression clips with hand-crafted descriptors and an SVM.
 # This notebook reproduces that baseline on the **same cached clips and the
 # same split file** as the SlowFast runs (`mlib baseline`, the function
-# `mlib.baseline.run_baseline`), so the numbers can be set side by side.
+# `mlib.experiments.baseline.run_baseline`), so the numbers can be set side by side.
 #
 # It also separates what the descriptors see:
 #
@@ -30,7 +30,7 @@
 #
 # If appearance alone identifies the subjects as well as dynamics, the clips'
 # identity cue need not be the micro-movement, which bears on the paper's claim.
-# Descriptor and SVM settings are in the docstring of `mlib/baseline.py` and in
+# Descriptor and SVM settings are in the docstring of `mlib/experiments/baseline.py` and in
 # each run folder's `config.yaml`.
 
 # %% tags=["remove-cell"]
@@ -48,7 +48,7 @@ overrides = {}  # dotted settings over the profile; run.cache and run.split name
 out = "runs/baseline"  # parent folder of the baseline run folders
 
 # %%
-from mlib import config
+from mlib.core import config
 
 cfg = config.resolve(profile, overrides)
 cache, split = cfg["run"]["cache"], cfg["run"]["split"]
@@ -59,13 +59,15 @@ if not cache or not split:
 import pandas as pd
 from IPython.display import display
 
-from mlib import paper, takeaways
-from mlib.baseline import results_table, run_baseline
-from mlib.data import cache_is_synthetic, read_cache_settings
+from mlib import paper
+
+from mlib.report import takeaways
+from mlib.experiments.baseline import results_table, run_baseline
+from mlib.training.clips import cache_is_synthetic, read_cache_settings
 from mlib.plots import say, show, show_table
 from mlib.plots.baseline import feature_set_accuracy
-from mlib.provenance import cache_banner
-from mlib.results import provenance_note
+from mlib.report.provenance import cache_banner
+from mlib.report.results import provenance_note
 
 SOURCE = "notebooks/03-baseline.py"
 
@@ -90,9 +92,9 @@ table = results_table(runs)
 # %% [markdown]
 # ## Test rank-1 per feature set
 # The 95 % interval resamples the test subjects, then the clips within each
-# (hierarchical bootstrap, `mlib.metrics`); chance is the study's one chance
+# (hierarchical bootstrap, `mlib.core.metrics`); chance is the study's one chance
 # level, the larger of one over the number of identities and the test set's
-# majority rate (`mlib.metrics.chance_level`). C was chosen on the validation part when the split has
+# majority rate (`mlib.core.metrics.chance_level`). C was chosen on the validation part when the split has
 # one (`selection` = `val`), else fixed at 1. `seconds/clip` is the descriptor
 # extraction time per clip on this machine's CPU (one process per clip, `prepare.workers`
 # in parallel).
@@ -141,14 +143,14 @@ say(provenance_note(runs, source=SOURCE))
 # %% [markdown]
 # ## Does movement identify the subjects?
 # Only feature sets that see motion alone (FHOFO) are read, each against chance
-# with its bootstrap interval (`mlib.baseline.motion_feature_verdict`). LBP-TOP
+# with its bootstrap interval (`mlib.experiments.baseline.motion_feature_verdict`). LBP-TOP
 # sees each frame's texture as well (its XY plane, and 1-D texture in its XT and
 # YT planes), so a comparison of LBP-TOP with LGBP says nothing about motion.
 # Where the subjects' faces differ, even FHOFO above chance does not show that
 # movement identifies them: it sees a face through how noise moves along its edges.
 
 # %%
-from mlib.baseline import motion_feature_verdict
+from mlib.experiments.baseline import motion_feature_verdict
 
 verdict = motion_feature_verdict(table)
 say("\n".join(f"- {line}" for line in verdict.evidence))

@@ -18,7 +18,7 @@
 # pathway sees every alpha-th frame) and **beta** (here: the channel ratio, the
 # Fast pathway has 1/beta_inv of the Slow channels) by grid search, and reports
 # one configuration per database (Table 1) with its rank-1 accuracy (Table 2).
-# This page runs a grid (`mlib.grid.run_grid`: one `mlib.train.train` call per
+# This page runs a grid (`mlib.experiments.grid.run_grid`: one `mlib.training.train.train` call per
 # configuration, each its own run folder, finished runs reused) and shows:
 #
 # - heat maps of validation and test rank-1 over alpha x beta_inv, one panel per
@@ -46,7 +46,7 @@ overrides = {}  # dotted settings over the profile, under every configuration of
 out = "runs/grid-default"  # the grid folder: run folders and grid.csv
 
 # %%
-from mlib import config
+from mlib.core import config
 
 cfg = config.resolve(profile, overrides)
 cache, split, grid = cfg["run"]["cache"], cfg["run"]["split"], cfg["study"]["grid"]
@@ -59,12 +59,12 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import display
 
-from mlib import grid as grid_search
-from mlib import takeaways
+from mlib.experiments import grid as grid_search
+from mlib.report import takeaways
 from mlib.plots import experiments as plots
 from mlib.plots import say, show, show_table
-from mlib.provenance import cache_banner
-from mlib.results import provenance_note
+from mlib.report.provenance import cache_banner
+from mlib.report.results import provenance_note
 
 SOURCE = "notebooks/04-grid-search.py"
 

@@ -19,7 +19,7 @@
 # (Adam, AdamW) reach more than either as a "majority vote of the two" (the
 # paper's Table 3, printed below from `mlib.paper`).
 # This page combines the finished runs of a grid (notebook 4) from their saved
-# per-clip probabilities, without retraining (`mlib.ensemble`):
+# per-clip probabilities, without retraining (`mlib.experiments.ensemble`):
 #
 # - **hard**: majority vote of the members' predicted subjects. Ties go to the
 #   subject with the highest mean probability among the tied ones, then to the
@@ -55,7 +55,7 @@ splits = None  # the split seeds' files for Table 3 over splits, the grid's spli
 runs_dir = None  # where that pair's runs are found or trained (None: grid_dir, so the grid's runs are reused)
 
 # %%
-from mlib import config
+from mlib.core import config
 
 cfg = config.resolve(profile, overrides)
 search = cfg["study"]
@@ -66,11 +66,15 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import display
 
-from mlib import ensemble, paper, takeaways
-from mlib.grid import load_grid_table
+from mlib.experiments import ensemble
+
+from mlib import paper
+
+from mlib.report import takeaways
+from mlib.experiments.grid import load_grid_table
 from mlib.plots import experiments as plots
 from mlib.plots import say, show, show_table
-from mlib.results import provenance_note
+from mlib.report.results import provenance_note
 
 SOURCE = "notebooks/05-ensemble.py"
 
@@ -124,7 +128,7 @@ say("The paper's Table 3 (SMIC, real data), from `mlib.paper`.")
 # small to tell the two apart.
 
 # %%
-gain = ensemble.gain_of_pick(grid_dir, table, "val", n_boot=n_boot, out=out)  # gain.json: read by mlib.claims
+gain = ensemble.gain_of_pick(grid_dir, table, "val", n_boot=n_boot, out=out)  # gain.json: read by mlib.report.claims
 show_table(pd.Series(gain).rename_axis("measure").to_frame("chosen on validation").reset_index())
 say(takeaways.ensemble_gain(gain))
 say(provenance_note([grid_dir, Path(out) / "ensembles.csv"], source=SOURCE))
@@ -145,7 +149,7 @@ say(provenance_note([grid_dir, Path(out) / "ensembles.csv"], source=SOURCE))
 # ## The original's tie rule, and how much the tie order alone moves a pair
 #
 # The original fused two models as pusion's `MacroMajorityVoteCombiner` does
-# (`mlib.ensemble.original_vote`, transcribed from `MicroExpressionsCode/model/utils.py`
+# (`mlib.experiments.ensemble.original_vote`, transcribed from `MicroExpressionsCode/model/utils.py`
 # at commit `7b05a76` of KayTuval/PersonRecognition_using_Facial_MicroExpressions
 # and pusion 0.2.0): each model's output made one-hot at its argmax, then the
 # most frequent one-hot row after `numpy.unique(axis=0)`. Rows sort
@@ -175,20 +179,20 @@ say(provenance_note([grid_dir], source=SOURCE))
 # One split gives one accuracy per model, and the test part of a small corpus
 # is a few dozen clips: a vote that wins by a few clips on one split may lose
 # on the next. Here the pair of Table 3, the paper's Table 1 configuration of
-# this database (`mlib.study.table1_overrides`) trained with Adam and with
+# this database (`mlib.study.runner.table1_overrides`) trained with Adam and with
 # AdamW, is trained on every split seed of the study (`study.split_repeats`,
 # the grid's split first) and voted by the hard vote above (our tie rule:
 # votes, then mean probability, then class order; with two members it decides
-# every disagreement) (`mlib.solver_pair`). Per split seed: each member's and
+# every disagreement) (`mlib.experiments.solver_pair`). Per split seed: each member's and
 # the vote's test rank-1 with its bootstrap 95 % interval, and the vote's gain
 # over the better of the two with its paired interval (per test clip: vote
 # right minus better member right, clips resampled); then the mean over seeds
 # (interval bounds averaged, as on the controls page; the gain's interval
-# pooled over every seed's test clips, `mlib.ensemble.paired_interval`, the
+# pooled over every seed's test clips, `mlib.experiments.ensemble.paired_interval`, the
 # one the front page's Table 3 verdict reads) and, with more than one seed,
 # their sd.
 #
-# The runs are keyed by their settings, cache and split (`mlib.train.run_folder`)
+# The runs are keyed by their settings, cache and split (`mlib.training.train.run_folder`)
 # in the grid's runs folder, so on the grid's split the pair is the grid's own
 # runs, reused. On the default profile `study.split_repeats` is 1: this is the
 # grid's one split, nothing is trained here and there is no spread over splits
@@ -198,7 +202,8 @@ say(provenance_note([grid_dir], source=SOURCE))
 # <!-- not results: 35, 3 (the default book's time budget, a target, and the full profile's split_repeats, a setting) -->
 
 # %%
-from mlib import solver_pair, study
+from mlib.experiments import solver_pair
+from mlib.study import runner as study
 
 over_seeds = solver_pair.pair_table(cfg, study.table1_overrides(cfg, cfg["data"]["dataset"]), grid_dir, splits,
                                     runs_dir, out, n_boot=n_boot, log=False)

@@ -54,9 +54,9 @@ private_dir = "private/gradcam"  # git-ignored folder for figures that show real
 # %%
 from pathlib import Path
 
-from mlib import config
-from mlib.manifest import preprocessed_overrides
-from mlib.train import run_folder
+from mlib.core import config
+from mlib.report.manifest import preprocessed_overrides
+from mlib.training.train import run_folder
 
 cfg = config.resolve(profile, overrides)
 if run is None:  # the run notebook 02 trained with the same profile and overrides
@@ -79,10 +79,10 @@ from pathlib import Path
 import numpy as np
 from IPython.display import Markdown, display
 
-from mlib import takeaways
+from mlib.report import takeaways
 from mlib.plots import say, show, show_table
-from mlib.provenance import data_banner
-from mlib.results import provenance_note
+from mlib.report.provenance import data_banner
+from mlib.report.results import provenance_note
 
 from mlib import gradcam as gc
 from mlib.plots import gradcam as plots
@@ -173,7 +173,7 @@ say(provenance_note([result.run_dir, result.out], source=SOURCE))
 # any movement): the claim is supported when the 95 % interval of the median
 # lift over the null lies above 1 (`mlib.gradcam.claim_verdict`). The front
 # page's replication verdict reads the fast pathway, the one the paper says
-# captures motion (`mlib.claims.CLAIM_PATHWAY`).
+# captures motion (`mlib.report.claims.CLAIM_PATHWAY`).
 
 # %%
 region_words = ("the regions the generator moved" if result.synthetic

@@ -34,11 +34,11 @@
 # Each point is the test rank-1 with its 95 % interval, resampling the test
 # subjects, then the clips within each; with several split seeds, the mean
 # rank-1 over seeds and one interval from the seeds' resamples pooled
-# (`mlib.controls.summarize`). The dotted line is chance, the larger of one
+# (`mlib.experiments.controls.summarize`). The dotted line is chance, the larger of one
 # over the number of subjects and the test set's majority rate
-# (`mlib.metrics.chance_level`); the dashed one the rate of always answering
+# (`mlib.core.metrics.chance_level`); the dashed one the rate of always answering
 # the most frequent training subject.
-# The verdict under each panel comes from `mlib.controls.motion_verdict`, whose
+# The verdict under each panel comes from `mlib.experiments.controls.motion_verdict`, whose
 # rule is printed below: a variant *identifies* when its interval's lower bound
 # is above both lines; a negative result is read against the positive control
 # (a classifier that sees only motion on the same corpus) when one is given.
@@ -46,7 +46,7 @@
 # On synthetic data the corpora are the identity corpus (each subject its own
 # face), the motion-only corpus (one face for all) and the twins corpus (pairs
 # share a face, so only movement tells twins apart). The positive control is
-# the truth-parameter classifier (`mlib.positive_controls.truth_control`): linear
+# the truth-parameter classifier (`mlib.experiments.positive_controls.truth_control`): linear
 # discriminant analysis on the generator's own movement parameters of each
 # clip, on the same split protocol and seeds, which no model of the frames can
 # beat. Real databases have no generator truth, so they have no positive
@@ -69,7 +69,9 @@ variants = None  # the input variants to train (None: the profile's study.contro
 out = "results/controls"  # where controls.csv is written
 
 # %%
-from mlib import config, controls, positive_controls, study
+from mlib.core import config
+from mlib.experiments import controls, positive_controls
+from mlib.study import runner as study
 from IPython.display import HTML
 from myst_nb import glue
 
@@ -86,8 +88,8 @@ from pathlib import Path
 
 from IPython.display import display
 
-from mlib import takeaways
-from mlib.results import provenance_note
+from mlib.report import takeaways
+from mlib.report.results import provenance_note
 
 SOURCE = "notebooks/07-controls.py"
 

@@ -16,8 +16,8 @@
 #
 # The authors' public repository holds its own outputs: which clip went to
 # which split, every grid run's test score and every pair's fusion scores.
-# This page reads them (shipped with the package, `mlib/reference/kay2023_original/`,
-# computed in `mlib.original`) and trains nothing. It asks how the paper's
+# This page reads them (shipped with the package, `mlib/paper/reference/kay2023_original/`,
+# computed in `mlib.paper.original`) and trains nothing. It asks how the paper's
 # numbers sit among what the same code produced: the spread over the grid,
 # what the split alone allows, how Table 3's vote was formed, and how much
 # "the best of N runs on the test set" adds by itself.
@@ -46,10 +46,15 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import display
 
-from mlib import claims, config, io, original, takeaways
+from mlib.report import claims, takeaways
+
+from mlib.core import config, io
+
+from mlib.experiments import grid
+from mlib.paper import original
 from mlib.plots import original as plots
 from mlib.plots import say, show, show_table
-from mlib.results import provenance_note
+from mlib.report.results import provenance_note
 
 cfg = config.resolve(profile, overrides)
 SOURCE = "notebooks/08-original-grid.py"
@@ -140,7 +145,7 @@ io.write_csv(Path(out) / "best-of-n.csv", best)
 
 # %%
 if grid_dirs:
-    picks = original.our_grid_picks(grid_dirs)
+    picks = grid.grid_picks(grid_dirs)
     show_table(picks.round(3))
     show(plots.our_grid_picks(picks))
     say(takeaways.grid_picks(picks))
@@ -154,7 +159,7 @@ else:
 #
 # How each of the paper's numbers was obtained, per database, as the front
 # page shows it beside our replication verdicts: each fact is a named rule of
-# `mlib.claims` applied to the original's files above, with its grade and a
+# `mlib.report.claims` applied to the original's files above, with its grade and a
 # label computed from those files.
 
 # %%

@@ -2,7 +2,7 @@
 nothing is cached or trained wrongly, and no traceback reaches the user (issue 12).
 
 One tiny synthetic corpus per layout is shared by the session; each test damages a private copy.
-Commands run through ``mlib.cli.main`` (``run`` below asserts that no traceback was printed);
+Commands run through ``mlib.commands.cli.main`` (``run`` below asserts that no traceback was printed);
 Ctrl-C and a closed pipe run in a subprocess.
 """
 
@@ -26,11 +26,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from mlib import cli, io
+from mlib.commands import cli
+
+from mlib.core import io
 from mlib.datasets import DATASETS, load_dataset
-from mlib.preprocess.window import place_window
-from mlib.config import load_defaults
-from mlib.splits import SplitError, load_split, load_split_metadata, split_path
+from mlib.datasets.window import place_window
+from mlib.core.config import load_defaults
+from mlib.preprocess.splits import SplitError, load_split, load_split_metadata, split_path
 from tiny_caches import write_layout_corpora, write_split, write_tiny_cache
 
 WINDOW = 8
@@ -419,12 +421,12 @@ def test_output_folder_that_is_a_file_is_named(tiny, tmp_path, capsys):
 
 
 def test_ctrl_c_is_one_line_and_exit_130(tiny, monkeypatch, capsys):
-    import mlib.splits
+    import mlib.preprocess.splits
 
     def interrupted(*_, **__):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(mlib.splits, "write_splits", interrupted)
+    monkeypatch.setattr(mlib.preprocess.splits, "write_splits", interrupted)
     assert run(capsys, "split", "--cache", tiny[0]) == (130, "", "mlib split: interrupted\n")
 
 
@@ -478,7 +480,7 @@ def _env() -> dict:
 SLOW_PREPARE = """
 import signal, sys, time
 import mlib.preprocess.cache as cache
-from mlib import cli
+from mlib.commands import cli
 
 signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if our parent ignores it
 
@@ -518,7 +520,7 @@ def test_closed_pipe_exits_141_without_a_traceback(command, tiny, tmp_path):
     read_end, write_end = os.pipe()
     os.close(read_end)  # `| head -1` that has already gone
     try:
-        done = subprocess.run([sys.executable, "-m", "mlib.cli", *argv], env=_env(),
+        done = subprocess.run([sys.executable, "-m", "mlib.commands.cli", *argv], env=_env(),
                               stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120)
     finally:
         os.close(write_end)
@@ -616,11 +618,11 @@ def test_bench_flags_follow_the_rules_table(flags, named, allowed, tmp_path, cap
 
 
 def test_bench_out_under_a_file_is_named_before_any_work(tmp_path, monkeypatch, capsys):
-    import mlib.bench
+    import mlib.training.bench
 
     a_file = tmp_path / "FILE"
     a_file.write_text("x")
-    monkeypatch.setattr(mlib.bench, "run_bench", lambda *_, **__: pytest.fail("benchmarked before checking --out"))
+    monkeypatch.setattr(mlib.training.bench, "run_bench", lambda *_, **__: pytest.fail("benchmarked before checking --out"))
     code, _, err = run(capsys, "bench", "--config", REPO / "configs/profiles/ci.yaml", *QUICK_MODEL,
                        "--device", "cpu", "--steps", "1", "--out", a_file / "x.json")
     assert code == 1 and err == f"mlib bench: {a_file} is a file, not a folder\n"
@@ -673,7 +675,7 @@ def test_study_data_root_that_is_a_file_is_refused(tmp_path, monkeypatch, capsys
 
 
 def test_study_failure_starts_with_mlib_study(tmp_path, monkeypatch, capsys):
-    from mlib import notebooks, study
+    from mlib.study import notebooks, runner as study
 
     def fail(self):
         raise notebooks.NotebookFailed("notebooks/02-train.py failed in cell 4: ValueError: x")
@@ -734,7 +736,7 @@ def test_ensemble_of_a_run_with_itself_is_refused(tmp_path, capsys):
 
 @pytest.mark.parametrize("value", ["0", "-1", "some"])
 def test_gradcam_figures_below_one_is_refused_before_any_work(value, tmp_path, monkeypatch, capsys):
-    from mlib.gradcam import cli as gradcam_cli
+    from mlib.commands import gradcam as gradcam_cli
 
     monkeypatch.setattr(gradcam_cli, "gradcam_for_run", lambda *_, **__: pytest.fail("maps computed before --figures was checked"))
     code, _, err = run(capsys, "gradcam", tmp_path / "run", "--figures", value, "--out", tmp_path / "out")

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlib import baseline, ensemble
-from mlib.baseline import FeatureSettings
+from mlib.experiments import baseline, ensemble
+from mlib.experiments.baseline import FeatureSettings
 from mlib.plots.baseline import feature_set_accuracy
 from tiny_caches import write_cache, write_split
 

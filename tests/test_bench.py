@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from mlib import cli, study_cost
-from mlib.config import resolve
+from mlib.commands import cli
+
+from mlib.report import cost as study_cost
+from mlib.core.config import resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--set", "model.depth=18", "--set", "model.width=8", "--set", "model.frames=8", "--set", "model.size=32"]
@@ -18,8 +20,8 @@ TINY = ["--set", "model.depth=18", "--set", "model.width=8", "--set", "model.fra
 def test_bench_compares_plain_and_fast_on_cpu_and_writes_json(tmp_path, capsys, one_torch_thread, monkeypatch):
     """The fast mode without compilation: inductor compiling SlowFast's training and inference graphs
     costs minutes of CPU; tests/test_fast_path.py runs the compiled branch."""
-    from mlib import bench
-    from mlib.train import FastPath
+    from mlib.training import bench
+    from mlib.training.train import FastPath
 
     monkeypatch.setitem(bench.MODES, "fast", FastPath(bf16=True, channels_last=True, data_on_device=True))
     out = tmp_path / "bench.json"
@@ -42,7 +44,7 @@ def test_bench_compares_plain_and_fast_on_cpu_and_writes_json(tmp_path, capsys, 
 def test_fvcore_counts_the_forward_macs_of_a_convolution():
     import torch
 
-    from mlib.bench import forward_macs_per_clip
+    from mlib.training.bench import forward_macs_per_clip
 
     conv = torch.nn.Conv3d(3, 4, kernel_size=3, padding=1, bias=False)
     x = torch.zeros(2, 3, 4, 5, 5)
@@ -81,7 +83,7 @@ def test_performance_page_is_generated_from_the_committed_bench_files():
     assert files, "book/bench/ holds no benchmark"
     page = study_cost.performance_page(files, ROOT / "configs/profiles/full.yaml")
     assert (ROOT / "book" / "performance.md").read_text() == page + "\n", \
-        "book/performance.md is stale: python -m mlib.study_cost book/bench/*.json > book/performance.md"
+        "book/performance.md is stale: python -m mlib.report.cost book/bench/*.json > book/performance.md"
     for path in files:
         bench = json.loads(path.read_text())
         assert bench["device"] in page
@@ -111,7 +113,7 @@ def test_the_gpu_check_script_runs_its_quick_mode_and_writes_the_bench_json(tmp_
 
 
 def test_mfu_uses_the_peak_of_the_paths_arithmetic():
-    from mlib import bench
+    from mlib.training import bench
 
     assert bench.peak_tflops("NVIDIA H200", bench.MODES["fast"]) == 989.4
     assert bench.peak_tflops("NVIDIA H100 80GB HBM3", bench.MODES["plain"]) == 494.7

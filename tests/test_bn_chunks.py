@@ -1,4 +1,4 @@
-"""BatchNorm over per-GPU chunks (mlib.bn_chunks): what the original's 8 unsynchronised GPUs computed."""
+"""BatchNorm over per-GPU chunks (mlib.training.bn_chunks): what the original's 8 unsynchronised GPUs computed."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mlib.bn_chunks import chunked_step
+from mlib.training.bn_chunks import chunked_step
 
 
 def small_net(seed: int = 0) -> torch.nn.Module:

@@ -55,7 +55,7 @@ def built_book(tmp_path_factory):
     for page in (ROOT / "book").glob("*.md"):
         shutil.copy(page, work / "book" / page.name)
     study = subprocess.run(
-        [sys.executable, "-m", "mlib.cli", "study", "--profile", "configs/profiles/ci.yaml"],
+        [sys.executable, "-m", "mlib.commands.cli", "study", "--profile", "configs/profiles/ci.yaml"],
         cwd=work, capture_output=True, text=True,
     )
     assert study.returncode == 0, f"the ci study failed:\n{study.stdout[-4000:]}\n{study.stderr[-4000:]}"
@@ -124,7 +124,7 @@ def test_results_pages_have_figures_and_tables(built_book, browser, page):
 
 
 def test_each_figure_has_a_provenance_note_linking_its_source_notebook(built_book, browser):
-    from mlib.results import REPOSITORY_URL
+    from mlib.report.results import REPOSITORY_URL
 
     driver = _open(browser, built_book / "book" / "executed" / "02-train-casme2.html", built_book.parent / "screenshots")
     links = driver.execute_script(FIGURE_NOTES)
@@ -135,7 +135,7 @@ def test_each_figure_has_a_provenance_note_linking_its_source_notebook(built_boo
 
 
 def test_front_page_verdicts_glue_links_and_archive(built_book, browser):
-    from mlib import claims
+    from mlib.report import claims
 
     page = built_book / "book" / "intro.html"
     driver = _open(browser, page, built_book.parent / "screenshots")

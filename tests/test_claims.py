@@ -6,7 +6,11 @@ import math
 import pandas as pd
 import pytest
 
-from mlib import claims, original, paper
+from mlib.report import claims
+
+from mlib.paper import original
+
+from mlib import paper
 
 P = "page"
 NAN = math.nan
@@ -177,7 +181,7 @@ def test_protocol_facts_of_the_shipped_original_files():
 
 
 def test_study_claims_without_result_files_cannot_test_anything_but_shows_the_protocol(tmp_path):
-    from mlib.manifest import StudyManifest, Variant
+    from mlib.report.manifest import StudyManifest, Variant
 
     study = StudyManifest("tiny", "", "synthetic", {}, [Variant("casme2", str(tmp_path), paths={})])
     table = claims.study_claims(study)
@@ -237,7 +241,7 @@ def _predictions(run_dir, right, val_rank1, sure=0.9, unsure=0.9):
     """A run's predictions.csv over 4 validation and 40 test clips of subjects a and b, right on the test
     clips where ``right(i)``, with probability ``sure`` for its answer there and ``unsure`` elsewhere; and
     what its metrics.json holds."""
-    from mlib import io
+    from mlib.core import io
 
     rows = []
     for part, n in (("val", 4), ("test", 40)):
@@ -253,7 +257,8 @@ def _predictions(run_dir, right, val_rank1, sure=0.9, unsure=0.9):
 def _pair(ensemble_dir, runs_dir, vote_follows_the_right_member):
     """table3-splits.csv of one split seed whose Adam and AdamW runs are each right on half the test clips;
     each is sure where it is right (the vote is then always right) or where it is wrong (always wrong)."""
-    from mlib import io, solver_pair
+    from mlib.core import io
+    from mlib.experiments import solver_pair
 
     sure, unsure = (0.9, 0.6) if vote_follows_the_right_member else (0.6, 0.9)
     for solver, right in (("adam", lambda i: i < 20), ("adamw", lambda i: i >= 20)):
@@ -272,7 +277,7 @@ def _crafted_results(folder, rank1_value, vote_right, null_low, slowfast_right):
     ensemble's gain (gain.json), the Grad-CAM null table."""
     import json
 
-    from mlib import io
+    from mlib.core import io
 
     train, ensemble_dir, gradcam = folder / "train", folder / "ensemble", folder / "gradcam"
     _predictions(train, lambda i: i < slowfast_right * 40, 1.0)
@@ -296,7 +301,7 @@ def _crafted_results(folder, rank1_value, vote_right, null_low, slowfast_right):
     ((0.2, False, 0.5, 0.1), claims.NOT_REPRODUCED),  # a clear failure
 ])
 def test_study_claims_follow_the_result_files_of_a_real_run(tmp_path, evidence, expected):
-    from mlib.manifest import StudyManifest, Variant
+    from mlib.report.manifest import StudyManifest, Variant
 
     paths = _crafted_results(tmp_path, *evidence)
     study = StudyManifest("tiny", "", "real", {}, [Variant("casme2", str(tmp_path), paths=paths)])

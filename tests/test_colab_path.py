@@ -4,7 +4,7 @@ virtual environment, each notebook copied alone into an empty folder and execute
 Notebooks 01 -> 02 -> 06 run one after another in one folder at the ``ci`` size: 01 generates
 its synthetic corpus and records its cache and split (``figures/01-preprocess/data.json``), 02
 trains on them, 06 explains the run 02 trained. Nothing of the repository is beside them: the
-profile is found in the package's own copy (``mlib.config.locate``). The environment's
+profile is found in the package's own copy (``mlib.core.config.locate``). The environment's
 third-party packages come from the project's ``.venv`` through a path file, so the test
 installs only the wheel (a Colab runtime has them from its first cell's ``pip install``).
 Colab's Python is 3.12; Debian's here is 3.11 (``requires-python`` admits both).
@@ -60,10 +60,10 @@ def wheel_env(tmp_path_factory):
 
 def test_the_wheel_ships_the_profiles_grids_and_reference_data(wheel_env, tmp_path):
     found = _run(str(wheel_env), "-c", (
-        "import mlib, mlib.config as c; print(mlib.__file__); "
+        "import mlib, mlib.core.config as c; print(mlib.__file__); "
         "print(c.locate('configs/profiles/ci.yaml')); print(c.locate('ci')); "
         "print(c.locate('configs/grids/kay2023.yaml')); "
-        "from importlib import resources; print(resources.files('mlib').joinpath('reference').is_dir())"),
+        "from importlib import resources; print(resources.files('mlib').joinpath('paper', 'reference').is_dir())"),
         cwd=tmp_path).split()
     package = Path(found[0]).parent
     assert ROOT not in package.parents, "the venv must import the installed wheel, not the checkout"

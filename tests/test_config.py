@@ -2,7 +2,7 @@
 
 import pytest
 
-from mlib import config
+from mlib.core import config
 
 
 def test_overrides_are_typed_and_validated():

@@ -1,4 +1,4 @@
-"""The controls experiment (mlib.controls): the verdict rule on crafted tables, the table from real runs."""
+"""The controls experiment (mlib.experiments.controls): the verdict rule on crafted tables, the table from real runs."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlib import controls, takeaways
-from mlib.config import resolve
+from mlib.experiments import controls
+
+from mlib.report import takeaways
+from mlib.core.config import resolve
 
 
 def _summary(corpus="c", positive=np.nan, **variants):

@@ -1,4 +1,4 @@
-"""Clips for training and evaluation (mlib.data): the cache and split join, model inputs, the evaluation
+"""Clips for training and evaluation (mlib.training.clips): the cache and split join, model inputs, the evaluation
 path, and where a cache's data came from."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import torch
 
-from mlib.config import resolve
-from mlib.data import (DataError, cache_is_synthetic, evaluation_inputs, load_clip_arrays, load_clip_table,
+from mlib.core.config import resolve
+from mlib.training.clips import (DataError, cache_is_synthetic, evaluation_inputs, load_clip_arrays, load_clip_table,
                        make_inputs, root_is_synthetic, run_working_size)
 from tiny_caches import write_split, write_tiny_cache
 

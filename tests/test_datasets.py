@@ -8,7 +8,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from mlib import cli
+from mlib.commands import cli
 from mlib.datasets import CLIP_COLUMNS, DATASETS, load_dataset, validation_report
 from mlib.datasets.base import DatasetError
 from mlib.synth.layouts import LAYOUTS, TRUTH_DIR

@@ -8,8 +8,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from mlib import config, ensemble, io
-from mlib.cli import main as cli_main
+from mlib.core import config, io
+
+from mlib.experiments import ensemble
+from mlib.commands.cli import main as cli_main
 
 CLASSES = ["01", "02", "03"]
 
@@ -234,7 +236,7 @@ def test_two_members_vote_gain_never_exceeds_the_tie_order_and_averages_to_the_m
 
 # --- the original code's vote: one-hot rows, numpy.unique, class ids numbered by clip count ---------------------
 
-REFERENCE = Path(__file__).resolve().parents[1] / "mlib" / "reference" / "kay2023_original"
+REFERENCE = Path(__file__).resolve().parents[1] / "mlib" / "paper" / "reference" / "kay2023_original"
 
 
 def test_numpy_unique_sorts_the_one_hot_row_of_the_higher_class_first():
@@ -293,7 +295,7 @@ def test_original_class_ids_agree_with_the_published_classids(database):
 
 
 def test_run_class_ids_take_the_published_ids_from_a_kay2023_original_split(tmp_path):
-    from mlib import splits
+    from mlib.preprocess import splits
 
     published = pd.read_csv(REFERENCE / "split-casme2.csv", dtype=str)
     ids = {splits.original_split_list("casme2")["subject"][i]: int(c) for i, c in enumerate(published["class_id"])}

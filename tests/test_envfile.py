@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from mlib import envfile
+from mlib.core import envfile
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 import torch
 
-from mlib.config import ConfigError, resolve
-from mlib.metrics import PROBA_PREFIX
-from mlib.models import build_slowfast
-from mlib.train import FastPath, backend_settings, fits_on_device, resolve_device, train
+from mlib.core.config import ConfigError, resolve
+from mlib.core.metrics import PROBA_PREFIX
+from mlib.training.models import build_slowfast
+from mlib.training.train import FastPath, backend_settings, fits_on_device, resolve_device, train
 from tiny_caches import write_split, write_tiny_cache
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

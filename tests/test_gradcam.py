@@ -80,7 +80,7 @@ def test_real_faces_go_to_the_private_folder_unless_published(tiny_run):
 
 @pytest.mark.slow
 def test_command_line_writes_scores_and_keeps_faces_private(tiny_run, capsys):
-    from mlib.cli import main
+    from mlib.commands.cli import main
 
     base = tiny_run["base"]
     code = main(["gradcam", str(tiny_run["run"]), "--out", str(base / "cli_out"), "--figures", "1",

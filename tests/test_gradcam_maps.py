@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from mlib import gradcam as gc
-from mlib.config import load_defaults
-from mlib.models import build_slowfast
+from mlib.core.config import load_defaults
+from mlib.training.models import build_slowfast
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from mlib import grid
-from mlib import train as training
-from mlib.cli import main as cli_main
+from mlib.experiments import grid
+from mlib.training import train as training
+from mlib.commands.cli import main as cli_main
 from tiny_caches import write_split, write_tiny_cache
 
 ROOT = Path(__file__).resolve().parents[1]

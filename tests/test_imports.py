@@ -1,6 +1,8 @@
 """Which mlib code a page reaches: read from the text, relative and lazy imports included."""
 
-from mlib import imports, notebooks
+from mlib.core import imports
+
+from mlib.study import notebooks
 
 
 def _script(tmp_path, text):
@@ -12,9 +14,9 @@ def _script(tmp_path, text):
 def test_a_page_reaches_what_it_imports_and_their_imports_transitively(tmp_path):
     only_paper = _script(tmp_path, "from mlib import paper\n")
     assert imports.reached_modules(only_paper) == {"mlib", "mlib.paper"}
-    # mlib.original imports grid and paper; grid imports train, which imports models
-    reached = imports.reached_modules(_script(tmp_path, "import mlib.original\n"))
-    assert {"mlib.original", "mlib.grid", "mlib.train", "mlib.models"} <= reached
+    # mlib.report.cost imports grid and paper; grid imports train, which imports models
+    reached = imports.reached_modules(_script(tmp_path, "import mlib.report.cost\n"))
+    assert {"mlib.report.cost", "mlib.experiments.grid", "mlib.training.train", "mlib.training.models"} <= reached
     assert "mlib.gradcam" not in reached
 
 
@@ -24,7 +26,7 @@ def test_lazy_relative_and_string_imports_count(tmp_path):
     # mlib/datasets/casme2.py: `from .base import Adapter`
     assert "mlib.datasets.base" in imports.direct_imports(imports.module_file("mlib.datasets.casme2"))
     # config.Choices("mlib.synth.render:MODES") imports the module when a value is checked
-    assert "mlib.synth.render" in imports.direct_imports(imports.module_file("mlib.config"))
+    assert "mlib.synth.render" in imports.direct_imports(imports.module_file("mlib.core.config"))
     # names imported from a module that are not modules are not counted
     assert imports.direct_imports(_script(tmp_path, "from mlib.paper import TABLE1\n")) == {"mlib", "mlib.paper"}
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mlib import io
+from mlib.core import io
 
 
 def test_atomic_write_leaves_old_file_when_interrupted(tmp_path):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from mlib.manifest import StudyManifest, Variant
+from mlib.report.manifest import StudyManifest, Variant
 
 
 def test_written_manifest_reads_back_equal_and_names_each_corpus(tmp_path):

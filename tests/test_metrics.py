@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from sklearn.metrics import top_k_accuracy_score
 
-from mlib import metrics
+from mlib.core import metrics
 
-from mlib.metrics import (
+from mlib.core.metrics import (
     bootstrap_rank1_ci,
     chance_level,
     hierarchical_bootstrap_draws,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mlib.config import resolve
-from mlib.models import SlowFastIdentifier, build_slowfast, load_kinetics_checkpoint
+from mlib.core.config import resolve
+from mlib.training.models import SlowFastIdentifier, build_slowfast, load_kinetics_checkpoint
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

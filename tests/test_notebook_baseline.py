@@ -11,7 +11,7 @@ import pytest
 from test_baseline import _moving_clip, _texture
 from tiny_caches import write_cache, write_split
 
-from mlib import notebooks
+from mlib.study import notebooks
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "03-baseline.py"
 

@@ -7,7 +7,9 @@ import nbformat
 import pandas as pd
 import pytest
 
-from mlib import config, notebooks
+from mlib.core import config
+
+from mlib.study import notebooks
 from test_grid import QUICK
 from tiny_caches import write_split, write_tiny_cache
 

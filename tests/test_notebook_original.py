@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlib import notebooks, paper
+from mlib.study import notebooks
+
+from mlib import paper
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "08-original-grid.py"

@@ -3,7 +3,7 @@
 import nbformat
 import pytest
 
-from mlib import notebooks
+from mlib.study import notebooks
 
 GOOD = '''# %% [markdown]
 # # Tiny

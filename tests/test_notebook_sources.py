@@ -7,7 +7,7 @@ import jupytext
 import pytest
 import yaml
 
-from mlib import notebooks
+from mlib.study import notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.py"))

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from mlib import cli
+from mlib.commands import cli
 from mlib.openset.gallery import read_gallery, write_gallery
 from mlib.synth.faces import random_traits, render_head
 from tiny_runs import train_open_set_run
@@ -138,10 +138,10 @@ def test_not_a_gallery(setup, capsys):
 
 def test_a_run_with_another_input_picks_its_frames_from_the_user_clip(setup):
     """A static-apex run embeds the user's clip as its middle (apex) frame repeated."""
-    from mlib.config import resolve
+    from mlib.core.config import resolve
     from mlib.openset.gallery import face_window, run_preprocessing
     from mlib.openset.scores import model_embeddings
-    from mlib.train import load_run
+    from mlib.training.train import load_run
 
     model, cfg, _ = load_run(setup["run"])
     clip, _, row = face_window(setup["folder"], run_preprocessing(cfg))
@@ -156,7 +156,7 @@ def test_help_of_mlib_enroll_and_identify_does_not_import_torch():
     import subprocess
     import sys
 
-    script = ("import sys\nfrom mlib import cli\ncli.main(['--help'])\n"
+    script = ("import sys\nfrom mlib.commands import cli\ncli.main(['--help'])\n"
               "for name in ('enroll', 'identify'):\n    try:\n        cli.main([name, '--help'])\n"
               "    except SystemExit:\n        pass\nprint('torch' in sys.modules)\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mlib.metrics import rank_k
+from mlib.core.metrics import rank_k
 from mlib.openset import measures as m
 
 GALLERY = ["A", "B"]

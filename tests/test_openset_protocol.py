@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlib.config import ConfigError, resolve
-from mlib.openset.protocol import check_open_set_split, open_set_split
-from mlib.splits import SplitError, load_split, make_split, write_splits
+from mlib.core.config import ConfigError, resolve
+from mlib.preprocess.open_set_split import check_open_set_split, open_set_split
+from mlib.preprocess.splits import SplitError, load_split, make_split, write_splits
 from tests.tiny_caches import write_cache
 
 
@@ -97,7 +97,7 @@ def test_registered_protocol_and_settings(tmp_path):
 
 
 def test_mlib_split_writes_and_reports_every_fold(tmp_path, capsys):
-    from mlib import cli
+    from mlib.commands import cli
 
     rng = np.random.default_rng(1)
     cache = write_cache(tmp_path, {f"{i:02d}": [rng.integers(0, 255, (4, 8, 8, 3), np.uint8)] * 5 for i in range(9)})

@@ -24,7 +24,7 @@ def test_templates_and_cosine_by_hand():
 
 def test_the_embedding_is_what_the_classifier_sees(trained):
     from mlib.preprocess import load_clip, load_index
-    from mlib.train import load_run, predict
+    from mlib.training.train import load_run, predict
 
     model, cfg, classes = load_run(trained["run"])
     rows = load_index(trained["cache"]).iloc[:3]
@@ -38,7 +38,7 @@ def test_the_embedding_is_what_the_classifier_sees(trained):
 
 
 def test_run_on_an_open_set_split_gives_scores_measures_and_a_threshold(trained):
-    from mlib.splits import load_split
+    from mlib.preprocess.splits import load_split
 
     split = load_split(trained["split"])
     out = sc.evaluate_run(trained["run"], trained["split"], n_boot=50, fmr=0.1)

@@ -5,8 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlib import original, paper
-from mlib.grid import GridError
+from mlib.experiments import grid
+from mlib.paper import original
+
+from mlib import paper
+from mlib.experiments.grid import GridError
 
 
 @pytest.fixture(scope="module")
@@ -106,12 +109,12 @@ def test_our_grid_picks(tmp_path):
                       "status": ["done", "done", "done", "failed"], "val_rank1": [*val, np.nan],
                       "test_rank1": [*test, np.nan]}).to_csv(folder / "grid.csv", index=False)
         folders.append(folder)
-    picks = original.our_grid_picks(folders)
+    picks = grid.grid_picks(folders)
     assert picks["best test pick"].tolist() == [0.8, 0.9]
     assert picks["validation pick (test)"].tolist() == [0.5, 0.3]  # second grid: a tie on val -> first run
     assert picks["median run"].tolist() == [0.6, 0.7] and picks["runs"].tolist() == [3, 3]
     with pytest.raises(GridError, match="no grid table"):
-        original.our_grid_picks([tmp_path / "nothing"])
+        grid.grid_picks([tmp_path / "nothing"])
 
 
 def test_best_of_n_curves_rise_to_near_each_grids_best(runs):

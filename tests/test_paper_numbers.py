@@ -1,4 +1,4 @@
-"""The paper's reported numbers are typed in ``mlib/paper.py`` only; pages and code read them from there.
+"""The paper's reported numbers are typed in ``mlib/paper/__init__.py`` only; pages and code read them from there.
 
 A ``.md`` page of the book cannot run code, so it names the paper's tables and
 points to the results page, which prints them with ``mlib.paper.reported_tables``.
@@ -18,7 +18,7 @@ ACCURACIES = [paper.TABLE2_RANK1, paper.TABLE3_RANK1, paper.BASELINE_SAEED2021_R
 
 
 def written_forms() -> set[str]:
-    """Each reported accuracy as a percentage (``89.61``, ``87.4``) and as the fraction typed in paper.py."""
+    """Each reported accuracy as a percentage (``89.61``, ``87.4``) and as the fraction typed in mlib/paper/__init__.py."""
     values = {v for table in ACCURACIES for v in table.values()}
     return {f"{100 * v:.2f}".rstrip("0").rstrip(".") for v in values} | {repr(v) for v in values}
 
@@ -31,7 +31,7 @@ def typed_numbers(text: str) -> list[str]:
 def scanned_files() -> list[Path]:
     files = [*ROOT.glob("book/*.md"), *ROOT.glob("notebooks/*.py"),
              *(p for p in (ROOT / "mlib").rglob("*") if p.suffix in {".py", ".md", ".yaml"})]
-    return sorted(p for p in files if p != ROOT / "mlib" / "paper.py")
+    return sorted(p for p in files if p != ROOT / "mlib" / "paper" / "__init__.py")
 
 
 def test_the_scanner_finds_a_typed_number_and_ignores_longer_ones():

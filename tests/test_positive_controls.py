@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlib import config, positive_controls
+from mlib.core import config
+
+from mlib.experiments import positive_controls
 from mlib.synth import corpus_specs
 from mlib.synth.layouts import write_corpus
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from skimage import data
 
-from mlib.data import read_cache_settings
+from mlib.training.clips import read_cache_settings
 from mlib.preprocess import (detect_face, expand_box, load_clip, load_index, place_window, prepare_cache, run_prepare,
                              window_frame_numbers, window_position)
 from mlib.preprocess.cache import INDEX_COLUMNS
@@ -103,7 +103,7 @@ def test_end_padding_repeats_the_last_frame_after_the_clip_as_the_original():
 
 
 def test_the_padding_setting_follows_the_split_protocols_source():
-    from mlib.preprocess.window import pad_rule
+    from mlib.datasets.window import pad_rule
 
     assert [pad_rule("protocol", p) for p in ("half", "kay2023", "kay2023-original")] == ["symmetric", "end", "end"]
     assert pad_rule("symmetric", "kay2023") == "symmetric" and pad_rule("end", "half") == "end"
@@ -286,7 +286,7 @@ def casme2_root(tmp_path_factory):
 
 
 def run_cli(argv):
-    from mlib import cli
+    from mlib.commands import cli
 
     return cli.main(["prepare", *argv, "--window", "8", "--face-size", "32", "--workers", "1", "--no-progress"])
 

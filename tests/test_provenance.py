@@ -2,7 +2,7 @@
 
 from tiny_caches import write_tiny_cache
 
-from mlib.provenance import cache_banner, data_banner
+from mlib.report.provenance import cache_banner, data_banner
 
 
 def test_banner_says_synthetic_real_or_unknown():

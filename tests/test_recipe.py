@@ -1,4 +1,4 @@
-"""The original's training recipe (mlib.recipe) against PySlowFast's lr_policy arithmetic."""
+"""The original's training recipe (mlib.training.recipe) against PySlowFast's lr_policy arithmetic."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from mlib import recipe
-from mlib.config import resolve
-from mlib.train import make_optimizer, make_scheduler
+from mlib.training import recipe
+from mlib.core.config import resolve
+from mlib.training.train import make_optimizer, make_scheduler
 
 
 # -- transcription of facebookresearch/SlowFast 0f5d5323 (2021-08-24), slowfast/utils/lr_policy.py,
@@ -109,7 +109,7 @@ def test_effective_config_takes_the_recipes_values_and_leaves_ours_alone():
 
 
 def test_short_side_jitter_crops_square_faces_at_pyslowfasts_scales():
-    from mlib.data import _random_boxes
+    from mlib.training.clips import _random_boxes
     boxes = _random_boxes(2000, (0.7, 1.0), torch.Generator().manual_seed(0), (256, 320, 224))
     assert torch.equal(boxes[:, 0], boxes[:, 1])  # square
     assert boxes[:, 0].min() >= 224 / 320 - 1e-6 and boxes[:, 0].max() <= 224 / 256 + 1e-6
@@ -122,9 +122,9 @@ def test_a_run_trains_with_the_recipe_and_the_original_sampling(tmp_path):
     import pandas as pd
 
     from tiny_caches import write_split, write_tiny_cache
-    from mlib.data import load_clip_table
-    from mlib.metrics import PROBA_PREFIX
-    from mlib.train import load_run, predict, train
+    from mlib.training.clips import load_clip_table
+    from mlib.core.metrics import PROBA_PREFIX
+    from mlib.training.train import load_run, predict, train
 
     cache = write_tiny_cache(tmp_path, subjects=3, clips_per_subject=4, window=16)
     split = write_split(cache, n_train=2, n_val=1)

@@ -6,8 +6,10 @@ from pathlib import Path
 import pytest
 
 from crafted_predictions import write_predictions
-from mlib import metrics, paper, results
-from mlib.manifest import StudyManifest
+from mlib.core import metrics
+from mlib import paper
+from mlib.report import results
+from mlib.report.manifest import StudyManifest
 
 
 SUBJECTS = ["a", "a", "b", "b", "c", "c", "d", "d"]
@@ -96,7 +98,7 @@ def test_unfinished_run_and_missing_manifest_are_named(study, tmp_path):
 def test_write_archive_keeps_tables_and_metrics_and_leaves_out_arrays_models_and_images(tmp_path):
     import zipfile
 
-    from mlib.results import write_archive
+    from mlib.report.results import write_archive
 
     results = tmp_path / "results"
     for name in ["study.json", "casme2/runs/a/metrics.json", "casme2/runs/a/predictions.csv",
@@ -112,7 +114,7 @@ def test_write_archive_keeps_tables_and_metrics_and_leaves_out_arrays_models_and
 
 
 def test_provenance_note_names_runs_and_a_hash_that_follows_the_configuration(tmp_path):
-    from mlib.results import provenance_note
+    from mlib.report.results import provenance_note
 
     for name, text in [("a", "lr: 1"), ("b", "lr: 1"), ("c", "lr: 2")]:
         (tmp_path / name).mkdir()
@@ -185,10 +187,10 @@ def test_table2_adds_the_mean_over_split_seeds_and_its_sd(study, tmp_path):
 
 
 def _pair_table(folder, per_split):
-    """table3-splits.csv as mlib.solver_pair writes it, from per-split (adam, adamw, vote) rank-1s."""
+    """table3-splits.csv as mlib.experiments.solver_pair writes it, from per-split (adam, adamw, vote) rank-1s."""
     import pandas as pd
 
-    from mlib import solver_pair
+    from mlib.experiments import solver_pair
 
     rows = []
     for i, ranks in enumerate(per_split):
@@ -225,7 +227,7 @@ def test_table3_over_split_seeds_one_and_two(study, tmp_path):
 def test_provenance_note_hashes_files_names_inputs_and_links_the_source_notebook(tmp_path):
     import yaml
 
-    from mlib.results import REPOSITORY_URL, provenance_note
+    from mlib.report.results import REPOSITORY_URL, provenance_note
 
     split = tmp_path / "split.csv"
     split.write_text("clip,part\n")
@@ -267,7 +269,7 @@ def test_the_prose_on_the_data_and_the_time_follows_the_study(study, tmp_path):
 def test_the_grid_rows_carry_the_interval_of_the_chosen_configurations_seeds(study, tmp_path):
     import pandas as pd
 
-    from mlib import grid
+    from mlib.experiments import grid
 
     folder = tmp_path / "casme2" / "grid"
     rows = []

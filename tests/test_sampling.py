@@ -15,7 +15,7 @@ from mlib.inputs import InputPlan
 from mlib.inputs.sampling import (clip_span, fast_indices, original_slow_indices, slow_positions, start_range,
                                   view_start)
 from mlib.inputs.variants import DIFFERENCE_ZERO, frame_differences, shuffle_order
-from mlib.preprocess.window import window_position
+from mlib.datasets.window import window_position
 
 
 # -- a line-by-line transcription of facebookresearch/SlowFast 0f5d5323 (2021-08-24),
@@ -203,16 +203,16 @@ class _Recorder(torch.nn.Module):
 
 def _ids(x: torch.Tensor) -> list[list[int]]:
     """Model input (B, 3, T, H, W) of frames painted with value 3 * id -> ids (B, T)."""
-    from mlib.data import MEAN, STD
+    from mlib.training.clips import MEAN, STD
     value = (x * STD + MEAN) * 255
     return torch.round(value.mean(dim=(1, 3, 4)) / 3).long().tolist()
 
 
 def _painted_runner(tmp_path, data, train=None, frames=64):
     from tiny_caches import write_cache, write_split
-    from mlib.config import resolve
-    from mlib.data import load_clip_table
-    from mlib.train import _Runner
+    from mlib.core.config import resolve
+    from mlib.training.clips import load_clip_table
+    from mlib.training.train import _Runner
 
     painted = np.repeat(np.arange(64, dtype=np.uint8)[:, None, None, None] * 3, 32, axis=1).repeat(32, axis=2).repeat(3, axis=3)
     cache = write_cache(tmp_path, {s: [painted] * 3 for s in ("01", "02")})

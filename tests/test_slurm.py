@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mlib import grid
-from mlib.cli import main as cli_main
+from mlib.experiments import grid
+from mlib.commands.cli import main as cli_main
 from slurm_cluster import slurm_cluster  # noqa: F401  (the fixture)
 from test_grid import CI_GRID, QUICK, data, write_grid  # noqa: F401  (data: the tiny cache fixture)
 

@@ -1,4 +1,4 @@
-"""The Table 3 analogue over split seeds (mlib.solver_pair): the pair is the grid's on the first split,
+"""The Table 3 analogue over split seeds (mlib.experiments.solver_pair): the pair is the grid's on the first split,
 the vote's tie rule, one row per split seed and a summary that is the rows' mean and sd."""
 
 import json
@@ -8,11 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlib import config, controls, grid, io, solver_pair, study
-from mlib.ensemble import EnsembleError
-from mlib.manifest import Variant
-from mlib.splits import write_splits
-from mlib.train import run_folder
+from mlib.core import config, io
+
+from mlib.experiments import controls, grid, solver_pair
+
+from mlib.study import runner as study
+from mlib.experiments.ensemble import EnsembleError
+from mlib.report.manifest import Variant
+from mlib.preprocess.splits import write_splits
+from mlib.training.train import run_folder
 from test_ensemble import write_run
 from tiny_caches import write_split, write_tiny_cache
 

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlib import splits
-from mlib.config import load_defaults
+from mlib.preprocess import splits
+from mlib.core.config import load_defaults
 from mlib.datasets.base import natural_key
-from mlib.splits import (
+from mlib.preprocess.splits import (
     SplitError, accuracy_ceiling, check_split, load_split, make_split, original_split_list, split_counts,
     untrained_test_subjects, write_split,
 )
@@ -159,7 +159,7 @@ def test_kay2023_original_on_another_corpus_says_how_it_differs_in_one_line(tmp_
     message = str(raised.value)
     assert "\n" not in message and "not the original's samm inventory: 0 of its 153 listed clips present" in message
     assert "6 clip(s) it does not list (e.g. 001/x_001_0" in message and "both excluded and used" not in message
-    from mlib import cli
+    from mlib.commands import cli
 
     write_index(tmp_path / "samm-abc", clips)
     assert cli.main(["split", "--cache", str(tmp_path / "samm-abc"), "--protocol", "kay2023-original"]) == 1
@@ -246,14 +246,14 @@ def test_split_command_reports_the_original_split_on_a_cache(tmp_path, capsys):
     assert meta["untrained_test_subjects"] == ["019", "028", "033"] and meta["accuracy_ceiling"] == pytest.approx(72 / 77)
     expected = listed["part"].iloc[1:].value_counts()
     assert meta["counts"] == {"train": expected["train"], "val": expected["val"], "test": expected["test"], "excluded": 0, "unlisted": 1}
-    from mlib import cli  # bad input is reported by the one handler in mlib.cli
+    from mlib.commands import cli  # bad input is reported by the one handler in mlib.commands.cli
 
     assert cli.main(["split", "--cache", str(cache), "--protocol", "kay2023-original", "--repeats", "2"]) == 1
     assert "repeats must be 1" in capsys.readouterr().err
 
 
 def test_training_accepts_untrained_test_subjects_only_from_a_kay2023_split(tmp_path):
-    from mlib.data import DataError, load_clip_table
+    from mlib.training.clips import DataError, load_clip_table
     from tiny_caches import write_tiny_cache
 
     cache = write_tiny_cache(tmp_path, subjects=3, clips_per_subject=2, window=4, side=8)

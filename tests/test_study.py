@@ -8,12 +8,18 @@ import pandas as pd
 import pytest
 import torch
 
-from mlib import config, controls, grid, notebooks, paper, positive_controls, study
-from mlib.manifest import StudyManifest, Variant
-from mlib.splits import write_splits
+from mlib.core import config
+
+from mlib.experiments import controls, grid, positive_controls
+
+from mlib.study import notebooks, runner as study
+
+from mlib import paper
+from mlib.report.manifest import StudyManifest, Variant
+from mlib.preprocess.splits import write_splits
 from mlib.synth import corpus_specs
 from mlib.synth.layouts import write_corpus
-from mlib.train import run_folder
+from mlib.training.train import run_folder
 from tiny_caches import write_split, write_tiny_cache
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -220,7 +226,7 @@ def test_reproduce_runs_the_controls_on_real_roots_without_synthetic_corpora(tmp
 
 def test_check_on_a_partial_data_root_prints_one_line_per_problem(tmp_path, capsys):
     """``mlib study --check``: CASME II present, SAMM missing, SMIC without its spreadsheet."""
-    from mlib import cli
+    from mlib.commands import cli
     from mlib.synth.layouts import LAYOUTS
 
     specs = corpus_specs(subjects=2, clips_per_subject=2, single_clip_subjects=0, short_clip_fraction=0.0,

@@ -13,10 +13,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from mlib.config import resolve
-from mlib import splits
+from mlib.core.config import resolve
+from mlib.preprocess import splits
 from mlib.datasets import load_dataset
-from mlib.splits import accuracy_ceiling, make_split, split_counts, untrained_test_subjects
+from mlib.preprocess.splits import accuracy_ceiling, make_split, split_counts, untrained_test_subjects
 from mlib.synth import SynthClip, inventory, layouts
 
 ORIGINAL = {  # subjects and clips of the coding sheet, train/val/test of the original's split files
@@ -122,7 +122,7 @@ def test_a_sheet_shaped_samm_root_prepares_and_splits_as_the_original_with_its_u
     """The real-data path on the SAMM sheet's 159 clips: prepare (the original's end padding under its protocol),
     then kay2023-original: the original's 60/16/77, the six unlisted clips named, none used."""
     from mlib.preprocess import load_index, prepare_cache
-    from mlib.preprocess.window import pad_rule
+    from mlib.datasets.window import pad_rule
 
     seen = generated(monkeypatch, "samm", "original")
     monkeypatch.undo()

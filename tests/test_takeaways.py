@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from mlib import takeaways
+from mlib.report import takeaways
 
 
 def test_versus_chance_wording_switches_on_the_interval():

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 import torch
 
-from mlib.config import resolve
-from mlib.data import load_clip_table
-from mlib.metrics import read_predictions
-from mlib.train import TrainingError, load_run, predict, run_folder, train
+from mlib.core.config import resolve
+from mlib.training.clips import load_clip_table
+from mlib.core.metrics import read_predictions
+from mlib.training.train import TrainingError, load_run, predict, run_folder, train
 from tiny_caches import write_split, write_tiny_cache
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -146,7 +146,8 @@ def test_no_validation_part_selects_last_epoch_and_one_seed_repeats(tiny):
 
 @pytest.mark.slow
 def test_command_line_sets_run_paths_and_skips_the_finished_run(finished_run, tiny, tmp_path, capsys):
-    from mlib import cli, io
+    from mlib.commands import cli
+    from mlib.core import io
 
     root, cache, split = tiny
     profile = tmp_path / "tiny.yaml"

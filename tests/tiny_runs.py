@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mlib.config import resolve
+from mlib.core.config import resolve
 
 FRAME_SHAPE = (60, 80)  # original frames (height, width)
 BOX = (10, 5, 48, 48)  # crop box (x, y, w, h) in original pixels; the cache holds 48 px faces
@@ -78,7 +78,7 @@ def train_tiny_run(base: Path) -> dict:
 
 def _train_tiny(cache: Path, split_file: Path, out: Path) -> Path:
     """One CPU epoch of a tiny SlowFast (2 threads, the thread count restored); the run folder."""
-    from mlib.train import train
+    from mlib.training.train import train
 
     cfg = resolve(None, {
         "model": {"depth": 18, "width": 16, "beta_inv": 4, "frames": 8, "size": 32, "dropout": 0.0},
@@ -96,7 +96,7 @@ def _train_tiny(cache: Path, split_file: Path, out: Path) -> Path:
 def train_open_set_run(base: Path) -> dict:
     """A tiny run trained on fold 0 of an open-set split of a 9-subject tiny cache (1 CPU epoch, 2 threads):
     ``run``, ``cache``, ``split`` (its unseen subjects were never trained on)."""
-    from mlib.splits import write_splits
+    from mlib.preprocess.splits import write_splits
     from tiny_caches import write_tiny_cache
 
     cache = write_tiny_cache(base, subjects=9, clips_per_subject=5, window=16, side=32)

@@ -7,7 +7,7 @@
 # the GPU's busy fraction. Writes $OUT/bench.json after each path (a fast path cut off by the
 # time limit keeps the plain figures) and $OUT/nvidia-smi.txt. Then, on this machine:
 #   cp FILES_AT/bench.json book/bench/<card>.json
-#   python -m mlib.study_cost book/bench/*.json > book/performance.md
+#   python -m mlib.report.cost book/bench/*.json > book/performance.md
 # Usage: bash book/bench/gpu-check.sh [quick]
 #   quick: a tiny model on the CPU with this machine's Python ($PY, default python3); the
 #   test suite runs it (tests/test_bench.py), so the script is known to work before a lease.
@@ -32,7 +32,7 @@ fi
 $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
 started=$(date +%s)
 status=0
-timeout "${BENCH_TIMEOUT:-450}" $PY -m mlib.cli bench --config configs/profiles/full.yaml "${ARGS[@]}" \
+timeout "${BENCH_TIMEOUT:-450}" $PY -m mlib.commands.cli bench --config configs/profiles/full.yaml "${ARGS[@]}" \
   --out "$OUT/bench.json" 2>&1 | tee "$OUT/bench.log" || status=$?
 echo "gpu-check: bench ended with status $status after $(( $(date +%s) - started )) s; figures in $OUT/bench.json"
 exit "$status"

@@ -23,7 +23,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from mlib.datasets.frames import first_damaged
-from mlib.preprocess.window import place_window
+from mlib.datasets.window import place_window
 
 SEVERITIES = ("error", "warning", "fixed")
 # File name endings of frames; an adapter's frame pattern adds the name before them.

@@ -9,7 +9,7 @@ turns that sentence into numbers, organised like grad-cam itself:
 - :mod:`~mlib.gradcam.truth`: the synthetic corpus's true moving regions in the model input;
 - :mod:`~mlib.gradcam.summary`: tables over clips and the verdict on the paper's claim;
 - :mod:`~mlib.gradcam.result`: the result folder (``book/formats.md`` section 6);
-- :mod:`~mlib.gradcam.runner`: all of it for a finished run; :mod:`~mlib.gradcam.cli`: ``mlib gradcam``.
+- :mod:`~mlib.gradcam.runner`: all of it for a finished run; :mod:`~mlib.commands.gradcam`: ``mlib gradcam``.
 
 Figures are drawn by :mod:`mlib.plots.gradcam`; nothing here imports plotting.
 """

@@ -1,6 +1,6 @@
 """Grad-CAM maps of the SlowFast identifier, one per pathway, through the grad-cam package.
 
-``pytorch_grad_cam.GradCAM`` on the single-input :class:`mlib.models.SlowFastIdentifier`
+``pytorch_grad_cam.GradCAM`` on the single-input :class:`mlib.training.models.SlowFastIdentifier`
 with the target layers ``model.pathway_layers()`` (each pathway's last residual
 stage). grad-cam 1.5.7 handles 5-D activations: every layer's map is resized to
 the INPUT tensor's (T, H, W) with ``scipy.ndimage.zoom``, min-max scaled to

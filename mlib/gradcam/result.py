@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mlib import io
-from mlib.config import load_yaml
-from mlib.data import MEAN, STD, evaluation_inputs
+from mlib.core import io
+from mlib.core.config import load_yaml
+from mlib.training.clips import MEAN, STD, evaluation_inputs
 from mlib.gradcam.summary import null_summary, summarize
 from mlib.preprocess import load_index
 

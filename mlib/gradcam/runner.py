@@ -8,13 +8,13 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from mlib.data import cache_is_synthetic, cached_window, frame_indices, read_cache_settings
+from mlib.training.clips import cache_is_synthetic, cached_window, frame_indices, read_cache_settings
 from mlib.gradcam.maps import cams_and_logits
 from mlib.gradcam.result import CamResult, clip_inputs, load_result, save_result, settings_match, to_display
 from mlib.gradcam.scores import TOP_PERCENT, clip_regions, motion_energy, permutation_null, score_regions
 from mlib.gradcam.truth import synthetic_truth
 from mlib.preprocess import load_index, window_position
-from mlib.train import load_run, resolve_device
+from mlib.training.train import load_run, resolve_device
 
 TARGET_RULES = ("true", "predicted")
 

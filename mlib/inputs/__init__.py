@@ -19,7 +19,7 @@ import torch
 
 from mlib.inputs.sampling import SAMPLINGS, clip_span, fast_indices, slow_positions, start_range, view_start, window_indices
 from mlib.inputs.variants import INPUTS, STATIC, alter_positions, frame_differences, mask_face
-from mlib.preprocess.window import window_position
+from mlib.datasets.window import window_position
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ Every variant is built from the same cached window and the frame positions the
 sampling chose (:mod:`mlib.inputs.sampling`), so it changes one thing at a time:
 
 - ``clip``: the sampled frames, unaltered.
-- ``static-apex``: the apex frame (window position ``mlib.preprocess.window.window_position``, where
-  :mod:`mlib.preprocess.window` placed it) repeated T times: appearance only.
+- ``static-apex``: the apex frame (window position ``mlib.datasets.window.window_position``, where
+  :mod:`mlib.datasets.window` placed it) repeated T times: appearance only.
 - ``static-first``: the window's first frame repeated T times: appearance only,
   from a frame before the movement (the onset side).
 - ``shuffled``: the sampled frames in a random order, one permutation per clip,

@@ -30,7 +30,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from mlib.io import atomic_path
+from mlib.core.io import atomic_path
 
 FORMAT = "mlib-gallery-1"
 
@@ -99,7 +99,7 @@ def read_frames(path: str | Path) -> list[np.ndarray]:
 
 def run_preprocessing(cfg: dict) -> dict:
     """What turns a clip into the run's model input: the cache's window, face crop, and the model's sampling."""
-    from mlib.data import read_cache_settings
+    from mlib.training.clips import read_cache_settings
 
     cache = read_cache_settings(cfg["run"]["cache"])
     return {"window": int(cache["window"]), "face_size": int(cache["face_size"]), "margin": float(cache.get("margin", 0.15)),
@@ -190,7 +190,7 @@ def validation_threshold(model, cfg: dict, fmr: float) -> float:
     """The "unknown" threshold at ``fmr`` on the run's training subjects' validation scores."""
     from mlib.openset.measures import threshold_at_fmr
     from mlib.openset.scores import cache_embeddings, validation_impostor_scores
-    from mlib.splits import load_split
+    from mlib.preprocess.splits import load_split
 
     split = load_split(cfg["run"]["split"])
     split = split[split["part"].isin(("train", "val"))].reset_index(drop=True)
@@ -203,7 +203,7 @@ def validation_threshold(model, cfg: dict, fmr: float) -> float:
 def enroll(run_dir: str | Path, out: str | Path, entries: Sequence[tuple[str, str]], fmr: float = 0.01) -> tuple[Path, list[str]]:
     """Add ``(subject, clip path)`` entries to gallery ``out`` (made if absent); returns it and the notes."""
     from mlib.openset.scores import model_embeddings
-    from mlib.train import load_run
+    from mlib.training.train import load_run
 
     model, cfg, _ = load_run(run_dir)
     preprocessing = run_preprocessing(cfg)
@@ -231,7 +231,7 @@ def identify(gallery_path: str | Path, clip_path: str | Path, run_dir: str | Pat
     """Search a gallery with a clip: candidates ranked by cosine score, the answer ("unknown" below the
     gallery's threshold), the threshold and any note. ``run_dir`` None: the gallery's own run."""
     from mlib.openset.scores import cosine_scores, model_embeddings, templates
-    from mlib.train import load_run
+    from mlib.training.train import load_run
 
     gallery = read_gallery(gallery_path)
     if not gallery["subjects"]:

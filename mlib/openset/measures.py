@@ -15,7 +15,7 @@ probe's own subject gives a genuine pair, every other an impostor pair.
   FPIR(t) the share of non-mated probes whose best score is >= t. DIR at FPIR x
   takes the lowest threshold with FPIR <= x. With t = -inf, DIR is the closed-set
   rank-1 of the mated probes.
-- CMC: the closed-set rank-k accuracy of the mated probes (``mlib.metrics``).
+- CMC: the closed-set rank-k accuracy of the mated probes (``mlib.core.metrics``).
 
 Intervals resample SUBJECTS: probe subjects are drawn with replacement (seeded)
 and each drawn subject brings all its probe clips; the measure is recomputed and
@@ -29,7 +29,7 @@ from typing import Callable, Sequence
 import numpy as np
 from sklearn.metrics import det_curve, roc_curve
 
-from mlib.metrics import cmc_curve, true_ranks
+from mlib.core.metrics import cmc_curve, true_ranks
 
 FMR_TARGETS = (0.01, 0.10)
 FPIR_TARGETS = (0.01, 0.10)

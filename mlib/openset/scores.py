@@ -4,8 +4,8 @@ The embedding of a clip is what the identifier's classifier sees: the head's
 input, the Slow and Fast pathways' last stages average-pooled over time and
 space and concatenated (pytorchvideo's ``PoolConcatPathway``), taken with a
 forward hook on ``model.classifier()`` while the run's own evaluation path
-(:func:`mlib.train.predict`) runs. The hand-crafted baselines' embeddings are
-their feature-set vectors (``mlib.baseline.feature_set_matrix``).
+(:func:`mlib.training.train.predict`) runs. The hand-crafted baselines' embeddings are
+their feature-set vectors (``mlib.experiments.baseline.feature_set_matrix``).
 
 A subject's template is the mean of its enrolment clips' unit-length embeddings;
 a score is the cosine similarity of a probe with a template. ``standardise``
@@ -50,7 +50,7 @@ def cosine_scores(probes: np.ndarray, gallery: np.ndarray) -> np.ndarray:
 def model_embeddings(model, clips, cfg: dict | None = None, index_rows: pd.DataFrame | None = None,
                      batch_size: int = 8) -> np.ndarray:
     """The head's input (both pathways pooled and concatenated) per clip, by the run's evaluation path."""
-    from mlib.train import predict
+    from mlib.training.train import predict
 
     captured: list[np.ndarray] = []
     hook = model.classifier().register_forward_pre_hook(
@@ -64,7 +64,7 @@ def model_embeddings(model, clips, cfg: dict | None = None, index_rows: pd.DataF
 
 def run_embeddings(run_dir: str | Path, clip_keys: Sequence[str], cache: str | Path | None = None) -> np.ndarray:
     """Embeddings of cached clips (by key) with a run's best model; ``cache`` defaults to the run's."""
-    from mlib.train import load_run
+    from mlib.training.train import load_run
 
     model, cfg, _ = load_run(run_dir)
     return cache_embeddings(model, cfg, Path(cache or cfg["run"]["cache"]), clip_keys)
@@ -123,8 +123,8 @@ def evaluate(x: np.ndarray, split: pd.DataFrame, *, standardise: bool = False, n
 def evaluate_run(run_dir: str | Path, split_file: str | Path, **kwargs) -> dict:
     """:func:`evaluate` on a run's embeddings of the split's clips (cache: the run's). Refused when the run
     trained on (or selected by) a subject the split calls unseen: those people are not new to it."""
-    from mlib.config import load_yaml
-    from mlib.splits import load_split
+    from mlib.core.config import load_yaml
+    from mlib.preprocess.splits import load_split
 
     split = load_split(split_file)
     run_split_file = load_yaml(Path(run_dir) / "config.yaml")["run"]["split"]
@@ -140,8 +140,8 @@ def evaluate_run(run_dir: str | Path, split_file: str | Path, **kwargs) -> dict:
 def evaluate_baseline(cache: str | Path, split_file: str | Path, features: str = "lbp-top", *, workers: int = 1,
                       **kwargs) -> dict:
     """:func:`evaluate` on a baseline feature set's vectors (standardised by the training subjects)."""
-    from mlib.baseline import feature_set_matrix
-    from mlib.splits import load_split
+    from mlib.experiments.baseline import feature_set_matrix
+    from mlib.preprocess.splits import load_split
 
     split = load_split(split_file)
     x, _ = feature_set_matrix(cache, list(split["clip_key"]), features, workers=workers, progress=False)

@@ -10,14 +10,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 KIND_COLOURS = {"appearance": "tab:orange", "motion": "tab:blue", "appearance+motion": "tab:purple"}
-"""Colour per ``mlib.baseline.FEATURE_SEES`` label."""
+"""Colour per ``mlib.experiments.baseline.FEATURE_SEES`` label."""
 
 
 def feature_set_accuracy(table: pd.DataFrame, paper_rank1: float | None = None, paper_label: str = "paper") -> Figure:
     """Bars of test rank-1 per feature set with 95 % intervals (subjects, then clips), chance and the paper's
     number as lines.
 
-    ``table`` is ``mlib.baseline.results_table``'s output.
+    ``table`` is ``mlib.experiments.baseline.results_table``'s output.
     """
     fig = Figure(figsize=(6, 3.2), layout="constrained")
     ax = fig.subplots()

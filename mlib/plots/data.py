@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from mlib.preprocess.cache import read_rgb
-from mlib.preprocess.window import annotation_positions
+from mlib.datasets.window import annotation_positions
 
 PART_COLOURS = {"train": "#4c72b0", "val": "#dd8452", "test": "#55a868", "excluded": "#999999", "unlisted": "#cccccc"}
 

@@ -1,6 +1,6 @@
 """Figures of the experiments: grid heat maps, seed spread, single models vs ensembles, Table 3, tie order.
 
-Each function takes the tables that ``mlib.grid`` and ``mlib.ensemble`` write
+Each function takes the tables that ``mlib.experiments.grid`` and ``mlib.experiments.ensemble`` write
 (``grid.csv``, ``ensembles.csv``, ``table3.csv``) and returns a matplotlib
 Figure. Nothing here draws a face.
 """
@@ -136,7 +136,7 @@ def table3_chart(pair: pd.DataFrame, paper: Mapping[str, float] | None = None) -
 def tie_order_spread(spread: pd.DataFrame) -> Figure:
     """Rank-1 of one pair's vote over random class numberings (bars), its other rules as lines.
 
-    ``spread`` is ``mlib.ensemble.tie_order_spread``'s table: the bars count
+    ``spread`` is ``mlib.experiments.ensemble.tie_order_spread``'s table: the bars count
     the ``random numbering`` rows per accuracy; the original numbering, our
     tie rule, the soft vote and each member alone are vertical lines.
     """

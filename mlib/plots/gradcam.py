@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 from pytorch_grad_cam.utils.image import show_cam_on_image  # noqa: E402
 
 from mlib.gradcam.result import CamResult, face_figure_dir  # noqa: E402
-from mlib.io import atomic_path  # noqa: E402
+from mlib.core.io import atomic_path  # noqa: E402
 
 MARKS = ("onset", "apex", "offset")
 

@@ -1,4 +1,4 @@
-"""Figures of what the original grid produced (``mlib.original``'s tables); each returns a matplotlib Figure."""
+"""Figures of what the original grid produced (``mlib.paper.original``'s tables); each returns a matplotlib Figure."""
 
 from __future__ import annotations
 

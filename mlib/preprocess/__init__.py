@@ -10,7 +10,7 @@ from mlib.preprocess.cache import (
     run_prepare,
 )
 from mlib.preprocess.faces import detect_face, expand_box
-from mlib.preprocess.window import Window, place_window, window_frame_numbers, window_position
+from mlib.datasets.window import Window, place_window, window_frame_numbers, window_position
 
 __all__ = [
     "FACE_SIZES",

@@ -34,11 +34,11 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from mlib.config import check_value, config_hash
+from mlib.core.config import check_value, config_hash
 from mlib.datasets.frames import read_rgb
-from mlib.io import write_csv, write_json, write_npy
+from mlib.core.io import write_csv, write_json, write_npy
 from mlib.preprocess.faces import Box, centre_square, crop_resize, detect_face, expand_box
-from mlib.preprocess.window import PAD_RULES, Window, place_window
+from mlib.datasets.window import PAD_RULES, Window, place_window
 
 # Bump when a change to the code alters the cached arrays, so old caches are not reused.
 PREPROCESS_VERSION = 1
@@ -107,7 +107,7 @@ def cache_settings(
     window: int, face_size: int | None, margin: float, pad: str = "symmetric",
 ) -> dict:  # fmt: skip
     """The settings a cache key is made from (written to ``settings.json``); out-of-range values are refused.
-    ``pad`` is the padding rule (``mlib.preprocess.window.PAD_RULES``; resolve ``protocol`` with ``pad_rule``):
+    ``pad`` is the padding rule (``mlib.datasets.window.PAD_RULES``; resolve ``protocol`` with ``pad_rule``):
     ``symmetric``, the only rule before the setting existed, stays out of the key, so older caches stay valid."""
     check_value("prepare.window", window)
     if pad not in PAD_RULES:

@@ -2,7 +2,7 @@
 
 With an inventory, the generator writes the subjects and clips of the
 database's coding sheet: the original code's split list for that database
-(``mlib/reference/kay2023_original/``, read from
+(``mlib/paper/reference/kay2023_original/``, read from
 ``KayTuval/PersonRecognition_using_Facial_MicroExpressions`` at commit
 7b05a76f967174ab89765d3463ff915a349b5cac, ``Output/classes/...``) plus the
 sheet rows that list lacks (``SHEET_ONLY``): CASME II 26 subjects / 255 clips
@@ -65,7 +65,7 @@ SHEET_ONLY = {
 def inventory(name: str) -> list[tuple[str, list[str]]]:
     """``[(subject id, [clip names])]`` of database ``name``'s coding sheet (the original's list and
     ``SHEET_ONLY``), subjects and clips in natural order."""
-    from mlib.splits import original_split_list
+    from mlib.paper.original import original_split_list
 
     listed = original_split_list(name)
     rows = list(zip(listed["subject"], listed["clip"])) + SHEET_ONLY[name]

@@ -35,7 +35,7 @@ import openpyxl
 import pandas as pd
 from tqdm import tqdm
 
-from mlib import io as mio
+from mlib.core import io as mio
 from mlib.datasets import DATASETS
 from mlib.datasets.base import Adapter, clip_key
 from mlib.synth.render import DYNAMICS_TRUTH, dynamics_truth

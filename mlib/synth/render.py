@@ -142,7 +142,7 @@ def corpus_specs(*, subjects: int, clips_per_subject: int, single_clip_subjects:
     if mode not in MODES:
         raise ValueError(f"synth mode must be one of {MODES}, got {mode!r}")
     if motion_identity is None:
-        from mlib.config import load_defaults
+        from mlib.core.config import load_defaults
         motion_identity = float(load_defaults()["synth"]["motion_identity"])
     if not 0 <= motion_identity <= 1:
         raise ValueError(f"motion_identity must be within 0..1 (0 = no habit, 1 = strong), got {motion_identity}")

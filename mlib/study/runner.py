@@ -1,0 +1,320 @@
+"""Run the whole study for a profile: the numbered notebooks, executed for the book.
+
+A profile (``configs/profiles/NAME.yaml``) resolves to one configuration. For
+each database it names, the study runs the notebooks of ``notebooks/`` in order
+through papermill (``mlib.study.notebooks``) into ``book/executed/NN-name-DATASET.ipynb``,
+and writes ``<results>/<profile>/study.json`` (``mlib.report.manifest``): which profile,
+data and result folders each page used, so the results summary (``00-results``)
+and every figure can name the run that made it.
+
+Every notebook takes the configuration whole: its parameters are ``profile``
+(this profile's file), ``overrides`` (dotted keys) and the page's input and
+output paths, and its first code cell resolves ``config.resolve(profile,
+overrides)``. The study passes only what differs between corpora
+(``corpus_overrides``: the database, its root, the synthetic mode, and once
+prepared its cache and split) and, for the single training run, the paper's
+Table 1 choice (``single_run_overrides``), on top of the ``--set`` overrides it
+was started with. A notebook run by hand with the same parameters resolves the
+same configuration, so it trains the same run folder (``mlib.training.train.run_folder``).
+
+On synthetic profiles the corpus is generated first, and two more corpora are
+trained on with the same settings: the generator's ``motion-only`` mode (one
+shared face; subjects differ only in how they move) tests whether the model can
+recognise people from their micro-movements alone, the paper's hypothesis,
+which a face crop cannot test because appearance alone identifies a face; the
+``twins`` mode (``synth.twin_group`` subjects share each face) leaves only
+movement to tell the subjects of a group apart (``study.motion_only``,
+``study.twins``).
+
+On the identity corpus, notebook 05 also trains (or finds) Table 3's Adam/AdamW pair
+at the Table 1 configuration on each of the ``study.split_repeats`` split seeds, in
+the runs folder the grid shares, so the pair on the first split is the grid's own
+(``mlib.experiments.solver_pair``).
+
+After every corpus, three study-level pages run once: ``07-controls`` trains
+the input variants of ``study.controls`` on every corpus (its ``clip`` variant
+is notebook 02's Table 1 run, found already trained) over ``study.split_repeats``
+split seeds, with the truth-parameter positive control of each synthetic corpus
+(``mlib.experiments.positive_controls``; real data has none); ``08-original-grid`` sets
+the identity corpora's grids beside the original's; ``00-results`` sums up.
+Their result folders are the manifest's ``pages``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from mlib.core import config as mconfig
+from mlib.experiments import controls, positive_controls
+from mlib.study import notebooks
+from mlib import paper
+from mlib.report.manifest import StudyManifest, Variant
+from mlib.preprocess.splits import write_splits
+from mlib.training.train import run_folder
+
+NOTEBOOK_DIR = Path("notebooks")
+EXECUTED_DIR = Path("book/executed")
+REAL_FOLDERS = {"casme2": "CASME2", "samm": "SAMM", "smic": "SMIC"}
+MOTION_ONLY = "motion-only"
+TWINS = "twins"
+EXTRA_MODES = {"motion_only": MOTION_ONLY, "twins": TWINS}  # study setting -> the synthetic corpus it adds
+
+
+def variants(cfg: dict) -> list[Variant]:
+    """The corpora a configuration's study runs on, in order: per database its corpus and, on synthetic
+    data, the motion-only and twins corpora that ``study.motion_only`` and ``study.twins`` ask for."""
+    study = cfg["study"]
+    found = []
+    for dataset in study["datasets"]:
+        root = study["roots"][dataset]
+        found.append(Variant(dataset, root))
+        if study["data"] == "synthetic":
+            found += [Variant(dataset, f"{root}-{mode}", mode) for key, mode in EXTRA_MODES.items() if study[key]]
+    return found
+
+
+def control_variants(cfg: dict) -> list[str]:
+    """``study.controls``, checked against ``mlib.experiments.controls.VARIANTS`` (and ``study.split_repeats`` against a
+    protocol that has one split only)."""
+    chosen = list(cfg["study"]["controls"])
+    unknown = [name for name in chosen if name not in controls.VARIANTS]
+    if unknown or not chosen:
+        raise mconfig.ConfigError(f"study.controls: expected some of {', '.join(controls.VARIANTS)}, got {chosen}")
+    if cfg["split"]["protocol"] == "kay2023-original" and cfg["study"]["split_repeats"] != 1:
+        raise mconfig.ConfigError(f"study.split_repeats: kay2023-original is the original's one split; "
+                                  f"set 1, not {cfg['study']['split_repeats']}")
+    return chosen
+
+
+def controls_scope(cfg: dict) -> str:
+    """The sentence the controls page prints about what its profile trained and what it left out."""
+    chosen, repeats = control_variants(cfg), cfg["study"]["split_repeats"]
+    left_out = [name for name in controls.VARIANTS if name not in chosen]
+    seeds = f"{repeats} split seed{'s' if repeats > 1 else ''} ({cfg['split']['protocol']}, from seed {cfg['split']['seed']})"
+    cut = (f"This profile leaves out {', '.join(left_out)} (`study.controls`)" if left_out
+           else "This profile trains every variant")
+    spread = "" if repeats > 1 else "; with one split there is no spread over splits (`study.split_repeats`)"
+    return f"Variants trained: {', '.join(chosen)}, each on {seeds}. {cut}{spread}."
+
+
+def repeated_splits(cfg: dict, cache: str | Path) -> list[str]:
+    """The split files of seeds ``split.seed .. + study.split_repeats - 1`` on ``cache`` (the first is notebook
+    01's): the headline runs (Table 1's and the controls) are trained on each."""
+    split = cfg["split"]
+    return [str(path) for path in write_splits(cache, split["protocol"], test_size=split["test_size"],
+                                               val_size=split["val_size"], seed=split["seed"],
+                                               repeats=cfg["study"]["split_repeats"])]
+
+
+def positive_control(cfg: dict, variant: Variant) -> float | None:
+    """The truth-parameter control's rank-1 on a synthetic corpus (its generator's movement parameters, on
+    the study's split protocol and seeds); None on real data, which has no generator truth."""
+    if cfg["study"]["data"] != "synthetic":
+        return None
+    split = {**cfg["split"], "repeats": cfg["study"]["split_repeats"]}
+    return positive_controls.truth_control(positive_controls.read_truth(variant.root), split)["rank1"]
+
+
+def corpus_overrides(cfg: dict, variant: Variant) -> dict:
+    """What every notebook of one corpus is told beyond the profile: the database, its root and, for
+    synthetic data, the generator's mode; once preprocessing ran, its cache and split (``run.*``)."""
+    found = {"data.dataset": variant.dataset, "data.root": variant.root}
+    if cfg["study"]["data"] == "synthetic":
+        found["synth.mode"] = variant.mode
+    if "cache" in variant.paths:
+        found |= {"run.cache": variant.paths["cache"], "run.split": variant.paths["split"]}
+    return found
+
+
+def table1_overrides(cfg: dict, dataset: str) -> dict:
+    """The paper's Table 1 choice for a database (alpha, beta, solver, lr) and, when
+    ``study.table1_batch`` is ``paper``, its batch size; otherwise the profile's batch stays."""
+    chosen = paper.TABLE1[paper.paper_dataset(dataset)]
+    found = {"model.alpha": chosen["alpha"], "model.beta_inv": chosen["beta_inv"],
+             "train.optimizer": chosen["optimizer"], "train.lr": chosen["lr"]}
+    if cfg["study"]["table1_batch"] == "paper":  # else "profile" (config.RULES allows only the two)
+        found["train.batch_size"] = chosen["batch_size"]
+    return found
+
+
+def single_run_overrides(cfg: dict, variant: Variant, runs_dir: str | Path) -> dict:
+    """The overrides of notebook 02 (the single run): the corpus's, the paper's Table 1 choice, and
+    ``run.out``, the runs folder it shares with the grid (which then finds this run already trained)."""
+    return {**corpus_overrides(cfg, variant), **table1_overrides(cfg, variant.dataset), "run.out": str(runs_dir)}
+
+
+class StudyRunner:
+    """Executes the notebooks of one profile, in order, recording what each used in the manifest."""
+
+    def __init__(self, profile: Path, overrides=(), executed_dir: Path = EXECUTED_DIR, force: bool = False):
+        self.profile = Path(profile)
+        self.name = self.profile.stem
+        self.overrides = mconfig.dotted_overrides(overrides)  # --set: passed on to every notebook
+        self.cfg = mconfig.resolve(self.profile, self.overrides)
+        self.executed_dir = Path(executed_dir)
+        self.results = Path(self.cfg["study"]["results"]) / self.name
+        self.force = force
+        control_variants(self.cfg)  # a wrong study.controls or split_repeats stops the study before any work
+        self.manifest = StudyManifest(self.name, str(self.profile), self.cfg["study"]["data"], self.cfg,
+                                      variants(self.cfg))
+        self._stamps: list[str] = []
+
+    @property
+    def variants(self) -> list[Variant]:
+        return self.manifest.variants
+
+    @property
+    def executed(self) -> list[Path]:
+        return [Path(p) for p in self.manifest.executed]
+
+    def run(self) -> list[Path]:
+        for variant in self.variants:
+            self._run_variant(variant)
+        pages = self.manifest.pages
+        pages.update(controls=str(self.results / "controls"), original_grid=str(self.results / "original-grid"))
+        self._notebook("07-controls", None, {}, {"corpora": self.controls_corpora(), "out": pages["controls"]})
+        grids = [v.paths["grid"] for v in self.variants if "grid" in v.paths]
+        self._notebook("08-original-grid", None, {}, {"grid_dirs": grids, "out": pages["original_grid"]})
+        self._notebook("00-results", None, {}, {"study_file": str(self.results / "study.json")})
+        notebooks.check_executed(self.executed)
+        for stale in set(self.executed_dir.glob("*.ipynb")) - set(self.executed):
+            stale.unlink()  # a page of another profile's run: the book shows only this run
+        return self.executed
+
+    def _run_variant(self, variant: Variant) -> None:
+        """The notebooks of one corpus; each result folder is recorded in the manifest before it is made."""
+        out, paths = self.results / variant.name, variant.paths
+        paths["preprocess"] = str(out / "preprocess")
+        self._notebook("01-preprocess", variant, corpus_overrides(self.cfg, variant), {"out_dir": paths["preprocess"]})
+        recorded = json.loads((out / "preprocess" / "data.json").read_text())
+        paths.update(cache=recorded["cache"], split=recorded["split"])
+        paths["splits"] = repeated_splits(self.resolved(corpus_overrides(self.cfg, variant)), paths["cache"])
+        if paths["splits"][0] != paths["split"]:
+            raise RuntimeError(f"{variant.name}: split seeds start at {paths['splits'][0]}, not notebook 01's {paths['split']}")
+        runs_dir = out / "runs"  # shared with the grid, which then finds the single run already trained
+        paths["runs"] = str(runs_dir)
+        single = single_run_overrides(self.cfg, variant, runs_dir)
+        paths.update(train=str(run_folder(self.resolved(single))), baseline=str(out / "baseline"))
+        self._notebook("02-train", variant, single, {})
+        corpus = corpus_overrides(self.cfg, variant)
+        self._notebook("03-baseline", variant, corpus, {"out": paths["baseline"]})
+        if variant.mode != "identity":
+            return
+        paths.update(grid=str(runs_dir), ensemble=str(out / "ensemble"), gradcam=str(out / "gradcam"))
+        self._notebook("04-grid-search", variant, corpus, {"out": paths["grid"]})
+        self._notebook("05-ensemble", variant, corpus, {"grid_dir": paths["grid"], "out": paths["ensemble"],
+                                                        "splits": paths["splits"], "runs_dir": paths["runs"]})
+        self._notebook("06-gradcam", variant, corpus, {"run": paths["train"], "out": paths["gradcam"]})
+
+    def controls_corpora(self) -> dict:
+        """Notebook 07's ``corpora``: per corpus its cache, split seeds, runs folder, Table 1 choice and positive
+        control. Checks that the ``clip`` variant on the first split is notebook 02's run (so it is reused)."""
+        corpora = {}
+        for variant in self.variants:
+            paths = variant.paths
+            table1 = table1_overrides(self.cfg, variant.dataset)
+            clip = controls.variant_config(self.resolved(table1), "clip", paths["cache"], paths["splits"][0], paths["runs"])
+            if str(run_folder(clip)) != paths["train"]:
+                raise RuntimeError(f"{variant.name}: the controls' clip run {run_folder(clip)} is not notebook 02's "
+                                   f"{paths['train']}; it would be trained twice")
+            corpora[variant.name] = {"cache": paths["cache"], "split": paths["splits"], "runs_dir": paths["runs"],
+                                     "overrides": {**table1, "data.dataset": variant.dataset},
+                                     "positive_control": positive_control(self.cfg, variant)}
+        return corpora
+
+    def resolved(self, overrides: dict) -> dict:
+        """The configuration a notebook given ``overrides`` resolves (the ``--set`` ones come first)."""
+        return mconfig.resolve(self.profile, {**self.overrides, **overrides})
+
+    def parameters(self, overrides: dict, paths: dict) -> dict:
+        """A notebook's parameters: this profile, the ``--set`` overrides with the page's, and its paths."""
+        return {"profile": str(self.profile), "overrides": {**self.overrides, **overrides}, **paths}
+
+    def _notebook(self, stem: str, variant: Variant | None, overrides: dict, paths: dict) -> None:
+        name = stem if variant is None else f"{stem}-{variant.name}"
+        executed = self.executed_dir / f"{name}.ipynb"
+        print(f"[study {self.name}] {name}", flush=True)
+        self._write_manifest()
+        stamp, ran = notebooks.execute(NOTEBOOK_DIR / f"{stem}.py", executed, self.parameters(overrides, paths),
+                                       upstream=self._stamps, force=self.force,
+                                       title_suffix="" if variant is None else f": {variant.name}")
+        print(f"[study {self.name}] {name}: {'executed' if ran else 'up to date'}", flush=True)
+        self._stamps.append(stamp)
+        self.manifest.executed.append(str(executed))
+        self._write_manifest()
+
+    def _write_manifest(self) -> None:
+        self.manifest.write(self.results / "study.json")
+
+
+def check_real_data(cfg: dict) -> list[str]:
+    """What is missing for a run on the real databases: a CUDA GPU and each database's files."""
+    import torch
+
+    from mlib.datasets import DatasetError, load_dataset
+
+    missing = []
+    if not torch.cuda.is_available():
+        missing.append("no CUDA GPU: the full profile trains SlowFast R50 at 224 px and needs one")
+    for dataset in cfg["study"]["datasets"]:
+        root = cfg["study"]["roots"][dataset]
+        try:
+            load_dataset(dataset, root, apex_rule=cfg["data"]["apex_rule"], cropped=cfg["data"]["cropped"])
+        except (DatasetError, FileNotFoundError) as exc:
+            missing.append(f"{dataset}: {exc}")
+    return missing
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", default="configs/profiles/default.yaml", help="profile YAML file")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a configuration value (repeatable)")
+    parser.add_argument("--data-root", help="real data: the folder holding CASME2/, SAMM/ and SMIC/")
+    parser.add_argument("--executed", default=str(EXECUTED_DIR), help="where executed notebooks go")
+    parser.add_argument("--check", action="store_true", help="only check that the GPU and the databases are there")
+    parser.add_argument("--force", action="store_true", help="execute every notebook even if up to date")
+
+
+class StudyError(ValueError):
+    """Study input that cannot run (a ``--data-root`` that is not real data); the message names it."""
+
+
+def check_data_root(data_root: str | Path, cfg: dict, profile: str | Path) -> None:
+    """``--data-root`` means real data: refused, in one line, with a synthetic profile (which would write
+    a generated corpus into the folder named as the real databases) and when it is not a folder."""
+    if cfg["study"]["data"] != "real":
+        raise StudyError(f"--data-root {data_root}: names real data, but {profile} is a synthetic profile "
+                         f"(study.data: {cfg['study']['data']}); use a real-data profile "
+                         "(configs/profiles/full.yaml) or leave --data-root out")
+    root = Path(data_root)
+    if not root.is_dir():
+        raise StudyError(f"--data-root {root}: {'a file' if root.exists() else 'no such folder'}; "
+                         "expected the folder holding CASME2/, SAMM/ and SMIC/")
+
+
+def main(args: argparse.Namespace) -> int:
+    """Every failure is one line starting ``mlib study:`` (input errors through ``mlib.commands.cli``)."""
+    overrides = list(args.overrides)
+    if args.data_root:
+        check_data_root(args.data_root, mconfig.resolve(Path(args.profile), overrides), args.profile)
+        overrides += [f"study.roots.{name}={Path(args.data_root) / folder}" for name, folder in REAL_FOLDERS.items()]
+    study = StudyRunner(Path(args.profile), overrides, Path(args.executed), force=args.force)
+    if args.check:
+        missing = check_real_data(study.cfg)
+        for line in missing:
+            print(f"missing: {line}", file=sys.stderr)
+        if missing:
+            print("Put each database under the data root as book/reproduce.md shows, then rerun.", file=sys.stderr)
+            return 1
+        print("GPU and databases found.")
+        return 0
+    try:
+        executed = study.run()
+    except notebooks.NotebookFailed as exc:
+        print(f"mlib study: {exc}", file=sys.stderr)
+        return 1
+    print(f"[study {study.name}] {len(executed)} notebooks in {args.executed}; manifest {study.results / 'study.json'}")
+    return 0
