@@ -57,7 +57,7 @@ from mlib.plots import say, show_table
 from mlib.plots.data import crop_montage, split_parts, window_timeline
 from mlib.preprocess import load_index, prepare_cache
 from mlib.datasets.window import pad_rule
-from mlib.training.clips import root_is_synthetic
+from mlib.preprocess.cache_settings import root_is_synthetic
 from mlib.report.provenance import data_banner
 from mlib.report.results import provenance_note
 from mlib.preprocess.splits import load_split, load_split_metadata, original_inventory_note, split_counts, write_splits

@@ -63,7 +63,7 @@ from IPython.display import Markdown, display
 from mlib.core import metrics
 
 from mlib.report import takeaways
-from mlib.training.clips import read_cache_settings
+from mlib.preprocess.cache_settings import read_cache_settings
 from mlib.plots import say, show, show_table
 from mlib.plots import training as plots
 from mlib.report.provenance import cache_banner

@@ -63,7 +63,7 @@ from mlib import paper
 
 from mlib.report import takeaways
 from mlib.experiments.baseline import results_table, run_baseline
-from mlib.training.clips import cache_is_synthetic, read_cache_settings
+from mlib.preprocess.cache_settings import cache_is_synthetic, read_cache_settings
 from mlib.plots import say, show, show_table
 from mlib.plots.baseline import feature_set_accuracy
 from mlib.report.provenance import cache_banner

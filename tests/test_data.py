@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from mlib.core.config import resolve
-from mlib.training.clips import (DataError, cache_is_synthetic, evaluation_inputs, load_clip_arrays, load_clip_table,
-                       make_inputs, root_is_synthetic, run_working_size)
+from mlib.preprocess.cache_settings import cache_is_synthetic, root_is_synthetic
+from mlib.training.clips import DataError, evaluation_inputs, load_clip_arrays, load_clip_table, make_inputs, run_working_size
 from tiny_caches import write_split, write_tiny_cache
 
 

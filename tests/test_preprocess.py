@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from skimage import data
 
-from mlib.training.clips import read_cache_settings
+from mlib.preprocess.cache_settings import read_cache_settings
 from mlib.preprocess import (detect_face, expand_box, load_clip, load_index, place_window, prepare_cache, run_prepare,
                              window_frame_numbers, window_position)
 from mlib.preprocess.cache import INDEX_COLUMNS

@@ -509,7 +509,8 @@ def run_baseline(
     the hash over the baseline settings, the cache's settings.json and the split
     file's content. A folder holding ``metrics.json`` is finished and skipped.
     """
-    from mlib.training.clips import load_clip_table, read_cache_settings
+    from mlib.preprocess.cache_settings import read_cache_settings
+    from mlib.training.clips import load_clip_table
 
     cfg = baseline_settings(cache, split, features, settings, seed)
     if name is None:

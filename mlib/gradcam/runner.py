@@ -8,7 +8,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from mlib.training.clips import cache_is_synthetic, cached_window, frame_indices, read_cache_settings
+from mlib.preprocess.cache_settings import cache_is_synthetic, read_cache_settings
+from mlib.training.clips import cached_window, frame_indices
 from mlib.gradcam.maps import cams_and_logits
 from mlib.gradcam.result import CamResult, clip_inputs, load_result, save_result, settings_match, to_display
 from mlib.gradcam.scores import TOP_PERCENT, clip_regions, motion_energy, permutation_null, score_regions

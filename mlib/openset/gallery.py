@@ -99,7 +99,7 @@ def read_frames(path: str | Path) -> list[np.ndarray]:
 
 def run_preprocessing(cfg: dict) -> dict:
     """What turns a clip into the run's model input: the cache's window, face crop, and the model's sampling."""
-    from mlib.training.clips import read_cache_settings
+    from mlib.preprocess.cache_settings import read_cache_settings
 
     cache = read_cache_settings(cfg["run"]["cache"])
     return {"window": int(cache["window"]), "face_size": int(cache["face_size"]), "margin": float(cache.get("margin", 0.15)),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlib.training.clips import cache_is_synthetic, read_cache_settings
+from mlib.preprocess.cache_settings import cache_is_synthetic, read_cache_settings
 
 
 def data_banner(synthetic: bool | None, dataset: str) -> str:

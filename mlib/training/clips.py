@@ -1,5 +1,7 @@
 """Clips for training: read a prepared cache and a split file, make model inputs on any device.
 
+(What a cache is, its settings and whether it is synthetic: :mod:`mlib.preprocess.cache_settings`.)
+
 The cache (``book/formats.md`` section 3) holds uint8 ``(W, S, S, 3)`` face windows.
 :func:`load_clip_arrays` reads them once into one uint8 tensor ``(N, T, R, R, 3)``:
 ``T`` frames sampled evenly from the W cached ones (indices
@@ -22,7 +24,6 @@ sees inputs on the scale it was trained on).
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,18 +37,14 @@ import torch.nn.functional as F
 from mlib.training import recipe
 from mlib.inputs import InputPlan, apex_positions
 from mlib.preprocess import load_index
+from mlib.preprocess.cache_settings import DataError
 from mlib.preprocess.splits import untrained_allowed
-from mlib.synth.layouts import MANIFEST, TRUTH_DIR
 
 MEAN = 0.45
 STD = 0.225
 PARTS = ("train", "val", "test", "excluded", "unlisted", "enrol", "probe")  # mlib.preprocess.splits.PARTS, open-set parts
 USED_PARTS = ("train", "val", "test")  # what a training run reads of a split (enrol, probe: mlib.openset)
 SPLIT_COLUMNS = ("clip_key", "subject", "part")
-
-
-class DataError(ValueError):
-    """A cache or split file that does not follow ``book/formats.md``."""
 
 
 @dataclass
@@ -61,21 +58,6 @@ class ClipTable:
 
     def part(self, name: str) -> pd.DataFrame:
         return self.clips[self.clips["part"] == name]
-
-
-def read_cache_settings(cache_dir: str | Path) -> dict:
-    """The ``settings.json`` a cache was made from. A cache without one is refused: its settings are
-    its key (a run's folder name and data identity, a baseline's key) and name its dataset, and the
-    hash of nothing would match any cache."""
-    path = Path(cache_dir) / "settings.json"
-    if not path.is_file():
-        if not (Path(cache_dir) / "index.csv").is_file():
-            raise DataError(f"{Path(cache_dir) / 'index.csv'}: missing; {cache_dir} is not a prepared cache (run mlib prepare)")
-        raise DataError(f"{path}: missing; the cache's settings are its identity (prepare the cache again)")
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: not valid JSON: {exc}") from exc
 
 
 def _read_csv(path: Path, required: tuple[str, ...], what: str) -> pd.DataFrame:
@@ -292,19 +274,3 @@ def make_inputs(
             x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
         x = x.reshape(b, t, c, size, size)
     return x.permute(0, 2, 1, 3, 4).sub_(MEAN).div_(STD).contiguous()
-
-
-def root_is_synthetic(root: str | Path) -> bool:
-    """Whether a database root holds the synthetic corpus (``mlib synth`` wrote its manifest or truth there)."""
-    root = Path(root)
-    return (root / TRUTH_DIR).is_dir() or (root / MANIFEST).is_file()
-
-
-def cache_is_synthetic(cache_dir: str | Path) -> bool | None:
-    """Whether a cache was made from the synthetic corpus (:func:`root_is_synthetic` of the root its
-    ``settings.json`` names); ``None`` when the settings name no root that still exists."""
-    path = Path(cache_dir) / "settings.json"
-    root = read_cache_settings(cache_dir).get("root") if path.is_file() else None
-    if not root or not Path(root).is_dir():
-        return None
-    return root_is_synthetic(root)

@@ -32,8 +32,9 @@ from mlib.core import io
 from mlib.training import recipe
 from mlib.training.bn_chunks import chunked_step
 from mlib.core.config import ConfigError, config_hash, load_yaml, resolve
+from mlib.preprocess.cache_settings import read_cache_settings
 from mlib.training.clips import (ClipTable, cached_window, evaluation_select, load_clip_arrays, load_clip_table, make_inputs,
-                       read_cache_settings, run_working_size, fit_clip)
+                                 run_working_size, fit_clip)
 from mlib.core.metrics import PROBA_PREFIX, predicted_labels, summarize
 from mlib.inputs import InputPlan, apex_positions
 from mlib.training.models import SlowFastIdentifier, build_slowfast
