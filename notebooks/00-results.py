@@ -136,7 +136,7 @@ for name in identity:
 # The paper's SMIC experiment (Adam and AdamW with the same other settings,
 # and the vote of the two) beside ours: every Adam/AdamW pair of the grid (on
 # the first split), then the pair at the paper's Table 1 configuration over the
-# profile's split seeds (`study.split_repeats`; the "split seeds" column says
+# profile's split seeds (`split.repeats`; the "split seeds" column says
 # over how many, with their spread). With two members a majority vote can only
 # agree or tie; the ensemble page says which tie rule decided.
 

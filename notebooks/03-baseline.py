@@ -44,7 +44,7 @@ if "google.colab" in sys.modules:  # on Colab: install the project first
 # %% tags=["parameters"]
 profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None: the defaults
 overrides = {}  # dotted settings over the profile; run.cache and run.split name the inputs (notebook 01),
-# study.baseline_features the feature sets, e.g. {"run.cache": "cache/casme2-...", "run.split": "...csv"}
+# baseline.features the feature sets, e.g. {"run.cache": "cache/casme2-...", "run.split": "...csv"}
 out = "runs/baseline"  # parent folder of the baseline run folders
 
 # %%
@@ -86,7 +86,7 @@ say(provenance_note([cache, split], source=SOURCE))
 
 # %%
 runs = [run_baseline(cache, split, out, features=features, workers=cfg["prepare"]["workers"], progress=False)
-        for features in cfg["study"]["baseline_features"]]
+        for features in cfg["baseline"]["features"]]
 table = results_table(runs)
 
 # %% [markdown]

@@ -42,14 +42,14 @@ if "google.colab" in sys.modules:  # on Colab: install the project first
 # %% tags=["parameters"]
 profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None: the defaults
 overrides = {}  # dotted settings over the profile, under every configuration of the grid; run.cache and
-# run.split name the inputs (notebook 01), study.grid the grid file and study.seeds its seeds
+# run.split name the inputs (notebook 01), grid.file the grid file and grid.seeds its seeds
 out = "runs/grid-default"  # the grid folder: run folders and grid.csv
 
 # %%
 from mlib.core import config
 
 cfg = config.resolve(profile, overrides)
-cache, split, grid = cfg["run"]["cache"], cfg["run"]["split"], cfg["study"]["grid"]
+cache, split, grid = cfg["run"]["cache"], cfg["run"]["split"], cfg["grid"]["file"]
 if not cache or not split:
     raise ValueError("set overrides run.cache and run.split (run notebook 01-preprocess first)")
 
@@ -73,7 +73,7 @@ SOURCE = "notebooks/04-grid-search.py"
 say(cache_banner(cache))
 
 # %%
-table = grid_search.run_grid(grid, profile=cfg, cache=cache, split=split, out=out, seeds=cfg["study"]["seeds"],
+table = grid_search.run_grid(grid, profile=cfg, cache=cache, split=split, out=out, seeds=cfg["grid"]["seeds"],
                              progress=False, log=False)
 spec = grid_search.load_grid(grid)
 statuses = ", ".join(f"{count} {status}" for status, count in table["status"].value_counts().items())
@@ -112,7 +112,7 @@ summary = grid_search.summarize_configurations(table)
 if n_seeds > 1:
     show(plots.seed_spread(table, "test_rank1"))
 else:
-    say("One seed per configuration: rerun with overrides `{\"study.seeds\": [0, 1, 2]}` to see the spread between runs.")
+    say("One seed per configuration: rerun with overrides `{\"grid.seeds\": [0, 1, 2]}` to see the spread between runs.")
 show_table(summary.drop(columns=["first_config"]).round(3))
 say(takeaways.seed_spread(summary))
 say(provenance_note([out], source=SOURCE))

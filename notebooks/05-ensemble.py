@@ -32,7 +32,7 @@
 # - **soft**: the mean of the probability vectors;
 # - **weighted**: a weighted mean, the weights chosen on validation.
 #
-# Every set of up to `study.ensemble_max_size` runs is scored; the ensemble is **chosen on
+# Every set of up to `ensemble.max_size` runs is scored; the ensemble is **chosen on
 # validation** rank-1 and reported on test. The best **test** accuracy over all
 # sets is shown beside it, labelled: that is how the original code reported its
 # numbers, and it is optimistic because the test set chose it.
@@ -47,8 +47,8 @@ if "google.colab" in sys.modules:  # on Colab: install the project first
 
 # %% tags=["parameters"]
 profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None: the defaults
-overrides = {}  # dotted settings over the profile: study.ensemble_max_size, study.ensemble_method,
-# study.ensemble_candidates and study.bootstrap shape the search
+overrides = {}  # dotted settings over the profile: ensemble.max_size, ensemble.method,
+# ensemble.candidates and ensemble.bootstrap shape the search
 grid_dir = "runs/grid-default"  # a grid folder written by mlib grid (notebook 4)
 out = "runs/ensembles-default"  # where ensembles.csv, selection.csv, table3.csv and table3-splits.csv go
 splits = None  # the split seeds' files for Table 3 over splits, the grid's split first (None: the grid's split only)
@@ -58,7 +58,7 @@ runs_dir = None  # where that pair's runs are found or trained (None: grid_dir, 
 from mlib.core import config
 
 cfg = config.resolve(profile, overrides)
-search = cfg["study"]
+search = cfg["ensemble"]
 
 # %%
 from pathlib import Path
@@ -81,10 +81,10 @@ SOURCE = "notebooks/05-ensemble.py"
 
 
 grid_table = load_grid_table(grid_dir)
-methods = ensemble.METHODS if search["ensemble_method"] == "all" else (search["ensemble_method"],)
+methods = ensemble.METHODS if search["method"] == "all" else (search["method"],)
 n_boot = search["bootstrap"]
-results = ensemble.search_grid(grid_dir, out, max_size=search["ensemble_max_size"], methods=methods,
-                               candidates=search["ensemble_candidates"] or None, n_boot=n_boot)
+results = ensemble.search_grid(grid_dir, out, max_size=search["max_size"], methods=methods,
+                               candidates=search["candidates"] or None, n_boot=n_boot)
 table = results["ensembles"]
 say(f"{len(table)} single runs and ensembles scored from {(grid_table['status'] == 'done').sum()} finished runs "
     "of the grid (notebook 4).")
@@ -180,7 +180,7 @@ say(provenance_note([grid_dir], source=SOURCE))
 # is a few dozen clips: a vote that wins by a few clips on one split may lose
 # on the next. Here the pair of Table 3, the paper's Table 1 configuration of
 # this database (`mlib.study.runner.table1_overrides`) trained with Adam and with
-# AdamW, is trained on every split seed of the study (`study.split_repeats`,
+# AdamW, is trained on every split seed of the study (`split.repeats`,
 # the grid's split first) and voted by the hard vote above (our tie rule:
 # votes, then mean probability, then class order; with two members it decides
 # every disagreement) (`mlib.experiments.solver_pair`). Per split seed: each member's and
@@ -194,12 +194,12 @@ say(provenance_note([grid_dir], source=SOURCE))
 #
 # The runs are keyed by their settings, cache and split (`mlib.training.train.run_folder`)
 # in the grid's runs folder, so on the grid's split the pair is the grid's own
-# runs, reused. On the default profile `study.split_repeats` is 1: this is the
+# runs, reused. On the default profile `split.repeats` is 1: this is the
 # grid's one split, nothing is trained here and there is no spread over splits
 # (cut to keep `make book` near 35 minutes). On `full` it is 3 split seeds, and
 # the runs the grid does not hold are trained here (the note below counts them;
 # the Adam run of each seed is also the controls page's `clip` run, trained once).
-# <!-- not results: 35, 3 (the default book's time budget, a target, and the full profile's split_repeats, a setting) -->
+# <!-- not results: 35, 3 (the default book's time budget, a target, and the full profile's split.repeats, a setting) -->
 
 # %%
 from mlib.experiments import solver_pair

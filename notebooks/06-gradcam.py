@@ -44,8 +44,8 @@ if "google.colab" in sys.modules:  # on Colab: install the project first
 
 # %% tags=["parameters"]
 profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None: the defaults
-overrides = {}  # dotted settings over the profile: run.cache (None: the run's own cache), study.gradcam_clips,
-# study.gradcam_target, study.gradcam_pathway, study.publish_faces, train.device and train.batch_size
+overrides = {}  # dotted settings over the profile: run.cache (None: the run's own cache), gradcam.clips,
+# gradcam.target, gradcam.pathway, study.publish_faces, train.device and train.batch_size
 run = None  # a finished run folder; None: notebook 02-train's run on notebook 01's cache and split
 preprocessed = "figures/01-preprocess/data.json"  # notebook 01's record, read when run is None
 out = None  # result folder; None: <run>/gradcam-test-<target>
@@ -67,8 +67,8 @@ if run is None:  # the run notebook 02 trained with the same profile and overrid
 if not (Path(run) / "metrics.json").is_file():
     raise ValueError(f"{run}: not a finished run folder; set the parameter run (notebook 02-train makes one)")
 cache = cfg["run"]["cache"]
-clips = cfg["study"]["gradcam_clips"]  # clips drawn as figures: a number (the first test clips) or clip_keys
-target, pathway = cfg["study"]["gradcam_target"], cfg["study"]["gradcam_pathway"]
+clips = cfg["gradcam"]["clips"]  # clips drawn as figures: a number (the first test clips) or clip_keys
+target, pathway = cfg["gradcam"]["target"], cfg["gradcam"]["pathway"]
 publish_faces = cfg["study"]["publish_faces"]  # only where the database licence allows it for that subject
 device, batch_size = cfg["train"]["device"], cfg["train"]["batch_size"]
 

@@ -65,7 +65,7 @@ if "google.colab" in sys.modules:  # on Colab: install the project first
 profile = None  # a profile YAML (configs/profiles/*.yaml) or None for the defaults
 overrides = {}  # dotted keys over the profile, e.g. {"train.epochs": 1}
 corpora = None  # name -> {"cache": folder, "split": file or [files], "runs_dir": folder, "positive_control": accuracy}
-variants = None  # the input variants to train (None: the profile's study.controls)
+variants = None  # the input variants to train (None: the profile's controls.variants)
 out = "results/controls"  # where controls.csv is written
 
 # %%
@@ -95,7 +95,7 @@ SOURCE = "notebooks/07-controls.py"
 
 
 
-say(study.controls_scope(cfg) if variants == cfg["study"]["controls"] else f"Variants trained: {', '.join(variants)}.")
+say(study.controls_scope(cfg) if variants == cfg["controls"]["variants"] else f"Variants trained: {', '.join(variants)}.")
 
 # %% [markdown]
 # ## Training (or reusing) one run per corpus and variant
@@ -140,7 +140,7 @@ for name, corpus in corpora.items():
 
 # %%
 if cfg["study"]["data"] == "synthetic":
-    knob = positive_controls.learnable(config.resolve(cfg, {"split.repeats": cfg["study"]["split_repeats"]}))
+    knob = positive_controls.learnable(cfg)
     say(f"The study's corpora: `synth.motion_identity` = {cfg['synth']['motion_identity']}.")
     knob = positive_controls.knob_table(knob).round(3)
     show_table(knob)

@@ -426,7 +426,7 @@ def test_ctrl_c_is_one_line_and_exit_130(tiny, monkeypatch, capsys):
     def interrupted(*_, **__):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(mlib.preprocess.splits, "write_splits", interrupted)
+    monkeypatch.setattr(mlib.commands.split, "write_splits", interrupted)
     assert run(capsys, "split", "--cache", tiny[0]) == (130, "", "mlib split: interrupted\n")
 
 
@@ -618,11 +618,11 @@ def test_bench_flags_follow_the_rules_table(flags, named, allowed, tmp_path, cap
 
 
 def test_bench_out_under_a_file_is_named_before_any_work(tmp_path, monkeypatch, capsys):
-    import mlib.training.bench
+    import mlib.commands.bench
 
     a_file = tmp_path / "FILE"
     a_file.write_text("x")
-    monkeypatch.setattr(mlib.training.bench, "run_bench", lambda *_, **__: pytest.fail("benchmarked before checking --out"))
+    monkeypatch.setattr(mlib.commands.bench, "run_bench", lambda *_, **__: pytest.fail("benchmarked before checking --out"))
     code, _, err = run(capsys, "bench", "--config", REPO / "configs/profiles/ci.yaml", *QUICK_MODEL,
                        "--device", "cpu", "--steps", "1", "--out", a_file / "x.json")
     assert code == 1 and err == f"mlib bench: {a_file} is a file, not a folder\n"

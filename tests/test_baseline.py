@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mlib.commands import baseline as baseline_command
 from mlib.experiments import baseline, ensemble
 from mlib.experiments.baseline import FeatureSettings
 from mlib.plots.baseline import feature_set_accuracy
@@ -299,10 +300,10 @@ def test_single_training_clip_subjects_and_no_validation_part(tmp_path):
 def test_command_line_and_bad_input(motion_only_cache, tmp_path):
     cache, split = motion_only_cache
     parser = argparse.ArgumentParser()
-    baseline.add_arguments(parser)
+    baseline_command.add_arguments(parser)
     args = parser.parse_args(["--cache", str(cache), "--split", str(split), "--features", "fhofo",
                               "--out", str(tmp_path), "--name", "cli", "--workers", "2", "--no-progress"])  # fmt: skip
-    assert baseline.main(args) == 0 and (tmp_path / "cli" / "metrics.json").is_file()
+    assert baseline_command.main(args) == 0 and (tmp_path / "cli" / "metrics.json").is_file()
     with pytest.raises(baseline.BaselineError, match="unknown feature set 'colour'"):
         baseline.run_baseline(cache, split, tmp_path, features="colour")
     with pytest.raises(SystemExit):

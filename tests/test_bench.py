@@ -83,7 +83,7 @@ def test_performance_page_is_generated_from_the_committed_bench_files():
     assert files, "book/bench/ holds no benchmark"
     page = study_cost.performance_page(files, ROOT / "configs/profiles/full.yaml")
     assert (ROOT / "book" / "performance.md").read_text() == page + "\n", \
-        "book/performance.md is stale: python -m mlib.report.cost book/bench/*.json > book/performance.md"
+        "book/performance.md is stale: mlib cost book/bench/*.json > book/performance.md"
     for path in files:
         bench = json.loads(path.read_text())
         assert bench["device"] in page

@@ -48,6 +48,17 @@ def test_dotted_and_nested_overrides_resolve_alike():
     nested = config.resolve(overrides={"model": {"alpha": 8}, "run": {"cache": "cache/x"}, "study": {"roots": {"samm": "s"}}})
     assert dotted == nested == config.resolve(overrides=["model.alpha=8", "run.cache=cache/x", "study.roots.samm=s"])
     assert dotted["study"]["roots"]["casme2"] == config.load_defaults()["study"]["roots"]["casme2"]
-    assert config.dotted_overrides(["train.lr=1e-2", "study.seeds=[0, 1]"]) == {"train.lr": 0.01, "study.seeds": [0, 1]}
+    assert config.dotted_overrides(["train.lr=1e-2", "grid.seeds=[0, 1]"]) == {"train.lr": 0.01, "grid.seeds": [0, 1]}
     with pytest.raises(config.ConfigError, match="unknown configuration key 'model.alpah'"):
         config.resolve(overrides={"model.alpah": 8})
+
+
+@pytest.mark.parametrize("old, new", sorted(config.MOVED_KEYS.items()))
+def test_an_old_key_in_a_profile_names_its_new_key(old, new, tmp_path):
+    section, key = old.split(".")
+    profile = tmp_path / "mine.yaml"
+    profile.write_text(f"{section}:\n  {key}: 1\n")
+    with pytest.raises(config.ConfigError) as caught:
+        config.resolve(profile)
+    assert str(caught.value) == f"{old} is now {new}: rename it (one section per concern, mlib/defaults.yaml)"
+    assert config.resolve(overrides={new: config.resolve()[new.split(".")[0]][new.split(".")[1]]})  # the new key exists

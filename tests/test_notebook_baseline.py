@@ -31,7 +31,7 @@ def test_baseline_notebook_runs_and_states_the_data_is_synthetic(tmp_path):
     executed = tmp_path / "executed" / "03-baseline.ipynb"
     notebooks.execute(NOTEBOOK, executed, {
         "overrides": {"run.cache": str(cache), "run.split": str(split), "prepare.workers": 1,
-                      "study.baseline_features": ["lgbp", "fhofo", "all"]},
+                      "baseline.features": ["lgbp", "fhofo", "all"]},
         "out": str(tmp_path / "runs"),
     }, cwd=Path(__file__).resolve().parents[1])  # fmt: skip
     notebooks.check_executed([executed])

@@ -46,7 +46,7 @@ def test_grid_and_ensemble_notebooks(tmp_path):
     executed = tmp_path / "executed"
     notebooks.execute(ROOT / "notebooks" / "04-grid-search.py", executed / "04-grid-search.ipynb", {
         "overrides": {"run.cache": str(cache), "run.split": str(split),
-                      "study.grid": str(ROOT / "configs" / "grids" / "ci.yaml"), **config.dotted_overrides(QUICK)},
+                      "grid.file": str(ROOT / "configs" / "grids" / "ci.yaml"), **config.dotted_overrides(QUICK)},
         "out": str(grid_dir),
     }, cwd=ROOT)
     text = _text(executed / "04-grid-search.ipynb")
@@ -59,7 +59,7 @@ def test_grid_and_ensemble_notebooks(tmp_path):
     assert table["status"].tolist() == ["done"] * 3
 
     notebooks.execute(ROOT / "notebooks" / "05-ensemble.py", executed / "05-ensemble.ipynb", {
-        "overrides": {"study.ensemble_max_size": 3, "study.bootstrap": 200, **config.dotted_overrides(QUICK),
+        "overrides": {"ensemble.max_size": 3, "ensemble.bootstrap": 200, **config.dotted_overrides(QUICK),
                       "train.weight_decay": 0.01},  # the grid's settings, so Table 3 over splits reuses its pair
         "grid_dir": str(grid_dir), "out": str(ens_dir),
     }, cwd=ROOT)

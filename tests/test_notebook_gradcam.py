@@ -34,7 +34,7 @@ def test_gradcam_notebook_on_synthetic_and_real_runs(tmp_path, mlib_kernel):
     run_dir = inputs["run"]
 
     out = tmp_path / "synth"
-    quick = {"study.gradcam_clips": 1, "train.device": "cpu", "train.batch_size": 8}
+    quick = {"gradcam.clips": 1, "train.device": "cpu", "train.batch_size": 8}
     _, text, images = execute(tmp_path, "synthetic", {
         "run": str(run_dir), "out": str(out), "overrides": {"run.cache": str(inputs["caches"]["synth"]), **quick}})
     assert "(configuration " in text and run_dir.name in text and "**Data: SYNTHETIC**" in text

@@ -45,8 +45,8 @@ def test_the_pair_on_the_first_split_is_the_grids_pair(tmp_path, monkeypatch, pr
     variant = Variant(dataset, "root", paths={"cache": str(cache), "split": str(split)})
     page = config.resolve(profile, study.corpus_overrides(cfg, variant))  # what notebooks 04 and 05 resolve
     runs = tmp_path / "runs"
-    planned = [run.run_dir for run in grid.plan(page["study"]["grid"], profile=page, cache=cache, split=split,
-                                                out=runs, seeds=page["study"]["seeds"])]
+    planned = [run.run_dir for run in grid.plan(page["grid"]["file"], profile=page, cache=cache, split=split,
+                                                out=runs, seeds=page["grid"]["seeds"])]
     pair = solver_pair.pair_configs(page, study.table1_overrides(page, dataset), cache, split, runs)
     assert (pair["adam"]["train"]["optimizer"], pair["adamw"]["train"]["optimizer"]) == ("adam", "adamw")
     assert run_folder(pair["adam"]) != run_folder(pair["adamw"])

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mlib.commands import split as split_command
 from mlib.preprocess import splits
 from mlib.core.config import load_defaults
 from mlib.datasets.base import natural_key
@@ -210,9 +211,9 @@ def test_split_command_writes_repeats(tmp_path, capsys):
     clips.loc[clips.index[:2], "subject"] = ["007", "008"]  # two single-clip subjects, zero-padded ids
     write_index(cache, clips)
     parser = argparse.ArgumentParser()
-    splits.add_arguments(parser)
+    split_command.add_arguments(parser)
     args = parser.parse_args(["--cache", str(cache), "--protocol", "half", "--seed", "4", "--repeats", "2"])
-    assert splits.main(args) == 0
+    assert split_command.main(args) == 0
     out = capsys.readouterr().out
     assert "excluded subjects (fewer than two clips): 007, 008" in out
     assert "test subjects without a training clip: none (0 of 78 test clips); accuracy ceiling 100.0%" in out
@@ -235,8 +236,8 @@ def test_split_command_reports_the_original_split_on_a_cache(tmp_path, capsys):
     clips = pd.concat([listed.drop(columns="part").iloc[1:], extra], ignore_index=True)
     write_index(cache, clips)
     parser = argparse.ArgumentParser()
-    splits.add_arguments(parser)
-    assert splits.main(parser.parse_args(["--cache", str(cache), "--protocol", "kay2023-original"])) == 0
+    split_command.add_arguments(parser)
+    assert split_command.main(parser.parse_args(["--cache", str(cache), "--protocol", "kay2023-original"])) == 0
     out = capsys.readouterr().out
     assert "original's lists: listed 153, used 152, unlisted 1, missing 1" in out
     assert "unlisted (the sheet has them, the original's lists do not; never used) (1): samm_040_040_1_1" in out

@@ -54,14 +54,14 @@ def test_synthetic_profiles_add_a_motion_only_and_a_twins_corpus_per_database():
 def test_profiles_choose_their_controls_and_the_page_names_what_was_cut():
     default, full = config.resolve("configs/profiles/default.yaml"), config.resolve(FULL)
     assert "static-first" not in study.control_variants(default) and "clip" in study.control_variants(default)
-    assert study.control_variants(full) == list(controls.VARIANTS) and full["study"]["split_repeats"] == 3
+    assert study.control_variants(full) == list(controls.VARIANTS) and full["split"]["repeats"] == 3
     assert len(study.control_variants(config.resolve("configs/profiles/ci.yaml"))) == 2
     scope = study.controls_scope(default)
     assert "leaves out static-first" in scope and "1 split seed " in scope and "no spread over splits" in scope
     assert "leaves out" not in study.controls_scope(full) and "3 split seeds" in study.controls_scope(full)
-    with pytest.raises(config.ConfigError, match="study.controls: expected some of clip, .*got \\['motion'\\]"):
-        study.control_variants(config.resolve(overrides={"study.controls": ["motion"]}))
-    with pytest.raises(config.ConfigError, match="study.split_repeats: kay2023-original is the original's one split"):
+    with pytest.raises(config.ConfigError, match="controls.variants: expected some of clip, .*got \\['motion'\\]"):
+        study.control_variants(config.resolve(overrides={"controls.variants": ["motion"]}))
+    with pytest.raises(config.ConfigError, match="split.repeats: kay2023-original is the original's one split"):
         study.StudyRunner(Path(FULL), ["split.protocol=kay2023-original"])
 
 
@@ -69,7 +69,7 @@ def test_the_default_study_adds_about_twelve_runs():
     """The budget of issue 10: the controls train at most 12 runs beyond notebook 02's on the default profile."""
     cfg = config.resolve("configs/profiles/default.yaml")
     corpora, chosen = study.variants(cfg), study.control_variants(cfg)
-    new_runs = len(corpora) * (len(chosen) * cfg["study"]["split_repeats"] - ("clip" in chosen))
+    new_runs = len(corpora) * (len(chosen) * cfg["split"]["repeats"] - ("clip" in chosen))
     assert new_runs <= 12, new_runs
 
 
@@ -98,8 +98,8 @@ def test_the_single_table1_run_is_one_of_the_grids_runs(tmp_path, profile, datas
     runs = tmp_path / "runs"
     single = config.resolve(profile, study.single_run_overrides(cfg, variant, runs))
     page = config.resolve(profile, study.corpus_overrides(cfg, variant))  # what notebook 04 resolves
-    planned = grid.plan(page["study"]["grid"], profile=page, cache=cache, split=split, out=runs,
-                        seeds=page["study"]["seeds"])
+    planned = grid.plan(page["grid"]["file"], profile=page, cache=cache, split=split, out=runs,
+                        seeds=page["grid"]["seeds"])
     assert run_folder(single) in [run.run_dir for run in planned]
 
 
@@ -178,12 +178,12 @@ def test_the_study_passes_each_notebook_only_its_parameters(tmp_path, monkeypatc
                               "original_grid": str(tmp_path / "results" / "ci" / "original-grid")}
 
     page = dict(given)["07-controls"]
-    assert page["out"] == manifest.pages["controls"] and "variants" not in page  # the page reads study.controls
+    assert page["out"] == manifest.pages["controls"] and "variants" not in page  # the page reads controls.variants
     assert list(page["corpora"]) == ["casme2", "casme2-motion-only", "casme2-twins"]
     cfg = config.resolve(page["profile"], page["overrides"])
     for name, corpus in page["corpora"].items():
         variant = manifest.variant(name)
-        assert len(corpus["split"]) == cfg["study"]["split_repeats"] == 2 and corpus["split"][0] == variant.paths["split"]
+        assert len(corpus["split"]) == cfg["split"]["repeats"] == 2 and corpus["split"][0] == variant.paths["split"]
         assert corpus["runs_dir"] == variant.paths["runs"] and 0 <= corpus["positive_control"] <= 1
         clip = controls.variant_config(config.resolve(cfg, corpus["overrides"]), "clip", corpus["cache"],
                                        corpus["split"][0], corpus["runs_dir"])

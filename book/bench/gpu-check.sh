@@ -7,7 +7,7 @@
 # the GPU's busy fraction. Writes $OUT/bench.json after each path (a fast path cut off by the
 # time limit keeps the plain figures) and $OUT/nvidia-smi.txt. Then, on this machine:
 #   cp FILES_AT/bench.json book/bench/<card>.json
-#   python -m mlib.report.cost book/bench/*.json > book/performance.md
+#   mlib cost book/bench/*.json > book/performance.md
 # Usage: bash book/bench/gpu-check.sh [quick]
 #   quick: a tiny model on the CPU with this machine's Python ($PY, default python3); the
 #   test suite runs it (tests/test_bench.py), so the script is known to work before a lease.

@@ -1,7 +1,7 @@
 """The ``mlib`` command line: one sub-command per step of the study.
 
-Each sub-command lives in its own module, which provides
-``add_arguments(parser)`` and ``main(args) -> int``. Modules are imported only
+Each sub-command lives in its own module of this package (``mlib.commands.<name>``), which provides
+``add_arguments(parser)`` and ``main(args) -> int``; only this layer parses arguments. Modules are imported only
 when their command runs, so ``mlib --help`` does not pay for importing torch.
 
 Bad input and a bad environment are the user's to fix, so they get one line,
@@ -31,16 +31,17 @@ COMMANDS = {
     "synth": ("mlib.commands.synth", "write a synthetic micro-expression corpus in a real database's layout"),
     "validate": ("mlib.commands.validate", "check a database root and its annotation spreadsheet; report problems"),
     "prepare": ("mlib.commands.prepare", "crop faces, cut 64-frame apex windows and cache them"),
-    "split": ("mlib.preprocess.splits", "write train/validation/test split files for a prepared cache"),
-    "train": ("mlib.training.train", "train and evaluate one SlowFast identifier; writes a run folder"),
-    "bench": ("mlib.training.bench", "benchmark training and inference throughput"),
-    "grid": ("mlib.experiments.grid", "run a grid of training configurations and collect grid.csv"),
-    "ensemble": ("mlib.experiments.ensemble", "vote over the saved predictions of finished runs"),
+    "split": ("mlib.commands.split", "write train/validation/test split files for a prepared cache"),
+    "train": ("mlib.commands.train", "train and evaluate one SlowFast identifier; writes a run folder"),
+    "bench": ("mlib.commands.bench", "benchmark training and inference throughput"),
+    "grid": ("mlib.commands.grid", "run a grid of training configurations and collect grid.csv"),
+    "ensemble": ("mlib.commands.ensemble", "vote over the saved predictions of finished runs"),
     "gradcam": ("mlib.commands.gradcam", "Grad-CAM maps, figures and localisation scores for a run"),
-    "baseline": ("mlib.experiments.baseline", "the paper's Table 4 baseline: LBP-TOP / LGBP / FHOFO features and an SVM"),
+    "baseline": ("mlib.commands.baseline", "the paper's Table 4 baseline: LBP-TOP / LGBP / FHOFO features and an SVM"),
     "enroll": ("mlib.openset.enroll", "add people a run never saw to a gallery from their clips (frames or video)"),
     "identify": ("mlib.openset.identify", "rank a gallery's people for a clip, or answer unknown"),
-    "study": ("mlib.study.runner", "run the whole study for a profile: the notebooks, executed into the book"),
+    "study": ("mlib.commands.study", "run the whole study for a profile: the notebooks, executed into the book"),
+    "cost": ("mlib.commands.cost", "the performance page: GPU-hours of the full study from mlib bench files"),
 }
 
 

@@ -135,19 +135,28 @@ RULES: dict[str, Range | Choices] = {
     "train.eval_every": POSITIVE,
     "study.data": Choices(("synthetic", "real")),
     "study.datasets": Choices(("casme2", "samm", "smic")),
-    "study.ensemble_max_size": POSITIVE,
-    "study.split_repeats": POSITIVE,
-    "study.gradcam_clips": NON_NEGATIVE,
     "study.table1_batch": Choices(("paper", "profile")),
-    "study.ensemble_candidates": NON_NEGATIVE,
-    "study.bootstrap": POSITIVE,
-    "study.gradcam_target": Choices(("true", "predicted")),
-    "study.gradcam_pathway": Choices(("both", "slow", "fast")),
+    "ensemble.max_size": POSITIVE,
+    "ensemble.method": Choices(("hard", "soft", "weighted", "all")),
+    "ensemble.candidates": NON_NEGATIVE,
+    "ensemble.bootstrap": POSITIVE,
+    "gradcam.clips": NON_NEGATIVE,
+    "gradcam.target": Choices(("true", "predicted")),
+    "gradcam.pathway": Choices(("both", "slow", "fast")),
     "bench.steps": POSITIVE,
     "bench.warmup": NON_NEGATIVE,
     "bench.batch_size": POSITIVE,
 }
 
+
+MOVED_KEYS = {  # a key of an older defaults tree -> its key now: one section per concern, one key per idea
+    "study.grid": "grid.file", "study.seeds": "grid.seeds",
+    "study.ensemble_max_size": "ensemble.max_size", "study.ensemble_method": "ensemble.method",
+    "study.ensemble_candidates": "ensemble.candidates", "study.bootstrap": "ensemble.bootstrap",
+    "study.gradcam_clips": "gradcam.clips", "study.gradcam_target": "gradcam.target",
+    "study.gradcam_pathway": "gradcam.pathway", "study.controls": "controls.variants",
+    "study.baseline_features": "baseline.features", "study.split_repeats": "split.repeats",
+}
 
 def check_value(key: str, value: Any) -> Any:
     """``value`` if ``RULES`` allows it for ``key`` (``train.crop_scale[0]`` uses ``train.crop_scale``'s rule)."""
@@ -282,6 +291,8 @@ def merge(base: Mapping, update: Mapping, _path: str = "") -> dict:
     for key, value in update.items():
         where = f"{_path}{key}"
         if key not in out:
+            if where in MOVED_KEYS:
+                raise ConfigError(f"{where} is now {MOVED_KEYS[where]}: rename it (one section per concern, mlib/defaults.yaml)")
             known = ", ".join(sorted(out)) or "none"
             raise ConfigError(f"unknown configuration key {where!r} (known here: {known})")
         if isinstance(out[key], dict):

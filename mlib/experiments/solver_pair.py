@@ -4,7 +4,7 @@ The paper's Table 3 sets two SlowFast models that differ only in the solver
 (Adam, AdamW) beside the majority vote of the two, on one split. Here the pair
 is the Table 1 configuration of the corpus's database
 (:func:`mlib.study.runner.table1_overrides`) with each solver, trained (or found) on
-each split seed of the study (``study.split_repeats``,
+each split seed of the study (``split.repeats``,
 :func:`mlib.study.runner.repeated_splits`; the first is the grid's split). The runs go
 to the runs folder the grid shares, and :func:`mlib.training.train.run_folder` keys a run
 by its settings, cache and split, so a pair the grid already trained on the

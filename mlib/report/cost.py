@@ -3,12 +3,12 @@
 Counted per database of the profile (``study.datasets``), on the paper-size corpora
 (``mlib.paper.ORIGINAL_SPLIT_COUNTS``: the original split's train/validation/test clips):
 
-- ``table1``: the configurations of the profile's grid (``study.grid``, the paper's Table 1
-  and Table 3) that apply to the database, times ``study.seeds``;
+- ``table1``: the configurations of the profile's grid (``grid.file``, the paper's Table 1
+  and Table 3) that apply to the database, times ``grid.seeds``;
 - ``grid``: the original code's grid (``configs/grids/kay2023.yaml``, 162 configurations)
   with the seeds its file names;
-- ``controls``: the input variants of ``study.controls`` (what carries identity?) at the
-  Table 1 configuration, times ``study.split_repeats`` split seeds, less the ``clip``
+- ``controls``: the input variants of ``controls.variants`` (what carries identity?) at the
+  Table 1 configuration, times ``split.repeats`` split seeds, less the ``clip``
   variant's first split, which is the Table 1 run itself.
 
 A run costs, per epoch, its training clips at the training rate plus a precise-BatchNorm
@@ -20,7 +20,6 @@ estimate is an upper bound for the grid's alpha 8 and 16 runs.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 from pathlib import Path
@@ -42,10 +41,10 @@ def count_runs(cfg: dict, paper_grid: str | Path = PAPER_GRID) -> pd.DataFrame:
     """One row per (part of the study, database): runs, epochs and clips per part of the split."""
     from mlib.experiments.grid import load_grid
 
-    table1, original = load_grid(cfg["study"]["grid"]), load_grid(paper_grid)
-    seeds = len(cfg["study"]["seeds"])
-    controls = cfg["study"]["controls"]
-    control_runs = len(controls) * cfg["study"]["split_repeats"] - ("clip" in controls)
+    table1, original = load_grid(cfg["grid"]["file"]), load_grid(paper_grid)
+    seeds = len(cfg["grid"]["seeds"])
+    controls = cfg["controls"]["variants"]
+    control_runs = len(controls) * cfg["split"]["repeats"] - ("clip" in controls)
     rows = []
     for dataset in cfg["study"]["datasets"]:
         n_train, n_val, n_test = paper.ORIGINAL_SPLIT_COUNTS[paper.paper_dataset(dataset)]
@@ -67,7 +66,7 @@ def gpu_hours(runs: pd.DataFrame, bench: dict, mode: str) -> pd.DataFrame:
     return runs.assign(seconds_per_run=seconds, gpu_hours=runs["runs"] * seconds / 3600)
 
 
-GENERATED_MARKER = "<!-- generated from result files by python -m mlib.report.cost; a test checks it is current -->"
+GENERATED_MARKER = "<!-- generated from result files by mlib cost; a test checks it is current -->"
 
 
 def _percent(share: float | None) -> str:
@@ -81,7 +80,7 @@ def performance_page(bench_files: list[Path], profile: str | Path) -> str:
              "How fast the `full` profile's model trains, measured by `mlib bench` (plain path: fp32, eager;",
              "fast path: bf16 autocast, channels_last_3d, `torch.compile`, clips resident on the GPU),",
              "and what the whole `full` study costs at that speed. This page is generated from the",
-             "benchmark files in `book/bench/` by `python -m mlib.report.cost` (a test checks it is current);",
+             "benchmark files in `book/bench/` by `mlib cost` (a test checks it is current);",
              "FLOPs are counted by fvcore (multiply-adds x 2; a training step counts 3x the forward).",
              "MFU is the achieved training FLOP/s over the card's dense tensor-core peak (TF32 for the",
              "plain path, BF16 for the fast path; `mlib.training.bench.PEAK_TFLOPS`). The files are written by",
@@ -134,16 +133,3 @@ def performance_page(bench_files: list[Path], profile: str | Path) -> str:
                   f"{AIM_GPU_HOURS:g} GPU-hour for the whole study would need about {total / AIM_GPU_HOURS:.0f}x "
                   f"these rates; Table 1's runs alone take {by_part.get('table1', 0.0):.1f} GPU-hours.", ""]
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mlib.report.cost", description=__doc__.splitlines()[0])
-    parser.add_argument("bench", nargs="+", help="bench JSON files (book/bench/*.json)")
-    parser.add_argument("--profile", default="configs/profiles/full.yaml")
-    args = parser.parse_args(argv)
-    print(performance_page([Path(p) for p in args.bench], args.profile))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

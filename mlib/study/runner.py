@@ -27,13 +27,13 @@ movement to tell the subjects of a group apart (``study.motion_only``,
 ``study.twins``).
 
 On the identity corpus, notebook 05 also trains (or finds) Table 3's Adam/AdamW pair
-at the Table 1 configuration on each of the ``study.split_repeats`` split seeds, in
+at the Table 1 configuration on each of the ``split.repeats`` split seeds, in
 the runs folder the grid shares, so the pair on the first split is the grid's own
 (``mlib.experiments.solver_pair``).
 
 After every corpus, three study-level pages run once: ``07-controls`` trains
-the input variants of ``study.controls`` on every corpus (its ``clip`` variant
-is notebook 02's Table 1 run, found already trained) over ``study.split_repeats``
+the input variants of ``controls.variants`` on every corpus (its ``clip`` variant
+is notebook 02's Table 1 run, found already trained) over ``split.repeats``
 split seeds, with the truth-parameter positive control of each synthetic corpus
 (``mlib.experiments.positive_controls``; real data has none); ``08-original-grid`` sets
 the identity corpora's grids beside the original's; ``00-results`` sums up.
@@ -42,9 +42,7 @@ Their result folders are the manifest's ``pages``.
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
 
 from mlib.core import config as mconfig
@@ -77,36 +75,36 @@ def variants(cfg: dict) -> list[Variant]:
 
 
 def control_variants(cfg: dict) -> list[str]:
-    """``study.controls``, checked against ``mlib.experiments.controls.VARIANTS`` (and ``study.split_repeats`` against a
+    """``controls.variants``, checked against ``mlib.experiments.controls.VARIANTS`` (and ``split.repeats`` against a
     protocol that has one split only)."""
-    chosen = list(cfg["study"]["controls"])
+    chosen = list(cfg["controls"]["variants"])
     unknown = [name for name in chosen if name not in controls.VARIANTS]
     if unknown or not chosen:
-        raise mconfig.ConfigError(f"study.controls: expected some of {', '.join(controls.VARIANTS)}, got {chosen}")
-    if cfg["split"]["protocol"] == "kay2023-original" and cfg["study"]["split_repeats"] != 1:
-        raise mconfig.ConfigError(f"study.split_repeats: kay2023-original is the original's one split; "
-                                  f"set 1, not {cfg['study']['split_repeats']}")
+        raise mconfig.ConfigError(f"controls.variants: expected some of {', '.join(controls.VARIANTS)}, got {chosen}")
+    if cfg["split"]["protocol"] == "kay2023-original" and cfg["split"]["repeats"] != 1:
+        raise mconfig.ConfigError(f"split.repeats: kay2023-original is the original's one split; "
+                                  f"set 1, not {cfg['split']['repeats']}")
     return chosen
 
 
 def controls_scope(cfg: dict) -> str:
     """The sentence the controls page prints about what its profile trained and what it left out."""
-    chosen, repeats = control_variants(cfg), cfg["study"]["split_repeats"]
+    chosen, repeats = control_variants(cfg), cfg["split"]["repeats"]
     left_out = [name for name in controls.VARIANTS if name not in chosen]
     seeds = f"{repeats} split seed{'s' if repeats > 1 else ''} ({cfg['split']['protocol']}, from seed {cfg['split']['seed']})"
-    cut = (f"This profile leaves out {', '.join(left_out)} (`study.controls`)" if left_out
+    cut = (f"This profile leaves out {', '.join(left_out)} (`controls.variants`)" if left_out
            else "This profile trains every variant")
-    spread = "" if repeats > 1 else "; with one split there is no spread over splits (`study.split_repeats`)"
+    spread = "" if repeats > 1 else "; with one split there is no spread over splits (`split.repeats`)"
     return f"Variants trained: {', '.join(chosen)}, each on {seeds}. {cut}{spread}."
 
 
 def repeated_splits(cfg: dict, cache: str | Path) -> list[str]:
-    """The split files of seeds ``split.seed .. + study.split_repeats - 1`` on ``cache`` (the first is notebook
+    """The split files of seeds ``split.seed .. + split.repeats - 1`` on ``cache`` (the first is notebook
     01's): the headline runs (Table 1's and the controls) are trained on each."""
     split = cfg["split"]
     return [str(path) for path in write_splits(cache, split["protocol"], test_size=split["test_size"],
                                                val_size=split["val_size"], seed=split["seed"],
-                                               repeats=cfg["study"]["split_repeats"])]
+                                               repeats=cfg["split"]["repeats"])]
 
 
 def positive_control(cfg: dict, variant: Variant) -> float | None:
@@ -114,8 +112,7 @@ def positive_control(cfg: dict, variant: Variant) -> float | None:
     the study's split protocol and seeds); None on real data, which has no generator truth."""
     if cfg["study"]["data"] != "synthetic":
         return None
-    split = {**cfg["split"], "repeats": cfg["study"]["split_repeats"]}
-    return positive_controls.truth_control(positive_controls.read_truth(variant.root), split)["rank1"]
+    return positive_controls.truth_control(positive_controls.read_truth(variant.root), cfg["split"])["rank1"]
 
 
 def corpus_overrides(cfg: dict, variant: Variant) -> dict:
@@ -157,7 +154,7 @@ class StudyRunner:
         self.executed_dir = Path(executed_dir)
         self.results = Path(self.cfg["study"]["results"]) / self.name
         self.force = force
-        control_variants(self.cfg)  # a wrong study.controls or split_repeats stops the study before any work
+        control_variants(self.cfg)  # a wrong controls.variants or split.repeats stops the study before any work
         self.manifest = StudyManifest(self.name, str(self.profile), self.cfg["study"]["data"], self.cfg,
                                       variants(self.cfg))
         self._stamps: list[str] = []
@@ -266,55 +263,3 @@ def check_real_data(cfg: dict) -> list[str]:
         except (DatasetError, FileNotFoundError) as exc:
             missing.append(f"{dataset}: {exc}")
     return missing
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", default="configs/profiles/default.yaml", help="profile YAML file")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a configuration value (repeatable)")
-    parser.add_argument("--data-root", help="real data: the folder holding CASME2/, SAMM/ and SMIC/")
-    parser.add_argument("--executed", default=str(EXECUTED_DIR), help="where executed notebooks go")
-    parser.add_argument("--check", action="store_true", help="only check that the GPU and the databases are there")
-    parser.add_argument("--force", action="store_true", help="execute every notebook even if up to date")
-
-
-class StudyError(ValueError):
-    """Study input that cannot run (a ``--data-root`` that is not real data); the message names it."""
-
-
-def check_data_root(data_root: str | Path, cfg: dict, profile: str | Path) -> None:
-    """``--data-root`` means real data: refused, in one line, with a synthetic profile (which would write
-    a generated corpus into the folder named as the real databases) and when it is not a folder."""
-    if cfg["study"]["data"] != "real":
-        raise StudyError(f"--data-root {data_root}: names real data, but {profile} is a synthetic profile "
-                         f"(study.data: {cfg['study']['data']}); use a real-data profile "
-                         "(configs/profiles/full.yaml) or leave --data-root out")
-    root = Path(data_root)
-    if not root.is_dir():
-        raise StudyError(f"--data-root {root}: {'a file' if root.exists() else 'no such folder'}; "
-                         "expected the folder holding CASME2/, SAMM/ and SMIC/")
-
-
-def main(args: argparse.Namespace) -> int:
-    """Every failure is one line starting ``mlib study:`` (input errors through ``mlib.commands.cli``)."""
-    overrides = list(args.overrides)
-    if args.data_root:
-        check_data_root(args.data_root, mconfig.resolve(Path(args.profile), overrides), args.profile)
-        overrides += [f"study.roots.{name}={Path(args.data_root) / folder}" for name, folder in REAL_FOLDERS.items()]
-    study = StudyRunner(Path(args.profile), overrides, Path(args.executed), force=args.force)
-    if args.check:
-        missing = check_real_data(study.cfg)
-        for line in missing:
-            print(f"missing: {line}", file=sys.stderr)
-        if missing:
-            print("Put each database under the data root as book/reproduce.md shows, then rerun.", file=sys.stderr)
-            return 1
-        print("GPU and databases found.")
-        return 0
-    try:
-        executed = study.run()
-    except notebooks.NotebookFailed as exc:
-        print(f"mlib study: {exc}", file=sys.stderr)
-        return 1
-    print(f"[study {study.name}] {len(executed)} notebooks in {args.executed}; manifest {study.results / 'study.json'}")
-    return 0

@@ -32,7 +32,6 @@ twice the forward's work), the usual estimate, not a count of the backward kerne
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import platform
 import resource
@@ -44,10 +43,9 @@ import torch
 import torch.nn.functional as F
 
 from mlib.core import io
-from mlib.core.config import resolve
 from mlib.training.clips import make_inputs, working_size
 from mlib.training.models import build_slowfast, count_parameters
-from mlib.training.train import FastPath, backend_settings, resolve_device
+from mlib.training.train import FastPath, backend_settings
 
 DEFAULT_PROFILE = "configs/profiles/full.yaml"
 MODES = {"plain": FastPath(), "fast": FastPath(bf16=True, channels_last=True, compile=True, data_on_device=True)}
@@ -280,36 +278,3 @@ def format_table(record: dict) -> str:
     if record["device_type"] == "cpu":
         lines.append("peak MB on the CPU is the process's peak resident set size (all modes so far)")
     return "\n".join(lines)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", default=DEFAULT_PROFILE,
-                        help=f"the profile whose model size is measured (default {DEFAULT_PROFILE})")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a setting, e.g. --set model.frames=8 (repeatable)")
-    parser.add_argument("--batch-size", type=int, help="clips per step (bench.batch_size; default train.batch_size)")
-    parser.add_argument("--steps", type=int, help="timed steps per measurement (bench.steps, >= 1)")
-    parser.add_argument("--warmup", type=int,
-                        help="untimed steps first, compilation included (bench.warmup, >= 0)")
-    parser.add_argument("--device", default="auto", help="auto | cpu | cuda")
-    parser.add_argument("--modes", nargs="+", choices=list(MODES), default=list(MODES), help="paths to compare")
-    parser.add_argument("--out", help="write the figures to this JSON file")
-
-
-def main(args: argparse.Namespace) -> int:
-    """The flags are ``bench.*`` settings, checked by the rules table (``mlib.core.config.RULES``) like every
-    other setting, and ``--out``'s folder is checked, before anything is built or timed."""
-    flags = {k: getattr(args, k) for k in ("steps", "warmup", "batch_size") if getattr(args, k) is not None}
-    cfg = resolve(resolve(args.config, args.overrides), {"bench": flags})
-    bench = cfg["bench"]
-    out = Path(args.out) if args.out else None
-    if out is not None:
-        io.check_folder_for(out)
-    device = resolve_device(args.device)
-    batch_size = cfg["train"]["batch_size"] if bench["batch_size"] is None else bench["batch_size"]
-    record = run_bench(cfg, device=device, batch_size=batch_size, steps=bench["steps"], warmup=bench["warmup"],
-                       modes=args.modes, profile=args.config, out=out)
-    print(format_table(record))
-    if args.out:
-        print(f"wrote {args.out}")
-    return 0

@@ -13,7 +13,6 @@ evaluated once, with the selected checkpoint, and chooses nothing.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import math
 import time
@@ -31,7 +30,7 @@ from mlib.core import io
 
 from mlib.training import recipe
 from mlib.training.bn_chunks import chunked_step
-from mlib.core.config import ConfigError, config_hash, load_yaml, resolve
+from mlib.core.config import ConfigError, config_hash, load_yaml
 from mlib.preprocess.cache_settings import read_cache_settings
 from mlib.training.clips import (ClipTable, cached_window, evaluation_select, load_clip_arrays, load_clip_table, make_inputs,
                                  run_working_size, fit_clip)
@@ -580,26 +579,3 @@ def predict(model: SlowFastIdentifier, clips, cfg: dict | None = None, batch_siz
 
 
 # ---------------------------------------------------------------- command line
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", help="a profile YAML merged over mlib/defaults.yaml")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a setting, e.g. --set model.alpha=8 (repeatable)")
-    parser.add_argument("--cache", help="prepared cache folder (sets run.cache)")
-    parser.add_argument("--split", help="split CSV (sets run.split)")
-    parser.add_argument("--out", help="parent folder of run folders (sets run.out)")
-    parser.add_argument("--name", help="run folder name (sets run.name)")
-    parser.add_argument("--no-progress", action="store_true", help="no per-epoch progress bar")
-
-
-def main(args: argparse.Namespace) -> int:
-    shortcuts = {k: getattr(args, k) for k in ("cache", "split", "out", "name") if getattr(args, k)}
-    cfg = resolve(resolve(args.config, args.overrides), {"run": shortcuts})
-    if cfg["run"]["cache"] and (Path(cfg["run"]["cache"]) / "settings.json").is_file():
-        # the cache's dataset unless the profile or --set names one (train then checks that they agree)
-        implied = {"data.dataset": read_cache_settings(cfg["run"]["cache"]).get("dataset", cfg["data"]["dataset"])}
-        cfg = resolve(resolve(args.config, args.overrides, implied=implied), {"run": shortcuts})
-    run_dir = train(cfg, progress=not args.no_progress)
-    print(run_dir)
-    return 0

@@ -1,0 +1,44 @@
+"""``mlib ensemble``: the command line of :mod:`mlib.experiments.ensemble`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from mlib.core import io
+from mlib.experiments.ensemble import EnsembleError, METHODS, TIE_RULES, ensemble_table, search_grid
+
+
+def add_arguments(parser) -> None:
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--runs", nargs="+", metavar="DIR", help="finished run folders to combine (two or more)")
+    source.add_argument("--grid", metavar="GRID_DIR", help="a grid folder (with grid.csv) whose finished runs to search")
+    parser.add_argument("--method", choices=METHODS, default="hard", help="with --runs: how to vote (default hard)")
+    parser.add_argument("--tie", choices=TIE_RULES, default="ours", help="with --runs --method hard: the tie rule "
+                        "(ours: mean probability, then class order; original: the original code's, by class id)")
+    parser.add_argument("--weights", nargs="+", type=float, help="with --runs --method weighted: member weights "
+                        "(default: chosen on validation)")
+    parser.add_argument("--search", action="store_true", help="with --grid: search sets of runs")
+    parser.add_argument("--max-size", type=int, default=3, help="largest ensemble searched (default 3)")
+    parser.add_argument("--candidates", type=int, default=12,
+                        help="search only the best N runs by validation rank-1 (default 12; 0 = all)")
+    parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the test CI")
+    parser.add_argument("--out", required=True, help="--runs: the ensembles.csv to write; --grid: a folder")
+
+
+def main(args) -> int:
+    try:
+        if args.runs:
+            table = ensemble_table(args.runs, args.method, args.weights, n_boot=args.bootstrap, tie=args.tie)
+            io.write_csv(args.out, table)
+            print(table.to_string(index=False))
+            return 0
+        if not args.search:
+            raise EnsembleError("--grid needs --search (a grid is combined by searching its runs)")
+        results = search_grid(args.grid, args.out, max_size=args.max_size,
+                              candidates=args.candidates or None, n_boot=args.bootstrap)
+    except EnsembleError as exc:
+        print(f"mlib ensemble: {exc}", file=sys.stderr)
+        return 2
+    print(results["selection"].to_string(index=False))
+    print(f"wrote {Path(args.out) / 'ensembles.csv'} ({len(results['ensembles'])} ensembles)")
+    return 0
