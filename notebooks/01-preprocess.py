@@ -56,7 +56,7 @@ from mlib.core.io import atomic_path, write_json
 from mlib.plots import say, show_table
 from mlib.plots.data import crop_montage, split_parts, window_timeline
 from mlib.preprocess import load_index, prepare_cache
-from mlib.datasets.window import pad_rule
+from mlib.preprocess.cache import prepare_settings
 from mlib.preprocess.cache_settings import root_is_synthetic
 from mlib.report.provenance import data_banner
 from mlib.report.results import provenance_note
@@ -110,10 +110,7 @@ say(provenance_note([root], source=SOURCE))
 # Rerunning with the same settings finds the cache complete and does nothing.
 
 # %%
-cache = prepare_cache(clips, prepare["cache_dir"], dataset=dataset, root=root, window=prepare["window"],
-                      face_size=prepare["face_size"], margin=prepare["margin"], cropped=data["cropped"],
-                      apex_rule=data["apex_rule"], pad=pad_rule(prepare["pad"], splitting["protocol"]),
-                      workers=prepare["workers"], progress=False)
+cache = prepare_cache(clips, prepare["cache_dir"], **prepare_settings(cfg), progress=False)
 index = load_index(cache)
 show_table(index["detector"].value_counts().rename("clips").rename_axis("detector").reset_index())
 say(takeaways.detector(index))

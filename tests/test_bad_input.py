@@ -347,8 +347,8 @@ def test_missing_unusable_and_garbage_inputs_are_one_line(corpora, tiny, tmp_pat
          f"{a_file}: not a folder"),
         (["split", "--cache", nowhere], 1, f"{nowhere / 'index.csv'}: missing"),
         (["train", "--cache", cache, "--split", nowhere, "--out", tmp_path / "runs"], 1, f"{nowhere}: No such file or directory"),
-        (["train", "--config", nowhere, "--cache", cache, "--split", split], 1, f"{nowhere}: no such configuration file"),
-        (["train", "--config", not_yaml, "--cache", cache, "--split", split], 1, f"{not_yaml}: not valid YAML"),
+        (["train", "--profile", nowhere, "--cache", cache, "--split", split], 1, f"{nowhere}: no such configuration file"),
+        (["train", "--profile", not_yaml, "--cache", cache, "--split", split], 1, f"{not_yaml}: not valid YAML"),
     ]
     for argv, expected, named in cases:
         code, _, err = run(capsys, *argv)
@@ -610,7 +610,7 @@ BENCH_FLAGS = [
 
 @pytest.mark.parametrize("flags, named, allowed", BENCH_FLAGS, ids=[" ".join(f[0]) for f in BENCH_FLAGS])
 def test_bench_flags_follow_the_rules_table(flags, named, allowed, tmp_path, capsys):
-    code, out, err = run(capsys, "bench", "--config", REPO / "configs/profiles/ci.yaml", *QUICK_MODEL,
+    code, out, err = run(capsys, "bench", "--profile", REPO / "configs/profiles/ci.yaml", *QUICK_MODEL,
                          "--device", "cpu", "--out", tmp_path / "bench.json", *flags)
     assert code == 1 and out == "" and f"allowed: {allowed}" in err
     one_line(err, f"mlib bench: {named} is not allowed")
@@ -623,7 +623,7 @@ def test_bench_out_under_a_file_is_named_before_any_work(tmp_path, monkeypatch, 
     a_file = tmp_path / "FILE"
     a_file.write_text("x")
     monkeypatch.setattr(mlib.commands.bench, "run_bench", lambda *_, **__: pytest.fail("benchmarked before checking --out"))
-    code, _, err = run(capsys, "bench", "--config", REPO / "configs/profiles/ci.yaml", *QUICK_MODEL,
+    code, _, err = run(capsys, "bench", "--profile", REPO / "configs/profiles/ci.yaml", *QUICK_MODEL,
                        "--device", "cpu", "--steps", "1", "--out", a_file / "x.json")
     assert code == 1 and err == f"mlib bench: {a_file} is a file, not a folder\n"
     assert a_file.read_text() == "x"
@@ -758,7 +758,7 @@ def test_synth_twins_with_one_group_is_refused(flags, tmp_path, capsys):
 def test_yaml_syntax_error_is_one_line_with_file_and_line(where, tiny, tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("train:\n  epochs: 1\n  lr: [0.1, 0.2\nmodel:\n  alpha: 4\n")
-    argv = (["train", "--config", bad, "--cache", tiny[0], "--split", tiny[1], "--out", tmp_path / "runs"]
+    argv = (["train", "--profile", bad, "--cache", tiny[0], "--split", tiny[1], "--out", tmp_path / "runs"]
             if where == "profile" else grid_argv(tiny, bad, tmp_path / "runs"))
     code, _, err = run(capsys, *argv)
     assert code in (1, 2) and "line 4, column 6: expected ',' or ']'" in err and "from line 3" in err

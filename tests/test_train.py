@@ -153,7 +153,7 @@ def test_command_line_sets_run_paths_and_skips_the_finished_run(finished_run, ti
     profile = tmp_path / "tiny.yaml"
     cfg = tiny_cfg(*tiny)
     io.write_yaml(profile, {"model": cfg["model"], "train": cfg["train"]})
-    code = cli.main(["train", "--config", str(profile), "--cache", str(cache), "--split", str(split),
+    code = cli.main(["train", "--profile", str(profile), "--cache", str(cache), "--split", str(split),
                      "--out", str(root / "runs"), "--name", finished_run.name, "--no-progress"])
     assert code == 0
     assert "skipping" in capsys.readouterr().out

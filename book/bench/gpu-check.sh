@@ -32,7 +32,7 @@ fi
 $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
 started=$(date +%s)
 status=0
-timeout "${BENCH_TIMEOUT:-450}" $PY -m mlib.commands.cli bench --config configs/profiles/full.yaml "${ARGS[@]}" \
+timeout "${BENCH_TIMEOUT:-450}" $PY -m mlib.commands.cli bench --profile configs/profiles/full.yaml "${ARGS[@]}" \
   --out "$OUT/bench.json" 2>&1 | tee "$OUT/bench.log" || status=$?
 echo "gpu-check: bench ended with status $status after $(( $(date +%s) - started )) s; figures in $OUT/bench.json"
 exit "$status"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from mlib.commands.options import add_profile_options
 from mlib.core import io
 from mlib.core.config import resolve
 from mlib.training.train import resolve_device
@@ -11,10 +12,7 @@ from mlib.training.bench import DEFAULT_PROFILE, MODES, format_table, run_bench
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", default=DEFAULT_PROFILE,
-                        help=f"the profile whose model size is measured (default {DEFAULT_PROFILE})")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a setting, e.g. --set model.frames=8 (repeatable)")
+    add_profile_options(parser, DEFAULT_PROFILE)  # the profile whose model size is measured
     parser.add_argument("--batch-size", type=int, help="clips per step (bench.batch_size; default train.batch_size)")
     parser.add_argument("--steps", type=int, help="timed steps per measurement (bench.steps, >= 1)")
     parser.add_argument("--warmup", type=int,
@@ -28,7 +26,7 @@ def main(args: argparse.Namespace) -> int:
     """The flags are ``bench.*`` settings, checked by the rules table (``mlib.core.config.RULES``) like every
     other setting, and ``--out``'s folder is checked, before anything is built or timed."""
     flags = {k: getattr(args, k) for k in ("steps", "warmup", "batch_size") if getattr(args, k) is not None}
-    cfg = resolve(resolve(args.config, args.overrides), {"bench": flags})
+    cfg = resolve(resolve(args.profile, args.overrides), {"bench": flags})
     bench = cfg["bench"]
     out = Path(args.out) if args.out else None
     if out is not None:
@@ -36,7 +34,7 @@ def main(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     batch_size = cfg["train"]["batch_size"] if bench["batch_size"] is None else bench["batch_size"]
     record = run_bench(cfg, device=device, batch_size=batch_size, steps=bench["steps"], warmup=bench["warmup"],
-                       modes=args.modes, profile=args.config, out=out)
+                       modes=args.modes, profile=args.profile, out=out)
     print(format_table(record))
     if args.out:
         print(f"wrote {args.out}")

@@ -1,7 +1,10 @@
 """The ``mlib`` command line: one sub-command per step of the study.
 
 Each sub-command lives in its own module of this package (``mlib.commands.<name>``), which provides
-``add_arguments(parser)`` and ``main(args) -> int``; only this layer parses arguments. Modules are imported only
+``add_arguments(parser)`` and ``main(args) -> int``; only this layer parses arguments. Every command that
+reads settings takes ``--profile`` and ``--set`` (``mlib.commands.options``: defaults <- profile <- --set
+<- the command's own flags); ``FROM_INPUTS`` read theirs from their inputs instead (a cache and split, a
+run folder, a gallery, bench files), so they take neither. Modules are imported only
 when their command runs, so ``mlib --help`` does not pay for importing torch.
 
 Bad input and a bad environment are the user's to fix, so they get one line,
@@ -24,6 +27,7 @@ import sys
 import traceback
 
 EXIT_ERROR = 1
+FROM_INPUTS = ("baseline", "enroll", "identify", "cost")
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from mlib.commands.options import add_profile_options, resolved
 from mlib.core.config import POSITIVE, ConfigError, check_flag
 from mlib.gradcam.maps import PATHWAYS
 from mlib.gradcam.runner import TARGET_RULES, gradcam_for_run
@@ -17,13 +18,13 @@ from mlib.plots.gradcam import write_figures
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_profile_options(parser)
     parser.add_argument("run_dir", help="a finished run folder (mlib train)")
     parser.add_argument("--cache", help="the prepared cache (default: the run's run.cache)")
     parser.add_argument("--part", default="test", choices=("test", "val"))
     parser.add_argument("--clips", nargs="*", help="clip_keys to explain (default: all of the part)")
-    parser.add_argument("--target", default="true", choices=TARGET_RULES,
-                        help="explain the true identity or the predicted one")
-    parser.add_argument("--pathway", default="both", choices=("both", *PATHWAYS))
+    parser.add_argument("--target", choices=TARGET_RULES, help="explain the true identity or the predicted one (gradcam.target)")
+    parser.add_argument("--pathway", choices=("both", *PATHWAYS), help="gradcam.pathway")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", help="result folder (default: <run_dir>/gradcam-<part>-<target>)")
@@ -50,10 +51,11 @@ def figure_count(text: str) -> int | None:
 
 
 def main(args: argparse.Namespace) -> int:
+    settings = resolved(args, {"target": "gradcam.target", "pathway": "gradcam.pathway"})["gradcam"]
     figures = figure_count(args.figures)
     result = gradcam_for_run(
-        args.run_dir, args.cache, part=args.part, clips=args.clips or None, target=args.target,
-        pathway=args.pathway, batch_size=args.batch_size, device=args.device, out=args.out,
+        args.run_dir, args.cache, part=args.part, clips=args.clips or None, target=settings["target"],
+        pathway=settings["pathway"], batch_size=args.batch_size, device=args.device, out=args.out,
         synth_root=args.synth_root, progress=not args.no_progress,
     )
     private = Path(args.private_dir) / Path(args.run_dir).name

@@ -4,7 +4,8 @@ Defaults come from the ``synth`` section of ``mlib/defaults.yaml``; the frame
 rate is the imitated database's (CASME II and SAMM 200 fps, SMIC 100 fps).
 ``--positive-controls`` writes nothing at ``--out`` but measures what the
 motion-only and twins corpora make learnable at several ``motion_identity``
-values (``mlib.experiments.positive_controls.report``), working under ``--out``.
+values (``mlib.experiments.positive_controls.report``), working under ``--out``, with the
+``--profile`` given or else the book's default profile.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from mlib.commands.options import add_profile_options, resolved
 from mlib.core import config
 
 from mlib.synth.inventory import INVENTORIES
@@ -21,61 +23,60 @@ from mlib.synth.layouts import LAYOUTS, MANIFEST
 from mlib.synth.render import MODES
 
 
+SYNTH_KEYS = ("mode", "subjects", "clips_per_subject", "single_clip_subjects", "short_clip_fraction", "frame_size",
+              "seed", "inventory", "motion_identity", "twin_group", "session_signature")
+FLAGS = {"layout": "synth.layout", **{key: f"synth.{key}" for key in SYNTH_KEYS}}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     synth = config.load_defaults()["synth"]
-    parser.add_argument("--layout", choices=sorted(LAYOUTS), default=synth["layout"],
+    add_profile_options(parser)
+    parser.add_argument("--layout", choices=sorted(LAYOUTS),
                         help=f"which database's on-disk layout to imitate (default {synth['layout']})")
     parser.add_argument("--out", required=True, help="the corpus root folder to write")
-    parser.add_argument("--mode", choices=MODES, default=synth["mode"],
+    parser.add_argument("--mode", choices=MODES,
                         help="identity: each subject its own face; motion-only: one shared face; "
                              "twins: one face per group of --twin-group subjects")
-    parser.add_argument("--motion-identity", type=float, default=synth["motion_identity"],
+    parser.add_argument("--motion-identity", type=float,
                         help="0..1: how strongly clips follow their subject's movement habits "
                              f"(0 = not at all, 1 = fully; default {synth['motion_identity']})")
-    parser.add_argument("--twin-group", type=int, default=synth["twin_group"],
+    parser.add_argument("--twin-group", type=int,
                         help=f"twins mode: subjects sharing one face (default {synth['twin_group']})")
-    parser.add_argument("--session-signature", action=argparse.BooleanOptionalAction, default=synth["session_signature"],
+    parser.add_argument("--session-signature", action=argparse.BooleanOptionalAction,
                         help="give each subject its own wall tint and illumination (synth.session_signature)")
-    parser.add_argument("--subjects", type=int, default=synth["subjects"])
-    parser.add_argument("--clips-per-subject", type=int, default=synth["clips_per_subject"])
-    parser.add_argument("--single-clip-subjects", type=int, default=synth["single_clip_subjects"])
-    parser.add_argument("--short-clip-fraction", type=float, default=synth["short_clip_fraction"])
-    parser.add_argument("--frame-size", type=int, nargs=2, metavar=("H", "W"), default=synth["frame_size"])
-    parser.add_argument("--seed", type=int, default=synth["seed"])
-    parser.add_argument("--inventory", choices=INVENTORIES, default=synth["inventory"],
+    parser.add_argument("--subjects", type=int)
+    parser.add_argument("--clips-per-subject", type=int)
+    parser.add_argument("--single-clip-subjects", type=int)
+    parser.add_argument("--short-clip-fraction", type=float)
+    parser.add_argument("--frame-size", type=int, nargs=2, metavar=("H", "W"))
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--inventory", choices=INVENTORIES,
                         help="a real database's subjects and clip names (mlib.synth.inventory); default "
                              f"{synth['inventory']}")
     parser.add_argument("--workers", type=int, default=2, help="processes rendering clips (default 2)")
     parser.add_argument("--positive-controls", action="store_true",
                         help="instead of one corpus, print the positive controls' rank-1 for the motion-only and "
                              "twins modes at motion_identity 0, 0.5, 1 (corpora and caches under --out)")
-    parser.add_argument("--profile", default="configs/profiles/default.yaml",
-                        help="with --positive-controls: the profile whose synth, prepare and split sections apply "
-                             "(the corpus options above are then not used; default: the book's default profile)")
 
 
 def main(args: argparse.Namespace) -> int:
     from mlib.synth.layouts import write_configured_corpus
 
-    synth_cfg = {
-        "mode": args.mode, "subjects": args.subjects, "clips_per_subject": args.clips_per_subject,
-        "single_clip_subjects": args.single_clip_subjects, "short_clip_fraction": args.short_clip_fraction,
-        "frame_size": list(args.frame_size), "seed": args.seed, "inventory": args.inventory,
-        "motion_identity": args.motion_identity, "twin_group": args.twin_group,
-        "session_signature": args.session_signature,
-    }
-    for key, value in synth_cfg.items():  # the flags follow the synth section's rules (mlib.core.config.RULES)
-        config.check_value(f"synth.{key}", value)
     if args.positive_controls:
         from mlib.experiments.positive_controls import report
 
-        report(config.resolve(args.profile), args.out, workers=args.workers)
+        # the profile whose synth, prepare and split sections apply; default: the book's default profile
+        args.profile = args.profile or "configs/profiles/default.yaml"
+        report(resolved(args, FLAGS), args.out, workers=args.workers)
         return 0
+    synth = resolved(args, FLAGS)["synth"]
+    synth_cfg = {key: synth[key] for key in SYNTH_KEYS}
+    layout, (height, width) = synth["layout"], synth["frame_size"]
     out = Path(args.out)
     previous = (out / MANIFEST).read_text() if (out / MANIFEST).is_file() else None
     started = time.perf_counter()
     try:
-        specs = write_configured_corpus(out, args.layout, synth_cfg, workers=args.workers)
+        specs = write_configured_corpus(out, layout, synth_cfg, workers=args.workers)
     except ValueError as exc:
         print(f"mlib synth: {exc}", file=sys.stderr)
         return 1
@@ -83,9 +84,9 @@ def main(args: argparse.Namespace) -> int:
     frames = sum(s.n_frames for s in specs)
     subjects = len({s.subject for s in specs})
     if previous is not None and previous == (out / MANIFEST).read_text():
-        print(f"{out}: already holds this corpus ({args.layout}, seed {args.seed}); nothing written ({seconds:.1f} s)")
+        print(f"{out}: already holds this corpus ({layout}, seed {synth['seed']}); nothing written ({seconds:.1f} s)")
     else:
         print(f"{out}: wrote {len(specs)} clips of {subjects} subjects, {frames} frames "
-              f"{args.frame_size[0]}x{args.frame_size[1]} at {LAYOUTS[args.layout].fps} fps in the {args.layout} layout, "
-              f"annotation {LAYOUTS[args.layout].adapter.annotation}, truth in synth_truth/ ({seconds:.1f} s)")
+              f"{height}x{width} at {LAYOUTS[layout].fps} fps in the {layout} layout, "
+              f"annotation {LAYOUTS[layout].adapter.annotation}, truth in synth_truth/ ({seconds:.1f} s)")
     return 0

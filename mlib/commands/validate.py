@@ -12,33 +12,35 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mlib.core import config
-
+from mlib.commands.options import add_profile_options, default_of, resolved
 from mlib.datasets import APEX_RULES, DATASETS, DatasetError, load_dataset, validation_report
 
 
+FLAGS = {"dataset": "data.dataset", "root": "data.root", "apex_rule": "data.apex_rule", "cropped": "data.cropped",
+         "window": "prepare.window", "workers": "prepare.workers"}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    data = config.load_defaults()["data"]
-    parser.add_argument("--dataset", choices=sorted(DATASETS), default=data["dataset"],
-                        help=f"which database layout to read (default {data['dataset']})")
-    parser.add_argument("--root", default=data["root"], help=f"the database root folder (default {data['root']})")
-    parser.add_argument("--apex-rule", choices=APEX_RULES, default=data["apex_rule"],
-                        help="annotated: the spreadsheet's apex (errata fixed); midpoint: (onset + offset) // 2")
-    parser.add_argument("--cropped", action="store_true", default=data["cropped"],
+    add_profile_options(parser)
+    parser.add_argument("--dataset", choices=sorted(DATASETS),
+                        help=f"which database layout to read (data.dataset, default {default_of('data.dataset')})")
+    parser.add_argument("--root", help=f"the database root folder (data.root, default {default_of('data.root')})")
+    parser.add_argument("--apex-rule", choices=APEX_RULES,
+                        help="annotated: the spreadsheet's apex (errata fixed); midpoint: (onset + offset) // 2 (data.apex_rule)")
+    parser.add_argument("--cropped", action="store_true", default=None,
                         help="the database's already-cropped release (CASME II: Cropped/ instead of CASME2_RAW_selected/)")
-    prepare = config.load_defaults()["prepare"]
-    parser.add_argument("--window", type=int, default=prepare["window"],
-                        help=f"frames per clip around the apex, as mlib prepare will cut them (default {prepare['window']})")
-    parser.add_argument("--workers", type=int, default=prepare["workers"], help="threads decoding frames")
+    parser.add_argument("--window", type=int, help="frames per clip around the apex, as mlib prepare will cut them "
+                                                   f"(prepare.window, default {default_of('prepare.window')})")
+    parser.add_argument("--workers", type=int, help="threads decoding frames (prepare.workers)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def main(args: argparse.Namespace) -> int:
-    config.resolve(None, {"data": {"dataset": args.dataset, "apex_rule": args.apex_rule},
-                          "prepare": {"window": args.window, "workers": args.workers}})
+    cfg = resolved(args, FLAGS)
+    data, prepare = cfg["data"], cfg["prepare"]
     try:
-        result = load_dataset(args.dataset, args.root, apex_rule=args.apex_rule, cropped=args.cropped,
-                              window=args.window, workers=args.workers, progress=not args.no_progress)
+        result = load_dataset(data["dataset"], data["root"], apex_rule=data["apex_rule"], cropped=data["cropped"],
+                              window=prepare["window"], workers=prepare["workers"], progress=not args.no_progress)
     except DatasetError as exc:
         print(f"mlib validate: {exc}", file=sys.stderr)
         return 2

@@ -122,14 +122,13 @@ def motion_feature_control(root: str | Path, cfg: dict, work: str | Path, *, dat
     from mlib.experiments.baseline import run_baseline
     from mlib.datasets import load_dataset
     from mlib.preprocess import prepare_cache
-    from mlib.datasets.window import pad_rule
+    from mlib.preprocess.cache import prepare_settings
     from mlib.preprocess.splits import write_splits
 
-    prep, split = cfg["prepare"], cfg["split"]
+    split = cfg["split"]
     clips = load_dataset(dataset, root).clips
-    cache = prepare_cache(clips, Path(work) / "cache", dataset=dataset, root=str(root), window=prep["window"],
-                          face_size=prep["face_size"], margin=prep["margin"], workers=workers, progress=False,
-                          pad=pad_rule(prep["pad"], split["protocol"]))
+    settings = {**prepare_settings(cfg), "dataset": dataset, "root": str(root), "workers": workers}
+    cache = prepare_cache(clips, Path(work) / "cache", **settings, progress=False)
     split_file = write_splits(cache, split["protocol"], test_size=split["test_size"], val_size=split["val_size"],
                               seed=split["seed"])[0]
     found = {}

@@ -38,7 +38,7 @@ from mlib.core.config import check_value, config_hash
 from mlib.datasets.frames import read_rgb
 from mlib.core.io import write_csv, write_json, write_npy
 from mlib.preprocess.faces import Box, centre_square, crop_resize, detect_face, expand_box
-from mlib.datasets.window import PAD_RULES, Window, place_window
+from mlib.datasets.window import PAD_RULES, Window, pad_rule, place_window
 
 # Bump when a change to the code alters the cached arrays, so old caches are not reused.
 PREPROCESS_VERSION = 1
@@ -340,6 +340,15 @@ def run_prepare(
     write_csv(path / "index.csv", pd.DataFrame([o["row"] for o in outcomes], columns=INDEX_COLUMNS))
     return result
 
+
+
+def prepare_settings(cfg: Mapping) -> dict:
+    """``run_prepare``'s settings from a resolved configuration (``data``, ``prepare``, ``split.protocol``),
+    the one place that reads them: the command, notebook 01 and the positive controls all prepare alike."""
+    data, prepare = cfg["data"], cfg["prepare"]
+    return {"dataset": data["dataset"], "root": data["root"], "window": prepare["window"], "face_size": prepare["face_size"],
+            "margin": prepare["margin"], "cropped": data["cropped"], "apex_rule": data["apex_rule"],
+            "pad": pad_rule(prepare["pad"], cfg["split"]["protocol"]), "workers": prepare["workers"]}
 
 def prepare_cache(clips: pd.DataFrame, cache_dir: str | Path, **settings) -> Path:
     """Crop, window and cache every clip of ``clips``; return the cache folder.

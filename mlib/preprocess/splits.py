@@ -64,6 +64,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -180,13 +181,13 @@ def _open_set_fold0(clips: pd.DataFrame, seed: int, val_size: float | None) -> p
     return open_set_split(clips, seed=seed, val_size=split["val_size"] if val_size is None else val_size, **split["open_set"])
 
 
-def _write_open_set(cache_path: str | Path, seed: int, val_size: float | None) -> list[Path]:
+def _write_open_set(cache_path: str | Path, seed: int, val_size: float | None, open_set: Mapping | None) -> list[Path]:
     """Every fold of the open-set protocol (``split.open_set.folds`` files, ``mlib.preprocess.open_set_split``)."""
     from mlib.core.config import load_defaults
 
     split = load_defaults()["split"]
     return write_open_set_splits(cache_path, seed=seed, val_size=split["val_size"] if val_size is None else val_size,
-                                 settings=split["open_set"])
+                                 settings=split["open_set"] if open_set is None else open_set)
 
 
 def _dataset_of(clips: pd.DataFrame, dataset: str | None) -> str:
@@ -298,11 +299,12 @@ def write_split(split: pd.DataFrame, path: str | Path, metadata: dict | None = N
 
 def write_splits(
     cache_path: str | Path, protocol: str = "half", *, test_size: float | None = None,
-    val_size: float | None = None, seed: int = 42, repeats: int = 1,
+    val_size: float | None = None, seed: int = 42, repeats: int = 1, open_set: Mapping | None = None,
 ) -> list[Path]:  # fmt: skip
     """Split a prepared cache with seeds ``seed .. seed + repeats - 1``; returns the split files.
 
-    ``kay2023-original`` is one fixed split (its seed only names the file)."""
+    ``kay2023-original`` is one fixed split (its seed only names the file); ``open-set`` writes one file per
+    fold with the ``split.open_set`` settings ``open_set`` (None: the defaults')."""
     from mlib.core.config import check_value
     from mlib.preprocess import load_index
 
@@ -310,7 +312,7 @@ def write_splits(
     if protocol == "open-set":
         if repeats != 1 or test_size is not None:
             raise ValueError("open-set: its folds (split.open_set.folds) are the repeats; repeats must be 1 and test_size unset")
-        return _write_open_set(cache_path, seed, val_size)
+        return _write_open_set(cache_path, seed, val_size, open_set)
     if protocol == "kay2023-original" and repeats != 1:
         raise ValueError(f"kay2023-original is the original's one split; repeats must be 1, got {repeats}")
     try:
