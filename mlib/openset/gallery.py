@@ -28,11 +28,8 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-import pandas as pd
 
-from mlib.io import atomic_path
-
-FORMAT = "mlib-gallery-1"
+FORMAT = "mlib-gallery-2"  # 2: templates and the frozen embedding stored
 
 
 class GalleryError(ValueError):
@@ -98,16 +95,19 @@ def read_frames(path: str | Path) -> list[np.ndarray]:
 
 
 def run_preprocessing(cfg: dict) -> dict:
-    """What turns a clip into the run's model input: the cache's window, face crop, and the model's sampling."""
-    from mlib.data import read_cache_settings
-
-    cache = read_cache_settings(cfg["run"]["cache"])
+    """What turns a clip into the run's model input: the cache's window, face crop, and the model's sampling
+    (read without :mod:`mlib.data`, which imports torch: ``mlib identify`` does without it)."""
+    settings = Path(cfg["run"]["cache"]) / "settings.json"
+    try:
+        cache = json.loads(settings.read_text())
+    except (OSError, ValueError) as exc:
+        raise GalleryError(f"{settings}: the run's cache settings are unreadable ({exc})") from None
     return {"window": int(cache["window"]), "face_size": int(cache["face_size"]), "margin": float(cache.get("margin", 0.15)),
             "cropped": bool(cache.get("cropped", False)), "frames": cfg["model"]["frames"], "size": cfg["model"]["size"],
             "sampling": cfg["data"]["sampling"], "input": cfg["data"]["input"]}
 
 
-def face_window(path: str | Path, preprocessing: dict) -> tuple[np.ndarray, str, pd.DataFrame]:
+def face_window(path: str | Path, preprocessing: dict) -> tuple[np.ndarray, str, dict]:
     """The clip's uint8 ``(W, S, S, 3)`` face window by the run's preprocessing, a note ('' or padding), and
     its index row as a cache would hold it (frame numbers = positions, apex = the middle frame), which
     runs with another ``data.input`` or ``data.sampling`` need to pick their frames."""
@@ -131,7 +131,7 @@ def face_window(path: str | Path, preprocessing: dict) -> tuple[np.ndarray, str,
                                   f"repeating its first and last frames, as in preparation")
     row = {"clip_key": Path(path).name, "window_start": win.start, "window_end": win.end,
            "pad_before": win.pad_before, "pad_after": win.pad_after, "apex": win.apex_pos}
-    return clip, note, pd.DataFrame([row])
+    return clip, note, row
 
 
 def checkpoint_digest(run_dir: str | Path) -> str:
@@ -143,16 +143,25 @@ def checkpoint_digest(run_dir: str | Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def write_gallery(path: str | Path, meta: dict, subjects: Sequence[str], clips: Sequence[str], embeddings: np.ndarray) -> Path:
-    """Write a gallery atomically (``np.savez``; text as unicode arrays, ``meta`` as JSON)."""
+def write_gallery(path: str | Path, meta: dict, subjects: Sequence[str], clips: Sequence[str], embeddings: np.ndarray,
+                  frozen: dict | None = None) -> Path:
+    """Write a gallery atomically (``np.savez``; text as unicode arrays, ``meta`` as JSON), with each subject's
+    template (:func:`mlib.openset.scores.templates`) and the run's frozen embedding (``mlib.openset.embedder``),
+    if any, so that ``mlib identify`` computes neither."""
+    from mlib.io import atomic_path
+    from mlib.openset.embedder import KEYS
+    from mlib.openset.scores import templates
+
     embeddings = np.asarray(embeddings, dtype=np.float64)
     if embeddings.ndim != 2 or len(embeddings) != len(subjects) or len(clips) != len(subjects):
         raise ValueError(f"{path}: {len(subjects)} subjects, {len(clips)} clips and embeddings {embeddings.shape} disagree")
+    vectors, names = templates(embeddings, subjects) if len(subjects) else (embeddings, [])
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as handle:
             np.savez(handle, format=np.array(FORMAT), meta=np.array(json.dumps(meta, sort_keys=True)),
                      subjects=np.array(list(subjects), dtype=str), clips=np.array(list(clips), dtype=str),
-                     embeddings=embeddings)
+                     embeddings=embeddings, templates=vectors, template_subjects=np.array(names, dtype=str),
+                     **{f"frozen_{key}": frozen[key] for key in (KEYS if frozen else ())})
     return Path(path)
 
 
@@ -165,8 +174,11 @@ def read_gallery(path: str | Path) -> dict:
         with np.load(path, allow_pickle=False) as data:
             if str(data["format"]) != FORMAT:
                 raise KeyError("format")
+            frozen = {key.removeprefix("frozen_"): data[key] for key in data.files if key.startswith("frozen_")}
             return {"meta": json.loads(str(data["meta"])), "subjects": [str(s) for s in data["subjects"]],
-                    "clips": [str(c) for c in data["clips"]], "embeddings": data["embeddings"]}
+                    "clips": [str(c) for c in data["clips"]], "embeddings": data["embeddings"],
+                    "templates": data["templates"], "template_subjects": [str(s) for s in data["template_subjects"]],
+                    "frozen": frozen or None}
     except (OSError, ValueError, KeyError) as exc:
         raise GalleryError(f"{path}: not a gallery written by mlib enroll ({exc})") from None
 
@@ -201,7 +213,11 @@ def validation_threshold(model, cfg: dict, fmr: float) -> float:
 
 
 def enroll(run_dir: str | Path, out: str | Path, entries: Sequence[tuple[str, str]], fmr: float = 0.01) -> tuple[Path, list[str]]:
-    """Add ``(subject, clip path)`` entries to gallery ``out`` (made if absent); returns it and the notes."""
+    """Add ``(subject, clip path)`` entries to gallery ``out`` (made if absent); returns it and the notes.
+    A new gallery also keeps the run's frozen embedding (``mlib.openset.embedder``), checked on these clips."""
+    import pandas as pd
+
+    from mlib.openset.embedder import freeze
     from mlib.openset.scores import model_embeddings
     from mlib.train import load_run
 
@@ -213,25 +229,46 @@ def enroll(run_dir: str | Path, out: str | Path, entries: Sequence[tuple[str, st
     else:
         meta = {"run": str(Path(run_dir).resolve()), "checkpoint": checkpoint_digest(run_dir), "preprocessing": preprocessing,
                 "fmr": fmr, "threshold": validation_threshold(model, cfg, fmr)}
-        gallery = {"meta": meta, "subjects": [], "clips": [], "embeddings": np.zeros((0, model.classifier().in_features))}
+        gallery = {"meta": meta, "subjects": [], "clips": [], "embeddings": np.zeros((0, model.classifier().in_features)),
+                   "frozen": None}
     windows, rows, notes = [], [], []
     for subject, clip_path in entries:
         clip, note, row = face_window(clip_path, preprocessing)
         windows.append(clip)
         rows.append(row)
         notes += [note] if note else []
-    x = model_embeddings(model, np.stack(windows), cfg, pd.concat(rows, ignore_index=True))
+    windows = np.stack(windows)
+    x = model_embeddings(model, windows, cfg, pd.DataFrame(rows))
+    frozen = gallery["frozen"] if gallery["subjects"] else freeze(model, cfg, preprocessing, windows, x)
+    if frozen is None:
+        notes.append(f"{out}: run {run_dir} is searched through torch (its frames are not the plain window, or its "
+                     f"frozen embedding disagreed): mlib identify takes seconds more")
     written = write_gallery(out, gallery["meta"], gallery["subjects"] + [s for s, _ in entries],
                             gallery["clips"] + [str(Path(p).resolve()) for _, p in entries],
-                            np.concatenate([gallery["embeddings"], x]))
+                            np.concatenate([gallery["embeddings"], x]), frozen)
     return written, notes
 
 
-def identify(gallery_path: str | Path, clip_path: str | Path, run_dir: str | Path | None = None) -> dict:
-    """Search a gallery with a clip: candidates ranked by cosine score, the answer ("unknown" below the
-    gallery's threshold), the threshold and any note. ``run_dir`` None: the gallery's own run."""
-    from mlib.openset.scores import cosine_scores, model_embeddings, templates
+def probe_embedding(gallery: dict, run_dir: str | Path, clip: np.ndarray, row: dict) -> np.ndarray:
+    """The ``(1, D)`` embedding of a face window: by the gallery's frozen embedding (numpy and OpenCV, no
+    torch), else by the run's network through torch (:func:`mlib.openset.scores.model_embeddings`)."""
+    if gallery["frozen"] is not None:
+        from mlib.openset.embedder import embed
+
+        return embed(gallery["frozen"], clip[None])
+    import pandas as pd
+
+    from mlib.openset.scores import model_embeddings
     from mlib.train import load_run
+
+    model, cfg, _ = load_run(run_dir)
+    return model_embeddings(model, clip[None], cfg, pd.DataFrame([row]))
+
+
+def identify(gallery_path: str | Path, clip_path: str | Path, run_dir: str | Path | None = None) -> dict:
+    """Search a gallery with a clip: candidates ranked by cosine score with the subjects' templates, the answer
+    ("unknown" below the gallery's threshold), the threshold and any note. ``run_dir`` None: the gallery's own run."""
+    from mlib.config import load_yaml
 
     gallery = read_gallery(gallery_path)
     if not gallery["subjects"]:
@@ -240,13 +277,12 @@ def identify(gallery_path: str | Path, clip_path: str | Path, run_dir: str | Pat
     run_dir = meta["run"] if run_dir is None else run_dir
     if not (Path(run_dir) / "checkpoints" / "best.pt").is_file():
         raise GalleryError(f"{gallery_path}: its run {run_dir} has no checkpoints/best.pt here")
-    model, cfg, _ = load_run(run_dir)
-    preprocessing = run_preprocessing(cfg)
+    preprocessing = run_preprocessing(load_yaml(Path(run_dir) / "config.yaml"))
     check_same_run(gallery_path, meta, run_dir, preprocessing)
     clip, note, row = face_window(clip_path, preprocessing)
-    gallery_x, names = templates(gallery["embeddings"], gallery["subjects"])
-    scores = cosine_scores(model_embeddings(model, clip[None], cfg, row), gallery_x)[0]
+    probe = probe_embedding(gallery, run_dir, clip, row)[0]
+    scores = gallery["templates"] @ (probe / np.linalg.norm(probe))  # templates are unit-length: cosine scores
     order = np.argsort(-scores, kind="stable")
-    ranked = [(names[i], float(scores[i])) for i in order]
+    ranked = [(gallery["template_subjects"][i], float(scores[i])) for i in order]
     answer = ranked[0][0] if ranked[0][1] >= meta["threshold"] else "unknown"
     return {"ranked": ranked, "answer": answer, "threshold": meta["threshold"], "fmr": meta["fmr"], "note": note}
