@@ -49,6 +49,7 @@ def _onnx_bytes(model, side: int) -> np.ndarray:
     head's pooling's inputs), as ONNX bytes; :func:`embed` pools them (OpenCV's DNN does not pool 5-D maps)."""
     import copy
     import io
+    import warnings
 
     import torch
     from torch import nn
@@ -65,7 +66,11 @@ def _onnx_bytes(model, side: int) -> np.ndarray:
     pathways = len(network.net.blocks[-2].pool)
     network.net.blocks[-2], network.net.blocks[-1] = nn.Identity(), nn.Identity()  # stop at the pooling's input
     buffer = io.BytesIO()
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        # the forward's shape checks are traced as constants (the frozen input has one shape) and the TorchScript
+        # exporter is marked for removal (its successor needs onnxscript): neither is the user's business
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(Pathways(network), (torch.zeros(1, 3, model.frames, side, side),), buffer, dynamo=False,
                           input_names=["x"], output_names=[f"pathway{i}" for i in range(pathways)])
     return np.frombuffer(buffer.getvalue(), dtype=np.uint8)
