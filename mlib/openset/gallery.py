@@ -11,12 +11,29 @@ where neither shows a face the clip is refused (preparation falls back to the
 centre of the frame; a user's clip gets told instead). A cache of an
 already-cropped release (``cropped``) takes the whole frame.
 
-The gallery (``.npz``) holds every enrolled clip's embedding and subject, the
-run it was made with (folder and checkpoint digest) and that run's preprocessing,
-and the "unknown" threshold: the lowest cosine score whose false-match rate on
-the run's TRAINING subjects' validation clips (against the other training
-subjects' templates) is at most the stated FMR. A gallery is searched only with
-the run and preprocessing that made it.
+The gallery (``.npz``) holds every enrolled clip's embedding and subject, each
+subject's template, the run it was made with (folder and checkpoint digest) and
+that run's preprocessing, the "unknown" threshold: the lowest cosine score whose
+false-match rate on the run's TRAINING subjects' validation clips (against the
+other training subjects' templates) is at most the stated FMR, and the run's
+frozen embedding (:mod:`mlib.openset.embedder`: ONNX run by OpenCV, for runs that
+see the plain window). A gallery is searched only with the run and preprocessing
+that made it (the run's config, cache settings and checkpoint digest are checked).
+
+Speed (issue 22: under 2 s on a 2-core CPU at the default size, model loading
+included): ``mlib identify`` imports neither torch nor scikit-learn when the
+gallery holds a frozen embedding; torch, torchvision and pytorchvideo took about
+4 s of the 8 s the torch path needed, scikit-learn (via ``scores``) 1.5 s, the
+forward pass 0.4 s (the first one 2 s). Measured on the reference machine's 2
+cores at the default profile (``results/default/casme2`` run, a 104-frame
+synthetic clip, its 64-frame window) with ``book/bench/identify.sh``: CPU 0.98 s
+median (user+sys; 7 runs, min 0.94, max 1.01), wall 2.07 s median (1.96 s under
+``nice``) while the load average was 10 on the 2 cores; the torch path it
+replaces: see ``book/bench/identify.txt``. What is left of the CPU second:
+pandas and openpyxl (about 0.4 s, imported by the ``mlib.preprocess`` and
+``mlib.datasets`` package ``__init__`` files for the face detector and frame
+reader), numpy and OpenCV (0.3 s), the ONNX parse and forward (0.3 s). Rerun:
+``book/bench/identify.sh RUN CLIP | tee book/bench/identify.txt``.
 """
 
 from __future__ import annotations
