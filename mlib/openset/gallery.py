@@ -23,16 +23,19 @@ that made it (the run's config, cache settings and checkpoint digest are checked
 Speed (issue 22: under 2 s on a 2-core CPU at the default size, model loading
 included): ``mlib identify`` imports neither torch nor scikit-learn when the
 gallery holds a frozen embedding; torch, torchvision and pytorchvideo took about
-4 s of the 8 s the torch path needed, scikit-learn (via ``scores``) 1.5 s, the
+3.5 s of the 8 s CPU the torch path needed, scikit-learn (via ``scores``) 1.5 s, the
 forward pass 0.4 s (the first one 2 s). Measured on the reference machine's 2
-cores at the default profile (``results/default/casme2`` run, a 104-frame
-synthetic clip, its 64-frame window) with ``book/bench/identify.sh``: CPU 0.98 s
-median (user+sys; 7 runs, min 0.94, max 1.01), wall 2.07 s median (1.96 s under
-``nice``) while the load average was 10 on the 2 cores; the torch path it
-replaces: see ``book/bench/identify.txt``. What is left of the CPU second:
-pandas and openpyxl (about 0.4 s, imported by the ``mlib.preprocess`` and
-``mlib.datasets`` package ``__init__`` files for the face detector and frame
-reader), numpy and OpenCV (0.3 s), the ONNX parse and forward (0.3 s). Rerun:
+cores at the default profile (a ``results/default/casme2`` run, a 64-frame
+synthetic clip) with ``book/bench/identify.sh`` (``book/bench/identify.txt``,
+7 runs): CPU (user+sys) 1.02 s median (0.96 to 1.05), against 8.30 s for the
+torch path it replaces. The cores were shared with 4 other sessions (load
+average 10 to 13), which stretched wall time to 3.6 s median (torch path: 23.9 s),
+under ``nice`` too; on idle cores the wall time is near the CPU time. What is
+left of the CPU second: imports, chiefly pandas and openpyxl (about 0.4 s of
+0.54 s, pulled in by the ``mlib.preprocess`` and ``mlib.datasets`` package
+``__init__`` files on the way to the face detector and the frame reader); reading
+the 64 frames, Haar face detection (0.03 s: not the cost) and the crops 0.07 s;
+the frozen embedding (resizes, ONNX parse, forward) 0.11 s. Rerun:
 ``book/bench/identify.sh RUN CLIP | tee book/bench/identify.txt``.
 """
 
