@@ -235,3 +235,23 @@ def test_a_gallery_whose_run_is_gone(setup, capsys):
                           gallery["clips"], gallery["embeddings"], gallery["frozen"])
     code, out, err = identify(capsys, "--gallery", moved, setup["folder"])
     assert (code, out, err) == (1, "", f"mlib identify: {moved}: its run {gone} has no checkpoints/best.pt here\n")
+
+
+def test_freeze_declines_other_frame_choices_and_a_disagreeing_export(setup):
+    """A run that does not see the plain window, or an export that does not reproduce the torch path's
+    embeddings, gets no frozen embedding: such a gallery is searched through torch."""
+    import pandas as pd
+
+    from mlib.config import resolve
+    from mlib.openset.embedder import freeze
+    from mlib.openset.gallery import face_window, run_preprocessing
+    from mlib.openset.scores import model_embeddings
+    from mlib.train import load_run
+
+    model, cfg, _ = load_run(setup["run"])
+    clip, _, row = face_window(setup["folder"], run_preprocessing(cfg))
+    static = resolve(cfg, {"data": {"input": "static-apex"}})
+    assert freeze(model, static, run_preprocessing(static), clip[None], np.zeros((1, 8))) is None
+    expected = model_embeddings(model, clip[None], cfg, pd.DataFrame([row]))
+    assert freeze(model, cfg, run_preprocessing(cfg), clip[None], expected) is not None
+    assert freeze(model, cfg, run_preprocessing(cfg), clip[None], -expected) is None
