@@ -55,6 +55,14 @@ def setup(tmp_path_factory):
 def identify(capsys, *args):
     code = cli.main(["identify", *map(str, args)])
     out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return code, out, err
+
+
+def enroll(capsys, *args):
+    code = cli.main(["enroll", *map(str, args)])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
     return code, out, err
 
 
@@ -138,6 +146,8 @@ def test_not_a_gallery(setup, capsys):
 
 def test_a_run_with_another_input_picks_its_frames_from_the_user_clip(setup):
     """A static-apex run embeds the user's clip as its middle (apex) frame repeated."""
+    import pandas as pd
+
     from mlib.core.config import resolve
     from mlib.openset.gallery import face_window, run_preprocessing
     from mlib.openset.scores import model_embeddings
@@ -145,10 +155,10 @@ def test_a_run_with_another_input_picks_its_frames_from_the_user_clip(setup):
 
     model, cfg, _ = load_run(setup["run"])
     clip, _, row = face_window(setup["folder"], run_preprocessing(cfg))
-    assert int(row["apex"].iloc[0]) == 10 and int(row["window_start"].iloc[0]) == 2  # 20 frames: window 2..17
+    assert row["apex"] == 10 and row["window_start"] == 2  # 20 frames: window 2..17
     static = resolve(cfg, {"data": {"input": "static-apex"}})
     apex = clip[10 - 2]
-    np.testing.assert_allclose(model_embeddings(model, clip[None], static, row),
+    np.testing.assert_allclose(model_embeddings(model, clip[None], static, pd.DataFrame([row])),
                                model_embeddings(model, np.repeat(apex[None], len(clip), 0)[None], cfg), atol=1e-6)
 
 
@@ -162,3 +172,86 @@ def test_help_of_mlib_enroll_and_identify_does_not_import_torch():
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert "SUBJECT=PATH" in done.stdout and "--gallery" in done.stdout
     assert done.stdout.splitlines()[-1] == "False"
+
+
+def test_the_frozen_embedding_answers_as_the_run_does_through_torch(setup):
+    """identify by the gallery's frozen embedding (numpy and OpenCV) ranks the same candidates with the same
+    scores as the same gallery without it, which embeds the clip with the run's network through torch."""
+    from mlib.openset.gallery import identify
+
+    gallery = read_gallery(setup["gallery"])
+    assert gallery["frozen"] is not None and gallery["template_subjects"] == ["anna", "ben"]
+    through_torch = write_gallery(setup["base"] / "through_torch.npz", gallery["meta"], gallery["subjects"],
+                                  gallery["clips"], gallery["embeddings"])
+    assert read_gallery(through_torch)["frozen"] is None
+    for clip in (setup["folder"], setup["mp4"], write_folder(setup["base"] / "carl", face_frames(3, 24))):
+        fast, slow = identify(setup["gallery"], clip), identify(through_torch, clip)
+        assert [name for name, _ in fast["ranked"]] == [name for name, _ in slow["ranked"]]
+        np.testing.assert_allclose([s for _, s in fast["ranked"]], [s for _, s in slow["ranked"]], atol=1e-6)
+        assert fast["answer"] == slow["answer"]
+
+
+def test_the_frozen_resize_rounds_as_torch_does(setup):
+    """The evaluation path's two antialiased resizes, frozen as matrices, give torch's model input to the bit."""
+    import torch
+
+    from mlib.training.clips import fit_clip, make_inputs
+    from mlib.openset.embedder import resize_matrix, _resize
+
+    window = np.random.default_rng(0).integers(0, 256, size=(16, 48, 48, 3), dtype=np.uint8)
+    expected = make_inputs(fit_clip(window, 16, 37)[None], 32)
+    frames = np.clip(np.round(_resize(window.astype(np.float32), resize_matrix(48, 37))), 0, 255)
+    assert np.array_equal(frames, fit_clip(window, 16, 37).numpy())
+    got = _resize(frames / np.float32(255), resize_matrix(37, 32))
+    assert torch.equal((torch.from_numpy(got[None]).permute(0, 4, 1, 2, 3) - 0.45) / 0.225, expected)
+
+
+def test_identify_by_the_frozen_embedding_does_not_import_torch(setup):
+    import subprocess
+    import sys
+
+    script = (f"import sys\nfrom mlib.commands import cli\ncode = cli.main(['identify', '--gallery', {str(setup['gallery'])!r}, "
+              f"{str(setup['folder'])!r}])\nprint(code, 'torch' in sys.modules, 'sklearn' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[-1] == "0 False False"
+
+
+def test_enroll_refuses_a_bad_clip_in_one_line_and_keeps_the_gallery(setup, capsys):
+    before = setup["gallery"].read_bytes()
+    bad = setup["base"] / "broken_enrol.mp4"
+    bad.write_bytes(b"\x00garbage" * 20)
+    code, out, err = enroll(capsys, "--run", setup["run"], "--out", setup["gallery"], f"dora={bad}")
+    assert (code, out, err) == (3, "", f"mlib enroll: {bad}: OpenCV cannot open or decode this video\n")
+    blank = write_folder(setup["base"] / "blank_enrol", [np.full((120, 160, 3), 128, np.uint8)] * 20)
+    code, out, err = enroll(capsys, "--run", setup["run"], "--out", setup["gallery"], f"dora={blank}")
+    assert (code, out, err) == (4, "", f"mlib enroll: {blank}: no face found on the window's first or middle frame\n")
+    assert setup["gallery"].read_bytes() == before
+
+
+def test_a_gallery_whose_run_is_gone(setup, capsys):
+    gallery = read_gallery(setup["gallery"])
+    gone = setup["base"] / "no_such_run"
+    moved = write_gallery(setup["base"] / "gone.npz", {**gallery["meta"], "run": str(gone)}, gallery["subjects"],
+                          gallery["clips"], gallery["embeddings"], gallery["frozen"])
+    code, out, err = identify(capsys, "--gallery", moved, setup["folder"])
+    assert (code, out, err) == (1, "", f"mlib identify: {moved}: its run {gone} has no checkpoints/best.pt here\n")
+
+
+def test_freeze_declines_other_frame_choices_and_a_disagreeing_export(setup):
+    """A run that does not see the plain window, or an export that does not reproduce the torch path's
+    embeddings, gets no frozen embedding: such a gallery is searched through torch."""
+    import pandas as pd
+
+    from mlib.core.config import resolve
+    from mlib.openset.embedder import freeze
+    from mlib.openset.gallery import face_window, run_preprocessing
+    from mlib.openset.scores import model_embeddings
+    from mlib.training.train import load_run
+
+    model, cfg, _ = load_run(setup["run"])
+    clip, _, row = face_window(setup["folder"], run_preprocessing(cfg))
+    static = resolve(cfg, {"data": {"input": "static-apex"}})
+    assert freeze(model, static, run_preprocessing(static), clip[None], np.zeros((1, 8))) is None
+    expected = model_embeddings(model, clip[None], cfg, pd.DataFrame([row]))
+    assert freeze(model, cfg, run_preprocessing(cfg), clip[None], expected) is not None
+    assert freeze(model, cfg, run_preprocessing(cfg), clip[None], -expected) is None

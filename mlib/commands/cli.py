@@ -42,8 +42,8 @@ COMMANDS = {
     "ensemble": ("mlib.commands.ensemble", "vote over the saved predictions of finished runs"),
     "gradcam": ("mlib.commands.gradcam", "Grad-CAM maps, figures and localisation scores for a run"),
     "baseline": ("mlib.commands.baseline", "the paper's Table 4 baseline: LBP-TOP / LGBP / FHOFO features and an SVM"),
-    "enroll": ("mlib.openset.enroll", "add people a run never saw to a gallery from their clips (frames or video)"),
-    "identify": ("mlib.openset.identify", "rank a gallery's people for a clip, or answer unknown"),
+    "enroll": ("mlib.commands.enroll", "add people a run never saw to a gallery from their clips (frames or video)"),
+    "identify": ("mlib.commands.identify", "rank a gallery's people for a clip, or answer unknown"),
     "study": ("mlib.commands.study", "run the whole study for a profile: the notebooks, executed into the book"),
     "cost": ("mlib.commands.cost", "the performance page: GPU-hours of the full study from mlib bench files"),
 }

@@ -11,12 +11,32 @@ where neither shows a face the clip is refused (preparation falls back to the
 centre of the frame; a user's clip gets told instead). A cache of an
 already-cropped release (``cropped``) takes the whole frame.
 
-The gallery (``.npz``) holds every enrolled clip's embedding and subject, the
-run it was made with (folder and checkpoint digest) and that run's preprocessing,
-and the "unknown" threshold: the lowest cosine score whose false-match rate on
-the run's TRAINING subjects' validation clips (against the other training
-subjects' templates) is at most the stated FMR. A gallery is searched only with
-the run and preprocessing that made it.
+The gallery (``.npz``) holds every enrolled clip's embedding and subject, each
+subject's template, the run it was made with (folder and checkpoint digest) and
+that run's preprocessing, the "unknown" threshold: the lowest cosine score whose
+false-match rate on the run's TRAINING subjects' validation clips (against the
+other training subjects' templates) is at most the stated FMR, and the run's
+frozen embedding (:mod:`mlib.openset.embedder`: ONNX run by OpenCV, for runs that
+see the plain window). A gallery is searched only with the run and preprocessing
+that made it (the run's config, cache settings and checkpoint digest are checked).
+
+Speed (issue 22: under 2 s on a 2-core CPU at the default size, model loading
+included): ``mlib identify`` imports neither torch nor scikit-learn when the
+gallery holds a frozen embedding; torch, torchvision and pytorchvideo took about
+3.5 s of the 8 s CPU the torch path needed, scikit-learn (via ``scores``) 1.5 s, the
+forward pass 0.4 s (the first one 2 s). Measured on the reference machine's 2
+cores at the default profile (a ``results/default/casme2`` run, a 64-frame
+synthetic clip) with ``book/bench/identify.sh`` (``book/bench/identify.txt``,
+7 runs): CPU (user+sys) 1.02 s median (0.96 to 1.05), against 8.30 s for the
+torch path it replaces. The cores were shared with 4 other sessions (load
+average 10 to 13), which stretched wall time to 3.6 s median (torch path: 23.9 s),
+under ``nice`` too; on idle cores the wall time is near the CPU time. What is
+left of the CPU second: imports, chiefly pandas and openpyxl (about 0.4 s of
+0.54 s, pulled in by the ``mlib.preprocess`` and ``mlib.datasets`` package
+``__init__`` files on the way to the face detector and the frame reader); reading
+the 64 frames, Haar face detection (0.03 s: not the cost) and the crops 0.07 s;
+the frozen embedding (resizes, ONNX parse, forward) 0.11 s. Rerun:
+``book/bench/identify.sh RUN CLIP | tee book/bench/identify.txt``.
 """
 
 from __future__ import annotations
@@ -28,11 +48,9 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-import pandas as pd
 
-from mlib.core.io import atomic_path
 
-FORMAT = "mlib-gallery-1"
+FORMAT = "mlib-gallery-2"  # 2: templates and the frozen embedding stored
 
 
 class GalleryError(ValueError):
@@ -107,7 +125,7 @@ def run_preprocessing(cfg: dict) -> dict:
             "sampling": cfg["data"]["sampling"], "input": cfg["data"]["input"]}
 
 
-def face_window(path: str | Path, preprocessing: dict) -> tuple[np.ndarray, str, pd.DataFrame]:
+def face_window(path: str | Path, preprocessing: dict) -> tuple[np.ndarray, str, dict]:
     """The clip's uint8 ``(W, S, S, 3)`` face window by the run's preprocessing, a note ('' or padding), and
     its index row as a cache would hold it (frame numbers = positions, apex = the middle frame), which
     runs with another ``data.input`` or ``data.sampling`` need to pick their frames."""
@@ -131,7 +149,7 @@ def face_window(path: str | Path, preprocessing: dict) -> tuple[np.ndarray, str,
                                   f"repeating its first and last frames, as in preparation")
     row = {"clip_key": Path(path).name, "window_start": win.start, "window_end": win.end,
            "pad_before": win.pad_before, "pad_after": win.pad_after, "apex": win.apex_pos}
-    return clip, note, pd.DataFrame([row])
+    return clip, note, row
 
 
 def checkpoint_digest(run_dir: str | Path) -> str:
@@ -143,16 +161,25 @@ def checkpoint_digest(run_dir: str | Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def write_gallery(path: str | Path, meta: dict, subjects: Sequence[str], clips: Sequence[str], embeddings: np.ndarray) -> Path:
-    """Write a gallery atomically (``np.savez``; text as unicode arrays, ``meta`` as JSON)."""
+def write_gallery(path: str | Path, meta: dict, subjects: Sequence[str], clips: Sequence[str], embeddings: np.ndarray,
+                  frozen: dict | None = None) -> Path:
+    """Write a gallery atomically (``np.savez``; text as unicode arrays, ``meta`` as JSON), with each subject's
+    template (:func:`mlib.openset.scores.templates`) and the run's frozen embedding (``mlib.openset.embedder``),
+    if any, so that ``mlib identify`` computes neither."""
+    from mlib.core.io import atomic_path
+    from mlib.openset.embedder import KEYS
+    from mlib.openset.scores import templates
+
     embeddings = np.asarray(embeddings, dtype=np.float64)
     if embeddings.ndim != 2 or len(embeddings) != len(subjects) or len(clips) != len(subjects):
         raise ValueError(f"{path}: {len(subjects)} subjects, {len(clips)} clips and embeddings {embeddings.shape} disagree")
+    vectors, names = templates(embeddings, subjects) if len(subjects) else (embeddings, [])
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as handle:
             np.savez(handle, format=np.array(FORMAT), meta=np.array(json.dumps(meta, sort_keys=True)),
                      subjects=np.array(list(subjects), dtype=str), clips=np.array(list(clips), dtype=str),
-                     embeddings=embeddings)
+                     embeddings=embeddings, templates=vectors, template_subjects=np.array(names, dtype=str),
+                     **{f"frozen_{key}": frozen[key] for key in (KEYS if frozen else ())})
     return Path(path)
 
 
@@ -165,8 +192,11 @@ def read_gallery(path: str | Path) -> dict:
         with np.load(path, allow_pickle=False) as data:
             if str(data["format"]) != FORMAT:
                 raise KeyError("format")
+            frozen = {key.removeprefix("frozen_"): data[key] for key in data.files if key.startswith("frozen_")}
             return {"meta": json.loads(str(data["meta"])), "subjects": [str(s) for s in data["subjects"]],
-                    "clips": [str(c) for c in data["clips"]], "embeddings": data["embeddings"]}
+                    "clips": [str(c) for c in data["clips"]], "embeddings": data["embeddings"],
+                    "templates": data["templates"], "template_subjects": [str(s) for s in data["template_subjects"]],
+                    "frozen": frozen or None}
     except (OSError, ValueError, KeyError) as exc:
         raise GalleryError(f"{path}: not a gallery written by mlib enroll ({exc})") from None
 
@@ -201,7 +231,11 @@ def validation_threshold(model, cfg: dict, fmr: float) -> float:
 
 
 def enroll(run_dir: str | Path, out: str | Path, entries: Sequence[tuple[str, str]], fmr: float = 0.01) -> tuple[Path, list[str]]:
-    """Add ``(subject, clip path)`` entries to gallery ``out`` (made if absent); returns it and the notes."""
+    """Add ``(subject, clip path)`` entries to gallery ``out`` (made if absent); returns it and the notes.
+    A new gallery also keeps the run's frozen embedding (``mlib.openset.embedder``), checked on these clips."""
+    import pandas as pd
+
+    from mlib.openset.embedder import freeze
     from mlib.openset.scores import model_embeddings
     from mlib.training.train import load_run
 
@@ -213,25 +247,46 @@ def enroll(run_dir: str | Path, out: str | Path, entries: Sequence[tuple[str, st
     else:
         meta = {"run": str(Path(run_dir).resolve()), "checkpoint": checkpoint_digest(run_dir), "preprocessing": preprocessing,
                 "fmr": fmr, "threshold": validation_threshold(model, cfg, fmr)}
-        gallery = {"meta": meta, "subjects": [], "clips": [], "embeddings": np.zeros((0, model.classifier().in_features))}
+        gallery = {"meta": meta, "subjects": [], "clips": [], "embeddings": np.zeros((0, model.classifier().in_features)),
+                   "frozen": None}
     windows, rows, notes = [], [], []
     for subject, clip_path in entries:
         clip, note, row = face_window(clip_path, preprocessing)
         windows.append(clip)
         rows.append(row)
         notes += [note] if note else []
-    x = model_embeddings(model, np.stack(windows), cfg, pd.concat(rows, ignore_index=True))
+    windows = np.stack(windows)
+    x = model_embeddings(model, windows, cfg, pd.DataFrame(rows))
+    frozen = gallery["frozen"] if gallery["subjects"] else freeze(model, cfg, preprocessing, windows, x)
+    if frozen is None:
+        notes.append(f"{out}: run {run_dir} is searched through torch (its frames are not the plain window, or its "
+                     f"frozen embedding disagreed): mlib identify takes seconds more")
     written = write_gallery(out, gallery["meta"], gallery["subjects"] + [s for s, _ in entries],
                             gallery["clips"] + [str(Path(p).resolve()) for _, p in entries],
-                            np.concatenate([gallery["embeddings"], x]))
+                            np.concatenate([gallery["embeddings"], x]), frozen)
     return written, notes
 
 
-def identify(gallery_path: str | Path, clip_path: str | Path, run_dir: str | Path | None = None) -> dict:
-    """Search a gallery with a clip: candidates ranked by cosine score, the answer ("unknown" below the
-    gallery's threshold), the threshold and any note. ``run_dir`` None: the gallery's own run."""
-    from mlib.openset.scores import cosine_scores, model_embeddings, templates
+def probe_embedding(gallery: dict, run_dir: str | Path, clip: np.ndarray, row: dict) -> np.ndarray:
+    """The ``(1, D)`` embedding of a face window: by the gallery's frozen embedding (numpy and OpenCV, no
+    torch), else by the run's network through torch (:func:`mlib.openset.scores.model_embeddings`)."""
+    if gallery["frozen"] is not None:
+        from mlib.openset.embedder import embed
+
+        return embed(gallery["frozen"], clip[None])
+    import pandas as pd
+
+    from mlib.openset.scores import model_embeddings
     from mlib.training.train import load_run
+
+    model, cfg, _ = load_run(run_dir)
+    return model_embeddings(model, clip[None], cfg, pd.DataFrame([row]))
+
+
+def identify(gallery_path: str | Path, clip_path: str | Path, run_dir: str | Path | None = None) -> dict:
+    """Search a gallery with a clip: candidates ranked by cosine score with the subjects' templates, the answer
+    ("unknown" below the gallery's threshold), the threshold and any note. ``run_dir`` None: the gallery's own run."""
+    from mlib.core.config import load_yaml
 
     gallery = read_gallery(gallery_path)
     if not gallery["subjects"]:
@@ -240,13 +295,12 @@ def identify(gallery_path: str | Path, clip_path: str | Path, run_dir: str | Pat
     run_dir = meta["run"] if run_dir is None else run_dir
     if not (Path(run_dir) / "checkpoints" / "best.pt").is_file():
         raise GalleryError(f"{gallery_path}: its run {run_dir} has no checkpoints/best.pt here")
-    model, cfg, _ = load_run(run_dir)
-    preprocessing = run_preprocessing(cfg)
+    preprocessing = run_preprocessing(load_yaml(Path(run_dir) / "config.yaml"))
     check_same_run(gallery_path, meta, run_dir, preprocessing)
     clip, note, row = face_window(clip_path, preprocessing)
-    gallery_x, names = templates(gallery["embeddings"], gallery["subjects"])
-    scores = cosine_scores(model_embeddings(model, clip[None], cfg, row), gallery_x)[0]
+    probe = probe_embedding(gallery, run_dir, clip, row)[0]
+    scores = gallery["templates"] @ (probe / np.linalg.norm(probe))  # templates are unit-length: cosine scores
     order = np.argsort(-scores, kind="stable")
-    ranked = [(names[i], float(scores[i])) for i in order]
+    ranked = [(gallery["template_subjects"][i], float(scores[i])) for i in order]
     answer = ranked[0][0] if ranked[0][1] >= meta["threshold"] else "unknown"
     return {"ranked": ranked, "answer": answer, "threshold": meta["threshold"], "fmr": meta["fmr"], "note": note}

@@ -11,9 +11,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mlib.synth.layouts import MANIFEST, TRUTH_DIR
-
-
 class DataError(ValueError):
     """A cache or split file that does not follow ``book/formats.md``."""
 
@@ -35,6 +32,8 @@ def read_cache_settings(cache_dir: str | Path) -> dict:
 
 def root_is_synthetic(root: str | Path) -> bool:
     """Whether a database root holds the synthetic corpus (``mlib synth`` wrote its manifest or truth there)."""
+    from mlib.synth.layouts import MANIFEST, TRUTH_DIR  # here: reading a cache's settings needs no synth import
+
     root = Path(root)
     return (root / TRUTH_DIR).is_dir() or (root / MANIFEST).is_file()
 
