@@ -15,7 +15,7 @@ PROFILE ?= default
 DATA_ROOT ?=
 PROFILE_FILE := configs/profiles/$(PROFILE).yaml
 
-.PHONY: help setup test study book reproduce clean-results
+.PHONY: help setup lint test study book reproduce clean-results
 help:  ## list the targets
 	@grep -E '^[a-z][a-zA-Z_.-]*:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
@@ -29,8 +29,12 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 
 setup: $(STAMP)  ## create .venv with the pinned environment and the `mlib` Jupyter kernel
 
+lint: setup  ## ruff: the lint rules and the formatting of pyproject.toml (make lint FIX=1 applies them)
+	$(VENV)/bin/ruff check $(if $(FIX),--fix) .
+	$(VENV)/bin/ruff format $(if $(FIX),,--check) .
+
 TEST_WORKERS ?= 2
-test: setup  ## run the test suite (TEST_WORKERS pytest processes, one test file each at a time)
+test: lint  ## lint, then the test suite (TEST_WORKERS pytest processes, one test file each at a time)
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 study: setup  ## run the study's notebooks at PROFILE (default: default) into book/executed

@@ -11,7 +11,8 @@ import torch
 
 from mlib.core.config import resolve
 from mlib.preprocess.cache_settings import cache_is_synthetic, root_is_synthetic
-from mlib.training.clips import DataError, evaluation_inputs, load_clip_arrays, load_clip_table, make_inputs, run_working_size
+from mlib.training.clips import DataError, evaluation_inputs, load_clip_arrays, load_clip_table, make_inputs
+from mlib.training.plan import RunPlan
 from tiny_caches import write_split, write_tiny_cache
 
 
@@ -71,10 +72,10 @@ def test_a_missing_or_incomplete_index_is_refused_with_the_file_named(tmp_path):
 def test_evaluation_inputs_take_the_runs_working_side_then_the_model_size(tmp_path):
     cache = write_tiny_cache(tmp_path, subjects=2, clips_per_subject=1, window=6, side=40)
     cfg = resolve(None, {"model": {"frames": 4, "size": 16}, "train": {"crop_scale": [0.25, 1.0], "augment": True}})
-    assert run_working_size(cfg) == 32  # the smallest crop (a quarter of the area) still has 16 px
-    assert run_working_size({**cfg, "train": {**cfg["train"], "augment": False}}) == 16
+    assert RunPlan.of(cfg).working_size == 32  # the smallest crop (a quarter of the area) still has 16 px
+    assert RunPlan.of({**cfg, "train": {**cfg["train"], "augment": False}}).working_size == 16
     files = ["clips/casme2_01_EP00.npy", "clips/casme2_02_EP00.npy"]
-    inputs = evaluation_inputs(cfg, cache, files)
+    inputs = evaluation_inputs(RunPlan.of(cfg), cache, files)
     assert inputs.shape == (2, 3, 4, 16, 16)
     # the same path as training's arrays: resized once to 32 px, then to 16 px (not straight from 40 px)
     assert torch.equal(inputs, make_inputs(load_clip_arrays(cache, files, 4, 32), 16))

@@ -149,17 +149,18 @@ def test_a_run_with_another_input_picks_its_frames_from_the_user_clip(setup):
     import pandas as pd
 
     from mlib.core.config import resolve
+    from mlib.training.plan import RunPlan
     from mlib.openset.gallery import face_window, run_preprocessing
     from mlib.openset.scores import model_embeddings
     from mlib.training.train import load_run
 
-    model, cfg, _ = load_run(setup["run"])
-    clip, _, row = face_window(setup["folder"], run_preprocessing(cfg))
+    model, plan, _ = load_run(setup["run"])
+    clip, _, row = face_window(setup["folder"], run_preprocessing(plan.config))
     assert row["apex"] == 10 and row["window_start"] == 2  # 20 frames: window 2..17
-    static = resolve(cfg, {"data": {"input": "static-apex"}})
+    static = RunPlan.of(resolve(plan.config, {"data": {"input": "static-apex"}}))
     apex = clip[10 - 2]
     np.testing.assert_allclose(model_embeddings(model, clip[None], static, pd.DataFrame([row])),
-                               model_embeddings(model, np.repeat(apex[None], len(clip), 0)[None], cfg), atol=1e-6)
+                               model_embeddings(model, np.repeat(apex[None], len(clip), 0)[None], plan), atol=1e-6)
 
 
 def test_help_of_mlib_enroll_and_identify_does_not_import_torch():
@@ -243,15 +244,16 @@ def test_freeze_declines_other_frame_choices_and_a_disagreeing_export(setup):
     import pandas as pd
 
     from mlib.core.config import resolve
+    from mlib.training.plan import RunPlan
     from mlib.openset.embedder import freeze
     from mlib.openset.gallery import face_window, run_preprocessing
     from mlib.openset.scores import model_embeddings
     from mlib.training.train import load_run
 
-    model, cfg, _ = load_run(setup["run"])
-    clip, _, row = face_window(setup["folder"], run_preprocessing(cfg))
-    static = resolve(cfg, {"data": {"input": "static-apex"}})
-    assert freeze(model, static, run_preprocessing(static), clip[None], np.zeros((1, 8))) is None
-    expected = model_embeddings(model, clip[None], cfg, pd.DataFrame([row]))
-    assert freeze(model, cfg, run_preprocessing(cfg), clip[None], expected) is not None
-    assert freeze(model, cfg, run_preprocessing(cfg), clip[None], -expected) is None
+    model, plan, _ = load_run(setup["run"])
+    clip, _, row = face_window(setup["folder"], run_preprocessing(plan.config))
+    static = RunPlan.of(resolve(plan.config, {"data": {"input": "static-apex"}}))
+    assert freeze(model, static, run_preprocessing(static.config), clip[None], np.zeros((1, 8))) is None
+    expected = model_embeddings(model, clip[None], plan, pd.DataFrame([row]))
+    assert freeze(model, plan, run_preprocessing(plan.config), clip[None], expected) is not None
+    assert freeze(model, plan, run_preprocessing(plan.config), clip[None], -expected) is None

@@ -26,14 +26,14 @@ def test_the_embedding_is_what_the_classifier_sees(trained):
     from mlib.preprocess import load_clip, load_index
     from mlib.training.train import load_run, predict
 
-    model, cfg, classes = load_run(trained["run"])
+    model, plan, classes = load_run(trained["run"])
     rows = load_index(trained["cache"]).iloc[:3]
     clips = np.stack([load_clip(trained["cache"], row) for _, row in rows.iterrows()])
-    x = sc.model_embeddings(model, clips, cfg, rows)
+    x = sc.model_embeddings(model, clips, plan, rows)
     assert x.shape == (3, model.classifier().in_features)
     with torch.no_grad():
         logits = model.classifier()(torch.from_numpy(x).float())
-    np.testing.assert_allclose(torch.softmax(logits, 1).numpy(), predict(model, clips, cfg, index_rows=rows), atol=1e-5)
+    np.testing.assert_allclose(torch.softmax(logits, 1).numpy(), predict(model, clips, plan, index_rows=rows), atol=1e-5)
     assert len(classes) == 6  # only fold 0's training subjects are classes
 
 

@@ -136,12 +136,12 @@ def test_a_run_trains_with_the_recipe_and_the_original_sampling(tmp_path):
     run = train(cfg, progress=False)
     lrs = pd.read_csv(run / "history.csv")["lr"].tolist()
     assert lrs == pytest.approx([recipe.lr_at_epoch(e, 0.1, 3) for e in range(3)]) and lrs[0] == 0.01
-    model, run_cfg, classes = load_run(run)
+    model, run_plan, classes = load_run(run)
     assert model.slow_positions.tolist() == [0, 7]  # PySlowFast's linspace(0, 7, 2), not every 4th frame
     test = load_clip_table(cache, split).part("test")
     arrays = np.stack([np.load(cache / name) for name in test["cache_file"]])
     predictions = pd.read_csv(run / "predictions.csv").query("part == 'test'")
-    proba = predict(model, arrays, run_cfg, index_rows=test)
+    proba = predict(model, arrays, run_plan, index_rows=test)
     assert np.allclose(proba, predictions[[PROBA_PREFIX + c for c in classes]].to_numpy())
     with pytest.raises(ValueError, match="index rows are needed"):
-        predict(model, arrays, run_cfg)
+        predict(model, arrays, run_plan)

@@ -212,6 +212,7 @@ def _painted_runner(tmp_path, data, train=None, frames=64):
     from tiny_caches import write_cache, write_split
     from mlib.core.config import resolve
     from mlib.training.clips import load_clip_table
+    from mlib.training.plan import RunPlan
     from mlib.training.train import _Runner
 
     painted = np.repeat(np.arange(64, dtype=np.uint8)[:, None, None, None] * 3, 32, axis=1).repeat(32, axis=2).repeat(3, axis=3)
@@ -220,7 +221,7 @@ def _painted_runner(tmp_path, data, train=None, frames=64):
     cfg = resolve(None, {"data": data, "model": {"frames": frames, "size": 32, "width": 8, "alpha": 4},
                          "train": {"device": "cpu", "augment": False, **(train or {})},
                          "run": {"cache": str(cache), "split": str(split)}})
-    runner = _Runner(cfg, load_clip_table(cache, split), torch.device("cpu"))
+    runner = _Runner(RunPlan.of(cfg), load_clip_table(cache, split), torch.device("cpu"))
     runner.model.net = _Recorder(2)
     return runner
 

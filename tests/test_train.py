@@ -78,18 +78,18 @@ def test_run_folder_follows_the_contract_and_learns(finished_run, tiny):
     assert np.mean(np.array(test_part.y_pred) == np.array(test_part.y_true)) == pytest.approx(metrics["test"]["rank1"])
 
     # The tiny model fits its tiny training set: 100 % rank-1 on the train clips, evaluation preprocessing.
-    model, cfg, classes = load_run(finished_run, which="last")
+    model, plan, classes = load_run(finished_run, which="last")
     table = load_clip_table(cache, split)
     train_clips = table.part("train")
     arrays = np.stack([np.load(cache / f) for f in train_clips["cache_file"]])
-    proba = predict(model, arrays, cfg)
+    proba = predict(model, arrays, plan)
     assert [classes[i] for i in proba.argmax(1)] == list(train_clips["subject"])
-    assert cfg["model"]["frames"] == 8 and classes == ["01", "02", "03", "04"]
+    assert plan.model["frames"] == 8 and classes == ["01", "02", "03", "04"]
 
-    # predict() with the run's config reproduces predictions.csv from the selected checkpoint.
-    best, cfg, _ = load_run(finished_run)
+    # predict() with the run's plan reproduces predictions.csv from the selected checkpoint.
+    best, plan, _ = load_run(finished_run)
     test_files = table.clips.set_index("clip_key").loc[test_part.clip_keys, "cache_file"]
-    again = predict(best, np.stack([np.load(cache / f) for f in test_files]), cfg)
+    again = predict(best, np.stack([np.load(cache / f) for f in test_files]), plan)
     assert np.allclose(again, test_part.proba, atol=1e-5)
 
 

@@ -14,6 +14,7 @@ import torch
 from mlib.core import io
 from mlib.core.config import load_yaml
 from mlib.training.clips import MEAN, STD, evaluation_inputs
+from mlib.training.plan import RunPlan
 from mlib.gradcam.summary import null_summary, summarize
 from mlib.preprocess import load_index
 
@@ -43,11 +44,10 @@ class CamResult:
     def frames(self, clip_keys: Iterable[str] | None = None) -> np.ndarray:
         """The model's view of clips as uint8 RGB (N, T, H, W, 3): the evaluation input, de-normalised."""
         keys = list(self.clips["clip_key"] if clip_keys is None else clip_keys)
-        cfg = load_yaml(self.run_dir / "config.yaml")
-        return to_display(clip_inputs(cfg, self.cache, keys))
+        return to_display(clip_inputs(RunPlan.of(load_yaml(self.run_dir / "config.yaml")), self.cache, keys))
 
 
-def clip_inputs(cfg: dict, cache: str | Path, clip_keys: list[str]) -> torch.Tensor:
+def clip_inputs(plan: RunPlan, cache: str | Path, clip_keys: list[str]) -> torch.Tensor:
     """Float model inputs (N, 3, T, size, size) of cached clips by key, by the run's evaluation path
     (its input plan included: a control run's maps are of the frames it saw)."""
     cache = Path(cache)
@@ -56,7 +56,7 @@ def clip_inputs(cfg: dict, cache: str | Path, clip_keys: list[str]) -> torch.Ten
     if missing:
         raise ValueError(f"{cache / 'index.csv'}: no clip(s) {missing[:5]}")
     rows = index.loc[list(clip_keys)]
-    return evaluation_inputs(cfg, cache, list(rows["cache_file"]), rows)
+    return evaluation_inputs(plan, cache, list(rows["cache_file"]), rows)
 
 
 def to_display(inputs: torch.Tensor) -> np.ndarray:

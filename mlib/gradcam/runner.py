@@ -75,8 +75,8 @@ def gradcam_for_run(
     run_dir = Path(run_dir)
     if target not in TARGET_RULES:
         raise ValueError(f"target={target!r}: expected one of {TARGET_RULES}")
-    model, cfg, classes = load_run(run_dir, "best")
-    cache = Path(cache or cfg["run"]["cache"] or "")
+    model, plan, classes = load_run(run_dir, "best")
+    cache = Path(cache or plan.config["run"]["cache"] or "")
     index = load_index(cache).set_index("clip_key", drop=False)
     synthetic = cache_is_synthetic(cache) is True  # unknown origin counts as REAL data (faces stay private)
     if synthetic and synth_root is None:
@@ -93,13 +93,13 @@ def gradcam_for_run(
         return load_result(out)
 
     width = cached_window(cache / index.loc[keys[0], "cache_file"])
-    indices = frame_indices(width, cfg["model"]["frames"])
+    indices = frame_indices(width, plan.model["frames"])
     unknown = sorted(set(rows["subject"]) - set(classes))
     if unknown:
         raise ValueError(f"{run_dir}: subject(s) {unknown} are not among the run's classes")
     targets = [classes.index(s) for s in rows["subject"]] if target == "true" else None
     model.to(resolve_device(device))
-    inputs = clip_inputs(cfg, cache, keys)
+    inputs = clip_inputs(plan, cache, keys)
     cams, logits = cams_and_logits(model, inputs, targets, pathway, batch_size, progress)
     predicted = logits.argmax(axis=1)
     frames = to_display(inputs).astype(np.float32) / 255.0
@@ -116,7 +116,7 @@ def gradcam_for_run(
         inside = {}
         if synth_root is not None:
             mask, curve, inside["truth_inside_crop"] = synthetic_truth(synth_root, row, width, indices,
-                                                                       cfg["model"]["size"])
+                                                                       plan.model["size"])
             truth_masks.append(mask)
             truth_curves.append(curve)
         regions.append(clip_regions(frames[i], marks["apex_frame"], top_percent=top_percent,

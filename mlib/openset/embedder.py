@@ -76,16 +76,16 @@ def _onnx_bytes(model, side: int) -> np.ndarray:
     return np.frombuffer(buffer.getvalue(), dtype=np.uint8)
 
 
-def freeze(model, cfg: dict, preprocessing: dict, windows: np.ndarray, expected: np.ndarray) -> dict | None:
+def freeze(model, plan, preprocessing: dict, windows: np.ndarray, expected: np.ndarray) -> dict | None:
     """The frozen embedding of a run (arrays by :data:`KEYS`), or None where the run's frame choice is not
     the plain window or the frozen path does not reproduce ``expected``, the torch path's embeddings of
     ``windows``."""
-    from mlib.training.clips import MEAN, STD, frame_indices, run_working_size
+    from mlib.training.clips import MEAN, STD, frame_indices
 
     if not freezable(preprocessing):
         return None
     window, face = preprocessing["window"], preprocessing["face_size"]
-    work = min(run_working_size(cfg), face)
+    work = min(plan.working_size, face)
     frozen = {"positions": frame_indices(window, model.frames), "resize_work": resize_matrix(face, work),
               "resize_model": resize_matrix(work, model.size), "normalise": np.array([MEAN, STD], dtype=np.float32), "onnx": _onnx_bytes(model, model.size)}
     from mlib.openset.scores import unit

@@ -216,17 +216,18 @@ def check_same_run(path: str | Path, meta: dict, run_dir: str | Path, preprocess
         raise GalleryMismatch(f"{path}: made with preprocessing {theirs}; run {run} now has {ours}")
 
 
-def validation_threshold(model, cfg: dict, fmr: float) -> float:
+def validation_threshold(model, plan, fmr: float) -> float:
     """The "unknown" threshold at ``fmr`` on the run's training subjects' validation scores."""
     from mlib.openset.measures import threshold_at_fmr
     from mlib.openset.scores import cache_embeddings, validation_impostor_scores
     from mlib.preprocess.splits import load_split
 
-    split = load_split(cfg["run"]["split"])
+    run = plan.config["run"]
+    split = load_split(run["split"])
     split = split[split["part"].isin(("train", "val"))].reset_index(drop=True)
     if not (split["part"] == "val").any():
-        raise GalleryError(f"{cfg['run']['split']}: no validation clips to fix the unknown threshold on")
-    x = cache_embeddings(model, cfg, cfg["run"]["cache"], split["clip_key"])
+        raise GalleryError(f"{run['split']}: no validation clips to fix the unknown threshold on")
+    x = cache_embeddings(model, plan, run["cache"], split["clip_key"])
     return threshold_at_fmr(validation_impostor_scores(x, split), fmr)
 
 
@@ -239,14 +240,14 @@ def enroll(run_dir: str | Path, out: str | Path, entries: Sequence[tuple[str, st
     from mlib.openset.scores import model_embeddings
     from mlib.training.train import load_run
 
-    model, cfg, _ = load_run(run_dir)
-    preprocessing = run_preprocessing(cfg)
+    model, plan, _ = load_run(run_dir)
+    preprocessing = run_preprocessing(plan.config)
     if Path(out).exists():
         gallery = read_gallery(out)
         check_same_run(out, gallery["meta"], run_dir, preprocessing)
     else:
         meta = {"run": str(Path(run_dir).resolve()), "checkpoint": checkpoint_digest(run_dir), "preprocessing": preprocessing,
-                "fmr": fmr, "threshold": validation_threshold(model, cfg, fmr)}
+                "fmr": fmr, "threshold": validation_threshold(model, plan, fmr)}
         gallery = {"meta": meta, "subjects": [], "clips": [], "embeddings": np.zeros((0, model.classifier().in_features)),
                    "frozen": None}
     windows, rows, notes = [], [], []
@@ -256,8 +257,8 @@ def enroll(run_dir: str | Path, out: str | Path, entries: Sequence[tuple[str, st
         rows.append(row)
         notes += [note] if note else []
     windows = np.stack(windows)
-    x = model_embeddings(model, windows, cfg, pd.DataFrame(rows))
-    frozen = gallery["frozen"] if gallery["subjects"] else freeze(model, cfg, preprocessing, windows, x)
+    x = model_embeddings(model, windows, plan, pd.DataFrame(rows))
+    frozen = gallery["frozen"] if gallery["subjects"] else freeze(model, plan, preprocessing, windows, x)
     if frozen is None:
         notes.append(f"{out}: run {run_dir} is searched through torch (its frames are not the plain window, or its "
                      f"frozen embedding disagreed): mlib identify takes seconds more")
@@ -279,8 +280,8 @@ def probe_embedding(gallery: dict, run_dir: str | Path, clip: np.ndarray, row: d
     from mlib.openset.scores import model_embeddings
     from mlib.training.train import load_run
 
-    model, cfg, _ = load_run(run_dir)
-    return model_embeddings(model, clip[None], cfg, pd.DataFrame([row]))
+    model, plan, _ = load_run(run_dir)
+    return model_embeddings(model, clip[None], plan, pd.DataFrame([row]))
 
 
 def identify(gallery_path: str | Path, clip_path: str | Path, run_dir: str | Path | None = None) -> dict:

@@ -47,7 +47,7 @@ def cosine_scores(probes: np.ndarray, gallery: np.ndarray) -> np.ndarray:
     return unit(probes) @ unit(gallery).T
 
 
-def model_embeddings(model, clips, cfg: dict | None = None, index_rows: pd.DataFrame | None = None,
+def model_embeddings(model, clips, plan=None, index_rows: pd.DataFrame | None = None,
                      batch_size: int = 8) -> np.ndarray:
     """The head's input (both pathways pooled and concatenated) per clip, by the run's evaluation path."""
     from mlib.training.train import predict
@@ -56,7 +56,7 @@ def model_embeddings(model, clips, cfg: dict | None = None, index_rows: pd.DataF
     hook = model.classifier().register_forward_pre_hook(
         lambda _module, inputs: captured.append(inputs[0].detach().reshape(len(inputs[0]), -1).double().cpu().numpy()))
     try:
-        predict(model, clips, cfg, batch_size=batch_size, index_rows=index_rows)
+        predict(model, clips, plan, batch_size=batch_size, index_rows=index_rows)
     finally:
         hook.remove()
     return np.concatenate(captured) if captured else np.zeros((0, model.classifier().in_features))
@@ -66,17 +66,17 @@ def run_embeddings(run_dir: str | Path, clip_keys: Sequence[str], cache: str | P
     """Embeddings of cached clips (by key) with a run's best model; ``cache`` defaults to the run's."""
     from mlib.training.train import load_run
 
-    model, cfg, _ = load_run(run_dir)
-    return cache_embeddings(model, cfg, Path(cache or cfg["run"]["cache"]), clip_keys)
+    model, plan, _ = load_run(run_dir)
+    return cache_embeddings(model, plan, Path(cache or plan.config["run"]["cache"]), clip_keys)
 
 
-def cache_embeddings(model, cfg: dict, cache: str | Path, clip_keys: Sequence[str]) -> np.ndarray:
-    """Embeddings of cached clips (by key) with a loaded model and its run's config."""
+def cache_embeddings(model, plan, cache: str | Path, clip_keys: Sequence[str]) -> np.ndarray:
+    """Embeddings of cached clips (by key) with a loaded model and its run's plan (``load_run``)."""
     from mlib.preprocess import load_clip, load_index
 
     rows = load_index(cache).set_index("clip_key", drop=False).loc[list(clip_keys)].reset_index(drop=True)
     clips = np.stack([load_clip(cache, row) for _, row in rows.iterrows()])
-    return model_embeddings(model, clips, cfg, rows)
+    return model_embeddings(model, clips, plan, rows)
 
 
 def standardiser(x_training: np.ndarray):

@@ -43,7 +43,8 @@ import torch
 import torch.nn.functional as F
 
 from mlib.core import io
-from mlib.training.clips import make_inputs, working_size
+from mlib.training.clips import make_inputs
+from mlib.training.plan import working_size
 from mlib.training.models import build_slowfast, count_parameters
 from mlib.training.train import FastPath, backend_settings
 

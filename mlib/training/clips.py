@@ -14,7 +14,7 @@ the GPU too): a random resized crop per clip (the same box for all its frames),
 colour jitter and an optional flip when augmenting; a plain resize otherwise.
 
 Evaluation (validation, test, prediction, Grad-CAM) always takes one path,
-:func:`evaluation_inputs`: the run's working side (:func:`run_working_size`), then a
+:func:`evaluation_inputs`: the run's working side (``RunPlan.working_size``), then a
 plain resize to the model's size.
 
 Normalisation: pixel / 255, then (x - 0.45) / 0.225 on every channel, the
@@ -24,21 +24,25 @@ sees inputs on the scale it was trained on).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from mlib.training import recipe
-from mlib.inputs import InputPlan, apex_positions
+from mlib.inputs import apex_positions
 from mlib.preprocess import load_index
 from mlib.preprocess.cache_settings import DataError
 from mlib.preprocess.splits import untrained_allowed
+
+if TYPE_CHECKING:
+    from mlib.training.plan import RunPlan
 
 MEAN = 0.45
 STD = 0.225
@@ -113,20 +117,6 @@ def frame_indices(window: int, frames: int) -> np.ndarray:
     return np.round(np.linspace(0, window - 1, frames)).astype(np.int64)
 
 
-def working_size(size: int, crop_scale: tuple[float, float] | list[float], augment: bool) -> int:
-    """Side kept in memory: large enough that the smallest random crop still has ``size`` pixels."""
-    if not augment:
-        return size
-    return int(math.ceil(size / math.sqrt(max(min(crop_scale), 1e-3))))
-
-
-def run_working_size(cfg: Mapping) -> int:
-    """The working side of a run: :func:`working_size` of its ``model.size`` and the ``train``
-    settings it trains with (:func:`mlib.training.recipe.effective_config`)."""
-    train = recipe.effective_config(cfg)["train"]
-    return working_size(cfg["model"]["size"], train["crop_scale"], bool(train["augment"]))
-
-
 def fit_clip(array: np.ndarray, frames: int, side: int) -> torch.Tensor:
     """One cached uint8 (W, S, S, 3) clip -> uint8 tensor (frames, side', side', 3), ``side' = min(side, S)``:
     ``frames`` frames sampled evenly, resized (antialiased) only when the cache is larger."""
@@ -176,32 +166,32 @@ def load_clip_arrays(cache_dir: str | Path, files: list[str], frames: int, side:
     return out
 
 
-def evaluation_select(cfg: Mapping, index_rows: pd.DataFrame | None, window: int):
+def evaluation_select(plan: RunPlan, index_rows: pd.DataFrame | None, window: int):
     """The run's evaluation frame choice for :func:`load_clip_arrays`: None for the plain window
     sampling, else ``select(i, array)`` by the run's input plan (``data.sampling``, ``data.input``),
     which needs the clips' cache index rows (clip key and window placement), in order."""
-    plan = InputPlan.from_config(cfg)
-    if plan.is_default:
+    inputs = plan.inputs
+    if inputs.is_default:
         return None
     if index_rows is None:
-        raise DataError(f"data.input={plan.input}, data.sampling={plan.sampling}: the clips' index rows are needed")
+        raise DataError(f"data.input={inputs.input}, data.sampling={inputs.sampling}: the clips' index rows are needed")
     apexes, keys = apex_positions(index_rows, window), list(index_rows["clip_key"])
-    return lambda i, array: plan.eval_frames(array, keys[i], apexes[i])
+    return lambda i, array: inputs.eval_frames(array, keys[i], apexes[i])
 
 
-def evaluation_inputs(cfg: Mapping, cache_dir: str | Path, files: Sequence[str],
+def evaluation_inputs(plan: RunPlan, cache_dir: str | Path, files: Sequence[str],
                       index_rows: pd.DataFrame | None = None) -> torch.Tensor:
     """Float model inputs ``(N, 3, T, size, size)`` of cached clips by a run's evaluation path.
 
     Frames are chosen by the run's input plan (:func:`evaluation_select`; ``index_rows`` needed
     unless it is the plain window), resized to the run's working side as in training
-    (:func:`run_working_size`), then resized to ``model.size`` without augmentation.
+    (``plan.working_size``), then resized to ``model.size`` without augmentation.
     """
     files = list(files)
     window = cached_window(Path(cache_dir) / files[0]) if files else 0
-    select = evaluation_select(cfg, index_rows, window)
-    arrays = load_clip_arrays(cache_dir, files, cfg["model"]["frames"], run_working_size(cfg), select)
-    return make_inputs(arrays, cfg["model"]["size"])
+    select = evaluation_select(plan, index_rows, window)
+    arrays = load_clip_arrays(cache_dir, files, plan.model["frames"], plan.working_size, select)
+    return make_inputs(arrays, plan.model["size"])
 
 
 def _random_boxes(n: int, crop_scale, generator: torch.Generator, short_side_jitter=None) -> torch.Tensor:

@@ -33,7 +33,8 @@ from mlib.training.bn_chunks import chunked_step
 from mlib.core.config import ConfigError, config_hash, load_yaml
 from mlib.preprocess.cache_settings import read_cache_settings
 from mlib.training.clips import (ClipTable, cached_window, evaluation_select, load_clip_arrays, load_clip_table, make_inputs,
-                                 run_working_size, fit_clip)
+                                 fit_clip)
+from mlib.training.plan import RunPlan
 from mlib.core.metrics import PROBA_PREFIX, predicted_labels, summarize
 from mlib.inputs import InputPlan, apex_positions
 from mlib.training.models import SlowFastIdentifier, build_slowfast
@@ -249,13 +250,14 @@ def _load_checkpoint(path: Path) -> dict:
 class _Runner:
     """The model, its inputs and the speed settings of one run on one device."""
 
-    def __init__(self, cfg: dict, table: ClipTable, device: torch.device):
+    def __init__(self, plan: RunPlan, table: ClipTable, device: torch.device):
+        cfg = plan.effective
         tcfg, mcfg = cfg["train"], cfg["model"]
         self.cfg, self.table, self.device = cfg, table, device
         self.fast = FastPath.from_config(tcfg, device)
         self.size, self.frames = mcfg["size"], mcfg["frames"]
-        side = run_working_size(cfg)
-        self.plan, self.jitter = InputPlan.from_config(cfg), recipe.short_side_jitter(tcfg)
+        side = plan.working_size
+        self.plan, self.jitter = plan.inputs, recipe.short_side_jitter(tcfg)
         keys = list(table.clips["clip_key"])
         self.window = cached_window(table.cache_dir / table.clips["cache_file"].iloc[0])
         self.apexes = apex_positions(table.clips, self.window)
@@ -385,7 +387,7 @@ def train(
     torch.manual_seed(tcfg["seed"])
     np.random.seed(tcfg["seed"])
     with backend_settings(device):
-        runner = _Runner(recipe.effective_config(cfg), table, device)
+        runner = _Runner(RunPlan.of(cfg), table, device)
         io.write_yaml(run_dir / "config.yaml", cfg)
         io.write_json(run_dir / DATA_FILE, data)
         _fit(runner, run_dir, progress, on_epoch_end, log)
@@ -536,26 +538,27 @@ def _finish(runner: _Runner, run_dir: Path, log: bool = True) -> None:
 # ---------------------------------------------------------------- using a run
 
 
-def load_run(run_dir: str | Path, which: str = "best", device: str | torch.device = "cpu") -> tuple[SlowFastIdentifier, dict, list[str]]:
-    """The trained model (eval mode), the run's resolved config and its class list (subject ids)."""
+def load_run(run_dir: str | Path, which: str = "best", device: str | torch.device = "cpu") -> tuple[SlowFastIdentifier, RunPlan, list[str]]:
+    """The trained model (eval mode), the run's plan (its resolved config and derived settings) and its class
+    list (subject ids)."""
     run_dir = Path(run_dir)
     if which not in {"best", "last"}:
         raise ValueError(f"which={which!r}: expected 'best' or 'last'")
-    cfg = load_yaml(run_dir / "config.yaml")
+    plan = RunPlan.of(load_yaml(run_dir / "config.yaml"))
     state = _load_checkpoint(run_dir / "checkpoints" / f"{which}.pt")
     classes = list(state["classes"])
-    model = build_slowfast({**cfg["model"], "checkpoint": None}, len(classes), InputPlan.from_config(cfg).slow_positions())
+    model = build_slowfast({**plan.model, "checkpoint": None}, len(classes), plan.inputs.slow_positions())
     model.load_state_dict(state["model"])
-    return model.to(device).eval(), cfg, classes
+    return model.to(device).eval(), plan, classes
 
 
 @torch.no_grad()
-def predict(model: SlowFastIdentifier, clips, cfg: dict | None = None, batch_size: int = 8,
+def predict(model: SlowFastIdentifier, clips, plan: RunPlan | None = None, batch_size: int = 8,
             index_rows: pd.DataFrame | None = None) -> np.ndarray:
     """Class probabilities (float64, N x classes) with the evaluation preprocessing.
 
     ``clips``: uint8 cache arrays (N, W, S, S, 3) (numpy or tensor), or float model inputs
-    (N, 3, T, H, W) used as they are. With the run's ``cfg`` (from :func:`load_run`) uint8
+    (N, 3, T, H, W) used as they are. With the run's ``plan`` (from :func:`load_run`) uint8
     clips take exactly the run's path (frames sampled, resized to the working side, then to
     ``model.size``), so the probabilities equal predictions.csv's; without it they are resized
     straight to ``model.size``. A run with another ``data.sampling``/``data.input`` also needs
@@ -564,9 +567,9 @@ def predict(model: SlowFastIdentifier, clips, cfg: dict | None = None, batch_siz
     model.eval()
     device = next(model.parameters()).device
     side, select = model.size, None
-    if cfg is not None:
-        side = run_working_size(cfg)
-        select = evaluation_select(cfg, index_rows, clips[0].shape[0] if len(clips) else 0)
+    if plan is not None:
+        side = plan.working_size
+        select = evaluation_select(plan, index_rows, clips[0].shape[0] if len(clips) else 0)
     out = []
     for i in range(0, len(clips), batch_size):
         chunk = clips[i : i + batch_size]
