@@ -176,6 +176,9 @@ class StudyRunner:
         self._notebook("07-controls", None, {}, {"corpora": self.controls_corpora(), "out": pages["controls"]})
         grids = [v.paths["grid"] for v in self.variants if "grid" in v.paths]
         self._notebook("08-original-grid", None, {}, {"grid_dirs": grids, "out": pages["original_grid"]})
+        if self.cfg["study"]["data"] == "synthetic":  # real data: the fold runs of mlib.openset.unseen.plan
+            pages["unseen"] = str(self.results / "unseen")
+            self._notebook("09-unseen", None, {}, {"corpora": self.unseen_corpora(), "out": pages["unseen"]})
         self._notebook("00-results", None, {}, {"study_file": str(self.results / "study.json")})
         notebooks.check_executed(self.executed)
         for stale in set(self.executed_dir.glob("*.ipynb")) - set(self.executed):
@@ -221,6 +224,13 @@ class StudyRunner:
             corpora[variant.name] = {"cache": paths["cache"], "split": paths["splits"], "runs_dir": paths["runs"],
                                      "overrides": {**table1, "data.dataset": variant.dataset},
                                      "positive_control": positive_control(self.cfg, variant)}
+        return corpora
+
+    def unseen_corpora(self) -> dict:
+        """Notebook 09's ``corpora``: the controls page's (so its runs are reused) with each corpus's root and mode."""
+        corpora = self.controls_corpora()
+        for variant in self.variants:
+            corpora[variant.name] |= {"root": variant.root, "mode": variant.mode}
         return corpora
 
     def resolved(self, overrides: dict) -> dict:
