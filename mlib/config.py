@@ -149,6 +149,7 @@ RULES: dict[str, Range | Choices] = {
     "study.open_set.unseen_clips": Range(2),
     "study.open_set.bootstrap": POSITIVE,
     "study.open_set.union": Choices((False, True)),
+    "study.open_set.union_face_size": POSITIVE,
     "bench.steps": POSITIVE,
     "bench.warmup": NON_NEGATIVE,
     "bench.batch_size": POSITIVE,

@@ -176,9 +176,8 @@ class StudyRunner:
         self._notebook("07-controls", None, {}, {"corpora": self.controls_corpora(), "out": pages["controls"]})
         grids = [v.paths["grid"] for v in self.variants if "grid" in v.paths]
         self._notebook("08-original-grid", None, {}, {"grid_dirs": grids, "out": pages["original_grid"]})
-        if self.cfg["study"]["data"] == "synthetic":  # real data: the fold runs of mlib.openset.unseen.plan
-            pages["unseen"] = str(self.results / "unseen")
-            self._notebook("09-unseen", None, {}, {"corpora": self.unseen_corpora(), "out": pages["unseen"]})
+        pages["unseen"] = str(self.results / "unseen")
+        self._notebook("09-unseen", None, {}, {"corpora": self.unseen_corpora(), "out": pages["unseen"]})
         self._notebook("00-results", None, {}, {"study_file": str(self.results / "study.json")})
         notebooks.check_executed(self.executed)
         for stale in set(self.executed_dir.glob("*.ipynb")) - set(self.executed):
@@ -227,10 +226,16 @@ class StudyRunner:
         return corpora
 
     def unseen_corpora(self) -> dict:
-        """Notebook 09's ``corpora``: the controls page's (so its runs are reused) with each corpus's root and mode."""
+        """Notebook 09's ``corpora``: the controls page's (so its runs are reused) with each corpus's root and mode;
+        on real data with ``study.open_set.union``, the union of the databases too (built by the page)."""
+        from mlib.openset.unseen import UNION, corpus_names
+
         corpora = self.controls_corpora()
         for variant in self.variants:
             corpora[variant.name] |= {"root": variant.root, "mode": variant.mode}
+        if UNION in corpus_names(self.cfg):
+            corpora[UNION] = {"union_of": list(self.cfg["study"]["datasets"]), "mode": "identity",
+                              "runs_dir": str(self.results / UNION / "runs"), "overrides": {}}
         return corpora
 
     def resolved(self, overrides: dict) -> dict:

@@ -29,6 +29,7 @@
 #   probe's own person ranked first and above the threshold) at a false-positive
 #   identification rate (FPIR: a never-enrolled person's best score above it) of
 #   1 % and 10 %, and the closed-set rank-1 among the enrolled people.
+# <!-- not results: 1 %, 10 % (the operating points: settings, mlib.openset.measures.FMR_TARGETS and FPIR_TARGETS) -->
 #
 # The embedding of a clip is what SlowFast's last layer sees (both pathways
 # pooled and concatenated, `mlib.openset.scores`); the hand-crafted baselines
@@ -59,7 +60,8 @@ if "google.colab" in sys.modules:  # on Colab: install the project first
 # %% tags=["parameters"]
 profile = None  # a profile YAML (configs/profiles/*.yaml) or None for the defaults
 overrides = {}  # dotted keys over the profile, e.g. {"study.open_set.unseen_subjects": 6}
-corpora = None  # name -> {"cache", "split", "runs_dir", "overrides", "root", "mode"} (the controls page's, plus root, mode)
+corpora = None  # name -> {"cache", "split", "runs_dir", "overrides", "root", "mode"} (the controls page's, plus root,
+#                 mode); real data: a corpus "union" has "union_of" (databases) instead of "cache"
 out = "results/unseen"  # where unseen-measures.csv is written
 
 # %%
@@ -77,17 +79,16 @@ SOURCE = "notebooks/09-unseen.py"
 cfg = config.resolve(profile, overrides)
 if not corpora:
     raise ValueError("set the parameter corpora: name -> {'cache', 'split', 'runs_dir', 'overrides', 'root', 'mode'}")
-if cfg["study"]["data"] != "synthetic":
-    raise ValueError("this page scores synthetic corpora; the full profile's fold runs are listed by mlib.openset.unseen.plan")
 settings = cfg["study"]["open_set"]
-say("**The numbers on this page are synthetic**: they come from generated faces, not from people, and say how "
-    "the pipeline behaves, not how well micro-expressions identify anyone.")
+if cfg["study"]["data"] == "synthetic":
+    say("**The numbers on this page are synthetic**: they come from generated faces, not from people, and say how "
+        "the pipeline behaves, not how well micro-expressions identify anyone.")
 
 # %% [markdown]
 # ## Scoring the unseen people
 
 # %%
-table, corpus_sizes, curves = unseen.evaluate_synthetic(cfg, corpora, out)
+table, corpus_sizes, curves = unseen.evaluate(cfg, corpora, out)
 show_table(corpus_sizes[["corpus", "subjects", "clips", "first_subject", "folds"]])
 say(unseen.scope(cfg))
 say(provenance_note([Path(out) / "unseen-corpora.csv"], source=SOURCE))

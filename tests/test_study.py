@@ -219,7 +219,7 @@ def test_reproduce_runs_the_controls_on_real_roots_without_synthetic_corpora(tmp
         executed_dir=tmp_path / "executed")
     runner.run()
     assert [stem for stem, _ in given] == ["01-preprocess", "02-train", "03-baseline", "04-grid-search", "05-ensemble",
-                                           "06-gradcam", "07-controls", "08-original-grid", "00-results"]
+                                           "06-gradcam", "07-controls", "08-original-grid", "09-unseen", "00-results"]
     corpora = dict(given)["07-controls"]["corpora"]
     assert list(corpora) == ["casme2"] and corpora["casme2"]["positive_control"] is None
     assert "synth.mode" not in dict(given)["02-train"]["overrides"]

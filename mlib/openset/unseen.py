@@ -81,6 +81,12 @@ def prepare_like(clips: pd.DataFrame, training_cache: str | Path, cache_dir: str
                          apex_rule=made["apex_rule"], pad=pad, workers=workers, progress=False)
 
 
+def in_split(x: np.ndarray, keys: Sequence[str], split: pd.DataFrame) -> np.ndarray:
+    """The rows of ``x`` (one per clip of ``keys``) in ``split``'s order."""
+    position = {k: i for i, k in enumerate(keys)}
+    return x[[position[k] for k in split["clip_key"]]]
+
+
 def fold_scores(x: np.ndarray, split: pd.DataFrame) -> dict:
     """Probes x enrolled templates (cosine) of one fold; ``x`` rows in ``split``'s order."""
     enrol, probe = (split["part"] == "enrol").to_numpy(), (split["part"] == "probe").to_numpy()
@@ -129,71 +135,133 @@ def unseen_splits(clips: pd.DataFrame, cfg: Mapping) -> list[pd.DataFrame]:
             for f in range(settings["folds"])]
 
 
-def score_folds(x: np.ndarray, keys: Sequence[str], splits: Sequence[pd.DataFrame], n_boot: int, seed: int = 0) -> dict:
-    """:func:`fold_mean_measures` of embeddings ``x`` (rows = ``keys``) on every fold."""
-    position = {k: i for i, k in enumerate(keys)}
-    folds = [fold_scores(x[[position[k] for k in split["clip_key"]]], split) for split in splits]
-    return fold_mean_measures(folds, n_boot=n_boot, seed=seed)
+def fold_splits(cache: str | Path, cfg: Mapping) -> list[str]:
+    """The open-set protocol's folds over the subjects of a (real or union) cache, written beside it, with this
+    configuration's ``split.open_set`` (not the defaults')."""
+    from mlib.openset.protocol import write_open_set_splits
+
+    return [str(p) for p in write_open_set_splits(cache, seed=cfg["split"]["seed"], val_size=cfg["split"]["val_size"],
+                                                  settings=cfg["split"]["open_set"])]
 
 
-def variant_run(cfg: Mapping, corpus: Mapping, variant: str) -> Path:
-    """The controls page's run of ``variant`` on a corpus's first split seed (reused; trained if absent)."""
+def variant_run(cfg: Mapping, corpus: Mapping, variant: str, split: str | Path) -> Path:
+    """The run of ``variant`` on a corpus's ``split``: reused when finished (the controls page's), else trained."""
     from mlib.config import resolve
     from mlib.controls import variant_config
     from mlib.train import train
 
-    splits = corpus["split"] if isinstance(corpus["split"], (list, tuple)) else [corpus["split"]]
-    run_cfg = variant_config(resolve(dict(cfg), corpus.get("overrides") or {}), variant, corpus["cache"], splits[0],
+    run_cfg = variant_config(resolve(dict(cfg), corpus.get("overrides") or {}), variant, corpus["cache"], split,
                              corpus["runs_dir"])
     return train(run_cfg, progress=False, log=False)
 
 
-def evaluate_synthetic(cfg: Mapping, corpora: Mapping[str, Mapping], out: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """The synthetic page's measures: per corpus (``name -> {cache, split, runs_dir, overrides, root, mode}``)
-    its unseen corpus rendered and prepared, each ``study.open_set.variants`` run and (identity corpora only)
-    each ``study.open_set.features`` baseline scored over the folds. Writes ``out/unseen-measures.csv`` and
-    ``out/unseen-corpora.csv``; returns both tables and the curves ``{(corpus, method): {roc, det}}``."""
+def baseline_folds(cfg: Mapping, features: str, cache, keys: Sequence[str], splits: Sequence[pd.DataFrame],
+                   training: tuple) -> list[dict]:
+    """A baseline's per-fold scores: its vectors standardised by the training people's clips (``training``:
+    their cache and keys; None: each fold's own ``train``/``val`` clips)."""
     from mlib.baseline import feature_set_matrix
-    from mlib.datasets import load_dataset
+    from mlib.openset.scores import TRAINING_PARTS
+
+    def vectors(where, which):
+        return feature_set_matrix(where, list(which), features, workers=cfg["prepare"]["workers"], progress=False)[0]
+
+    x = vectors(cache, keys)
+    fixed = None if training is None else standardiser(vectors(*training))
+    folds = []
+    for split in splits:
+        rows = in_split(x, keys, split)
+        scale = fixed or standardiser(rows[split["part"].isin(TRAINING_PARTS).to_numpy()])
+        folds.append(fold_scores(scale(rows), split))
+    return folds
+
+
+def evaluate(cfg: Mapping, corpora: Mapping[str, Mapping], out: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """The page's measures: per corpus each ``study.open_set.variants`` run and (identity corpora) each
+    ``study.open_set.features`` baseline, over the folds. ``corpora``: name -> ``{cache, split, runs_dir,
+    overrides, root, mode}`` (the controls page's, plus root and mode); on real data a corpus ``union`` with
+    ``union_of`` (databases) instead of ``cache`` is built by :func:`union_corpus`. Synthetic corpora are
+    scored on their unseen corpus (module docstring), real ones on folds over their subjects. Writes
+    ``out/unseen-measures.csv`` and ``out/unseen-corpora.csv``; returns both tables and the curves
+    ``{(corpus, method): {roc, det}}``."""
     from mlib.io import write_csv
     from mlib.openset.scores import TRAINING_PARTS, run_embeddings
     from mlib.preprocess import load_index
-    from mlib.preprocess.window import pad_rule
     from mlib.splits import load_split
 
     settings, rows, curves, sizes = cfg["study"]["open_set"], [], {}, []
+    synthetic = cfg["study"]["data"] == "synthetic"
     for name, corpus in corpora.items():
-        synth_cfg = {**cfg["synth"], "mode": corpus["mode"]}
-        root = f"{corpus['root']}-unseen"
-        write_unseen_corpus(root, synth_cfg["layout"], synth_cfg, settings["unseen_subjects"], settings["unseen_clips"],
-                            workers=cfg["prepare"]["workers"])
-        clips = load_dataset(cfg["data"]["dataset"], root, apex_rule=cfg["data"]["apex_rule"]).clips
-        cache = prepare_like(clips, corpus["cache"], cfg["prepare"]["cache_dir"], root,
-                             pad_rule(cfg["prepare"]["pad"], cfg["split"]["protocol"]), cfg["prepare"]["workers"])
-        keys = list(load_index(cache)["clip_key"])
-        splits = unseen_splits(load_index(cache), cfg)
-        sizes.append({"corpus": name, "unseen_root": root, "unseen_cache": str(cache), "subjects": len(set(clips["subject"])),
-                      "clips": len(keys), "first_subject": first_unseen_number(synth_cfg), "folds": len(splits)})
+        if "union_of" in corpus:
+            corpus = {**corpus, "cache": str(union_corpus(cfg, corpus["union_of"]))}
+        if synthetic:
+            cache, first = unseen_cache(cfg, corpus)
+            split_files = [corpus["split"][0] if isinstance(corpus["split"], (list, tuple)) else corpus["split"]]
+            splits = unseen_splits(load_index(cache), cfg)
+        else:
+            cache, first = corpus["cache"], None
+            split_files = fold_splits(cache, cfg)
+            splits = [load_split(f) for f in split_files]
+        index = load_index(cache)
+        sizes.append({"corpus": name, "cache": str(cache), "subjects": index["subject"].nunique(), "clips": len(index),
+                      "first_subject": first, "folds": len(splits)})
+        scored = {}
+        keys = list(index["clip_key"])
         for variant in settings["variants"]:
-            found = score_folds(run_embeddings(variant_run(cfg, corpus, variant), keys, cache=cache), keys, splits,
-                                settings["bootstrap"])
-            rows.append(measures_row(name, variant, "slowfast", found))
-            curves[(name, variant)] = found["curves"]
-        if corpus["mode"] != "identity":
-            continue
-        training = load_split(corpus["split"][0] if isinstance(corpus["split"], (list, tuple)) else corpus["split"])
-        training_keys = list(training.loc[training["part"].isin(TRAINING_PARTS), "clip_key"])
-        for features in settings["features"]:
-            x_train, _ = feature_set_matrix(corpus["cache"], training_keys, features, workers=cfg["prepare"]["workers"],
-                                            progress=False)
-            x, _ = feature_set_matrix(cache, keys, features, workers=cfg["prepare"]["workers"], progress=False)
-            found = score_folds(standardiser(x_train)(x), keys, splits, settings["bootstrap"])
-            rows.append(measures_row(name, features, "baseline", found))
-            curves[(name, features)] = found["curves"]
+            runs = [variant_run(cfg, corpus, variant, f) for f in split_files]
+            embedded = {run: run_embeddings(run, keys, cache=cache) for run in runs}  # synthetic: one run, all folds
+            scored[(variant, "slowfast")] = [fold_scores(in_split(embedded[run], keys, split), split) for run, split
+                                             in zip(runs * len(splits) if synthetic else runs, splits)]
+        if corpus["mode"] == "identity":
+            trained = load_split(split_files[0])
+            training = (corpus["cache"], trained.loc[trained["part"].isin(TRAINING_PARTS), "clip_key"]) if synthetic else None
+            for features in settings["features"]:
+                scored[(features, "baseline")] = baseline_folds(cfg, features, cache, keys, splits, training)
+        for (method, kind), folds in scored.items():
+            found = fold_mean_measures(folds, n_boot=settings["bootstrap"])
+            rows.append(measures_row(name, method, kind, found))
+            curves[(name, method)] = found["curves"]
     table, sizes = pd.DataFrame(rows), pd.DataFrame(sizes)
     write_csv(Path(out) / "unseen-measures.csv", table)
     write_csv(Path(out) / "unseen-corpora.csv", sizes)
     return table, sizes, curves
+
+
+def unseen_cache(cfg: Mapping, corpus: Mapping) -> tuple[Path, int]:
+    """A synthetic corpus's unseen people rendered (under ``<root>-unseen``) and prepared like its training
+    cache; returns the cache and the generator number of the first unseen person."""
+    from mlib.datasets import load_dataset
+    from mlib.preprocess.window import pad_rule
+
+    settings = cfg["study"]["open_set"]
+    synth_cfg = {**cfg["synth"], "mode": corpus["mode"]}
+    root = f"{corpus['root']}-unseen"
+    write_unseen_corpus(root, synth_cfg["layout"], synth_cfg, settings["unseen_subjects"], settings["unseen_clips"],
+                        workers=cfg["prepare"]["workers"])
+    clips = load_dataset(cfg["data"]["dataset"], root, apex_rule=cfg["data"]["apex_rule"]).clips
+    cache = prepare_like(clips, corpus["cache"], cfg["prepare"]["cache_dir"], root,
+                         pad_rule(cfg["prepare"]["pad"], cfg["split"]["protocol"]), cfg["prepare"]["workers"])
+    return cache, first_unseen_number(synth_cfg)
+
+
+def union_corpus(cfg: Mapping, databases: Sequence[str]) -> Path:
+    """The union of ``databases`` (their ``study.roots``), each prepared at ``study.open_set.union_face_size``
+    so one batch can mix them, as one cache (:func:`mlib.preprocess.union.union_cache`)."""
+    from mlib.datasets import load_dataset
+    from mlib.preprocess import prepare_cache
+    from mlib.preprocess.union import union_cache
+    from mlib.preprocess.window import pad_rule
+
+    data, prepare = cfg["data"], cfg["prepare"]
+    parts = {}
+    for dataset in databases:
+        root = cfg["study"]["roots"][dataset]
+        clips = load_dataset(dataset, root, apex_rule=data["apex_rule"], cropped=data["cropped"]).clips
+        parts[dataset] = prepare_cache(clips, prepare["cache_dir"], dataset=dataset, root=root, window=prepare["window"],
+                                       face_size=cfg["study"]["open_set"]["union_face_size"], margin=prepare["margin"],
+                                       cropped=data["cropped"], apex_rule=data["apex_rule"],
+                                       pad=pad_rule(prepare["pad"], cfg["split"]["protocol"]),
+                                       workers=prepare["workers"], progress=False)
+    return union_cache(parts, prepare["cache_dir"])
 
 
 def shown_measures(table: pd.DataFrame) -> pd.DataFrame:
@@ -211,13 +279,20 @@ def scope(cfg: Mapping) -> str:
 
     settings, protocol = cfg["study"]["open_set"], cfg["split"]["open_set"]
     left = [v for v in VARIANTS if v not in settings["variants"]]
-    return (f"Per corpus {settings['unseen_subjects']} unseen people of {settings['unseen_clips']} clips each, "
-            f"{protocol['enrol_clips']} clips enrolled per person, a share {protocol['never_enrolled']:g} never "
-            f"enrolled, {protocol['folds']} folds; {runs_trained(plan(cfg))} networks trained for this page (the "
-            f"controls page's runs are reused, so the training people are the corpus's own "
-            f"{cfg['synth']['subjects']}); {settings['bootstrap']} subject resamples per interval. Left out: the "
-            f"variants {', '.join(left) or 'none'} (`study.open_set.variants`), baselines on the motion-only and "
-            f"twins corpora, and retraining per fold over subjects (the full profile's way).")
+    trained = runs_trained(plan(cfg))
+    if cfg["study"]["data"] == "synthetic":
+        people = (f"Per corpus {settings['unseen_subjects']} unseen people of {settings['unseen_clips']} clips each, "
+                  f"{protocol['folds']} folds rotating who is never enrolled; {trained} networks trained for this page "
+                  f"(the controls page's runs are reused, so the training people are the corpus's own "
+                  f"{cfg['synth']['subjects']})")
+        cut = "baselines on the motion-only and twins corpora, and retraining per fold over subjects (the real-data way)"
+    else:
+        people = (f"Per corpus {protocol['folds']} folds over its subjects, each variant trained on every fold's "
+                  f"training subjects: {trained} networks")
+        cut = "nothing else"
+    return (f"{people}; {protocol['enrol_clips']} clips enrolled per person, a share {protocol['never_enrolled']:g} "
+            f"never enrolled; {settings['bootstrap']} subject resamples per interval. Left out: the variants "
+            f"{', '.join(left) or 'none'} (`study.open_set.variants`), {cut}.")
 
 
 def corpus_names(cfg: Mapping) -> list[str]:
