@@ -186,3 +186,36 @@ def test_union_of_caches_prepared_differently_is_refused_in_one_line(layout_cach
     with pytest.raises(UnionError, match="two or more"):
         union_cache({"casme2": caches[32]["casme2"]}, base / "cache")
 
+
+
+def test_the_page_figures_draw_every_method_and_corpus():
+    from mlib.plots.openset import control_eer_figure, roc_det_figure
+
+    found = unseen.fold_mean_measures([crafted_fold(1, False), crafted_fold(2, True)], n_boot=20)
+    curves = {("c", m): found["curves"] for m in ("clip", "lbp-top")}
+    fig = roc_det_figure(curves, ["clip", "lbp-top"], "c")
+    assert [len(ax.get_lines()) for ax in fig.axes] == [3, 3]  # two methods and the chance / EER diagonal
+    rows = pd.DataFrame([unseen.measures_row(corpus, m, "slowfast", found) for corpus in ("c", "d")
+                         for m in ("clip", "static-apex")])
+    fig = control_eer_figure(rows)
+    assert [ax.get_title() for ax in fig.axes] == ["c", "d"]
+    shown = unseen.shown_measures(rows)
+    assert shown.loc[0, "eer"] == f"{found['measures']['eer']:.3f} ({found['intervals']['eer'][0]:.3f} to " \
+                                  f"{found['intervals']['eer'][1]:.3f})"
+
+
+def test_takeaways_read_the_table():
+    from mlib import takeaways
+
+    table = eer_table((0.05, 0.02, 0.08), (0.30, 0.20, 0.40)).assign(rank1=0.9)
+    table = pd.concat([table, pd.DataFrame([{"corpus": "c", "method": "lgbp", "kind": "baseline", "eer": 0.2,
+                                             "eer_low": 0.15, "eer_high": 0.25, "rank1": 0.5},
+                                            {"corpus": "c", "method": "fhofo", "kind": "baseline", "eer": 0.4,
+                                             "eer_low": 0.3, "eer_high": 0.5, "rank1": 0.3}])], ignore_index=True)
+    said = takeaways.unseen_verification(table, "c", lambda a, b: unseen.compare_eer(table, "c", a, b))
+    assert said == ("On c's unseen people, SlowFast's embedding verifies with an EER of 0.050 (0.020 to 0.080), a "
+                    "lower EER than the best hand-crafted baseline, lgbp, at 0.200 (0.150 to 0.250); its rank-1 among "
+                    "the enrolled unseen people is 0.900.")
+    verdicts = {"c": unseen.clip_versus_frame(table, "c")}
+    assert takeaways.unseen_controls(table, verdicts) == (
+        f"c: clip 0.050 (0.020 to 0.080), static-apex 0.300 (0.200 to 0.400): {unseen.CLIP_BETTER}.")

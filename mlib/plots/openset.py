@@ -10,7 +10,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy.stats import norm  # noqa: E402
 
-DET_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.4)
+DET_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.6)
 
 
 def roc_det_figure(curves: dict, methods: list[str], corpus: str):
