@@ -116,6 +116,17 @@ def positive_control(cfg: dict, variant: Variant) -> float | None:
     return positive_controls.truth_control(positive_controls.read_truth(variant.root), split)["rank1"]
 
 
+def unseen_corpus_names(cfg: dict) -> list[str]:
+    """The corpora of the open-set page (notebook 09): the study's corpora and, on real data with ``unseen.union``
+    and two or more databases, their union (``mlib.openset.unseen.UNION``)."""
+    from mlib.openset.unseen import UNION
+
+    names = [v.name for v in variants(cfg)]
+    if cfg["study"]["data"] == "real" and cfg["unseen"]["union"] and len(cfg["study"]["datasets"]) > 1:
+        names.append(UNION)
+    return names
+
+
 def corpus_overrides(cfg: dict, variant: Variant) -> dict:
     """What every notebook of one corpus is told beyond the profile: the database, its root and, for
     synthetic data, the generator's mode; once preprocessing ran, its cache and split (``run.*``)."""
@@ -227,13 +238,13 @@ class StudyRunner:
 
     def unseen_corpora(self) -> dict:
         """Notebook 09's ``corpora``: the controls page's (so its runs are reused) with each corpus's root and mode;
-        on real data with ``study.open_set.union``, the union of the databases too (built by the page)."""
-        from mlib.openset.unseen import UNION, corpus_names
+        on real data with ``unseen.union``, the union of the databases too (built by the page)."""
+        from mlib.openset.unseen import UNION
 
         corpora = self.controls_corpora()
         for variant in self.variants:
             corpora[variant.name] |= {"root": variant.root, "mode": variant.mode}
-        if UNION in corpus_names(self.cfg):
+        if UNION in unseen_corpus_names(self.cfg):
             corpora[UNION] = {"union_of": list(self.cfg["study"]["datasets"]), "mode": "identity",
                               "runs_dir": str(self.results / UNION / "runs"), "overrides": {}}
         return corpora

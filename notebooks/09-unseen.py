@@ -59,7 +59,7 @@ if "google.colab" in sys.modules:  # on Colab: install the project first
 
 # %% tags=["parameters"]
 profile = None  # a profile YAML (configs/profiles/*.yaml) or None for the defaults
-overrides = {}  # dotted keys over the profile, e.g. {"study.open_set.unseen_subjects": 6}
+overrides = {}  # dotted keys over the profile, e.g. {"unseen.people": 6}
 corpora = None  # name -> {"cache", "split", "runs_dir", "overrides", "root", "mode"} (the controls page's, plus root,
 #                 mode); real data: a corpus "union" has "union_of" (databases) instead of "cache"
 out = "results/unseen"  # where unseen-measures.csv is written
@@ -79,7 +79,7 @@ SOURCE = "notebooks/09-unseen.py"
 cfg = config.resolve(profile, overrides)
 if not corpora:
     raise ValueError("set the parameter corpora: name -> {'cache', 'split', 'runs_dir', 'overrides', 'root', 'mode'}")
-settings = cfg["study"]["open_set"]
+settings = cfg["unseen"]
 if cfg["study"]["data"] == "synthetic":
     say("**The numbers on this page are synthetic**: they come from generated faces, not from people, and say how "
         "the pipeline behaves, not how well micro-expressions identify anyone.")
@@ -90,7 +90,7 @@ if cfg["study"]["data"] == "synthetic":
 # %%
 table, corpus_sizes, curves = unseen.evaluate(cfg, corpora, out)
 show_table(corpus_sizes[["corpus", "subjects", "clips", "first_subject", "folds"]])
-say(unseen.scope(cfg))
+say(unseen.scope(cfg, list(corpora)))
 say(provenance_note([Path(out) / "unseen-corpora.csv"], source=SOURCE))
 
 # %% [markdown]

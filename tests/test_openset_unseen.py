@@ -12,6 +12,7 @@ from mlib.openset import unseen
 from mlib.openset.measures import point_measures
 from mlib.openset.protocol import open_set_split, unseen_corpus_split
 from mlib.splits import SplitError
+from mlib.study import unseen_corpus_names
 from mlib.synth import corpus_specs
 from tests.test_openset_protocol import clip_table
 
@@ -114,8 +115,8 @@ def test_clip_versus_frame_without_a_frame_variant_is_not_measured():
 
 def test_the_full_profile_plans_fold_runs_on_each_database_and_their_union():
     cfg = resolve("configs/profiles/full.yaml")
-    plan = unseen.plan(cfg)
-    folds, variants = cfg["split"]["open_set"]["folds"], cfg["study"]["open_set"]["variants"]
+    plan = unseen.plan(cfg, unseen_corpus_names(cfg))
+    folds, variants = cfg["split"]["open_set"]["folds"], cfg["unseen"]["variants"]
     assert list(dict.fromkeys(plan["corpus"])) == ["casme2", "samm", "smic", unseen.UNION]
     assert (plan["run"] == "trained").all()
     assert unseen.runs_trained(plan) == 4 * folds * len(variants) and folds >= 2
@@ -124,18 +125,20 @@ def test_the_full_profile_plans_fold_runs_on_each_database_and_their_union():
 
 def test_the_default_profile_trains_no_network_for_the_page():
     cfg = resolve("configs/profiles/default.yaml")
-    plan = unseen.plan(cfg)
-    assert unseen.runs_trained(plan) == 0 and unseen.UNION not in set(plan["corpus"])
-    assert "0 networks trained" in unseen.scope(cfg)
-    with pytest.raises(ConfigError, match="study.open_set.variants: static-first not in study.controls"):
-        unseen.plan(resolve(cfg, {"study.open_set.variants": ["clip", "static-first"]}))
+    names = unseen_corpus_names(cfg)
+    plan = unseen.plan(cfg, names)
+    assert names == ["casme2", "casme2-motion-only", "casme2-twins"]
+    assert unseen.runs_trained(plan) == 0 and len(plan) == 3 * cfg["split"]["open_set"]["folds"] * 4
+    assert "0 networks trained" in unseen.scope(cfg, names)
+    with pytest.raises(ConfigError, match="unseen.variants: static-first not in study.controls"):
+        unseen.plan(resolve(cfg, {"unseen.variants": ["clip", "static-first"]}), names)
 
 
 def test_open_set_settings_are_validated():
-    with pytest.raises(ConfigError, match="study.open_set.variants"):
-        resolve(None, {"study.open_set.variants": ["clip", "sideways"]})
-    with pytest.raises(ConfigError, match="study.open_set.unseen_subjects"):
-        resolve(None, {"study.open_set.unseen_subjects": 2})
+    with pytest.raises(ConfigError, match="unseen.variants"):
+        resolve(None, {"unseen.variants": ["clip", "sideways"]})
+    with pytest.raises(ConfigError, match="unseen.people"):
+        resolve(None, {"unseen.people": 2})
 
 
 @pytest.fixture(scope="module")

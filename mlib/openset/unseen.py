@@ -6,14 +6,14 @@ Two ways to get people a network never saw, one per kind of data:
   generator draws every subject from its own seeded streams keyed by the
   subject's number, so numbers after a corpus's own subjects are new people of
   the same population, room and (motion-only) shared face. The *unseen corpus*
-  holds ``study.open_set.unseen_subjects`` of them (from the first number past
-  the corpus's subjects that starts a whole twin group), ``unseen_clips``
+  holds ``unseen.people`` of them (from the first number past
+  the corpus's subjects that starts a whole twin group), ``unseen.clips``
   clips each, prepared exactly as the training cache. The runs of the controls
   page (each variant, first split seed) embed it; they never trained on any of
   these people. Folds rotate who is never enrolled and which clips enrol
   (:func:`mlib.openset.protocol.unseen_corpus_split`); no run is trained.
 - **real** (``study.data: real``): no new people can be drawn, so each database
-  (and, with ``study.open_set.union``, their union) is cut into the open-set
+  (and, with ``unseen.union``, their union) is cut into the open-set
   protocol's folds over subjects (``split.open_set``) and every variant is
   trained on every fold's training subjects (:func:`plan` lists those runs).
 
@@ -176,8 +176,8 @@ def baseline_folds(cfg: Mapping, features: str, cache, keys: Sequence[str], spli
 
 
 def evaluate(cfg: Mapping, corpora: Mapping[str, Mapping], out: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """The page's measures: per corpus each ``study.open_set.variants`` run and (identity corpora) each
-    ``study.open_set.features`` baseline, over the folds. ``corpora``: name -> ``{cache, split, runs_dir,
+    """The page's measures: per corpus each ``unseen.variants`` run and (identity corpora) each
+    ``unseen.features`` baseline, over the folds. ``corpora``: name -> ``{cache, split, runs_dir,
     overrides, root, mode}`` (the controls page's, plus root and mode); on real data a corpus ``union`` with
     ``union_of`` (databases) instead of ``cache`` is built by :func:`union_corpus`. Synthetic corpora are
     scored on their unseen corpus (module docstring), real ones on folds over their subjects. Writes
@@ -188,7 +188,7 @@ def evaluate(cfg: Mapping, corpora: Mapping[str, Mapping], out: str | Path) -> t
     from mlib.preprocess import load_index
     from mlib.splits import load_split
 
-    settings, rows, curves, sizes = cfg["study"]["open_set"], [], {}, []
+    settings, rows, curves, sizes = cfg["unseen"], [], {}, []
     synthetic = cfg["study"]["data"] == "synthetic"
     for name, corpus in corpora.items():
         if "union_of" in corpus:
@@ -232,10 +232,10 @@ def unseen_cache(cfg: Mapping, corpus: Mapping) -> tuple[Path, int]:
     from mlib.datasets import load_dataset
     from mlib.preprocess.window import pad_rule
 
-    settings = cfg["study"]["open_set"]
+    settings = cfg["unseen"]
     synth_cfg = {**cfg["synth"], "mode": corpus["mode"]}
     root = f"{corpus['root']}-unseen"
-    write_unseen_corpus(root, synth_cfg["layout"], synth_cfg, settings["unseen_subjects"], settings["unseen_clips"],
+    write_unseen_corpus(root, synth_cfg["layout"], synth_cfg, settings["people"], settings["clips"],
                         workers=cfg["prepare"]["workers"])
     clips = load_dataset(cfg["data"]["dataset"], root, apex_rule=cfg["data"]["apex_rule"]).clips
     cache = prepare_like(clips, corpus["cache"], cfg["prepare"]["cache_dir"], root,
@@ -244,7 +244,7 @@ def unseen_cache(cfg: Mapping, corpus: Mapping) -> tuple[Path, int]:
 
 
 def union_corpus(cfg: Mapping, databases: Sequence[str]) -> Path:
-    """The union of ``databases`` (their ``study.roots``), each prepared at ``study.open_set.union_face_size``
+    """The union of ``databases`` (their ``study.roots``), each prepared at ``unseen.union_face_size``
     so one batch can mix them, as one cache (:func:`mlib.preprocess.union.union_cache`)."""
     from mlib.datasets import load_dataset
     from mlib.preprocess import prepare_cache
@@ -257,7 +257,7 @@ def union_corpus(cfg: Mapping, databases: Sequence[str]) -> Path:
         root = cfg["study"]["roots"][dataset]
         clips = load_dataset(dataset, root, apex_rule=data["apex_rule"], cropped=data["cropped"]).clips
         parts[dataset] = prepare_cache(clips, prepare["cache_dir"], dataset=dataset, root=root, window=prepare["window"],
-                                       face_size=cfg["study"]["open_set"]["union_face_size"], margin=prepare["margin"],
+                                       face_size=cfg["unseen"]["union_face_size"], margin=prepare["margin"],
                                        cropped=data["cropped"], apex_rule=data["apex_rule"],
                                        pad=pad_rule(prepare["pad"], cfg["split"]["protocol"]),
                                        workers=prepare["workers"], progress=False)
@@ -273,15 +273,16 @@ def shown_measures(table: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
-def scope(cfg: Mapping) -> str:
-    """What this profile scores on unseen people and what it leaves out (the page's sentence on its cuts)."""
+def scope(cfg: Mapping, corpora: Sequence[str]) -> str:
+    """What this profile scores on the unseen people of ``corpora`` and what it leaves out (the page's sentence
+    on its cuts)."""
     from mlib.controls import VARIANTS
 
-    settings, protocol = cfg["study"]["open_set"], cfg["split"]["open_set"]
+    settings, protocol = cfg["unseen"], cfg["split"]["open_set"]
     left = [v for v in VARIANTS if v not in settings["variants"]]
-    trained = runs_trained(plan(cfg))
+    trained = runs_trained(plan(cfg, corpora))
     if cfg["study"]["data"] == "synthetic":
-        people = (f"Per corpus {settings['unseen_subjects']} unseen people of {settings['unseen_clips']} clips each, "
+        people = (f"Per corpus {settings['people']} unseen people of {settings['clips']} clips each, "
                   f"{protocol['folds']} folds rotating who is never enrolled; {trained} networks trained for this page "
                   f"(the controls page's runs are reused, so the training people are the corpus's own "
                   f"{cfg['synth']['subjects']})")
@@ -292,33 +293,23 @@ def scope(cfg: Mapping) -> str:
         cut = "nothing else"
     return (f"{people}; {protocol['enrol_clips']} clips enrolled per person, a share {protocol['never_enrolled']:g} "
             f"never enrolled; {settings['bootstrap']} subject resamples per interval. Left out: the variants "
-            f"{', '.join(left) or 'none'} (`study.open_set.variants`), {cut}.")
+            f"{', '.join(left) or 'none'} (`unseen.variants`), {cut}.")
 
 
-def corpus_names(cfg: Mapping) -> list[str]:
-    """The corpora the open-set page scores: the study's corpora and, on real data with
-    ``study.open_set.union`` and two or more databases, their union."""
-    from mlib.study import variants
-
-    names = [v.name for v in variants(dict(cfg))]
-    if cfg["study"]["data"] == "real" and cfg["study"]["open_set"]["union"] and len(cfg["study"]["datasets"]) > 1:
-        names.append(UNION)
-    return names
-
-
-def plan(cfg: Mapping) -> pd.DataFrame:
-    """What the open-set page runs: one row per corpus x fold x variant, whether its run is ``reused`` (synthetic:
-    the controls page's run, the unseen corpus new people) or ``trained`` on the fold's training subjects (real)."""
-    settings, folds = cfg["study"]["open_set"], cfg["split"]["open_set"]["folds"]
+def plan(cfg: Mapping, corpora: Sequence[str]) -> pd.DataFrame:
+    """What the open-set page runs on ``corpora`` (names; ``mlib.study.unseen_corpus_names``): one row per corpus x
+    fold x variant, whether its run is ``reused`` (synthetic: the controls page's run, the unseen corpus new
+    people) or ``trained`` on the fold's training subjects (real)."""
+    settings, folds = cfg["unseen"], cfg["split"]["open_set"]["folds"]
     not_trained = [v for v in settings["variants"] if v not in cfg["study"]["controls"]]
     if cfg["study"]["data"] == "synthetic" and not_trained:
         from mlib.config import ConfigError
 
-        raise ConfigError(f"study.open_set.variants: {', '.join(not_trained)} not in study.controls; the synthetic "
+        raise ConfigError(f"unseen.variants: {', '.join(not_trained)} not in study.controls; the synthetic "
                           "page reuses the controls' runs and trains none")
     source = "reused" if cfg["study"]["data"] == "synthetic" else "trained"
     rows = [{"corpus": corpus, "fold": fold, "variant": variant, "run": source}
-            for corpus in corpus_names(cfg) for fold in range(folds) for variant in settings["variants"]]
+            for corpus in corpora for fold in range(folds) for variant in settings["variants"]]
     return pd.DataFrame(rows, columns=["corpus", "fold", "variant", "run"])
 
 
@@ -331,7 +322,7 @@ def runs_trained(table: pd.DataFrame) -> int:
 CLIP_BETTER = "the clip verifies unseen people better than one frame"
 FRAME_BETTER = "one frame verifies unseen people better than the clip"
 TIED = "the clip and one frame cannot be told apart"
-NOT_MEASURED = "not measured (no one-frame variant in study.open_set.variants)"
+NOT_MEASURED = "not measured (no one-frame variant in unseen.variants)"
 
 
 def compare_eer(table: pd.DataFrame, corpus: str, first: str, second: str) -> str:
