@@ -228,6 +228,17 @@ def unseen_verification(table: pd.DataFrame, corpus: str, verdict_of) -> str:
             f"enrolled unseen people is {rows.loc['clip', 'rank1']:.3f}.")
 
 
+def unseen_headline(table: pd.DataFrame, sizes: pd.DataFrame) -> dict[str, str]:
+    """The model card's open-set numbers: SlowFast's (``clip``) measures on the first corpus, each as
+    ``value (low to high)``, and that corpus's size (``corpus``)."""
+    from mlib.openset.unseen import MEASURES
+
+    clip = table[table["method"] == "clip"].iloc[0]
+    size = sizes.set_index("corpus").loc[clip["corpus"]]
+    found = {name: f"{clip[name]:.3f} ({clip[name + '_low']:.3f} to {clip[name + '_high']:.3f})" for name in MEASURES}
+    return found | {"corpus": f"{clip['corpus']}: {int(size['subjects'])} unseen people, {int(clip['folds'])} folds"}
+
+
 def unseen_controls(table: pd.DataFrame, verdicts: Mapping[str, str]) -> str:
     """Per corpus, the clip's and one frame's (static-apex, where scored) EER on unseen people and the verdict."""
     rows = table.set_index(["corpus", "method"])

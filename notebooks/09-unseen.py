@@ -96,7 +96,7 @@ say(provenance_note([Path(out) / "unseen-corpora.csv"], source=SOURCE))
 # %% [markdown]
 # ## Verification: ROC and DET
 #
-# SlowFast (`clip`: the Table 1 run on the identity corpus) against the
+# SlowFast (`clip`: the Table 1 configuration, unaltered input) against the
 # hand-crafted baselines, on the same unseen people and folds; the curves pool
 # the folds' verification pairs. On the DET, lower and further left is better;
 # the dotted diagonal is where the EER is read.
@@ -126,8 +126,9 @@ say(provenance_note([Path(out) / "unseen-measures.csv"], source=SOURCE))
 # `shuffled`: the frames out of order, `difference`: consecutive frame
 # differences), each its own run trained on the corpus's own people, embed the
 # unseen people; EER per variant and corpus. On the motion-only corpus every
-# person has the same face, so one frame cannot tell them apart; on the twins
-# corpus the face names the pair, only movement the twin.
+# person has the same face, so one frame tells them apart only by the
+# expression frozen in it; on the twins corpus the face names the pair, only
+# movement the twin.
 
 # %%
 show(control_eer_figure(table))
@@ -142,10 +143,6 @@ say(provenance_note([Path(out) / "unseen-measures.csv"], source=SOURCE))
 say(rule_prose(unseen.compare_eer))
 
 # %% tags=["remove-cell"]
-clip = table[(table["method"] == "clip")].iloc[0]
-for measure in unseen.MEASURES:
-    glue(f"unseen-{measure}", f"{clip[measure]:.3f} ({clip[measure + '_low']:.3f} to {clip[measure + '_high']:.3f})",
-         display=False)
-glue("unseen-corpus", f"{clip['corpus']}: {int(corpus_sizes.iloc[0]['subjects'])} unseen people, {int(clip['folds'])} folds",
-     display=False)
+for name, text in takeaways.unseen_headline(table, corpus_sizes).items():  # the model card's numbers
+    glue(f"unseen-{name}", text, display=False)
 glue("unseen-clip-vs-frame", takeaways.unseen_controls(table, verdicts), display=False)

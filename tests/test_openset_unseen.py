@@ -219,6 +219,50 @@ def test_takeaways_read_the_table():
     assert said == ("On c's unseen people, SlowFast's embedding verifies with an EER of 0.050 (0.020 to 0.080), a "
                     "lower EER than the best hand-crafted baseline, lgbp, at 0.200 (0.150 to 0.250); its rank-1 among "
                     "the enrolled unseen people is 0.900.")
+    table = table.assign(folds=3, **{f"{m}{end}": 0.5 for m in unseen.MEASURES[1:-1] for end in ("", "_low", "_high")},
+                         rank1_low=0.8, rank1_high=1.0)
+    glued = takeaways.unseen_headline(table, pd.DataFrame([{"corpus": "c", "subjects": 12}]))
+    assert glued["eer"] == "0.050 (0.020 to 0.080)" and glued["rank1"] == "0.900 (0.800 to 1.000)"
+    assert glued["corpus"] == "c: 12 unseen people, 3 folds" and set(glued) == {*unseen.MEASURES, "corpus"}
     verdicts = {"c": unseen.clip_versus_frame(table, "c")}
     assert takeaways.unseen_controls(table, verdicts) == (
         f"c: clip 0.050 (0.020 to 0.080), static-apex 0.300 (0.200 to 0.400): {unseen.CLIP_BETTER}.")
+
+
+@pytest.mark.slow
+def test_real_data_path_trains_each_fold_on_each_database_and_their_union(tmp_path):
+    """``study.data: real`` on two tiny generated databases (CASME II and SAMM layouts): every variant trained on
+    every fold's training subjects, on each database and on their union, and scored on the fold's unseen people."""
+    from mlib.datasets import load_dataset
+    from mlib.preprocess import prepare_cache
+    from mlib.synth.layouts import LAYOUTS, write_corpus
+
+    roots, caches = {}, {}
+    for layout in ("casme2", "samm"):
+        specs = corpus_specs(subjects=6, clips_per_subject=4, single_clip_subjects=0, short_clip_fraction=0.0,
+                             frame_size=(96, 128), fps=LAYOUTS[layout].fps, seed=3)
+        roots[layout] = write_corpus(tmp_path / layout, layout, specs, workers=1, progress=False)
+        caches[layout] = prepare_cache(load_dataset(layout, roots[layout]).clips, tmp_path / "cache", dataset=layout,
+                                       root=roots[layout], window=16, face_size=32, workers=1, progress=False)
+    cfg = resolve(None, {
+        "study": {"data": "real", "datasets": ["casme2", "samm"], "roots": {k: str(v) for k, v in roots.items()},
+                  "controls": ["clip"]},
+        "unseen": {"variants": ["clip"], "features": ["lbp-top"], "bootstrap": 20, "union": True, "union_face_size": 32},
+        "prepare": {"window": 16, "cache_dir": str(tmp_path / "cache"), "workers": 1},
+        "split": {"val_size": 0.25, "open_set": {"folds": 2}},
+        "model": {"frames": 8, "size": 32, "width": 8},
+        "train": {"epochs": 1, "batch_size": 6, "device": "cpu", "warmup_epochs": 0}})
+    names = unseen_corpus_names(cfg)
+    assert names == ["casme2", "samm", unseen.UNION]
+    corpora = {name: {"cache": str(caches[name]), "runs_dir": str(tmp_path / name / "runs"), "mode": "identity",
+                      "overrides": {"data.dataset": name}} for name in ("casme2", "samm")}
+    corpora[unseen.UNION] = {"union_of": ["casme2", "samm"], "runs_dir": str(tmp_path / "union" / "runs"),
+                             "mode": "identity", "overrides": {}}
+    table, sizes, curves = unseen.evaluate(cfg, corpora, tmp_path / "out")
+    assert list(table["corpus"]) == ["casme2", "casme2", "samm", "samm", unseen.UNION, unseen.UNION]
+    assert list(table["method"]) == ["clip", "lbp-top"] * 3 and (table["folds"] == 2).all()
+    assert list(sizes["subjects"]) == [6, 6, 12] and sizes["first_subject"].isna().all()
+    for name in names:  # one run per fold, on that fold's training subjects only
+        runs = sorted((tmp_path / name / "runs").iterdir())
+        assert len(runs) == 2
+    assert unseen.runs_trained(unseen.plan(cfg, names)) == 6
