@@ -113,6 +113,9 @@ say(provenance_note([Path(out) / "unseen-measures.csv"], source=SOURCE))
 #
 # Each cell is the mean over folds with its 95 % interval (probe people
 # resampled). EER and FNMR: lower is better; DIR and rank-1: higher is better.
+# A fold has only a few never-enrolled people's probes, so DIR at an FPIR of
+# 1 % is DIR at no false positive at all, and FNMR at an FMR of 1 % rests on
+# the few highest impostor scores: read those columns with their intervals.
 
 # %%
 shown = unseen.shown_measures(table)
