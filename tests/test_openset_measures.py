@@ -53,10 +53,19 @@ def test_threshold_at_fmr_by_hand():
 
 def test_dir_fpir_by_hand():
     curve = m.dir_fpir_curve(SCORES, PROBES, GALLERY)
-    assert list(curve["threshold"]) == [0.9, 0.8, 0.7, 0.6, 0.35, -np.inf]
-    np.testing.assert_allclose(curve["dir"], [1 / 3, 2 / 3, 2 / 3, 2 / 3, 2 / 3, 2 / 3])
-    np.testing.assert_allclose(curve["fpir"], [0, 0, 0.5, 0.5, 1, 1])
+    assert list(curve["threshold"]) == [np.inf, 0.9, 0.8, 0.7, 0.6, 0.35, -np.inf]
+    np.testing.assert_allclose(curve["dir"], [0, 1 / 3, 2 / 3, 2 / 3, 2 / 3, 2 / 3, 2 / 3])
+    np.testing.assert_allclose(curve["fpir"], [0, 0, 0, 0.5, 0.5, 1, 1])
     assert m.dir_at_fpir(SCORES, PROBES, GALLERY, 0.01) == pytest.approx(2 / 3)
+
+
+def test_dir_at_fpir_when_an_unknown_person_scores_highest():
+    """The best score of all is a never-enrolled probe's: no finite threshold has FPIR 0, so DIR at FPIR 0 is
+    that of the threshold above every score, 0 (it used to find no threshold at all)."""
+    scores = np.array([[0.5, 0.1], [0.2, 0.6], [0.9, 0.3]])
+    probes, gallery = ["a", "b", "u"], ["a", "b"]
+    assert m.dir_at_fpir(scores, probes, gallery, 0.01) == 0
+    assert m.dir_at_fpir(scores, probes, gallery, 1.0) == pytest.approx(1)
 
 
 def test_cmc_by_hand():

@@ -165,17 +165,24 @@ def test_the_study_passes_each_notebook_only_its_parameters(tmp_path, monkeypatc
     stems = [stem for stem, _ in given]
     assert stems == ["01-preprocess", "02-train", "03-baseline", "04-grid-search", "05-ensemble", "06-gradcam",
                      "01-preprocess", "02-train", "03-baseline", "01-preprocess", "02-train", "03-baseline",
-                     "07-controls", "08-original-grid", "00-results"]
+                     "07-controls", "08-original-grid", "09-unseen", "00-results"]
     assert [p["overrides"]["synth.mode"] for stem, p in given if stem == "02-train"] == ["identity", "motion-only", "twins"]
     train = next(parameters for stem, parameters in given if stem == "02-train")  # the casme2 corpus
     assert train["overrides"]["study.results"] == str(tmp_path / "results")  # --set reaches every page
     manifest = StudyManifest.load(tmp_path / "results" / "ci" / "study.json")
     assert manifest.variant("casme2").paths["train"] == str(run_folder(
         notebooks.configuration(ROOT / "notebooks" / "02-train.py", train)["cfg"]))
-    assert [Path(p).name for p in manifest.executed][-3:] == ["07-controls.ipynb", "08-original-grid.ipynb",
-                                                              "00-results.ipynb"]
+    assert [Path(p).name for p in manifest.executed][-4:] == ["07-controls.ipynb", "08-original-grid.ipynb",
+                                                              "09-unseen.ipynb", "00-results.ipynb"]
     assert manifest.pages == {"controls": str(tmp_path / "results" / "ci" / "controls"),
-                              "original_grid": str(tmp_path / "results" / "ci" / "original-grid")}
+                              "original_grid": str(tmp_path / "results" / "ci" / "original-grid"),
+                              "unseen": str(tmp_path / "results" / "ci" / "unseen")}
+    unseen = dict(given)["09-unseen"]  # the controls' corpora (their runs reused) with each root and mode
+    assert unseen["out"] == manifest.pages["unseen"]
+    assert {name: (c["root"], c["mode"]) for name, c in unseen["corpora"].items()} == {
+        v.name: (v.root, v.mode) for v in manifest.variants}
+    assert all(c["runs_dir"] == dict(given)["07-controls"]["corpora"][name]["runs_dir"]
+               for name, c in unseen["corpora"].items())
 
     page = dict(given)["07-controls"]
     assert page["out"] == manifest.pages["controls"] and "variants" not in page  # the page reads controls.variants
@@ -218,7 +225,7 @@ def test_reproduce_runs_the_controls_on_real_roots_without_synthetic_corpora(tmp
         executed_dir=tmp_path / "executed")
     runner.run()
     assert [stem for stem, _ in given] == ["01-preprocess", "02-train", "03-baseline", "04-grid-search", "05-ensemble",
-                                           "06-gradcam", "07-controls", "08-original-grid", "00-results"]
+                                           "06-gradcam", "07-controls", "08-original-grid", "09-unseen", "00-results"]
     corpora = dict(given)["07-controls"]["corpora"]
     assert list(corpora) == ["casme2"] and corpora["casme2"]["positive_control"] is None
     assert "synth.mode" not in dict(given)["02-train"]["overrides"]

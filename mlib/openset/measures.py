@@ -92,7 +92,8 @@ def threshold_at_fmr(impostor_scores: np.ndarray, target: float) -> float:
 
 
 def dir_fpir_curve(scores: np.ndarray, probe_subjects: Sequence[str], gallery_subjects: Sequence[str]) -> dict[str, np.ndarray]:
-    """Rank-1 DIR and FPIR at every threshold where either changes (descending; -inf last)."""
+    """Rank-1 DIR and FPIR at every threshold where either changes (descending: +inf first, where both are 0,
+    so a target FPIR is always reachable; -inf last)."""
     scores = np.asarray(scores, dtype=float)
     probes = np.asarray(probe_subjects, dtype=str)
     gallery = list(map(str, gallery_subjects))
@@ -102,7 +103,7 @@ def dir_fpir_curve(scores: np.ndarray, probe_subjects: Sequence[str], gallery_su
     top = scores.max(axis=1)
     hit = np.zeros(len(probes), bool)
     hit[mated] = true_ranks(probes[mated], scores[mated], gallery) == 1
-    thresholds = np.concatenate([np.unique(top)[::-1], [-np.inf]])
+    thresholds = np.concatenate([[np.inf], np.unique(top)[::-1], [-np.inf]])
     dir_ = np.array([(hit & mated & (top >= t)).sum() for t in thresholds]) / mated.sum()
     fpir = np.array([(~mated & (top >= t)).sum() for t in thresholds]) / (~mated).sum()
     return {"threshold": thresholds, "dir": dir_, "fpir": fpir}

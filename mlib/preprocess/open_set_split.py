@@ -117,3 +117,31 @@ def write_open_set_splits(cache_path, *, seed: int, val_size: float, settings: d
                                                           never_enrolled=settings["never_enrolled"]))
         paths.append(path)
     return paths
+
+
+def unseen_corpus_split(clips: pd.DataFrame, *, seed: int = 42, fold: int = 0, folds: int = 3, enrol_clips: int = 2,
+                        never_enrolled: float = 0.25) -> pd.DataFrame:
+    """Fold ``fold`` of a corpus whose every subject is unseen (people drawn after a run's training corpus,
+    ``mlib.openset.unseen``): parts ``enrol`` and ``probe`` only.
+
+    The subjects that can enrol (more than ``enrol_clips`` clips) are put in a seeded order; fold f's
+    never-enrolled subjects are the next ``ceil(never_enrolled x unseen)`` of that order, cyclically from
+    position f times that count (so the folds rotate who answers "unknown"); the others enrol ``enrol_clips``
+    clips drawn per fold. Subjects with too few clips are never-enrolled probes in every fold."""
+    if not 0 <= fold < folds:
+        raise ValueError(f"fold {fold} is not one of 0..{folds - 1}")
+    table = clips[["clip_key", "subject"]].astype(str).reset_index(drop=True)
+    counts = table["subject"].value_counts()
+    can_enrol = np.random.default_rng(seed).permutation(sorted(counts[counts > enrol_clips].index))
+    n_never = max(math.ceil(never_enrolled * len(counts)) - (len(counts) - len(can_enrol)), 0)
+    never = {can_enrol[(fold * n_never + i) % len(can_enrol)] for i in range(n_never)} if len(can_enrol) else set()
+    enrolled = sorted(set(can_enrol) - never)
+    if len(enrolled) < 2:
+        raise SplitError(f"fold {fold}: {len(enrolled)} unseen subject(s) can be enrolled with {enrol_clips} clips and "
+                         f"keep a probe clip (never_enrolled {never_enrolled}); open-set identification needs 2")
+    fold_rng = np.random.default_rng([seed, fold])
+    part = pd.Series("probe", index=table.index)
+    for subject in enrolled:
+        rows = table.index[table["subject"] == subject]
+        part[fold_rng.permutation(rows)[:enrol_clips]] = "enrol"
+    return table.assign(part=part.values, reason="")

@@ -209,3 +209,40 @@ def mean_map_agreement(cams: Mapping[str, np.ndarray], motion_maps: np.ndarray) 
             parts.append(f"{pathway} r = {np.corrcoef(mean_cam, motion)[0, 1]:.2f}")
     return ("Over pixels, the mean CAM follows the mean motion energy with a correlation of "
             + ", ".join(parts) + " (1: the same map; 0: unrelated).")
+
+
+def _eer(row) -> str:
+    return f"{row['eer']:.3f} ({row['eer_low']:.3f} to {row['eer_high']:.3f})"
+
+
+def unseen_verification(table: pd.DataFrame, corpus: str, verdict_of) -> str:
+    """SlowFast's (``clip``) EER on a corpus's unseen people beside the best baseline's, and ``verdict_of(first,
+    second)`` (``mlib.openset.unseen.compare_eer``) read out."""
+    rows = table[table["corpus"] == corpus].set_index("method")
+    baselines = table[(table["corpus"] == corpus) & (table["kind"] == "baseline")]
+    best = baselines.loc[baselines["eer"].idxmin(), "method"]
+    reading = {"better": "a lower EER than", "worse": "a higher EER than",
+               "tied": "an EER that cannot be told apart (the intervals overlap) from"}[verdict_of("clip", best)]
+    return (f"On {corpus}'s unseen people, SlowFast's embedding verifies with an EER of {_eer(rows.loc['clip'])}, "
+            f"{reading} the best hand-crafted baseline, {best}, at {_eer(rows.loc[best])}; its rank-1 among the "
+            f"enrolled unseen people is {rows.loc['clip', 'rank1']:.3f}.")
+
+
+def unseen_headline(table: pd.DataFrame, sizes: pd.DataFrame) -> dict[str, str]:
+    """The model card's open-set numbers: SlowFast's (``clip``) measures on the first corpus, each as
+    ``value (low to high)``, and that corpus's size (``corpus``)."""
+    from mlib.openset.unseen import MEASURES
+
+    clip = table[table["method"] == "clip"].iloc[0]
+    size = sizes.set_index("corpus").loc[clip["corpus"]]
+    found = {name: f"{clip[name]:.3f} ({clip[name + '_low']:.3f} to {clip[name + '_high']:.3f})" for name in MEASURES}
+    return found | {"corpus": f"{clip['corpus']}: {int(size['subjects'])} unseen people, {int(clip['folds'])} folds"}
+
+
+def unseen_controls(table: pd.DataFrame, verdicts: Mapping[str, str]) -> str:
+    """Per corpus, the clip's and one frame's (static-apex, where scored) EER on unseen people and the verdict."""
+    rows = table.set_index(["corpus", "method"])
+    frame = {c: f", static-apex {_eer(rows.loc[(c, 'static-apex')])}" if (c, "static-apex") in rows.index else ""
+             for c in verdicts}
+    return " ".join(f"{corpus}: clip {_eer(rows.loc[(corpus, 'clip')])}{frame[corpus]}: {verdict}."
+                    for corpus, verdict in verdicts.items())

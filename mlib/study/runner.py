@@ -115,6 +115,17 @@ def positive_control(cfg: dict, variant: Variant) -> float | None:
     return positive_controls.truth_control(positive_controls.read_truth(variant.root), cfg["split"])["rank1"]
 
 
+def unseen_corpus_names(cfg: dict) -> list[str]:
+    """The corpora of the open-set page (notebook 09): the study's corpora and, on real data with ``unseen.union``
+    and two or more databases, their union (``mlib.openset.unseen.UNION``)."""
+    from mlib.openset.unseen import UNION
+
+    names = [v.name for v in variants(cfg)]
+    if cfg["study"]["data"] == "real" and cfg["unseen"]["union"] and len(cfg["study"]["datasets"]) > 1:
+        names.append(UNION)
+    return names
+
+
 def corpus_overrides(cfg: dict, variant: Variant) -> dict:
     """What every notebook of one corpus is told beyond the profile: the database, its root and, for
     synthetic data, the generator's mode; once preprocessing ran, its cache and split (``run.*``)."""
@@ -175,6 +186,8 @@ class StudyRunner:
         self._notebook("07-controls", None, {}, {"corpora": self.controls_corpora(), "out": pages["controls"]})
         grids = [v.paths["grid"] for v in self.variants if "grid" in v.paths]
         self._notebook("08-original-grid", None, {}, {"grid_dirs": grids, "out": pages["original_grid"]})
+        pages["unseen"] = str(self.results / "unseen")
+        self._notebook("09-unseen", None, {}, {"corpora": self.unseen_corpora(), "out": pages["unseen"]})
         self._notebook("00-results", None, {}, {"study_file": str(self.results / "study.json")})
         notebooks.check_executed(self.executed)
         for stale in set(self.executed_dir.glob("*.ipynb")) - set(self.executed):
@@ -220,6 +233,19 @@ class StudyRunner:
             corpora[variant.name] = {"cache": paths["cache"], "split": paths["splits"], "runs_dir": paths["runs"],
                                      "overrides": {**table1, "data.dataset": variant.dataset},
                                      "positive_control": positive_control(self.cfg, variant)}
+        return corpora
+
+    def unseen_corpora(self) -> dict:
+        """Notebook 09's ``corpora``: the controls page's (so its runs are reused) with each corpus's root and mode;
+        on real data with ``unseen.union``, the union of the databases too (built by the page)."""
+        from mlib.openset.unseen import UNION
+
+        corpora = self.controls_corpora()
+        for variant in self.variants:
+            corpora[variant.name] |= {"root": variant.root, "mode": variant.mode}
+        if UNION in unseen_corpus_names(self.cfg):
+            corpora[UNION] = {"union_of": list(self.cfg["study"]["datasets"]), "mode": "identity",
+                              "runs_dir": str(self.results / UNION / "runs"), "overrides": {}}
         return corpora
 
     def resolved(self, overrides: dict) -> dict:
