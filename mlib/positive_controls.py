@@ -17,7 +17,9 @@ clips fit, test clips score):
 
 ``measure`` writes corpora for several ``synth.motion_identity`` values and
 modes and runs both; ``report`` prints the table (``mlib synth
---positive-controls``).
+--positive-controls``); ``knob_table`` is the controls page's view of them.
+``twins_table`` reads a twins corpus's runs within each face group, where
+only movement can tell the subjects apart.
 """
 
 from __future__ import annotations
