@@ -67,6 +67,7 @@ overrides = {}  # dotted keys over the profile, e.g. {"train.epochs": 1}
 corpora = None  # name -> {"cache": folder, "split": file or [files], "runs_dir": folder, "positive_control": accuracy}
 variants = None  # the input variants to train (None: the profile's controls.variants)
 out = "results/controls"  # where controls.csv is written
+motion_features_dir = None  # synthetic data: where the knob table's motion-only corpora are written (None: not measured)
 
 # %%
 from mlib.core import config
@@ -135,19 +136,43 @@ for name, corpus in corpora.items():
 # (`synth.motion_identity`: 0 = clips do not follow their subject's habits, 1 =
 # fully) goes from 0 to 1, at this profile's corpus size, split and seeds: the
 # truth control computed from the generator's clip specifications alone (no
-# frame rendered). The study's corpora use the value in the caption. Real data
+# frame rendered), and, in the `motion-only <feature set>` columns, the
+# hand-crafted baseline on motion features (FHOFO: flow orientations; LBP-TOP's
+# XT and YT planes) of motion-only corpora rendered at each value, on the first
+# split (`mlib.experiments.positive_controls.measure`): what the pixels let a motion
+# descriptor read. The study's corpora use the value in the caption. Real data
 # has no knob; this table is shown for synthetic studies only.
 
 # %%
 if cfg["study"]["data"] == "synthetic":
     knob = positive_controls.learnable(cfg)
+    features = (positive_controls.measure(cfg, motion_features_dir, modes=("motion-only",))
+                if motion_features_dir else None)
     say(f"The study's corpora: `synth.motion_identity` = {cfg['synth']['motion_identity']}.")
-    knob = positive_controls.knob_table(knob).round(3)
+    knob = positive_controls.knob_table(knob, features).round(3)
     show_table(knob)
     glue("knob-table", HTML(table_html(knob)), display=False)  # shown on the data page too
-    say(provenance_note([], source=SOURCE, inputs=["the generator's clip specifications (no run folder)"]))
+    say(provenance_note([], source=SOURCE, inputs=["the generator's clip specifications (no run folder)"]
+                        + ([f"the motion-only corpora and baseline runs under {motion_features_dir}"] if features is not None else [])))
 else:
     say("Real data: no generator, no knob.")
+
+# %% [markdown]
+# ## Twins within their face group
+#
+# On the twins corpus the subjects of a group share one face, so appearance
+# alone already finds the group and the overall rank-1 mixes face and
+# movement. Restricted to the subjects of each clip's own group, only
+# movement can tell them apart; that rank-1 is read against its own chance,
+# one over the group's size (`mlib.experiments.positive_controls.twins_table`,
+# `mlib.core.metrics.within_group_rank1`).
+
+# %%
+twins = positive_controls.twins_table(table, corpora)
+if not twins.empty:
+    show_table(twins.round(3))
+say(takeaways.twins_within(twins))
+say(provenance_note(table.loc[table["corpus"].isin(twins["corpus"]), "run_dir"], source=SOURCE))
 
 # %% [markdown]
 # ## The verdict and its rule

@@ -27,7 +27,12 @@ def test_controls_notebook_runs_at_tiny_size(tmp_path, mlib_kernel):
     papermill.execute_notebook(
         str(source), str(executed), kernel_name="mlib", cwd=str(tmp_path), progress_bar=False,
         parameters={"overrides": {"model": {"frames": 8, "size": 32, "width": 8},
-                                  "train": {"epochs": 1, "batch_size": 6, "device": "cpu", "warmup_epochs": 0}},
+                                  "train": {"epochs": 1, "batch_size": 6, "device": "cpu", "warmup_epochs": 0},
+                                  # the knob table's motion-only corpora, small
+                                  "synth": {"subjects": 3, "clips_per_subject": 4, "single_clip_subjects": 0,
+                                            "frame_size": [64, 80], "short_clip_fraction": 1.0},
+                                  "prepare": {"face_size": 32, "window": 16}, "split": {"val_size": 0.0}},
+                    "motion_features_dir": str(tmp_path / "positive-controls"),
                     "corpora": {"tiny": {"cache": str(cache), "split": str(split), "runs_dir": str(tmp_path / "runs"),
                                          "positive_control": None}},
                     "variants": variants, "out": str(tmp_path / "out")},
@@ -45,6 +50,8 @@ def test_controls_notebook_runs_at_tiny_size(tmp_path, mlib_kernel):
     assert "Positive control on tiny: none (no generator truth" in text
     assert "Variants trained: clip, static-apex, difference, pyslowfast." in text
     assert "`synth.motion_identity` = 1.0" in text  # the knob table of a synthetic study
+    assert "motion-only fhofo" in str(outputs) and (tmp_path / "positive-controls" / "motion-only-0.5").is_dir()
+    assert "No twins corpus: no identity within a face group to report." in text
     assert "Source: [notebooks/07-controls.py](" in text
     images = [o for c in notebook.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(images) == 1

@@ -103,3 +103,36 @@ def test_twins_identity_reads_a_run_within_each_face_group(tmp_path):
     assert positive_controls.face_groups(truth, 2) == dict(zip(subjects, ["1", "1", "2", "2"]))
     found = positive_controls.twins_identity(tmp_path / "p.csv", truth, 2)
     assert found == {"rank1": 0.5, "chance": 0.25, "within_group_rank1": 0.5, "within_group_chance": 0.5}
+
+
+def test_knob_table_adds_the_motion_feature_columns_of_the_motion_only_corpora():
+    learnable = pd.DataFrame({"mode": ["motion-only", "twins"] * 2, "motion_identity": [0.0, 0.0, 1.0, 1.0],
+                              "truth rank-1": [0.1, 0.2, 0.9, 1.0], "chance": [0.125] * 4})
+    features = pd.DataFrame({"mode": ["motion-only"] * 2, "motion_identity": [0.0, 1.0],
+                             "fhofo rank-1": [0.05, 0.85], "lbp-top-xtyt rank-1": [0.1, 0.4]})
+    shown = positive_controls.knob_table(learnable, features).set_index("motion_identity")
+    assert list(shown.columns) == ["motion-only", "twins", "motion-only fhofo", "motion-only lbp-top-xtyt", "chance"]
+    assert shown.loc[1.0, "motion-only fhofo"] == 0.85 and shown.loc[0.0, "motion-only lbp-top-xtyt"] == 0.1
+    assert list(positive_controls.knob_table(learnable).columns) == ["motion_identity", "motion-only", "twins", "chance"]
+
+
+def test_twins_table_reads_every_run_of_a_twins_corpus_and_averages_its_splits(tmp_path):
+    """Two split seeds of one variant on a twins corpus (pairs): the mean over seeds, overall and within pairs;
+    a corpus without ``twins`` is left out."""
+    specs = corpus_specs(subjects=4, clips_per_subject=1, single_clip_subjects=0, short_clip_fraction=0.0,
+                         frame_size=(96, 128), fps=200, mode="twins", seed=0)
+    write_corpus(tmp_path / "corpus", "casme2", specs, workers=1, progress=False)
+    truth = positive_controls.read_truth(tmp_path / "corpus")
+    subjects = list(truth["subject"])
+    eye = np.eye(4)
+    runs = {"seed0": eye, "seed1": eye[[1, 0, 3, 2]] * 0.6 + 0.1}  # seed 1 swaps the twins of both pairs
+    for name, proba in runs.items():
+        (tmp_path / name).mkdir()
+        pd.DataFrame({"clip_key": truth["clip_key"], "subject": subjects, "part": "test",
+                      **{f"p:{s}": proba[:, i] for i, s in enumerate(subjects)}}).to_csv(tmp_path / name / "predictions.csv", index=False)
+    table = pd.DataFrame({"corpus": ["twins"] * 2 + ["other"], "variant": ["clip"] * 3,
+                          "run_dir": [str(tmp_path / "seed0"), str(tmp_path / "seed1"), str(tmp_path / "seed0")]})
+    corpora = {"twins": {"twins": {"truth": str(tmp_path / "corpus"), "twin_group": 2}}, "other": {}}
+    found = positive_controls.twins_table(table, corpora)
+    assert found.to_dict("records") == [{"corpus": "twins", "variant": "clip", "rank1": 0.5, "chance": 0.25,
+                                         "within_group_rank1": 0.5, "within_group_chance": 0.5}]

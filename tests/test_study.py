@@ -195,6 +195,11 @@ def test_the_study_passes_each_notebook_only_its_parameters(tmp_path, monkeypatc
         clip = controls.variant_config(config.resolve(cfg, corpus["overrides"]), "clip", corpus["cache"],
                                        corpus["split"][0], corpus["runs_dir"])
         assert str(run_folder(clip)) == variant.paths["train"]  # the clip control is notebook 02's run, reused
+    # the twins corpus names its truth (face groups); the knob table's motion-only corpora lie beside the study's
+    assert [name for name, corpus in page["corpora"].items() if "twins" in corpus] == ["casme2-twins"]
+    assert page["corpora"]["casme2-twins"]["twins"] == {"truth": manifest.variant("casme2-twins").root,
+                                                      "twin_group": cfg["synth"]["twin_group"]}
+    assert page["motion_features_dir"] == str(tmp_path / "positive-controls")
     ensemble = dict(given)["05-ensemble"]  # Table 3 over the split seeds, in the runs folder the grid shares
     assert ensemble["splits"] == manifest.variant("casme2").paths["splits"] and len(ensemble["splits"]) == 2
     assert ensemble["runs_dir"] == ensemble["grid_dir"] == manifest.variant("casme2").paths["runs"]
@@ -228,6 +233,7 @@ def test_reproduce_runs_the_controls_on_real_roots_without_synthetic_corpora(tmp
                                            "06-gradcam", "07-controls", "08-original-grid", "09-unseen", "00-results"]
     corpora = dict(given)["07-controls"]["corpora"]
     assert list(corpora) == ["casme2"] and corpora["casme2"]["positive_control"] is None
+    assert "twins" not in corpora["casme2"] and dict(given)["07-controls"]["motion_features_dir"] is None
     assert "synth.mode" not in dict(given)["02-train"]["overrides"]
 
 

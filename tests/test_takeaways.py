@@ -88,3 +88,13 @@ def test_gradcam_claim_shows_the_lift_against_the_null_and_against_uniform_with_
     assert "1.05 (95 % interval 0.90 to 1.20) times what the same map puts on other clips' regions" in sentence
     assert "1.80 (95 % interval 1.60 to 2.00) times a uniform map's share, over 30 clips" in sentence
     assert "This does not clearly support" in sentence
+
+
+def test_twins_within_reads_each_rank1_against_its_own_chance():
+    found = pd.DataFrame({"corpus": ["casme2-twins"] * 2, "variant": ["clip", "static-apex"], "rank1": [0.45, 0.4],
+                          "chance": [1 / 12] * 2, "within_group_rank1": [0.7, 0.5], "within_group_chance": [0.5] * 2})
+    text = takeaways.twins_within(found)
+    assert text == ("Twins, test rank-1 (mean over split seeds): casme2-twins clip: overall 0.450 (above its chance "
+                    "0.083), within the face group 0.700 (above its chance 0.500); casme2-twins static-apex: overall "
+                    "0.400 (above its chance 0.083), within the face group 0.500 (not above its chance 0.500).")
+    assert takeaways.twins_within(found.iloc[:0]).startswith("No twins corpus")

@@ -17,7 +17,9 @@ clips fit, test clips score):
 
 ``measure`` writes corpora for several ``synth.motion_identity`` values and
 modes and runs both; ``report`` prints the table (``mlib synth
---positive-controls``).
+--positive-controls``); ``knob_table`` is the controls page's view of them.
+``twins_table`` reads a twins corpus's runs within each face group, where
+only movement can tell the subjects apart.
 """
 
 from __future__ import annotations
@@ -202,12 +204,37 @@ def twins_identity(predictions: str | Path, truth: pd.DataFrame, twin_group: int
             "within_group_rank1": within["rank1"], "within_group_chance": within["chance"]}
 
 
-def knob_table(learnable_rows: pd.DataFrame) -> pd.DataFrame:
+def knob_table(learnable_rows: pd.DataFrame, feature_rows: pd.DataFrame | None = None) -> pd.DataFrame:
     """``learnable``'s rows as the book shows them: one row per ``synth.motion_identity`` value, the truth
-    control's rank-1 per mode in columns, and chance."""
+    control's rank-1 per mode in columns, and chance; with ``feature_rows`` (``measure``'s table of the
+    motion-only corpora) also each motion feature set's rank-1 there, as ``motion-only <feature set>``."""
     table = learnable_rows.pivot(index="motion_identity", columns="mode", values="truth rank-1")
     table.columns.name = None
-    return table.assign(chance=learnable_rows.groupby("motion_identity")["chance"].first()).reset_index()
+    table = table.assign(chance=learnable_rows.groupby("motion_identity")["chance"].first())
+    if feature_rows is not None:
+        motion = feature_rows[feature_rows["mode"] == "motion-only"].set_index("motion_identity")
+        for name in MOTION_FEATURE_SETS:
+            table.insert(len(table.columns) - 1, f"motion-only {name}", motion[f"{name} rank-1"])
+    return table.reset_index()
+
+
+def twins_table(table: pd.DataFrame, corpora: dict) -> pd.DataFrame:
+    """Overall and within-face-group test rank-1 of every run on a twins corpus, each beside its own chance.
+
+    ``table``: ``mlib.experiments.controls.run_controls``' rows (corpus, variant, run_dir);
+    ``corpora``: its corpora, a twins one carrying ``twins: {"truth": corpus root,
+    "twin_group": subjects per face}``. Means over the split seeds, per corpus and variant.
+    """
+    rows = []
+    for name, corpus in corpora.items():
+        if not corpus.get("twins"):
+            continue
+        truth = read_truth(corpus["twins"]["truth"])
+        for run in table[table["corpus"] == name].itertuples():
+            found = twins_identity(Path(run.run_dir) / "predictions.csv", truth, int(corpus["twins"]["twin_group"]))
+            rows.append({"corpus": name, "variant": run.variant, **found})
+    columns = ["corpus", "variant", "rank1", "chance", "within_group_rank1", "within_group_chance"]
+    return pd.DataFrame(rows, columns=columns).groupby(["corpus", "variant"], sort=False).mean().reset_index()
 
 
 def report(cfg: dict, work: str | Path = "data/positive-controls", **options) -> pd.DataFrame:

@@ -164,6 +164,20 @@ def controls(found: pd.DataFrame) -> str:
                     + ("" if str(row.verdict).endswith(".") else ".") for row in found.itertuples())
 
 
+def twins_within(found: pd.DataFrame) -> str:
+    """Each twins run's rank-1 overall and within its face group (``positive_controls.twins_table``), each read
+    against its own chance: appearance alone finds the group, so only the within-group number is movement's."""
+    if found.empty:
+        return "No twins corpus: no identity within a face group to report."
+
+    def versus(value: float, chance: float) -> str:
+        return f"{value:.3f} ({'above' if value > chance else 'not above'} its chance {chance:.3f})"
+
+    parts = [f"{row.corpus} {row.variant}: overall {versus(row.rank1, row.chance)}, within the face group "
+             f"{versus(row.within_group_rank1, row.within_group_chance)}" for row in found.itertuples()]
+    return "Twins, test rank-1 (mean over split seeds): " + "; ".join(parts) + "."
+
+
 def original_grid(summary: pd.DataFrame) -> str:
     """Where the paper's Table 2 number sits in each original grid (``original.grid_summary``)."""
     parts = [f"on {row['database']} it is the run ranked {row['rank of Table 2']} (median run {row['median']:.3f})"

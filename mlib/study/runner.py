@@ -183,7 +183,8 @@ class StudyRunner:
             self._run_variant(variant)
         pages = self.manifest.pages
         pages.update(controls=str(self.results / "controls"), original_grid=str(self.results / "original-grid"))
-        self._notebook("07-controls", None, {}, {"corpora": self.controls_corpora(), "out": pages["controls"]})
+        self._notebook("07-controls", None, {}, {"corpora": self.controls_corpora(), "out": pages["controls"],
+                                                 "motion_features_dir": self.motion_features_dir()})
         grids = [v.paths["grid"] for v in self.variants if "grid" in v.paths]
         self._notebook("08-original-grid", None, {}, {"grid_dirs": grids, "out": pages["original_grid"]})
         pages["unseen"] = str(self.results / "unseen")
@@ -233,6 +234,8 @@ class StudyRunner:
             corpora[variant.name] = {"cache": paths["cache"], "split": paths["splits"], "runs_dir": paths["runs"],
                                      "overrides": {**table1, "data.dataset": variant.dataset},
                                      "positive_control": positive_control(self.cfg, variant)}
+            if variant.mode == TWINS:  # the generator's truth names each subject's face group
+                corpora[variant.name]["twins"] = {"truth": variant.root, "twin_group": self.cfg["synth"]["twin_group"]}
         return corpora
 
     def unseen_corpora(self) -> dict:
@@ -247,6 +250,13 @@ class StudyRunner:
             corpora[UNION] = {"union_of": list(self.cfg["study"]["datasets"]), "mode": "identity",
                               "runs_dir": str(self.results / UNION / "runs"), "overrides": {}}
         return corpora
+
+    def motion_features_dir(self) -> str | None:
+        """Where notebook 07 writes the motion-only corpora of its knob table's motion-feature columns
+        (``positive_controls.measure``): beside the study's synthetic corpora; None on real data."""
+        if self.cfg["study"]["data"] != "synthetic":
+            return None
+        return str(Path(self.variants[0].root).parent / "positive-controls")
 
     def resolved(self, overrides: dict) -> dict:
         """The configuration a notebook given ``overrides`` resolves (the ``--set`` ones come first)."""
