@@ -153,5 +153,5 @@ say(provenance_note(runs, source=SOURCE))
 from mlib.experiments.baseline import motion_feature_verdict
 
 verdict = motion_feature_verdict(table)
-say("\n".join(f"- {line}" for line in verdict.evidence))
-say(verdict.text)
+say("\n".join(f"- {line}" for line in verdict.numbers.get("rows", ())))
+say(verdict.evidence)

@@ -176,24 +176,24 @@ def test_verdict_never_reads_motion_from_descriptors_that_see_appearance():
     """The issue's case: LBP-TOP 0.91 against LGBP 0.86 on faces that all make the same movement."""
     verdict = baseline.motion_feature_verdict(_results([("lgbp", 0.86, 0.78, 0.93), ("lbp-top", 0.91, 0.84, 0.97),
                                                         ("lbp-top-xtyt", 0.80, 0.70, 0.88), ("all", 0.93, 0.87, 0.98)]))
-    assert verdict.code == "no motion features"
-    assert "better" not in verdict.text and "say nothing" in verdict.text
+    assert verdict.verdict == "no motion features"
+    assert "better" not in verdict.evidence and "say nothing" in verdict.evidence
     # with FHOFO at chance beside it, the rule still cannot decide
     undecided = baseline.motion_feature_verdict(_results([("lbp-top", 0.91, 0.84, 0.97), ("lgbp", 0.86, 0.78, 0.93),
                                                           ("fhofo", 0.10, 0.04, 0.18)]))
-    assert undecided.code == "undecided" and "Cannot decide" in undecided.text
-    assert len(undecided.evidence) == 1 and undecided.evidence[0].startswith("fhofo: rank-1 0.100")
+    assert undecided.verdict == "undecided" and "Cannot decide" in undecided.evidence
+    assert len(undecided.numbers["rows"]) == 1 and undecided.numbers["rows"][0].startswith("fhofo: rank-1 0.100")
 
 
 def test_verdict_says_motion_identifies_only_where_appearance_is_shared():
     table = _results([("lgbp", 0.95, 0.9, 1.0), ("fhofo", 0.30, 0.18, 0.42)])
     verdict = baseline.motion_feature_verdict(table, appearance_shared=True)
-    assert verdict.code == "motion identifies" and "fhofo 0.300" in verdict.text
+    assert verdict.verdict == "motion identifies" and "fhofo 0.300" in verdict.evidence
     # faces differ (real data, the twins corpus): FHOFO above chance may be the face seen through moving noise
     differing = baseline.motion_feature_verdict(table)
-    assert differing.code == "above chance, appearance not excluded" and "does not show" in differing.text
+    assert differing.verdict == "above chance, appearance not excluded" and "does not show" in differing.evidence
     touching = baseline.motion_feature_verdict(_results([("fhofo", 0.30, 1 / 12, 0.42)]), appearance_shared=True)
-    assert touching.code == "undecided"   # an interval reaching chance is not above it
+    assert touching.verdict == "undecided"   # an interval reaching chance is not above it
     with pytest.raises(baseline.BaselineError, match="lacks column"):
         baseline.motion_feature_verdict(_results([("fhofo", 0.3, 0.2, 0.4)]).drop(columns="chance"))
     with pytest.raises(baseline.BaselineError, match="unknown feature set"):
@@ -310,3 +310,10 @@ def test_command_line_and_bad_input(motion_only_cache, tmp_path):
         parser.parse_args(["--cache", str(cache), "--split", str(split), "--features", "colour"])
     with pytest.raises(Exception, match="missing.csv"):
         baseline.run_baseline(cache, cache / "missing.csv", tmp_path, features="fhofo", progress=False)
+
+
+def test_the_motion_feature_rule_declares_and_reaches_each_outcome():
+    reached = {baseline.motion_feature_verdict(_results(rows), appearance_shared=shared).verdict for rows, shared in [
+        ([("lgbp", 0.9, 0.8, 1.0)], False), ([("fhofo", 0.1, 0.04, 0.18)], False),
+        ([("fhofo", 0.3, 0.18, 0.42)], True), ([("fhofo", 0.3, 0.18, 0.42)], False)]}
+    assert reached == set(baseline.motion_feature_verdict.OUTCOMES) == set(baseline.MOTION_OUTCOMES)

@@ -152,13 +152,15 @@ def test_claim_verdict_reads_the_null_lift_and_its_interval():
                               "uniform_ci_low": 1.0, "uniform_ci_high": 1.4, "lift_vs_null": 1.1,
                               "null_ci_low": 0.9, "null_ci_high": 1.3}])
 
-    assert gc.claim_verdict(null(1.2, 1.6), "fast", synthetic=True)["verdict"] == "supports"
-    assert gc.claim_verdict(null(0.8, 1.3), "fast", synthetic=True)["verdict"] == "does not clearly support"
-    assert gc.claim_verdict(null(0.5, 0.9), "fast", synthetic=True)["verdict"] == "contradicts"
+    assert gc.claim_verdict(null(1.2, 1.6), "fast", synthetic=True).verdict == "supports"
+    assert gc.claim_verdict(null(0.8, 1.3), "fast", synthetic=True).verdict == "does not clearly support"
+    assert gc.claim_verdict(null(0.5, 0.9), "fast", synthetic=True).verdict == "contradicts"
     found = gc.claim_verdict(null(1.2, 1.6), "fast", synthetic=True)
-    assert found["lift_vs_uniform"] == 2.0 and found["null_ci_low"] == 1.2 and found["time_lift_vs_null"] == 1.1
+    assert found.numbers["lift_vs_uniform"] == 2.0 and found.numbers["null_ci_low"] == 1.2
+    assert found.numbers["time_lift_vs_null"] == 1.1 and "1.20" in found.evidence
     real = gc.claim_verdict(null(1.2, 1.6), "fast", synthetic=False)  # real data: the motion region, absent here
-    assert real["region"] == "motion" and real["verdict"] == "is not measured for"
+    assert real.numbers["region"] == "motion" and real.verdict == "is not measured for"
+    assert set(gc.claim_verdict.OUTCOMES) == {"supports", "does not clearly support", "contradicts", "is not measured for"}
 
 
 def test_a_fixed_centre_blob_does_not_support_the_claim():
@@ -167,7 +169,7 @@ def test_a_fixed_centre_blob_does_not_support_the_claim():
     centre = blob_cam(SIDE // 2 - BLOB // 2, SIDE // 2 - BLOB // 2, LENGTH // 2, spread=5.0, time_spread=3.0)
     _, summary = null_scores(clips, apexes, [centre] * len(clips))
     found = gc.claim_verdict(summary.reset_index(), "fast", synthetic=False)
-    assert found["lift_vs_uniform"] > 1.5 and found["verdict"] == "does not clearly support"
+    assert found.numbers["lift_vs_uniform"] > 1.5 and found.verdict == "does not clearly support"
     clips, places, apexes = moving_clips(np.random.default_rng(0), 12)
     _, summary = null_scores(clips, apexes, [blob_cam(r, c, a) for (r, c), a in zip(places, apexes)])
-    assert gc.claim_verdict(summary.reset_index(), "fast", synthetic=False)["verdict"] == "supports"
+    assert gc.claim_verdict(summary.reset_index(), "fast", synthetic=False).verdict == "supports"

@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 
+from mlib.core.verdict import Verdict
 from mlib.report import takeaways
 
 
@@ -82,9 +83,10 @@ def test_grid_picks_and_mean_map_agreement():
 
 
 def test_gradcam_claim_shows_the_lift_against_the_null_and_against_uniform_with_intervals():
-    found = {"lift_vs_null": 1.05, "null_ci_low": 0.9, "null_ci_high": 1.2, "lift_vs_uniform": 1.8,
-             "uniform_ci_low": 1.6, "uniform_ci_high": 2.0, "clips": 30, "verdict": "does not clearly support"}
-    sentence = takeaways.gradcam_claim(found, "fast", "the most moving pixels")
+    numbers = {"lift_vs_null": 1.05, "null_ci_low": 0.9, "null_ci_high": 1.2, "lift_vs_uniform": 1.8,
+               "uniform_ci_low": 1.6, "uniform_ci_high": 2.0, "clips": 30}
+    sentence = takeaways.gradcam_claim(Verdict("does not clearly support", "", numbers=numbers), "fast",
+                                       "the most moving pixels")
     assert "1.05 (95 % interval 0.90 to 1.20) times what the same map puts on other clips' regions" in sentence
     assert "1.80 (95 % interval 1.60 to 2.00) times a uniform map's share, over 30 clips" in sentence
     assert "This does not clearly support" in sentence

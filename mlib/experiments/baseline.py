@@ -100,6 +100,7 @@ from tqdm import tqdm
 
 from mlib.core import io
 from mlib.core.config import config_hash
+from mlib.core.verdict import Verdict, rule
 from mlib.core.metrics import PROBA_PREFIX, predicted_labels, summarize
 from mlib.preprocess import load_clip, load_index, window_position
 
@@ -592,16 +593,11 @@ def results_table(run_dirs: Sequence[str | Path]) -> pd.DataFrame:
 # ---------------------------------------------------------------- what the results say about motion
 
 
-@dataclass(frozen=True)
-class MotionVerdict:
-    """``motion_feature_verdict``'s answer: a code, one plain sentence, and the rows it rests on."""
-
-    code: str            # "motion identifies" | "above chance, appearance not excluded" | "undecided" | "no motion features"
-    text: str
-    evidence: tuple[str, ...] = ()
+MOTION_OUTCOMES = ("motion identifies", "above chance, appearance not excluded", "undecided", "no motion features")
 
 
-def motion_feature_verdict(results: pd.DataFrame, *, appearance_shared: bool = False) -> MotionVerdict:
+@rule(*MOTION_OUTCOMES)
+def motion_feature_verdict(results: pd.DataFrame, *, appearance_shared: bool = False, page: str = "") -> Verdict:
     """What the baseline results say about whether movement identifies the subjects.
 
     ``results`` is ``results_table``'s output (columns ``features``,
@@ -621,6 +617,8 @@ def motion_feature_verdict(results: pd.DataFrame, *, appearance_shared: bool = F
       a motion descriptor still sees the face through how noise moves along its
       edges (on the synthetic twins corpus with no movement habit, FHOFO finds
       the face groups; see ``mlib.experiments.positive_controls``).
+
+    The evidence is the sentence; ``numbers["rows"]`` the motion feature sets' lines it rests on.
     """
     missing = {"features", "test_rank1", "test_ci_low", "test_ci_high", "chance"} - set(results.columns)
     if missing:
@@ -630,25 +628,29 @@ def motion_feature_verdict(results: pd.DataFrame, *, appearance_shared: bool = F
         raise BaselineError(f"motion_feature_verdict: unknown feature set(s) {unknown}; known: {sorted(FEATURE_SEES)}")
     motion = results[results["features"].map(FEATURE_SEES) == MOTION]
     if motion.empty:
-        return MotionVerdict("no motion features", (
+        return Verdict("no motion features", (
             "No motion-only feature set was run (motion-only: " + ", ".join(k for k, v in FEATURE_SEES.items() if v == MOTION)
-            + "), so these results say nothing about whether movement identifies the subjects: the others see appearance."))
+            + "), so these results say nothing about whether movement identifies the subjects: the others see appearance."),
+            page)
     lines = tuple(f"{r.features}: rank-1 {r.test_rank1:.3f} (95 % CI {r.test_ci_low:.3f}-{r.test_ci_high:.3f}), "
                   f"chance {r.chance:.3f}" for r in motion.itertuples())
     above = motion[motion["test_ci_low"] > motion["chance"]]
     if above.empty:
-        return MotionVerdict("undecided", (
+        return Verdict("undecided", (
             "Cannot decide whether movement identifies the subjects: every motion-only feature set's interval "
             "reaches chance. Either the movement carries no identity here or these descriptors do not see it; "
-            "only a positive control (a corpus where movement is known to identify) tells the two apart."), lines)
+            "only a positive control (a corpus where movement is known to identify) tells the two apart."), page,
+            {"rows": lines})
     found = "; ".join(f"{r.features} {r.test_rank1:.3f} (95 % CI {r.test_ci_low:.3f}-{r.test_ci_high:.3f}) "
                       f"against chance {r.chance:.3f}" for r in above.itertuples())
     if appearance_shared:
-        return MotionVerdict("motion identifies", f"Movement alone identifies the subjects above chance: {found}.", lines)
-    return MotionVerdict("above chance, appearance not excluded", (
+        return Verdict("motion identifies", f"Movement alone identifies the subjects above chance: {found}.", page,
+                       {"rows": lines})
+    return Verdict("above chance, appearance not excluded", (
         f"Motion-only features identify the subjects above chance ({found}), but the subjects' faces differ and "
         "motion descriptors still see a face through how noise moves along its edges, so this does not show "
-        "that movement identifies them; a control without movement identity (shuffled or static input) is needed."), lines)
+        "that movement identifies them; a control without movement identity (shuffled or static input) is needed."),
+        page, {"rows": lines})
 
 
 # ---------------------------------------------------------------- command line

@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import bootstrap
 
+from mlib.core.verdict import Verdict, rule
+
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 0
 
@@ -83,7 +85,8 @@ def _null_row(null: pd.DataFrame, pathway: str, region: str) -> dict:
     return rows.iloc[0].to_dict() if len(rows) else {}
 
 
-def claim_verdict(null: pd.DataFrame, pathway: str, synthetic: bool) -> dict:
+@rule(SUPPORTS, UNCLEAR, CONTRADICTS, NOT_MEASURED)
+def claim_verdict(null: pd.DataFrame, pathway: str, synthetic: bool, page: str = "") -> Verdict:
     """Whether one pathway's maps support the paper's claim that the network looks where the face moves.
 
     Read from :func:`null_summary`'s table, so the map's own centre and time
@@ -93,7 +96,7 @@ def claim_verdict(null: pd.DataFrame, pathway: str, synthetic: bool) -> dict:
     lift against the permutation null lies above 1; "contradicts": below 1;
     "does not clearly support": it holds 1; "is not measured for": no null
     lift for that region (or no interval). The lift against a uniform map and
-    the apex frames' lift against the null come with it, to be shown beside.
+    the apex frames' lift against the null come with it, to be shown beside, in ``numbers``.
     """
     region = "truth" if synthetic else "motion"
     found, apex = _null_row(null, pathway, region), _null_row(null, pathway, "apex")
@@ -101,6 +104,8 @@ def claim_verdict(null: pd.DataFrame, pathway: str, synthetic: bool) -> dict:
     verdict = (NOT_MEASURED if pd.isna(low) or pd.isna(high) else SUPPORTS if low > 1
                else CONTRADICTS if high < 1 else UNCLEAR)
     measures = ("lift_vs_null", "null_ci_low", "null_ci_high", "lift_vs_uniform", "uniform_ci_low", "uniform_ci_high")
-    return {"region": region, **{m: float(found.get(m, np.nan)) for m in measures},
-            "clips": int(found.get("clips", 0)), "time_lift_vs_null": float(apex.get("lift_vs_null", np.nan)),
-            "verdict": verdict}
+    numbers = {"region": region, **{m: float(found.get(m, np.nan)) for m in measures},
+               "clips": int(found.get("clips", 0)), "time_lift_vs_null": float(apex.get("lift_vs_null", np.nan))}
+    evidence = (f"{pathway} pathway, {region} region: median lift {numbers['lift_vs_null']:.2f} "
+                f"[{low:.2f}, {high:.2f}] against the permutation null over {numbers['clips']} clips")
+    return Verdict(verdict, evidence, page, numbers)

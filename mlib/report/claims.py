@@ -27,12 +27,13 @@ import html
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from mlib import paper
+from mlib.core.verdict import Verdict
+from mlib.core.verdict import rule as verdict_rule
 
 REPRODUCED = "reproduced"
 NOT_REPRODUCED = "not reproduced"
@@ -58,32 +59,8 @@ PAGES = {
 CLAIM_PATHWAY = "fast"
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """One rule's answer: the outcome, the evidence in words, the book page (relative to ``book/``)."""
-
-    verdict: str
-    evidence: str
-    page: str
-
-
 RULES: dict[str, Callable[..., Verdict]] = {}
-
-
-def rule(*outcomes: str):
-    """Register a rule under its name with the outcomes it declares; refuse an undeclared outcome at run time."""
-    def register(function):
-        @functools.wraps(function)
-        def checked(*args, **kwargs) -> Verdict:
-            found = function(*args, **kwargs)
-            if found.verdict not in outcomes:
-                raise ValueError(f"{function.__name__} returned {found.verdict!r}, not one of {outcomes}")
-            return found
-
-        checked.OUTCOMES = outcomes
-        RULES[function.__name__] = checked
-        return checked
-    return register
+rule = functools.partial(verdict_rule, registry=RULES)  # every claims rule is registered in RULES
 
 
 def _pct(value: float) -> str:
@@ -173,7 +150,7 @@ def table3_replication(pair: Mapping | None, chosen: Mapping | None, page: str) 
 def gradcam_replication(pathways: Mapping[str, Mapping], page: str, pathway: str = CLAIM_PATHWAY) -> Verdict:
     """Grad-CAM (Figure 2): "the network looks where the micro-movement is", on the ``pathway`` it concerns.
 
-    ``pathways``: ``mlib.gradcam.claim_verdict`` per pathway (the median
+    ``pathways``: ``mlib.gradcam.claim_verdict``'s numbers per pathway (the median
     clip's lift on the moving region against the permutation null,
     ``lift_vs_null`` with ``null_ci_low``/``null_ci_high``, and against a
     uniform map, ``lift_vs_uniform`` with its interval). Reproduced when the
@@ -408,7 +385,7 @@ def _our_gradcam(gradcam_dir: Path, synthetic: bool) -> dict[str, dict]:
         return {}
     null = pd.read_csv(null_file)
     found = {p: claim_verdict(null, p, synthetic) for p in null["pathway"].unique()}
-    return {p: v for p, v in found.items() if v["verdict"] != NOT_MEASURED}
+    return {p: v.numbers for p, v in found.items() if v.verdict != NOT_MEASURED}
 
 
 def _our_benchmark(paths: Mapping) -> dict | None:

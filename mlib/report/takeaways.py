@@ -14,6 +14,8 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from mlib.core.verdict import Verdict
+
 
 def versus_chance(rank1: float, low: float, high: float, chance: float, what: str = "Test rank-1") -> str:
     """The accuracy read against chance by its 95 % interval: above, at (chance inside it) or below chance."""
@@ -145,16 +147,18 @@ def tie_order(spread: pd.DataFrame) -> str:
             f"test rank-1 over {len(random)} random numberings.")
 
 
-def gradcam_claim(found: Mapping, pathway: str, region_words: str) -> str:
+def gradcam_claim(verdict: Verdict, pathway: str, region_words: str) -> str:
     """One pathway's Grad-CAM verdict (``gradcam.claim_verdict``) in a sentence: the median clip's lift on the
     moving region against the permutation null and against a uniform map, each with its 95 % interval."""
+    found = verdict.numbers
+
     def lift(value: str, low: str, high: str) -> str:
         return f"{found[value]:.2f} (95 % interval {found[low]:.2f} to {found[high]:.2f})"
 
     return (f"{pathway} pathway: on {region_words}, the median clip's CAM mass is "
             f"{lift('lift_vs_null', 'null_ci_low', 'null_ci_high')} times what the same map puts on other clips' "
             f"regions (the permutation null) and {lift('lift_vs_uniform', 'uniform_ci_low', 'uniform_ci_high')} "
-            f"times a uniform map's share, over {found['clips']} clips. This {found['verdict']} the paper's "
+            f"times a uniform map's share, over {found['clips']} clips. This {verdict.verdict} the paper's "
             f"statement that the network looks where the micro-movement is (judged against the null).")
 
 
