@@ -369,3 +369,20 @@ def test_tie_order_pair_takes_the_best_two_on_validation_without_a_solver_pair(t
     assert [r for r in spread["rule"] if r.startswith("member")] == [f"member: {m}" for m in best_two]
     assert (spread["rule"] == "random numbering").sum() == 30
     assert plots.tie_order_spread(spread).axes[0].get_xlabel().startswith("test rank1")
+
+
+def test_solver_pairs_read_the_run_identity_not_how_the_paths_were_written(tmp_path, monkeypatch):
+    """The issue-18 case: notebook 02's run records run.cache/run.split relative and run.name null, the grid's
+    runs absolute paths and a name; they are still the Adam/AdamW pair, and another split is not."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cache").mkdir()
+    relative, absolute = {"cache": "cache", "split": "cache/split.csv"}, {"cache": str(tmp_path / "cache"),
+                                                                        "split": str(tmp_path / "cache/split.csv")}
+    adam = random_run(tmp_path / "adam", seed=0, optimizer="adam")
+    adamw = random_run(tmp_path / "adamw", seed=1, optimizer="adamw")
+    other_split = random_run(tmp_path / "adamw-other-split", seed=2, optimizer="adamw")
+    for run_dir, run in ((adam, {**relative, "name": None}), (adamw, {**absolute, "name": "grid-7"}),
+                         (other_split, {**absolute, "split": str(tmp_path / "cache/split-43.csv")})):
+        cfg = config.load_yaml(run_dir / "config.yaml")
+        io.write_yaml(run_dir / "config.yaml", {**cfg, "run": {**cfg["run"], **run}})
+    assert ensemble.solver_pairs([adam, other_split, adamw]) == [(adam, adamw)]

@@ -521,21 +521,34 @@ def _flat(tree: dict, prefix: str = "") -> dict:
 
 
 SOLVER_KEY = "train.optimizer"
-_IGNORED_FOR_PAIRING = {SOLVER_KEY, "run.out", "run.name"}
+
+
+def _pairing_key(cfg: dict) -> tuple:
+    """What makes two runs the same experiment but for the solver: what names a run folder
+    (``train.run_folder``: model, train identity, input plan, the cache and the split file), the solver
+    left out. Paths compare resolved (against the working directory), so a run recorded with a
+    relative ``run.cache`` pairs with one recorded with the absolute path (the grid reuses notebook 02's)."""
+    from mlib.inputs import InputPlan
+    from mlib.training.train import train_identity
+
+    run = cfg.get("run") or {}
+    train = {k: v for k, v in train_identity(cfg.get("train") or {}).items() if k != SOLVER_KEY.split(".")[1]}
+    where = {k: str(Path(run[k]).resolve()) if run.get(k) else None for k in ("cache", "split")}
+    return (repr(sorted(_flat({"model": cfg.get("model") or {}, "train": train}).items())), where["cache"], where["split"],
+            repr(InputPlan.from_config(cfg).key()) if cfg.get("data") else None)
 
 
 def solver_pairs(run_dirs: Sequence[str | Path], solvers: tuple[str, str] = ("adam", "adamw")) -> list[tuple[Path, Path]]:
-    """Pairs of runs whose resolved configs differ ONLY in the solver (Table 3's experiment)."""
+    """Pairs of runs that differ ONLY in the solver (Table 3's experiment), by :func:`_pairing_key`."""
     keyed: dict[str, dict[tuple, Path]] = {s: {} for s in solvers}
     for run_dir in map(Path, run_dirs):
         config_file = run_dir / "config.yaml"
         if not config_file.is_file():
             continue
-        flat = _flat(yaml.safe_load(config_file.read_text()) or {})
-        solver = flat.get(SOLVER_KEY)
+        cfg = yaml.safe_load(config_file.read_text()) or {}
+        solver = (cfg.get("train") or {}).get(SOLVER_KEY.split(".")[1])
         if solver in keyed:
-            rest = tuple(sorted((k, repr(v)) for k, v in flat.items() if k not in _IGNORED_FOR_PAIRING))
-            keyed[solver].setdefault(rest, run_dir)
+            keyed[solver].setdefault(_pairing_key(cfg), run_dir)
     first, second = keyed[solvers[0]], keyed[solvers[1]]
     return [(first[k], second[k]) for k in first if k in second]
 
