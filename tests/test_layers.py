@@ -62,14 +62,18 @@ def circles(graph: dict[str, set[str]]) -> list[list[str]]:
         if root in index:
             continue
         work = [(root, iter(sorted(graph[root])))]
-        index[root] = low[root] = counter[0]; counter[0] += 1
-        stack.append(root); on_stack.add(root)
+        index[root] = low[root] = counter[0]
+        counter[0] += 1
+        stack.append(root)
+        on_stack.add(root)
         while work:
             node, targets = work[-1]
             for target in targets:
                 if target not in index:
-                    index[target] = low[target] = counter[0]; counter[0] += 1
-                    stack.append(target); on_stack.add(target)
+                    index[target] = low[target] = counter[0]
+                    counter[0] += 1
+                    stack.append(target)
+                    on_stack.add(target)
                     work.append((target, iter(sorted(graph.get(target, ())))))
                     break
                 if target in on_stack:
@@ -81,7 +85,9 @@ def circles(graph: dict[str, set[str]]) -> list[list[str]]:
                 if low[node] == index[node]:
                     component = []
                     while True:
-                        member = stack.pop(); on_stack.discard(member); component.append(member)
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
                         if member == node:
                             break
                     if len(component) > 1:

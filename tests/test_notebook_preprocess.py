@@ -34,7 +34,6 @@ def test_preprocess_notebook_runs_with_injected_parameters(tmp_path, mlib_kernel
     outputs = [o for cell in notebook.cells for o in cell.get("outputs", [])]
     markdown = [o["data"]["text/markdown"] for o in outputs if "text/markdown" in o.get("data", {})]
     assert any("**Data: SYNTHETIC**" in text for text in markdown)
-    text = "".join(o.get("text", "") for o in outputs)
     assert any("Excluded: 04." in t for t in markdown)  # the corpus's single-clip subject
     assert sum("image/png" in o.get("data", {}) for o in outputs) == 3
     for name in ("crop-montage.png", "window-timeline.png", "split-parts.png"):

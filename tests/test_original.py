@@ -119,7 +119,7 @@ def test_our_grid_picks(tmp_path):
 
 def test_best_of_n_curves_rise_to_near_each_grids_best(runs):
     curves = original.best_of_n_curves(runs)
-    for name, curve in curves.groupby("database"):
+    for _, curve in curves.groupby("database"):
         assert curve["n"].max() == curve["grid runs"].iloc[0]
         assert curve["expected best"].is_monotonic_increasing
     table = original.best_of_n_table(runs).set_index("database")

@@ -47,7 +47,7 @@ def one_run_grid(tmp_path, epochs: int) -> tuple[Path, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def in_process(data, tmp_path_factory):
+def in_process(data, tmp_path_factory):  # noqa: F811 (data: the fixture imported above)
     """The ci grid trained in this process: the table the SLURM grid must equal."""
     cache, split = data
     out = tmp_path_factory.mktemp("inprocess")

@@ -251,7 +251,7 @@ def enroll(run_dir: str | Path, out: str | Path, entries: Sequence[tuple[str, st
         gallery = {"meta": meta, "subjects": [], "clips": [], "embeddings": np.zeros((0, model.classifier().in_features)),
                    "frozen": None}
     windows, rows, notes = [], [], []
-    for subject, clip_path in entries:
+    for _, clip_path in entries:
         clip, note, row = face_window(clip_path, preprocessing)
         windows.append(clip)
         rows.append(row)
