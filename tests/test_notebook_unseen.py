@@ -19,7 +19,7 @@ OVERRIDES = {
     "split": {"val_size": 0.25, "open_set": {"folds": 2}},
     "model": {"frames": 8, "size": 32, "width": 8},
     "train": {"epochs": 1, "batch_size": 6, "device": "cpu", "warmup_epochs": 0},
-    "study": {"controls": ["clip", "static-apex"]},
+    "controls": {"variants": ["clip", "static-apex"]},
     "unseen": {"variants": ["clip", "static-apex"], "features": ["lbp-top"], "people": 3, "clips": 3, "bootstrap": 20},
 }
 

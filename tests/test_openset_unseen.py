@@ -245,8 +245,8 @@ def test_real_data_path_trains_each_fold_on_each_database_and_their_union(tmp_pa
         caches[layout] = prepare_cache(load_dataset(layout, roots[layout]).clips, tmp_path / "cache", dataset=layout,
                                        root=roots[layout], window=16, face_size=32, workers=1, progress=False)
     cfg = resolve(None, {
-        "study": {"data": "real", "datasets": ["casme2", "samm"], "roots": {k: str(v) for k, v in roots.items()},
-                  "controls": ["clip"]},
+        "study": {"data": "real", "datasets": ["casme2", "samm"], "roots": {k: str(v) for k, v in roots.items()}},
+        "controls": {"variants": ["clip"]},
         "unseen": {"variants": ["clip"], "features": ["lbp-top"], "bootstrap": 20, "union": True, "union_face_size": 32},
         "prepare": {"window": 16, "cache_dir": str(tmp_path / "cache"), "workers": 1},
         "split": {"val_size": 0.25, "open_set": {"folds": 2}},
