@@ -54,7 +54,7 @@ if study_file is None:
 study = StudyManifest.load(study_file)
 
 # %%
-display(Markdown(data_banner(study.synthetic, ", ".join(v.name for v in study.variants))
+display(Markdown(data_banner(study.synthetic, ", ".join(v.name for v in study.corpora))
                  + f" Profile `{study.profile}`; manifest `{study_file}`."))
 
 # %% [markdown]
@@ -123,11 +123,11 @@ for title, table in paper.reported_tables().items():
 # rate (`mlib.core.metrics.chance_level`).
 
 # %%
-identity = [v.name for v in study.variants if v.mode == "identity"]
+identity = [v.name for v in study.corpora if v.mode == "identity"]
 for name in identity:
     display(Markdown(f"### {name}"))
     show_table(results.single_dataset_table(study, name).drop(columns="result files"))
-    paths = study.variant(name).paths
+    paths = study.corpus(name).paths
     display(Markdown(results.provenance_note([paths["train"], *results.baseline_runs(paths.get("baseline", ""))])))
 
 # %% [markdown]

@@ -181,9 +181,9 @@ def test_protocol_facts_of_the_shipped_original_files():
 
 
 def test_study_claims_without_result_files_cannot_test_anything_but_shows_the_protocol(tmp_path):
-    from mlib.report.manifest import StudyManifest, Variant
+    from mlib.report.manifest import StudyManifest, Corpus
 
-    study = StudyManifest("tiny", "", "synthetic", {}, [Variant("casme2", str(tmp_path), paths={})])
+    study = StudyManifest("tiny", "", "synthetic", {}, [Corpus("casme2", str(tmp_path), paths={})])
     table = claims.study_claims(study)
     replication = table[table["question"] == claims.REPLICATION]
     assert list(replication["key"]) == list(claims.CLAIM_LABELS)
@@ -301,10 +301,10 @@ def _crafted_results(folder, rank1_value, vote_right, null_low, slowfast_right):
     ((0.2, False, 0.5, 0.1), claims.NOT_REPRODUCED),  # a clear failure
 ])
 def test_study_claims_follow_the_result_files_of_a_real_run(tmp_path, evidence, expected):
-    from mlib.report.manifest import StudyManifest, Variant
+    from mlib.report.manifest import StudyManifest, Corpus
 
     paths = _crafted_results(tmp_path, *evidence)
-    study = StudyManifest("tiny", "", "real", {}, [Variant("casme2", str(tmp_path), paths=paths)])
+    study = StudyManifest("tiny", "", "real", {}, [Corpus("casme2", str(tmp_path), paths=paths)])
     table = claims.study_claims(study)
     verdicts = table[table["question"] == claims.REPLICATION].set_index("key")["verdict"]
     assert verdicts["table2"] == verdicts["ensemble"] == verdicts["gradcam"] == verdicts["baseline"] == expected

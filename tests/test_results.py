@@ -38,7 +38,7 @@ def study(tmp_path):
     _run(tmp_path / "casme2" / "baseline" / "baseline-lgbp-1", 0.875, 0.625, 1.0, feature_set="lgbp")
     motion = _run(tmp_path / "motion" / "runs" / "def", 0.25, 0.0, 0.5)
     manifest = tmp_path / "study.json"
-    manifest.write_text(json.dumps({"profile": "t", "data": "synthetic", "config": {}, "variants": [
+    manifest.write_text(json.dumps({"profile": "t", "data": "synthetic", "config": {}, "corpora": [
         {"name": "casme2", "dataset": "casme2", "root": "r", "mode": "identity",
          "paths": {"train": str(train), "baseline": str(tmp_path / "casme2" / "baseline")}},
         {"name": "casme2-motion-only", "dataset": "casme2", "root": "r2", "mode": "motion-only",
@@ -76,7 +76,7 @@ def test_learnable_table_sets_the_positive_controls_beside_the_model(study, tmp_
 
     _run(tmp_path / "motion" / "baseline" / "baseline-fhofo-1", 0.75, 0.5, 1.0, feature_set="fhofo")
     _run(tmp_path / "motion" / "baseline" / "baseline-lgbp-1", 0.5, 0.25, 0.75, feature_set="lgbp")
-    study.variants[1].paths["baseline"] = str(tmp_path / "motion" / "baseline")
+    study.corpora[1].paths["baseline"] = str(tmp_path / "motion" / "baseline")
     pd.DataFrame({"corpus": ["casme2-motion-only"] * 2, "positive_control": [1.0, 0.5],
                   "chance": [0.25, 0.25]}).to_csv(tmp_path / "controls.csv", index=False)
     study.pages["controls"] = str(tmp_path)
@@ -138,7 +138,7 @@ def test_provenance_note_shows_paths_under_the_working_folder_relative(tmp_path,
 def _with_pages(study, tmp_path, **pages):
     """The fixture's manifest with study-level pages (``controls``) and the casme2 corpus's ensemble folder."""
     study.pages.update(pages)
-    study.variant("casme2").paths["ensemble"] = str(tmp_path / "casme2" / "ensemble")
+    study.corpus("casme2").paths["ensemble"] = str(tmp_path / "casme2" / "ensemble")
     return study
 
 
@@ -211,7 +211,7 @@ def test_table3_over_split_seeds_one_and_two(study, tmp_path):
     assert one["test rank-1"].tolist() == ["50.0 %", "62.5 %", "75.0 %", "12.5 %"]
     assert one.loc["adam", results.CI] == _hierarchical(0.5) and (one["split seeds"] == "one split").all()
 
-    study.variant("casme2").paths["ensemble"] = str(tmp_path / "two")
+    study.corpus("casme2").paths["ensemble"] = str(tmp_path / "two")
     _pair_table(tmp_path / "two", [(0.5, 0.625, 0.75), (0.75, 0.625, 0.5)])  # gains +12.5 and -25 points
     two = results.table3(study, "casme2").iloc[3:].set_index("model")
     assert two["test rank-1"].tolist() == ["62.5 %", "62.5 %", "62.5 %", "-6.2 %"]
@@ -279,7 +279,7 @@ def test_the_grid_rows_carry_the_interval_of_the_chosen_configurations_seeds(stu
                      "val_rank1": val, "val_rank5": 1.0, "test_rank1": test, "test_rank5": 1.0,
                      "checkpoint_epoch": 1, "seconds": 1.0, "run_dir": run.name, "message": ""})
     pd.DataFrame(rows).to_csv(folder / "grid.csv", index=False)
-    study.variant("casme2").paths["grid"] = str(folder)
+    study.corpus("casme2").paths["grid"] = str(folder)
     table = grid.load_grid_table(folder)
     assert results.chosen_runs(table, grid.select_configuration(table, "val"), folder) == [folder / "run0", folder / "run1"]
     shown = results.single_dataset_table(study, "casme2")

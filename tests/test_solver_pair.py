@@ -14,7 +14,7 @@ from mlib.experiments import controls, grid, solver_pair
 
 from mlib.study import runner as study
 from mlib.experiments.ensemble import EnsembleError
-from mlib.report.manifest import Variant
+from mlib.report.manifest import Corpus
 from mlib.preprocess.splits import write_splits
 from mlib.training.train import run_folder
 from test_ensemble import write_run
@@ -42,7 +42,7 @@ def test_the_pair_on_the_first_split_is_the_grids_pair(tmp_path, monkeypatch, pr
     cache = _tiny_cache(tmp_path, dataset)
     split = write_split(cache, n_train=2, n_val=1)
     cfg = config.resolve(profile)
-    variant = Variant(dataset, "root", paths={"cache": str(cache), "split": str(split)})
+    variant = Corpus(dataset, "root", paths={"cache": str(cache), "split": str(split)})
     page = config.resolve(profile, study.corpus_overrides(cfg, variant))  # what notebooks 04 and 05 resolve
     runs = tmp_path / "runs"
     planned = [run.run_dir for run in grid.plan(page["grid"]["file"], profile=page, cache=cache, split=split,

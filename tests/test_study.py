@@ -15,7 +15,7 @@ from mlib.experiments import controls, grid, positive_controls
 from mlib.study import notebooks, runner as study
 
 from mlib import paper
-from mlib.report.manifest import StudyManifest, Variant
+from mlib.report.manifest import StudyManifest, Corpus
 from mlib.preprocess.splits import write_splits
 from mlib.synth import corpus_specs
 from mlib.synth.layouts import write_corpus
@@ -43,12 +43,12 @@ def tiny_inputs(folder: Path, dataset: str = "casme2") -> tuple[Path, Path]:
 
 def test_synthetic_profiles_add_a_motion_only_and_a_twins_corpus_per_database():
     cfg = config.resolve("configs/profiles/default.yaml")
-    names = [(v.name, v.root, v.mode) for v in study.variants(cfg)]
+    names = [(v.name, v.root, v.mode) for v in study.corpora(cfg)]
     assert names == [("casme2", "data/synthetic/casme2", "identity"),
                      ("casme2-motion-only", "data/synthetic/casme2-motion-only", "motion-only"),
                      ("casme2-twins", "data/synthetic/casme2-twins", "twins")]
     no_twins = config.resolve("configs/profiles/default.yaml", {"study.twins": False})
-    assert [v.mode for v in study.variants(no_twins)] == ["identity", "motion-only"]
+    assert [v.mode for v in study.corpora(no_twins)] == ["identity", "motion-only"]
 
 
 def test_profiles_choose_their_controls_and_the_page_names_what_was_cut():
@@ -68,14 +68,14 @@ def test_profiles_choose_their_controls_and_the_page_names_what_was_cut():
 def test_the_default_study_adds_about_twelve_runs():
     """The budget of issue 10: the controls train at most 12 runs beyond notebook 02's on the default profile."""
     cfg = config.resolve("configs/profiles/default.yaml")
-    corpora, chosen = study.variants(cfg), study.control_variants(cfg)
+    corpora, chosen = study.corpora(cfg), study.control_variants(cfg)
     new_runs = len(corpora) * (len(chosen) * cfg["split"]["repeats"] - ("clip" in chosen))
     assert new_runs <= 12, new_runs
 
 
 def test_real_profiles_run_each_database_once():
     cfg = config.resolve(FULL)
-    assert [v.name for v in study.variants(cfg)] == ["casme2", "samm", "smic"]
+    assert [v.name for v in study.corpora(cfg)] == ["casme2", "samm", "smic"]
 
 
 def test_table1_batch_is_the_papers_on_full_and_the_profiles_on_cpu_profiles():
@@ -94,7 +94,7 @@ def test_the_single_table1_run_is_one_of_the_grids_runs(tmp_path, profile, datas
     """Notebook 02's run folder is a configuration of the profile's grid: it is trained once."""
     cache, split = tiny_inputs(tmp_path, dataset)
     cfg = config.resolve(profile)
-    variant = Variant(dataset, "root", paths={"cache": str(cache), "split": str(split)})
+    variant = Corpus(dataset, "root", paths={"cache": str(cache), "split": str(split)})
     runs = tmp_path / "runs"
     single = config.resolve(profile, study.single_run_overrides(cfg, variant, runs))
     page = config.resolve(profile, study.corpus_overrides(cfg, variant))  # what notebook 04 resolves
@@ -106,7 +106,7 @@ def test_the_single_table1_run_is_one_of_the_grids_runs(tmp_path, profile, datas
 def test_notebook_02_by_hand_with_the_full_profile_trains_what_the_study_would(tmp_path):
     cache, split = tiny_inputs(tmp_path)
     runner = study.StudyRunner(Path(FULL), executed_dir=tmp_path / "executed")
-    variant = runner.variants[0]
+    variant = runner.corpora[0]
     variant.paths.update(cache=str(cache), split=str(split))
     single = study.single_run_overrides(runner.cfg, variant, tmp_path / "runs")
     studied = runner.resolved(single)
@@ -170,7 +170,7 @@ def test_the_study_passes_each_notebook_only_its_parameters(tmp_path, monkeypatc
     train = next(parameters for stem, parameters in given if stem == "02-train")  # the casme2 corpus
     assert train["overrides"]["study.results"] == str(tmp_path / "results")  # --set reaches every page
     manifest = StudyManifest.load(tmp_path / "results" / "ci" / "study.json")
-    assert manifest.variant("casme2").paths["train"] == str(run_folder(
+    assert manifest.corpus("casme2").paths["train"] == str(run_folder(
         notebooks.configuration(ROOT / "notebooks" / "02-train.py", train)["cfg"]))
     assert [Path(p).name for p in manifest.executed][-4:] == ["07-controls.ipynb", "08-original-grid.ipynb",
                                                               "09-unseen.ipynb", "00-results.ipynb"]
@@ -180,7 +180,7 @@ def test_the_study_passes_each_notebook_only_its_parameters(tmp_path, monkeypatc
     unseen = dict(given)["09-unseen"]  # the controls' corpora (their runs reused) with each root and mode
     assert unseen["out"] == manifest.pages["unseen"]
     assert {name: (c["root"], c["mode"]) for name, c in unseen["corpora"].items()} == {
-        v.name: (v.root, v.mode) for v in manifest.variants}
+        v.name: (v.root, v.mode) for v in manifest.corpora}
     assert all(c["runs_dir"] == dict(given)["07-controls"]["corpora"][name]["runs_dir"]
                for name, c in unseen["corpora"].items())
 
@@ -189,7 +189,7 @@ def test_the_study_passes_each_notebook_only_its_parameters(tmp_path, monkeypatc
     assert list(page["corpora"]) == ["casme2", "casme2-motion-only", "casme2-twins"]
     cfg = config.resolve(page["profile"], page["overrides"])
     for name, corpus in page["corpora"].items():
-        variant = manifest.variant(name)
+        variant = manifest.corpus(name)
         assert len(corpus["split"]) == cfg["split"]["repeats"] == 2 and corpus["split"][0] == variant.paths["split"]
         assert corpus["runs_dir"] == variant.paths["runs"] and 0 <= corpus["positive_control"] <= 1
         clip = controls.variant_config(config.resolve(cfg, corpus["overrides"]), "clip", corpus["cache"],
@@ -197,13 +197,13 @@ def test_the_study_passes_each_notebook_only_its_parameters(tmp_path, monkeypatc
         assert str(run_folder(clip)) == variant.paths["train"]  # the clip control is notebook 02's run, reused
     # the twins corpus names its truth (face groups); the knob table's motion-only corpora lie beside the study's
     assert [name for name, corpus in page["corpora"].items() if "twins" in corpus] == ["casme2-twins"]
-    assert page["corpora"]["casme2-twins"]["twins"] == {"truth": manifest.variant("casme2-twins").root,
+    assert page["corpora"]["casme2-twins"]["twins"] == {"truth": manifest.corpus("casme2-twins").root,
                                                       "twin_group": cfg["synth"]["twin_group"]}
     assert page["motion_features_dir"] == str(tmp_path / "positive-controls")
     ensemble = dict(given)["05-ensemble"]  # Table 3 over the split seeds, in the runs folder the grid shares
-    assert ensemble["splits"] == manifest.variant("casme2").paths["splits"] and len(ensemble["splits"]) == 2
-    assert ensemble["runs_dir"] == ensemble["grid_dir"] == manifest.variant("casme2").paths["runs"]
-    assert dict(given)["08-original-grid"]["grid_dirs"] == [manifest.variant("casme2").paths["grid"]]
+    assert ensemble["splits"] == manifest.corpus("casme2").paths["splits"] and len(ensemble["splits"]) == 2
+    assert ensemble["runs_dir"] == ensemble["grid_dir"] == manifest.corpus("casme2").paths["runs"]
+    assert dict(given)["08-original-grid"]["grid_dirs"] == [manifest.corpus("casme2").paths["grid"]]
     assert dict(given)["08-original-grid"]["out"] == manifest.pages["original_grid"]
 
 

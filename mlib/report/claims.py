@@ -326,7 +326,7 @@ def _our_table2(study, name: str) -> dict | None:
     from mlib.core import metrics
     from mlib.report import results
 
-    train = Path(study.variant(name).paths.get("train", ""))
+    train = Path(study.corpus(name).paths.get("train", ""))
     if not (train / "metrics.json").is_file():
         return None
     seeds = results.table1_over_splits(study, name)
@@ -410,7 +410,7 @@ def study_claims(study) -> pd.DataFrame:
     (a ``StudyManifest``): one row per verdict or fact, ``question`` saying which."""
     synthetic = study.synthetic
     rows = []
-    for variant in (v for v in study.variants if v.mode == "identity"):
+    for variant in (v for v in study.corpora if v.mode == "identity"):
         paths, name, db = variant.paths, variant.name, paper.paper_dataset(variant.dataset)
         page = {key: value.format(dataset=name) for key, value in PAGES.items()}
         ensemble_dir = Path(paths.get("ensemble", ""))
@@ -482,7 +482,7 @@ def corpus_titles(study) -> dict[str, str]:
     """Column titles for ``front_page_table``: each identity corpus's database and whether it is synthetic."""
     kind = "synthetic" if study.synthetic else "real"
     return {v.name: f"{paper.DATASET_NAMES[paper.paper_dataset(v.dataset)]} ({kind}, corpus {v.name})"
-            for v in study.variants if v.mode == "identity"}
+            for v in study.corpora if v.mode == "identity"}
 
 
 def _cell(rows: pd.DataFrame, page_suffix: str) -> str:

@@ -15,7 +15,7 @@ from mlib.core import io as mio
 
 
 @dataclass
-class Variant:
+class Corpus:
     """One corpus the study runs on: a database in a layout, and for synthetic data its mode."""
 
     dataset: str
@@ -36,7 +36,7 @@ class StudyManifest:
     profile_file: str
     data: str                          # synthetic | real
     config: dict                       # the resolved configuration of the study
-    variants: list[Variant]
+    corpora: list[Corpus]
     executed: list[str] = field(default_factory=list)  # executed notebooks, in order
     pages: dict = field(default_factory=dict)  # study-level page -> its result folder: "controls" (controls.csv),
                                                # "original_grid" (notebook 08's tables)
@@ -45,15 +45,15 @@ class StudyManifest:
     def synthetic(self) -> bool:
         return self.data == "synthetic"
 
-    def variant(self, name: str) -> Variant:
-        found = [v for v in self.variants if v.name == name]
+    def corpus(self, name: str) -> Corpus:
+        found = [v for v in self.corpora if v.name == name]
         if not found:
-            raise KeyError(f"the study has no corpus {name!r} (it has {', '.join(v.name for v in self.variants)})")
+            raise KeyError(f"the study has no corpus {name!r} (it has {', '.join(v.name for v in self.corpora)})")
         return found[0]
 
     def write(self, path: str | Path) -> None:
         raw = asdict(self)
-        raw["variants"] = [asdict(v) | {"name": v.name} for v in self.variants]
+        raw["corpora"] = [asdict(v) | {"name": v.name} for v in self.corpora]
         mio.write_json(path, raw)
 
     @classmethod
@@ -63,9 +63,9 @@ class StudyManifest:
             raise FileNotFoundError(f"{path}: no study manifest (run `mlib study --profile ...` first)")
         raw = json.loads(path.read_text())
         try:
-            variants = [Variant(v["dataset"], v["root"], v.get("mode", "identity"), v.get("paths", {}))
-                        for v in raw["variants"]]
-            return cls(raw["profile"], raw.get("profile_file", ""), raw["data"], raw["config"], variants,
+            corpora = [Corpus(v["dataset"], v["root"], v.get("mode", "identity"), v.get("paths", {}))
+                        for v in raw["corpora"]]
+            return cls(raw["profile"], raw.get("profile_file", ""), raw["data"], raw["config"], corpora,
                        raw.get("executed", []), raw.get("pages", {}))
         except KeyError as exc:
             raise ValueError(f"{path}: not a study manifest (no key {exc})") from None

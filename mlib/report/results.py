@@ -61,7 +61,7 @@ def headline(study: StudyManifest) -> str:
     (the model card glues it), each corpus labelled synthetic or real."""
     kind = "synthetic" if study.synthetic else "real"
     found = []
-    for variant in study.variants:
+    for variant in study.corpora:
         train = Path(variant.paths.get("train", ""))
         if (train / "metrics.json").is_file():
             r = test_rank1(train)
@@ -74,7 +74,7 @@ def headline(study: StudyManifest) -> str:
 def data_source(study: StudyManifest) -> str:
     """Where this build's numbers come from, as a phrase for the prose pages (glued by the results summary),
     so a sentence about the data follows the data the study ran on."""
-    corpora = ", ".join(v.name for v in study.variants)
+    corpora = ", ".join(v.name for v in study.corpora)
     if study.synthetic:
         return (f"a synthetic micro-expression corpus that the project generates in the real databases' on-disk "
                 f"layouts ({corpora}): drawn faces, no real person, so the numbers test the method and the code "
@@ -178,7 +178,7 @@ def _features(run_dir: Path) -> str:
 
 def single_dataset_table(study: StudyManifest, name: str) -> pd.DataFrame:
     """Table 2 and Table 4 of the paper beside ours, for one variant of the study."""
-    variant = study.variant(name)
+    variant = study.corpus(name)
     dataset = paper.paper_dataset(variant.dataset)
     ours = f"ours ({'synthetic' if study.synthetic else 'real'} {variant.name})"
     paths = variant.paths
@@ -245,7 +245,7 @@ def table3(study: StudyManifest, name: str) -> pd.DataFrame:
     """The paper's Table 3 (SMIC: Adam, AdamW and their vote) beside our Adam/AdamW pairs: the grid's
     pairs on its split (``table3.csv``), then the Table 1 pair over the split seeds (``table3-splits.csv``,
     ``mlib.experiments.solver_pair``): the mean over seeds with its sd, or "one split"."""
-    variant = study.variant(name)
+    variant = study.corpus(name)
     rows = [{"source": PAPER + ", SMIC", "pair": "", "model": model, "test rank-1": percent(value), CI: "",
              "split seeds": PAPERS_SPLIT}
             for model, value in [("adam", paper.TABLE3_RANK1["adam"]), ("adamw", paper.TABLE3_RANK1["adamw"]),
@@ -277,7 +277,7 @@ def learnable_table(study: StudyManifest) -> pd.DataFrame:
 
     recorded = controls_table(study).groupby("corpus")[["positive_control", "chance"]].mean()
     rows = []
-    for variant in study.variants:
+    for variant in study.corpora:
         paths = variant.paths
         runs = [(f"baseline SVM on {_features(run)} (motion only)", run) for run in baseline_runs(paths.get("baseline", ""))
                 if _features(run) in MOTION_FEATURE_SETS]
@@ -315,7 +315,7 @@ def _pair_over_splits(table: pd.DataFrame, source: str) -> list[dict]:
 def motion_only_table(study: StudyManifest) -> pd.DataFrame:
     """The same models on the identity corpus and on the motion-only corpus (one shared face)."""
     rows = []
-    for variant in study.variants:
+    for variant in study.corpora:
         paths = variant.paths
         runs = ([("SlowFast, Table 1 configuration", Path(paths["train"]))] if "train" in paths else [])
         runs += [(f"baseline SVM on {_features(run)}", run) for run in baseline_runs(paths.get("baseline", ""))]
@@ -332,7 +332,7 @@ def motion_only_table(study: StudyManifest) -> pd.DataFrame:
 def provenance(study: StudyManifest) -> pd.DataFrame:
     """Which data, cache, split and result folders each variant used."""
     rows = []
-    for variant in study.variants:
+    for variant in study.corpora:
         rows.append({"variant": variant.name, "data": study.data, "database root": variant.root, **variant.paths})
     return pd.DataFrame(rows)
 
@@ -347,7 +347,7 @@ GRADCAM_SCORES = {
 
 def gradcam_table(study: StudyManifest, name: str) -> pd.DataFrame:
     """The Grad-CAM localisation scores' medians per pathway (1 = no better than a uniform map)."""
-    summary_file = Path(study.variant(name).paths.get("gradcam", "")) / "summary.csv"
+    summary_file = Path(study.corpus(name).paths.get("gradcam", "")) / "summary.csv"
     if not summary_file.is_file():
         return pd.DataFrame()
     summary = pd.read_csv(summary_file)

@@ -49,7 +49,7 @@ from mlib.core import config as mconfig
 from mlib.experiments import controls, positive_controls
 from mlib.study import notebooks
 from mlib import paper
-from mlib.report.manifest import StudyManifest, Variant
+from mlib.report.manifest import StudyManifest, Corpus
 from mlib.preprocess.splits import write_splits
 from mlib.training.train import run_folder
 
@@ -61,16 +61,16 @@ TWINS = "twins"
 EXTRA_MODES = {"motion_only": MOTION_ONLY, "twins": TWINS}  # study setting -> the synthetic corpus it adds
 
 
-def variants(cfg: dict) -> list[Variant]:
+def corpora(cfg: dict) -> list[Corpus]:
     """The corpora a configuration's study runs on, in order: per database its corpus and, on synthetic
     data, the motion-only and twins corpora that ``study.motion_only`` and ``study.twins`` ask for."""
     study = cfg["study"]
     found = []
     for dataset in study["datasets"]:
         root = study["roots"][dataset]
-        found.append(Variant(dataset, root))
+        found.append(Corpus(dataset, root))
         if study["data"] == "synthetic":
-            found += [Variant(dataset, f"{root}-{mode}", mode) for key, mode in EXTRA_MODES.items() if study[key]]
+            found += [Corpus(dataset, f"{root}-{mode}", mode) for key, mode in EXTRA_MODES.items() if study[key]]
     return found
 
 
@@ -107,7 +107,7 @@ def repeated_splits(cfg: dict, cache: str | Path) -> list[str]:
                                                repeats=cfg["split"]["repeats"])]
 
 
-def positive_control(cfg: dict, variant: Variant) -> float | None:
+def positive_control(cfg: dict, variant: Corpus) -> float | None:
     """The truth-parameter control's rank-1 on a synthetic corpus (its generator's movement parameters, on
     the study's split protocol and seeds); None on real data, which has no generator truth."""
     if cfg["study"]["data"] != "synthetic":
@@ -120,13 +120,13 @@ def unseen_corpus_names(cfg: dict) -> list[str]:
     and two or more databases, their union (``mlib.openset.unseen.UNION``)."""
     from mlib.openset.unseen import UNION
 
-    names = [v.name for v in variants(cfg)]
+    names = [v.name for v in corpora(cfg)]
     if cfg["study"]["data"] == "real" and cfg["unseen"]["union"] and len(cfg["study"]["datasets"]) > 1:
         names.append(UNION)
     return names
 
 
-def corpus_overrides(cfg: dict, variant: Variant) -> dict:
+def corpus_overrides(cfg: dict, variant: Corpus) -> dict:
     """What every notebook of one corpus is told beyond the profile: the database, its root and, for
     synthetic data, the generator's mode; once preprocessing ran, its cache and split (``run.*``)."""
     found = {"data.dataset": variant.dataset, "data.root": variant.root}
@@ -148,7 +148,7 @@ def table1_overrides(cfg: dict, dataset: str) -> dict:
     return found
 
 
-def single_run_overrides(cfg: dict, variant: Variant, runs_dir: str | Path) -> dict:
+def single_run_overrides(cfg: dict, variant: Corpus, runs_dir: str | Path) -> dict:
     """The overrides of notebook 02 (the single run): the corpus's, the paper's Table 1 choice, and
     ``run.out``, the runs folder it shares with the grid (which then finds this run already trained)."""
     return {**corpus_overrides(cfg, variant), **table1_overrides(cfg, variant.dataset), "run.out": str(runs_dir)}
@@ -167,25 +167,25 @@ class StudyRunner:
         self.force = force
         control_variants(self.cfg)  # a wrong controls.variants or split.repeats stops the study before any work
         self.manifest = StudyManifest(self.name, str(self.profile), self.cfg["study"]["data"], self.cfg,
-                                      variants(self.cfg))
+                                      corpora(self.cfg))
         self._stamps: list[str] = []
 
     @property
-    def variants(self) -> list[Variant]:
-        return self.manifest.variants
+    def corpora(self) -> list[Corpus]:
+        return self.manifest.corpora
 
     @property
     def executed(self) -> list[Path]:
         return [Path(p) for p in self.manifest.executed]
 
     def run(self) -> list[Path]:
-        for variant in self.variants:
-            self._run_variant(variant)
+        for variant in self.corpora:
+            self._run_corpus(variant)
         pages = self.manifest.pages
         pages.update(controls=str(self.results / "controls"), original_grid=str(self.results / "original-grid"))
         self._notebook("07-controls", None, {}, {"corpora": self.controls_corpora(), "out": pages["controls"],
                                                  "motion_features_dir": self.motion_features_dir()})
-        grids = [v.paths["grid"] for v in self.variants if "grid" in v.paths]
+        grids = [v.paths["grid"] for v in self.corpora if "grid" in v.paths]
         self._notebook("08-original-grid", None, {}, {"grid_dirs": grids, "out": pages["original_grid"]})
         pages["unseen"] = str(self.results / "unseen")
         self._notebook("09-unseen", None, {}, {"corpora": self.unseen_corpora(), "out": pages["unseen"]})
@@ -195,7 +195,7 @@ class StudyRunner:
             stale.unlink()  # a page of another profile's run: the book shows only this run
         return self.executed
 
-    def _run_variant(self, variant: Variant) -> None:
+    def _run_corpus(self, variant: Corpus) -> None:
         """The notebooks of one corpus; each result folder is recorded in the manifest before it is made."""
         out, paths = self.results / variant.name, variant.paths
         paths["preprocess"] = str(out / "preprocess")
@@ -224,7 +224,7 @@ class StudyRunner:
         """Notebook 07's ``corpora``: per corpus its cache, split seeds, runs folder, Table 1 choice and positive
         control. Checks that the ``clip`` variant on the first split is notebook 02's run (so it is reused)."""
         corpora = {}
-        for variant in self.variants:
+        for variant in self.corpora:
             paths = variant.paths
             table1 = table1_overrides(self.cfg, variant.dataset)
             clip = controls.variant_config(self.resolved(table1), "clip", paths["cache"], paths["splits"][0], paths["runs"])
@@ -244,7 +244,7 @@ class StudyRunner:
         from mlib.openset.unseen import UNION
 
         corpora = self.controls_corpora()
-        for variant in self.variants:
+        for variant in self.corpora:
             corpora[variant.name] |= {"root": variant.root, "mode": variant.mode}
         if UNION in unseen_corpus_names(self.cfg):
             corpora[UNION] = {"union_of": list(self.cfg["study"]["datasets"]), "mode": "identity",
@@ -256,7 +256,7 @@ class StudyRunner:
         (``positive_controls.measure``): beside the study's synthetic corpora; None on real data."""
         if self.cfg["study"]["data"] != "synthetic":
             return None
-        return str(Path(self.variants[0].root).parent / "positive-controls")
+        return str(Path(self.corpora[0].root).parent / "positive-controls")
 
     def resolved(self, overrides: dict) -> dict:
         """The configuration a notebook given ``overrides`` resolves (the ``--set`` ones come first)."""
@@ -266,7 +266,7 @@ class StudyRunner:
         """A notebook's parameters: this profile, the ``--set`` overrides with the page's, and its paths."""
         return {"profile": str(self.profile), "overrides": {**self.overrides, **overrides}, **paths}
 
-    def _notebook(self, stem: str, variant: Variant | None, overrides: dict, paths: dict) -> None:
+    def _notebook(self, stem: str, variant: Corpus | None, overrides: dict, paths: dict) -> None:
         name = stem if variant is None else f"{stem}-{variant.name}"
         executed = self.executed_dir / f"{name}.ipynb"
         print(f"[study {self.name}] {name}", flush=True)
