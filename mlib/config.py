@@ -143,6 +143,9 @@ RULES: dict[str, Range | Choices] = {
     "study.bootstrap": POSITIVE,
     "study.gradcam_target": Choices(("true", "predicted")),
     "study.gradcam_pathway": Choices(("both", "slow", "fast")),
+    "budget.clips_per_subject": Range(2),   # a subject needs clips on both sides of the split
+    "budget.target": SHARE,
+    "budget.cpu_minutes": Range(0, low_open=True),
     "bench.steps": POSITIVE,
     "bench.warmup": NON_NEGATIVE,
     "bench.batch_size": POSITIVE,

@@ -1,0 +1,145 @@
+"""Can this SlowFast learn a movement identity at all? Its learning budget on the motion-only corpus.
+
+On the motion-only corpus (one shared face; subjects differ only in how they
+move, and the motion features of ``mlib.positive_controls`` read them) the
+book's SlowFast stays at chance. Before that says anything about movement, the
+network must be shown to learn a movement identity where one exists. This
+module trains it on motion-only as its training budget grows, along the axes
+that can plausibly be the limit at the book's scale:
+
+- ``train.epochs`` (optimisation): 12 epochs of ~40 clips at batch 8 are ~60
+  Adam steps for a network trained from scratch;
+- ``budget.clips_per_subject`` (data): 4 training clips per subject are few
+  examples of a habit that varies from clip to clip; each value is its own
+  motion-only corpus (same generator, faces and settings otherwise);
+- the input (``data.input``): ``difference`` cancels the shared face, so only
+  movement is left to fit; ``data.sampling: pyslowfast`` is the original's
+  decoder, for comparison.
+
+Frames, resolution and width stay at the book's: the motion features already
+read the corpus at 32 frames of 64 px, and a wider network on ~40 clips adds
+parameters, not signal. The configurations are a grid file
+(``budget.grid``, ``mlib.grid``), run on each corpus; every run folder is
+keyed by its configuration, so a rerun reuses what finished.
+
+:func:`run_budget` writes ``budget.csv`` (one row per corpus x configuration:
+test rank-1, its 95 % interval resampling subjects, then their clips
+(``mlib.metrics``), chance and the training wall time); :func:`budget_verdict`
+reads it by the rule in its docstring.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+
+import pandas as pd
+
+from mlib import io
+from mlib.grid import lookup, run_grid
+from mlib.metrics import rank1_over_seeds
+
+MOTION_ONLY = "motion-only"  # the generator's mode (mlib.study.MOTION_ONLY)
+BUDGET_COLUMNS = ["clips_per_subject", "label", "input", "sampling", "epochs", "train_clips", "rank1", "ci_low",
+                  "ci_high", "chance", "n_test", "minutes", "run_dir"]
+LEARNS = "learns a movement identity on 2 CPU cores"
+SOME = "learns some movement identity on 2 CPU cores, below the target"
+TOO_SLOW = "learns a movement identity, but not within the CPU time"
+NOT_AT_CPU_SCALE = "learns no movement identity at CPU scale: this cannot tell; test it at full scale on a GPU"
+NOT_MEASURED = "not measured"
+
+
+def corpus_root(cfg: Mapping, clips_per_subject: int) -> Path:
+    """The motion-only corpus of ``clips_per_subject``: the study's own (``<root>-motion-only``) at the
+    profile's ``synth.clips_per_subject``, ``<root>-motion-only-<N>clips`` otherwise."""
+    dataset = cfg["study"]["datasets"][0]
+    base = f"{cfg['study']['roots'][dataset]}-{MOTION_ONLY}"
+    return Path(base if clips_per_subject == cfg["synth"]["clips_per_subject"] else f"{base}-{clips_per_subject}clips")
+
+
+def prepare_corpus(cfg: Mapping, clips_per_subject: int) -> tuple[Path, Path]:
+    """Write (or find) the motion-only corpus of ``clips_per_subject``, cache it and split it as the study
+    does (``prepare`` and ``split`` sections); returns the cache and the first split file."""
+    from mlib.datasets import load_dataset
+    from mlib.preprocess import prepare_cache
+    from mlib.preprocess.window import pad_rule
+    from mlib.splits import write_splits
+    from mlib.synth.layouts import write_configured_corpus
+
+    dataset, prep, split = cfg["study"]["datasets"][0], cfg["prepare"], cfg["split"]
+    root = corpus_root(cfg, clips_per_subject)
+    synth = {**cfg["synth"], "mode": MOTION_ONLY, "clips_per_subject": int(clips_per_subject)}
+    write_configured_corpus(root, cfg["synth"]["layout"], synth, workers=prep["workers"], progress=False)
+    cache = prepare_cache(load_dataset(dataset, root).clips, prep["cache_dir"], dataset=dataset, root=str(root),
+                          window=prep["window"], face_size=prep["face_size"], margin=prep["margin"],
+                          pad=pad_rule(prep["pad"], split["protocol"]), workers=prep["workers"], progress=False)
+    return cache, write_splits(cache, split["protocol"], test_size=split["test_size"], val_size=split["val_size"],
+                               seed=split["seed"])[0]
+
+
+def run_row(run_dir: Path, clips_per_subject: int, label: str, cfg: Mapping) -> dict:
+    """One ``budget.csv`` row from a finished run: rank-1 with its hierarchical interval, wall minutes."""
+    found = rank1_over_seeds([run_dir / "predictions.csv"])
+    predictions = pd.read_csv(run_dir / "predictions.csv", usecols=["part"])
+    history = pd.read_csv(run_dir / "history.csv")
+    split = pd.read_csv(cfg["run"]["split"], usecols=["part"])
+    return {"clips_per_subject": int(clips_per_subject), "label": label, "input": lookup(cfg, "data.input"),
+            "sampling": lookup(cfg, "data.sampling"), "epochs": int(lookup(cfg, "train.epochs")),
+            "train_clips": int((split["part"] == "train").sum()), "rank1": found["rank1"], "ci_low": found["ci_low"],
+            "ci_high": found["ci_high"], "chance": found["chance"], "n_test": int((predictions["part"] == "test").sum()),
+            "minutes": float(history["seconds"].sum()) / 60, "run_dir": str(run_dir)}
+
+
+def run_budget(cfg: Mapping, profile: str | Path, out: str | Path, log: bool = False) -> pd.DataFrame:
+    """Train (or reuse) the budget grid on each ``budget.clips_per_subject`` corpus; writes ``out/budget.csv``.
+
+    ``profile``: the profile file the grid resolves under (its scale); ``cfg`` its resolved configuration.
+    """
+    out = Path(out)
+    rows = []
+    for clips in cfg["budget"]["clips_per_subject"]:
+        cache, split = prepare_corpus(cfg, clips)
+        table = run_grid(cfg["budget"]["grid"], profile=profile, overrides=[f"synth.clips_per_subject={clips}"],
+                         cache=cache, split=split, out=out / f"runs-c{clips}", progress=log, log=log)
+        for run in table[table["status"] != "excluded"].itertuples():
+            run_dir = out / f"runs-c{clips}" / run.run_dir
+            rows.append(run_row(run_dir, clips, run.label, io.read_yaml(run_dir / "config.yaml")))
+    found = pd.DataFrame(rows, columns=BUDGET_COLUMNS)
+    io.write_csv(out / "budget.csv", found)
+    return found
+
+
+def budget_verdict(table: pd.DataFrame, target: float, cpu_minutes: float) -> dict:
+    """Whether the network learns a movement identity on motion-only, from ``budget.csv``. The rule:
+
+    A configuration *learns* when its interval's lower bound is above chance.
+    ``LEARNS``: one that learns reaches ``target`` rank-1 within ``cpu_minutes``
+    of training wall time; ``TOO_SLOW``: one reaches the target, but only
+    beyond that time; ``SOME``: within the time, one learns, below the target;
+    ``NOT_AT_CPU_SCALE``: none learns, so a negative result on motion at this
+    scale says nothing about movement (the full profile's scale is the test).
+    ``NOT_MEASURED`` on an empty table. ``best``: the row the verdict names
+    (the highest rank-1 among those that decide it; ties -> the fastest).
+    """
+    if table.empty:
+        return {"verdict": NOT_MEASURED, "best": None}
+    learns = table[table["ci_low"] > table["chance"]]
+    in_time = learns[learns["minutes"] <= cpu_minutes]
+    reached = in_time[in_time["rank1"] >= target]
+    if not reached.empty:
+        verdict, pool = LEARNS, reached
+    elif (learns["rank1"] >= target).any():
+        verdict, pool = TOO_SLOW, learns[learns["rank1"] >= target]
+    elif not in_time.empty:
+        verdict, pool = SOME, in_time
+    else:
+        verdict, pool = NOT_AT_CPU_SCALE, table
+    best = pool.sort_values(["rank1", "minutes"], ascending=[False, True]).iloc[0]
+    return {"verdict": verdict, "best": best.to_dict(), "target": target, "cpu_minutes": cpu_minutes}
+
+
+def learns_beyond_book(table: pd.DataFrame, target: float, cpu_minutes: float) -> bool | None:
+    """For ``mlib.controls.model_check``: whether some budget of the study learns a movement identity
+    (``LEARNS`` or ``TOO_SLOW``); None when nothing was measured."""
+    verdict = budget_verdict(table, target, cpu_minutes)["verdict"]
+    return None if verdict == NOT_MEASURED else verdict in (LEARNS, TOO_SLOW)
