@@ -36,6 +36,7 @@ from typing import Mapping
 import pandas as pd
 
 from mlib import io
+from mlib.config import load_yaml
 from mlib.grid import lookup, run_grid
 from mlib.metrics import rank1_over_seeds
 
@@ -101,9 +102,13 @@ def run_budget(cfg: Mapping, profile: str | Path, out: str | Path, log: bool = F
         cache, split = prepare_corpus(cfg, clips)
         table = run_grid(cfg["budget"]["grid"], profile=profile, overrides=[f"synth.clips_per_subject={clips}"],
                          cache=cache, split=split, out=out / f"runs-c{clips}", progress=log, log=log)
-        for run in table[table["status"] != "excluded"].itertuples():
+        failed = table[~table["status"].isin(["done", "excluded"])]
+        if not failed.empty:
+            first = failed.iloc[0]
+            raise RuntimeError(f"{out / f'runs-c{clips}' / 'grid.csv'}: {first['label']} {first['status']}: {first['message']}")
+        for run in table[table["status"] == "done"].itertuples():
             run_dir = out / f"runs-c{clips}" / run.run_dir
-            rows.append(run_row(run_dir, clips, run.label, io.read_yaml(run_dir / "config.yaml")))
+            rows.append(run_row(run_dir, clips, run.label, load_yaml(run_dir / "config.yaml")))
     found = pd.DataFrame(rows, columns=BUDGET_COLUMNS)
     io.write_csv(out / "budget.csv", found)
     return found

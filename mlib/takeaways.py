@@ -209,3 +209,15 @@ def mean_map_agreement(cams: Mapping[str, np.ndarray], motion_maps: np.ndarray) 
             parts.append(f"{pathway} r = {np.corrcoef(mean_cam, motion)[0, 1]:.2f}")
     return ("Over pixels, the mean CAM follows the mean motion energy with a correlation of "
             + ", ".join(parts) + " (1: the same map; 0: unrelated).")
+
+
+def motion_budget(found: Mapping) -> str:
+    """The budget study's verdict (``budget.budget_verdict``) with the configuration it names."""
+    best = found["best"]
+    if best is None:
+        return "The learning-budget study has no finished run."
+    return (f"On motion-only, SlowFast {found['verdict']}: its best configuration here, {best['label']} on "
+            f"{best['clips_per_subject']} clips per subject, reaches rank-1 {best['rank1']:.3f} (95 % interval "
+            f"{best['ci_low']:.3f} to {best['ci_high']:.3f}; chance {best['chance']:.3f}) after "
+            f"{best['minutes']:.1f} minutes of training; the target is {found['target']:g} within "
+            f"{found['cpu_minutes']:g} minutes.")
