@@ -194,13 +194,20 @@ def motion_verdict(summary: pd.DataFrame, corpus: str) -> dict:
             "positive_control": positive}
 
 
+def is_motion_only(corpus: str) -> bool:
+    """Whether a corpus is a motion-only one: ``motion-only`` or, as the study names it, ``<database>-motion-only``."""
+    return corpus == MOTION_ONLY or corpus.endswith(f"-{MOTION_ONLY}")
+
+
 def learns_motion(summary: pd.DataFrame) -> bool | None:
-    """Whether this configuration learns a movement identity where one exists: on the motion-only corpus
-    (one shared face) the clip or the difference input identifies. None when that corpus was not run."""
-    found = motion_verdict(summary, MOTION_ONLY)
-    if found["verdict"] == NOT_MEASURED:
+    """Whether this configuration learns a movement identity where one exists: on a motion-only corpus
+    (one shared face; :func:`is_motion_only`) the clip or the difference input identifies. None when no
+    motion-only corpus was run."""
+    found = [motion_verdict(summary, corpus) for corpus in summary["corpus"].unique() if is_motion_only(corpus)]
+    found = [row for row in found if row["verdict"] != NOT_MEASURED]
+    if not found:
         return None
-    return bool(found["clip_identifies"] or found["difference_identifies"])
+    return any(row["clip_identifies"] or row["difference_identifies"] for row in found)
 
 
 def model_check(verdict: str, corpus: str, learns: bool | None, learns_with_budget: bool | None = None) -> str:
@@ -215,7 +222,7 @@ def model_check(verdict: str, corpus: str, learns: bool | None, learns_with_budg
     motion input, else ``CANNOT_TELL`` (the result cannot say whether movement
     identifies); empty otherwise or when motion-only was not run.
     """
-    if learns is None or verdict in (MOTION, NOT_MEASURED) or corpus == MOTION_ONLY:
+    if learns is None or verdict in (MOTION, NOT_MEASURED) or is_motion_only(corpus):
         return ""
     if learns:
         return CAN_LEARN
