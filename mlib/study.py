@@ -58,20 +58,40 @@ EXECUTED_DIR = Path("book/executed")
 REAL_FOLDERS = {"casme2": "CASME2", "samm": "SAMM", "smic": "SMIC"}
 MOTION_ONLY = "motion-only"
 TWINS = "twins"
-EXTRA_MODES = {"motion_only": MOTION_ONLY, "twins": TWINS}  # study setting -> the synthetic corpus it adds
 
 
 def variants(cfg: dict) -> list[Variant]:
-    """The corpora a configuration's study runs on, in order: per database its corpus and, on synthetic
-    data, the motion-only and twins corpora that ``study.motion_only`` and ``study.twins`` ask for."""
+    """The corpora a configuration's study runs on, in this order (``study.motion_only``, ``study.twins``):
+
+    1. the motion-only corpora (one shared face; subjects differ only in how they move), first: the
+       model's own positive control at the profile's scale, so every later verdict is read against it
+       (``mlib.controls.model_check``) and a study that cannot learn a movement identity shows it first.
+       Synthetic data: one per database (``<root>-motion-only``); real data: one synthetic corpus in the
+       first database's layout under ``study.motion_control_root``, written by notebook 01;
+    2. per database its corpus and, on synthetic data, its twins corpus.
+    """
     study = cfg["study"]
+    synthetic = study["data"] == "synthetic"
     found = []
+    if study["motion_only"]:
+        found += ([Variant(d, f"{study['roots'][d]}-{MOTION_ONLY}", MOTION_ONLY) for d in study["datasets"]] if synthetic
+                  else [Variant(study["datasets"][0], motion_control_root(cfg), MOTION_ONLY)])
     for dataset in study["datasets"]:
         root = study["roots"][dataset]
         found.append(Variant(dataset, root))
-        if study["data"] == "synthetic":
-            found += [Variant(dataset, f"{root}-{mode}", mode) for key, mode in EXTRA_MODES.items() if study[key]]
+        if synthetic and study["twins"]:
+            found.append(Variant(dataset, f"{root}-{TWINS}", TWINS))
     return found
+
+
+def motion_control_root(cfg: dict) -> str:
+    """Real data: the root of the synthetic motion-only corpus of the first database's layout."""
+    return f"{cfg['study']['motion_control_root']}/{cfg['study']['datasets'][0]}-{MOTION_ONLY}"
+
+
+def is_synthetic(cfg: dict, variant: Variant) -> bool:
+    """Whether a corpus is generated: every corpus of a synthetic study, and the motion-only control of a real one."""
+    return cfg["study"]["data"] == "synthetic" or variant.mode == MOTION_ONLY
 
 
 def control_variants(cfg: dict) -> list[str]:
@@ -110,7 +130,7 @@ def repeated_splits(cfg: dict, cache: str | Path) -> list[str]:
 def positive_control(cfg: dict, variant: Variant) -> float | None:
     """The truth-parameter control's rank-1 on a synthetic corpus (its generator's movement parameters, on
     the study's split protocol and seeds); None on real data, which has no generator truth."""
-    if cfg["study"]["data"] != "synthetic":
+    if not is_synthetic(cfg, variant):
         return None
     split = {**cfg["split"], "repeats": cfg["study"]["split_repeats"]}
     return positive_controls.truth_control(positive_controls.read_truth(variant.root), split)["rank1"]
@@ -118,10 +138,13 @@ def positive_control(cfg: dict, variant: Variant) -> float | None:
 
 def corpus_overrides(cfg: dict, variant: Variant) -> dict:
     """What every notebook of one corpus is told beyond the profile: the database, its root and, for
-    synthetic data, the generator's mode; once preprocessing ran, its cache and split (``run.*``)."""
+    synthetic data, the generator's mode (with ``study.data: synthetic`` for a real study's motion-only
+    control, so notebook 01 writes it); once preprocessing ran, its cache and split (``run.*``)."""
     found = {"data.dataset": variant.dataset, "data.root": variant.root}
-    if cfg["study"]["data"] == "synthetic":
+    if is_synthetic(cfg, variant):
         found["synth.mode"] = variant.mode
+    if is_synthetic(cfg, variant) and cfg["study"]["data"] != "synthetic":
+        found["study.data"] = "synthetic"
     if "cache" in variant.paths:
         found |= {"run.cache": variant.paths["cache"], "run.split": variant.paths["split"]}
     return found
