@@ -91,16 +91,16 @@ def run_row(run_dir: Path, clips_per_subject: int, label: str, cfg: Mapping) -> 
             "minutes": float(history["seconds"].sum()) / 60, "run_dir": str(run_dir)}
 
 
-def run_budget(cfg: Mapping, profile: str | Path, out: str | Path, log: bool = False) -> pd.DataFrame:
+def run_budget(cfg: Mapping, out: str | Path, log: bool = False) -> pd.DataFrame:
     """Train (or reuse) the budget grid on each ``budget.clips_per_subject`` corpus; writes ``out/budget.csv``.
 
-    ``profile``: the profile file the grid resolves under (its scale); ``cfg`` its resolved configuration.
+    ``cfg``: the resolved configuration whose scale every configuration of the grid takes.
     """
     out = Path(out)
     rows = []
     for clips in cfg["budget"]["clips_per_subject"]:
         cache, split = prepare_corpus(cfg, clips)
-        table = run_grid(cfg["budget"]["grid"], profile=profile, overrides=[f"synth.clips_per_subject={clips}"],
+        table = run_grid(cfg["budget"]["grid"], profile=cfg, overrides=[f"synth.clips_per_subject={clips}"],
                          cache=cache, split=split, out=out / f"runs-c{clips}", progress=log, log=log)
         failed = table[~table["status"].isin(["done", "excluded"])]
         if not failed.empty:
@@ -148,3 +148,33 @@ def learns_beyond_book(table: pd.DataFrame, target: float, cpu_minutes: float) -
     (``LEARNS`` or ``TOO_SLOW``); None when nothing was measured."""
     verdict = budget_verdict(table, target, cpu_minutes)["verdict"]
     return None if verdict == NOT_MEASURED else verdict in (LEARNS, TOO_SLOW)
+
+
+def publish(table: pd.DataFrame, cfg: Mapping) -> Path:
+    """Copy the sweep's table to ``budget.published``, the committed file the default book reads (``make motion``
+    rewrites it; the default `make book` trains none of these runs)."""
+    path = Path(cfg["budget"]["published"])
+    io.write_csv(path, table.drop(columns=["run_dir"]))
+    return path
+
+
+def read_published(cfg: Mapping) -> pd.DataFrame:
+    """The committed table of the last ``make motion`` (``budget.published``); empty when there is none."""
+    path = Path(cfg["budget"]["published"])
+    return pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=BUDGET_COLUMNS)
+
+
+def published_learns(cfg: Mapping) -> bool | None:
+    """:func:`learns_beyond_book` of the committed table (None without one), for the controls page's model check."""
+    return learns_beyond_book(read_published(cfg), cfg["budget"]["target"], cfg["budget"]["cpu_minutes"])
+
+
+def full_scale_command(full_profile: str | Path = "configs/profiles/full.yaml") -> str:
+    """The command that runs this sweep at the full profile's scale on a GPU: its SlowFast (depth, width,
+    frames, input size), batch and face size, the grid's epochs and inputs unchanged."""
+    from mlib.config import resolve
+
+    full = resolve(full_profile)
+    keys = ["model.depth", "model.width", "model.frames", "model.size", "train.batch_size", "prepare.face_size"]
+    settings = " ".join(f"{key}={'null' if lookup(full, key) is None else lookup(full, key)}" for key in keys)
+    return f"make motion MOTION_SET='{settings} train.device=cuda'"

@@ -145,6 +145,7 @@ RULES: dict[str, Range | Choices] = {
     "study.gradcam_pathway": Choices(("both", "slow", "fast")),
     "budget.clips_per_subject": Range(2),   # a subject needs clips on both sides of the split
     "budget.target": SHARE,
+    "study.pages": Choices(("book", "budget")),
     "budget.cpu_minutes": Range(0, low_open=True),
     "bench.steps": POSITIVE,
     "bench.warmup": NON_NEGATIVE,

@@ -31,12 +31,14 @@ at the Table 1 configuration on each of the ``study.split_repeats`` split seeds,
 the runs folder the grid shares, so the pair on the first split is the grid's own
 (``mlib.solver_pair``).
 
-After every corpus, three study-level pages run once: ``07-controls`` trains
+The motion-only corpora run first (:func:`variants`). After every corpus, four study-level pages run once: ``07-controls`` trains
 the input variants of ``study.controls`` on every corpus (its ``clip`` variant
 is notebook 02's Table 1 run, found already trained) over ``study.split_repeats``
 split seeds, with the truth-parameter positive control of each synthetic corpus
 (``mlib.positive_controls``; real data has none); ``08-original-grid`` sets
-the identity corpora's grids beside the original's; ``00-results`` sums up.
+the identity corpora's grids beside the original's; ``09-motion-budget`` shows the
+learning-budget study of ``mlib.budget`` from its committed table (``budget.published``; profile
+``motion``, ``study.pages: budget``, runs that page alone and trains the sweep); ``00-results`` sums up.
 Their result folders are the manifest's ``pages``.
 """
 
@@ -192,13 +194,19 @@ class StudyRunner:
         return [Path(p) for p in self.manifest.executed]
 
     def run(self) -> list[Path]:
+        pages = self.manifest.pages
+        pages["motion_budget"] = str(self.results / "budget")
+        if self.cfg["study"]["pages"] == "budget":  # profile motion: the sweep alone; the book's other pages stay
+            self._notebook("09-motion-budget", None, {}, {"out": pages["motion_budget"]})
+            notebooks.check_executed(self.executed)
+            return self.executed
         for variant in self.variants:
             self._run_variant(variant)
-        pages = self.manifest.pages
         pages.update(controls=str(self.results / "controls"), original_grid=str(self.results / "original-grid"))
         self._notebook("07-controls", None, {}, {"corpora": self.controls_corpora(), "out": pages["controls"]})
         grids = [v.paths["grid"] for v in self.variants if "grid" in v.paths]
         self._notebook("08-original-grid", None, {}, {"grid_dirs": grids, "out": pages["original_grid"]})
+        self._notebook("09-motion-budget", None, {}, {"out": pages["motion_budget"]})  # reads budget.published
         self._notebook("00-results", None, {}, {"study_file": str(self.results / "study.json")})
         notebooks.check_executed(self.executed)
         for stale in set(self.executed_dir.glob("*.ipynb")) - set(self.executed):

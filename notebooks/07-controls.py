@@ -69,7 +69,7 @@ variants = None  # the input variants to train (None: the profile's study.contro
 out = "results/controls"  # where controls.csv is written
 
 # %%
-from mlib import config, controls, positive_controls, study
+from mlib import budget, config, controls, positive_controls, study
 from IPython.display import HTML
 from myst_nb import glue
 
@@ -101,7 +101,7 @@ say(study.controls_scope(cfg) if variants == cfg["study"]["controls"] else f"Var
 # %%
 table = controls.run_controls(cfg, corpora, out, variants=variants, log=False)
 summary = controls.summarize(table)
-found = controls.verdicts(summary)
+found = controls.verdicts(summary, budget.published_learns(cfg))  # the budget study of page 09, when published
 say(f"{len(table)} runs, {cfg['train']['epochs']} epochs each.")
 say(provenance_note([Path(out) / "controls.csv"], source=SOURCE))
 

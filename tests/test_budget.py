@@ -75,11 +75,11 @@ def test_a_tiny_sweep_writes_one_row_per_run_and_skips_what_the_grid_excludes(tm
         "model: {width: 8, frames: 8, size: 32}\n"
         "train: {batch_size: 4, warmup_epochs: 0, device: cpu}\n")
     cfg = resolve(profile)
-    table = budget.run_budget(cfg, profile, tmp_path / "out")
+    table = budget.run_budget(cfg, tmp_path / "out")
     assert list(zip(table["clips_per_subject"], table["label"])) == [(2, "clip"), (2, "difference"), (3, "difference")]
     assert (tmp_path / "data" / "casme2-motion-only-3clips").is_dir() and (tmp_path / "out" / "budget.csv").is_file()
     assert (table["n_test"] + table["train_clips"] == table["clips_per_subject"] * 3).all()
     assert np.allclose(table.loc[table["clips_per_subject"] == 2, "chance"], 1 / 3)  # one test clip per subject
     assert (table["ci_low"] <= table["rank1"]).all() and (table["minutes"] > 0).all()
-    again = budget.run_budget(cfg, profile, tmp_path / "out")  # every run found finished: the same table
+    again = budget.run_budget(cfg, tmp_path / "out")  # every run found finished: the same table
     pd.testing.assert_frame_equal(again, table)

@@ -170,17 +170,20 @@ def test_the_study_passes_each_notebook_only_its_parameters(tmp_path, monkeypatc
     stems = [stem for stem, _ in given]
     assert stems == ["01-preprocess", "02-train", "03-baseline",
                      "01-preprocess", "02-train", "03-baseline", "04-grid-search", "05-ensemble", "06-gradcam",
-                     "01-preprocess", "02-train", "03-baseline", "07-controls", "08-original-grid", "00-results"]
+                     "01-preprocess", "02-train", "03-baseline", "07-controls", "08-original-grid", "09-motion-budget",
+                     "00-results"]
     assert [p["overrides"]["synth.mode"] for stem, p in given if stem == "02-train"] == ["motion-only", "identity", "twins"]
     train = [parameters for stem, parameters in given if stem == "02-train"][1]  # the casme2 corpus
     assert train["overrides"]["study.results"] == str(tmp_path / "results")  # --set reaches every page
     manifest = StudyManifest.load(tmp_path / "results" / "ci" / "study.json")
     assert manifest.variant("casme2").paths["train"] == str(run_folder(
         notebooks.configuration(ROOT / "notebooks" / "02-train.py", train)["cfg"]))
-    assert [Path(p).name for p in manifest.executed][-3:] == ["07-controls.ipynb", "08-original-grid.ipynb",
-                                                              "00-results.ipynb"]
+    assert [Path(p).name for p in manifest.executed][-4:] == ["07-controls.ipynb", "08-original-grid.ipynb",
+                                                              "09-motion-budget.ipynb", "00-results.ipynb"]
     assert manifest.pages == {"controls": str(tmp_path / "results" / "ci" / "controls"),
-                              "original_grid": str(tmp_path / "results" / "ci" / "original-grid")}
+                              "original_grid": str(tmp_path / "results" / "ci" / "original-grid"),
+                              "motion_budget": str(tmp_path / "results" / "ci" / "budget")}
+    assert dict(given)["09-motion-budget"]["out"] == manifest.pages["motion_budget"]  # it reads budget.published
 
     page = dict(given)["07-controls"]
     assert page["out"] == manifest.pages["controls"] and "variants" not in page  # the page reads study.controls
@@ -233,11 +236,29 @@ def test_reproduce_runs_the_motion_only_control_first_then_the_real_roots_as_the
     runner.run()
     assert [stem for stem, _ in given] == ["01-preprocess", "02-train", "03-baseline",
                                            "01-preprocess", "02-train", "03-baseline", "04-grid-search", "05-ensemble",
-                                           "06-gradcam", "07-controls", "08-original-grid", "00-results"]
+                                           "06-gradcam", "07-controls", "08-original-grid", "09-motion-budget",
+                                           "00-results"]
     corpora = dict(given)["07-controls"]["corpora"]
     assert list(corpora) == ["casme2-motion-only", "casme2"] and corpora["casme2"]["positive_control"] is None
     assert 0 <= corpora["casme2-motion-only"]["positive_control"] <= 1
     assert "synth.mode" not in [p for stem, p in given if stem == "02-train"][1]["overrides"]
+
+
+def test_the_motion_profile_runs_the_budget_page_alone_and_trains_it(tmp_path, monkeypatch):
+    """``make motion``: page 09 only, told to train (``budget.train``); the book's other executed pages stay."""
+    given = fake_notebooks(monkeypatch, preprocess=None)
+    stale = tmp_path / "executed" / "07-controls.ipynb"
+    stale.parent.mkdir()
+    stale.write_text("{}")
+    runner = study.StudyRunner(Path("configs/profiles/motion.yaml"), [f"study.results={tmp_path / 'results'}"],
+                               executed_dir=tmp_path / "executed")
+    runner.run()
+    assert [stem for stem, _ in given] == ["09-motion-budget"] and stale.is_file()
+    page = dict(given)["09-motion-budget"]
+    assert page["out"] == str(tmp_path / "results" / "motion" / "budget")
+    cfg = config.resolve(page["profile"], page["overrides"])
+    assert cfg["budget"]["train"] and not config.resolve("configs/profiles/default.yaml")["budget"]["train"]
+    assert (cfg["model"], cfg["train"]["epochs"]) == (config.resolve("configs/profiles/default.yaml")["model"], 12)
 
 
 def test_check_on_a_partial_data_root_prints_one_line_per_problem(tmp_path, capsys):
