@@ -32,7 +32,8 @@
 #   original's decoder (five distinct frames, then the last one repeated), for
 #   comparison;
 # * **clips per subject** (data, `budget.clips_per_subject`): each value its
-#   own motion-only corpus; on 2 CPU cores only the default corpus's 8 fit.
+#   own motion-only corpus (8, the default corpus's, and 16, with the
+#   difference input at 48 epochs only).
 #
 # Frames, resolution and width stay at the book's: the motion features already
 # read the corpus at 32 frames of 64 px, and more width on ~40 clips adds
