@@ -118,12 +118,18 @@ def budget_verdict(table: pd.DataFrame, target: float, cpu_minutes: float) -> di
     """Whether the network learns a movement identity on motion-only, from ``budget.csv``. The rule:
 
     A configuration *learns* when its interval's lower bound is above chance.
-    ``LEARNS``: one that learns reaches ``target`` rank-1 within ``cpu_minutes``
-    of training wall time; ``TOO_SLOW``: one reaches the target, but only
-    beyond that time; ``SOME``: within the time, one learns, below the target;
-    ``NOT_AT_CPU_SCALE``: none learns, so a negative result on motion at this
-    scale says nothing about movement (the full profile's scale is the test).
-    ``NOT_MEASURED`` on an empty table. ``best``: the row the verdict names
+
+    1. ``learns a movement identity on 2 CPU cores``: one that learns reaches
+       ``target`` rank-1 within ``cpu_minutes`` of training wall time;
+    2. ``learns a movement identity, but not within the CPU time``: one reaches
+       the target only beyond that time;
+    3. ``learns some movement identity on 2 CPU cores, below the target``: within
+       the time one learns, below the target;
+    4. ``learns no movement identity at CPU scale``: none learns, so a negative
+       result on movement at this scale cannot tell; the full profile's scale
+       on a GPU is the test.
+
+    ``not measured`` on an empty table. ``best``: the row the verdict names
     (the highest rank-1 among those that decide it; ties -> the fastest).
     """
     if table.empty:

@@ -83,3 +83,12 @@ def test_a_tiny_sweep_writes_one_row_per_run_and_skips_what_the_grid_excludes(tm
     assert (table["ci_low"] <= table["rank1"]).all() and (table["minutes"] > 0).all()
     again = budget.run_budget(cfg, tmp_path / "out")  # every run found finished: the same table
     pd.testing.assert_frame_equal(again, table)
+
+
+def test_the_rule_the_page_prints_names_every_verdict_in_words():
+    from mlib.plots import rule_prose
+
+    text = rule_prose(budget.budget_verdict)
+    for verdict in (budget.LEARNS, budget.TOO_SLOW, budget.SOME, budget.NOT_AT_CPU_SCALE, budget.NOT_MEASURED):
+        assert verdict.split(":")[0] in text, verdict
+    assert "Returns" not in text and "``" not in text
