@@ -112,6 +112,7 @@ class Habits:
     extra_region_rate: float             # chance of adding an optional region
     signature: str                       # a region this subject tends to move along with any expression (a tic)
     signature_rate: float                # how often the signature region joins in
+    favourite: str                       # the single movement an "others" expression makes (one of its optional regions)
     amplitude: float                     # typical apex displacement, frame pixels at 240-pixel frame height
     turn: float                          # radians: every region's motion direction is turned by this (mirrored
     #                                      on the other side), e.g. a smile pulled more sideways or more upwards
@@ -121,7 +122,7 @@ class Habits:
     jitter: float                        # head jitter, frame pixels at 240-pixel frame height
 
 
-MAX_TURN = np.deg2rad(75)
+MAX_TURN = np.deg2rad(90)
 """Largest turn of a subject's motion directions, radians."""
 
 
@@ -129,18 +130,22 @@ def random_habits(rng: np.random.Generator) -> Habits:
     """One person's habits; every draw makes the same number of random draws (streams stay aligned).
 
     Drawn so that a subject's movements repeat where pixels can show it (issue
-    21): one or two favourite emotions (a sparse Dirichlet), optional regions
-    nearly always or nearly never, the signature region nearly always, a turn of
-    up to 75 degrees and apex displacements of 6-12 px at 240-px frame height
+    21): mostly one favourite emotion (a Dirichlet sparse enough that a second
+    is rare), optional regions nearly always or nearly never, the signature
+    region nearly always, one favourite single movement for "others" (a random
+    one per clip made "others" subjects unrecognisable), a turn of up to 90
+    degrees (directions 45 degrees apart fall in different FHOFO bins) and apex
+    displacements of 6-12 px at 240-px frame height
     (about 3-6 px in a 64-px face crop, spread over the 64 frames of a window
     at 200 fps: well above the sensor noise's flow between neighbouring frames).
     """
-    weights = rng.dirichlet(np.full(len(EMOTIONS), 0.08))
+    weights = rng.dirichlet(np.full(len(EMOTIONS), 0.04))
     return Habits(
         emotion_weights=tuple(float(w) for w in weights),
-        extra_region_rate=float(0.9 if rng.uniform() < 0.5 else 0.05),
+        extra_region_rate=float(0.97 if rng.uniform() < 0.5 else 0.03),
         signature=str(rng.choice(sorted(REGIONS))),
-        signature_rate=float(rng.uniform(0.9, 1.0)),
+        signature_rate=float(rng.uniform(0.95, 1.0)),
+        favourite=str(EMOTIONS["others"][1][int(rng.integers(len(EMOTIONS["others"][1])))]),
         amplitude=float(rng.uniform(6.0, 12.0)),
         turn=float(rng.uniform(-MAX_TURN, MAX_TURN)),
         asymmetry=float(rng.uniform(-0.6, 0.6)),
@@ -153,8 +158,9 @@ def random_habits(rng: np.random.Generator) -> Habits:
 def clip_habits(subject: Habits, stranger: Habits, strength: float, pick: float) -> Habits:
     """The habits one clip follows: the subject's with weight ``strength`` (0..1), a random person's with the rest.
 
-    Numbers are mixed linearly; the signature region (a category) is the
-    subject's when ``pick`` (a uniform draw in 0..1) is below ``strength``.
+    Numbers are mixed linearly; the signature region and the favourite movement
+    (categories) are the subject's when ``pick`` (a uniform draw in 0..1) is
+    below ``strength``.
     """
     if not 0 <= strength <= 1:
         raise ValueError(f"motion_identity must be within 0..1, got {strength}")
@@ -167,6 +173,7 @@ def clip_habits(subject: Habits, stranger: Habits, strength: float, pick: float)
         extra_region_rate=mix(subject.extra_region_rate, stranger.extra_region_rate),
         signature=subject.signature if pick < strength else stranger.signature,
         signature_rate=mix(subject.signature_rate, stranger.signature_rate),
+        favourite=subject.favourite if pick < strength else stranger.favourite,
         amplitude=mix(subject.amplitude, stranger.amplitude),
         turn=mix(subject.turn, stranger.turn),
         asymmetry=mix(subject.asymmetry, stranger.asymmetry),
@@ -183,9 +190,7 @@ def choose_expression(habits: Habits, rng: np.random.Generator) -> tuple[str, tu
     always, optional = EMOTIONS[emotion]
     regions = list(always)
     if not regions:
-        # "others": the subject's own favourite single movement, biased by its asymmetry
-        preference = np.array([1.0, 1.0, 1 + habits.asymmetry, 1 - habits.asymmetry]) * (1 + np.arange(4) * habits.extra_region_rate)
-        regions.append(optional[int(rng.choice(4, p=preference / preference.sum()))])
+        regions.append(habits.favourite)   # "others": the subject's own favourite single movement
     else:
         regions += [r for r in optional if rng.random() < habits.extra_region_rate]
     if habits.signature not in regions and rng.random() < habits.signature_rate:

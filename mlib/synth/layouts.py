@@ -42,8 +42,9 @@ from mlib.synth.render import DYNAMICS_TRUTH, dynamics_truth
 
 TRUTH_DIR = "synth_truth"
 MANIFEST = "synth_manifest.json"
-RENDERER_VERSION = 2
-"""Raised when rendering changes what the same specs draw (2: regions move a wider patch, issue 21), so a
+RENDERER_VERSION = 3
+"""Raised when rendering changes what the same specs draw (2: regions move a wider patch, issue 21; 3: sharper
+habits, a favourite "others" movement and turns up to 90 degrees, so FHOFO reads motion-only subjects), so a
 corpus written by an older renderer is rewritten rather than reused."""
 PENDING = "pending.json"
 JPEG_QUALITY = 95
