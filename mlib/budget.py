@@ -44,7 +44,7 @@ MOTION_ONLY = "motion-only"  # the generator's mode (mlib.study.MOTION_ONLY)
 BUDGET_COLUMNS = ["clips_per_subject", "label", "input", "sampling", "epochs", "train_clips", "rank1", "ci_low",
                   "ci_high", "chance", "n_test", "minutes", "run_dir"]
 LEARNS = "learns a movement identity on 2 CPU cores"
-SOME = "learns some movement identity on 2 CPU cores, below the target"
+SOME = "learns some movement identity, below the target"
 TOO_SLOW = "learns a movement identity, but not within the CPU time"
 NOT_AT_CPU_SCALE = "learns no movement identity at CPU scale: this cannot tell; test it at full scale on a GPU"
 NOT_MEASURED = "not measured"
@@ -123,8 +123,8 @@ def budget_verdict(table: pd.DataFrame, target: float, cpu_minutes: float) -> di
        ``target`` rank-1 within ``cpu_minutes`` of training wall time;
     2. ``learns a movement identity, but not within the CPU time``: one reaches
        the target only beyond that time;
-    3. ``learns some movement identity on 2 CPU cores, below the target``: within
-       the time one learns, below the target;
+    3. ``learns some movement identity, below the target``: one learns, below
+       the target (within the time or not);
     4. ``learns no movement identity at CPU scale``: none learns, so a negative
        result on movement at this scale cannot tell; the full profile's scale
        on a GPU is the test.
@@ -141,8 +141,8 @@ def budget_verdict(table: pd.DataFrame, target: float, cpu_minutes: float) -> di
         verdict, pool = LEARNS, reached
     elif (learns["rank1"] >= target).any():
         verdict, pool = TOO_SLOW, learns[learns["rank1"] >= target]
-    elif not in_time.empty:
-        verdict, pool = SOME, in_time
+    elif not learns.empty:
+        verdict, pool = SOME, learns
     else:
         verdict, pool = NOT_AT_CPU_SCALE, table
     best = pool.sort_values(["rank1", "minutes"], ascending=[False, True]).iloc[0]

@@ -27,6 +27,7 @@ AT_CHANCE = ("book scale", 0.10, 0.02, 0.20, 2.0)
     ([AT_CHANCE, ("long", 0.70, 0.55, 0.84, 12.0), ("longer", 0.72, 0.58, 0.86, 30.0)], budget.LEARNS, "long"),
     ([AT_CHANCE, ("long", 0.40, 0.25, 0.55, 12.0), ("longer", 0.72, 0.58, 0.86, 30.0)], budget.TOO_SLOW, "longer"),
     ([AT_CHANCE, ("long", 0.40, 0.25, 0.55, 12.0), ("wide interval", 0.65, 0.05, 0.9, 5.0)], budget.SOME, "long"),
+    ([AT_CHANCE, ("slow", 0.35, 0.10, 0.60, 52.0)], budget.SOME, "slow"),
     ([AT_CHANCE, ("long", 0.15, 0.05, 0.3, 12.0)], budget.NOT_AT_CPU_SCALE, "long"),
 ])
 def test_the_verdict_names_whether_and_where_the_network_learns_a_movement_identity(runs, verdict, best):
