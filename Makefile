@@ -15,7 +15,7 @@ PROFILE ?= default
 DATA_ROOT ?=
 PROFILE_FILE := configs/profiles/$(PROFILE).yaml
 
-.PHONY: help setup lint test study book reproduce clean-results
+.PHONY: help setup lint test study book motion reproduce clean-results
 help:  ## list the targets
 	@grep -E '^[a-z][a-zA-Z_.-]*:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
@@ -43,6 +43,10 @@ study: setup  ## run the study's notebooks at PROFILE (default: default) into bo
 book: study  ## run the study at PROFILE and build the book in book/_build/html
 	$(VENV)/bin/jupyter-book build . --path-output book -W -n --keep-going
 	@echo "the book: book/_build/html/index.html"
+
+MOTION_SET ?=
+motion: setup  ## the learning-budget study on motion-only (~20 min on 2 idle CPU cores); rewrites book/motion-budget/budget.csv
+	$(MLIB) study --profile configs/profiles/motion.yaml $(foreach s,$(MOTION_SET),--set $(s))
 
 reproduce: setup  ## the real databases on a GPU box: make reproduce DATA_ROOT=/path/to/databases
 	@test -n "$(DATA_ROOT)" || { echo "make reproduce needs DATA_ROOT=/path/to/databases (see book/reproduce.md)" >&2; exit 2; }

@@ -73,6 +73,7 @@ motion_features_dir = None  # synthetic data: where the knob table's motion-only
 from mlib.core import config
 from mlib.experiments import controls, positive_controls
 from mlib.study import runner as study
+from mlib.experiments import budget
 from IPython.display import HTML
 from myst_nb import glue
 
@@ -104,7 +105,7 @@ say(study.controls_scope(cfg) if variants == cfg["controls"]["variants"] else f"
 # %%
 table = controls.run_controls(cfg, corpora, out, variants=variants, log=False)
 summary = controls.summarize(table)
-found = controls.verdicts(summary)
+found = controls.verdicts(summary, budget.published_learns(cfg))  # the budget study of page 10, when published
 say(f"{len(table)} runs, {cfg['train']['epochs']} epochs each.")
 say(provenance_note([Path(out) / "controls.csv"], source=SOURCE))
 

@@ -113,6 +113,28 @@ def test_a_verdict_without_motion_is_read_against_the_model_on_motion_only(motio
     assert without.at["twins", "model_check"] == ""
 
 
+@pytest.mark.parametrize("learns,with_budget,expected", [
+    (True, None, controls.CAN_LEARN), (True, False, controls.CAN_LEARN),
+    (False, True, controls.LARGER_BUDGET), (False, False, controls.CANNOT_TELL), (False, None, controls.CANNOT_TELL),
+    (None, True, "")])
+def test_model_check_reads_the_budget_study_where_the_book_scale_learns_nothing(learns, with_budget, expected):
+    """At chance on motion-only at the book's scale, the budget study decides between 'cannot tell' and 'rerun at
+    the budget that learns'; where the book's scale learns, it is not needed; without motion-only, nothing."""
+    assert controls.model_check(controls.APPEARANCE, "twins", learns, with_budget) == expected
+    assert controls.model_check(controls.MOTION, "twins", learns, with_budget) == ""
+    assert controls.model_check(controls.APPEARANCE, controls.MOTION_ONLY, learns, with_budget) == ""
+
+
+def test_verdicts_pass_the_budget_study_to_every_corpus():
+    """The study names its motion-only corpus after its database (casme2-motion-only): that is the model's check."""
+    summary = pd.concat([_summary("casme2-twins", clip=(0.9, 0.8, 0.97), **{"static-apex": (0.85, 0.74, 0.93)}),
+                         _summary("casme2-motion-only", positive=0.95, clip=AT_CHANCE)])
+    table = controls.verdicts(summary, learns_with_budget=True).set_index("corpus")
+    assert table.at["casme2-twins", "model_check"] == controls.LARGER_BUDGET
+    assert table.at["casme2-motion-only", "model_check"] == ""
+    assert controls.verdicts(summary).set_index("corpus").at["casme2-twins", "model_check"] == controls.CANNOT_TELL
+
+
 def test_majority_rate_is_the_top_training_subjects_share_of_test(tmp_path):
     split = tmp_path / "split.csv"
     pd.DataFrame({"clip_key": list("abcdefg"), "subject": ["01", "01", "02", "01", "02", "02", "02"],

@@ -150,6 +150,10 @@ RULES: dict[str, Range | Choices] = {
     "unseen.bootstrap": POSITIVE,
     "unseen.union": Choices((False, True)),
     "unseen.union_face_size": POSITIVE,
+    "budget.clips_per_subject": Range(2),   # a subject needs clips on both sides of the split
+    "budget.target": SHARE,
+    "study.pages": Choices(("book", "budget")),
+    "budget.cpu_minutes": Range(0, low_open=True),
     "bench.steps": POSITIVE,
     "bench.warmup": NON_NEGATIVE,
     "bench.batch_size": POSITIVE,

@@ -58,6 +58,8 @@ SESSION = "session cues suffice"
 MOTION_ONLY = "motion-only"  # the corpus (mlib.study.runner.MOTION_ONLY) where only movement can identify
 CAN_LEARN = "the model learns a movement identity at this scale (motion-only) and does not use one here"
 CANNOT_TELL = "the model learns no movement identity at this scale (motion-only): this result cannot tell"
+LARGER_BUDGET = ("the model learns no movement identity at this scale but does with a larger training budget "
+                 "(motion-only budget study): this result cannot tell until rerun at that budget")
 
 
 def variant_config(cfg: Mapping, variant: str, cache: str | Path, split: str | Path, runs_dir: str | Path) -> dict:
@@ -192,35 +194,48 @@ def motion_verdict(summary: pd.DataFrame, corpus: str) -> dict:
             "positive_control": positive}
 
 
+def is_motion_only(corpus: str) -> bool:
+    """Whether a corpus is a motion-only one: ``motion-only`` or, as the study names it, ``<database>-motion-only``."""
+    return corpus == MOTION_ONLY or corpus.endswith(f"-{MOTION_ONLY}")
+
+
 def learns_motion(summary: pd.DataFrame) -> bool | None:
-    """Whether this configuration learns a movement identity where one exists: on the motion-only corpus
-    (one shared face) the clip or the difference input identifies. None when that corpus was not run."""
-    found = motion_verdict(summary, MOTION_ONLY)
-    if found["verdict"] == NOT_MEASURED:
+    """Whether this configuration learns a movement identity where one exists: on a motion-only corpus
+    (one shared face; :func:`is_motion_only`) the clip or the difference input identifies. None when no
+    motion-only corpus was run."""
+    found = [motion_verdict(summary, corpus) for corpus in summary["corpus"].unique() if is_motion_only(corpus)]
+    found = [row for row in found if row["verdict"] != NOT_MEASURED]
+    if not found:
         return None
-    return bool(found["clip_identifies"] or found["difference_identifies"])
+    return any(row["clip_identifies"] or row["difference_identifies"] for row in found)
 
 
-def model_check(verdict: str, corpus: str, learns: bool | None) -> str:
+def model_check(verdict: str, corpus: str, learns: bool | None, learns_with_budget: bool | None = None) -> str:
     """How to read a corpus's verdict against the motion-only positive control of the model itself.
 
     Where motion was not shown to identify (any verdict but ``motion identifies``)
     on a corpus other than motion-only: ``CAN_LEARN`` when the same
     configuration identifies by movement on motion-only (so it could have used a
-    movement identity here and did not), ``CANNOT_TELL`` when it does not there
-    (so the result cannot say whether movement identifies); empty otherwise or
-    when motion-only was not run.
+    movement identity here and did not); when it does not there, ``LARGER_BUDGET``
+    if the learning-budget study (``mlib.experiments.budget.learns_beyond_book``,
+    ``learns_with_budget``) shows it learning one with more epochs, clips or a
+    motion input, else ``CANNOT_TELL`` (the result cannot say whether movement
+    identifies); empty otherwise or when motion-only was not run.
     """
-    if learns is None or verdict in (MOTION, NOT_MEASURED) or corpus == MOTION_ONLY:
+    if learns is None or verdict in (MOTION, NOT_MEASURED) or is_motion_only(corpus):
         return ""
-    return CAN_LEARN if learns else CANNOT_TELL
+    if learns:
+        return CAN_LEARN
+    return LARGER_BUDGET if learns_with_budget else CANNOT_TELL
 
 
-def verdicts(summary: pd.DataFrame) -> pd.DataFrame:
-    """:func:`motion_verdict` of every corpus of the summary, one row each, with its :func:`model_check`."""
+def verdicts(summary: pd.DataFrame, learns_with_budget: bool | None = None) -> pd.DataFrame:
+    """:func:`motion_verdict` of every corpus of the summary, one row each, with its :func:`model_check`
+    (``learns_with_budget``: the budget study's answer, when it was run)."""
     learns = learns_motion(summary)
     rows = [motion_verdict(summary, corpus) for corpus in summary["corpus"].unique()]
-    return pd.DataFrame([{**row, "model_check": model_check(row["verdict"], row["corpus"], learns)} for row in rows])
+    return pd.DataFrame([{**row, "model_check": model_check(row["verdict"], row["corpus"], learns, learns_with_budget)}
+                         for row in rows])
 
 
 SUMMARY_WORDS = {"corpus": "corpus", "variant": "input", "rank1": "test rank-1 (mean over split seeds)",

@@ -31,12 +31,14 @@ at the Table 1 configuration on each of the ``split.repeats`` split seeds, in
 the runs folder the grid shares, so the pair on the first split is the grid's own
 (``mlib.experiments.solver_pair``).
 
-After every corpus, three study-level pages run once: ``07-controls`` trains
+The motion-only corpora run first (:func:`variants`). After every corpus, four study-level pages run once: ``07-controls`` trains
 the input variants of ``controls.variants`` on every corpus (its ``clip`` variant
 is notebook 02's Table 1 run, found already trained) over ``split.repeats``
 split seeds, with the truth-parameter positive control of each synthetic corpus
 (``mlib.experiments.positive_controls``; real data has none); ``08-original-grid`` sets
-the identity corpora's grids beside the original's; ``00-results`` sums up.
+the identity corpora's grids beside the original's; ``10-motion-budget`` shows the
+learning-budget study of ``mlib.experiments.budget`` from its committed table (``budget.published``; profile
+``motion``, ``study.pages: budget``, runs that page alone and trains the sweep); ``00-results`` sums up.
 Their result folders are the manifest's ``pages``.
 """
 
@@ -58,20 +60,40 @@ EXECUTED_DIR = Path("book/executed")
 REAL_FOLDERS = {"casme2": "CASME2", "samm": "SAMM", "smic": "SMIC"}
 MOTION_ONLY = "motion-only"
 TWINS = "twins"
-EXTRA_MODES = {"motion_only": MOTION_ONLY, "twins": TWINS}  # study setting -> the synthetic corpus it adds
 
 
 def corpora(cfg: dict) -> list[Corpus]:
-    """The corpora a configuration's study runs on, in order: per database its corpus and, on synthetic
-    data, the motion-only and twins corpora that ``study.motion_only`` and ``study.twins`` ask for."""
+    """The corpora a configuration's study runs on, in this order (``study.motion_only``, ``study.twins``):
+
+    1. the motion-only corpora (one shared face; subjects differ only in how they move), first: the
+       model's own positive control at the profile's scale, so every later verdict is read against it
+       (``mlib.experiments.controls.model_check``) and a study that cannot learn a movement identity shows it first.
+       Synthetic data: one per database (``<root>-motion-only``); real data: one synthetic corpus in the
+       first database's layout under ``study.motion_control_root``, written by notebook 01;
+    2. per database its corpus and, on synthetic data, its twins corpus.
+    """
     study = cfg["study"]
+    synthetic = study["data"] == "synthetic"
     found = []
+    if study["motion_only"]:
+        found += ([Corpus(d, f"{study['roots'][d]}-{MOTION_ONLY}", MOTION_ONLY) for d in study["datasets"]] if synthetic
+                  else [Corpus(study["datasets"][0], motion_control_root(cfg), MOTION_ONLY)])
     for dataset in study["datasets"]:
         root = study["roots"][dataset]
         found.append(Corpus(dataset, root))
-        if study["data"] == "synthetic":
-            found += [Corpus(dataset, f"{root}-{mode}", mode) for key, mode in EXTRA_MODES.items() if study[key]]
+        if synthetic and study["twins"]:
+            found.append(Corpus(dataset, f"{root}-{TWINS}", TWINS))
     return found
+
+
+def motion_control_root(cfg: dict) -> str:
+    """Real data: the root of the synthetic motion-only corpus of the first database's layout."""
+    return f"{cfg['study']['motion_control_root']}/{cfg['study']['datasets'][0]}-{MOTION_ONLY}"
+
+
+def is_synthetic(cfg: dict, variant: Corpus) -> bool:
+    """Whether a corpus is generated: every corpus of a synthetic study, and the motion-only control of a real one."""
+    return cfg["study"]["data"] == "synthetic" or variant.mode == MOTION_ONLY
 
 
 def control_variants(cfg: dict) -> list[str]:
@@ -110,17 +132,19 @@ def repeated_splits(cfg: dict, cache: str | Path) -> list[str]:
 def positive_control(cfg: dict, variant: Corpus) -> float | None:
     """The truth-parameter control's rank-1 on a synthetic corpus (its generator's movement parameters, on
     the study's split protocol and seeds); None on real data, which has no generator truth."""
-    if cfg["study"]["data"] != "synthetic":
+    if not is_synthetic(cfg, variant):
         return None
     return positive_controls.truth_control(positive_controls.read_truth(variant.root), cfg["split"])["rank1"]
 
 
 def unseen_corpus_names(cfg: dict) -> list[str]:
     """The corpora of the open-set page (notebook 09): the study's corpora and, on real data with ``unseen.union``
-    and two or more databases, their union (``mlib.openset.unseen.UNION``)."""
+    and two or more databases, their union (``mlib.openset.unseen.UNION``). A real study's synthetic
+    motion-only control is the model's check, not a database: the page leaves it out."""
     from mlib.openset.unseen import UNION
 
-    names = [v.name for v in corpora(cfg)]
+    real = cfg["study"]["data"] == "real"
+    names = [v.name for v in corpora(cfg) if not (real and v.mode == MOTION_ONLY)]
     if cfg["study"]["data"] == "real" and cfg["unseen"]["union"] and len(cfg["study"]["datasets"]) > 1:
         names.append(UNION)
     return names
@@ -128,10 +152,13 @@ def unseen_corpus_names(cfg: dict) -> list[str]:
 
 def corpus_overrides(cfg: dict, variant: Corpus) -> dict:
     """What every notebook of one corpus is told beyond the profile: the database, its root and, for
-    synthetic data, the generator's mode; once preprocessing ran, its cache and split (``run.*``)."""
+    synthetic data, the generator's mode (with ``study.data: synthetic`` for a real study's motion-only
+    control, so notebook 01 writes it); once preprocessing ran, its cache and split (``run.*``)."""
     found = {"data.dataset": variant.dataset, "data.root": variant.root}
-    if cfg["study"]["data"] == "synthetic":
+    if is_synthetic(cfg, variant):
         found["synth.mode"] = variant.mode
+    if is_synthetic(cfg, variant) and cfg["study"]["data"] != "synthetic":
+        found["study.data"] = "synthetic"
     if "cache" in variant.paths:
         found |= {"run.cache": variant.paths["cache"], "run.split": variant.paths["split"]}
     return found
@@ -179,9 +206,14 @@ class StudyRunner:
         return [Path(p) for p in self.manifest.executed]
 
     def run(self) -> list[Path]:
+        pages = self.manifest.pages
+        pages["motion_budget"] = str(self.results / "budget")
+        if self.cfg["study"]["pages"] == "budget":  # profile motion: the sweep alone; the book's other pages stay
+            self._notebook("10-motion-budget", None, {}, {"out": pages["motion_budget"]})
+            notebooks.check_executed(self.executed)
+            return self.executed
         for variant in self.corpora:
             self._run_corpus(variant)
-        pages = self.manifest.pages
         pages.update(controls=str(self.results / "controls"), original_grid=str(self.results / "original-grid"))
         self._notebook("07-controls", None, {}, {"corpora": self.controls_corpora(), "out": pages["controls"],
                                                  "motion_features_dir": self.motion_features_dir()})
@@ -189,6 +221,7 @@ class StudyRunner:
         self._notebook("08-original-grid", None, {}, {"grid_dirs": grids, "out": pages["original_grid"]})
         pages["unseen"] = str(self.results / "unseen")
         self._notebook("09-unseen", None, {}, {"corpora": self.unseen_corpora(), "out": pages["unseen"]})
+        self._notebook("10-motion-budget", None, {}, {"out": pages["motion_budget"]})  # reads budget.published
         self._notebook("00-results", None, {}, {"study_file": str(self.results / "study.json")})
         notebooks.check_executed(self.executed)
         for stale in set(self.executed_dir.glob("*.ipynb")) - set(self.executed):
@@ -243,10 +276,12 @@ class StudyRunner:
         on real data with ``unseen.union``, the union of the databases too (built by the page)."""
         from mlib.openset.unseen import UNION
 
-        corpora = self.controls_corpora()
+        names = unseen_corpus_names(self.cfg)
+        corpora = {name: found for name, found in self.controls_corpora().items() if name in names}
         for variant in self.corpora:
-            corpora[variant.name] |= {"root": variant.root, "mode": variant.mode}
-        if UNION in unseen_corpus_names(self.cfg):
+            if variant.name in corpora:
+                corpora[variant.name] |= {"root": variant.root, "mode": variant.mode}
+        if UNION in names:
             corpora[UNION] = {"union_of": list(self.cfg["study"]["datasets"]), "mode": "identity",
                               "runs_dir": str(self.results / UNION / "runs"), "overrides": {}}
         return corpora
