@@ -25,8 +25,17 @@ import subprocess
 import sys
 
 if "google.colab" in sys.modules:  # on Colab: install the project first
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "git+https://github.com/mlib-study/micro-expression-person-recognition"], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "git+https://github.com/mlib-study/micro-expression-person-recognition",
+        ],
+        check=True,
+    )
 
 # %% tags=["parameters"]
 profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None: the defaults
@@ -37,16 +46,14 @@ study_file = None  # the manifest `mlib study` wrote; None: <study.results>/<pro
 from pathlib import Path
 
 from IPython.display import HTML, Markdown, display
-
 from myst_nb import glue
 
-from mlib.report import claims, results
-
 from mlib.core import config
-from mlib.report.manifest import StudyManifest
-from mlib.study.runner import EXECUTED_DIR
 from mlib.plots import show_table, table_html
+from mlib.report import claims, results
+from mlib.report.manifest import StudyManifest
 from mlib.report.provenance import data_banner
+from mlib.study.runner import EXECUTED_DIR
 
 cfg = config.resolve(profile, overrides)
 if study_file is None:
@@ -54,8 +61,12 @@ if study_file is None:
 study = StudyManifest.load(study_file)
 
 # %%
-display(Markdown(data_banner(study.synthetic, ", ".join(v.name for v in study.corpora))
-                 + f" Profile `{study.profile}`; manifest `{study_file}`."))
+display(
+    Markdown(
+        data_banner(study.synthetic, ", ".join(v.name for v in study.corpora))
+        + f" Profile `{study.profile}`; manifest `{study_file}`."
+    )
+)
 
 # %% [markdown]
 # ## Claims and verdicts
@@ -89,9 +100,15 @@ glue("archive-files", str(len(archived)), display=False)
 glue("headline", results.headline(study), display=False)
 glue("data-source", results.data_source(study), display=False)  # the prose pages' sentences on the data
 glue("study-time", results.execution_time(study), display=False)
-display(Markdown("\n".join(f"- **{row['variant']}**: " + "; ".join(f"{key} `{value}`" for key, value in row.items()
-                                                                 if key != "variant" and isinstance(value, str))
-                           for row in results.provenance(study).to_dict("records"))))
+display(
+    Markdown(
+        "\n".join(
+            f"- **{row['variant']}**: "
+            + "; ".join(f"{key} `{value}`" for key, value in row.items() if key != "variant" and isinstance(value, str))
+            for row in results.provenance(study).to_dict("records")
+        )
+    )
+)
 
 # %% [markdown]
 # ## The paper's reported accuracies

@@ -34,8 +34,17 @@ import subprocess
 import sys
 
 if "google.colab" in sys.modules:  # on Colab: install the project first
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "git+https://github.com/mlib-study/micro-expression-person-recognition"], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "git+https://github.com/mlib-study/micro-expression-person-recognition",
+        ],
+        check=True,
+    )
 
 # %% tags=["parameters"]
 profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None: the defaults
@@ -46,21 +55,19 @@ out_dir = "figures/01-preprocess"  # this page's figures, and data.json naming t
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-from IPython.display import display
 
 from mlib.core import config
-
-from mlib.report import takeaways
-from mlib.datasets import load_dataset, validation_report
 from mlib.core.io import atomic_path, write_json
+from mlib.datasets import load_dataset, validation_report
 from mlib.plots import say, show_table
 from mlib.plots.data import crop_montage, split_parts, window_timeline
 from mlib.preprocess import load_index, prepare_cache
 from mlib.preprocess.cache import prepare_settings
 from mlib.preprocess.cache_settings import root_is_synthetic
+from mlib.preprocess.splits import load_split, load_split_metadata, original_inventory_note, split_counts, write_splits
+from mlib.report import takeaways
 from mlib.report.provenance import data_banner
 from mlib.report.results import provenance_note
-from mlib.preprocess.splits import load_split, load_split_metadata, original_inventory_note, split_counts, write_splits
 from mlib.synth.layouts import write_configured_corpus
 
 cfg = config.resolve(profile, overrides)
@@ -71,8 +78,6 @@ dataset, root = data["dataset"], data["root"]
 out = Path(out_dir)
 out.mkdir(parents=True, exist_ok=True)
 SOURCE = "notebooks/01-preprocess.py"
-
-
 
 
 def save(fig, name):
@@ -99,7 +104,9 @@ say(provenance_note([root], source=SOURCE))
 loaded = load_dataset(dataset, root, apex_rule=data["apex_rule"], cropped=data["cropped"])
 say("\n".join(f"- {line.strip()}" for line in validation_report(loaded).splitlines()[1:]))  # line 1: the root
 clips = loaded.clips
-per_subject = clips.groupby("subject").agg(clips=("clip_key", "size"), frames=("frames", lambda f: int(sum(map(len, f)))))
+per_subject = clips.groupby("subject").agg(
+    clips=("clip_key", "size"), frames=("frames", lambda f: int(sum(map(len, f))))
+)
 show_table(per_subject.reset_index())
 say(takeaways.dataset_size(clips))
 say(provenance_note([root], source=SOURCE))
@@ -144,8 +151,15 @@ else:
 # %%
 save(window_timeline(by_key.loc[example["clip_key"]], example), "window-timeline.png")
 plt.show()
-show_table(index[["pad_before", "pad_after"]].gt(0).any(axis=1).value_counts().rename("clips").rename_axis("padded")
-           .reset_index())
+show_table(
+    index[["pad_before", "pad_after"]]
+    .gt(0)
+    .any(axis=1)
+    .value_counts()
+    .rename("clips")
+    .rename_axis("padded")
+    .reset_index()
+)
 say(takeaways.padding(index))
 say(provenance_note([cache], source=SOURCE))
 
@@ -158,8 +172,13 @@ say(provenance_note([cache], source=SOURCE))
 # clips the lists lack (part `unlisted`, never used) and which are missing.
 
 # %%
-split_file = write_splits(cache, splitting["protocol"], test_size=splitting["test_size"],
-                          val_size=splitting["val_size"], seed=splitting["seed"])[0]
+split_file = write_splits(
+    cache,
+    splitting["protocol"],
+    test_size=splitting["test_size"],
+    val_size=splitting["val_size"],
+    seed=splitting["seed"],
+)[0]
 split = load_split(split_file)
 excluded = sorted(set(split.loc[split["part"] == "excluded", "subject"]))
 save(split_parts(split), "split-parts.png")
@@ -178,5 +197,7 @@ say(provenance_note([cache, split_file], source=SOURCE))
 # Grad-CAM notebooks.
 
 # %%
-write_json(out / "data.json", {"cache": str(cache), "split": str(split_file), "synthetic": synthetic,
-                                "dataset": dataset, "root": str(root)})
+write_json(
+    out / "data.json",
+    {"cache": str(cache), "split": str(split_file), "synthetic": synthetic, "dataset": dataset, "root": str(root)},
+)

@@ -34,8 +34,17 @@ import subprocess
 import sys
 
 if "google.colab" in sys.modules:  # on Colab: install the project first
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "git+https://github.com/mlib-study/micro-expression-person-recognition"], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "git+https://github.com/mlib-study/micro-expression-person-recognition",
+        ],
+        check=True,
+    )
 
 # %% tags=["parameters"]
 profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None: the defaults
@@ -61,11 +70,10 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from mlib.core import metrics
-
-from mlib.report import takeaways
-from mlib.preprocess.cache_settings import read_cache_settings
 from mlib.plots import say, show, show_table
 from mlib.plots import training as plots
+from mlib.preprocess.cache_settings import read_cache_settings
+from mlib.report import takeaways
 from mlib.report.provenance import cache_banner
 from mlib.report.results import both_intervals, provenance_note, test_rank1
 from mlib.training.train import train
@@ -83,10 +91,12 @@ display(Markdown(cache_banner(cache)))
 train(cfg, run_dir=run_dir, progress=False, log=False)
 result = json.loads((run_dir / "metrics.json").read_text())
 model, solver = cfg["model"], cfg["train"]
-say(f"The model: SlowFast R{model['depth']}, alpha {model['alpha']}, beta 1/{model['beta_inv']}, "
+say(
+    f"The model: SlowFast R{model['depth']}, alpha {model['alpha']}, beta 1/{model['beta_inv']}, "
     f"{model['frames']} frames x {model['size']} px; {solver['optimizer']} lr {solver['lr']}, "
     f"weight decay {solver['weight_decay']}, batch {solver['batch_size']}, {solver['epochs']} epochs, "
-    f"seed {solver['seed']}. The evaluated checkpoint is epoch {result['checkpoint_epoch']} ({result['selection']}).")
+    f"seed {solver['seed']}. The evaluated checkpoint is epoch {result['checkpoint_epoch']} ({result['selection']})."
+)
 say(provenance_note([run_dir, cache, split], source=SOURCE))
 
 # %% [markdown]
@@ -105,9 +115,17 @@ rows = []
 for part in ("val", "test"):
     numbers = result[part]
     if numbers["n_clips"]:
-        rows.append({"part": part, "clips": numbers["n_clips"], "subjects": numbers["n_subjects"],
-                     "rank-1": round(numbers["rank1"], 4), **both_intervals(run_dir, part),
-                     "rank-5": round(numbers["rank5"], 4), "chance": round(numbers["chance"], 4)})
+        rows.append(
+            {
+                "part": part,
+                "clips": numbers["n_clips"],
+                "subjects": numbers["n_subjects"],
+                "rank-1": round(numbers["rank1"], 4),
+                **both_intervals(run_dir, part),
+                "rank-5": round(numbers["rank5"], 4),
+                "chance": round(numbers["chance"], 4),
+            }
+        )
 show_table(pd.DataFrame(rows))
 test_part = test_rank1(run_dir)  # the default interval: subjects, then clips
 say(takeaways.versus_chance(test_part["rank1"], test_part["ci_low"], test_part["ci_high"], test_part["chance"]))

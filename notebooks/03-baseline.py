@@ -38,8 +38,17 @@ import subprocess
 import sys
 
 if "google.colab" in sys.modules:  # on Colab: install the project first
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "git+https://github.com/mlib-study/micro-expression-person-recognition"], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "git+https://github.com/mlib-study/micro-expression-person-recognition",
+        ],
+        check=True,
+    )
 
 # %% tags=["parameters"]
 profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None: the defaults
@@ -57,20 +66,17 @@ if not cache or not split:
 
 # %%
 import pandas as pd
-from IPython.display import display
 
 from mlib import paper
-
-from mlib.report import takeaways
 from mlib.experiments.baseline import results_table, run_baseline
-from mlib.preprocess.cache_settings import cache_is_synthetic, read_cache_settings
 from mlib.plots import say, show, show_table
 from mlib.plots.baseline import feature_set_accuracy
+from mlib.preprocess.cache_settings import cache_is_synthetic, read_cache_settings
+from mlib.report import takeaways
 from mlib.report.provenance import cache_banner
 from mlib.report.results import provenance_note
 
 SOURCE = "notebooks/03-baseline.py"
-
 
 
 settings = read_cache_settings(cache)
@@ -85,8 +91,10 @@ say(provenance_note([cache, split], source=SOURCE))
 # combined feature sets reuse them. A finished run folder is not run again.
 
 # %%
-runs = [run_baseline(cache, split, out, features=features, workers=cfg["prepare"]["workers"], progress=False)
-        for features in cfg["baseline"]["features"]]
+runs = [
+    run_baseline(cache, split, out, features=features, workers=cfg["prepare"]["workers"], progress=False)
+    for features in cfg["baseline"]["features"]
+]
 table = results_table(runs)
 
 # %% [markdown]
@@ -100,20 +108,24 @@ table = results_table(runs)
 # in parallel).
 
 # %%
-shown = pd.DataFrame({
-    "features": table["features"],
-    "kind": table["kind"],
-    "test rank-1": table["test_rank1"].round(4),
-    "95 % interval (subjects, then clips)": [f"{lo:.3f}-{hi:.3f}" for lo, hi in zip(table["test_ci_low"], table["test_ci_high"])],
-    "test rank-5": table["test_rank5"].round(4),
-    "val rank-1": table["val_rank1"].map(lambda v: "-" if v is None or pd.isna(v) else f"{v:.4f}"),
-    "chance": table["chance"].round(4),
-    "test clips": table["test_clips"],
-    "C": table["C"],
-    "selection": table["selection"],
-    "dimensions": table["feature_dim"],
-    "seconds/clip": table["seconds_per_clip"].round(3),
-})
+shown = pd.DataFrame(
+    {
+        "features": table["features"],
+        "kind": table["kind"],
+        "test rank-1": table["test_rank1"].round(4),
+        "95 % interval (subjects, then clips)": [
+            f"{lo:.3f}-{hi:.3f}" for lo, hi in zip(table["test_ci_low"], table["test_ci_high"])
+        ],
+        "test rank-5": table["test_rank5"].round(4),
+        "val rank-1": table["val_rank1"].map(lambda v: "-" if v is None or pd.isna(v) else f"{v:.4f}"),
+        "chance": table["chance"].round(4),
+        "test clips": table["test_clips"],
+        "C": table["C"],
+        "selection": table["selection"],
+        "dimensions": table["feature_dim"],
+        "seconds/clip": table["seconds_per_clip"].round(3),
+    }
+)
 show_table(shown)
 say(takeaways.best_of(table, "test_rank1", "features", "feature set"))
 say(provenance_note(runs, source=SOURCE))
@@ -127,17 +139,26 @@ say(provenance_note(runs, source=SOURCE))
 paper_key = paper.paper_dataset(dataset)
 paper_rank1 = paper.BASELINE_SAEED2021_RANK1.get(paper_key)
 ours = table.set_index("features")["test_rank1"]
-comparison = pd.DataFrame([
-    {"source": "paper (Kay et al. 2023, Table 4: Saeed 2021, LGBP + LBP-TOP + FHOFO, SVM)",
-     "database": paper.DATASET_NAMES.get(paper_key, dataset),
-     "rank-1": paper_rank1 if paper_rank1 is not None else float("nan")},
-    {"source": "ours, all (LGBP + LBP-TOP + FHOFO, linear SVM)" + (" on SYNTHETIC data" if synthetic else ""),
-     "database": dataset, "rank-1": ours.get("all", float("nan"))},
-])
+comparison = pd.DataFrame(
+    [
+        {
+            "source": "paper (Kay et al. 2023, Table 4: Saeed 2021, LGBP + LBP-TOP + FHOFO, SVM)",
+            "database": paper.DATASET_NAMES.get(paper_key, dataset),
+            "rank-1": paper_rank1 if paper_rank1 is not None else float("nan"),
+        },
+        {
+            "source": "ours, all (LGBP + LBP-TOP + FHOFO, linear SVM)" + (" on SYNTHETIC data" if synthetic else ""),
+            "database": dataset,
+            "rank-1": ours.get("all", float("nan")),
+        },
+    ]
+)
 show_table(comparison)
 show(feature_set_accuracy(table, paper_rank1, paper_label="paper's Table 4 (Saeed 2021)"))
-say(takeaways.best_of(table, "test_rank1", "features", "feature set")
-    + (" Ours is on synthetic data: beside the paper's number it tests the code, not the claim." if synthetic else ""))
+say(
+    takeaways.best_of(table, "test_rank1", "features", "feature set")
+    + (" Ours is on synthetic data: beside the paper's number it tests the code, not the claim." if synthetic else "")
+)
 say(provenance_note(runs, source=SOURCE))
 
 # %% [markdown]

@@ -36,8 +36,17 @@ import subprocess
 import sys
 
 if "google.colab" in sys.modules:  # on Colab: install the project first
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "git+https://github.com/mlib-study/micro-expression-person-recognition"], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "git+https://github.com/mlib-study/micro-expression-person-recognition",
+        ],
+        check=True,
+    )
 
 # %% tags=["parameters"]
 profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None: the defaults
@@ -57,29 +66,37 @@ if not cache or not split:
 from pathlib import Path
 
 import pandas as pd
-from IPython.display import display
 
 from mlib.experiments import grid as grid_search
-from mlib.report import takeaways
 from mlib.plots import experiments as plots
 from mlib.plots import say, show, show_table
+from mlib.report import takeaways
 from mlib.report.provenance import cache_banner
 from mlib.report.results import provenance_note
 
 SOURCE = "notebooks/04-grid-search.py"
 
 
-
 say(cache_banner(cache))
 
 # %%
-table = grid_search.run_grid(grid, profile=cfg, cache=cache, split=split, out=out, seeds=cfg["grid"]["seeds"],
-                             progress=False, log=False)
+table = grid_search.run_grid(
+    grid, profile=cfg, cache=cache, split=split, out=out, seeds=cfg["grid"]["seeds"], progress=False, log=False
+)
 spec = grid_search.load_grid(grid)
 statuses = ", ".join(f"{count} {status}" for status, count in table["status"].value_counts().items())
 say(f"The grid: {spec.description} ({len(table)} configurations: {statuses}).")
-shown = ["label", *grid_search.setting_columns(table), "train.seed", "status", "val_rank1", "test_rank1",
-         "checkpoint_epoch", "seconds", "message"]
+shown = [
+    "label",
+    *grid_search.setting_columns(table),
+    "train.seed",
+    "status",
+    "val_rank1",
+    "test_rank1",
+    "checkpoint_epoch",
+    "seconds",
+    "message",
+]
 show_table(table[[c for c in dict.fromkeys(shown) if c in table]])
 say(provenance_note([out, Path(out) / "grid.csv"], source=SOURCE))
 
@@ -112,7 +129,7 @@ summary = grid_search.summarize_configurations(table)
 if n_seeds > 1:
     show(plots.seed_spread(table, "test_rank1"))
 else:
-    say("One seed per configuration: rerun with overrides `{\"grid.seeds\": [0, 1, 2]}` to see the spread between runs.")
+    say('One seed per configuration: rerun with overrides `{"grid.seeds": [0, 1, 2]}` to see the spread between runs.')
 show_table(summary.drop(columns=["first_config"]).round(3))
 say(takeaways.seed_spread(summary))
 say(provenance_note([out], source=SOURCE))
@@ -123,10 +140,12 @@ say(provenance_note([out], source=SOURCE))
 # %%
 val_pick = grid_search.select_configuration(table, "val")
 test_pick = grid_search.select_configuration(table, "test")
-picks = pd.DataFrame({
-    "chosen on validation (ours)": val_pick,
-    "best test accuracy (what the original code reported; the test set chose it)": test_pick,
-}).drop(index=["first_config"])
+picks = pd.DataFrame(
+    {
+        "chosen on validation (ours)": val_pick,
+        "best test accuracy (what the original code reported; the test set chose it)": test_pick,
+    }
+).drop(index=["first_config"])
 show_table(picks.rename_axis("setting").reset_index())
 say(takeaways.pick_gap(val_pick, test_pick))
 say(provenance_note([out], source=SOURCE))

@@ -42,8 +42,17 @@ import subprocess
 import sys
 
 if "google.colab" in sys.modules:  # on Colab: install the project first
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "git+https://github.com/mlib-study/micro-expression-person-recognition"], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "git+https://github.com/mlib-study/micro-expression-person-recognition",
+        ],
+        check=True,
+    )
 
 # %% tags=["parameters"]
 profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None: the defaults
@@ -66,28 +75,28 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import display
 
-from mlib.experiments import ensemble
-
 from mlib import paper
-
-from mlib.report import takeaways
+from mlib.experiments import ensemble
 from mlib.experiments.grid import load_grid_table
 from mlib.plots import experiments as plots
 from mlib.plots import say, show, show_table
+from mlib.report import takeaways
 from mlib.report.results import provenance_note
 
 SOURCE = "notebooks/05-ensemble.py"
 
 
-
 grid_table = load_grid_table(grid_dir)
 methods = ensemble.METHODS if search["method"] == "all" else (search["method"],)
 n_boot = search["bootstrap"]
-results = ensemble.search_grid(grid_dir, out, max_size=search["max_size"], methods=methods,
-                               candidates=search["candidates"] or None, n_boot=n_boot)
+results = ensemble.search_grid(
+    grid_dir, out, max_size=search["max_size"], methods=methods, candidates=search["candidates"] or None, n_boot=n_boot
+)
 table = results["ensembles"]
-say(f"{len(table)} single runs and ensembles scored from {(grid_table['status'] == 'done').sum()} finished runs "
-    "of the grid (notebook 4).")
+say(
+    f"{len(table)} single runs and ensembles scored from {(grid_table['status'] == 'done').sum()} finished runs "
+    "of the grid (notebook 4)."
+)
 say(provenance_note([grid_dir, Path(out) / "ensembles.csv"], source=SOURCE))
 
 # %% [markdown]
@@ -139,8 +148,10 @@ say(provenance_note([grid_dir, Path(out) / "ensembles.csv"], source=SOURCE))
 # Test rank-1 of every run alone (size 1) and of every ensemble searched.
 
 # %%
-picks = {"chosen on validation": ensemble.pick(table, "val"),
-         "best test (original code's rule)": ensemble.pick(table, "test")}
+picks = {
+    "chosen on validation": ensemble.pick(table, "val"),
+    "best test (original code's rule)": ensemble.pick(table, "test"),
+}
 show(plots.single_vs_ensemble(table, picks))
 say(takeaways.best_of(table, "test_rank1", "members", "run or ensemble on test (chosen on test: optimistic)"))
 say(provenance_note([grid_dir, Path(out) / "ensembles.csv"], source=SOURCE))
@@ -205,8 +216,9 @@ say(provenance_note([grid_dir], source=SOURCE))
 from mlib.experiments import solver_pair
 from mlib.study import runner as study
 
-over_seeds = solver_pair.pair_table(cfg, study.table1_overrides(cfg, cfg["data"]["dataset"]), grid_dir, splits,
-                                    runs_dir, out, n_boot=n_boot, log=False)
+over_seeds = solver_pair.pair_table(
+    cfg, study.table1_overrides(cfg, cfg["data"]["dataset"]), grid_dir, splits, runs_dir, out, n_boot=n_boot, log=False
+)
 say(solver_pair.reuse_note(over_seeds, grid_dir))
 show_table(solver_pair.shown(over_seeds))
 say(provenance_note([*solver_pair.run_folders(over_seeds), Path(out) / solver_pair.TABLE_FILE], source=SOURCE))

@@ -39,8 +39,17 @@ import subprocess
 import sys
 
 if "google.colab" in sys.modules:  # on Colab: install the project first
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "git+https://github.com/mlib-study/micro-expression-person-recognition"], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "git+https://github.com/mlib-study/micro-expression-person-recognition",
+        ],
+        check=True,
+    )
 
 # %% tags=["parameters"]
 profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None: the defaults
@@ -62,7 +71,9 @@ cfg = config.resolve(profile, overrides)
 if run is None:  # the run notebook 02 trained with the same profile and overrides
     chained = preprocessed_overrides(preprocessed)
     if not chained:
-        raise ValueError(f"set the parameter run to a finished run folder, or run notebooks 01 and 02 first (no {preprocessed})")
+        raise ValueError(
+            f"set the parameter run to a finished run folder, or run notebooks 01 and 02 first (no {preprocessed})"
+        )
     run = run_folder(config.resolve(profile, {**chained, **overrides}))
 if not (Path(run) / "metrics.json").is_file():
     raise ValueError(f"{run}: not a finished run folder; set the parameter run (notebook 02-train makes one)")
@@ -79,31 +90,48 @@ from pathlib import Path
 import numpy as np
 from IPython.display import Markdown, display
 
-from mlib.report import takeaways
-from mlib.plots import say, show, show_table
-from mlib.report.provenance import data_banner
-from mlib.report.results import provenance_note
-
 from mlib import gradcam as gc
 from mlib.plots import gradcam as plots
+from mlib.plots import say, show, show_table
+from mlib.report import takeaways
+from mlib.report.provenance import data_banner
+from mlib.report.results import provenance_note
 
 SOURCE = "notebooks/06-gradcam.py"
 
 
-
-result = gc.gradcam_for_run(run, cache, part="test", target=target, pathway=pathway, batch_size=batch_size,
-                            device=device, out=out, progress=False)
+result = gc.gradcam_for_run(
+    run,
+    cache,
+    part="test",
+    target=target,
+    pathway=pathway,
+    batch_size=batch_size,
+    device=device,
+    out=out,
+    progress=False,
+)
 faces_shown = result.synthetic or publish_faces
 test_metrics = json.loads((result.run_dir / "metrics.json").read_text())["test"]
-say(f"{len(result.clips)} test clips, CAM target: the {target} identity, pathways: {', '.join(result.pathways)}. "
-    + takeaways.versus_chance(test_metrics["rank1"], *test_metrics["rank1_ci95"], test_metrics["chance"],
-                              what="The run's test rank-1")
-    + " The maps of a model near chance say little about what identifies a person.")
+say(
+    f"{len(result.clips)} test clips, CAM target: the {target} identity, pathways: {', '.join(result.pathways)}. "
+    + takeaways.versus_chance(
+        test_metrics["rank1"], *test_metrics["rank1_ci95"], test_metrics["chance"], what="The run's test rank-1"
+    )
+    + " The maps of a model near chance say little about what identifies a person."
+)
 say(provenance_note([result.run_dir, result.cache, result.out], source=SOURCE))
-display(Markdown(data_banner(result.synthetic, cfg["data"]["dataset"]) + (
-    " The generator's true moving regions are known and scored." if result.synthetic else
-    " No ground truth for the moving regions; figures with faces are written to "
-    f"{'the result folder (study.publish_faces)' if publish_faces else private_dir} and not shown here.")))
+display(
+    Markdown(
+        data_banner(result.synthetic, cfg["data"]["dataset"])
+        + (
+            " The generator's true moving regions are known and scored."
+            if result.synthetic
+            else " No ground truth for the moving regions; figures with faces are written to "
+            f"{'the result folder (study.publish_faces)' if publish_faces else private_dir} and not shown here."
+        )
+    )
+)
 
 # %% [markdown]
 # ## The scores over all test clips
@@ -115,8 +143,13 @@ summary, null = gc.summarize(result.scores), gc.null_summary(result.scores)
 show_table(summary.round(3))
 show(plots.plot_score_histogram(result))
 for pathway in result.pathways:
-    say(takeaways.gradcam_claim(gc.claim_verdict(null, pathway, result.synthetic), pathway,
-                                "the regions the generator moved" if result.synthetic else "the most moving pixels"))
+    say(
+        takeaways.gradcam_claim(
+            gc.claim_verdict(null, pathway, result.synthetic),
+            pathway,
+            "the regions the generator moved" if result.synthetic else "the most moving pixels",
+        )
+    )
 say(provenance_note([result.run_dir, result.out], source=SOURCE))
 
 # %% [markdown]
@@ -176,16 +209,21 @@ say(provenance_note([result.run_dir, result.out], source=SOURCE))
 # captures motion (`mlib.report.claims.CLAIM_PATHWAY`).
 
 # %%
-region_words = ("the regions the generator moved" if result.synthetic
-                else f"the {gc.TOP_PERCENT:g} % most moving pixels")
+region_words = "the regions the generator moved" if result.synthetic else f"the {gc.TOP_PERCENT:g} % most moving pixels"
 for name in result.pathways:
     say(takeaways.gradcam_claim(gc.claim_verdict(null, name, result.synthetic), name, region_words))
 if result.synthetic:
     missed = result.clips[result.clips["truth_inside_crop"] < 0.5]
-    say(f"{len(missed)} of {len(result.clips)} clips have most of their true movement OUTSIDE the cached face crop "
+    say(
+        f"{len(missed)} of {len(result.clips)} clips have most of their true movement OUTSIDE the cached face crop "
         f"(the face detector boxed something else; their truth scores are empty)"
-        + (f": {', '.join(missed['clip_key'])}." if len(missed) else "."))
-    say(f"Motion energy vs the true moving region: median IoU "
-        f"{gc.summary_value(summary, result.pathways[0], 'motion_truth_iou'):.2f} (how well 'where it moves' finds the truth).")
-say(f"The paper shows a few hand-picked frames and no measurement; these numbers cover all "
-    f"{len(result.clips)} test clips of run `{result.run_dir.name}`.")
+        + (f": {', '.join(missed['clip_key'])}." if len(missed) else ".")
+    )
+    say(
+        f"Motion energy vs the true moving region: median IoU "
+        f"{gc.summary_value(summary, result.pathways[0], 'motion_truth_iou'):.2f} (how well 'where it moves' finds the truth)."
+    )
+say(
+    f"The paper shows a few hand-picked frames and no measurement; these numbers cover all "
+    f"{len(result.clips)} test clips of run `{result.run_dir.name}`."
+)

@@ -58,8 +58,17 @@ import subprocess
 import sys
 
 if "google.colab" in sys.modules:  # on Colab: install the project first
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "git+https://github.com/mlib-study/micro-expression-person-recognition"], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "git+https://github.com/mlib-study/micro-expression-person-recognition",
+        ],
+        check=True,
+    )
 
 # %% tags=["parameters"]
 profile = None  # a profile YAML (configs/profiles/*.yaml) or None for the defaults
@@ -67,18 +76,19 @@ overrides = {}  # dotted keys over the profile, e.g. {"train.epochs": 1}
 corpora = None  # name -> {"cache": folder, "split": file or [files], "runs_dir": folder, "positive_control": accuracy}
 variants = None  # the input variants to train (None: the profile's controls.variants)
 out = "results/controls"  # where controls.csv is written
-motion_features_dir = None  # synthetic data: where the knob table's motion-only corpora are written (None: not measured)
+motion_features_dir = (
+    None  # synthetic data: where the knob table's motion-only corpora are written (None: not measured)
+)
 
 # %%
-from mlib.core import config
-from mlib.experiments import controls, positive_controls
-from mlib.study import runner as study
-from mlib.experiments import budget
 from IPython.display import HTML
 from myst_nb import glue
 
+from mlib.core import config
+from mlib.experiments import budget, controls, positive_controls
 from mlib.plots import rule_prose, say, show, show_table, table_html
 from mlib.plots.controls import controls_figure
+from mlib.study import runner as study
 
 cfg = config.resolve(profile, overrides)
 if not corpora:
@@ -88,16 +98,17 @@ variants = variants or study.control_variants(cfg)
 # %%
 from pathlib import Path
 
-from IPython.display import display
-
 from mlib.report import takeaways
 from mlib.report.results import provenance_note
 
 SOURCE = "notebooks/07-controls.py"
 
 
-
-say(study.controls_scope(cfg) if variants == cfg["controls"]["variants"] else f"Variants trained: {', '.join(variants)}.")
+say(
+    study.controls_scope(cfg)
+    if variants == cfg["controls"]["variants"]
+    else f"Variants trained: {', '.join(variants)}."
+)
 
 # %% [markdown]
 # ## Training (or reusing) one run per corpus and variant
@@ -129,8 +140,14 @@ say(provenance_note([Path(out) / "controls.csv"], source=SOURCE))
 # %%
 for name, corpus in corpora.items():
     value = corpus.get("positive_control")
-    say(f"Positive control on {name}: " + (f"truth-parameter rank-1 {value:.3f}." if value is not None else
-                                           "none (no generator truth: a negative result here cannot be read)."))
+    say(
+        f"Positive control on {name}: "
+        + (
+            f"truth-parameter rank-1 {value:.3f}."
+            if value is not None
+            else "none (no generator truth: a negative result here cannot be read)."
+        )
+    )
 
 # %% [markdown]
 # What the generator makes learnable as its movement-identity knob
@@ -147,14 +164,25 @@ for name, corpus in corpora.items():
 # %%
 if cfg["study"]["data"] == "synthetic":
     knob = positive_controls.learnable(cfg)
-    features = (positive_controls.measure(cfg, motion_features_dir, modes=("motion-only",))
-                if motion_features_dir else None)
+    features = (
+        positive_controls.measure(cfg, motion_features_dir, modes=("motion-only",)) if motion_features_dir else None
+    )
     say(f"The study's corpora: `synth.motion_identity` = {cfg['synth']['motion_identity']}.")
     knob = positive_controls.knob_table(knob, features).round(3)
     show_table(knob)
     glue("knob-table", HTML(table_html(knob)), display=False)  # shown on the data page too
-    say(provenance_note([], source=SOURCE, inputs=["the generator's clip specifications (no run folder)"]
-                        + ([f"the motion-only corpora and baseline runs under {motion_features_dir}"] if features is not None else [])))
+    say(
+        provenance_note(
+            [],
+            source=SOURCE,
+            inputs=["the generator's clip specifications (no run folder)"]
+            + (
+                [f"the motion-only corpora and baseline runs under {motion_features_dir}"]
+                if features is not None
+                else []
+            ),
+        )
+    )
 else:
     say("Real data: no generator, no knob.")
 

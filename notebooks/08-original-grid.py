@@ -31,8 +31,17 @@ import subprocess
 import sys
 
 if "google.colab" in sys.modules:  # on Colab: install the project first
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "git+https://github.com/mlib-study/micro-expression-person-recognition"], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "git+https://github.com/mlib-study/micro-expression-person-recognition",
+        ],
+        check=True,
+    )
 
 # %% tags=["parameters"]
 profile = None  # a profile YAML (configs/profiles/*.yaml) or None for the defaults
@@ -44,27 +53,28 @@ out = "results/original-grid"  # where this page's tables are written as CSV
 from pathlib import Path
 
 import pandas as pd
-from IPython.display import display
-
-from mlib.report import claims, takeaways
 
 from mlib.core import config, io
-
 from mlib.experiments import grid
 from mlib.paper import original
 from mlib.plots import original as plots
 from mlib.plots import say, show, show_table
+from mlib.report import claims, takeaways
 from mlib.report.results import provenance_note
 
 cfg = config.resolve(profile, overrides)
 SOURCE = "notebooks/08-original-grid.py"
 
 
-
 def sources(*kinds, run_dirs=()):
     """The provenance note of a table: the original files it was read from, one per database and kind."""
-    say(provenance_note(run_dirs, source=SOURCE,
-                        inputs=[original.provenance(kind, dataset) for kind in kinds for dataset in original.ORIGINAL_NAMES]))
+    say(
+        provenance_note(
+            run_dirs,
+            source=SOURCE,
+            inputs=[original.provenance(kind, dataset) for kind in kinds for dataset in original.ORIGINAL_NAMES],
+        )
+    )
 
 
 runs, pairs = original.load_runs(), original.load_fusion_pairs()
@@ -105,8 +115,10 @@ io.write_csv(Path(out) / "grid-summary.csv", summary)
 
 # %%
 sizes = pairs["dataset"].map(runs.groupby("dataset")["n_test"].first())
-say(f"Pairs whose scores disagree with pusion's code: {len(original.pusion_identity_violations(pairs, sizes))} "
-    f"of {len(pairs)}.")
+say(
+    f"Pairs whose scores disagree with pusion's code: {len(original.pusion_identity_violations(pairs, sizes))} "
+    f"of {len(pairs)}."
+)
 show_table(original.fusion_summary(runs, pairs).round(3))
 sources("runs", "fusion")
 show_table(original.table3_pair(runs, pairs).round(3))
@@ -165,4 +177,3 @@ else:
 # %%
 show_table(claims.protocol_table())
 sources("runs", "fusion", "split")
-

@@ -54,8 +54,17 @@ import subprocess
 import sys
 
 if "google.colab" in sys.modules:  # on Colab: install the project first
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "git+https://github.com/mlib-study/micro-expression-person-recognition"], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "git+https://github.com/mlib-study/micro-expression-person-recognition",
+        ],
+        check=True,
+    )
 
 # %% tags=["parameters"]
 profile = None  # a profile YAML (configs/profiles/*.yaml) or None for the defaults
@@ -70,11 +79,10 @@ from pathlib import Path
 from myst_nb import glue
 
 from mlib.core import config
-
-from mlib.report import takeaways
 from mlib.openset import unseen
 from mlib.plots import rule_prose, say, show, show_table
 from mlib.plots.openset import control_eer_figure, roc_det_figure
+from mlib.report import takeaways
 from mlib.report.results import provenance_note
 
 SOURCE = "notebooks/09-unseen.py"
@@ -83,8 +91,10 @@ if not corpora:
     raise ValueError("set the parameter corpora: name -> {'cache', 'split', 'runs_dir', 'overrides', 'root', 'mode'}")
 settings = cfg["unseen"]
 if cfg["study"]["data"] == "synthetic":
-    say("**The numbers on this page are synthetic**: they come from generated faces, not from people, and say how "
-        "the pipeline behaves, not how well micro-expressions identify anyone.")
+    say(
+        "**The numbers on this page are synthetic**: they come from generated faces, not from people, and say how "
+        "the pipeline behaves, not how well micro-expressions identify anyone."
+    )
 
 # %% [markdown]
 # ## Scoring the unseen people

@@ -55,8 +55,17 @@ import subprocess
 import sys
 
 if "google.colab" in sys.modules:  # on Colab: install the project first
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "git+https://github.com/mlib-study/micro-expression-person-recognition"], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "git+https://github.com/mlib-study/micro-expression-person-recognition",
+        ],
+        check=True,
+    )
 
 # %% tags=["parameters"]
 profile = None  # a profile YAML (configs/profiles/*.yaml) or None for the defaults
@@ -64,17 +73,14 @@ overrides = {}  # dotted keys over the profile, e.g. {"budget.clips_per_subject"
 out = "results/budget"  # where the sweep's runs and budget.csv go (budget.train: true)
 
 # %%
-from pathlib import Path
 
 from myst_nb import glue
 
-from mlib.experiments import budget
-
 from mlib.core import config
-
-from mlib.report import takeaways
+from mlib.experiments import budget
 from mlib.plots import rule_prose, say, show, show_table
 from mlib.plots.budget import budget_figure
+from mlib.report import takeaways
 from mlib.report.results import provenance_note
 
 cfg = config.resolve(profile, overrides)

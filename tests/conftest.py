@@ -18,7 +18,9 @@ def _face_patch() -> np.ndarray:
     return cv2.resize(head, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
 
 
-def write_face_frames(folder: Path, numbers, *, at=(20, 5), face=True, shape=FRAME_SHAPE, name="img{}.jpg") -> list[str]:
+def write_face_frames(
+    folder: Path, numbers, *, at=(20, 5), face=True, shape=FRAME_SHAPE, name="img{}.jpg"
+) -> list[str]:
     """Write one JPEG per frame number: the face pasted at ``at`` (x, y) plus a small per-frame shift.
 
     ``face=False`` writes blank grey frames (no face for the detector).
@@ -68,7 +70,6 @@ def make_clip(tmp_path):
     return make
 
 
-
 @pytest.fixture
 def torch_threads():
     """``torch_threads(n)`` sets torch's thread count for one test; the count is restored after it."""
@@ -95,6 +96,18 @@ def mlib_kernel():
     from jupyter_client.kernelspec import KernelSpecManager
 
     if "mlib" not in KernelSpecManager().find_kernel_specs():
-        subprocess.run([sys.executable, "-m", "ipykernel", "install", "--sys-prefix", "--name", "mlib",
-                        "--display-name", "Python (mlib)"], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "ipykernel",
+                "install",
+                "--sys-prefix",
+                "--name",
+                "mlib",
+                "--display-name",
+                "Python (mlib)",
+            ],
+            check=True,
+        )
     return "mlib"

@@ -30,12 +30,24 @@ from pathlib import Path
 import pytest
 
 PACKAGES = "slurmctld slurmd slurm-client slurmdbd munge mariadb-server"
-PROGRAMS = ["munged", "mariadbd", "mariadb-install-db", "mariadb", "slurmdbd", "slurmctld", "slurmd",
-            "sbatch", "sinfo", "sacct", "scancel", "scontrol"]
+PROGRAMS = [
+    "munged",
+    "mariadbd",
+    "mariadb-install-db",
+    "mariadb",
+    "slurmdbd",
+    "slurmctld",
+    "slurmd",
+    "sbatch",
+    "sinfo",
+    "sacct",
+    "scancel",
+    "scontrol",
+]
 PARTITION = "debug"
 NODE = "localhost"
-MAX_TIME_MIN = 10          # the partition's MaxTime: no test job may run longer
-START_TIMEOUT_S = 60       # the whole cluster must be up (node idle) within this
+MAX_TIME_MIN = 10  # the partition's MaxTime: no test job may run longer
+START_TIMEOUT_S = 60  # the whole cluster must be up (node idle) within this
 
 
 @dataclass
@@ -59,8 +71,10 @@ class SlurmCluster:
 
     def logs(self) -> str:
         """The daemons' logs, for a failing test's report."""
-        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}"
-                         for p in sorted((self.folder / "log").glob("*.log")))
+        return "\n".join(
+            f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}"
+            for p in sorted((self.folder / "log").glob("*.log"))
+        )
 
 
 def unavailable() -> str | None:
@@ -89,8 +103,8 @@ def slurm_conf(folder: Path, ports: dict[str, int], cpus: int) -> str:
     return f"""\
 ClusterName=mlibtest
 SlurmctldHost={NODE}(127.0.0.1)
-SlurmctldPort={ports['slurmctld']}
-SlurmdPort={ports['slurmd']}
+SlurmctldPort={ports["slurmctld"]}
+SlurmdPort={ports["slurmd"]}
 CommunicationParameters=NoInAddrAny,NoCtldInAddrAny
 SlurmUser=root
 SlurmdUser=root
@@ -108,7 +122,7 @@ TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost={NODE}
-AccountingStoragePort={ports['slurmdbd']}
+AccountingStoragePort={ports["slurmdbd"]}
 AccountingStoragePass={folder}/munge/munge.socket
 SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
@@ -172,28 +186,63 @@ def start(folder: Path, processes: list[subprocess.Popen]) -> SlurmCluster:
     deadline = time.monotonic() + START_TIMEOUT_S
 
     def daemon(*args: str) -> subprocess.Popen:
-        process = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=log(Path(args[0]).name),
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            args,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log(Path(args[0]).name),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         processes.append(process)
         return process
 
-    daemon("munged", "--foreground", "--force", f"--socket={folder}/munge/munge.socket", f"--key-file={key}",
-           f"--pid-file={folder}/munge/munged.pid", f"--log-file={folder}/log/munged.log",
-           f"--seed-file={folder}/munge/munged.seed")
-    subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={folder}/mysql/data", "--user=root",
-                    "--skip-test-db", "--auth-root-authentication-method=socket"],
-                   env=env, check=True, capture_output=True, timeout=START_TIMEOUT_S)
-    daemon("mariadbd", "--no-defaults", f"--datadir={folder}/mysql/data", f"--socket={mysql_socket}",
-           "--skip-networking", "--user=root", f"--pid-file={folder}/mysql/mysqld.pid",
-           f"--log-error={folder}/log/mariadb.log")
+    daemon(
+        "munged",
+        "--foreground",
+        "--force",
+        f"--socket={folder}/munge/munge.socket",
+        f"--key-file={key}",
+        f"--pid-file={folder}/munge/munged.pid",
+        f"--log-file={folder}/log/munged.log",
+        f"--seed-file={folder}/munge/munged.seed",
+    )
+    subprocess.run(
+        [
+            "mariadb-install-db",
+            "--no-defaults",
+            f"--datadir={folder}/mysql/data",
+            "--user=root",
+            "--skip-test-db",
+            "--auth-root-authentication-method=socket",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=START_TIMEOUT_S,
+    )
+    daemon(
+        "mariadbd",
+        "--no-defaults",
+        f"--datadir={folder}/mysql/data",
+        f"--socket={mysql_socket}",
+        "--skip-networking",
+        "--user=root",
+        f"--pid-file={folder}/mysql/mysqld.pid",
+        f"--log-error={folder}/log/mariadb.log",
+    )
     _wait("MariaDB", mysql_socket.exists, deadline, processes)
     daemon("slurmdbd", "-D")
     _wait("slurmdbd", lambda: _listening(ports["slurmdbd"]), deadline, processes)
     daemon("slurmctld", "-D", "-i")
     daemon("slurmd", "-D", "-N", NODE)
     cluster = SlurmCluster(folder, conf, PARTITION, cpus)
-    _wait("slurmd", lambda: cluster.command("sinfo", "-h", "-N", "-o", "%t", check=False).strip() == "idle",
-          deadline, processes)
+    _wait(
+        "slurmd",
+        lambda: cluster.command("sinfo", "-h", "-N", "-o", "%t", check=False).strip() == "idle",
+        deadline,
+        processes,
+    )
     return cluster
 
 
@@ -230,8 +279,9 @@ def _job_steps(conf: Path) -> list[int]:
     steps = []
     for proc in Path("/proc").glob("[0-9]*"):
         try:
-            if (proc / "cmdline").read_bytes().startswith(b"slurmstepd") and \
-                    f"SLURM_CONF={conf}".encode() in (proc / "environ").read_bytes().split(b"\0"):
+            if (proc / "cmdline").read_bytes().startswith(b"slurmstepd") and f"SLURM_CONF={conf}".encode() in (
+                proc / "environ"
+            ).read_bytes().split(b"\0"):
                 steps.append(int(proc.name))
         except OSError:
             continue

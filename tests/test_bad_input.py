@@ -25,15 +25,14 @@ import openpyxl
 import pandas as pd
 import pytest
 import yaml
+from tiny_caches import write_layout_corpora, write_split, write_tiny_cache
 
 from mlib.commands import cli
-
 from mlib.core import io
+from mlib.core.config import load_defaults
 from mlib.datasets import DATASETS, load_dataset
 from mlib.datasets.window import place_window
-from mlib.core.config import load_defaults
 from mlib.preprocess.splits import SplitError, load_split, load_split_metadata, split_path
-from tiny_caches import write_layout_corpora, write_split, write_tiny_cache
 
 WINDOW = 8
 PREPARE = ["--window", str(WINDOW), "--face-size", "16", "--workers", "1", "--no-progress"]
@@ -55,15 +54,26 @@ def run(capsys, *argv) -> tuple[int, str, str]:
 @pytest.fixture(scope="session")
 def corpora(tmp_path_factory):
     """A 2 subjects x 2 clips corpus per layout (frames 120x160, large enough for Haar)."""
-    return write_layout_corpora(tmp_path_factory.mktemp("bad-corpora"), subjects=2, clips_per_subject=2,
-                                frame_size=(120, 160), short_clip_fraction=0.0, seed=2)
+    return write_layout_corpora(
+        tmp_path_factory.mktemp("bad-corpora"),
+        subjects=2,
+        clips_per_subject=2,
+        frame_size=(120, 160),
+        short_clip_fraction=0.0,
+        seed=2,
+    )
 
 
 @pytest.fixture(scope="session")
 def clean_cache(corpora, tmp_path_factory):
     """The CASME II corpus prepared undamaged: what every repaired or stray-ridden copy must give."""
     out = tmp_path_factory.mktemp("clean-cache")
-    assert cli.main(["prepare", "--dataset", "casme2", "--root", str(corpora["casme2"]), "--cache-dir", str(out), *PREPARE]) == 0
+    assert (
+        cli.main(
+            ["prepare", "--dataset", "casme2", "--root", str(corpora["casme2"]), "--cache-dir", str(out), *PREPARE]
+        )
+        == 0
+    )
     return next(out.glob("casme2-*"))
 
 
@@ -79,6 +89,7 @@ def tiny(tmp_path_factory):
 def root_copy(corpora, tmp_path):
     def copy(layout: str) -> Path:
         return Path(shutil.copytree(corpora[layout], tmp_path / layout))
+
     return copy
 
 
@@ -323,8 +334,14 @@ def test_clip_names_differing_only_in_separators_or_unicode_are_reported_as_such
     nfc, nfd = (unicodedata.normalize(form, accented.name + "é") for form in ("NFC", "NFD"))
     accented.rename(accented.with_name(nfc))
     spaced = clips[2]["clip"]  # clip 3's row names clip 2 with a space for the underscore
-    edit_sheet(root, "casme2", lambda s, _, cols: (s.cell(clips[1]["source_row"], cols["Filename"], nfd),
-                                                   s.cell(clips[3]["source_row"], cols["Filename"], spaced.replace("_", " "))))
+    edit_sheet(
+        root,
+        "casme2",
+        lambda s, _, cols: (
+            s.cell(clips[1]["source_row"], cols["Filename"], nfd),
+            s.cell(clips[3]["source_row"], cols["Filename"], spaced.replace("_", " ")),
+        ),
+    )
     code, out, _ = run(capsys, "validate", "--dataset", "casme2", "--root", root, "--no-progress")
     assert code == 1
     same = "only in spaces, dashes or Unicode normalisation"
@@ -342,12 +359,27 @@ def test_missing_unusable_and_garbage_inputs_are_one_line(corpora, tiny, tmp_pat
     not_yaml.write_text("model: [unclosed\n")
     cases = [
         (["validate", "--dataset", "samm", "--root", nowhere], 2, f"{nowhere}: no such folder"),
-        (["prepare", "--dataset", "casme2", "--root", nowhere, "--cache-dir", tmp_path / "c"], 1, f"{nowhere}: no such folder"),
-        (["prepare", "--dataset", "casme2", "--root", corpora["casme2"], "--cache-dir", a_file, *PREPARE], 1,
-         f"{a_file}: not a folder"),
+        (
+            ["prepare", "--dataset", "casme2", "--root", nowhere, "--cache-dir", tmp_path / "c"],
+            1,
+            f"{nowhere}: no such folder",
+        ),
+        (
+            ["prepare", "--dataset", "casme2", "--root", corpora["casme2"], "--cache-dir", a_file, *PREPARE],
+            1,
+            f"{a_file}: not a folder",
+        ),
         (["split", "--cache", nowhere], 1, f"{nowhere / 'index.csv'}: missing"),
-        (["train", "--cache", cache, "--split", nowhere, "--out", tmp_path / "runs"], 1, f"{nowhere}: No such file or directory"),
-        (["train", "--profile", nowhere, "--cache", cache, "--split", split], 1, f"{nowhere}: no such configuration file"),
+        (
+            ["train", "--cache", cache, "--split", nowhere, "--out", tmp_path / "runs"],
+            1,
+            f"{nowhere}: No such file or directory",
+        ),
+        (
+            ["train", "--profile", nowhere, "--cache", cache, "--split", split],
+            1,
+            f"{nowhere}: no such configuration file",
+        ),
         (["train", "--profile", not_yaml, "--cache", cache, "--split", split], 1, f"{not_yaml}: not valid YAML"),
     ]
     for argv, expected, named in cases:
@@ -383,23 +415,50 @@ def test_split_naming_a_clip_twice_is_refused(tiny, tmp_path, capsys):
 @pytest.mark.usefixtures("one_torch_thread")
 def test_named_run_reused_with_another_split_or_cache_is_refused(tiny, tmp_path, capsys):
     cache, split = tiny
-    tiny_model = ["--set", "train.epochs=1", "--set", "train.warmup_epochs=0", "--set", "train.batch_size=8",
-                  "--set", "train.device=cpu", "--set", "train.augment=false", "--set", "train.precise_bn=false",
-                  "--set", "model.frames=8", "--set", "model.size=32", "--set", "model.width=8", "--no-progress"]
+    tiny_model = [
+        "--set",
+        "train.epochs=1",
+        "--set",
+        "train.warmup_epochs=0",
+        "--set",
+        "train.batch_size=8",
+        "--set",
+        "train.device=cpu",
+        "--set",
+        "train.augment=false",
+        "--set",
+        "train.precise_bn=false",
+        "--set",
+        "model.frames=8",
+        "--set",
+        "model.size=32",
+        "--set",
+        "model.width=8",
+        "--no-progress",
+    ]
     runs = tmp_path / "runs"
     assert run(capsys, "train", "--cache", cache, "--split", split, "--out", runs, "--name", "x", *tiny_model)[0] == 0
     finished = {p.name: p.stat().st_mtime_ns for p in (runs / "x").rglob("*") if p.is_file()}
     other_split = write_split(cache, n_train=3, n_val=0, name="other.csv")
     other_cache = write_tiny_cache(tmp_path / "other", subjects=3, clips_per_subject=4, window=12, side=32, seed=1)
-    for inputs, what in (([cache, other_split], "split file"), ([other_cache, write_split(other_cache, 2, 1)], "cache")):
-        code, _, err = run(capsys, "train", "--cache", inputs[0], "--split", inputs[1], "--out", runs, "--name", "x", *tiny_model)
-        assert code == 1 and err == (f"mlib train: {runs / 'x'}: this run folder was trained with another {what}; "
-                                     "choose another run name (--name) or remove the folder\n")
+    for inputs, what in (
+        ([cache, other_split], "split file"),
+        ([other_cache, write_split(other_cache, 2, 1)], "cache"),
+    ):
+        code, _, err = run(
+            capsys, "train", "--cache", inputs[0], "--split", inputs[1], "--out", runs, "--name", "x", *tiny_model
+        )
+        assert code == 1 and err == (
+            f"mlib train: {runs / 'x'}: this run folder was trained with another {what}; "
+            "choose another run name (--name) or remove the folder\n"
+        )
     assert {p.name: p.stat().st_mtime_ns for p in (runs / "x").rglob("*") if p.is_file()} == finished
     assert json.loads((runs / "x" / "data.json").read_text())["split_sha256"]
 
 
-@pytest.mark.parametrize("code_, message", [(errno.ENOSPC, "No space left on device"), (errno.EROFS, "Read-only file system")])
+@pytest.mark.parametrize(
+    "code_, message", [(errno.ENOSPC, "No space left on device"), (errno.EROFS, "Read-only file system")]
+)
 def test_full_disk_and_read_only_output_name_the_file(code_, message, tiny, tmp_path, monkeypatch, capsys):
     cache = Path(shutil.copytree(tiny[0], tmp_path / "cache"))
 
@@ -431,11 +490,27 @@ def test_ctrl_c_is_one_line_and_exit_130(tiny, monkeypatch, capsys):
 
 
 def test_debug_shows_the_traceback(corpora, tmp_path, capsys):
-    code = cli.main(["--debug", "prepare", "--dataset", "casme2", "--root", str(corpora["casme2"]),
-                     "--cache-dir", str(tmp_path), "--margin", "-1"])
+    code = cli.main(
+        [
+            "--debug",
+            "prepare",
+            "--dataset",
+            "casme2",
+            "--root",
+            str(corpora["casme2"]),
+            "--cache-dir",
+            str(tmp_path),
+            "--margin",
+            "-1",
+        ]
+    )
     err = capsys.readouterr().err
-    assert code == 1 and "Traceback" in err and "ConfigError" in err and err.endswith("mlib prepare: prepare.margin: "
-                                                                                     "-1.0 is not allowed; allowed: [0, 2]\n")
+    assert (
+        code == 1
+        and "Traceback" in err
+        and "ConfigError" in err
+        and err.endswith("mlib prepare: prepare.margin: -1.0 is not allowed; allowed: [0, 2]\n")
+    )
 
 
 def test_prepare_help_lists_only_datasets_that_exist(capsys):
@@ -453,8 +528,9 @@ def test_face_detection_fallback_is_one_line_per_clip(root_copy, tmp_path, capsy
         cv2.imwrite(str(frame), grey)
     code, _, err = prepare(capsys, root, tmp_path / "c")
     lines = [line for line in err.splitlines() if "fallback" in line]
-    assert code == 0 and lines == [f"face detection fallback: {clip.clip_key}: no face on the first or apex frame; "
-                                   "centred square of the frame"]
+    assert code == 0 and lines == [
+        f"face detection fallback: {clip.clip_key}: no face on the first or apex frame; centred square of the frame"
+    ]
     assert "Warning" not in err and "warn(" not in err
 
 
@@ -498,10 +574,26 @@ sys.exit(cli.main(sys.argv[1:]))
 def test_sigint_during_prepare_exits_130_with_one_line_and_leaves_no_index(corpora, tmp_path):
     script = tmp_path / "slow_prepare.py"
     script.write_text(SLOW_PREPARE)
-    argv = [sys.executable, str(script), "prepare", "--dataset", "casme2", "--root", str(corpora["casme2"]),
-            "--cache-dir", str(tmp_path / "c"), "--window", str(WINDOW), "--face-size", "16", "--workers", "2"]
-    process = subprocess.Popen(argv, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
+    argv = [
+        sys.executable,
+        str(script),
+        "prepare",
+        "--dataset",
+        "casme2",
+        "--root",
+        str(corpora["casme2"]),
+        "--cache-dir",
+        str(tmp_path / "c"),
+        "--window",
+        str(WINDOW),
+        "--face-size",
+        "16",
+        "--workers",
+        "2",
+    ]
+    process = subprocess.Popen(
+        argv, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     deadline = time.monotonic() + 60
     while not list((tmp_path / "c").glob("casme2-*/clips/*.npy")) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -520,8 +612,14 @@ def test_closed_pipe_exits_141_without_a_traceback(command, tiny, tmp_path):
     read_end, write_end = os.pipe()
     os.close(read_end)  # `| head -1` that has already gone
     try:
-        done = subprocess.run([sys.executable, "-m", "mlib.commands.cli", *argv], env=_env(),
-                              stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "mlib.commands.cli", *argv],
+            env=_env(),
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
     finally:
         os.close(write_end)
     assert done.returncode == 141 and done.stderr == ""
@@ -539,6 +637,7 @@ class Hang(Exception):
 @pytest.fixture
 def no_hang():
     """``no_hang(seconds)``: fail the test (instead of hanging it) when a command runs longer."""
+
     def alarm(*_):
         raise Hang("the command did not return")
 
@@ -571,7 +670,9 @@ def grid_argv(tiny, grid_file: Path, out: Path, *extra) -> list:
 def test_grid_max_parallel_below_one_is_refused_not_spun_on(value, tiny, tmp_path, no_hang, capsys):
     grid_file = tiny_grid(tmp_path, {"configurations": [{"label": "a", "set": {"train.epochs": 1}}]})
     no_hang(60)
-    code, out, err = run(capsys, *grid_argv(tiny, grid_file, tmp_path / "g", "--executor", "local", "--max-parallel", value))
+    code, out, err = run(
+        capsys, *grid_argv(tiny, grid_file, tmp_path / "g", "--executor", "local", "--max-parallel", value)
+    )
     assert code == 2 and out == "" and err == f"mlib grid: --max-parallel: {value} is not allowed; allowed: >= 1\n"
     assert not (tmp_path / "g").exists()
 
@@ -591,7 +692,9 @@ def test_grid_whose_sbatch_fails_is_one_line_and_trains_nothing(tiny, tmp_path, 
     grid_file = tiny_grid(tmp_path, {"configurations": [{"label": "a", "set": {"train.epochs": 1}}]})
     (tmp_path / "bin").mkdir()
     for tool in ("sbatch", "srun"):
-        (tmp_path / "bin" / tool).write_text("#!/bin/sh\necho 'sbatch: fatal: Could not establish a configuration source' >&2\nexit 1\n")
+        (tmp_path / "bin" / tool).write_text(
+            "#!/bin/sh\necho 'sbatch: fatal: Could not establish a configuration source' >&2\nexit 1\n"
+        )
         (tmp_path / "bin" / tool).chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
     code, _, err = run(capsys, *grid_argv(tiny, grid_file, tmp_path / "g", "--executor", "slurm"))
@@ -610,8 +713,18 @@ BENCH_FLAGS = [
 
 @pytest.mark.parametrize("flags, named, allowed", BENCH_FLAGS, ids=[" ".join(f[0]) for f in BENCH_FLAGS])
 def test_bench_flags_follow_the_rules_table(flags, named, allowed, tmp_path, capsys):
-    code, out, err = run(capsys, "bench", "--profile", REPO / "configs/profiles/ci.yaml", *QUICK_MODEL,
-                         "--device", "cpu", "--out", tmp_path / "bench.json", *flags)
+    code, out, err = run(
+        capsys,
+        "bench",
+        "--profile",
+        REPO / "configs/profiles/ci.yaml",
+        *QUICK_MODEL,
+        "--device",
+        "cpu",
+        "--out",
+        tmp_path / "bench.json",
+        *flags,
+    )
     assert code == 1 and out == "" and f"allowed: {allowed}" in err
     one_line(err, f"mlib bench: {named} is not allowed")
     assert not (tmp_path / "bench.json").exists()
@@ -622,9 +735,22 @@ def test_bench_out_under_a_file_is_named_before_any_work(tmp_path, monkeypatch, 
 
     a_file = tmp_path / "FILE"
     a_file.write_text("x")
-    monkeypatch.setattr(mlib.commands.bench, "run_bench", lambda *_, **__: pytest.fail("benchmarked before checking --out"))
-    code, _, err = run(capsys, "bench", "--profile", REPO / "configs/profiles/ci.yaml", *QUICK_MODEL,
-                       "--device", "cpu", "--steps", "1", "--out", a_file / "x.json")
+    monkeypatch.setattr(
+        mlib.commands.bench, "run_bench", lambda *_, **__: pytest.fail("benchmarked before checking --out")
+    )
+    code, _, err = run(
+        capsys,
+        "bench",
+        "--profile",
+        REPO / "configs/profiles/ci.yaml",
+        *QUICK_MODEL,
+        "--device",
+        "cpu",
+        "--steps",
+        "1",
+        "--out",
+        a_file / "x.json",
+    )
     assert code == 1 and err == f"mlib bench: {a_file} is a file, not a folder\n"
     assert a_file.read_text() == "x"
 
@@ -656,8 +782,16 @@ def test_study_data_root_with_a_synthetic_profile_is_refused(tmp_path, monkeypat
     empty = tmp_path / "EMPTY"
     empty.mkdir()
     monkeypatch.chdir(tmp_path)  # results/ and book/ of a study that started would land here
-    code, out, err = run(capsys, "study", "--profile", REPO / "configs/profiles/ci.yaml", "--data-root", empty,
-                         "--executed", tmp_path / "executed")
+    code, out, err = run(
+        capsys,
+        "study",
+        "--profile",
+        REPO / "configs/profiles/ci.yaml",
+        "--data-root",
+        empty,
+        "--executed",
+        tmp_path / "executed",
+    )
     assert code == 1 and out == "" and "synthetic profile (study.data: synthetic)" in err
     one_line(err, f"mlib study: --data-root {empty}: names real data")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["EMPTY"] and not list(empty.iterdir())
@@ -667,15 +801,24 @@ def test_study_data_root_that_is_a_file_is_refused(tmp_path, monkeypatch, capsys
     a_file = tmp_path / "root.txt"
     a_file.write_text("x")
     monkeypatch.chdir(tmp_path)
-    code, _, err = run(capsys, "study", "--profile", REPO / "configs/profiles/full.yaml", "--data-root", a_file,
-                       "--executed", tmp_path / "executed")
+    code, _, err = run(
+        capsys,
+        "study",
+        "--profile",
+        REPO / "configs/profiles/full.yaml",
+        "--data-root",
+        a_file,
+        "--executed",
+        tmp_path / "executed",
+    )
     assert code == 1 and "expected the folder holding CASME2/, SAMM/ and SMIC/" in err
     one_line(err, f"mlib study: --data-root {a_file}: a file")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["root.txt"]
 
 
 def test_study_failure_starts_with_mlib_study(tmp_path, monkeypatch, capsys):
-    from mlib.study import notebooks, runner as study
+    from mlib.study import notebooks
+    from mlib.study import runner as study
 
     def fail(self):
         raise notebooks.NotebookFailed("notebooks/02-train.py failed in cell 4: ValueError: x")
@@ -687,28 +830,63 @@ def test_study_failure_starts_with_mlib_study(tmp_path, monkeypatch, capsys):
 
 def test_train_with_another_dataset_than_the_cache_is_refused(tiny, tmp_path, capsys):
     cache, split = tiny
-    code, _, err = run(capsys, "train", "--cache", cache, "--split", split, "--out", tmp_path / "runs",
-                       "--set", "data.dataset=samm", *QUICK_MODEL, "--no-progress")
-    assert code == 1 and err == (f"mlib train: data.dataset: 'samm', but the cache {cache} holds 'casme2' "
-                                 "(its settings.json); drop the setting or name 'casme2'\n")
+    code, _, err = run(
+        capsys,
+        "train",
+        "--cache",
+        cache,
+        "--split",
+        split,
+        "--out",
+        tmp_path / "runs",
+        "--set",
+        "data.dataset=samm",
+        *QUICK_MODEL,
+        "--no-progress",
+    )
+    assert code == 1 and err == (
+        f"mlib train: data.dataset: 'samm', but the cache {cache} holds 'casme2' "
+        "(its settings.json); drop the setting or name 'casme2'\n"
+    )
     assert not (tmp_path / "runs").exists()
 
 
 def test_train_on_a_cache_without_settings_is_refused(tiny, tmp_path, capsys):
     cache = Path(shutil.copytree(tiny[0], tmp_path / "cache"))
     (cache / "settings.json").unlink()
-    code, _, err = run(capsys, "train", "--cache", cache, "--split", cache / "splits" / tiny[1].name,
-                       "--out", tmp_path / "runs", *QUICK_MODEL, "--no-progress")
+    code, _, err = run(
+        capsys,
+        "train",
+        "--cache",
+        cache,
+        "--split",
+        cache / "splits" / tiny[1].name,
+        "--out",
+        tmp_path / "runs",
+        *QUICK_MODEL,
+        "--no-progress",
+    )
     assert code == 1 and "missing" in err
     one_line(err, f"mlib train: {cache / 'settings.json'}: ")
     assert not (tmp_path / "runs").exists()
 
 
-@pytest.mark.parametrize("spec, named", [
-    ({"configurations": []}, "'configurations' is empty"),
-    ({"configurations": [{"label": "twice", "set": {"model.alpha": 4}},
-                         {"label": "twice", "set": {"model.alpha": 8}}]}, "configuration label 'twice' is used more than once"),
-], ids=["empty", "duplicate-label"])
+@pytest.mark.parametrize(
+    "spec, named",
+    [
+        ({"configurations": []}, "'configurations' is empty"),
+        (
+            {
+                "configurations": [
+                    {"label": "twice", "set": {"model.alpha": 4}},
+                    {"label": "twice", "set": {"model.alpha": 8}},
+                ]
+            },
+            "configuration label 'twice' is used more than once",
+        ),
+    ],
+    ids=["empty", "duplicate-label"],
+)
 def test_grid_file_without_configurations_or_with_a_label_twice_is_refused(spec, named, tiny, tmp_path, capsys):
     grid_file = tiny_grid(tmp_path, spec)
     code, _, err = run(capsys, *grid_argv(tiny, grid_file, tmp_path / "g"))
@@ -730,7 +908,11 @@ def test_ensemble_of_a_run_with_itself_is_refused(tmp_path, capsys):
 
     run_dir = random_run(tmp_path / "A", seed=1)
     code, out, err = run(capsys, "ensemble", "--runs", run_dir, tmp_path / "." / "A", "--out", tmp_path / "e.csv")
-    assert code == 2 and out == "" and err == f"mlib ensemble: --runs names {run_dir} more than once; a run cannot vote with itself\n"
+    assert (
+        code == 2
+        and out == ""
+        and err == f"mlib ensemble: --runs names {run_dir} more than once; a run cannot vote with itself\n"
+    )
     assert not (tmp_path / "e.csv").exists()
 
 
@@ -738,15 +920,19 @@ def test_ensemble_of_a_run_with_itself_is_refused(tmp_path, capsys):
 def test_gradcam_figures_below_one_is_refused_before_any_work(value, tmp_path, monkeypatch, capsys):
     from mlib.commands import gradcam as gradcam_cli
 
-    monkeypatch.setattr(gradcam_cli, "gradcam_for_run", lambda *_, **__: pytest.fail("maps computed before --figures was checked"))
+    monkeypatch.setattr(
+        gradcam_cli, "gradcam_for_run", lambda *_, **__: pytest.fail("maps computed before --figures was checked")
+    )
     code, _, err = run(capsys, "gradcam", tmp_path / "run", "--figures", value, "--out", tmp_path / "out")
     assert code == 1 and "allowed: " in err and ">= 1" in err
     one_line(err, "mlib gradcam: --figures: ")
     assert not (tmp_path / "out").exists() and gradcam_cli.figure_count("all") is None
 
 
-@pytest.mark.parametrize("flags", [["--twin-group", "4", "--subjects", "3"],
-                                   ["--twin-group", "3", "--subjects", "3", "--single-clip-subjects", "0"]])
+@pytest.mark.parametrize(
+    "flags",
+    [["--twin-group", "4", "--subjects", "3"], ["--twin-group", "3", "--subjects", "3", "--single-clip-subjects", "0"]],
+)
 def test_synth_twins_with_one_group_is_refused(flags, tmp_path, capsys):
     code, out, err = run(capsys, "synth", "--mode", "twins", *flags, "--out", tmp_path / "c", "--workers", "1")
     assert code == 1 and out == "" and "puts every subject on one face" in err
@@ -758,8 +944,11 @@ def test_synth_twins_with_one_group_is_refused(flags, tmp_path, capsys):
 def test_yaml_syntax_error_is_one_line_with_file_and_line(where, tiny, tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("train:\n  epochs: 1\n  lr: [0.1, 0.2\nmodel:\n  alpha: 4\n")
-    argv = (["train", "--profile", bad, "--cache", tiny[0], "--split", tiny[1], "--out", tmp_path / "runs"]
-            if where == "profile" else grid_argv(tiny, bad, tmp_path / "runs"))
+    argv = (
+        ["train", "--profile", bad, "--cache", tiny[0], "--split", tiny[1], "--out", tmp_path / "runs"]
+        if where == "profile"
+        else grid_argv(tiny, bad, tmp_path / "runs")
+    )
     code, _, err = run(capsys, *argv)
     assert code in (1, 2) and "line 4, column 6: expected ',' or ']'" in err and "from line 3" in err
     one_line(err, f"mlib {argv[0]}: {bad}: not valid YAML: line 4")
@@ -767,8 +956,9 @@ def test_yaml_syntax_error_is_one_line_with_file_and_line(where, tiny, tmp_path,
 
 
 def test_malformed_override_is_one_line_naming_it(tiny, tmp_path, capsys):
-    code, _, err = run(capsys, "train", "--cache", tiny[0], "--split", tiny[1], "--out", tmp_path / "runs",
-                       "--set", "train.lr=[1, 2")
+    code, _, err = run(
+        capsys, "train", "--cache", tiny[0], "--split", tiny[1], "--out", tmp_path / "runs", "--set", "train.lr=[1, 2"
+    )
     assert code == 1 and "line 1, column 6: expected ',' or ']'" in err
     one_line(err, "mlib train: override 'train.lr=[1, 2': the value is not valid YAML: ")
     assert not (tmp_path / "runs").exists()
@@ -779,8 +969,9 @@ def test_truncated_cached_clip_is_named(tiny, tmp_path, capsys):
     split = cache / "splits" / tiny[1].name
     first = cache / pd.read_csv(cache / "index.csv")["cache_file"][0]
     first.write_bytes(first.read_bytes()[: first.stat().st_size // 2])
-    code, _, err = run(capsys, "train", "--cache", cache, "--split", split, "--out", tmp_path / "runs",
-                       *QUICK_MODEL, "--no-progress")
+    code, _, err = run(
+        capsys, "train", "--cache", cache, "--split", split, "--out", tmp_path / "runs", *QUICK_MODEL, "--no-progress"
+    )
     assert code == 1 and "truncated" in err
     one_line(err, f"mlib train: {first}: not a readable .npy clip")
     assert not (tmp_path / "runs").exists()

@@ -9,12 +9,12 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
+from tiny_caches import write_cache, write_split
 
 from mlib.commands import baseline as baseline_command
 from mlib.experiments import baseline, ensemble
 from mlib.experiments.baseline import FeatureSettings
 from mlib.plots.baseline import feature_set_accuracy
-from tiny_caches import write_cache, write_split
 
 SMALL = FeatureSettings(side=32, grid=4)
 
@@ -31,8 +31,15 @@ def _rgb(grey_frames: np.ndarray) -> np.ndarray:
     return np.repeat(np.asarray(grey_frames, np.uint8)[..., None], 3, axis=-1)
 
 
-def _moving_clip(canvas: np.ndarray, side: int, frames: int, velocity: tuple[int, int], offset: tuple[int, int],
-                 noise: float = 0.0, rng=None) -> np.ndarray:
+def _moving_clip(
+    canvas: np.ndarray,
+    side: int,
+    frames: int,
+    velocity: tuple[int, int],
+    offset: tuple[int, int],
+    noise: float = 0.0,
+    rng=None,
+) -> np.ndarray:
     """Frames of a side x side view of ``canvas`` whose content moves by ``velocity`` (dx, dy) px per frame.
 
     ``offset`` is the content's shift at the centre frame (the apex), so the apex frame
@@ -158,10 +165,15 @@ def test_feature_sets_are_labelled_motion_exactly_when_blind_to_still_faces():
     assert set(baseline.FEATURE_SEES) == set(baseline.FEATURE_SETS)
     assert set(baseline.FEATURE_SEES.values()) == {"appearance", "appearance+motion", "motion"}
     still = [_rgb(np.repeat(_texture(32, seed=seed)[None], 8, axis=0)) for seed in (11, 12)]
-    found = [{n: v[None] for n, (v, _) in baseline.clip_descriptors(c, 4, baseline.DESCRIPTORS, SMALL).items()} for c in still]
+    found = [
+        {n: v[None] for n, (v, _) in baseline.clip_descriptors(c, 4, baseline.DESCRIPTORS, SMALL).items()}
+        for c in still
+    ]
     for features, sees in baseline.FEATURE_SEES.items():
-        vectors = [np.concatenate([baseline.part_matrix(p, f, SMALL) for p in baseline.FEATURE_SETS[features]], axis=1)
-                   for f in found]
+        vectors = [
+            np.concatenate([baseline.part_matrix(p, f, SMALL) for p in baseline.FEATURE_SETS[features]], axis=1)
+            for f in found
+        ]
         assert np.array_equal(*vectors) == (sees == "motion"), features
     # and what the motion part of LBP-TOP sees when something moves
     moving = _moving_clip(_texture(96, seed=5), 32, 8, (1, 0), (0, 0))
@@ -169,18 +181,29 @@ def test_feature_sets_are_labelled_motion_exactly_when_blind_to_still_faces():
 
 
 def _results(rows):
-    return pd.DataFrame([dict(zip(["features", "test_rank1", "test_ci_low", "test_ci_high"], r), chance=1 / 12) for r in rows])
+    return pd.DataFrame(
+        [dict(zip(["features", "test_rank1", "test_ci_low", "test_ci_high"], r), chance=1 / 12) for r in rows]
+    )
 
 
 def test_verdict_never_reads_motion_from_descriptors_that_see_appearance():
     """The issue's case: LBP-TOP 0.91 against LGBP 0.86 on faces that all make the same movement."""
-    verdict = baseline.motion_feature_verdict(_results([("lgbp", 0.86, 0.78, 0.93), ("lbp-top", 0.91, 0.84, 0.97),
-                                                        ("lbp-top-xtyt", 0.80, 0.70, 0.88), ("all", 0.93, 0.87, 0.98)]))
+    verdict = baseline.motion_feature_verdict(
+        _results(
+            [
+                ("lgbp", 0.86, 0.78, 0.93),
+                ("lbp-top", 0.91, 0.84, 0.97),
+                ("lbp-top-xtyt", 0.80, 0.70, 0.88),
+                ("all", 0.93, 0.87, 0.98),
+            ]
+        )
+    )
     assert verdict.verdict == "no motion features"
     assert "better" not in verdict.evidence and "say nothing" in verdict.evidence
     # with FHOFO at chance beside it, the rule still cannot decide
-    undecided = baseline.motion_feature_verdict(_results([("lbp-top", 0.91, 0.84, 0.97), ("lgbp", 0.86, 0.78, 0.93),
-                                                          ("fhofo", 0.10, 0.04, 0.18)]))
+    undecided = baseline.motion_feature_verdict(
+        _results([("lbp-top", 0.91, 0.84, 0.97), ("lgbp", 0.86, 0.78, 0.93), ("fhofo", 0.10, 0.04, 0.18)])
+    )
     assert undecided.verdict == "undecided" and "Cannot decide" in undecided.evidence
     assert len(undecided.numbers["rows"]) == 1 and undecided.numbers["rows"][0].startswith("fhofo: rank-1 0.100")
 
@@ -193,7 +216,7 @@ def test_verdict_says_motion_identifies_only_where_appearance_is_shared():
     differing = baseline.motion_feature_verdict(table)
     assert differing.verdict == "above chance, appearance not excluded" and "does not show" in differing.evidence
     touching = baseline.motion_feature_verdict(_results([("fhofo", 0.30, 1 / 12, 0.42)]), appearance_shared=True)
-    assert touching.verdict == "undecided"   # an interval reaching chance is not above it
+    assert touching.verdict == "undecided"  # an interval reaching chance is not above it
     with pytest.raises(baseline.BaselineError, match="lacks column"):
         baseline.motion_feature_verdict(_results([("fhofo", 0.3, 0.2, 0.4)]).drop(columns="chance"))
     with pytest.raises(baseline.BaselineError, match="unknown feature set"):
@@ -236,7 +259,9 @@ def test_run_folder_follows_the_contract_and_reruns_skip(motion_only_cache, tmp_
     written = []
     for writer in ("write_csv", "write_json", "write_yaml"):
         original = getattr(baseline.io, writer)
-        monkeypatch.setattr(baseline.io, writer, lambda path, data, _w=original: (written.append(path.name), _w(path, data)))
+        monkeypatch.setattr(
+            baseline.io, writer, lambda path, data, _w=original: (written.append(path.name), _w(path, data))
+        )
     run = baseline.run_baseline(cache, split, tmp_path, features="lbp-top+fhofo", workers=2, progress=False,
                                 settings=SMALL)  # fmt: skip
     assert run.parent == tmp_path and run.name.startswith("baseline-lbp-top+fhofo-")
@@ -269,7 +294,9 @@ def test_run_folder_follows_the_contract_and_reruns_skip(motion_only_cache, tmp_
     # a rerun skips the finished run without computing anything
     stamp = (run / "metrics.json").stat().st_mtime_ns
     monkeypatch.setattr(baseline, "compute_features", lambda *a, **k: pytest.fail("a finished run was recomputed"))
-    assert baseline.run_baseline(cache, split, tmp_path, features="lbp-top+fhofo", progress=False, settings=SMALL) == run
+    assert (
+        baseline.run_baseline(cache, split, tmp_path, features="lbp-top+fhofo", progress=False, settings=SMALL) == run
+    )
     assert (run / "metrics.json").stat().st_mtime_ns == stamp
 
 
@@ -313,7 +340,13 @@ def test_command_line_and_bad_input(motion_only_cache, tmp_path):
 
 
 def test_the_motion_feature_rule_declares_and_reaches_each_outcome():
-    reached = {baseline.motion_feature_verdict(_results(rows), appearance_shared=shared).verdict for rows, shared in [
-        ([("lgbp", 0.9, 0.8, 1.0)], False), ([("fhofo", 0.1, 0.04, 0.18)], False),
-        ([("fhofo", 0.3, 0.18, 0.42)], True), ([("fhofo", 0.3, 0.18, 0.42)], False)]}
+    reached = {
+        baseline.motion_feature_verdict(_results(rows), appearance_shared=shared).verdict
+        for rows, shared in [
+            ([("lgbp", 0.9, 0.8, 1.0)], False),
+            ([("fhofo", 0.1, 0.04, 0.18)], False),
+            ([("fhofo", 0.3, 0.18, 0.42)], True),
+            ([("fhofo", 0.3, 0.18, 0.42)], False),
+        ]
+    }
     assert reached == set(baseline.motion_feature_verdict.OUTCOMES) == set(baseline.MOTION_OUTCOMES)

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from mlib.commands import cli
-
-from mlib.report import cost as study_cost
 from mlib.core.config import resolve
+from mlib.report import cost as study_cost
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--set", "model.depth=18", "--set", "model.width=8", "--set", "model.frames=8", "--set", "model.size=32"]
@@ -25,19 +24,25 @@ def test_bench_compares_plain_and_fast_on_cpu_and_writes_json(tmp_path, capsys, 
 
     monkeypatch.setitem(bench.MODES, "fast", FastPath(bf16=True, channels_last=True, data_on_device=True))
     out = tmp_path / "bench.json"
-    assert cli.main(["bench", *TINY, "--batch-size", "2", "--steps", "1", "--warmup", "1", "--device", "cpu",
-                     "--out", str(out)]) == 0
+    assert (
+        cli.main(
+            ["bench", *TINY, "--batch-size", "2", "--steps", "1", "--warmup", "1", "--device", "cpu", "--out", str(out)]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     record = json.loads(out.read_text())
     assert set(record["modes"]) == {"plain", "fast"} and record["device_type"] == "cpu"
     for mode, r in record["modes"].items():
         assert r["train_clips_per_s"] > 0 and r["infer_clips_per_s"] > 0 and r["train_peak_memory_mb"] > 100
         assert r["train_tflops_per_s"] == pytest.approx(
-            r["train_clips_per_s"] * 3 * record["forward_gflops_per_clip"] / 1e3)
+            r["train_clips_per_s"] * 3 * record["forward_gflops_per_clip"] / 1e3
+        )
         assert any(line.startswith(mode) for line in printed.splitlines())
     assert record["forward_gflops_per_clip"] > 0
     assert record["fast_over_plain"]["train"] == pytest.approx(
-        record["modes"]["fast"]["train_clips_per_s"] / record["modes"]["plain"]["train_clips_per_s"])
+        record["modes"]["fast"]["train_clips_per_s"] / record["modes"]["plain"]["train_clips_per_s"]
+    )
     assert "fast / plain: training" in printed
 
 
@@ -52,8 +57,9 @@ def test_fvcore_counts_the_forward_macs_of_a_convolution():
 
 
 def fake_bench(train_rate: float, infer_rate: float, warmup: float = 0.0) -> dict:
-    return {"modes": {"fast": {"train_clips_per_s": train_rate, "infer_clips_per_s": infer_rate,
-                               "warmup_seconds": warmup}}}
+    return {
+        "modes": {"fast": {"train_clips_per_s": train_rate, "infer_clips_per_s": infer_rate, "warmup_seconds": warmup}}
+    }
 
 
 def test_study_runs_are_counted_from_the_profile_and_the_grids():
@@ -61,7 +67,9 @@ def test_study_runs_are_counted_from_the_profile_and_the_grids():
     by = runs.set_index(["part", "dataset"])["runs"]
     assert by["grid", "casme2"] == 162 and by["grid", "smic"] == 162
     assert by["table1", "casme2"] == 3 and by["table1", "smic"] == 6  # Table 1 (+ Table 3's AdamW on SMIC) x 3 seeds
-    assert by["controls", "samm"] == 7 * 3 - 1  # every variant (face-masked included) on 3 split seeds; clip's first is Table 1's run
+    assert (
+        by["controls", "samm"] == 7 * 3 - 1
+    )  # every variant (face-masked included) on 3 split seeds; clip's first is Table 1's run
     casme2 = runs[runs["dataset"] == "casme2"].iloc[0]
     assert (casme2["train_clips"], casme2["val_clips"], casme2["test_clips"]) == (101, 26, 127)
     assert set(runs["epochs"]) == {120}
@@ -70,8 +78,19 @@ def test_study_runs_are_counted_from_the_profile_and_the_grids():
 def test_gpu_hours_follow_the_clip_counts_and_rates():
     import pandas as pd
 
-    runs = pd.DataFrame([{"part": "grid", "dataset": "x", "runs": 10, "epochs": 2, "train_clips": 100,
-                          "val_clips": 20, "test_clips": 50}])
+    runs = pd.DataFrame(
+        [
+            {
+                "part": "grid",
+                "dataset": "x",
+                "runs": 10,
+                "epochs": 2,
+                "train_clips": 100,
+                "val_clips": 20,
+                "test_clips": 50,
+            }
+        ]
+    )
     cost = study_cost.gpu_hours(runs, fake_bench(train_rate=50.0, infer_rate=120.0, warmup=30.0), "fast")
     per_run = 2 * (100 / 50 + 120 / 120) + 50 / 120 + 30
     assert cost["seconds_per_run"].iloc[0] == pytest.approx(per_run)
@@ -82,8 +101,9 @@ def test_performance_page_is_generated_from_the_committed_bench_files():
     files = sorted((ROOT / "book" / "bench").glob("*.json"))
     assert files, "book/bench/ holds no benchmark"
     page = study_cost.performance_page(files, ROOT / "configs/profiles/full.yaml")
-    assert (ROOT / "book" / "performance.md").read_text() == page + "\n", \
+    assert (ROOT / "book" / "performance.md").read_text() == page + "\n", (
         "book/performance.md is stale: mlib cost book/bench/*.json > book/performance.md"
+    )
     for path in files:
         bench = json.loads(path.read_text())
         assert bench["device"] in page
@@ -100,8 +120,9 @@ def test_the_gpu_check_script_runs_its_quick_mode_and_writes_the_bench_json(tmp_
     import sys
 
     env = {**os.environ, "OUT": str(tmp_path), "PY": sys.executable, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(["bash", "book/bench/gpu-check.sh", "quick"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        ["bash", "book/bench/gpu-check.sh", "quick"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     record = json.loads((tmp_path / "bench.json").read_text())
     plain = record["modes"]["plain"]

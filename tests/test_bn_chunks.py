@@ -11,14 +11,21 @@ from mlib.training.bn_chunks import chunked_step
 
 def small_net(seed: int = 0) -> torch.nn.Module:
     torch.manual_seed(seed)
-    return torch.nn.Sequential(torch.nn.Conv3d(3, 4, 1), torch.nn.BatchNorm3d(4), torch.nn.ReLU(),
-                               torch.nn.AdaptiveAvgPool3d(1), torch.nn.Flatten(), torch.nn.Linear(4, 3))
+    return torch.nn.Sequential(
+        torch.nn.Conv3d(3, 4, 1),
+        torch.nn.BatchNorm3d(4),
+        torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool3d(1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(4, 3),
+    )
 
 
 def batch(n: int = 8):
     generator = torch.Generator().manual_seed(1)
-    return torch.randn(n, 3, 2, 3, 3, generator=generator) * torch.arange(1, n + 1).view(n, 1, 1, 1, 1), \
-        torch.arange(n) % 3
+    return torch.randn(n, 3, 2, 3, 3, generator=generator) * torch.arange(1, n + 1).view(n, 1, 1, 1, 1), torch.arange(
+        n
+    ) % 3
 
 
 def test_per_chunk_statistics_equal_separate_forward_passes():

@@ -28,7 +28,9 @@ BROKEN_LINKS = """return Array.from(document.querySelectorAll('a[href]')).map(a 
   .filter(h => h.startsWith('file:')).map(h => h.split('#')[0])"""
 SCROLLING_OUTPUTS = """return Array.from(document.querySelectorAll('div.cell_output pre'))
   .filter(p => p.scrollWidth > p.clientWidth + 1).length"""
-STREAM_OUTPUTS = "return document.querySelectorAll('div.cell_output .output.stream, div.cell_output .output.stderr').length"
+STREAM_OUTPUTS = (
+    "return document.querySelectorAll('div.cell_output .output.stream, div.cell_output .output.stderr').length"
+)
 FIGURE_NOTES = """return Array.from(document.querySelectorAll('div.cell_output img')).map(img => {
   let block = img;
   while (block.parentElement && !block.parentElement.classList.contains('cell_output')) block = block.parentElement;
@@ -56,13 +58,25 @@ def built_book(tmp_path_factory):
         shutil.copy(page, work / "book" / page.name)
     study = subprocess.run(
         [sys.executable, "-m", "mlib.commands.cli", "study", "--profile", "configs/profiles/ci.yaml"],
-        cwd=work, capture_output=True, text=True,
+        cwd=work,
+        capture_output=True,
+        text=True,
     )
     assert study.returncode == 0, f"the ci study failed:\n{study.stdout[-4000:]}\n{study.stderr[-4000:]}"
     build = subprocess.run(
-        [str(Path(sys.executable).parent / "jupyter-book"), "build", ".", "--path-output", "book", "-W", "-n",
-         "--keep-going"],
-        cwd=work, capture_output=True, text=True,
+        [
+            str(Path(sys.executable).parent / "jupyter-book"),
+            "build",
+            ".",
+            "--path-output",
+            "book",
+            "-W",
+            "-n",
+            "--keep-going",
+        ],
+        cwd=work,
+        capture_output=True,
+        text=True,
     )
     assert build.returncode == 0, f"jupyter-book build failed:\n{build.stdout[-4000:]}\n{build.stderr[-4000:]}"
     return work / "book" / "_build" / "html"
@@ -77,9 +91,18 @@ def browser():
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--window-size=1280,2000"]:
+    for flag in [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,2000",
+    ]:
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     yield driver
@@ -102,8 +125,16 @@ def test_index_renders(built_book, browser):
     assert driver.execute_script(BROKEN_IMAGES) == []
 
 
-RESULT_PAGES = ["01-preprocess-casme2", "02-train-casme2", "03-baseline-casme2", "04-grid-search-casme2",
-                "05-ensemble-casme2", "06-gradcam-casme2", "07-controls", "08-original-grid"]
+RESULT_PAGES = [
+    "01-preprocess-casme2",
+    "02-train-casme2",
+    "03-baseline-casme2",
+    "04-grid-search-casme2",
+    "05-ensemble-casme2",
+    "06-gradcam-casme2",
+    "07-controls",
+    "08-original-grid",
+]
 
 
 @pytest.mark.parametrize("page", ["00-results", *RESULT_PAGES])
@@ -126,7 +157,9 @@ def test_results_pages_have_figures_and_tables(built_book, browser, page):
 def test_each_figure_has_a_provenance_note_linking_its_source_notebook(built_book, browser):
     from mlib.report.results import REPOSITORY_URL
 
-    driver = _open(browser, built_book / "book" / "executed" / "02-train-casme2.html", built_book.parent / "screenshots")
+    driver = _open(
+        browser, built_book / "book" / "executed" / "02-train-casme2.html", built_book.parent / "screenshots"
+    )
     links = driver.execute_script(FIGURE_NOTES)
     assert links, "02-train: no figure"
     for link in links:
@@ -147,9 +180,12 @@ def test_front_page_verdicts_glue_links_and_archive(built_book, browser):
     archives = [h for h in driver.execute_script(BROKEN_LINKS) if h.endswith("study-results.zip")]
     assert archives, "the front page does not link the results archive"
     import zipfile
+
     with zipfile.ZipFile(archives[0].removeprefix("file://")) as archive:
         names = archive.namelist()
-    assert any(n.endswith("metrics.json") for n in names) and not any(n.endswith((".pt", ".npy", ".png")) for n in names)
+    assert any(n.endswith("metrics.json") for n in names) and not any(
+        n.endswith((".pt", ".npy", ".png")) for n in names
+    )
 
 
 def test_a_table_names_its_run_folders_and_configuration(built_book, browser):

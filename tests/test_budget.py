@@ -6,32 +6,51 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlib.experiments import budget
-
-from mlib.report import takeaways
 from mlib.core.config import ConfigError, resolve
+from mlib.experiments import budget
+from mlib.report import takeaways
 
 CHANCE = 1 / 12
 
 
 def _table(*runs):
     """runs: (label, rank1, ci_low, ci_high, minutes) on 8 clips per subject, chance 1/12."""
-    return pd.DataFrame([{"clips_per_subject": 8, "label": label, "input": "clip", "sampling": "window", "epochs": 12,
-                          "train_clips": 38, "rank1": r, "ci_low": lo, "ci_high": hi, "chance": CHANCE, "n_test": 48,
-                          "minutes": minutes, "run_dir": label} for label, r, lo, hi, minutes in runs],
-                        columns=budget.BUDGET_COLUMNS)
+    return pd.DataFrame(
+        [
+            {
+                "clips_per_subject": 8,
+                "label": label,
+                "input": "clip",
+                "sampling": "window",
+                "epochs": 12,
+                "train_clips": 38,
+                "rank1": r,
+                "ci_low": lo,
+                "ci_high": hi,
+                "chance": CHANCE,
+                "n_test": 48,
+                "minutes": minutes,
+                "run_dir": label,
+            }
+            for label, r, lo, hi, minutes in runs
+        ],
+        columns=budget.BUDGET_COLUMNS,
+    )
 
 
 AT_CHANCE = ("book scale", 0.10, 0.02, 0.20, 2.0)
 
 
-@pytest.mark.parametrize("runs,verdict,best", [
-    ([AT_CHANCE, ("long", 0.70, 0.55, 0.84, 12.0), ("longer", 0.72, 0.58, 0.86, 30.0)], budget.LEARNS, "long"),
-    ([AT_CHANCE, ("long", 0.40, 0.25, 0.55, 12.0), ("longer", 0.72, 0.58, 0.86, 30.0)], budget.TOO_SLOW, "longer"),
-    ([AT_CHANCE, ("long", 0.40, 0.25, 0.55, 12.0), ("wide interval", 0.65, 0.05, 0.9, 5.0)], budget.SOME, "long"),
-    ([AT_CHANCE, ("slow", 0.35, 0.10, 0.60, 52.0)], budget.SOME, "slow"),
-    ([AT_CHANCE, ("long", 0.15, 0.05, 0.3, 12.0)], budget.NOT_AT_CPU_SCALE, "long"),
-])
+@pytest.mark.parametrize(
+    "runs,verdict,best",
+    [
+        ([AT_CHANCE, ("long", 0.70, 0.55, 0.84, 12.0), ("longer", 0.72, 0.58, 0.86, 30.0)], budget.LEARNS, "long"),
+        ([AT_CHANCE, ("long", 0.40, 0.25, 0.55, 12.0), ("longer", 0.72, 0.58, 0.86, 30.0)], budget.TOO_SLOW, "longer"),
+        ([AT_CHANCE, ("long", 0.40, 0.25, 0.55, 12.0), ("wide interval", 0.65, 0.05, 0.9, 5.0)], budget.SOME, "long"),
+        ([AT_CHANCE, ("slow", 0.35, 0.10, 0.60, 52.0)], budget.SOME, "slow"),
+        ([AT_CHANCE, ("long", 0.15, 0.05, 0.3, 12.0)], budget.NOT_AT_CPU_SCALE, "long"),
+    ],
+)
 def test_the_verdict_names_whether_and_where_the_network_learns_a_movement_identity(runs, verdict, best):
     """Learning needs the interval above chance; the target needs the rank-1 within the CPU minutes."""
     found = budget.budget_verdict(_table(*runs), target=0.6, cpu_minutes=15)
@@ -54,9 +73,14 @@ def test_the_corpus_axis_shares_the_studys_motion_only_corpus_at_its_own_size():
     assert budget.corpus_root(cfg, 16) == budget.Path("data/synthetic/casme2-motion-only-16clips")
 
 
-@pytest.mark.parametrize("override,message", [("budget.target=1.5", "budget.target"),
-                                              ("budget.clips_per_subject=[1]", "budget.clips_per_subject"),
-                                              ("budget.cpu_minutes=0", "budget.cpu_minutes")])
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("budget.target=1.5", "budget.target"),
+        ("budget.clips_per_subject=[1]", "budget.clips_per_subject"),
+        ("budget.cpu_minutes=0", "budget.cpu_minutes"),
+    ],
+)
 def test_bad_budget_settings_are_refused_naming_the_key(override, message):
     with pytest.raises(ConfigError, match=message):
         resolve(None, [override])
@@ -65,9 +89,11 @@ def test_bad_budget_settings_are_refused_naming_the_key(override, message):
 @pytest.mark.usefixtures("one_torch_thread")
 def test_a_tiny_sweep_writes_one_row_per_run_and_skips_what_the_grid_excludes(tmp_path):
     grid = tmp_path / "grid.yaml"
-    grid.write_text("fixed: {train.epochs: 1}\nconfigurations:\n"
-                    "  - {label: clip, set: {data.input: clip}}\n  - {label: difference, set: {data.input: difference}}\n"
-                    "exclude:\n  - match: {synth.clips_per_subject: 3, data.input: clip}\n    reason: too slow\n")
+    grid.write_text(
+        "fixed: {train.epochs: 1}\nconfigurations:\n"
+        "  - {label: clip, set: {data.input: clip}}\n  - {label: difference, set: {data.input: difference}}\n"
+        "exclude:\n  - match: {synth.clips_per_subject: 3, data.input: clip}\n    reason: too slow\n"
+    )
     profile = tmp_path / "profile.yaml"
     profile.write_text(
         f"study: {{roots: {{casme2: {tmp_path / 'data' / 'casme2'}}}}}\n"
@@ -76,7 +102,8 @@ def test_a_tiny_sweep_writes_one_row_per_run_and_skips_what_the_grid_excludes(tm
         f"prepare: {{face_size: 48, workers: 1, cache_dir: {tmp_path / 'cache'}}}\n"
         "split: {val_size: 0}\n"
         "model: {width: 8, frames: 8, size: 32}\n"
-        "train: {batch_size: 4, warmup_epochs: 0, device: cpu}\n")
+        "train: {batch_size: 4, warmup_epochs: 0, device: cpu}\n"
+    )
     cfg = resolve(profile)
     table = budget.run_budget(cfg, tmp_path / "out")
     assert list(zip(table["clips_per_subject"], table["label"])) == [(2, "clip"), (2, "difference"), (3, "difference")]

@@ -6,11 +6,9 @@ import math
 import pandas as pd
 import pytest
 
-from mlib.report import claims
-
-from mlib.paper import original
-
 from mlib import paper
+from mlib.paper import original
+from mlib.report import claims
 
 P = "page"
 NAN = math.nan
@@ -25,8 +23,14 @@ def gain(value, low, high, **more):
 
 
 def lifts(null, null_low, null_high):
-    return {"lift_vs_null": null, "null_ci_low": null_low, "null_ci_high": null_high,
-            "lift_vs_uniform": 2.0, "uniform_ci_low": 1.6, "uniform_ci_high": 2.4}
+    return {
+        "lift_vs_null": null,
+        "null_ci_low": null_low,
+        "null_ci_high": null_high,
+        "lift_vs_uniform": 2.0,
+        "uniform_ci_low": 1.6,
+        "uniform_ci_high": 2.4,
+    }
 
 
 def grid(val, low, high, best):
@@ -39,8 +43,14 @@ def original_grid(settings):
 
 
 def ties(vote, better, won=3, one_right=5, n=100):
-    return {"test clips": n, "vote": vote, "better member": better, "won by the tie order": won,
-            "exactly one right": one_right, "expected vote over random numberings": better - 0.01}
+    return {
+        "test clips": n,
+        "vote": vote,
+        "better member": better,
+        "won by the tie order": won,
+        "exactly one right": one_right,
+        "expected vote over random numberings": better - 0.01,
+    }
 
 
 TABLE1 = {"alpha": 4, "beta_inv": 8}
@@ -146,8 +156,10 @@ def test_a_rule_refuses_an_outcome_it_did_not_declare():
 def test_the_evidence_shows_both_lifts_and_the_pathway_that_decides():
     found = claims.gradcam_replication({"slow": lifts(1.1, 0.9, 1.3), "fast": lifts(3.0, 2.5, 3.5)}, P)
     assert "judged on the fast pathway" in found.evidence
-    assert "slow pathway: 1.10 [0.90, 1.30] times the permutation null, 2.00 [1.60, 2.40] times a uniform map" \
+    assert (
+        "slow pathway: 1.10 [0.90, 1.30] times the permutation null, 2.00 [1.60, 2.40] times a uniform map"
         in found.evidence
+    )
 
 
 def test_table3_evidence_shows_the_pair_and_the_ensemble_chosen_on_validation():
@@ -165,8 +177,9 @@ def test_protocol_facts_of_the_shipped_original_files():
         scores = runs.loc[runs["dataset"] == dataset, "test_rank1"]
         selection = facts["table2"][0]
         assert selection.verdict == claims.SELECTED_ON_TEST
-        assert selection.evidence == (f"selected on test: best of {len(scores)} runs, median "
-                                      f"{100 * scores.median():.1f} %, rank 1")
+        assert selection.evidence == (
+            f"selected on test: best of {len(scores)} runs, median {100 * scores.median():.1f} %, rank 1"
+        )
         assert all(fact.page == claims.PAGES["original"] for found in facts.values() for fact in found)
     samm, casme2, smic = (claims.protocol_facts(d) for d in ("samm", "casme2", "smic"))
     assert samm["table2"][1].evidence == "3 test subjects untrained, ceiling 93.5 %"
@@ -181,7 +194,7 @@ def test_protocol_facts_of_the_shipped_original_files():
 
 
 def test_study_claims_without_result_files_cannot_test_anything_but_shows_the_protocol(tmp_path):
-    from mlib.report.manifest import StudyManifest, Corpus
+    from mlib.report.manifest import Corpus, StudyManifest
 
     study = StudyManifest("tiny", "", "synthetic", {}, [Corpus("casme2", str(tmp_path), paths={})])
     table = claims.study_claims(study)
@@ -194,16 +207,34 @@ def test_study_claims_without_result_files_cannot_test_anything_but_shows_the_pr
 
 
 def _table():
-    return pd.DataFrame({
-        "corpus": ["casme2", "casme2", "casme2", "samm", "samm"],
-        "key": ["grid", "grid", "gradcam", "grid", "gradcam"],
-        "question": [claims.REPLICATION, claims.PROTOCOL, claims.REPLICATION, claims.REPLICATION, claims.REPLICATION],
-        "verdict": [claims.REPRODUCED, claims.NOT_SEARCHED, claims.REPRODUCED, claims.UNTESTABLE,
-                    claims.NOT_REPRODUCED],
-        "evidence": ["e<1>", "alpha and beta not searched", "e3", "e4", "e5"],
-        "page": ["executed/04-grid-search-casme2.ipynb", "executed/08-original-grid.ipynb",
-                 "executed/06-gradcam-casme2.ipynb", "executed/04-grid-search-samm.ipynb",
-                 "executed/06-gradcam-samm.ipynb"]})
+    return pd.DataFrame(
+        {
+            "corpus": ["casme2", "casme2", "casme2", "samm", "samm"],
+            "key": ["grid", "grid", "gradcam", "grid", "gradcam"],
+            "question": [
+                claims.REPLICATION,
+                claims.PROTOCOL,
+                claims.REPLICATION,
+                claims.REPLICATION,
+                claims.REPLICATION,
+            ],
+            "verdict": [
+                claims.REPRODUCED,
+                claims.NOT_SEARCHED,
+                claims.REPRODUCED,
+                claims.UNTESTABLE,
+                claims.NOT_REPRODUCED,
+            ],
+            "evidence": ["e<1>", "alpha and beta not searched", "e3", "e4", "e5"],
+            "page": [
+                "executed/04-grid-search-casme2.ipynb",
+                "executed/08-original-grid.ipynb",
+                "executed/06-gradcam-casme2.ipynb",
+                "executed/04-grid-search-samm.ipynb",
+                "executed/06-gradcam-samm.ipynb",
+            ],
+        }
+    )
 
 
 def test_front_page_values_count_replication_verdicts_only():
@@ -225,15 +256,19 @@ def test_front_page_table_has_a_replication_and_a_protocol_row_per_claim_and_a_c
     assert list(front["question"]) == [claims.REPLICATION, claims.PROTOCOL] * 2
     assert list(front["claim of the paper"][::2]) == [claims.CLAIM_LABELS["grid"], claims.CLAIM_LABELS["gradcam"]]
     assert front.loc[0, "CASME II"] == '<a href="executed/04-grid-search-casme2.html" title="e&lt;1&gt;">reproduced</a>'
-    assert front.loc[1, "CASME II"] == ('<a href="executed/08-original-grid.html" title="alpha and beta not searched">'
-                                        "not searched</a>: alpha and beta not searched")
+    assert front.loc[1, "CASME II"] == (
+        '<a href="executed/08-original-grid.html" title="alpha and beta not searched">'
+        "not searched</a>: alpha and beta not searched"
+    )
     assert front.loc[1, "SAMM"] == "–"
 
 
 def test_no_replication_verdict_reads_the_papers_numbers_beyond_the_claim():
     """The replication rules depend on our evidence: the same paper number gives every outcome."""
-    reached = {claims.table2_replication(paper.TABLE2_RANK1["casme2"], ours, False, P).verdict
-               for ours in (rank1(0.874, 0.8, 0.93), rank1(0.3, 0.2, 0.4), None)}
+    reached = {
+        claims.table2_replication(paper.TABLE2_RANK1["casme2"], ours, False, P).verdict
+        for ours in (rank1(0.874, 0.8, 0.93), rank1(0.3, 0.2, 0.4), None)
+    }
     assert reached == set(claims.OUTCOMES)
 
 
@@ -248,8 +283,15 @@ def _predictions(run_dir, right, val_rank1, sure=0.9, unsure=0.9):
         for i in range(n):
             truth, correct = "ab"[i % 2], part == "val" or right(i)
             guess, p = (truth, sure) if correct else ("ab"[(i + 1) % 2], unsure)
-            rows.append({"clip_key": f"{part}{i:02d}", "subject": truth, "part": part,
-                         "p:a": p if guess == "a" else 1 - p, "p:b": p if guess == "b" else 1 - p})
+            rows.append(
+                {
+                    "clip_key": f"{part}{i:02d}",
+                    "subject": truth,
+                    "part": part,
+                    "p:a": p if guess == "a" else 1 - p,
+                    "p:b": p if guess == "b" else 1 - p,
+                }
+            )
     io.write_csv(run_dir / "predictions.csv", pd.DataFrame(rows))
     return {"val": {"rank1": val_rank1}, "feature_set": run_dir.name}
 
@@ -264,9 +306,17 @@ def _pair(ensemble_dir, runs_dir, vote_follows_the_right_member):
     for solver, right in (("adam", lambda i: i < 20), ("adamw", lambda i: i >= 20)):
         io.write_json(runs_dir / solver / "metrics.json", _predictions(runs_dir / solver, right, 1.0, sure, unsure))
     gain_value = 0.5 if vote_follows_the_right_member else -0.5
-    row = {"statistic": solver_pair.PER_SPLIT, "split": "seed42", "splits": 1, "n_test": 40,
-           "adam_run": str(runs_dir / "adam"), "adamw_run": str(runs_dir / "adamw"), "vote_gain": gain_value,
-           **{f"{model}_rank1": 0.5 for model in ("adam", "adamw")}, "vote_rank1": 0.5 + gain_value}
+    row = {
+        "statistic": solver_pair.PER_SPLIT,
+        "split": "seed42",
+        "splits": 1,
+        "n_test": 40,
+        "adam_run": str(runs_dir / "adam"),
+        "adamw_run": str(runs_dir / "adamw"),
+        "vote_gain": gain_value,
+        **{f"{model}_rank1": 0.5 for model in ("adam", "adamw")},
+        "vote_rank1": 0.5 + gain_value,
+    }
     frame = pd.DataFrame([row], columns=solver_pair.COLUMNS)
     io.write_csv(ensemble_dir / solver_pair.TABLE_FILE, pd.concat([frame, solver_pair.summary_rows(frame)]))
 
@@ -281,27 +331,43 @@ def _crafted_results(folder, rank1_value, vote_right, null_low, slowfast_right):
 
     train, ensemble_dir, gradcam = folder / "train", folder / "ensemble", folder / "gradcam"
     _predictions(train, lambda i: i < slowfast_right * 40, 1.0)
-    io.write_json(train / "metrics.json", {"test": {"rank1": rank1_value, "rank1_ci95": [rank1_value - 0.05,
-                                                                                         rank1_value + 0.05],
-                                                    "chance": 0.04}})
+    io.write_json(
+        train / "metrics.json",
+        {"test": {"rank1": rank1_value, "rank1_ci95": [rank1_value - 0.05, rank1_value + 0.05], "chance": 0.04}},
+    )
     for features, val_rank1 in (("lbp-top", 0.75), ("lgbp", 0.5)):  # the validation choice: lbp-top, half right
-        io.write_json(folder / "baseline" / features / "metrics.json",
-                      _predictions(folder / "baseline" / features, lambda i: i < 20, val_rank1))
+        io.write_json(
+            folder / "baseline" / features / "metrics.json",
+            _predictions(folder / "baseline" / features, lambda i: i < 20, val_rank1),
+        )
     _pair(ensemble_dir, folder / "runs", vote_right)
     (ensemble_dir / "gain.json").write_text(json.dumps(gain(0.02, -0.03, 0.07)))
-    io.write_csv(gradcam / "null.csv", pd.DataFrame([
-        {"pathway": p, "region": "motion", "clips": 40, **lifts(null_low + 0.2, null_low, null_low + 0.4)}
-        for p in ("slow", "fast")]))
-    return {"train": str(train), "ensemble": str(ensemble_dir), "gradcam": str(gradcam),
-            "baseline": str(folder / "baseline")}
+    io.write_csv(
+        gradcam / "null.csv",
+        pd.DataFrame(
+            [
+                {"pathway": p, "region": "motion", "clips": 40, **lifts(null_low + 0.2, null_low, null_low + 0.4)}
+                for p in ("slow", "fast")
+            ]
+        ),
+    )
+    return {
+        "train": str(train),
+        "ensemble": str(ensemble_dir),
+        "gradcam": str(gradcam),
+        "baseline": str(folder / "baseline"),
+    }
 
 
-@pytest.mark.parametrize("evidence, expected", [
-    ((paper.TABLE2_RANK1["casme2"], True, 1.2, 1.0), claims.REPRODUCED),  # a perfect replication
-    ((0.2, False, 0.5, 0.1), claims.NOT_REPRODUCED),  # a clear failure
-])
+@pytest.mark.parametrize(
+    "evidence, expected",
+    [
+        ((paper.TABLE2_RANK1["casme2"], True, 1.2, 1.0), claims.REPRODUCED),  # a perfect replication
+        ((0.2, False, 0.5, 0.1), claims.NOT_REPRODUCED),  # a clear failure
+    ],
+)
 def test_study_claims_follow_the_result_files_of_a_real_run(tmp_path, evidence, expected):
-    from mlib.report.manifest import StudyManifest, Corpus
+    from mlib.report.manifest import Corpus, StudyManifest
 
     paths = _crafted_results(tmp_path, *evidence)
     study = StudyManifest("tiny", "", "real", {}, [Corpus("casme2", str(tmp_path), paths=paths)])
@@ -325,6 +391,7 @@ def test_evidence_table_names_each_claim_in_words():
 def test_protocol_table_lists_every_fact_of_every_database():
     table = claims.protocol_table()
     assert list(table.columns) == ["database", "claim of the paper", "grade", "fact"]
-    assert len(table) == sum(len(facts) for dataset in ("samm", "casme2", "smic")
-                             for facts in claims.protocol_facts(dataset).values())
+    assert len(table) == sum(
+        len(facts) for dataset in ("samm", "casme2", "smic") for facts in claims.protocol_facts(dataset).values()
+    )
     assert set(table["database"]) == set(paper.DATASET_NAMES.values())

@@ -26,8 +26,20 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["01-preprocess", "02-train", "06-gradcam"]
-BUILD_IGNORES = (".git", ".venv", "data", "cache", "runs", "results", "private", "book", "build", "*.egg-info",
-                 "__pycache__", ".pytest_cache")
+BUILD_IGNORES = (
+    ".git",
+    ".venv",
+    "data",
+    "cache",
+    "runs",
+    "results",
+    "private",
+    "book",
+    "build",
+    "*.egg-info",
+    "__pycache__",
+    ".pytest_cache",
+)
 
 
 CLEAN_ENV = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}  # nothing of the checkout
@@ -45,8 +57,18 @@ def wheel_env(tmp_path_factory):
     base = tmp_path_factory.mktemp("colab")
     source = base / "source"  # setuptools builds in the source tree: build from a copy, not the checkout
     shutil.copytree(ROOT, source, symlinks=True, ignore=shutil.ignore_patterns(*BUILD_IGNORES))
-    _run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(base / "dist"),
-         str(source))
+    _run(
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "-q",
+        "--no-deps",
+        "--no-build-isolation",
+        "-w",
+        str(base / "dist"),
+        str(source),
+    )
     wheel = next((base / "dist").glob("mlib-*.whl"))
     venv = base / "venv"
     _run(sys.executable, "-m", "venv", "--without-pip", str(venv))
@@ -59,12 +81,17 @@ def wheel_env(tmp_path_factory):
 
 
 def test_the_wheel_ships_the_profiles_grids_and_reference_data(wheel_env, tmp_path):
-    found = _run(str(wheel_env), "-c", (
-        "import mlib, mlib.core.config as c; print(mlib.__file__); "
-        "print(c.locate('configs/profiles/ci.yaml')); print(c.locate('ci')); "
-        "print(c.locate('configs/grids/kay2023.yaml')); "
-        "from importlib import resources; print(resources.files('mlib').joinpath('paper', 'reference').is_dir())"),
-        cwd=tmp_path).split()
+    found = _run(
+        str(wheel_env),
+        "-c",
+        (
+            "import mlib, mlib.core.config as c; print(mlib.__file__); "
+            "print(c.locate('configs/profiles/ci.yaml')); print(c.locate('ci')); "
+            "print(c.locate('configs/grids/kay2023.yaml')); "
+            "from importlib import resources; print(resources.files('mlib').joinpath('paper', 'reference').is_dir())"
+        ),
+        cwd=tmp_path,
+    ).split()
     package = Path(found[0]).parent
     assert ROOT not in package.parents, "the venv must import the installed wheel, not the checkout"
     assert found[1] == found[2] == str(package / "configs" / "profiles" / "ci.yaml")
@@ -77,8 +104,22 @@ def test_notebooks_01_02_06_run_alone_in_an_empty_folder_from_the_wheel(wheel_en
     for page in PAGES:
         notebook = tmp_path / f"{page}.ipynb"
         nbformat.write(jupytext.read(ROOT / "notebooks" / f"{page}.py"), notebook)
-        _run(str(wheel_env), "-m", "papermill", "-k", "colab-test", "--cwd", str(tmp_path), "-p", "profile",
-             "configs/profiles/ci.yaml", str(notebook), str(tmp_path / f"{page}.out.ipynb"), cwd=tmp_path, env=env)
+        _run(
+            str(wheel_env),
+            "-m",
+            "papermill",
+            "-k",
+            "colab-test",
+            "--cwd",
+            str(tmp_path),
+            "-p",
+            "profile",
+            "configs/profiles/ci.yaml",
+            str(notebook),
+            str(tmp_path / f"{page}.out.ipynb"),
+            cwd=tmp_path,
+            env=env,
+        )
     recorded = json.loads((tmp_path / "figures" / "01-preprocess" / "data.json").read_text())
     assert Path(tmp_path / recorded["cache"]).is_dir() and Path(tmp_path / recorded["split"]).is_file()
     runs = [path.parent for path in (tmp_path / "runs").glob("*/metrics.json")]

@@ -38,8 +38,13 @@ def test_only_the_commands_layer_imports_argparse():
         if path.parent.name == "commands":
             continue
         for node in ast.walk(ast.parse(path.read_text())):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             if "argparse" in names:
                 found.append(str(path.relative_to(imports.PACKAGE_DIR)))
     assert found == []

@@ -45,7 +45,9 @@ def test_config_hash_is_stable_and_sensitive():
 
 def test_dotted_and_nested_overrides_resolve_alike():
     dotted = config.resolve(overrides={"model.alpha": 8, "run.cache": "cache/x", "study.roots": {"samm": "s"}})
-    nested = config.resolve(overrides={"model": {"alpha": 8}, "run": {"cache": "cache/x"}, "study": {"roots": {"samm": "s"}}})
+    nested = config.resolve(
+        overrides={"model": {"alpha": 8}, "run": {"cache": "cache/x"}, "study": {"roots": {"samm": "s"}}}
+    )
     assert dotted == nested == config.resolve(overrides=["model.alpha=8", "run.cache=cache/x", "study.roots.samm=s"])
     assert dotted["study"]["roots"]["casme2"] == config.load_defaults()["study"]["roots"]["casme2"]
     assert config.dotted_overrides(["train.lr=1e-2", "grid.seeds=[0, 1]"]) == {"train.lr": 0.01, "grid.seeds": [0, 1]}

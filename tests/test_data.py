@@ -8,12 +8,12 @@ import json
 import pandas as pd
 import pytest
 import torch
+from tiny_caches import write_split, write_tiny_cache
 
 from mlib.core.config import resolve
 from mlib.preprocess.cache_settings import cache_is_synthetic, root_is_synthetic
 from mlib.training.clips import DataError, evaluation_inputs, load_clip_arrays, load_clip_table, make_inputs
 from mlib.training.plan import RunPlan
-from tiny_caches import write_split, write_tiny_cache
 
 
 def test_make_inputs_shapes_and_normalisation():

@@ -7,12 +7,12 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from tiny_caches import write_layout_corpora
 
 from mlib.commands import cli
 from mlib.datasets import CLIP_COLUMNS, DATASETS, load_dataset, validation_report
 from mlib.datasets.base import DatasetError
 from mlib.synth.layouts import LAYOUTS, TRUTH_DIR
-from tiny_caches import write_layout_corpora
 
 SUBJECT_WIDTH = {"casme2": 2, "samm": 3, "smic": 2}
 
@@ -20,15 +20,23 @@ SUBJECT_WIDTH = {"casme2": 2, "samm": 3, "smic": 2}
 @pytest.fixture(scope="module")
 def corpora(tmp_path_factory):
     """One 3 subjects x 3 clips corpus per layout, frames 96x128."""
-    return write_layout_corpora(tmp_path_factory.mktemp("corpora"), subjects=3, clips_per_subject=3,
-                                frame_size=(96, 128), short_clip_fraction=0.2, seed=0)
+    return write_layout_corpora(
+        tmp_path_factory.mktemp("corpora"),
+        subjects=3,
+        clips_per_subject=3,
+        frame_size=(96, 128),
+        short_clip_fraction=0.2,
+        seed=0,
+    )
 
 
 @pytest.fixture
 def root_copy(corpora, tmp_path):
     """A private copy of a corpus a test may damage."""
+
     def copy(layout):
         return Path(shutil.copytree(corpora[layout], tmp_path / layout))
+
     return copy
 
 
@@ -197,7 +205,12 @@ def test_unreadable_image_is_an_error_naming_the_file(root_copy):
     apex_file.write_bytes(b"not a jpeg")
     result = load_dataset("samm", root)
     [error] = problems_of(result, "error")
-    assert error.file == str(apex_file) and "006_" in error.message and "not a JPEG file" in error.message and error.row == clip.source_row
+    assert (
+        error.file == str(apex_file)
+        and "006_" in error.message
+        and "not a JPEG file" in error.message
+        and error.row == clip.source_row
+    )
     assert clip.clip_key not in set(result.clips["clip_key"])
 
 

@@ -8,22 +8,26 @@ import pandas as pd
 import pytest
 import yaml
 
-from mlib.core import config, io
-
-from mlib.experiments import ensemble
 from mlib.commands.cli import main as cli_main
+from mlib.core import config, io
+from mlib.experiments import ensemble
 
 CLASSES = ["01", "02", "03"]
 
 
-def write_run(run_dir: Path, probs_val, probs_test, subjects_val, subjects_test, *, classes=CLASSES,
-              optimizer="adam", alpha=4) -> Path:
+def write_run(
+    run_dir: Path, probs_val, probs_test, subjects_val, subjects_test, *, classes=CLASSES, optimizer="adam", alpha=4
+) -> Path:
     """A finished run folder in the contract's layout with hand-made probabilities."""
     rows = []
     for part, probs, subjects in (("val", probs_val, subjects_val), ("test", probs_test, subjects_test)):
         for i, (p, s) in enumerate(zip(probs, subjects)):
-            row = {"clip_key": f"casme2_{s}_{part}{i}", "subject": s, "part": part,
-                   "predicted": classes[int(np.argmax(p))]}
+            row = {
+                "clip_key": f"casme2_{s}_{part}{i}",
+                "subject": s,
+                "part": part,
+                "predicted": classes[int(np.argmax(p))],
+            }
             row |= {f"p:{c}": float(v) for c, v in zip(classes, p)}
             rows.append(row)
     io.write_csv(run_dir / "predictions.csv", pd.DataFrame(rows))
@@ -43,18 +47,30 @@ def random_run(run_dir: Path, seed: int, n_val=6, n_test=12, **kwargs) -> Path:
 
 
 def test_hard_vote_majority_and_tie_rules():
-    a = np.array([[0.6, 0.3, 0.1],   # clip 0: votes 0
-                  [0.5, 0.4, 0.1],   # clip 1: votes 0
-                  [0.4, 0.3, 0.3],   # clip 2: votes 0
-                  [0.2, 0.2, 0.6]])  # clip 3: votes 2
-    b = np.array([[0.7, 0.2, 0.1],   # agrees
-                  [0.1, 0.6, 0.3],   # disagrees: 0 vs 1, mean p 0.30 vs 0.50 -> 1
-                  [0.3, 0.4, 0.3],   # disagrees: 0 vs 1, mean p 0.35 vs 0.35 -> class order -> 0
-                  [0.2, 0.2, 0.6]])
-    c = np.array([[0.1, 0.8, 0.1],   # minority vote for 1; majority 0 wins despite lower mean p
-                  [0.1, 0.8, 0.1],
-                  [0.1, 0.1, 0.8],
-                  [0.2, 0.2, 0.6]])
+    a = np.array(
+        [
+            [0.6, 0.3, 0.1],  # clip 0: votes 0
+            [0.5, 0.4, 0.1],  # clip 1: votes 0
+            [0.4, 0.3, 0.3],  # clip 2: votes 0
+            [0.2, 0.2, 0.6],
+        ]
+    )  # clip 3: votes 2
+    b = np.array(
+        [
+            [0.7, 0.2, 0.1],  # agrees
+            [0.1, 0.6, 0.3],  # disagrees: 0 vs 1, mean p 0.30 vs 0.50 -> 1
+            [0.3, 0.4, 0.3],  # disagrees: 0 vs 1, mean p 0.35 vs 0.35 -> class order -> 0
+            [0.2, 0.2, 0.6],
+        ]
+    )
+    c = np.array(
+        [
+            [0.1, 0.8, 0.1],  # minority vote for 1; majority 0 wins despite lower mean p
+            [0.1, 0.8, 0.1],
+            [0.1, 0.1, 0.8],
+            [0.2, 0.2, 0.6],
+        ]
+    )
     assert ensemble.hard_vote([a, b]).argmax(axis=1).tolist() == [0, 1, 0, 2]
     three = ensemble.hard_vote([a, b, c])
     # clip 0: 0 has two votes, 1 has one (with the highest mean p) -> the majority wins.
@@ -118,8 +134,9 @@ def test_evaluate_counts_correct_clips(tmp_path):
 def test_mismatched_runs_are_refused_naming_the_folders(tmp_path):
     a = random_run(tmp_path / "a", seed=0)
     fewer = random_run(tmp_path / "fewer", seed=1, n_test=9)
-    other_classes = write_run(tmp_path / "classes", np.eye(2)[[0, 1]], np.eye(2)[[0, 1]], ["01", "02"],
-                              ["01", "02"], classes=["01", "02"])
+    other_classes = write_run(
+        tmp_path / "classes", np.eye(2)[[0, 1]], np.eye(2)[[0, 1]], ["01", "02"], ["01", "02"], classes=["01", "02"]
+    )
     with pytest.raises(ensemble.EnsembleError, match=r"a and .*fewer do not hold the same test clips"):
         ensemble.ensemble_table([a, fewer], "soft")
     with pytest.raises(ensemble.EnsembleError, match=r"classes have different class lists"):
@@ -159,13 +176,33 @@ def test_solver_pairs_differ_only_in_solver(tmp_path):
 def test_cli_writes_ensembles_csv(tmp_path, capsys):
     a, b = random_run(tmp_path / "a", seed=0), random_run(tmp_path / "b", seed=1)
     out = tmp_path / "out" / "ensembles.csv"
-    assert cli_main(["ensemble", "--runs", str(a), str(b), "--method", "hard", "--out", str(out),
-                     "--bootstrap", "50"]) == 0
+    assert (
+        cli_main(["ensemble", "--runs", str(a), str(b), "--method", "hard", "--out", str(out), "--bootstrap", "50"])
+        == 0
+    )
     table = pd.read_csv(out, dtype={"members": str})
     assert table["members"].tolist() == ["a", "b", "a;b"]
     assert table["method"].tolist() == ["single", "single", "hard"]
-    assert cli_main(["ensemble", "--runs", str(a), str(b), "--method", "weighted", "--weights", "3", "1",
-                     "--out", str(out), "--bootstrap", "50"]) == 0
+    assert (
+        cli_main(
+            [
+                "ensemble",
+                "--runs",
+                str(a),
+                str(b),
+                "--method",
+                "weighted",
+                "--weights",
+                "3",
+                "1",
+                "--out",
+                str(out),
+                "--bootstrap",
+                "50",
+            ]
+        )
+        == 0
+    )
     assert pd.read_csv(out)["weights"].tolist()[-1] == "0.75;0.25"
     assert cli_main(["ensemble", "--runs", str(a), str(tmp_path / "nope"), "--out", str(out)]) == 2
     assert "nope: not a finished run" in capsys.readouterr().err
@@ -177,11 +214,16 @@ def test_cli_searches_a_grid_folder(tmp_path):
     for i, opt in enumerate(["adam", "adamw", "adam"]):
         random_run(grid / f"run{i}", seed=i, optimizer=opt, alpha=4 if i < 2 else 8)
         names.append(f"run{i}")
-    io.write_csv(grid / "grid.csv", pd.DataFrame({"run_dir": names + ["run9"],
-                                                  "status": ["done", "done", "done", "failed"]}))
+    io.write_csv(
+        grid / "grid.csv", pd.DataFrame({"run_dir": names + ["run9"], "status": ["done", "done", "done", "failed"]})
+    )
     out = tmp_path / "ens"
-    assert cli_main(["ensemble", "--grid", str(grid), "--search", "--max-size", "3", "--out", str(out),
-                     "--bootstrap", "50"]) == 0
+    assert (
+        cli_main(
+            ["ensemble", "--grid", str(grid), "--search", "--max-size", "3", "--out", str(out), "--bootstrap", "50"]
+        )
+        == 0
+    )
     table = pd.read_csv(out / "ensembles.csv")
     assert len(table) == 3 + 3 * (3 + 1)
     assert "run9" not in ";".join(table["members"])
@@ -196,8 +238,9 @@ def test_paired_gain_over_the_best_single_run(tmp_path):
     # Their soft vote follows the sure member, so it is right on every clip.
     sure, unsure = [0.8, 0.1, 0.1], [0.3, 0.4, 0.3]
     a = write_run(tmp_path / "a", eye[[0, 1]], [sure, np.roll(sure, 1), unsure, unsure], ["01", "02"], truth)
-    b = write_run(tmp_path / "b", eye[[0, 1]], [unsure, np.roll(unsure, -1), np.roll(sure, 2), sure],
-                  ["01", "02"], truth)
+    b = write_run(
+        tmp_path / "b", eye[[0, 1]], [unsure, np.roll(unsure, -1), np.roll(sure, 2), sure], ["01", "02"], truth
+    )
     gain = ensemble.paired_gain([a, b], "soft", a, n_boot=300)
     assert gain["single_test_rank1"] == 0.5 and gain["ensemble_test_rank1"] == 1.0
     assert gain["gain"] == 0.5 and gain["gain_ci_low"] <= 0.5 <= gain["gain_ci_high"]
@@ -225,8 +268,11 @@ def test_two_members_vote_gain_never_exceeds_the_tie_order_and_averages_to_the_m
     one_right = int((right[0] ^ right[1]).sum())
     votes = []
     for ids in itertools.permutations(range(n_classes)):
-        for fused in (ensemble.original_vote(members, ids), ensemble.hard_vote(members, "original", ids),
-                      ensemble.hard_vote(members)):
+        for fused in (
+            ensemble.original_vote(members, ids),
+            ensemble.hard_vote(members, "original", ids),
+            ensemble.hard_vote(members),
+        ):
             correct = fused.argmax(axis=1) == truth
             won = int((correct & (right[0] ^ right[1])).sum())  # disagreements with one member right, won
             assert won <= one_right and correct.sum() - better <= won
@@ -247,12 +293,14 @@ def test_numpy_unique_sorts_the_one_hot_row_of_the_higher_class_first():
 
 
 def test_original_vote_gives_a_disagreement_to_the_higher_class_id_whatever_the_confidence():
-    a = np.array([[0.98, 0.01, 0.01],   # clip 0: a very sure of class 0, b barely prefers class 2
-                  [0.10, 0.80, 0.10],   # clip 1: both say class 1
-                  [0.20, 0.41, 0.39]])  # clip 2: 1 vs 0
-    b = np.array([[0.30, 0.30, 0.40],
-                  [0.10, 0.80, 0.10],
-                  [0.90, 0.05, 0.05]])
+    a = np.array(
+        [
+            [0.98, 0.01, 0.01],  # clip 0: a very sure of class 0, b barely prefers class 2
+            [0.10, 0.80, 0.10],  # clip 1: both say class 1
+            [0.20, 0.41, 0.39],
+        ]
+    )  # clip 2: 1 vs 0
+    b = np.array([[0.30, 0.30, 0.40], [0.10, 0.80, 0.10], [0.90, 0.05, 0.05]])
     assert ensemble.original_vote([a, b], [0, 1, 2]).argmax(axis=1).tolist() == [2, 1, 1]
     # renumber: our class 0 gets the highest id -> it now wins both disagreements
     assert ensemble.original_vote([a, b], [2, 0, 1]).argmax(axis=1).tolist() == [0, 1, 0]
@@ -303,7 +351,9 @@ def test_run_class_ids_take_the_published_ids_from_a_kay2023_original_split(tmp_
     split_file = tmp_path / "kay2023-original-seed42.csv"
     io.write_csv(split_file, pd.DataFrame({"clip_key": ["k"], "subject": [chosen[0]], "part": ["train"]}))
     io.write_json(splits.metadata_path(split_file), {"protocol": "kay2023-original", "class_ids": ids})
-    run_dir = write_run(tmp_path / "run", [[0.5, 0.3, 0.2]], [[0.5, 0.3, 0.2]], [chosen[0]], [chosen[0]], classes=chosen)
+    run_dir = write_run(
+        tmp_path / "run", [[0.5, 0.3, 0.2]], [[0.5, 0.3, 0.2]], [chosen[0]], [chosen[0]], classes=chosen
+    )
     cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
     cfg["run"]["split"] = str(split_file)
     io.write_yaml(run_dir / "config.yaml", cfg)
@@ -316,10 +366,20 @@ def test_run_class_ids_take_the_published_ids_from_a_kay2023_original_split(tmp_
 
 def test_tie_order_spread_of_a_pair(tmp_path):
     truth = ["01", "02", "03", "01"]
-    a = write_run(tmp_path / "a", [[0.6, 0.2, 0.2]], [[0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.1, 0.6, 0.3],
-                                                      [0.2, 0.7, 0.1]], ["01"], truth)
-    b = write_run(tmp_path / "b", [[0.6, 0.2, 0.2]], [[0.4, 0.1, 0.5], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8],
-                                                      [0.1, 0.1, 0.8]], ["01"], truth)
+    a = write_run(
+        tmp_path / "a",
+        [[0.6, 0.2, 0.2]],
+        [[0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.1, 0.6, 0.3], [0.2, 0.7, 0.1]],
+        ["01"],
+        truth,
+    )
+    b = write_run(
+        tmp_path / "b",
+        [[0.6, 0.2, 0.2]],
+        [[0.4, 0.1, 0.5], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8], [0.1, 0.1, 0.8]],
+        ["01"],
+        truth,
+    )
     runs = [ensemble.load_predictions(a), ensemble.load_predictions(b)]
     # clip 0: a right (01) vs b (03); clip 1 both right; clip 2: b right (03) vs a (02); clip 3: both wrong
     spread = ensemble.tie_order_spread(runs, [2, 1, 0], numberings=60, seed=1)
@@ -333,31 +393,58 @@ def test_tie_order_spread_of_a_pair(tmp_path):
 
 def test_cli_votes_with_the_original_tie_rule_numbering_by_the_split(tmp_path):
     split = tmp_path / "split.csv"
-    pd.DataFrame({"clip_key": [f"k{i}" for i in range(6)], "subject": ["03", "03", "03", "02", "02", "01"],
-                  "part": ["train"] * 6}).to_csv(split, index=False)
+    pd.DataFrame(
+        {
+            "clip_key": [f"k{i}" for i in range(6)],
+            "subject": ["03", "03", "03", "02", "02", "01"],
+            "part": ["train"] * 6,
+        }
+    ).to_csv(split, index=False)
     truth = ["01", "03"]
     a = write_run(tmp_path / "a", [[0.6, 0.2, 0.2]], [[0.9, 0.05, 0.05], [0.9, 0.05, 0.05]], ["01"], truth)
     b = write_run(tmp_path / "b", [[0.6, 0.2, 0.2]], [[0.1, 0.1, 0.8], [0.1, 0.1, 0.8]], ["01"], truth)
     for run in (a, b):
         io.write_yaml(run / "config.yaml", config.resolve(overrides=[f"run.split={split}"]))
     out = tmp_path / "ensembles.csv"
-    assert cli_main(["ensemble", "--runs", str(a), str(b), "--method", "hard", "--tie", "original",
-                     "--out", str(out), "--bootstrap", "20"]) == 0
+    assert (
+        cli_main(
+            [
+                "ensemble",
+                "--runs",
+                str(a),
+                str(b),
+                "--method",
+                "hard",
+                "--tie",
+                "original",
+                "--out",
+                str(out),
+                "--bootstrap",
+                "20",
+            ]
+        )
+        == 0
+    )
     # ids by clip count: 03 -> 0, 02 -> 1, 01 -> 2; both disagreements go to 01
     assert pd.read_csv(out)["test_rank1"].tolist() == [0.5, 0.5, 0.5]
-    assert cli_main(["ensemble", "--runs", str(a), str(b), "--method", "hard", "--out", str(out),
-                     "--bootstrap", "20"]) == 0
+    assert (
+        cli_main(["ensemble", "--runs", str(a), str(b), "--method", "hard", "--out", str(out), "--bootstrap", "20"])
+        == 0
+    )
     assert pd.read_csv(out)["test_rank1"].tolist()[-1] == 0.5
-    assert cli_main(["ensemble", "--runs", str(a), str(b), "--method", "soft", "--tie", "original",
-                     "--out", str(out)]) == 2
+    assert (
+        cli_main(["ensemble", "--runs", str(a), str(b), "--method", "soft", "--tie", "original", "--out", str(out)])
+        == 2
+    )
 
 
 def test_tie_order_pair_takes_the_best_two_on_validation_without_a_solver_pair(tmp_path):
     from mlib.plots import experiments as plots
 
     split = tmp_path / "split.csv"
-    pd.DataFrame({"clip_key": [f"k{i}" for i in range(5)], "subject": ["01", "01", "02", "03", "03"],
-                  "part": ["train"] * 5}).to_csv(split, index=False)
+    pd.DataFrame(
+        {"clip_key": [f"k{i}" for i in range(5)], "subject": ["01", "01", "02", "03", "03"], "part": ["train"] * 5}
+    ).to_csv(split, index=False)
     grid = tmp_path / "grid"
     for seed in range(3):
         run = random_run(grid / f"run{seed}", seed=seed, alpha=seed + 1)
@@ -376,13 +463,18 @@ def test_solver_pairs_read_the_run_identity_not_how_the_paths_were_written(tmp_p
     runs absolute paths and a name; they are still the Adam/AdamW pair, and another split is not."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "cache").mkdir()
-    relative, absolute = {"cache": "cache", "split": "cache/split.csv"}, {"cache": str(tmp_path / "cache"),
-                                                                        "split": str(tmp_path / "cache/split.csv")}
+    relative, absolute = (
+        {"cache": "cache", "split": "cache/split.csv"},
+        {"cache": str(tmp_path / "cache"), "split": str(tmp_path / "cache/split.csv")},
+    )
     adam = random_run(tmp_path / "adam", seed=0, optimizer="adam")
     adamw = random_run(tmp_path / "adamw", seed=1, optimizer="adamw")
     other_split = random_run(tmp_path / "adamw-other-split", seed=2, optimizer="adamw")
-    for run_dir, run in ((adam, {**relative, "name": None}), (adamw, {**absolute, "name": "grid-7"}),
-                         (other_split, {**absolute, "split": str(tmp_path / "cache/split-43.csv")})):
+    for run_dir, run in (
+        (adam, {**relative, "name": None}),
+        (adamw, {**absolute, "name": "grid-7"}),
+        (other_split, {**absolute, "split": str(tmp_path / "cache/split-43.csv")}),
+    ):
         cfg = config.load_yaml(run_dir / "config.yaml")
         io.write_yaml(run_dir / "config.yaml", {**cfg, "run": {**cfg["run"], **run}})
     assert ensemble.solver_pairs([adam, other_split, adamw]) == [(adam, adamw)]

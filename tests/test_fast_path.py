@@ -10,12 +10,12 @@ import json
 import pandas as pd
 import pytest
 import torch
+from tiny_caches import write_split, write_tiny_cache
 
 from mlib.core.config import ConfigError, resolve
 from mlib.core.metrics import PROBA_PREFIX
 from mlib.training.models import build_slowfast
 from mlib.training.train import FastPath, backend_settings, fits_on_device, resolve_device, train
-from tiny_caches import write_split, write_tiny_cache
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -29,7 +29,9 @@ LOSS_RTOL, PROBA_ATOL = 0.05, 0.05
 
 def test_cuda_without_cuda_is_one_clear_configuration_error(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(ConfigError, match=r"^train.device=cuda: CUDA is not available \(.*\); use train.device=cpu") as err:
+    with pytest.raises(
+        ConfigError, match=r"^train.device=cuda: CUDA is not available \(.*\); use train.device=cpu"
+    ) as err:
         resolve_device("cuda")
     assert "\n" not in str(err.value)
     assert resolve_device("auto") == torch.device("cpu")
@@ -81,7 +83,7 @@ def test_free_memory_check_empties_the_allocator_cache_first(monkeypatch):
     assert fits_on_device(400, torch.device("cuda"))
     assert calls == ["empty_cache", "mem_get_info"]
     assert not fits_on_device(600, torch.device("cuda"))  # more than half of what is free
-    assert fits_on_device(10**15, torch.device("cpu"))    # host arrays are already in host memory
+    assert fits_on_device(10**15, torch.device("cpu"))  # host arrays are already in host memory
 
 
 def test_convolution_strides_are_python_ints():
@@ -106,7 +108,9 @@ def test_a_second_configuration_in_one_process_is_compiled():
     x = torch.rand(2, 3, 4, 8, 8)
     with torch._dynamo.config.patch(recompile_limit=1):
         for channels in (4, 6):
-            model, step_model = fast.prepare_model(torch.nn.Sequential(torch.nn.Conv3d(3, channels, 3), torch.nn.ReLU()))
+            model, step_model = fast.prepare_model(
+                torch.nn.Sequential(torch.nn.Conv3d(3, channels, 3), torch.nn.ReLU())
+            )
             before = _graphs()
             with torch.no_grad():
                 compiled, eager = step_model(x), model(x)
@@ -121,11 +125,14 @@ def test_fast_and_plain_runs_agree(tmp_path):
     split = write_split(cache, n_train=2, n_val=1)
     results = {}
     for name, flags in (("plain", PLAIN), ("fast", FAST)):
-        cfg = resolve(None, {
-            "model": TINY_MODEL,
-            "train": {"epochs": 1, "batch_size": 8, "warmup_epochs": 0, "device": "cpu", "seed": 0, **flags},
-            "run": {"cache": str(cache), "split": str(split), "out": str(tmp_path / name)},
-        })
+        cfg = resolve(
+            None,
+            {
+                "model": TINY_MODEL,
+                "train": {"epochs": 1, "batch_size": 8, "warmup_epochs": 0, "device": "cpu", "seed": 0, **flags},
+                "run": {"cache": str(cache), "split": str(split), "out": str(tmp_path / name)},
+            },
+        )
         before = _graphs()
         run = train(cfg, progress=False)
         compiled = _graphs() - before

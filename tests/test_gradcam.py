@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from tiny_runs import train_tiny_run
 
 from mlib import gradcam as gc
-from tiny_runs import train_tiny_run
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,9 @@ def test_run_level_scores_truth_and_rerun(tiny_run):
     out = tiny_run["base"] / "synth_out"
     result = gc.gradcam_for_run(tiny_run["run"], tiny_run["caches"]["synth"], out=out, progress=False)
     assert result.synthetic and len(result.clips) == 3
-    assert set(result.clips["subject"]) == {"01", "02", "03"} and (result.clips["target"] == result.clips["subject"]).all()
+    assert (
+        set(result.clips["subject"]) == {"01", "02", "03"} and (result.clips["target"] == result.clips["subject"]).all()
+    )
     for maps in result.cams.values():
         assert maps.shape == (3, 8, 32, 32)
     # Model frames show cache positions [0, 2, 4, 6, 9, 11, 13, 15]: frames 100, 102, 104, 106, 109, 111, 113, 115,
@@ -34,7 +36,13 @@ def test_run_level_scores_truth_and_rerun(tiny_run):
     assert result.truth_curves.shape == (3, 8) and result.truth_curves[:2].argmax(axis=1).tolist() == [4, 3]
     assert (result.clips["truth_inside_crop"] == 1.0).all()
     scores = result.scores
-    assert len(scores) == 6 and {"motion_lift", "apex_lift", "truth_lift", "truth_time_lift", "motion_truth_iou"} <= set(scores)
+    assert len(scores) == 6 and {
+        "motion_lift",
+        "apex_lift",
+        "truth_lift",
+        "truth_time_lift",
+        "motion_truth_iou",
+    } <= set(scores)
     assert scores["truth_uniform"].iloc[0] == pytest.approx(0.25)
     # the motion-energy region agrees with the planted movement
     assert (scores["motion_truth_iou"] > 0.35).all()
@@ -49,8 +57,9 @@ def test_run_level_scores_truth_and_rerun(tiny_run):
     again = gc.gradcam_for_run(tiny_run["run"], tiny_run["caches"]["synth"], out=out, progress=False)
     assert (out / "cams.npz").stat().st_mtime_ns == stamp, "a rerun with the same settings must not recompute"
     assert np.allclose(again.cams["fast"], result.cams["fast"], atol=1e-3)
-    predicted = gc.gradcam_for_run(tiny_run["run"], tiny_run["caches"]["synth"], out=out / "p", target="predicted",
-                                   progress=False)
+    predicted = gc.gradcam_for_run(
+        tiny_run["run"], tiny_run["caches"]["synth"], out=out / "p", target="predicted", progress=False
+    )
     assert (predicted.clips["target"] == predicted.clips["predicted"]).all()
     with pytest.raises(ValueError, match="not in part 'test'"):
         gc.gradcam_for_run(tiny_run["run"], tiny_run["caches"]["synth"], clips=["casme2_01_EP00"], out=out / "x")
@@ -72,8 +81,9 @@ def test_real_faces_go_to_the_private_folder_unless_published(tiny_run):
     published = write_figures(real, clips=1, publish_faces=True, private_dir=base / "private2")
     assert (real.out / "strip_casme2_01_EP03.png").is_file() and not (base / "private2").exists()
     assert any(p.suffix == ".gif" and p.parent == real.out for p in published)
-    synth = gc.gradcam_for_run(tiny_run["run"], tiny_run["caches"]["synth"], out=base / "synth_figs", clips=1,
-                               progress=False)
+    synth = gc.gradcam_for_run(
+        tiny_run["run"], tiny_run["caches"]["synth"], out=base / "synth_figs", clips=1, progress=False
+    )
     write_figures(synth, clips=1, private_dir=base / "private3")
     assert (synth.out / "strip_casme2_01_EP03.png").is_file() and not (base / "private3").exists()
 
@@ -83,8 +93,19 @@ def test_command_line_writes_scores_and_keeps_faces_private(tiny_run, capsys):
     from mlib.commands.cli import main
 
     base = tiny_run["base"]
-    code = main(["gradcam", str(tiny_run["run"]), "--out", str(base / "cli_out"), "--figures", "1",
-                 "--private-dir", str(base / "cli_private"), "--no-progress"])
+    code = main(
+        [
+            "gradcam",
+            str(tiny_run["run"]),
+            "--out",
+            str(base / "cli_out"),
+            "--figures",
+            "1",
+            "--private-dir",
+            str(base / "cli_private"),
+            "--no-progress",
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "REAL data" in printed and "motion_lift" in printed
@@ -96,7 +117,8 @@ def test_bad_inputs_are_refused_with_the_file_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="predictions.csv: no predictions"):
         gc.run_clips(tmp_path, "test", None)
     pd.DataFrame([{"clip_key": "a", "subject": "01", "part": "val", "predicted": "01"}]).to_csv(
-        tmp_path / "predictions.csv", index=False)
+        tmp_path / "predictions.csv", index=False
+    )
     with pytest.raises(ValueError, match="predictions.csv: no clips in part 'test'"):
         gc.run_clips(tmp_path, "test", None)
     with pytest.raises(FileNotFoundError, match="synth_truth/casme2_01_EP01.npz: no generator truth"):

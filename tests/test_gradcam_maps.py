@@ -27,8 +27,10 @@ def test_cam_shapes_values_mode_and_grads_for_both_pathways():
     model = tiny_model(alpha=4).train()
     clips = torch.randn(3, 3, 16, 32, 32)
     seen = {}
-    hooks = [layer.register_forward_hook(lambda m, i, o, name=name: seen.__setitem__(name, tuple(o.shape)))
-             for name, layer in model.pathway_layers().items()]
+    hooks = [
+        layer.register_forward_hook(lambda m, i, o, name=name: seen.__setitem__(name, tuple(o.shape)))
+        for name, layer in model.pathway_layers().items()
+    ]
     cams = gc.compute_cams(model, clips, [0, 1, 2], pathway="both", batch_size=2)
     for hook in hooks:
         hook.remove()
@@ -98,8 +100,16 @@ def test_cam_finds_the_planted_region():
     rng = np.random.default_rng(0)
     size, frames = PLANTED["size"], PLANTED["frames"]
     background = np.repeat(np.random.default_rng(123).normal(0, 0.5, (3, 1, size, size)), frames, 1).astype(np.float32)
-    model_cfg = {**load_defaults()["model"], "depth": 18, "frames": frames, "size": size, "alpha": 2, "dropout": 0.0,
-                 "width": 16, "beta_inv": 4}
+    model_cfg = {
+        **load_defaults()["model"],
+        "depth": 18,
+        "frames": frames,
+        "size": size,
+        "alpha": 2,
+        "dropout": 0.0,
+        "width": 16,
+        "beta_inv": 4,
+    }
     model = build_slowfast(model_cfg, PLANTED["classes"])
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
     accuracy = []
@@ -134,6 +144,11 @@ def test_cam_finds_the_planted_region():
     # The clip score finds the same: the motion-energy region IS the square here.
     energy, _ = gc.motion_energy(x.numpy().transpose(0, 2, 3, 4, 1)[0])
     assert gc.iou(gc.top_region(energy, 100 * uniform), masks[0]) > 0.9
-    scores = gc.score_clip(cams["slow"][0], x.numpy().transpose(0, 2, 3, 4, 1)[0], apex_index=1,
-                           top_percent=100 * uniform, truth_mask=masks[0])
+    scores = gc.score_clip(
+        cams["slow"][0],
+        x.numpy().transpose(0, 2, 3, 4, 1)[0],
+        apex_index=1,
+        top_percent=100 * uniform,
+        truth_mask=masks[0],
+    )
     assert scores["motion_lift"] > 2.0 and scores["truth_lift"] > 2.0

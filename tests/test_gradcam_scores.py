@@ -38,8 +38,15 @@ def test_motion_energy_region_and_clip_score():
     assert gc.frames_around(3, 8, 1).tolist() == [False, False, True, True, True, False, False, False]
     cam = np.zeros((8, 16, 16))
     cam[3:5, 4:8, 8:12] = 1.0
-    scores = gc.score_clip(cam, frames, apex_index=4, apex_half_window=1, top_percent=100 * 16 / 256,
-                           truth_mask=region, truth_curve=np.array([0, 0, 0, 1, 0.8, 0.2, 0, 0]))
+    scores = gc.score_clip(
+        cam,
+        frames,
+        apex_index=4,
+        apex_half_window=1,
+        top_percent=100 * 16 / 256,
+        truth_mask=region,
+        truth_curve=np.array([0, 0, 0, 1, 0.8, 0.2, 0, 0]),
+    )
     assert scores["motion_share"] == pytest.approx(1.0) and scores["motion_lift"] == pytest.approx(16.0)
     assert scores["apex_share"] == pytest.approx(1.0) and scores["apex_uniform"] == pytest.approx(3 / 8)
     assert scores["truth_lift"] == pytest.approx(16.0) and scores["motion_truth_iou"] == pytest.approx(1.0)
@@ -47,8 +54,19 @@ def test_motion_energy_region_and_clip_score():
 
 
 def test_model_frames_and_truth_mapping(tmp_path):
-    row = {"clip_key": "casme2_01_EP01", "window_start": 50, "window_end": 55, "pad_before": 2, "pad_after": 0,
-           "box_x": 10, "box_y": 20, "box_w": 40, "box_h": 40, "onset": 48, "offset": 60}
+    row = {
+        "clip_key": "casme2_01_EP01",
+        "window_start": 50,
+        "window_end": 55,
+        "pad_before": 2,
+        "pad_after": 0,
+        "box_x": 10,
+        "box_y": 20,
+        "box_w": 40,
+        "box_h": 40,
+        "onset": 48,
+        "offset": 60,
+    }
     assert gc.model_frame_of(row, 8, np.array([0, 2, 4, 6]), 52) == 2  # frame 52 is at cache position 4
     truth = tmp_path / "synth_truth"
     truth.mkdir()
@@ -56,15 +74,19 @@ def test_model_frames_and_truth_mapping(tmp_path):
     mask[20:40, 30:50] = True  # the lower-right quarter of the crop box
     np.savez(truth / "casme2_01_EP01.npz", motion_mask=mask, motion_curve=np.arange(20, dtype=np.float32))
     pd.DataFrame([{"clip_key": "casme2_01_EP01", "first_frame": 45, "onset": 48, "offset": 60}]).to_csv(
-        truth / "truth.csv", index=False)
+        truth / "truth.csv", index=False
+    )
     region, curve, inside = gc.synthetic_truth(tmp_path, row, 8, np.array([0, 3, 7]), 8)
     assert inside == 1.0
     expected = np.zeros((8, 8), bool)
     expected[:4, 4:] = True
     assert np.array_equal(region, expected)
     assert curve.tolist() == [5, 6, 10]  # frames 50, 51, 55 of a clip starting at 45
-    with pytest.raises(ValueError, match="truth.csv: clip casme2_01_EP01 has onset 48, the cache index 47: the cache "
-                                         "was made from an older version"):
+    with pytest.raises(
+        ValueError,
+        match="truth.csv: clip casme2_01_EP01 has onset 48, the cache index 47: the cache "
+        "was made from an older version",
+    ):
         gc.synthetic_truth(tmp_path, {**row, "onset": 47}, 8, np.array([0]), 8)
 
 
@@ -101,8 +123,9 @@ def blob_cam(row, column, apex, spread=3.0, time_spread=1.5):
 
 
 def null_scores(clips, apexes, cams):
-    regions = [gc.clip_regions(f, a, top_percent=100 * BLOB**2 / SIDE**2, apex_half_window=1)
-               for f, a in zip(clips, apexes)]
+    regions = [
+        gc.clip_regions(f, a, top_percent=100 * BLOB**2 / SIDE**2, apex_half_window=1) for f, a in zip(clips, apexes)
+    ]
     table = pd.DataFrame([gc.score_regions(cam, r) for cam, r in zip(cams, regions)])
     table = table.assign(pathway="fast", **gc.permutation_null(np.stack(cams), regions))
     return table, gc.null_summary(table).set_index("region")
@@ -116,8 +139,9 @@ def test_a_map_that_follows_its_own_clip_beats_the_null():
     assert summary.loc["motion", "lift_vs_null"] > 3 and summary.loc["motion", "null_ci_low"] > 1
     assert summary.loc["apex", "null_ci_low"] > 1
     # the null share is the mean share over the OTHER clips' regions
-    regions = [gc.clip_regions(f, a, top_percent=100 * BLOB**2 / SIDE**2, apex_half_window=1)
-               for f, a in zip(clips, apexes)]
+    regions = [
+        gc.clip_regions(f, a, top_percent=100 * BLOB**2 / SIDE**2, apex_half_window=1) for f, a in zip(clips, apexes)
+    ]
     others = [gc.localisation(cams[0], regions[j]["motion"][0])["share"] for j in range(1, 12)]
     assert table.loc[0, "motion_null_share"] == pytest.approx(np.mean(others))
 
@@ -145,12 +169,32 @@ def test_the_null_needs_two_clips_with_the_region():
 
 def test_claim_verdict_reads_the_null_lift_and_its_interval():
     def null(low, high, region="truth"):
-        return pd.DataFrame([{"pathway": "fast", "region": region, "clips": 20, "lift_vs_uniform": 2.0,
-                              "uniform_ci_low": 1.7, "uniform_ci_high": 2.3, "lift_vs_null": (low + high) / 2,
-                              "null_ci_low": low, "null_ci_high": high},
-                             {"pathway": "fast", "region": "apex", "clips": 20, "lift_vs_uniform": 1.2,
-                              "uniform_ci_low": 1.0, "uniform_ci_high": 1.4, "lift_vs_null": 1.1,
-                              "null_ci_low": 0.9, "null_ci_high": 1.3}])
+        return pd.DataFrame(
+            [
+                {
+                    "pathway": "fast",
+                    "region": region,
+                    "clips": 20,
+                    "lift_vs_uniform": 2.0,
+                    "uniform_ci_low": 1.7,
+                    "uniform_ci_high": 2.3,
+                    "lift_vs_null": (low + high) / 2,
+                    "null_ci_low": low,
+                    "null_ci_high": high,
+                },
+                {
+                    "pathway": "fast",
+                    "region": "apex",
+                    "clips": 20,
+                    "lift_vs_uniform": 1.2,
+                    "uniform_ci_low": 1.0,
+                    "uniform_ci_high": 1.4,
+                    "lift_vs_null": 1.1,
+                    "null_ci_low": 0.9,
+                    "null_ci_high": 1.3,
+                },
+            ]
+        )
 
     assert gc.claim_verdict(null(1.2, 1.6), "fast", synthetic=True).verdict == "supports"
     assert gc.claim_verdict(null(0.8, 1.3), "fast", synthetic=True).verdict == "does not clearly support"
@@ -160,7 +204,12 @@ def test_claim_verdict_reads_the_null_lift_and_its_interval():
     assert found.numbers["time_lift_vs_null"] == 1.1 and "1.20" in found.evidence
     real = gc.claim_verdict(null(1.2, 1.6), "fast", synthetic=False)  # real data: the motion region, absent here
     assert real.numbers["region"] == "motion" and real.verdict == "is not measured for"
-    assert set(gc.claim_verdict.OUTCOMES) == {"supports", "does not clearly support", "contradicts", "is not measured for"}
+    assert set(gc.claim_verdict.OUTCOMES) == {
+        "supports",
+        "does not clearly support",
+        "contradicts",
+        "is not measured for",
+    }
 
 
 def test_a_fixed_centre_blob_does_not_support_the_claim():

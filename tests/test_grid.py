@@ -5,11 +5,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from tiny_caches import write_split, write_tiny_cache
 
+from mlib.commands.cli import main as cli_main
 from mlib.experiments import grid
 from mlib.training import train as training
-from mlib.commands.cli import main as cli_main
-from tiny_caches import write_split, write_tiny_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 CI_GRID = ROOT / "configs" / "grids" / "ci.yaml"
@@ -27,12 +27,15 @@ def write_grid(path: Path, spec: dict) -> Path:
     return path
 
 
-@pytest.mark.parametrize("spec, message", [
-    ({"axis": {"model.alpha": [4]}}, r"unknown keys \['axis'\]"),
-    ({"axes": {"model.alpha": []}}, "non-empty lists"),
-    ({"configurations": [{"set": {"model.alpha": 4}, "seed": 1}]}, "configuration 0 must be a mapping"),
-    ({"axes": {"model.alpha": [4]}, "exclude": [{"match": {"model.alpha": 4}}]}, "needs 'match'.*and 'reason'"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ({"axis": {"model.alpha": [4]}}, r"unknown keys \['axis'\]"),
+        ({"axes": {"model.alpha": []}}, "non-empty lists"),
+        ({"configurations": [{"set": {"model.alpha": 4}, "seed": 1}]}, "configuration 0 must be a mapping"),
+        ({"axes": {"model.alpha": [4]}, "exclude": [{"match": {"model.alpha": 4}}]}, "needs 'match'.*and 'reason'"),
+    ],
+)
 def test_bad_grid_files_are_refused_naming_the_file(tmp_path, spec, message):
     path = write_grid(tmp_path / "bad.yaml", spec)
     with pytest.raises(grid.GridError, match=rf"bad.yaml: .*{message}"):
@@ -49,8 +52,9 @@ def test_shipped_grids_plan(tmp_path, data):
     cache, split = data
     sizes = {}
     for name in ("ci", "default", "kay2023", "paper-table1"):
-        sizes[name] = len(grid.plan(ROOT / "configs" / "grids" / f"{name}.yaml", cache=cache, split=split,
-                                    out=tmp_path / name))
+        sizes[name] = len(
+            grid.plan(ROOT / "configs" / "grids" / f"{name}.yaml", cache=cache, split=split, out=tmp_path / name)
+        )
     assert sizes["kay2023"] == 162
     assert sizes["ci"] == 3
     assert 6 <= sizes["default"] <= 8
@@ -60,24 +64,28 @@ def test_shipped_grids_plan(tmp_path, data):
 
 def test_plan_crosses_configurations_with_axes_seeds_and_exclusions(tmp_path, data):
     cache, split = data
-    path = write_grid(tmp_path / "g.yaml", {
-        "fixed": {"train.epochs": 2},
-        "configurations": [
-            {"label": "adam", "set": {"train.optimizer": "adam"}},
-            {"label": "sgd", "set": {"train.optimizer": "sgd"}},
-            {"label": "smic only", "datasets": ["smic"], "set": {"model.alpha": 16}},
-        ],
-        "axes": {"model.alpha": [4, 8], "train.seed": [0]},
-        "exclude": [{"match": {"train.optimizer": "sgd", "model.alpha": 8}, "reason": "diverges"}],
-    })
+    path = write_grid(
+        tmp_path / "g.yaml",
+        {
+            "fixed": {"train.epochs": 2},
+            "configurations": [
+                {"label": "adam", "set": {"train.optimizer": "adam"}},
+                {"label": "sgd", "set": {"train.optimizer": "sgd"}},
+                {"label": "smic only", "datasets": ["smic"], "set": {"model.alpha": 16}},
+            ],
+            "axes": {"model.alpha": [4, 8], "train.seed": [0]},
+            "exclude": [{"match": {"train.optimizer": "sgd", "model.alpha": 8}, "reason": "diverges"}],
+        },
+    )
     runs = grid.plan(path, cache=cache, split=split, out=tmp_path / "out", seeds=[1, 2])
     assert len(runs) == 2 * 2 * 2
     assert {r.cfg["train"]["seed"] for r in runs} == {1, 2}
     assert all(r.cfg["train"]["epochs"] == 2 for r in runs)
     assert len({r.run_dir for r in runs}) == len(runs)
     excluded = [r for r in runs if r.excluded]
-    assert len(excluded) == 2 and all(r.cfg["train"]["optimizer"] == "sgd" and r.cfg["model"]["alpha"] == 8
-                                      for r in excluded)
+    assert len(excluded) == 2 and all(
+        r.cfg["train"]["optimizer"] == "sgd" and r.cfg["model"]["alpha"] == 8 for r in excluded
+    )
     # --set collapses the alpha axis: identical configurations run once
     collapsed = grid.plan(path, cache=cache, split=split, out=tmp_path / "out", overrides=["model.alpha=4"])
     assert len(collapsed) == 2
@@ -120,11 +128,16 @@ def test_ci_grid_resumes_after_a_kill_records_failures_and_reruns_nothing(tmp_pa
     mtimes = {d: (out / d / "metrics.json").stat().st_mtime_ns for d in saved["run_dir"]}
 
     # a grid with the first ci configuration and an invalid one, into the same folder
-    mixed = write_grid(tmp_path / "mixed.yaml", {
-        "fixed": yaml.safe_load(CI_GRID.read_text())["fixed"],
-        "configurations": [{"set": {"model.alpha": 4, "train.optimizer": "adam"}},
-                           {"label": "bad", "set": {"model.alpha": 3}}],
-    })
+    mixed = write_grid(
+        tmp_path / "mixed.yaml",
+        {
+            "fixed": yaml.safe_load(CI_GRID.read_text())["fixed"],
+            "configurations": [
+                {"set": {"model.alpha": 4, "train.optimizer": "adam"}},
+                {"label": "bad", "set": {"model.alpha": 3}},
+            ],
+        },
+    )
     table = grid.run_grid(mixed, overrides=QUICK, cache=cache, split=split, out=out, progress=False)
     assert table["status"].tolist() == ["done", "failed"]
     assert table.loc[0, "origin"] == "cached" and table.loc[0, "run_dir"] == saved.loc[0, "run_dir"]
@@ -132,8 +145,20 @@ def test_ci_grid_resumes_after_a_kill_records_failures_and_reruns_nothing(tmp_pa
     assert "Traceback" in (out / table.loc[1, "run_dir"] / "error.txt").read_text()
 
     # the command line on the finished ci grid trains nothing
-    code = cli_main(["grid", "--grid", str(CI_GRID), *[a for o in QUICK for a in ("--set", o)], "--cache", str(cache),
-                     "--split", str(split), "--out", str(out)])
+    code = cli_main(
+        [
+            "grid",
+            "--grid",
+            str(CI_GRID),
+            *[a for o in QUICK for a in ("--set", o)],
+            "--cache",
+            str(cache),
+            "--split",
+            str(split),
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     assert "[grid 3/3]" in capsys.readouterr().out
     again = pd.read_csv(out / "grid.csv")
@@ -143,29 +168,85 @@ def test_ci_grid_resumes_after_a_kill_records_failures_and_reruns_nothing(tmp_pa
 
 def test_cli_lists_configurations_and_reports_bad_input(tmp_path, data, capsys):
     cache, split = data
-    assert cli_main(["grid", "--grid", str(CI_GRID), "--cache", str(cache), "--split", str(split),
-                     "--out", str(tmp_path / "g"), "--list", "--seeds", "0", "1"]) == 0
+    assert (
+        cli_main(
+            [
+                "grid",
+                "--grid",
+                str(CI_GRID),
+                "--cache",
+                str(cache),
+                "--split",
+                str(split),
+                "--out",
+                str(tmp_path / "g"),
+                "--list",
+                "--seeds",
+                "0",
+                "1",
+            ]
+        )
+        == 0
+    )
     assert len(capsys.readouterr().out.strip().splitlines()) == 6
-    assert cli_main(["grid", "--grid", str(CI_GRID), "--cache", str(tmp_path), "--split", str(split),
-                     "--out", str(tmp_path / "g")]) == 2
+    assert (
+        cli_main(
+            [
+                "grid",
+                "--grid",
+                str(CI_GRID),
+                "--cache",
+                str(tmp_path),
+                "--split",
+                str(split),
+                "--out",
+                str(tmp_path / "g"),
+            ]
+        )
+        == 2
+    )
     assert "index.csv: missing" in capsys.readouterr().err
 
 
 def _table(rows):
-    base = {"label": "", "train.optimizer": "adam", "train.lr": 0.001, "train.batch_size": 8, "origin": "trained",
-            "val_rank5": 1.0, "test_rank5": 1.0, "checkpoint_epoch": 1, "seconds": 1.0, "message": ""}
+    base = {
+        "label": "",
+        "train.optimizer": "adam",
+        "train.lr": 0.001,
+        "train.batch_size": 8,
+        "origin": "trained",
+        "val_rank5": 1.0,
+        "test_rank5": 1.0,
+        "checkpoint_epoch": 1,
+        "seconds": 1.0,
+        "message": "",
+    }
     return pd.DataFrame([base | {"config_id": i, "run_dir": f"r{i}", **r} for i, r in enumerate(rows)])
 
 
 def test_selection_on_validation_versus_test_and_the_paper_table():
-    table = _table([
-        dict(**{"model.alpha": 4, "model.beta_inv": 8, "train.seed": 0}, status="done", val_rank1=0.9, test_rank1=0.5),
-        dict(**{"model.alpha": 4, "model.beta_inv": 8, "train.seed": 1}, status="done", val_rank1=0.7, test_rank1=0.6),
-        dict(**{"model.alpha": 8, "model.beta_inv": 8, "train.seed": 0}, status="done", val_rank1=0.7, test_rank1=0.9),
-        dict(**{"model.alpha": 8, "model.beta_inv": 8, "train.seed": 1}, status="done", val_rank1=0.7, test_rank1=0.7),
-        dict(**{"model.alpha": 16, "model.beta_inv": 8, "train.seed": 0}, status="failed", val_rank1=None,
-             test_rank1=None),
-    ])
+    table = _table(
+        [
+            dict(
+                **{"model.alpha": 4, "model.beta_inv": 8, "train.seed": 0}, status="done", val_rank1=0.9, test_rank1=0.5
+            ),
+            dict(
+                **{"model.alpha": 4, "model.beta_inv": 8, "train.seed": 1}, status="done", val_rank1=0.7, test_rank1=0.6
+            ),
+            dict(
+                **{"model.alpha": 8, "model.beta_inv": 8, "train.seed": 0}, status="done", val_rank1=0.7, test_rank1=0.9
+            ),
+            dict(
+                **{"model.alpha": 8, "model.beta_inv": 8, "train.seed": 1}, status="done", val_rank1=0.7, test_rank1=0.7
+            ),
+            dict(
+                **{"model.alpha": 16, "model.beta_inv": 8, "train.seed": 0},
+                status="failed",
+                val_rank1=None,
+                test_rank1=None,
+            ),
+        ]
+    )
     val_pick, test_pick = grid.select_configuration(table, "val"), grid.select_configuration(table, "test")
     assert (val_pick["model.alpha"], val_pick["seeds"]) == (4, 2)
     assert val_pick["val_rank1"] == pytest.approx(0.8) and val_pick["test_rank1"] == pytest.approx(0.55)
@@ -179,11 +260,19 @@ def test_selection_on_validation_versus_test_and_the_paper_table():
 def test_heatmap_marks_failed_cells():
     from mlib.plots import experiments
 
-    table = _table([
-        dict(**{"model.alpha": 4, "model.beta_inv": 8, "train.seed": 0}, status="done", val_rank1=0.5, test_rank1=0.5),
-        dict(**{"model.alpha": 16, "model.beta_inv": 8, "train.seed": 0}, status="failed", val_rank1=None,
-             test_rank1=None),
-    ])
+    table = _table(
+        [
+            dict(
+                **{"model.alpha": 4, "model.beta_inv": 8, "train.seed": 0}, status="done", val_rank1=0.5, test_rank1=0.5
+            ),
+            dict(
+                **{"model.alpha": 16, "model.beta_inv": 8, "train.seed": 0},
+                status="failed",
+                val_rank1=None,
+                test_rank1=None,
+            ),
+        ]
+    )
     fig = experiments.accuracy_heatmaps(table, "val_rank1")
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert texts == ["0.50\n(1)", "failed"]
@@ -195,25 +284,48 @@ def test_submitit_local_jobs_collect_the_in_process_table(tmp_path, data, monkey
     in-process one (but for timings), the failure is reported, and a rerun trains nothing finished."""
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # the jobs' thread count, so their CPU results equal ours
     cache, split = data
-    spec = write_grid(tmp_path / "two.yaml", {
-        "fixed": yaml.safe_load(CI_GRID.read_text())["fixed"],
-        "configurations": [{"set": {"model.alpha": 4}}, {"set": {"model.alpha": 8}},
-                           {"label": "bad", "set": {"model.alpha": 3}}],
-    })
+    spec = write_grid(
+        tmp_path / "two.yaml",
+        {
+            "fixed": yaml.safe_load(CI_GRID.read_text())["fixed"],
+            "configurations": [
+                {"set": {"model.alpha": 4}},
+                {"set": {"model.alpha": 8}},
+                {"label": "bad", "set": {"model.alpha": 3}},
+            ],
+        },
+    )
     here = grid.run_grid(spec, overrides=QUICK, cache=cache, split=split, out=tmp_path / "inprocess", progress=False)
     executor = grid.make_executor("local", tmp_path / "jobs" / ".submitit")
-    jobs = grid.run_grid(spec, overrides=QUICK, cache=cache, split=split, out=tmp_path / "jobs", progress=False,
-                         executor=executor, max_parallel=2)
+    jobs = grid.run_grid(
+        spec,
+        overrides=QUICK,
+        cache=cache,
+        split=split,
+        out=tmp_path / "jobs",
+        progress=False,
+        executor=executor,
+        max_parallel=2,
+    )
     saved = pd.read_csv(tmp_path / "jobs" / "grid.csv")
     timing = ["seconds"]
-    pd.testing.assert_frame_equal(saved.drop(columns=timing),
-                                  pd.read_csv(tmp_path / "inprocess" / "grid.csv").drop(columns=timing))
+    pd.testing.assert_frame_equal(
+        saved.drop(columns=timing), pd.read_csv(tmp_path / "inprocess" / "grid.csv").drop(columns=timing)
+    )
     assert jobs["status"].tolist() == here["status"].tolist() == ["done", "done", "failed"]
     assert "must be a positive multiple of model.alpha=3" in saved.loc[2, "message"]
     assert "Traceback" in (tmp_path / "jobs" / saved.loc[2, "run_dir"] / "error.txt").read_text()
 
-    again = grid.run_grid(spec, overrides=QUICK, cache=cache, split=split, out=tmp_path / "jobs", progress=False,
-                          executor=executor, max_parallel=2)
+    again = grid.run_grid(
+        spec,
+        overrides=QUICK,
+        cache=cache,
+        split=split,
+        out=tmp_path / "jobs",
+        progress=False,
+        executor=executor,
+        max_parallel=2,
+    )
     assert again["origin"].tolist() == ["cached", "cached", "trained"]  # the failed one is retried
     assert again["status"].tolist() == ["done", "done", "failed"]
 

@@ -1,7 +1,6 @@
 """Which mlib code a page reaches: read from the text, relative and lazy imports included."""
 
 from mlib.core import imports
-
 from mlib.study import notebooks
 
 

@@ -49,10 +49,12 @@ def import_graph() -> dict[str, set[str]]:
 
 
 def upward_imports(graph: dict[str, set[str]], table: dict[str, int]) -> list[str]:
-    return sorted(f"{a} (layer {layer_of(a, table)}) -> {b} (layer {layer_of(b, table)})"
-                  for a, targets in graph.items() for b in targets
-                  if layer_of(a, table) is not None and layer_of(b, table) is not None
-                  and layer_of(b, table) > layer_of(a, table))
+    return sorted(
+        f"{a} (layer {layer_of(a, table)}) -> {b} (layer {layer_of(b, table)})"
+        for a, targets in graph.items()
+        for b in targets
+        if layer_of(a, table) is not None and layer_of(b, table) is not None and layer_of(b, table) > layer_of(a, table)
+    )
 
 
 def circles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -118,11 +120,14 @@ def test_the_checks_catch_an_upward_import_and_a_circle():
     assert circles({"a": {"b"}, "b": {"c"}, "c": set()}) == []
 
 
-@pytest.mark.parametrize("source, expected", [
-    ("from mlib.synth import render\n", {"mlib.synth.render"}),
-    ("def f():\n    from mlib.core.io import write_csv\n", {"mlib.core.io"}),
-    ("import mlib.training.train\n", {"mlib.training.train"}),
-])
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("from mlib.synth import render\n", {"mlib.synth.render"}),
+        ("def f():\n    from mlib.core.io import write_csv\n", {"mlib.core.io"}),
+        ("import mlib.training.train\n", {"mlib.training.train"}),
+    ],
+)
 def test_statement_imports_reads_lazy_and_submodule_imports(tmp_path, source, expected):
     path = imports.PACKAGE_DIR / "commands" / "_probe_for_test.py"
     try:

@@ -8,19 +8,18 @@ import pytest
 from sklearn.metrics import top_k_accuracy_score
 
 from mlib.core import metrics
-
 from mlib.core.metrics import (
     bootstrap_rank1_ci,
     chance_level,
+    cmc_curve,
+    confusion,
     hierarchical_bootstrap_draws,
     hierarchical_rank1_ci,
     paired_difference_ci,
     paired_difference_draws,
+    per_subject_accuracy,
     percentile_interval,
     pooled_interval,
-    cmc_curve,
-    confusion,
-    per_subject_accuracy,
     rank_k,
     read_predictions,
     summarize,
@@ -30,12 +29,14 @@ from mlib.core.metrics import (
 CLASSES = ["a", "b", "c"]
 # Ranks of the true subject, checked by hand: 1, 2, 3, 2.
 Y_TRUE = ["a", "b", "c", "a"]
-PROBA = np.array([
-    [0.6, 0.3, 0.1],
-    [0.5, 0.3, 0.2],
-    [0.5, 0.3, 0.2],
-    [0.2, 0.7, 0.1],
-])
+PROBA = np.array(
+    [
+        [0.6, 0.3, 0.1],
+        [0.5, 0.3, 0.2],
+        [0.5, 0.3, 0.2],
+        [0.2, 0.7, 0.1],
+    ]
+)
 
 
 def test_ranks_rank_k_and_cmc_by_hand():
@@ -91,8 +92,14 @@ def test_bootstrap_interval_contains_the_estimate_and_is_seeded():
 
 
 def test_read_predictions_round_trip(tmp_path):
-    frame = pd.DataFrame({"clip_key": ["k1", "k2", "k3", "k4"], "subject": Y_TRUE, "part": ["test", "test", "val", "test"],
-                          "predicted": ["a", "a", "a", "b"]})
+    frame = pd.DataFrame(
+        {
+            "clip_key": ["k1", "k2", "k3", "k4"],
+            "subject": Y_TRUE,
+            "part": ["test", "test", "val", "test"],
+            "predicted": ["a", "a", "a", "b"],
+        }
+    )
     frame = pd.concat([frame, pd.DataFrame(PROBA, columns=[f"p:{c}" for c in CLASSES])], axis=1)
     frame.to_csv(tmp_path / "predictions.csv", index=False)
     test = read_predictions(tmp_path / "predictions.csv", "test")
@@ -166,9 +173,13 @@ def test_within_group_rank1_asks_only_among_the_twins():
     """Appearance finds the pair (both clips rank 1 overall fail) but only movement tells the twins apart."""
     classes = ["a1", "a2", "b1", "b2"]
     groups = {"a1": "a", "a2": "a", "b1": "b", "b2": "b"}
-    proba = np.array([[0.1, 0.2, 0.6, 0.1],    # a1: overall wrong (b1), within pair a wrong (a2)
-                      [0.1, 0.3, 0.5, 0.1],    # a2: overall wrong, within pair right
-                      [0.0, 0.0, 0.3, 0.7]])   # b1: wrong overall and within the pair
+    proba = np.array(
+        [
+            [0.1, 0.2, 0.6, 0.1],  # a1: overall wrong (b1), within pair a wrong (a2)
+            [0.1, 0.3, 0.5, 0.1],  # a2: overall wrong, within pair right
+            [0.0, 0.0, 0.3, 0.7],
+        ]
+    )  # b1: wrong overall and within the pair
     found = metrics.within_group_rank1(["a1", "a2", "b1"], proba, classes, groups)
     assert found == {"rank1": pytest.approx(1 / 3), "chance": 0.5, "n_clips": 3}
     assert metrics.rank_k(["a1", "a2", "b1"], proba, classes) == 0.0

@@ -9,11 +9,9 @@ import nbformat
 import pandas as pd
 import papermill
 import pytest
-
 from tiny_caches import write_split, write_tiny_cache
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "07-controls.py"
-
 
 
 @pytest.mark.slow
@@ -25,17 +23,38 @@ def test_controls_notebook_runs_at_tiny_size(tmp_path, mlib_kernel):
     executed = tmp_path / "executed.ipynb"
     variants = ["clip", "static-apex", "difference", "pyslowfast"]
     papermill.execute_notebook(
-        str(source), str(executed), kernel_name="mlib", cwd=str(tmp_path), progress_bar=False,
-        parameters={"overrides": {"model": {"frames": 8, "size": 32, "width": 8},
-                                  "train": {"epochs": 1, "batch_size": 6, "device": "cpu", "warmup_epochs": 0},
-                                  # the knob table's motion-only corpora, small
-                                  "synth": {"subjects": 3, "clips_per_subject": 4, "single_clip_subjects": 0,
-                                            "frame_size": [64, 80], "short_clip_fraction": 1.0},
-                                  "prepare": {"face_size": 32, "window": 16}, "split": {"val_size": 0.0}},
-                    "motion_features_dir": str(tmp_path / "positive-controls"),
-                    "corpora": {"tiny": {"cache": str(cache), "split": str(split), "runs_dir": str(tmp_path / "runs"),
-                                         "positive_control": None}},
-                    "variants": variants, "out": str(tmp_path / "out")},
+        str(source),
+        str(executed),
+        kernel_name="mlib",
+        cwd=str(tmp_path),
+        progress_bar=False,
+        parameters={
+            "overrides": {
+                "model": {"frames": 8, "size": 32, "width": 8},
+                "train": {"epochs": 1, "batch_size": 6, "device": "cpu", "warmup_epochs": 0},
+                # the knob table's motion-only corpora, small
+                "synth": {
+                    "subjects": 3,
+                    "clips_per_subject": 4,
+                    "single_clip_subjects": 0,
+                    "frame_size": [64, 80],
+                    "short_clip_fraction": 1.0,
+                },
+                "prepare": {"face_size": 32, "window": 16},
+                "split": {"val_size": 0.0},
+            },
+            "motion_features_dir": str(tmp_path / "positive-controls"),
+            "corpora": {
+                "tiny": {
+                    "cache": str(cache),
+                    "split": str(split),
+                    "runs_dir": str(tmp_path / "runs"),
+                    "positive_control": None,
+                }
+            },
+            "variants": variants,
+            "out": str(tmp_path / "out"),
+        },
     )
     table = pd.read_csv(tmp_path / "out" / "controls.csv")
     assert list(table["variant"]) == variants and table["run_dir"].nunique() == len(variants)
@@ -46,7 +65,11 @@ def test_controls_notebook_runs_at_tiny_size(tmp_path, mlib_kernel):
     text = "\n".join(markdown)
     verdicts = {line for line in markdown if line.startswith("tiny: ")}  # under the figure and under the table
     assert len(verdicts) == 1 and verdicts.pop().removeprefix("tiny: ").rstrip(".") in {
-        "appearance suffices", "motion identifies", "identifies, source unclear", "at chance, no positive control"}
+        "appearance suffices",
+        "motion identifies",
+        "identifies, source unclear",
+        "at chance, no positive control",
+    }
     assert "Positive control on tiny: none (no generator truth" in text
     assert "Variants trained: clip, static-apex, difference, pyslowfast." in text
     assert "`synth.motion_identity` = 1.0" in text  # the knob table of a synthetic study

@@ -6,12 +6,11 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-
-from mlib.core import config
-
-from mlib.study import notebooks
 from test_grid import QUICK
 from tiny_caches import write_split, write_tiny_cache
+
+from mlib.core import config
+from mlib.study import notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,11 +43,20 @@ def test_grid_and_ensemble_notebooks(tmp_path):
     grid_dir, ens_dir = tmp_path / "grid", tmp_path / "ensembles"
 
     executed = tmp_path / "executed"
-    notebooks.execute(ROOT / "notebooks" / "04-grid-search.py", executed / "04-grid-search.ipynb", {
-        "overrides": {"run.cache": str(cache), "run.split": str(split),
-                      "grid.file": str(ROOT / "configs" / "grids" / "ci.yaml"), **config.dotted_overrides(QUICK)},
-        "out": str(grid_dir),
-    }, cwd=ROOT)
+    notebooks.execute(
+        ROOT / "notebooks" / "04-grid-search.py",
+        executed / "04-grid-search.ipynb",
+        {
+            "overrides": {
+                "run.cache": str(cache),
+                "run.split": str(split),
+                "grid.file": str(ROOT / "configs" / "grids" / "ci.yaml"),
+                **config.dotted_overrides(QUICK),
+            },
+            "out": str(grid_dir),
+        },
+        cwd=ROOT,
+    )
     text = _text(executed / "04-grid-search.ipynb")
     assert "**Data: SYNTHETIC**" in text
     assert "chosen on validation (ours)" in text and "what the original code reported" in text
@@ -58,11 +66,21 @@ def test_grid_and_ensemble_notebooks(tmp_path):
     table = pd.read_csv(grid_dir / "grid.csv")
     assert table["status"].tolist() == ["done"] * 3
 
-    notebooks.execute(ROOT / "notebooks" / "05-ensemble.py", executed / "05-ensemble.ipynb", {
-        "overrides": {"ensemble.max_size": 3, "ensemble.bootstrap": 200, **config.dotted_overrides(QUICK),
-                      "train.weight_decay": 0.01},  # the grid's settings, so Table 3 over splits reuses its pair
-        "grid_dir": str(grid_dir), "out": str(ens_dir),
-    }, cwd=ROOT)
+    notebooks.execute(
+        ROOT / "notebooks" / "05-ensemble.py",
+        executed / "05-ensemble.ipynb",
+        {
+            "overrides": {
+                "ensemble.max_size": 3,
+                "ensemble.bootstrap": 200,
+                **config.dotted_overrides(QUICK),
+                "train.weight_decay": 0.01,
+            },  # the grid's settings, so Table 3 over splits reuses its pair
+            "grid_dir": str(grid_dir),
+            "out": str(ens_dir),
+        },
+        cwd=ROOT,
+    )
     text = _text(executed / "05-ensemble.ipynb")
     assert "hard vote of the two" in text  # the ci grid's alpha-4 Adam/AdamW pair
     assert "the single run chosen on validation" in text or "cannot be told apart" in text

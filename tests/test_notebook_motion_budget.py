@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import pytest
-
-from mlib.experiments import budget
-
-from mlib.study import notebooks
 from test_budget import _table
 from test_notebook_original import _outputs
+
+from mlib.experiments import budget
+from mlib.study import notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "10-motion-budget.py"
@@ -21,10 +19,12 @@ NOTEBOOK = ROOT / "notebooks" / "10-motion-budget.py"
 def test_the_page_reads_the_published_sweep_and_names_the_gpu_command_when_none_learns(tmp_path):
     published = tmp_path / "budget.csv"
     _table(("clip, 12 epochs", 0.10, 0.02, 0.20, 2.0), ("difference, 48 epochs", 0.15, 0.05, 0.3, 12.0)).to_csv(
-        published, index=False)
+        published, index=False
+    )
     executed = tmp_path / "executed" / "10-motion-budget.ipynb"
-    notebooks.execute(NOTEBOOK, executed, {"overrides": {"budget.published": str(published)},
-                                           "out": str(tmp_path / "out")}, cwd=ROOT)
+    notebooks.execute(
+        NOTEBOOK, executed, {"overrides": {"budget.published": str(published)}, "out": str(tmp_path / "out")}, cwd=ROOT
+    )
     notebooks.check_executed([executed])
     text, figures = _outputs(executed)
     assert budget.NOT_AT_CPU_SCALE in text and "difference, 48 epochs" in text and figures == 1

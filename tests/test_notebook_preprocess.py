@@ -9,7 +9,6 @@ import pytest
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "01-preprocess.py"
 
 
-
 @pytest.mark.slow
 def test_preprocess_notebook_runs_with_injected_parameters(tmp_path, mlib_kernel):
     import jupytext

@@ -5,7 +5,7 @@ import pytest
 
 from mlib.study import notebooks
 
-GOOD = '''# %% [markdown]
+GOOD = """# %% [markdown]
 # # Tiny
 #
 # A tiny notebook.
@@ -16,12 +16,15 @@ value = 1
 # %%
 result = value * 2
 print("result", result)
-'''
+"""
 
-BAD = GOOD + '''
+BAD = (
+    GOOD
+    + """
 # %%
 raise ValueError("broken on purpose")
-'''
+"""
+)
 
 
 def _outputs(path):
@@ -94,15 +97,21 @@ def test_a_parameter_the_notebook_does_not_define_is_refused_before_running(tmp_
 
 
 def test_for_reading_hides_code_and_parameters_and_keeps_warnings_visible():
-    notebook = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("# Title"),
-        nbformat.v4.new_code_cell("profile = None", metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell("profile = 'ci'", metadata={"tags": ["injected-parameters"]}),
-        nbformat.v4.new_code_cell("print(1)", outputs=[
-            nbformat.v4.new_output("stream", name="stdout", text="1\n"),
-            nbformat.v4.new_output("stream", name="stderr", text="/tmp/x.py: FutureWarning: old\n")]),
-        nbformat.v4.new_code_cell("import sys", metadata={"tags": ["remove-cell"]}),
-    ])
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# Title"),
+            nbformat.v4.new_code_cell("profile = None", metadata={"tags": ["parameters"]}),
+            nbformat.v4.new_code_cell("profile = 'ci'", metadata={"tags": ["injected-parameters"]}),
+            nbformat.v4.new_code_cell(
+                "print(1)",
+                outputs=[
+                    nbformat.v4.new_output("stream", name="stdout", text="1\n"),
+                    nbformat.v4.new_output("stream", name="stderr", text="/tmp/x.py: FutureWarning: old\n"),
+                ],
+            ),
+            nbformat.v4.new_code_cell("import sys", metadata={"tags": ["remove-cell"]}),
+        ]
+    )
     cells = notebooks.for_reading(notebook).cells
     assert "tags" not in cells[0].metadata
     assert cells[1].metadata["tags"] == ["parameters", "remove-cell"]

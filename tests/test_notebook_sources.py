@@ -31,9 +31,10 @@ def test_parameters_are_the_profile_the_overrides_and_paths_and_the_next_cell_re
     assert {"profile", "overrides"} <= names and defaults["profile"] is None and defaults["overrides"] == {}
     paths = {name: defaults[name] for name in names - {"profile", "overrides"}}
     is_path = lambda value: value is None or isinstance(value, str)  # noqa: E731
-    assert all(is_path(value) or (isinstance(value, list) and all(map(is_path, value)))
-               for value in paths.values()), f"not a path or a list of paths: {paths}"
-    config_cell = next(cell for cell in notebook.cells[start + 1:] if cell.cell_type == "code")
+    assert all(is_path(value) or (isinstance(value, list) and all(map(is_path, value))) for value in paths.values()), (
+        f"not a path or a list of paths: {paths}"
+    )
+    config_cell = next(cell for cell in notebook.cells[start + 1 :] if cell.cell_type == "code")
     assert "cfg = config.resolve(profile, overrides)" in config_cell.source
 
 

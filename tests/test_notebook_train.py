@@ -9,11 +9,9 @@ import jupytext
 import nbformat
 import papermill
 import pytest
-
 from tiny_caches import write_split, write_tiny_cache
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "02-train.py"
-
 
 
 @pytest.mark.slow
@@ -25,10 +23,24 @@ def test_train_notebook_runs_at_tiny_size(tmp_path, mlib_kernel):
     executed = tmp_path / "executed.ipynb"
     run_dir = tmp_path / "run"
     papermill.execute_notebook(
-        str(source), str(executed), kernel_name="mlib", cwd=str(tmp_path), progress_bar=False,
-        parameters={"overrides": {"run.cache": str(cache), "run.split": str(split), "run.name": "run",
-                                  "run.out": str(tmp_path), "model.size": 32, "model.frames": 8, "train.epochs": 1,
-                                  "train.batch_size": 6, "train.device": "cpu"}},
+        str(source),
+        str(executed),
+        kernel_name="mlib",
+        cwd=str(tmp_path),
+        progress_bar=False,
+        parameters={
+            "overrides": {
+                "run.cache": str(cache),
+                "run.split": str(split),
+                "run.name": "run",
+                "run.out": str(tmp_path),
+                "model.size": 32,
+                "model.frames": 8,
+                "train.epochs": 1,
+                "train.batch_size": 6,
+                "train.device": "cpu",
+            }
+        },
     )
     notebook = nbformat.read(executed, as_version=4)
     streams = [o for c in notebook.cells for o in c.get("outputs", []) if o.get("output_type") == "stream"]
@@ -36,7 +48,10 @@ def test_train_notebook_runs_at_tiny_size(tmp_path, mlib_kernel):
     markdown = "".join(o.get("data", {}).get("text/markdown", "") for c in notebook.cells for o in c.get("outputs", []))
     assert "**Data: origin unknown**" in markdown  # the tiny cache names no database root
     assert "SlowFast R18, alpha 4, beta 1/8, 8 frames x 32 px" in markdown
-    assert f"`{run_dir.relative_to(tmp_path)}` (configuration " in markdown and "Source: [notebooks/02-train.py](" in markdown
+    assert (
+        f"`{run_dir.relative_to(tmp_path)}` (configuration " in markdown
+        and "Source: [notebooks/02-train.py](" in markdown
+    )
     assert markdown.count("Made by:") == 6  # the run, the table and each of the four figures
     assert str(tmp_path) not in markdown.split("Made by:", 1)[1]  # paths relative to the study folder
     assert "chance" in markdown and "checkpoint of epoch 1" in markdown

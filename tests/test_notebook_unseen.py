@@ -13,8 +13,13 @@ import pytest
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "09-unseen.py"
 OVERRIDES = {
-    "synth": {"subjects": 3, "clips_per_subject": 4, "single_clip_subjects": 0, "frame_size": [96, 128],
-              "short_clip_fraction": 0.0},
+    "synth": {
+        "subjects": 3,
+        "clips_per_subject": 4,
+        "single_clip_subjects": 0,
+        "frame_size": [96, 128],
+        "short_clip_fraction": 0.0,
+    },
     "prepare": {"window": 16, "face_size": 32, "workers": 1},
     "split": {"val_size": 0.25, "open_set": {"folds": 2}},
     "model": {"frames": 8, "size": 32, "width": 8},
@@ -27,8 +32,8 @@ OVERRIDES = {
 @pytest.mark.slow
 def test_unseen_notebook_runs_at_tiny_size(tmp_path, mlib_kernel):
     from mlib.core.config import resolve
-    from mlib.experiments.controls import variant_config
     from mlib.datasets import load_dataset
+    from mlib.experiments.controls import variant_config
     from mlib.preprocess import prepare_cache
     from mlib.preprocess.splits import write_splits
     from mlib.synth.layouts import write_configured_corpus
@@ -37,20 +42,44 @@ def test_unseen_notebook_runs_at_tiny_size(tmp_path, mlib_kernel):
     cfg = resolve(None, OVERRIDES)
     root = tmp_path / "data" / "casme2"
     write_configured_corpus(root, "casme2", cfg["synth"], workers=1, progress=False)
-    cache = prepare_cache(load_dataset("casme2", root).clips, tmp_path / "cache", dataset="casme2", root=root,
-                          window=16, face_size=32, workers=1, progress=False)
+    cache = prepare_cache(
+        load_dataset("casme2", root).clips,
+        tmp_path / "cache",
+        dataset="casme2",
+        root=root,
+        window=16,
+        face_size=32,
+        workers=1,
+        progress=False,
+    )
     split = write_splits(cache, "half", test_size=0.5, val_size=0.25, seed=42)[0]
-    runs = {v: train(variant_config(cfg, v, cache, split, tmp_path / "runs"), progress=False, log=False)
-            for v in ("clip", "static-apex")}  # the controls page's runs, which the page must reuse
+    runs = {
+        v: train(variant_config(cfg, v, cache, split, tmp_path / "runs"), progress=False, log=False)
+        for v in ("clip", "static-apex")
+    }  # the controls page's runs, which the page must reuse
     stamps = {v: (run / "checkpoints" / "best.pt").stat().st_mtime for v, run in runs.items()}
 
     source = tmp_path / "09-unseen.ipynb"
     jupytext.write(jupytext.read(NOTEBOOK), source)
     executed = tmp_path / "executed.ipynb"
-    corpora = {"casme2": {"cache": str(cache), "split": [str(split)], "runs_dir": str(tmp_path / "runs"),
-                          "overrides": {}, "root": str(root), "mode": "identity"}}
-    papermill.execute_notebook(str(source), str(executed), kernel_name="mlib", cwd=str(tmp_path), progress_bar=False,
-                               parameters={"overrides": OVERRIDES, "corpora": corpora, "out": str(tmp_path / "out")})
+    corpora = {
+        "casme2": {
+            "cache": str(cache),
+            "split": [str(split)],
+            "runs_dir": str(tmp_path / "runs"),
+            "overrides": {},
+            "root": str(root),
+            "mode": "identity",
+        }
+    }
+    papermill.execute_notebook(
+        str(source),
+        str(executed),
+        kernel_name="mlib",
+        cwd=str(tmp_path),
+        progress_bar=False,
+        parameters={"overrides": OVERRIDES, "corpora": corpora, "out": str(tmp_path / "out")},
+    )
 
     table = pd.read_csv(tmp_path / "out" / "unseen-measures.csv")
     assert list(table["method"]) == ["clip", "static-apex", "lbp-top"]

@@ -6,11 +6,11 @@ import shutil
 import cv2
 import numpy as np
 import pytest
+from tiny_runs import train_open_set_run
 
 from mlib.commands import cli
 from mlib.openset.gallery import read_gallery, write_gallery
 from mlib.synth.faces import random_traits, render_head
-from tiny_runs import train_open_set_run
 
 
 def face_frames(seed: int, n: int, shape=(120, 160)) -> list[np.ndarray]:
@@ -21,7 +21,7 @@ def face_frames(seed: int, n: int, shape=(120, 160)) -> list[np.ndarray]:
     canvas = np.full((*shape, 3), 90.0)
     h, w = head.shape[:2]
     y, x = (shape[0] - h) // 2, (shape[1] - w) // 2
-    canvas[y:y + h, x:x + w] = canvas[y:y + h, x:x + w] * (1 - alpha) + head[..., :3] * alpha
+    canvas[y : y + h, x : x + w] = canvas[y : y + h, x : x + w] * (1 - alpha) + head[..., :3] * alpha
     return [np.clip(canvas + rng.normal(0, 3, canvas.shape), 0, 255).astype(np.uint8) for _ in range(n)]
 
 
@@ -45,10 +45,27 @@ def write_mp4(path, frames):
 def setup(tmp_path_factory):
     base = tmp_path_factory.mktemp("gallery")
     trained = train_open_set_run(base)
-    clips = {"folder": write_folder(base / "anna", face_frames(1, 20)), "mp4": write_mp4(base / "ben.mp4", face_frames(2, 20))}
+    clips = {
+        "folder": write_folder(base / "anna", face_frames(1, 20)),
+        "mp4": write_mp4(base / "ben.mp4", face_frames(2, 20)),
+    }
     gallery = base / "gallery.npz"
-    assert cli.main(["enroll", "--run", str(trained["run"]), "--out", str(gallery), "--fmr", "0.1",
-                     f"anna={clips['folder']}", f"ben={clips['mp4']}"]) == 0
+    assert (
+        cli.main(
+            [
+                "enroll",
+                "--run",
+                str(trained["run"]),
+                "--out",
+                str(gallery),
+                "--fmr",
+                "0.1",
+                f"anna={clips['folder']}",
+                f"ben={clips['mp4']}",
+            ]
+        )
+        == 0
+    )
     return {**trained, **clips, "gallery": gallery, "base": base}
 
 
@@ -90,8 +107,10 @@ def test_a_short_clip_is_padded_and_said(setup, capsys):
     short = write_folder(setup["base"] / "short", face_frames(1, 10))
     code, out, err = identify(capsys, "--gallery", setup["gallery"], short)
     assert code == 0
-    assert err.strip() == (f"mlib identify: {short}: 10 frames, shorter than the 16-frame window: padded by "
-                           f"repeating its first and last frames, as in preparation")
+    assert err.strip() == (
+        f"mlib identify: {short}: 10 frames, shorter than the 16-frame window: padded by "
+        f"repeating its first and last frames, as in preparation"
+    )
 
 
 def test_a_video_opencv_cannot_open(setup, capsys):
@@ -115,17 +134,25 @@ def test_a_gallery_of_another_run_is_refused_naming_both(setup, capsys):
     code, _, err = identify(capsys, "--gallery", setup["gallery"], "--run", other, setup["folder"])
     assert code == 5 and err.count("\n") == 1
     assert f"made by run {setup['run'].resolve()}" in err and f"not by run {other.resolve()}" in err
-    code, _, err = cli.main(["enroll", "--run", str(other), "--out", str(setup["gallery"]), f"x={setup['folder']}"]), *capsys.readouterr()
+    code, _, err = (
+        cli.main(["enroll", "--run", str(other), "--out", str(setup["gallery"]), f"x={setup['folder']}"]),
+        *capsys.readouterr(),
+    )
     assert code == 5 and "made by run" in err
 
 
 def test_a_gallery_of_another_preprocessing_is_refused_naming_both(setup, capsys):
     gallery = read_gallery(setup["gallery"])
     meta = {**gallery["meta"], "preprocessing": {**gallery["meta"]["preprocessing"], "face_size": 64}}
-    moved = write_gallery(setup["base"] / "moved.npz", meta, gallery["subjects"], gallery["clips"], gallery["embeddings"])
+    moved = write_gallery(
+        setup["base"] / "moved.npz", meta, gallery["subjects"], gallery["clips"], gallery["embeddings"]
+    )
     code, _, err = identify(capsys, "--gallery", moved, setup["folder"])
     assert code == 5
-    assert err == f"mlib identify: {moved}: made with preprocessing face_size=64; run {setup['run'].resolve()} now has face_size=32\n"
+    assert (
+        err
+        == f"mlib identify: {moved}: made with preprocessing face_size=64; run {setup['run'].resolve()} now has face_size=32\n"
+    )
 
 
 def test_an_empty_gallery(setup, capsys):
@@ -149,9 +176,9 @@ def test_a_run_with_another_input_picks_its_frames_from_the_user_clip(setup):
     import pandas as pd
 
     from mlib.core.config import resolve
-    from mlib.training.plan import RunPlan
     from mlib.openset.gallery import face_window, run_preprocessing
     from mlib.openset.scores import model_embeddings
+    from mlib.training.plan import RunPlan
     from mlib.training.train import load_run
 
     model, plan, _ = load_run(setup["run"])
@@ -159,17 +186,22 @@ def test_a_run_with_another_input_picks_its_frames_from_the_user_clip(setup):
     assert row["apex"] == 10 and row["window_start"] == 2  # 20 frames: window 2..17
     static = RunPlan.of(resolve(plan.config, {"data": {"input": "static-apex"}}))
     apex = clip[10 - 2]
-    np.testing.assert_allclose(model_embeddings(model, clip[None], static, pd.DataFrame([row])),
-                               model_embeddings(model, np.repeat(apex[None], len(clip), 0)[None], plan), atol=1e-6)
+    np.testing.assert_allclose(
+        model_embeddings(model, clip[None], static, pd.DataFrame([row])),
+        model_embeddings(model, np.repeat(apex[None], len(clip), 0)[None], plan),
+        atol=1e-6,
+    )
 
 
 def test_help_of_mlib_enroll_and_identify_does_not_import_torch():
     import subprocess
     import sys
 
-    script = ("import sys\nfrom mlib.commands import cli\ncli.main(['--help'])\n"
-              "for name in ('enroll', 'identify'):\n    try:\n        cli.main([name, '--help'])\n"
-              "    except SystemExit:\n        pass\nprint('torch' in sys.modules)\n")
+    script = (
+        "import sys\nfrom mlib.commands import cli\ncli.main(['--help'])\n"
+        "for name in ('enroll', 'identify'):\n    try:\n        cli.main([name, '--help'])\n"
+        "    except SystemExit:\n        pass\nprint('torch' in sys.modules)\n"
+    )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert "SUBJECT=PATH" in done.stdout and "--gallery" in done.stdout
     assert done.stdout.splitlines()[-1] == "False"
@@ -182,8 +214,13 @@ def test_the_frozen_embedding_answers_as_the_run_does_through_torch(setup):
 
     gallery = read_gallery(setup["gallery"])
     assert gallery["frozen"] is not None and gallery["template_subjects"] == ["anna", "ben"]
-    through_torch = write_gallery(setup["base"] / "through_torch.npz", gallery["meta"], gallery["subjects"],
-                                  gallery["clips"], gallery["embeddings"])
+    through_torch = write_gallery(
+        setup["base"] / "through_torch.npz",
+        gallery["meta"],
+        gallery["subjects"],
+        gallery["clips"],
+        gallery["embeddings"],
+    )
     assert read_gallery(through_torch)["frozen"] is None
     for clip in (setup["folder"], setup["mp4"], write_folder(setup["base"] / "carl", face_frames(3, 24))):
         fast, slow = identify(setup["gallery"], clip), identify(through_torch, clip)
@@ -196,8 +233,8 @@ def test_the_frozen_resize_rounds_as_torch_does(setup):
     """The evaluation path's two antialiased resizes, frozen as matrices, give torch's model input to the bit."""
     import torch
 
+    from mlib.openset.embedder import _resize, resize_matrix
     from mlib.training.clips import fit_clip, make_inputs
-    from mlib.openset.embedder import resize_matrix, _resize
 
     window = np.random.default_rng(0).integers(0, 256, size=(16, 48, 48, 3), dtype=np.uint8)
     expected = make_inputs(fit_clip(window, 16, 37)[None], 32)
@@ -211,8 +248,10 @@ def test_identify_by_the_frozen_embedding_does_not_import_torch(setup):
     import subprocess
     import sys
 
-    script = (f"import sys\nfrom mlib.commands import cli\ncode = cli.main(['identify', '--gallery', {str(setup['gallery'])!r}, "
-              f"{str(setup['folder'])!r}])\nprint(code, 'torch' in sys.modules, 'sklearn' in sys.modules)\n")
+    script = (
+        f"import sys\nfrom mlib.commands import cli\ncode = cli.main(['identify', '--gallery', {str(setup['gallery'])!r}, "
+        f"{str(setup['folder'])!r}])\nprint(code, 'torch' in sys.modules, 'sklearn' in sys.modules)\n"
+    )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert done.stdout.splitlines()[-1] == "0 False False"
 
@@ -232,8 +271,14 @@ def test_enroll_refuses_a_bad_clip_in_one_line_and_keeps_the_gallery(setup, caps
 def test_a_gallery_whose_run_is_gone(setup, capsys):
     gallery = read_gallery(setup["gallery"])
     gone = setup["base"] / "no_such_run"
-    moved = write_gallery(setup["base"] / "gone.npz", {**gallery["meta"], "run": str(gone)}, gallery["subjects"],
-                          gallery["clips"], gallery["embeddings"], gallery["frozen"])
+    moved = write_gallery(
+        setup["base"] / "gone.npz",
+        {**gallery["meta"], "run": str(gone)},
+        gallery["subjects"],
+        gallery["clips"],
+        gallery["embeddings"],
+        gallery["frozen"],
+    )
     code, out, err = identify(capsys, "--gallery", moved, setup["folder"])
     assert (code, out, err) == (1, "", f"mlib identify: {moved}: its run {gone} has no checkpoints/best.pt here\n")
 
@@ -244,10 +289,10 @@ def test_freeze_declines_other_frame_choices_and_a_disagreeing_export(setup):
     import pandas as pd
 
     from mlib.core.config import resolve
-    from mlib.training.plan import RunPlan
     from mlib.openset.embedder import freeze
     from mlib.openset.gallery import face_window, run_preprocessing
     from mlib.openset.scores import model_embeddings
+    from mlib.training.plan import RunPlan
     from mlib.training.train import load_run
 
     model, plan, _ = load_run(setup["run"])

@@ -124,7 +124,14 @@ def test_open_set_measures_report_intervals_around_the_point():
     truth = np.array([[p == g for g in gallery] for p in probes], float)
     scores = truth * 0.5 + rng.random((len(probes), 5)) * 0.7
     out = m.open_set_measures(scores, probes, gallery, n_boot=100, seed=0)
-    assert set(out["measures"]) == {"eer", "fnmr_at_fmr_0.01", "fnmr_at_fmr_0.1", "dir_at_fpir_0.01", "dir_at_fpir_0.1", "rank1"}
+    assert set(out["measures"]) == {
+        "eer",
+        "fnmr_at_fmr_0.01",
+        "fnmr_at_fmr_0.1",
+        "dir_at_fpir_0.01",
+        "dir_at_fpir_0.1",
+        "rank1",
+    }
     for key in out["measures"]:
         low, high = out["intervals"][key]
         assert low <= high and 0 <= low <= 1 and 0 <= high <= 1, key

@@ -90,7 +90,9 @@ def test_registered_protocol_and_settings(tmp_path):
     paths = write_splits(cache, "open-set", seed=3)
     assert [p.name for p in paths] == [f"open-set-fold{f}-seed3.csv" for f in range(3)]
     sidecar = json.loads(paths[0].with_suffix(".json").read_text())
-    assert sidecar["fold"] == 0 and len(sidecar["enrolled_subjects"]) == 2 and len(sidecar["never_enrolled_subjects"]) == 1
+    assert (
+        sidecar["fold"] == 0 and len(sidecar["enrolled_subjects"]) == 2 and len(sidecar["never_enrolled_subjects"]) == 1
+    )
     assert set(load_split(paths[2])["part"]) == {"train", "val", "enrol", "probe"}
     with pytest.raises(ValueError, match="repeats must be 1"):
         write_splits(cache, "open-set", seed=3, repeats=2)
@@ -104,7 +106,8 @@ def test_mlib_split_writes_and_reports_every_fold(tmp_path, capsys):
     assert cli.main(["split", "--cache", str(cache), "--protocol", "open-set", "--seed", "4"]) == 0
     out = capsys.readouterr().out
     assert [line for line in out.splitlines() if line.endswith(".csv")] == [
-        str(cache / "splits" / f"open-set-fold{f}-seed4.csv") for f in range(3)]
+        str(cache / "splits" / f"open-set-fold{f}-seed4.csv") for f in range(3)
+    ]
     assert out.count("\nenrol ") == 3 and "fold 2 of 3: enrolled" in out
     assert cli.main(["split", "--cache", str(cache), "--protocol", "open-set", "--repeats", "2"]) == 1
     assert "repeats must be 1" in capsys.readouterr().err

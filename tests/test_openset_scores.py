@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from tiny_runs import train_open_set_run
 
 from mlib.openset import scores as sc
-from tiny_runs import train_open_set_run
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +19,7 @@ def test_templates_and_cosine_by_hand():
     gallery, names = sc.templates(x, ["b", "a", "b"])
     assert names == ["a", "b"]
     np.testing.assert_allclose(gallery, [[0, 1], [1, 0]])
-    np.testing.assert_allclose(sc.cosine_scores(np.array([[1.0, 1.0]]), gallery), [[2 ** -0.5, 2 ** -0.5]])
+    np.testing.assert_allclose(sc.cosine_scores(np.array([[1.0, 1.0]]), gallery), [[2**-0.5, 2**-0.5]])
 
 
 def test_the_embedding_is_what_the_classifier_sees(trained):
@@ -33,7 +33,9 @@ def test_the_embedding_is_what_the_classifier_sees(trained):
     assert x.shape == (3, model.classifier().in_features)
     with torch.no_grad():
         logits = model.classifier()(torch.from_numpy(x).float())
-    np.testing.assert_allclose(torch.softmax(logits, 1).numpy(), predict(model, clips, plan, index_rows=rows), atol=1e-5)
+    np.testing.assert_allclose(
+        torch.softmax(logits, 1).numpy(), predict(model, clips, plan, index_rows=rows), atol=1e-5
+    )
     assert len(classes) == 6  # only fold 0's training subjects are classes
 
 
@@ -60,8 +62,13 @@ def test_baseline_features_on_the_same_split(trained):
 
 
 def test_standardising_uses_the_training_subjects_only():
-    split = pd.DataFrame({"clip_key": list("abcdef"), "subject": ["t", "t", "u", "u", "v", "v"],
-                          "part": ["train", "val", "enrol", "probe", "enrol", "probe"]})
+    split = pd.DataFrame(
+        {
+            "clip_key": list("abcdef"),
+            "subject": ["t", "t", "u", "u", "v", "v"],
+            "part": ["train", "val", "enrol", "probe", "enrol", "probe"],
+        }
+    )
     x = np.array([[10.0, 1.0], [12.0, 3.0], [100.0, 5.0], [100.0, 5.0], [0.0, -5.0], [0.0, -5.0]])
     f = sc.standardiser(x[:2])
     np.testing.assert_allclose(f(x[:2]), [[-1, -1], [1, 1]])

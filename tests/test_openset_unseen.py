@@ -32,10 +32,26 @@ def test_unseen_people_are_the_generators_next_people_not_the_trained_ones(mode)
     cfg = synth(mode=mode, subjects=4, single_clip_subjects=1, clips_per_subject=3)
     specs = unseen.unseen_specs("casme2", cfg, subjects=4, clips=2)
     assert sorted({int(s.subject) for s in specs}) == [7, 8, 9, 10] and len(specs) == 8
-    trained = corpus_specs(subjects=4, clips_per_subject=3, single_clip_subjects=1, short_clip_fraction=0.0,
-                           frame_size=(240, 320), fps=200, mode=mode, seed=cfg["seed"])
-    wider = corpus_specs(subjects=10, clips_per_subject=2, single_clip_subjects=0, short_clip_fraction=0.0,
-                         frame_size=(240, 320), fps=200, mode=mode, seed=cfg["seed"])
+    trained = corpus_specs(
+        subjects=4,
+        clips_per_subject=3,
+        single_clip_subjects=1,
+        short_clip_fraction=0.0,
+        frame_size=(240, 320),
+        fps=200,
+        mode=mode,
+        seed=cfg["seed"],
+    )
+    wider = corpus_specs(
+        subjects=10,
+        clips_per_subject=2,
+        single_clip_subjects=0,
+        short_clip_fraction=0.0,
+        frame_size=(240, 320),
+        fps=200,
+        mode=mode,
+        seed=cfg["seed"],
+    )
     same = {s.subject: s.face for s in wider}
     assert all(s.face == same[s.subject] for s in specs)  # the same people a larger corpus would hold
     trained_faces = [s.face for s in trained]
@@ -94,16 +110,21 @@ def test_fold_mean_measures_average_the_folds_and_resample_people():
 
 
 def eer_table(clip: tuple, frame: tuple) -> pd.DataFrame:
-    rows = [{"corpus": "c", "method": m, "kind": "slowfast", "eer": e, "eer_low": lo, "eer_high": hi}
-            for m, (e, lo, hi) in (("clip", clip), ("static-apex", frame))]
+    rows = [
+        {"corpus": "c", "method": m, "kind": "slowfast", "eer": e, "eer_low": lo, "eer_high": hi}
+        for m, (e, lo, hi) in (("clip", clip), ("static-apex", frame))
+    ]
     return pd.DataFrame(rows)
 
 
-@pytest.mark.parametrize("clip,frame,verdict", [
-    ((0.05, 0.02, 0.08), (0.30, 0.20, 0.40), unseen.CLIP_BETTER),
-    ((0.30, 0.20, 0.40), (0.05, 0.02, 0.08), unseen.FRAME_BETTER),
-    ((0.10, 0.05, 0.21), (0.25, 0.20, 0.30), unseen.TIED),  # the intervals overlap
-])
+@pytest.mark.parametrize(
+    "clip,frame,verdict",
+    [
+        ((0.05, 0.02, 0.08), (0.30, 0.20, 0.40), unseen.CLIP_BETTER),
+        ((0.30, 0.20, 0.40), (0.05, 0.02, 0.08), unseen.FRAME_BETTER),
+        ((0.10, 0.05, 0.21), (0.25, 0.20, 0.30), unseen.TIED),  # the intervals overlap
+    ],
+)
 def test_clip_versus_frame_reads_the_eer_intervals(clip, frame, verdict):
     assert unseen.clip_versus_frame(eer_table(clip, frame), "c") == verdict
 
@@ -149,13 +170,24 @@ def layout_caches(tmp_path_factory):
     from tests.tiny_caches import write_layout_corpora
 
     base = tmp_path_factory.mktemp("union")
-    roots = write_layout_corpora(base / "data", subjects=3, clips_per_subject=3, frame_size=(96, 128),
-                                 short_clip_fraction=0.0, seed=0)
+    roots = write_layout_corpora(
+        base / "data", subjects=3, clips_per_subject=3, frame_size=(96, 128), short_clip_fraction=0.0, seed=0
+    )
     caches = {}
     for size in (32, 48):
-        caches[size] = {name: prepare_cache(load_dataset(name, root).clips, base / "cache", dataset=name, root=root,
-                                            window=8, face_size=size, workers=1, progress=False)
-                        for name, root in roots.items()}
+        caches[size] = {
+            name: prepare_cache(
+                load_dataset(name, root).clips,
+                base / "cache",
+                dataset=name,
+                root=root,
+                window=8,
+                face_size=size,
+                workers=1,
+                progress=False,
+            )
+            for name, root in roots.items()
+        }
     return base, caches
 
 
@@ -190,7 +222,6 @@ def test_union_of_caches_prepared_differently_is_refused_in_one_line(layout_cach
         union_cache({"casme2": caches[32]["casme2"]}, base / "cache")
 
 
-
 def test_the_page_figures_draw_every_method_and_corpus():
     from mlib.plots.openset import control_eer_figure, roc_det_figure
 
@@ -198,35 +229,69 @@ def test_the_page_figures_draw_every_method_and_corpus():
     curves = {("c", m): found["curves"] for m in ("clip", "lbp-top")}
     fig = roc_det_figure(curves, ["clip", "lbp-top"], "c")
     assert [len(ax.get_lines()) for ax in fig.axes] == [3, 3]  # two methods and the chance / EER diagonal
-    rows = pd.DataFrame([unseen.measures_row(corpus, m, "slowfast", found) for corpus in ("c", "d")
-                         for m in ("clip", "static-apex")])
+    rows = pd.DataFrame(
+        [unseen.measures_row(corpus, m, "slowfast", found) for corpus in ("c", "d") for m in ("clip", "static-apex")]
+    )
     fig = control_eer_figure(rows)
     assert [ax.get_title() for ax in fig.axes] == ["c", "d"]
     shown = unseen.shown_measures(rows)
-    assert shown.loc[0, "eer"] == f"{found['measures']['eer']:.3f} ({found['intervals']['eer'][0]:.3f} to " \
-                                  f"{found['intervals']['eer'][1]:.3f})"
+    assert (
+        shown.loc[0, "eer"] == f"{found['measures']['eer']:.3f} ({found['intervals']['eer'][0]:.3f} to "
+        f"{found['intervals']['eer'][1]:.3f})"
+    )
 
 
 def test_takeaways_read_the_table():
     from mlib.report import takeaways
 
     table = eer_table((0.05, 0.02, 0.08), (0.30, 0.20, 0.40)).assign(rank1=0.9)
-    table = pd.concat([table, pd.DataFrame([{"corpus": "c", "method": "lgbp", "kind": "baseline", "eer": 0.2,
-                                             "eer_low": 0.15, "eer_high": 0.25, "rank1": 0.5},
-                                            {"corpus": "c", "method": "fhofo", "kind": "baseline", "eer": 0.4,
-                                             "eer_low": 0.3, "eer_high": 0.5, "rank1": 0.3}])], ignore_index=True)
+    table = pd.concat(
+        [
+            table,
+            pd.DataFrame(
+                [
+                    {
+                        "corpus": "c",
+                        "method": "lgbp",
+                        "kind": "baseline",
+                        "eer": 0.2,
+                        "eer_low": 0.15,
+                        "eer_high": 0.25,
+                        "rank1": 0.5,
+                    },
+                    {
+                        "corpus": "c",
+                        "method": "fhofo",
+                        "kind": "baseline",
+                        "eer": 0.4,
+                        "eer_low": 0.3,
+                        "eer_high": 0.5,
+                        "rank1": 0.3,
+                    },
+                ]
+            ),
+        ],
+        ignore_index=True,
+    )
     said = takeaways.unseen_verification(table, "c", lambda a, b: unseen.compare_eer(table, "c", a, b))
-    assert said == ("On c's unseen people, SlowFast's embedding verifies with an EER of 0.050 (0.020 to 0.080), a "
-                    "lower EER than the best hand-crafted baseline, lgbp, at 0.200 (0.150 to 0.250); its rank-1 among "
-                    "the enrolled unseen people is 0.900.")
-    table = table.assign(folds=3, **{f"{m}{end}": 0.5 for m in unseen.MEASURES[1:-1] for end in ("", "_low", "_high")},
-                         rank1_low=0.8, rank1_high=1.0)
+    assert said == (
+        "On c's unseen people, SlowFast's embedding verifies with an EER of 0.050 (0.020 to 0.080), a "
+        "lower EER than the best hand-crafted baseline, lgbp, at 0.200 (0.150 to 0.250); its rank-1 among "
+        "the enrolled unseen people is 0.900."
+    )
+    table = table.assign(
+        folds=3,
+        **{f"{m}{end}": 0.5 for m in unseen.MEASURES[1:-1] for end in ("", "_low", "_high")},
+        rank1_low=0.8,
+        rank1_high=1.0,
+    )
     glued = takeaways.unseen_headline(table, pd.DataFrame([{"corpus": "c", "subjects": 12}]))
     assert glued["eer"] == "0.050 (0.020 to 0.080)" and glued["rank1"] == "0.900 (0.800 to 1.000)"
     assert glued["corpus"] == "c: 12 unseen people, 3 folds" and set(glued) == {*unseen.MEASURES, "corpus"}
     verdicts = {"c": unseen.clip_versus_frame(table, "c")}
     assert takeaways.unseen_controls(table, verdicts) == (
-        f"c: clip 0.050 (0.020 to 0.080), static-apex 0.300 (0.200 to 0.400): {unseen.CLIP_BETTER}.")
+        f"c: clip 0.050 (0.020 to 0.080), static-apex 0.300 (0.200 to 0.400): {unseen.CLIP_BETTER}."
+    )
 
 
 @pytest.mark.slow
@@ -239,25 +304,61 @@ def test_real_data_path_trains_each_fold_on_each_database_and_their_union(tmp_pa
 
     roots, caches = {}, {}
     for layout in ("casme2", "samm"):
-        specs = corpus_specs(subjects=6, clips_per_subject=4, single_clip_subjects=0, short_clip_fraction=0.0,
-                             frame_size=(96, 128), fps=LAYOUTS[layout].fps, seed=3)
+        specs = corpus_specs(
+            subjects=6,
+            clips_per_subject=4,
+            single_clip_subjects=0,
+            short_clip_fraction=0.0,
+            frame_size=(96, 128),
+            fps=LAYOUTS[layout].fps,
+            seed=3,
+        )
         roots[layout] = write_corpus(tmp_path / layout, layout, specs, workers=1, progress=False)
-        caches[layout] = prepare_cache(load_dataset(layout, roots[layout]).clips, tmp_path / "cache", dataset=layout,
-                                       root=roots[layout], window=16, face_size=32, workers=1, progress=False)
-    cfg = resolve(None, {
-        "study": {"data": "real", "datasets": ["casme2", "samm"], "roots": {k: str(v) for k, v in roots.items()}},
-        "controls": {"variants": ["clip"]},
-        "unseen": {"variants": ["clip"], "features": ["lbp-top"], "bootstrap": 20, "union": True, "union_face_size": 32},
-        "prepare": {"window": 16, "cache_dir": str(tmp_path / "cache"), "workers": 1},
-        "split": {"val_size": 0.25, "open_set": {"folds": 2}},
-        "model": {"frames": 8, "size": 32, "width": 8},
-        "train": {"epochs": 1, "batch_size": 6, "device": "cpu", "warmup_epochs": 0}})
+        caches[layout] = prepare_cache(
+            load_dataset(layout, roots[layout]).clips,
+            tmp_path / "cache",
+            dataset=layout,
+            root=roots[layout],
+            window=16,
+            face_size=32,
+            workers=1,
+            progress=False,
+        )
+    cfg = resolve(
+        None,
+        {
+            "study": {"data": "real", "datasets": ["casme2", "samm"], "roots": {k: str(v) for k, v in roots.items()}},
+            "controls": {"variants": ["clip"]},
+            "unseen": {
+                "variants": ["clip"],
+                "features": ["lbp-top"],
+                "bootstrap": 20,
+                "union": True,
+                "union_face_size": 32,
+            },
+            "prepare": {"window": 16, "cache_dir": str(tmp_path / "cache"), "workers": 1},
+            "split": {"val_size": 0.25, "open_set": {"folds": 2}},
+            "model": {"frames": 8, "size": 32, "width": 8},
+            "train": {"epochs": 1, "batch_size": 6, "device": "cpu", "warmup_epochs": 0},
+        },
+    )
     names = unseen_corpus_names(cfg)
     assert names == ["casme2", "samm", unseen.UNION]
-    corpora = {name: {"cache": str(caches[name]), "runs_dir": str(tmp_path / name / "runs"), "mode": "identity",
-                      "overrides": {"data.dataset": name}} for name in ("casme2", "samm")}
-    corpora[unseen.UNION] = {"union_of": ["casme2", "samm"], "runs_dir": str(tmp_path / "union" / "runs"),
-                             "mode": "identity", "overrides": {}}
+    corpora = {
+        name: {
+            "cache": str(caches[name]),
+            "runs_dir": str(tmp_path / name / "runs"),
+            "mode": "identity",
+            "overrides": {"data.dataset": name},
+        }
+        for name in ("casme2", "samm")
+    }
+    corpora[unseen.UNION] = {
+        "union_of": ["casme2", "samm"],
+        "runs_dir": str(tmp_path / "union" / "runs"),
+        "mode": "identity",
+        "overrides": {},
+    }
     table, sizes, curves = unseen.evaluate(cfg, corpora, tmp_path / "out")
     assert list(table["corpus"]) == ["casme2", "casme2", "samm", "samm", unseen.UNION, unseen.UNION]
     assert list(table["method"]) == ["clip", "lbp-top"] * 3 and (table["folds"] == 2).all()

@@ -1,15 +1,13 @@
 """The original grid's facts, computed from the shipped reference data (no training)."""
 
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from mlib.experiments import grid
-from mlib.paper import original
-
 from mlib import paper
+from mlib.experiments import grid
 from mlib.experiments.grid import GridError
+from mlib.paper import original
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +29,10 @@ def test_shipped_data_has_the_original_grid_and_every_pair(runs, pairs):
             assert original.provenance(table, dataset).startswith(f"{original.REPOSITORY}@7b05a76:Output/")
 
 
-@pytest.mark.parametrize("dataset, counts, ceiling", [("casme2", (101, 26, 127), 1.0),
-                                                      ("samm", (60, 16, 77), 72 / 77), ("smic", (62, 16, 79), 78 / 79)])
+@pytest.mark.parametrize(
+    "dataset, counts, ceiling",
+    [("casme2", (101, 26, 127), 1.0), ("samm", (60, 16, 77), 72 / 77), ("smic", (62, 16, 79), 78 / 79)],
+)
 def test_split_facts_of_the_original_lists(dataset, counts, ceiling):
     facts = original.split_facts(original.load_split(dataset))
     assert (facts["train"], facts["val"], facts["test"]) == counts
@@ -40,8 +40,12 @@ def test_split_facts_of_the_original_lists(dataset, counts, ceiling):
 
 
 def test_split_facts_on_a_crafted_split():
-    split = pd.DataFrame({"subject": ["a", "a", "a", "b", "a", "b", "c", "c", "c"],
-                          "part": ["train", "train", "val", "train", "test", "test", "val", "test", "test"]})
+    split = pd.DataFrame(
+        {
+            "subject": ["a", "a", "a", "b", "a", "b", "c", "c", "c"],
+            "part": ["train", "train", "val", "train", "test", "test", "val", "test", "test"],
+        }
+    )
     facts = original.split_facts(split)
     assert facts["majority_subject"] == "a" and facts["majority_rate"] == 0.25
     assert facts["untrained_subjects"] == ["c"] and facts["untrained_test_clips"] == 2 and facts["ceiling"] == 0.5
@@ -64,8 +68,14 @@ def test_published_fusion_scores_agree_with_pusions_code(runs, pairs):
 
 
 def test_pair_ties_counts_clips():
-    pair = pd.DataFrame({"SlowFast_0_accuracy": [0.8], "SlowFast_1_accuracy": [0.6],
-                         "SimpleAverageCombiner_accuracy": [0.5], "MacroMajorityVoteCombiner_accuracy": [0.7]})
+    pair = pd.DataFrame(
+        {
+            "SlowFast_0_accuracy": [0.8],
+            "SlowFast_1_accuracy": [0.6],
+            "SimpleAverageCombiner_accuracy": [0.5],
+            "MacroMajorityVoteCombiner_accuracy": [0.7],
+        }
+    )
     ties = original.pair_ties(pair, 10).iloc[0]
     assert (ties["both_right"], ties["one_right"], ties["won_by_ties"]) == (5, 4, 2)
     assert ties["expected_vote"] == 7.0 and ties["p_at_least"] == pytest.approx(11 / 16)
@@ -105,9 +115,15 @@ def test_our_grid_picks(tmp_path):
     for seed, (val, test) in enumerate([([0.5, 0.9, 0.7], [0.6, 0.5, 0.8]), ([0.4, 0.4, 0.2], [0.3, 0.7, 0.9])]):
         folder = tmp_path / f"grid-seed{seed}"
         folder.mkdir()
-        pd.DataFrame({"config_id": [0, 1, 2, 3], "run_dir": ["a", "b", "c", "d"],
-                      "status": ["done", "done", "done", "failed"], "val_rank1": [*val, np.nan],
-                      "test_rank1": [*test, np.nan]}).to_csv(folder / "grid.csv", index=False)
+        pd.DataFrame(
+            {
+                "config_id": [0, 1, 2, 3],
+                "run_dir": ["a", "b", "c", "d"],
+                "status": ["done", "done", "done", "failed"],
+                "val_rank1": [*val, np.nan],
+                "test_rank1": [*test, np.nan],
+            }
+        ).to_csv(folder / "grid.csv", index=False)
         folders.append(folder)
     picks = grid.grid_picks(folders)
     assert picks["best test pick"].tolist() == [0.8, 0.9]

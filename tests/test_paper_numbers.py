@@ -29,8 +29,11 @@ def typed_numbers(text: str) -> list[str]:
 
 
 def scanned_files() -> list[Path]:
-    files = [*ROOT.glob("book/*.md"), *ROOT.glob("notebooks/*.py"),
-             *(p for p in (ROOT / "mlib").rglob("*") if p.suffix in {".py", ".md", ".yaml"})]
+    files = [
+        *ROOT.glob("book/*.md"),
+        *ROOT.glob("notebooks/*.py"),
+        *(p for p in (ROOT / "mlib").rglob("*") if p.suffix in {".py", ".md", ".yaml"}),
+    ]
     return sorted(p for p in files if p != ROOT / "mlib" / "paper" / "__init__.py")
 
 
@@ -46,12 +49,29 @@ def test_the_paper_numbers_are_typed_only_in_mlib_paper():
     assert {path: numbers for path, numbers in found.items() if numbers} == {}
 
 
-@pytest.mark.parametrize("title, row, column, text", [
-    ("Paper, Table 2: rank-1 accuracy, single SlowFast", "SlowFast", "SAMM", f"{100 * paper.TABLE2_RANK1['samm']:.2f} %"),
-    ("Paper, Table 3: SMIC, rank-1 accuracy", "SlowFast", "vote of the two", f"{100 * paper.TABLE3_RANK1['ensemble']:.1f} %"),
-    ("Paper, Table 4 (excerpt): the micro-expression baseline", "Kay et al. (2023): SlowFast (SMIC: ensemble)", "SMIC",
-     f"{100 * paper.TABLE4_OURS_RANK1['smic']:.2f} %"),
-])
+@pytest.mark.parametrize(
+    "title, row, column, text",
+    [
+        (
+            "Paper, Table 2: rank-1 accuracy, single SlowFast",
+            "SlowFast",
+            "SAMM",
+            f"{100 * paper.TABLE2_RANK1['samm']:.2f} %",
+        ),
+        (
+            "Paper, Table 3: SMIC, rank-1 accuracy",
+            "SlowFast",
+            "vote of the two",
+            f"{100 * paper.TABLE3_RANK1['ensemble']:.1f} %",
+        ),
+        (
+            "Paper, Table 4 (excerpt): the micro-expression baseline",
+            "Kay et al. (2023): SlowFast (SMIC: ensemble)",
+            "SMIC",
+            f"{100 * paper.TABLE4_OURS_RANK1['smic']:.2f} %",
+        ),
+    ],
+)
 def test_reported_tables_print_the_paper_numbers_as_the_paper_does(title, row, column, text):
     table = paper.reported_tables()[title]
     assert table.columns[0] == "model" and table.set_index("model").loc[row, column] == text

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-
 import cv2
 import numpy as np
 import pandas as pd
 import pytest
 from skimage import data
 
-from mlib.preprocess.cache_settings import read_cache_settings
-from mlib.preprocess import (detect_face, expand_box, load_clip, load_index, place_window, prepare_cache, run_prepare,
-                             window_frame_numbers, window_position)
+from mlib.preprocess import (
+    detect_face,
+    expand_box,
+    load_clip,
+    load_index,
+    place_window,
+    prepare_cache,
+    run_prepare,
+    window_frame_numbers,
+    window_position,
+)
 from mlib.preprocess.cache import INDEX_COLUMNS
+from mlib.preprocess.cache_settings import read_cache_settings
 from mlib.preprocess.faces import centre_square
 
 SETTINGS = dict(dataset="casme2", window=8, face_size=32, margin=0.15, workers=1, progress=False)
@@ -190,8 +198,13 @@ def test_killed_run_resumes_with_identical_arrays(clips, tmp_path):
     stray = cache / "clips/.casme2_02_EP03_3.npy.abc123.tmp"
     stray.write_bytes(b"\x93NUMPY truncated")
 
-    result = run_prepare(clips, tmp_path / "cache", root=tmp_path / "root", workers=2, **{
-        k: v for k, v in SETTINGS.items() if k != "workers"})
+    result = run_prepare(
+        clips,
+        tmp_path / "cache",
+        root=tmp_path / "root",
+        workers=2,
+        **{k: v for k, v in SETTINGS.items() if k != "workers"},
+    )
     assert result.path == cache and result.reused == 2 and result.frames == 8
     assert not stray.exists() and kept.stat().st_mtime_ns == kept_mtime
     assert (cache / "index.csv").read_text() == index_text
@@ -228,7 +241,8 @@ def test_no_face_falls_back_with_one_line(make_clip, tmp_path, capsys):
     clips = pd.DataFrame([make_clip("04", "EP10", range(1, 6), onset=1, apex=3, offset=5, face=False)])
     result = run_prepare(clips, tmp_path / "cache", root=tmp_path / "root", **SETTINGS)
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
-        "face detection fallback: casme2_04_EP10: no face on the first or apex frame; centred square of the frame")
+        "face detection fallback: casme2_04_EP10: no face on the first or apex frame; centred square of the frame"
+    )
     row = load_index(result.path).iloc[0]
     assert row["detector"] == "fallback" and [row.box_x, row.box_y, row.box_w, row.box_h] == [20, 0, 120, 120]
     assert result.fallbacks == ["casme2_04_EP10: no face on the first or apex frame; centred square of the frame"]
@@ -242,7 +256,9 @@ def test_no_face_on_the_first_frame_takes_the_apex_frame_box(make_clip, tmp_path
     assert "box from the apex frame" in capsys.readouterr().err
     index = load_index(result.path).iloc[0]
     assert index["window_start"] == 1 and index["detector"] == "fallback"
-    assert 95 <= index["box_x"] + index["box_w"] / 2 <= 110  # on the pasted face (centre x ~ 102), not the frame centre (80)
+    assert (
+        95 <= index["box_x"] + index["box_w"] / 2 <= 110
+    )  # on the pasted face (centre x ~ 102), not the frame centre (80)
 
 
 def test_unreadable_frame_is_an_error_naming_the_file(make_clip, tmp_path):

@@ -31,11 +31,15 @@ CODE = re.compile(r"```.*?```|`[^`]+`", re.S)
 GLUE = re.compile(r"\{glue(?::\w+)?\}`[^`]*`")
 GENERATED = re.compile(r"\A<!-- generated from result files by ")
 ALLOW = re.compile(r"<!--\s*not results:([^>]*)-->")
-COUNTED = ("runs?|subjects?|clips?|seeds?|splits?|settings?|pairs?|minutes?|seconds?|hours?|corpora|corpus|classes|"
-           "identities|people|persons?|configurations?|models?|files?|rows?|videos?|recordings?|members?|frames?")
-COUNT = re.compile(r"(?<![\w.,-])(?<!Table )(?<!Tables )(?<!Figure )(?<!section )(\d+)"
-                   r"(?:\s+of\s+(?:the\s+|all\s+)?\d+|\s+(?:(?!the\b|and\b|per\b|over\b)[a-zA-Z-]{3,}\s+)?"
-                   rf"(?:{COUNTED})\b)")
+COUNTED = (
+    "runs?|subjects?|clips?|seeds?|splits?|settings?|pairs?|minutes?|seconds?|hours?|corpora|corpus|classes|"
+    "identities|people|persons?|configurations?|models?|files?|rows?|videos?|recordings?|members?|frames?"
+)
+COUNT = re.compile(
+    r"(?<![\w.,-])(?<!Table )(?<!Tables )(?<!Figure )(?<!section )(\d+)"
+    r"(?:\s+of\s+(?:the\s+|all\s+)?\d+|\s+(?:(?!the\b|and\b|per\b|over\b)[a-zA-Z-]{3,}\s+)?"
+    rf"(?:{COUNTED})\b)"
+)
 LINK = re.compile(r"\]\([^)]*\)|https?://\S+|arXiv \S+|(?:Python |version |v)\d+(\.\d+)+|[Ss]ections? \d+(\.\d+)*")
 
 
@@ -44,7 +48,9 @@ def _paper_values() -> set[str]:
     for table in (paper.TABLE2_RANK1, paper.TABLE3_RANK1, paper.BASELINE_SAEED2021_RANK1, paper.TABLE4_OURS_RANK1):
         for fraction in table.values():
             for digits in (0, 1, 2):
-                values.add(f"{100 * fraction:.{digits}f}".rstrip("0").rstrip(".") if digits else f"{100 * fraction:.0f}")
+                values.add(
+                    f"{100 * fraction:.{digits}f}".rstrip("0").rstrip(".") if digits else f"{100 * fraction:.0f}"
+                )
                 values.add(f"{100 * fraction:.{digits}f}")
             values.update({f"{fraction}", f"{fraction:.3f}", f"{fraction:.2f}"})
     for setting in paper.TABLE1.values():
@@ -63,8 +69,11 @@ def typed_numbers(text: str) -> list[str]:
 
 
 def _pages() -> list[tuple[str, str]]:
-    pages = [(str(p.relative_to(ROOT)), p.read_text()) for p in sorted((ROOT / "book").glob("*.md"))
-             if not GENERATED.match(p.read_text())]
+    pages = [
+        (str(p.relative_to(ROOT)), p.read_text())
+        for p in sorted((ROOT / "book").glob("*.md"))
+        if not GENERATED.match(p.read_text())
+    ]
     for source in sorted((ROOT / "notebooks").glob("*.py")):
         cells = jupytext.read(source).cells
         pages.append((str(source.relative_to(ROOT)), "\n\n".join(c.source for c in cells if c.cell_type == "markdown")))
@@ -88,7 +97,10 @@ def test_the_scanner_finds_typed_results_and_passes_glued_paper_and_allowed_ones
 
 def test_the_scanner_finds_typed_counts_and_passes_labels_glued_and_allowed_ones():
     assert typed_numbers("a grid of 26 runs over 3 test\n  subjects; 59 of the 64 frames") == [
-        "26 runs", "3 test subjects", "59 of the 64"]
+        "26 runs",
+        "3 test subjects",
+        "59 of the 64",
+    ]
     assert typed_numbers("Table 1 configuration, Table 3 pair, rank-1 per feature set, R50 runs") == []
     assert typed_numbers("{glue:text}`x::runs:s` runs and `26 runs` in code") == []
     assert typed_numbers("windows of 64 frames <!-- not results: 64 (the window, a setting) -->") == []
@@ -97,5 +109,7 @@ def test_the_scanner_finds_typed_counts_and_passes_labels_glued_and_allowed_ones
 @pytest.mark.parametrize("name,text", _pages(), ids=[name for name, _ in _pages()])
 def test_prose_types_no_result_number(name, text):
     found = typed_numbers(text)
-    assert not found, (f"{name}: result-like numbers typed in prose: {found}; glue them from a result file, "
-                       "quote mlib.paper, or list a setting in <!-- not results: ... -->")
+    assert not found, (
+        f"{name}: result-like numbers typed in prose: {found}; glue them from a result file, "
+        "quote mlib.paper, or list a setting in <!-- not results: ... -->"
+    )

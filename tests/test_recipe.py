@@ -6,13 +6,13 @@ import pytest
 import torch
 from torch import nn
 
-from mlib.training import recipe
 from mlib.core.config import resolve
+from mlib.training import recipe
 from mlib.training.train import make_optimizer, make_scheduler
-
 
 # -- transcription of facebookresearch/SlowFast 0f5d5323 (2021-08-24), slowfast/utils/lr_policy.py,
 #    with the original's SOLVER section (KayTuval/... 7b05a76, SLOWFAST_8x8_R50_stepwise_multigrid_SMIC.yaml)
+
 
 class _Solver:
     LR_POLICY = "steps_with_relative_lrs"
@@ -100,7 +100,9 @@ def test_optimizer_exempts_batchnorm_and_uses_nesterov():
 def test_effective_config_takes_the_recipes_values_and_leaves_ours_alone():
     ours = resolve(None, {})
     assert recipe.effective_config(ours) == ours
-    cfg = recipe.effective_config(resolve(None, {"train": {"recipe": "pyslowfast", "hflip": False, "color_jitter": 0.3}}))
+    cfg = recipe.effective_config(
+        resolve(None, {"train": {"recipe": "pyslowfast", "hflip": False, "color_jitter": 0.3}})
+    )
     assert cfg["model"]["dropout"] == 0.5 and cfg["train"]["hflip"] and cfg["train"]["color_jitter"] == 0
     assert not cfg["train"]["precise_bn"] and cfg["train"]["weight_decay"] == 1e-4
     assert cfg["train"]["crop_scale"] == pytest.approx([(224 / 320) ** 2, (224 / 256) ** 2])
@@ -110,6 +112,7 @@ def test_effective_config_takes_the_recipes_values_and_leaves_ours_alone():
 
 def test_short_side_jitter_crops_square_faces_at_pyslowfasts_scales():
     from mlib.training.clips import _random_boxes
+
     boxes = _random_boxes(2000, (0.7, 1.0), torch.Generator().manual_seed(0), (256, 320, 224))
     assert torch.equal(boxes[:, 0], boxes[:, 1])  # square
     assert boxes[:, 0].min() >= 224 / 320 - 1e-6 and boxes[:, 0].max() <= 224 / 256 + 1e-6
@@ -120,19 +123,30 @@ def test_short_side_jitter_crops_square_faces_at_pyslowfasts_scales():
 def test_a_run_trains_with_the_recipe_and_the_original_sampling(tmp_path):
     import numpy as np
     import pandas as pd
-
     from tiny_caches import write_split, write_tiny_cache
-    from mlib.training.clips import load_clip_table
+
     from mlib.core.metrics import PROBA_PREFIX
+    from mlib.training.clips import load_clip_table
     from mlib.training.train import load_run, predict, train
 
     cache = write_tiny_cache(tmp_path, subjects=3, clips_per_subject=4, window=16)
     split = write_split(cache, n_train=2, n_val=1)
-    cfg = resolve(None, {"data": {"sampling": "pyslowfast", "input": "shuffled"},
-                         "model": {"frames": 8, "size": 32, "width": 8},
-                         "train": {"recipe": "pyslowfast", "optimizer": "sgd", "lr": 0.1, "epochs": 3, "batch_size": 6,
-                                   "device": "cpu"},
-                         "run": {"cache": str(cache), "split": str(split), "out": str(tmp_path / "runs")}})
+    cfg = resolve(
+        None,
+        {
+            "data": {"sampling": "pyslowfast", "input": "shuffled"},
+            "model": {"frames": 8, "size": 32, "width": 8},
+            "train": {
+                "recipe": "pyslowfast",
+                "optimizer": "sgd",
+                "lr": 0.1,
+                "epochs": 3,
+                "batch_size": 6,
+                "device": "cpu",
+            },
+            "run": {"cache": str(cache), "split": str(split), "out": str(tmp_path / "runs")},
+        },
+    )
     run = train(cfg, progress=False)
     lrs = pd.read_csv(run / "history.csv")["lr"].tolist()
     assert lrs == pytest.approx([recipe.lr_at_epoch(e, 0.1, 3) for e in range(3)]) and lrs[0] == 0.01

@@ -4,13 +4,12 @@ import json
 from pathlib import Path
 
 import pytest
-
 from crafted_predictions import write_predictions
-from mlib.core import metrics
+
 from mlib import paper
+from mlib.core import metrics
 from mlib.report import results
 from mlib.report.manifest import StudyManifest
-
 
 SUBJECTS = ["a", "a", "b", "b", "c", "c", "d", "d"]
 
@@ -28,7 +27,9 @@ def _run(folder, rank1, low=None, high=None, chance=0.25, **extra):
 def _hierarchical(rank1):
     """The interval the pages must show for a ``_run`` of ``rank1``, as text."""
     right = round(8 * rank1)
-    low, high = metrics.percentile_interval(metrics.hierarchical_bootstrap_draws([i < right for i in range(8)], SUBJECTS))
+    low, high = metrics.percentile_interval(
+        metrics.hierarchical_bootstrap_draws([i < right for i in range(8)], SUBJECTS)
+    )
     return results.interval({"ci_low": low, "ci_high": high})
 
 
@@ -38,12 +39,31 @@ def study(tmp_path):
     _run(tmp_path / "casme2" / "baseline" / "baseline-lgbp-1", 0.875, 0.625, 1.0, feature_set="lgbp")
     motion = _run(tmp_path / "motion" / "runs" / "def", 0.25, 0.0, 0.5)
     manifest = tmp_path / "study.json"
-    manifest.write_text(json.dumps({"profile": "t", "data": "synthetic", "config": {}, "corpora": [
-        {"name": "casme2", "dataset": "casme2", "root": "r", "mode": "identity",
-         "paths": {"train": str(train), "baseline": str(tmp_path / "casme2" / "baseline")}},
-        {"name": "casme2-motion-only", "dataset": "casme2", "root": "r2", "mode": "motion-only",
-         "paths": {"train": str(motion)}},
-    ]}))
+    manifest.write_text(
+        json.dumps(
+            {
+                "profile": "t",
+                "data": "synthetic",
+                "config": {},
+                "corpora": [
+                    {
+                        "name": "casme2",
+                        "dataset": "casme2",
+                        "root": "r",
+                        "mode": "identity",
+                        "paths": {"train": str(train), "baseline": str(tmp_path / "casme2" / "baseline")},
+                    },
+                    {
+                        "name": "casme2-motion-only",
+                        "dataset": "casme2",
+                        "root": "r2",
+                        "mode": "motion-only",
+                        "paths": {"train": str(motion)},
+                    },
+                ],
+            }
+        )
+    )
     return StudyManifest.load(manifest)
 
 
@@ -52,7 +72,11 @@ def test_single_dataset_table_sets_the_runs_beside_the_paper(study):
     assert table.loc["SlowFast, single model (Table 2)", "rank-1"] == results.percent(paper.TABLE2_RANK1["casme2"])
     assert table.loc["SlowFast, single model (Table 2)", "source"] == results.PAPER
     ours = table.loc["SlowFast, the paper's Table 1 configuration"]
-    assert (ours["rank-1"], ours[results.CI], ours["source"]) == ("50.0 %", _hierarchical(0.5), "ours (synthetic casme2)")
+    assert (ours["rank-1"], ours[results.CI], ours["source"]) == (
+        "50.0 %",
+        _hierarchical(0.5),
+        "ours (synthetic casme2)",
+    )
     assert results.CI == "95 % interval (subjects, then clips)"
     assert table.loc["baseline SVM on lgbp", "rank-1"] == "87.5 %"
 
@@ -67,7 +91,8 @@ def test_headline_names_every_corpus_with_its_interval_and_chance(study):
     assert results.headline(study) == (
         f"50.0 % (95 % interval {_hierarchical(0.5)}, resampling subjects, then clips) on the synthetic casme2 corpus "
         f"(chance 25.0 %); 25.0 % (95 % interval {_hierarchical(0.25)}, resampling subjects, then clips) on the "
-        "synthetic casme2-motion-only corpus (chance 25.0 %)")
+        "synthetic casme2-motion-only corpus (chance 25.0 %)"
+    )
     assert _hierarchical(0.5) == "[0.0, 100.0]"  # two subjects right of four: the interval counts the subjects
 
 
@@ -77,8 +102,9 @@ def test_learnable_table_sets_the_positive_controls_beside_the_model(study, tmp_
     _run(tmp_path / "motion" / "baseline" / "baseline-fhofo-1", 0.75, 0.5, 1.0, feature_set="fhofo")
     _run(tmp_path / "motion" / "baseline" / "baseline-lgbp-1", 0.5, 0.25, 0.75, feature_set="lgbp")
     study.corpora[1].paths["baseline"] = str(tmp_path / "motion" / "baseline")
-    pd.DataFrame({"corpus": ["casme2-motion-only"] * 2, "positive_control": [1.0, 0.5],
-                  "chance": [0.25, 0.25]}).to_csv(tmp_path / "controls.csv", index=False)
+    pd.DataFrame({"corpus": ["casme2-motion-only"] * 2, "positive_control": [1.0, 0.5], "chance": [0.25, 0.25]}).to_csv(
+        tmp_path / "controls.csv", index=False
+    )
     study.pages["controls"] = str(tmp_path)
     table = results.learnable_table(study)
     assert table[table["corpus"] == "casme2"]["rank-1"].tolist() == ["no generator truth", "50.0 %"]
@@ -101,16 +127,27 @@ def test_write_archive_keeps_tables_and_metrics_and_leaves_out_arrays_models_and
     from mlib.report.results import write_archive
 
     results = tmp_path / "results"
-    for name in ["study.json", "casme2/runs/a/metrics.json", "casme2/runs/a/predictions.csv",
-                 "casme2/runs/a/config.yaml", "casme2/runs/a/checkpoints/last.pt", "casme2/gradcam/maps.npy",
-                 "casme2/gradcam/face.png", "casme2/preprocess/clip.mp4"]:
+    for name in [
+        "study.json",
+        "casme2/runs/a/metrics.json",
+        "casme2/runs/a/predictions.csv",
+        "casme2/runs/a/config.yaml",
+        "casme2/runs/a/checkpoints/last.pt",
+        "casme2/gradcam/maps.npy",
+        "casme2/gradcam/face.png",
+        "casme2/preprocess/clip.mp4",
+    ]:
         (results / name).parent.mkdir(parents=True, exist_ok=True)
         (results / name).write_text("x")
     names = write_archive(results, tmp_path / "out" / "results.zip")
     with zipfile.ZipFile(tmp_path / "out" / "results.zip") as archive:
         assert sorted(archive.namelist()) == names
-    assert names == ["casme2/runs/a/config.yaml", "casme2/runs/a/metrics.json", "casme2/runs/a/predictions.csv",
-                     "study.json"]
+    assert names == [
+        "casme2/runs/a/config.yaml",
+        "casme2/runs/a/metrics.json",
+        "casme2/runs/a/predictions.csv",
+        "study.json",
+    ]
 
 
 def test_provenance_note_names_runs_and_a_hash_that_follows_the_configuration(tmp_path):
@@ -134,7 +171,6 @@ def test_provenance_note_shows_paths_under_the_working_folder_relative(tmp_path,
     assert results.provenance_note([tmp_path / "results" / "run"]).startswith("Made by: `results/run` (configuration ")
 
 
-
 def _with_pages(study, tmp_path, **pages):
     """The fixture's manifest with study-level pages (``controls``) and the casme2 corpus's ensemble folder."""
     study.pages.update(pages)
@@ -147,11 +183,23 @@ def _controls_csv(folder, clip_rows):
     rows of another variant and corpus that the Table 2 spread must leave out."""
     import pandas as pd
 
-    rows = [{"corpus": "casme2", "variant": "clip", "split": f"half-seed{42 + i}", "rank1": r, "ci_low": lo,
-             "ci_high": hi, "run_dir": str(_run(folder / f"seed{i}", r))} for i, (r, lo, hi) in enumerate(clip_rows)]
+    rows = [
+        {
+            "corpus": "casme2",
+            "variant": "clip",
+            "split": f"half-seed{42 + i}",
+            "rank1": r,
+            "ci_low": lo,
+            "ci_high": hi,
+            "run_dir": str(_run(folder / f"seed{i}", r)),
+        }
+        for i, (r, lo, hi) in enumerate(clip_rows)
+    ]
     others = [("casme2", "shuffled"), ("casme2-twins", "clip")]
-    rows += [{"corpus": corpus, "variant": variant, "split": "half-seed42", "rank1": 0.1, "ci_low": 0.0, "ci_high": 0.2}
-             for corpus, variant in others]
+    rows += [
+        {"corpus": corpus, "variant": variant, "split": "half-seed42", "rank1": 0.1, "ci_low": 0.0, "ci_high": 0.2}
+        for corpus, variant in others
+    ]
     pd.DataFrame(rows).to_csv(folder / "controls.csv", index=False)
     return str(folder)
 
@@ -194,7 +242,10 @@ def _pair_table(folder, per_split):
 
     rows = []
     for i, ranks in enumerate(per_split):
-        runs = {f"{solver}_run": str(_run(folder / "runs" / f"{solver}-{i}", r)) for solver, r in zip(("adam", "adamw"), ranks)}
+        runs = {
+            f"{solver}_run": str(_run(folder / "runs" / f"{solver}-{i}", r))
+            for solver, r in zip(("adam", "adamw"), ranks)
+        }
         row = {"statistic": "per split", "split": f"s{i}", "splits": 1, "n_test": 8, **runs}
         for model, r in zip(("adam", "adamw", "vote"), ranks):
             row |= {f"{model}_rank1": r, f"{model}_ci_low": r - 0.25, f"{model}_ci_high": r + 0.125}
@@ -218,10 +269,15 @@ def test_table3_over_split_seeds_one_and_two(study, tmp_path):
     adam = [metrics.hierarchical_bootstrap_draws([i < round(8 * r) for i in range(8)], SUBJECTS) for r in (0.5, 0.75)]
     pooled = dict(zip(("ci_low", "ci_high"), metrics.pooled_interval(adam)))
     assert two.loc["adam", results.CI] == results.interval(pooled) and two[results.CI].str.startswith("[").all()
-    sd = {"adam": 0.25 / 2 ** 0.5, "adamw": 0.0, "hard vote of the two": 0.25 / 2 ** 0.5,
-          "vote minus the better member": 0.375 / 2 ** 0.5}
-    assert two["split seeds"].to_dict() == {model: f"mean over 2 split seeds, sd {100 * value:.1f} points"
-                                            for model, value in sd.items()}
+    sd = {
+        "adam": 0.25 / 2**0.5,
+        "adamw": 0.0,
+        "hard vote of the two": 0.25 / 2**0.5,
+        "vote minus the better member": 0.375 / 2**0.5,
+    }
+    assert two["split seeds"].to_dict() == {
+        model: f"mean over 2 split seeds, sd {100 * value:.1f} points" for model, value in sd.items()
+    }
 
 
 def test_provenance_note_hashes_files_names_inputs_and_links_the_source_notebook(tmp_path):
@@ -233,10 +289,14 @@ def test_provenance_note_hashes_files_names_inputs_and_links_the_source_notebook
     split.write_text("clip,part\n")
     (tmp_path / "grid").mkdir()
     (tmp_path / "grid" / "grid-spec.yaml").write_text("seeds: [0]")
-    note = provenance_note([split, tmp_path / "grid"], source="notebooks/04-grid-search.py", inputs=["repo@abc:Output/x"])
+    note = provenance_note(
+        [split, tmp_path / "grid"], source="notebooks/04-grid-search.py", inputs=["repo@abc:Output/x"]
+    )
     assert f"`{split}` (content " in note and "not found" not in note
     assert "`repo@abc:Output/x`" in note
-    assert note.endswith(f"Source: [notebooks/04-grid-search.py]({REPOSITORY_URL}/blob/HEAD/notebooks/04-grid-search.py).")
+    assert note.endswith(
+        f"Source: [notebooks/04-grid-search.py]({REPOSITORY_URL}/blob/HEAD/notebooks/04-grid-search.py)."
+    )
     config = yaml.safe_load((Path(__file__).resolve().parents[1] / "_config.yml").read_text())
     assert REPOSITORY_URL == config["repository"]["url"]
     assert "Source" not in provenance_note([split])
@@ -245,8 +305,10 @@ def test_provenance_note_hashes_files_names_inputs_and_links_the_source_notebook
 def test_the_training_page_shows_both_intervals_labelled(tmp_path):
     run = _run(tmp_path / "run", 0.5)
     cells = results.both_intervals(run)
-    assert cells == {"95 % interval (subjects, then clips)": _hierarchical(0.5),
-                     "95 % interval (test clips)": cells["95 % interval (test clips)"]}
+    assert cells == {
+        "95 % interval (subjects, then clips)": _hierarchical(0.5),
+        "95 % interval (test clips)": cells["95 % interval (test clips)"],
+    }
     clip_low, clip_high = (float(x) for x in cells["95 % interval (test clips)"].strip("[]").split(","))
     assert 0 < clip_low < 50 < clip_high < 100  # the clip bootstrap is narrower than the subjects' [0, 100]
 
@@ -275,13 +337,30 @@ def test_the_grid_rows_carry_the_interval_of_the_chosen_configurations_seeds(stu
     rows = []
     for config_id, (lr, seed, val, test) in enumerate([(0.1, 0, 0.9, 0.25), (0.1, 1, 0.8, 0.5), (0.01, 0, 0.5, 0.75)]):
         run = _run(folder / f"run{config_id}", test)
-        rows.append({"config_id": config_id, "train.lr": lr, "train.seed": seed, "status": "done", "origin": "",
-                     "val_rank1": val, "val_rank5": 1.0, "test_rank1": test, "test_rank5": 1.0,
-                     "checkpoint_epoch": 1, "seconds": 1.0, "run_dir": run.name, "message": ""})
+        rows.append(
+            {
+                "config_id": config_id,
+                "train.lr": lr,
+                "train.seed": seed,
+                "status": "done",
+                "origin": "",
+                "val_rank1": val,
+                "val_rank5": 1.0,
+                "test_rank1": test,
+                "test_rank5": 1.0,
+                "checkpoint_epoch": 1,
+                "seconds": 1.0,
+                "run_dir": run.name,
+                "message": "",
+            }
+        )
     pd.DataFrame(rows).to_csv(folder / "grid.csv", index=False)
     study.corpus("casme2").paths["grid"] = str(folder)
     table = grid.load_grid_table(folder)
-    assert results.chosen_runs(table, grid.select_configuration(table, "val"), folder) == [folder / "run0", folder / "run1"]
+    assert results.chosen_runs(table, grid.select_configuration(table, "val"), folder) == [
+        folder / "run0",
+        folder / "run1",
+    ]
     shown = results.single_dataset_table(study, "casme2")
     picked = shown[shown["model"].str.startswith("SlowFast, grid")].set_index("chosen by")[results.CI]
     seeds = [metrics.hierarchical_bootstrap_draws([i < round(8 * r) for i in range(8)], SUBJECTS) for r in (0.25, 0.5)]
@@ -292,8 +371,18 @@ def test_the_grid_rows_carry_the_interval_of_the_chosen_configurations_seeds(stu
 def test_the_claims_table_names_columns_in_words_and_links_the_evidence_page():
     import pandas as pd
 
-    table = pd.DataFrame([{"corpus": "casme2", "key": "table2", "claim": "rank-1 <90 %", "verdict": "reproduced",
-                           "evidence": "a & b", "page": "executed/02-train-casme2.ipynb"}])
+    table = pd.DataFrame(
+        [
+            {
+                "corpus": "casme2",
+                "key": "table2",
+                "claim": "rank-1 <90 %",
+                "verdict": "reproduced",
+                "evidence": "a & b",
+                "page": "executed/02-train-casme2.ipynb",
+            }
+        ]
+    )
     shown = results.claims_html(table)
     assert "table2" not in shown and ">key<" not in shown and "&lt;90 %" in shown and "a &amp; b" in shown
     assert '<a href="02-train-casme2.html">02-train-casme2</a>' in shown and "evidence page" in shown

@@ -11,16 +11,15 @@ import numpy as np
 import pytest
 import torch
 
-from mlib.inputs import InputPlan
-from mlib.inputs.sampling import (clip_span, fast_indices, original_slow_indices, slow_positions, start_range,
-                                  view_start)
-from mlib.inputs.variants import DIFFERENCE_ZERO, frame_differences, shuffle_order
 from mlib.datasets.window import window_position
-
+from mlib.inputs import InputPlan
+from mlib.inputs.sampling import clip_span, fast_indices, original_slow_indices, slow_positions, start_range, view_start
+from mlib.inputs.variants import DIFFERENCE_ZERO, frame_differences, shuffle_order
 
 # -- a line-by-line transcription of facebookresearch/SlowFast 0f5d5323 (2021-08-24),
 #    slowfast/datasets/decoder.py (get_start_end_idx, temporal_sampling, decode's tail)
 #    and slowfast/datasets/utils.py (pack_pathway_output)
+
 
 def _get_start_end_idx(video_size, clip_size, clip_idx, num_clips, use_offset=False):
     delta = max(video_size - clip_size, 0)
@@ -53,7 +52,9 @@ def _decode_tail(frames, sampling_rate, num_frames, clip_idx, num_clips, fps, ta
 
 def _pack_pathway_output(frames, alpha):  # frames: C x T x H x W
     fast_pathway = frames
-    slow_pathway = torch.index_select(frames, 1, torch.linspace(0, frames.shape[1] - 1, frames.shape[1] // alpha).long())
+    slow_pathway = torch.index_select(
+        frames, 1, torch.linspace(0, frames.shape[1] - 1, frames.shape[1] // alpha).long()
+    )
     return [slow_pathway, fast_pathway]
 
 
@@ -94,7 +95,9 @@ def test_the_differences_page_shows_the_slow_pathway_positions():
 
 
 @pytest.mark.parametrize("window", [1, 7, 16, 30, 64, 100, 853, 854, 1200, 3000])
-@pytest.mark.parametrize("num_frames,sampling_rate,alpha,target_fps", [(64, 2, 4, 30), (32, 1, 8, 30), (16, 4, 4, 25), (8, 1, 2, 60)])
+@pytest.mark.parametrize(
+    "num_frames,sampling_rate,alpha,target_fps", [(64, 2, 4, 30), (32, 1, 8, 30), (16, 4, 4, 25), (8, 1, 2, 60)]
+)
 def test_general_formula_matches_the_transcribed_decoder(window, num_frames, sampling_rate, alpha, target_fps):
     span = clip_span(num_frames, sampling_rate, target_fps, 200)
     views = 10
@@ -170,12 +173,12 @@ def test_difference_input_removes_a_still_face_and_keeps_signed_motion():
 def test_face_masked_input_hides_the_face_and_keeps_margins_and_frame_statistics():
     """A face (bright centre) on a tinted margin: the face is gone, the margin and its per-frame colour stay."""
     window = np.zeros((3, 32, 32, 3), np.uint8) + np.array([40, 60, 80], np.uint8)
-    window[:, 8:24, 10:22] = 250                                        # the face box, margin 0.15 of it
-    window[1] += 10                                                     # a brighter frame
+    window[:, 8:24, 10:22] = 250  # the face box, margin 0.15 of it
+    window[1] += 10  # a brighter frame
     masked = InputPlan(input="face-masked", frames=3, alpha=1, margin=0.15).select(window, "k", 1)
     assert masked.shape == window.shape and masked[:, 16, 16].tolist() == [[40, 60, 80], [50, 70, 90], [40, 60, 80]]
     assert (masked[:, 0, 0] == window[:, 0, 0]).all() and (masked[:, 31, 31] == window[:, 31, 31]).all()
-    assert not (masked == 250).any()                                  # no pixel of the face is left
+    assert not (masked == 250).any()  # no pixel of the face is left
     assert InputPlan(input="face-masked").key() == {"sampling": "window", "input": "face-masked", "margin": 0.15}
 
 
@@ -204,34 +207,49 @@ class _Recorder(torch.nn.Module):
 def _ids(x: torch.Tensor) -> list[list[int]]:
     """Model input (B, 3, T, H, W) of frames painted with value 3 * id -> ids (B, T)."""
     from mlib.training.clips import MEAN, STD
+
     value = (x * STD + MEAN) * 255
     return torch.round(value.mean(dim=(1, 3, 4)) / 3).long().tolist()
 
 
 def _painted_runner(tmp_path, data, train=None, frames=64):
     from tiny_caches import write_cache, write_split
+
     from mlib.core.config import resolve
     from mlib.training.clips import load_clip_table
     from mlib.training.plan import RunPlan
     from mlib.training.train import _Runner
 
-    painted = np.repeat(np.arange(64, dtype=np.uint8)[:, None, None, None] * 3, 32, axis=1).repeat(32, axis=2).repeat(3, axis=3)
+    painted = (
+        np.repeat(np.arange(64, dtype=np.uint8)[:, None, None, None] * 3, 32, axis=1)
+        .repeat(32, axis=2)
+        .repeat(3, axis=3)
+    )
     cache = write_cache(tmp_path, {s: [painted] * 3 for s in ("01", "02")})
     split = write_split(cache, n_train=2, n_val=0)
-    cfg = resolve(None, {"data": data, "model": {"frames": frames, "size": 32, "width": 8, "alpha": 4},
-                         "train": {"device": "cpu", "augment": False, **(train or {})},
-                         "run": {"cache": str(cache), "split": str(split)}})
+    cfg = resolve(
+        None,
+        {
+            "data": data,
+            "model": {"frames": frames, "size": 32, "width": 8, "alpha": 4},
+            "train": {"device": "cpu", "augment": False, **(train or {})},
+            "run": {"cache": str(cache), "split": str(split)},
+        },
+    )
     runner = _Runner(RunPlan.of(cfg), load_clip_table(cache, split), torch.device("cpu"))
     runner.model.net = _Recorder(2)
     return runner
 
 
-@pytest.mark.parametrize("sampling,kind,fast,slow", [
-    ("pyslowfast", "clip", [0, 13, 27, 40, 54] + [63] * 59, [0, 54] + [63] * 14),
-    ("window", "clip", list(range(64)), list(range(0, 64, 4))),
-    ("pyslowfast", "static-apex", [32] * 64, [32] * 16),
-    ("window", "static-first", [0] * 64, [0] * 16),
-])
+@pytest.mark.parametrize(
+    "sampling,kind,fast,slow",
+    [
+        ("pyslowfast", "clip", [0, 13, 27, 40, 54] + [63] * 59, [0, 54] + [63] * 14),
+        ("window", "clip", list(range(64)), list(range(0, 64, 4))),
+        ("pyslowfast", "static-apex", [32] * 64, [32] * 16),
+        ("window", "static-first", [0] * 64, [0] * 16),
+    ],
+)
 def test_each_pathway_sees_the_planned_frames(tmp_path, sampling, kind, fast, slow):
     runner = _painted_runner(tmp_path, {"sampling": sampling, "input": kind})
     x, _ = runner.batch(np.array([0, 1]), False, None)
@@ -242,8 +260,12 @@ def test_each_pathway_sees_the_planned_frames(tmp_path, sampling, kind, fast, sl
 
 def test_training_draws_a_random_start_per_step_when_the_window_outlasts_the_span(tmp_path):
     # span = 1 x 16 / 200 x 200 = 16 frames of a 64-frame window: PySlowFast's random start applies
-    runner = _painted_runner(tmp_path, {"sampling": "pyslowfast", "pyslowfast": {"sampling_rate": 1, "target_fps": 200.0}},
-                             {"hflip": False, "color_jitter": 0.0, "crop_scale": [1.0, 1.0]}, frames=16)
+    runner = _painted_runner(
+        tmp_path,
+        {"sampling": "pyslowfast", "pyslowfast": {"sampling_rate": 1, "target_fps": 200.0}},
+        {"hflip": False, "color_jitter": 0.0, "crop_scale": [1.0, 1.0]},
+        frames=16,
+    )
     generator = torch.Generator().manual_seed(0)
     starts = set()
     for _ in range(4):

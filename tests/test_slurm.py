@@ -8,20 +8,36 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from mlib.experiments import grid
-from mlib.commands.cli import main as cli_main
 from slurm_cluster import slurm_cluster  # noqa: F401  (the fixture)
 from test_grid import CI_GRID, QUICK, data, write_grid  # noqa: F401  (data: the tiny cache fixture)
+
+from mlib.commands.cli import main as cli_main
+from mlib.experiments import grid
 
 pytestmark = pytest.mark.slow
 JOB_OPTIONS = ["--gpus-per-job", "0", "--cpus-per-job", "1"]  # the test node has 2 CPUs and no GPU
 
 
 def grid_command(cluster, cache, split, out, *options, grid_file=CI_GRID, overrides=QUICK) -> list[str]:
-    return ["grid", "--grid", str(grid_file), *[a for o in overrides for a in ("--set", o)], "--cache", str(cache),
-            "--split", str(split), "--out", str(out), "--no-progress", "--executor", "slurm",
-            "--partition", cluster.partition, *JOB_OPTIONS, *options]
+    return [
+        "grid",
+        "--grid",
+        str(grid_file),
+        *[a for o in overrides for a in ("--set", o)],
+        "--cache",
+        str(cache),
+        "--split",
+        str(split),
+        "--out",
+        str(out),
+        "--no-progress",
+        "--executor",
+        "slurm",
+        "--partition",
+        cluster.partition,
+        *JOB_OPTIONS,
+        *options,
+    ]
 
 
 def final_states(cluster, jobs) -> dict[str, str]:
@@ -41,13 +57,15 @@ def one_run_grid(tmp_path, epochs: int) -> tuple[Path, list[str]]:
     """The first ci configuration alone, trained for ``epochs`` epochs."""
     import yaml
 
-    spec = write_grid(tmp_path / "one.yaml", {"fixed": yaml.safe_load(CI_GRID.read_text())["fixed"],
-                                              "configurations": [{"set": {"model.alpha": 4}}]})
+    spec = write_grid(
+        tmp_path / "one.yaml",
+        {"fixed": yaml.safe_load(CI_GRID.read_text())["fixed"], "configurations": [{"set": {"model.alpha": 4}}]},
+    )
     return spec, [o for o in QUICK if not o.startswith("train.epochs")] + [f"train.epochs={epochs}"]
 
 
 @pytest.fixture(scope="module")
-def in_process(data, tmp_path_factory):  # noqa: F811 (data: the fixture imported above)
+def in_process(data, tmp_path_factory):
     """The ci grid trained in this process: the table the SLURM grid must equal."""
     cache, split = data
     out = tmp_path_factory.mktemp("inprocess")
@@ -55,14 +73,15 @@ def in_process(data, tmp_path_factory):  # noqa: F811 (data: the fixture importe
     return out
 
 
-def test_slurm_jobs_write_the_in_process_table(slurm_cluster, data, in_process, tmp_path, monkeypatch):  # noqa: F811
+def test_slurm_jobs_write_the_in_process_table(slurm_cluster, data, in_process, tmp_path, monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # the jobs' thread count, as in the LocalExecutor test
     cache, split = data
     out = tmp_path / "slurm"
     assert cli_main(grid_command(slurm_cluster, cache, split, out, "--time", "5", "--max-parallel", "2")) == 0
     saved = pd.read_csv(out / "grid.csv")
-    pd.testing.assert_frame_equal(saved.drop(columns=["seconds"]),
-                                  pd.read_csv(in_process / "grid.csv").drop(columns=["seconds"]))
+    pd.testing.assert_frame_equal(
+        saved.drop(columns=["seconds"]), pd.read_csv(in_process / "grid.csv").drop(columns=["seconds"])
+    )
     assert saved["status"].tolist() == ["done"] * 3
     # three jobs went through sbatch and slurmd, and the cluster's accounting says they completed
     submitted = {p.name.split("_")[0] for p in (out / ".submitit").glob("*_submission.sh")}
@@ -96,13 +115,14 @@ def epochs_done(run_dir: Path) -> int:
     return len(pd.read_csv(history)) if history.is_file() else 0
 
 
-def test_a_cancelled_job_is_failed_and_a_rerun_resumes_it(slurm_cluster, data, tmp_path):  # noqa: F811
+def test_a_cancelled_job_is_failed_and_a_rerun_resumes_it(slurm_cluster, data, tmp_path):
     cache, split = data
     spec, overrides = one_run_grid(tmp_path, epochs=2)
     out = tmp_path / "cancel"
     run_dir = grid.plan(spec, overrides=overrides, cache=cache, split=split, out=out)[0].run_dir
-    watcher, cancelled = act_on_the_job(slurm_cluster, lambda: epochs_done(run_dir) >= 1,
-                                        lambda job: slurm_cluster.command("scancel", job))
+    watcher, cancelled = act_on_the_job(
+        slurm_cluster, lambda: epochs_done(run_dir) >= 1, lambda job: slurm_cluster.command("scancel", job)
+    )
     command = grid_command(slurm_cluster, cache, split, out, "--time", "5", grid_file=spec, overrides=overrides)
     assert cli_main(command) == 1
     watcher.join()
@@ -120,7 +140,7 @@ def test_a_cancelled_job_is_failed_and_a_rerun_resumes_it(slurm_cluster, data, t
     assert epochs_before == 1 and history["epoch"].tolist() == [1, 2]
 
 
-def test_a_job_past_its_time_limit_is_timed_out_and_resumes(slurm_cluster, data, tmp_path):  # noqa: F811
+def test_a_job_past_its_time_limit_is_timed_out_and_resumes(slurm_cluster, data, tmp_path):
     """A run far longer than its job's time limit: once it has a checkpoint, the job's limit is
     cut to one minute (``scontrol update``; ``mlib grid --time`` sets it at submission, in minutes,
     and the test cannot wait minutes). SLURM signals the job (submitit asks for USR2 90 s before
@@ -132,8 +152,10 @@ def test_a_job_past_its_time_limit_is_timed_out_and_resumes(slurm_cluster, data,
     run_dir = grid.plan(spec, overrides=overrides, cache=cache, split=split, out=out)[0].run_dir
     command = grid_command(slurm_cluster, cache, split, out, "--time", "5", grid_file=spec, overrides=overrides)
     watcher, limited = act_on_the_job(
-        slurm_cluster, lambda: epochs_done(run_dir) >= 1,
-        lambda job: slurm_cluster.command("scontrol", "update", f"JobId={job}", "TimeLimit=1"))
+        slurm_cluster,
+        lambda: epochs_done(run_dir) >= 1,
+        lambda job: slurm_cluster.command("scontrol", "update", f"JobId={job}", "TimeLimit=1"),
+    )
     assert cli_main(command) == 1
     watcher.join()
     table = pd.read_csv(out / "grid.csv")
@@ -143,16 +165,19 @@ def test_a_job_past_its_time_limit_is_timed_out_and_resumes(slurm_cluster, data,
     assert not (run_dir / "error.txt").exists() and (run_dir / "checkpoints" / "last.pt").is_file()
     epochs_before = epochs_done(run_dir)
 
-    watcher, _ = act_on_the_job(slurm_cluster, lambda: epochs_done(run_dir) > epochs_before,
-                                lambda job: slurm_cluster.command("scancel", job))
+    watcher, _ = act_on_the_job(
+        slurm_cluster, lambda: epochs_done(run_dir) > epochs_before, lambda job: slurm_cluster.command("scancel", job)
+    )
     assert cli_main(command) == 1
     watcher.join()
     table = pd.read_csv(out / "grid.csv")
     assert table[["status", "origin"]].values.tolist() == [["failed", "resumed"]]
-    assert pd.read_csv(run_dir / "history.csv")["epoch"].tolist()[:epochs_before + 1] == list(range(1, epochs_before + 2))
+    assert pd.read_csv(run_dir / "history.csv")["epoch"].tolist()[: epochs_before + 1] == list(
+        range(1, epochs_before + 2)
+    )
 
 
-def test_a_bad_partition_is_one_line_naming_it(slurm_cluster, data, tmp_path, capsys):  # noqa: F811
+def test_a_bad_partition_is_one_line_naming_it(slurm_cluster, data, tmp_path, capsys):
     cache, split = data
     command = grid_command(slurm_cluster, cache, split, tmp_path / "g", "--time", "5")
     command[command.index("--partition") + 1] = "nosuchpartition"
@@ -162,15 +187,22 @@ def test_a_bad_partition_is_one_line_naming_it(slurm_cluster, data, tmp_path, ca
     assert len(err.splitlines()) == 1 and "Invalid partition" in err
 
 
-def test_an_unreachable_controller_is_one_line_naming_it(slurm_cluster, data, tmp_path, capsys,  # noqa: F811
-                                                         monkeypatch):
+def test_an_unreachable_controller_is_one_line_naming_it(
+    slurm_cluster,
+    data,
+    tmp_path,
+    capsys,
+    monkeypatch,
+):
     from slurm_cluster import free_ports
 
     cache, split = data
     conf = tmp_path / "slurm.conf"
     lines = slurm_cluster.conf.read_text().splitlines()
-    conf.write_text("\n".join(f"SlurmctldPort={free_ports(1)[0]}" if line.startswith("SlurmctldPort=") else line
-                              for line in lines) + "\n")
+    conf.write_text(
+        "\n".join(f"SlurmctldPort={free_ports(1)[0]}" if line.startswith("SlurmctldPort=") else line for line in lines)
+        + "\n"
+    )
     monkeypatch.setenv("SLURM_CONF", str(conf))
     assert cli_main(grid_command(slurm_cluster, cache, split, tmp_path / "g", "--time", "5")) == 2
     err = capsys.readouterr().err.strip()

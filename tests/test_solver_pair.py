@@ -7,18 +7,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-from mlib.core import config, io
-
-from mlib.experiments import controls, grid, solver_pair
-
-from mlib.study import runner as study
-from mlib.experiments.ensemble import EnsembleError
-from mlib.report.manifest import Corpus
-from mlib.preprocess.splits import write_splits
-from mlib.training.train import run_folder
 from test_ensemble import write_run
 from tiny_caches import write_split, write_tiny_cache
+
+from mlib.core import config, io
+from mlib.experiments import controls, grid, solver_pair
+from mlib.experiments.ensemble import EnsembleError
+from mlib.preprocess.splits import write_splits
+from mlib.report.manifest import Corpus
+from mlib.study import runner as study
+from mlib.training.train import run_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,9 +31,14 @@ def _tiny_cache(folder: Path, dataset: str) -> Path:
     return cache
 
 
-@pytest.mark.parametrize("profile, dataset", [("configs/profiles/default.yaml", "casme2"),
-                                              ("configs/profiles/ci.yaml", "casme2"),
-                                              ("configs/profiles/full.yaml", "smic")])
+@pytest.mark.parametrize(
+    "profile, dataset",
+    [
+        ("configs/profiles/default.yaml", "casme2"),
+        ("configs/profiles/ci.yaml", "casme2"),
+        ("configs/profiles/full.yaml", "smic"),
+    ],
+)
 def test_the_pair_on_the_first_split_is_the_grids_pair(tmp_path, monkeypatch, profile, dataset):
     """On these profiles notebook 05's pair on the first split adds no training run: both are grid runs."""
     monkeypatch.chdir(ROOT)
@@ -45,8 +48,12 @@ def test_the_pair_on_the_first_split_is_the_grids_pair(tmp_path, monkeypatch, pr
     variant = Corpus(dataset, "root", paths={"cache": str(cache), "split": str(split)})
     page = config.resolve(profile, study.corpus_overrides(cfg, variant))  # what notebooks 04 and 05 resolve
     runs = tmp_path / "runs"
-    planned = [run.run_dir for run in grid.plan(page["grid"]["file"], profile=page, cache=cache, split=split,
-                                                out=runs, seeds=page["grid"]["seeds"])]
+    planned = [
+        run.run_dir
+        for run in grid.plan(
+            page["grid"]["file"], profile=page, cache=cache, split=split, out=runs, seeds=page["grid"]["seeds"]
+        )
+    ]
     pair = solver_pair.pair_configs(page, study.table1_overrides(page, dataset), cache, split, runs)
     assert (pair["adam"]["train"]["optimizer"], pair["adamw"]["train"]["optimizer"]) == ("adam", "adamw")
     assert run_folder(pair["adam"]) != run_folder(pair["adamw"])
@@ -61,11 +68,13 @@ def test_the_pair_on_the_first_split_is_the_grids_pair(tmp_path, monkeypatch, pr
 def test_the_vote_of_a_pair_is_decided_by_the_tie_rule(tmp_path):
     """Every test clip is a 1-1 disagreement: the mean probability decides (not the class order)."""
     truth = ["01", "02", "03", "01", "01"]
-    adam = [[.6, .3, .1], [.5, .4, .1], [.1, .2, .7], [.4, .5, .1], [.1, .8, .1]]  # right on clips 0, 2
-    adamw = [[.45, .55, 0], [.1, .9, 0], [.1, .5, .4], [.9, .05, .05], [.5, .4, .1]]  # right on 1, 3, 4
+    adam = [[0.6, 0.3, 0.1], [0.5, 0.4, 0.1], [0.1, 0.2, 0.7], [0.4, 0.5, 0.1], [0.1, 0.8, 0.1]]  # right on clips 0, 2
+    adamw = [[0.45, 0.55, 0], [0.1, 0.9, 0], [0.1, 0.5, 0.4], [0.9, 0.05, 0.05], [0.5, 0.4, 0.1]]  # right on 1, 3, 4
     # mean probabilities pick 01, 02, 03, 01, 02: right on clips 0-3; the first class on a tie would pick 01 on clip 1
-    runs = {"adam": write_run(tmp_path / "adam", [[.8, .1, .1]], adam, ["01"], truth),
-            "adamw": write_run(tmp_path / "adamw", [[.8, .1, .1]], adamw, ["01"], truth, optimizer="adamw")}
+    runs = {
+        "adam": write_run(tmp_path / "adam", [[0.8, 0.1, 0.1]], adam, ["01"], truth),
+        "adamw": write_run(tmp_path / "adamw", [[0.8, 0.1, 0.1]], adamw, ["01"], truth, optimizer="adamw"),
+    }
     row = solver_pair.split_row(runs, "splits/half-seed42.csv", n_boot=200)
     assert (row["adam_rank1"], row["adamw_rank1"], row["vote_rank1"]) == pytest.approx((0.4, 0.6, 0.8))
     assert row["vote_gain"] == pytest.approx(0.2) and row["split"] == "half-seed42" and row["n_test"] == 5
@@ -86,9 +95,13 @@ def test_two_split_seeds_give_two_rows_and_their_mean_and_sd(tmp_path, capsys):
     splits = [str(p) for p in write_splits(cache, "half", test_size=0.5, val_size=0.25, seed=42, repeats=2)]
     grid_dir = tmp_path / "grid"
     io.write_yaml(grid_dir / "grid-spec.yaml", {"cache": str(cache), "split": splits[0]})
-    cfg = config.resolve(None, {"model": {"frames": 8, "size": 32, "width": 8},
-                                "train": {"epochs": 1, "batch_size": 6, "device": "cpu", "warmup_epochs": 0,
-                                          "weight_decay": 0.01}})
+    cfg = config.resolve(
+        None,
+        {
+            "model": {"frames": 8, "size": 32, "width": 8},
+            "train": {"epochs": 1, "batch_size": 6, "device": "cpu", "warmup_epochs": 0, "weight_decay": 0.01},
+        },
+    )
     table1 = {"model.alpha": 4, "model.beta_inv": 8, "train.lr": 0.001}
     table = solver_pair.pair_table(cfg, table1, grid_dir, splits, out=tmp_path / "out", n_boot=200)
     assert table["statistic"].tolist() == ["per split", "per split", "mean", "sd"]
@@ -98,8 +111,9 @@ def test_two_split_seeds_give_two_rows_and_their_mean_and_sd(tmp_path, capsys):
     assert set(rows["adam_run"]).isdisjoint(rows["adamw_run"])
     assert all(Path(run).parent == grid_dir for run in [*rows["adam_run"], *rows["adamw_run"]])  # runs_dir: the grid's
     for solver in ("adam", "adamw"):  # each member's rank-1 is its run's own test rank-1
-        recorded = [json.loads((Path(run) / "metrics.json").read_text())["test"]["rank1"]
-                    for run in rows[f"{solver}_run"]]
+        recorded = [
+            json.loads((Path(run) / "metrics.json").read_text())["test"]["rank1"] for run in rows[f"{solver}_run"]
+        ]
         assert rows[f"{solver}_rank1"].tolist() == pytest.approx(recorded)
     best = np.maximum(rows["adam_rank1"].to_numpy(), rows["adamw_rank1"].to_numpy())
     assert rows["vote_gain"].to_numpy() == pytest.approx(rows["vote_rank1"].to_numpy() - best)
@@ -116,7 +130,8 @@ def test_two_split_seeds_give_two_rows_and_their_mean_and_sd(tmp_path, capsys):
     written = pd.read_csv(tmp_path / "out" / solver_pair.TABLE_FILE)
     assert written["statistic"].tolist() == table["statistic"].tolist()
     pd.DataFrame({"status": ["done", "failed"], "run_dir": [Path(rows["adam_run"].iloc[0]).name, "x"]}).to_csv(
-        grid_dir / "grid.csv", index=False)  # the grid trained the first split's Adam run
+        grid_dir / "grid.csv", index=False
+    )  # the grid trained the first split's Adam run
     note = solver_pair.reuse_note(table, grid_dir)
     assert "2 split seeds, the grid's split first: 4 runs, 1 of them the grid's own" in note
     capsys.readouterr()
@@ -130,11 +145,26 @@ def test_two_split_seeds_give_two_rows_and_their_mean_and_sd(tmp_path, capsys):
 def test_shown_puts_each_models_interval_beside_its_rank1_and_leaves_the_run_folders_out():
     import pandas as pd
 
-    per_split = pd.DataFrame([{"statistic": solver_pair.PER_SPLIT, "split": f"s{i}", "splits": 1,
-                               **{f"{m}_{p}": v for m in solver_pair.MODELS
-                                  for p, v in (("rank1", 0.5 + i / 4), ("ci_low", 0.25), ("ci_high", 0.75))},
-                               "vote_gain": -0.125 * i, "n_test": 8, "adam_run": "a", "adamw_run": "b"}
-                              for i in range(2)], columns=solver_pair.COLUMNS)
+    per_split = pd.DataFrame(
+        [
+            {
+                "statistic": solver_pair.PER_SPLIT,
+                "split": f"s{i}",
+                "splits": 1,
+                **{
+                    f"{m}_{p}": v
+                    for m in solver_pair.MODELS
+                    for p, v in (("rank1", 0.5 + i / 4), ("ci_low", 0.25), ("ci_high", 0.75))
+                },
+                "vote_gain": -0.125 * i,
+                "n_test": 8,
+                "adam_run": "a",
+                "adamw_run": "b",
+            }
+            for i in range(2)
+        ],
+        columns=solver_pair.COLUMNS,
+    )
     full = pd.concat([per_split, solver_pair.summary_rows(per_split)], ignore_index=True)
     assert solver_pair.run_folders(full) == ["a", "b"]  # once each, the summary rows left out
     table = solver_pair.shown(full)
@@ -143,4 +173,8 @@ def test_shown_puts_each_models_interval_beside_its_rank1_and_leaves_the_run_fol
     assert table.loc[2, "adamw"] == "0.625"  # no interval unless the seeds' resamples are pooled
     pooled = solver_pair.summary_rows(per_split, {"adamw": (0.125, 0.875)})
     assert solver_pair.shown(pooled).loc[0, "adamw"] == "0.625 [0.125, 0.875]"
-    assert table.loc[3, ["adam", "vote gain", "test clips"]].tolist() == [f"{0.25 / 2 ** 0.5:.3f}", f"{0.125 / 2 ** 0.5:.3f}", ""]
+    assert table.loc[3, ["adam", "vote gain", "test clips"]].tolist() == [
+        f"{0.25 / 2**0.5:.3f}",
+        f"{0.125 / 2**0.5:.3f}",
+        "",
+    ]

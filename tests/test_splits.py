@@ -9,12 +9,19 @@ import pandas as pd
 import pytest
 
 from mlib.commands import split as split_command
-from mlib.preprocess import splits
 from mlib.core.config import load_defaults
 from mlib.datasets.base import natural_key
+from mlib.preprocess import splits
 from mlib.preprocess.splits import (
-    SplitError, accuracy_ceiling, check_split, load_split, make_split, original_split_list, split_counts,
-    untrained_test_subjects, write_split,
+    SplitError,
+    accuracy_ceiling,
+    check_split,
+    load_split,
+    make_split,
+    original_split_list,
+    split_counts,
+    untrained_test_subjects,
+    write_split,
 )
 
 ORIGINAL_COUNTS = {"casme2": (101, 26, 127), "samm": (60, 16, 77), "smic": (62, 16, 79)}
@@ -62,7 +69,9 @@ def test_seeds_differ_and_same_seed_is_identical():
 def original_table(dataset: str) -> pd.DataFrame:
     """The original's clips of ``dataset`` as a clip table, subjects then clips in natural order."""
     listed = original_split_list(dataset)
-    order = sorted(range(len(listed)), key=lambda i: (natural_key(listed["subject"][i]), natural_key(listed["clip"][i])))
+    order = sorted(
+        range(len(listed)), key=lambda i: (natural_key(listed["subject"][i]), natural_key(listed["clip"][i]))
+    )
     listed = listed.iloc[order].reset_index(drop=True)
     return listed.assign(clip_key=dataset + "_" + listed["subject"] + "_" + listed["clip"], dataset=dataset)
 
@@ -126,8 +135,14 @@ def test_half_keeps_every_test_subject_trained_where_kay2023_does_not():
 def test_kay2023_original_assigns_every_clip_as_the_original_files(dataset):
     listed = original_table(dataset)
     subject = listed["subject"].iloc[5]  # a listed subject with one clip the lists lack (CASME II sub04 EP12_01f)
-    extra = pd.DataFrame({"clip_key": [f"{dataset}_{subject}_extra", f"{dataset}_99_extra"], "subject": [subject, "99"],
-                          "clip": ["extra", "extra"], "dataset": [dataset] * 2})
+    extra = pd.DataFrame(
+        {
+            "clip_key": [f"{dataset}_{subject}_extra", f"{dataset}_99_extra"],
+            "subject": [subject, "99"],
+            "clip": ["extra", "extra"],
+            "dataset": [dataset] * 2,
+        }
+    )
     clips = pd.concat([listed.drop(columns="part").iloc[1:], extra], ignore_index=True)  # one listed clip missing
     split = make_split(clips, "kay2023-original")
     check_split(split, allow_untrained=True)  # the subject keeps its listed clips: not "both excluded and used"
@@ -135,9 +150,16 @@ def test_kay2023_original_assigns_every_clip_as_the_original_files(dataset):
     assert (split["reason"].iloc[-2:] == splits.NOT_IN_ORIGINAL).all() and (split["reason"].iloc[:-2] == "").all()
     metadata = splits.split_metadata(split, "kay2023-original", 42, splits.original_missing(clips))
     assert metadata["unlisted"] == extra["clip_key"].tolist() and metadata["excluded"] == {}
-    assert splits.original_inventory(metadata) == {"listed": len(listed), "used": len(listed) - 1, "unlisted": 2, "missing": 1}
+    assert splits.original_inventory(metadata) == {
+        "listed": len(listed),
+        "used": len(listed) - 1,
+        "unlisted": 2,
+        "missing": 1,
+    }
     note = splits.original_inventory_note(metadata)
-    assert note.startswith(f"Against the original's split list, listed {len(listed)}, used {len(listed) - 1}, unlisted 2, missing 1")
+    assert note.startswith(
+        f"Against the original's split list, listed {len(listed)}, used {len(listed) - 1}, unlisted 2, missing 1"
+    )
     assert extra["clip_key"].iloc[0] in note and f"missing: {listed['subject'][0]}/{listed['clip'][0]}" in note
     assert splits.original_missing(clips) == [f"{listed['subject'][0]}/{listed['clip'][0]}"]
     full = make_split(listed.drop(columns="part"), "kay2023-original")
@@ -218,8 +240,9 @@ def test_split_command_writes_repeats(tmp_path, capsys):
     assert "excluded subjects (fewer than two clips): 007, 008" in out
     assert "test subjects without a training clip: none (0 of 78 test clips); accuracy ceiling 100.0%" in out
     defaults = load_defaults()["split"]
-    first, second = (load_split(splits.split_path(cache, "half", s, defaults["test_size"], defaults["val_size"]))
-                     for s in (4, 5))
+    first, second = (
+        load_split(splits.split_path(cache, "half", s, defaults["test_size"], defaults["val_size"])) for s in (4, 5)
+    )
     meta = splits.load_split_metadata(splits.split_path(cache, "half", 4, defaults["test_size"], defaults["val_size"]))
     assert (meta["test_size"], meta["val_size"]) == (defaults["test_size"], defaults["val_size"])
     assert meta["excluded"] == {clips.clip_key[0]: splits.TOO_FEW_CLIPS, clips.clip_key[1]: splits.TOO_FEW_CLIPS}
@@ -232,7 +255,9 @@ def test_split_command_writes_repeats(tmp_path, capsys):
 def test_split_command_reports_the_original_split_on_a_cache(tmp_path, capsys):
     cache = tmp_path / "samm-abc"
     listed = original_table("samm")
-    extra = pd.DataFrame({"clip_key": ["samm_040_040_1_1"], "subject": ["040"], "clip": ["040_1_1"], "dataset": ["samm"]})
+    extra = pd.DataFrame(
+        {"clip_key": ["samm_040_040_1_1"], "subject": ["040"], "clip": ["040_1_1"], "dataset": ["samm"]}
+    )
     clips = pd.concat([listed.drop(columns="part").iloc[1:], extra], ignore_index=True)
     write_index(cache, clips)
     parser = argparse.ArgumentParser()
@@ -244,9 +269,17 @@ def test_split_command_reports_the_original_split_on_a_cache(tmp_path, capsys):
     assert f"listed by the original but missing here (1): {listed['subject'][0]}/{listed['clip'][0]}" in out
     assert "test subjects without a training clip: 019, 028, 033 (5 of 77 test clips); accuracy ceiling 93.5%" in out
     meta = splits.load_split_metadata(cache / "splits/kay2023-original-seed42.csv")
-    assert meta["untrained_test_subjects"] == ["019", "028", "033"] and meta["accuracy_ceiling"] == pytest.approx(72 / 77)
+    assert meta["untrained_test_subjects"] == ["019", "028", "033"] and meta["accuracy_ceiling"] == pytest.approx(
+        72 / 77
+    )
     expected = listed["part"].iloc[1:].value_counts()
-    assert meta["counts"] == {"train": expected["train"], "val": expected["val"], "test": expected["test"], "excluded": 0, "unlisted": 1}
+    assert meta["counts"] == {
+        "train": expected["train"],
+        "val": expected["val"],
+        "test": expected["test"],
+        "excluded": 0,
+        "unlisted": 1,
+    }
     from mlib.commands import cli  # bad input is reported by the one handler in mlib.commands.cli
 
     assert cli.main(["split", "--cache", str(cache), "--protocol", "kay2023-original", "--repeats", "2"]) == 1
@@ -254,8 +287,9 @@ def test_split_command_reports_the_original_split_on_a_cache(tmp_path, capsys):
 
 
 def test_training_accepts_untrained_test_subjects_only_from_a_kay2023_split(tmp_path):
-    from mlib.training.clips import DataError, load_clip_table
     from tiny_caches import write_tiny_cache
+
+    from mlib.training.clips import DataError, load_clip_table
 
     cache = write_tiny_cache(tmp_path, subjects=3, clips_per_subject=2, window=4, side=8)
     index = pd.read_csv(cache / "index.csv", dtype={"subject": str})

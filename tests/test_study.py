@@ -7,20 +7,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-
-from mlib.core import config
-
-from mlib.experiments import controls, grid, positive_controls
-
-from mlib.study import notebooks, runner as study
+from tiny_caches import write_split, write_tiny_cache
 
 from mlib import paper
-from mlib.report.manifest import StudyManifest, Corpus
+from mlib.core import config
+from mlib.experiments import controls, grid, positive_controls
 from mlib.preprocess.splits import write_splits
+from mlib.report.manifest import Corpus, StudyManifest
+from mlib.study import notebooks
+from mlib.study import runner as study
 from mlib.synth import corpus_specs
 from mlib.synth.layouts import write_corpus
 from mlib.training.train import run_folder
-from tiny_caches import write_split, write_tiny_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 FULL = "configs/profiles/full.yaml"
@@ -45,9 +43,11 @@ def test_synthetic_profiles_add_a_motion_only_and_a_twins_corpus_per_database_mo
     """The motion-only corpora come first: the model's own positive control before any verdict it reads."""
     cfg = config.resolve("configs/profiles/default.yaml")
     names = [(v.name, v.root, v.mode) for v in study.corpora(cfg)]
-    assert names == [("casme2-motion-only", "data/synthetic/casme2-motion-only", "motion-only"),
-                     ("casme2", "data/synthetic/casme2", "identity"),
-                     ("casme2-twins", "data/synthetic/casme2-twins", "twins")]
+    assert names == [
+        ("casme2-motion-only", "data/synthetic/casme2-motion-only", "motion-only"),
+        ("casme2", "data/synthetic/casme2", "identity"),
+        ("casme2-twins", "data/synthetic/casme2-twins", "twins"),
+    ]
     no_twins = config.resolve("configs/profiles/default.yaml", {"study.twins": False})
     assert [v.mode for v in study.corpora(no_twins)] == ["motion-only", "identity"]
     two = config.resolve("configs/profiles/default.yaml", {"study.datasets": ["casme2", "smic"], "study.twins": False})
@@ -85,8 +85,14 @@ def test_real_profiles_run_the_synthetic_motion_only_control_first_then_each_dat
     assert found[0].root == "data/synthetic/casme2-motion-only"
     control = study.corpus_overrides(cfg, found[0])
     assert (control["study.data"], control["synth.mode"]) == ("synthetic", "motion-only")
-    assert "study.data" not in study.corpus_overrides(cfg, found[1]) and "synth.mode" not in study.corpus_overrides(cfg, found[1])
-    assert [v.name for v in study.corpora(config.resolve(FULL, {"study.motion_only": False}))] == ["casme2", "samm", "smic"]
+    assert "study.data" not in study.corpus_overrides(cfg, found[1]) and "synth.mode" not in study.corpus_overrides(
+        cfg, found[1]
+    )
+    assert [v.name for v in study.corpora(config.resolve(FULL, {"study.motion_only": False}))] == [
+        "casme2",
+        "samm",
+        "smic",
+    ]
 
 
 def test_table1_batch_is_the_papers_on_full_and_the_profiles_on_cpu_profiles():
@@ -94,13 +100,22 @@ def test_table1_batch_is_the_papers_on_full_and_the_profiles_on_cpu_profiles():
     assert (smic["model.alpha"], smic["model.beta_inv"], smic["train.optimizer"]) == (16, 16, "adam")
     assert smic["train.batch_size"] == paper.TABLE1["smic"]["batch_size"] == 32
     assert "train.batch_size" not in study.table1_overrides(config.resolve("configs/profiles/ci.yaml"), "smic")
-    with pytest.raises(config.ConfigError, match="study.table1_batch: 'gpu' is not allowed; allowed: one of paper, profile"):
+    with pytest.raises(
+        config.ConfigError, match="study.table1_batch: 'gpu' is not allowed; allowed: one of paper, profile"
+    ):
         config.resolve(overrides={"study.table1_batch": "gpu"})
 
 
-@pytest.mark.parametrize("profile, dataset", [(FULL, "casme2"), (FULL, "samm"), (FULL, "smic"),
-                                              ("configs/profiles/default.yaml", "casme2"),
-                                              ("configs/profiles/ci.yaml", "casme2")])
+@pytest.mark.parametrize(
+    "profile, dataset",
+    [
+        (FULL, "casme2"),
+        (FULL, "samm"),
+        (FULL, "smic"),
+        ("configs/profiles/default.yaml", "casme2"),
+        ("configs/profiles/ci.yaml", "casme2"),
+    ],
+)
 def test_the_single_table1_run_is_one_of_the_grids_runs(tmp_path, profile, dataset):
     """Notebook 02's run folder is a configuration of the profile's grid: it is trained once."""
     cache, split = tiny_inputs(tmp_path, dataset)
@@ -109,8 +124,9 @@ def test_the_single_table1_run_is_one_of_the_grids_runs(tmp_path, profile, datas
     runs = tmp_path / "runs"
     single = config.resolve(profile, study.single_run_overrides(cfg, variant, runs))
     page = config.resolve(profile, study.corpus_overrides(cfg, variant))  # what notebook 04 resolves
-    planned = grid.plan(page["grid"]["file"], profile=page, cache=cache, split=split, out=runs,
-                        seeds=page["grid"]["seeds"])
+    planned = grid.plan(
+        page["grid"]["file"], profile=page, cache=cache, split=split, out=runs, seeds=page["grid"]["seeds"]
+    )
     assert run_folder(single) in [run.run_dir for run in planned]
 
 
@@ -123,10 +139,17 @@ def test_notebook_02_by_hand_with_the_full_profile_trains_what_the_study_would(t
     studied = runner.resolved(single)
     source = ROOT / "notebooks" / "02-train.py"
     by_study = notebooks.configuration(source, runner.parameters(single, {}))["cfg"]
-    by_hand = notebooks.configuration(source, {"profile": FULL, "overrides": {
-        "run.cache": str(cache), "run.split": str(split), "run.out": str(tmp_path / "runs")}})["cfg"]
+    by_hand = notebooks.configuration(
+        source,
+        {
+            "profile": FULL,
+            "overrides": {"run.cache": str(cache), "run.split": str(split), "run.out": str(tmp_path / "runs")},
+        },
+    )["cfg"]
     for cfg in (by_study, by_hand):
-        assert {key: cfg[key] for key in ("model", "train", "run")} == {key: studied[key] for key in ("model", "train", "run")}
+        assert {key: cfg[key] for key in ("model", "train", "run")} == {
+            key: studied[key] for key in ("model", "train", "run")
+        }
         assert run_folder(cfg) == run_folder(studied)
     assert (studied["model"]["depth"], studied["model"]["size"], studied["train"]["epochs"]) == (50, 224, 120)
     with pytest.raises(notebooks.NotebookFailed, match="unknown parameter.*cache"):
@@ -145,10 +168,17 @@ def fake_notebooks(monkeypatch, preprocess) -> list:
         given.append((Path(source).stem, parameters))
         if Path(source).stem == "01-preprocess":
             cache = preprocess(cfg)
-            split = write_splits(cache, cfg["split"]["protocol"], test_size=cfg["split"]["test_size"],
-                                 val_size=cfg["split"]["val_size"], seed=cfg["split"]["seed"])[0]
+            split = write_splits(
+                cache,
+                cfg["split"]["protocol"],
+                test_size=cfg["split"]["test_size"],
+                val_size=cfg["split"]["val_size"],
+                seed=cfg["split"]["seed"],
+            )[0]
             Path(parameters["out_dir"]).mkdir(parents=True)
-            (Path(parameters["out_dir"]) / "data.json").write_text(json.dumps({"cache": str(cache), "split": str(split)}))
+            (Path(parameters["out_dir"]) / "data.json").write_text(
+                json.dumps({"cache": str(cache), "split": str(split)})
+            )
         return "stamp", True
 
     monkeypatch.setattr(notebooks, "execute", fake_execute)
@@ -161,43 +191,83 @@ def test_the_study_passes_each_notebook_only_its_parameters(tmp_path, monkeypatc
     cache = write_tiny_cache(tmp_path / "tiny", subjects=3, clips_per_subject=4)
 
     def preprocess(cfg):  # the generator's truth, as notebook 01 writes it with the corpus
-        specs = corpus_specs(subjects=4, clips_per_subject=4, single_clip_subjects=0, short_clip_fraction=0.0,
-                             frame_size=(64, 80), fps=200, mode=cfg["synth"]["mode"], seed=0)
+        specs = corpus_specs(
+            subjects=4,
+            clips_per_subject=4,
+            single_clip_subjects=0,
+            short_clip_fraction=0.0,
+            frame_size=(64, 80),
+            fps=200,
+            mode=cfg["synth"]["mode"],
+            seed=0,
+        )
         truth = Path(cfg["data"]["root"]) / "synth_truth" / "truth.csv"
         truth.parent.mkdir(parents=True)
         positive_controls.truth_from_specs(specs).to_csv(truth, index=False)
         return cache
 
     given = fake_notebooks(monkeypatch, preprocess)
-    runner = study.StudyRunner(Path("configs/profiles/ci.yaml"), [f"study.results={tmp_path / 'results'}",
-                                                                  f"study.roots.casme2={tmp_path / 'data'}"],
-                               executed_dir=tmp_path / "executed")
+    runner = study.StudyRunner(
+        Path("configs/profiles/ci.yaml"),
+        [f"study.results={tmp_path / 'results'}", f"study.roots.casme2={tmp_path / 'data'}"],
+        executed_dir=tmp_path / "executed",
+    )
     runner.run()
     stems = [stem for stem, _ in given]
-    assert stems == ["01-preprocess", "02-train", "03-baseline",
-                     "01-preprocess", "02-train", "03-baseline", "04-grid-search", "05-ensemble", "06-gradcam",
-                     "01-preprocess", "02-train", "03-baseline", "07-controls", "08-original-grid", "09-unseen", "10-motion-budget",
-                     "00-results"]
-    assert [p["overrides"]["synth.mode"] for stem, p in given if stem == "02-train"] == ["motion-only", "identity", "twins"]
+    assert stems == [
+        "01-preprocess",
+        "02-train",
+        "03-baseline",
+        "01-preprocess",
+        "02-train",
+        "03-baseline",
+        "04-grid-search",
+        "05-ensemble",
+        "06-gradcam",
+        "01-preprocess",
+        "02-train",
+        "03-baseline",
+        "07-controls",
+        "08-original-grid",
+        "09-unseen",
+        "10-motion-budget",
+        "00-results",
+    ]
+    assert [p["overrides"]["synth.mode"] for stem, p in given if stem == "02-train"] == [
+        "motion-only",
+        "identity",
+        "twins",
+    ]
     train = [parameters for stem, parameters in given if stem == "02-train"][1]  # the casme2 corpus
     assert train["overrides"]["study.results"] == str(tmp_path / "results")  # --set reaches every page
     manifest = StudyManifest.load(tmp_path / "results" / "ci" / "study.json")
-    assert manifest.corpus("casme2").paths["train"] == str(run_folder(
-        notebooks.configuration(ROOT / "notebooks" / "02-train.py", train)["cfg"]))
-    assert [Path(p).name for p in manifest.executed][-5:] == ["07-controls.ipynb", "08-original-grid.ipynb",
-                                                              "09-unseen.ipynb", "10-motion-budget.ipynb", "00-results.ipynb"]
-    assert manifest.pages == {"controls": str(tmp_path / "results" / "ci" / "controls"),
-                              "original_grid": str(tmp_path / "results" / "ci" / "original-grid"),
-                              "unseen": str(tmp_path / "results" / "ci" / "unseen"),
-                              "motion_budget": str(tmp_path / "results" / "ci" / "budget")}
+    assert manifest.corpus("casme2").paths["train"] == str(
+        run_folder(notebooks.configuration(ROOT / "notebooks" / "02-train.py", train)["cfg"])
+    )
+    assert [Path(p).name for p in manifest.executed][-5:] == [
+        "07-controls.ipynb",
+        "08-original-grid.ipynb",
+        "09-unseen.ipynb",
+        "10-motion-budget.ipynb",
+        "00-results.ipynb",
+    ]
+    assert manifest.pages == {
+        "controls": str(tmp_path / "results" / "ci" / "controls"),
+        "original_grid": str(tmp_path / "results" / "ci" / "original-grid"),
+        "unseen": str(tmp_path / "results" / "ci" / "unseen"),
+        "motion_budget": str(tmp_path / "results" / "ci" / "budget"),
+    }
     assert dict(given)["10-motion-budget"]["out"] == manifest.pages["motion_budget"]  # it reads budget.published
 
     unseen = dict(given)["09-unseen"]  # the controls' corpora (their runs reused) with each root and mode
     assert unseen["out"] == manifest.pages["unseen"]
     assert {name: (c["root"], c["mode"]) for name, c in unseen["corpora"].items()} == {
-        v.name: (v.root, v.mode) for v in manifest.corpora}
-    assert all(c["runs_dir"] == dict(given)["07-controls"]["corpora"][name]["runs_dir"]
-               for name, c in unseen["corpora"].items())
+        v.name: (v.root, v.mode) for v in manifest.corpora
+    }
+    assert all(
+        c["runs_dir"] == dict(given)["07-controls"]["corpora"][name]["runs_dir"]
+        for name, c in unseen["corpora"].items()
+    )
 
     page = dict(given)["07-controls"]
     assert page["out"] == manifest.pages["controls"] and "variants" not in page  # the page reads controls.variants
@@ -207,13 +277,16 @@ def test_the_study_passes_each_notebook_only_its_parameters(tmp_path, monkeypatc
         variant = manifest.corpus(name)
         assert len(corpus["split"]) == cfg["split"]["repeats"] == 2 and corpus["split"][0] == variant.paths["split"]
         assert corpus["runs_dir"] == variant.paths["runs"] and 0 <= corpus["positive_control"] <= 1
-        clip = controls.variant_config(config.resolve(cfg, corpus["overrides"]), "clip", corpus["cache"],
-                                       corpus["split"][0], corpus["runs_dir"])
+        clip = controls.variant_config(
+            config.resolve(cfg, corpus["overrides"]), "clip", corpus["cache"], corpus["split"][0], corpus["runs_dir"]
+        )
         assert str(run_folder(clip)) == variant.paths["train"]  # the clip control is notebook 02's run, reused
     # the twins corpus names its truth (face groups); the knob table's motion-only corpora lie beside the study's
     assert [name for name, corpus in page["corpora"].items() if "twins" in corpus] == ["casme2-twins"]
-    assert page["corpora"]["casme2-twins"]["twins"] == {"truth": manifest.corpus("casme2-twins").root,
-                                                      "twin_group": cfg["synth"]["twin_group"]}
+    assert page["corpora"]["casme2-twins"]["twins"] == {
+        "truth": manifest.corpus("casme2-twins").root,
+        "twin_group": cfg["synth"]["twin_group"],
+    }
     assert page["motion_features_dir"] == str(tmp_path / "positive-controls")
     ensemble = dict(given)["05-ensemble"]  # Table 3 over the split seeds, in the runs folder the grid shares
     assert ensemble["splits"] == manifest.corpus("casme2").paths["splits"] and len(ensemble["splits"]) == 2
@@ -226,8 +299,15 @@ def test_reproduce_runs_the_motion_only_control_first_then_the_real_roots_as_the
     """``make reproduce`` on a synthetic corpus passed as real data: first the generated motion-only control
     (notebook 01 told ``study.data: synthetic`` for it), with its truth-parameter positive control; then the
     database read from its root as it is, no twins corpus, and no positive control."""
-    specs = corpus_specs(subjects=3, clips_per_subject=3, single_clip_subjects=0, short_clip_fraction=0.0,
-                         frame_size=(64, 80), fps=200, seed=0)
+    specs = corpus_specs(
+        subjects=3,
+        clips_per_subject=3,
+        single_clip_subjects=0,
+        short_clip_fraction=0.0,
+        frame_size=(64, 80),
+        fps=200,
+        seed=0,
+    )
     root = write_corpus(tmp_path / "CASME2", "casme2", specs, workers=1, progress=False)
     control = tmp_path / "synthetic" / "casme2-motion-only"
 
@@ -238,25 +318,60 @@ def test_reproduce_runs_the_motion_only_control_first_then_the_real_roots_as_the
         here = cfg["data"]["root"]
         if cfg["study"]["data"] == "synthetic":
             assert (here, cfg["synth"]["mode"]) == (str(control), "motion-only")
-            motion = corpus_specs(subjects=3, clips_per_subject=3, single_clip_subjects=0, short_clip_fraction=0.0,
-                                  frame_size=(64, 80), fps=200, seed=0, mode="motion-only")
+            motion = corpus_specs(
+                subjects=3,
+                clips_per_subject=3,
+                single_clip_subjects=0,
+                short_clip_fraction=0.0,
+                frame_size=(64, 80),
+                fps=200,
+                seed=0,
+                mode="motion-only",
+            )
             write_corpus(here, "casme2", motion, workers=1, progress=False)
         else:
             assert here == str(root)
         prepare = cfg["prepare"]
-        return prepare_cache(load_dataset("casme2", here).clips, tmp_path / "cache", dataset="casme2", root=here,
-                             window=prepare["window"], face_size=prepare["face_size"], margin=prepare["margin"],
-                             workers=1, progress=False)
+        return prepare_cache(
+            load_dataset("casme2", here).clips,
+            tmp_path / "cache",
+            dataset="casme2",
+            root=here,
+            window=prepare["window"],
+            face_size=prepare["face_size"],
+            margin=prepare["margin"],
+            workers=1,
+            progress=False,
+        )
 
     given = fake_notebooks(monkeypatch, preprocess)
-    runner = study.StudyRunner(Path("configs/profiles/ci.yaml"), [
-        "study.data=real", f"study.roots.casme2={root}", f"study.results={tmp_path / 'results'}",
-        f"study.motion_control_root={tmp_path / 'synthetic'}"], executed_dir=tmp_path / "executed")
+    runner = study.StudyRunner(
+        Path("configs/profiles/ci.yaml"),
+        [
+            "study.data=real",
+            f"study.roots.casme2={root}",
+            f"study.results={tmp_path / 'results'}",
+            f"study.motion_control_root={tmp_path / 'synthetic'}",
+        ],
+        executed_dir=tmp_path / "executed",
+    )
     runner.run()
-    assert [stem for stem, _ in given] == ["01-preprocess", "02-train", "03-baseline",
-                                           "01-preprocess", "02-train", "03-baseline", "04-grid-search", "05-ensemble",
-                                           "06-gradcam", "07-controls", "08-original-grid", "09-unseen", "10-motion-budget",
-                                           "00-results"]
+    assert [stem for stem, _ in given] == [
+        "01-preprocess",
+        "02-train",
+        "03-baseline",
+        "01-preprocess",
+        "02-train",
+        "03-baseline",
+        "04-grid-search",
+        "05-ensemble",
+        "06-gradcam",
+        "07-controls",
+        "08-original-grid",
+        "09-unseen",
+        "10-motion-budget",
+        "00-results",
+    ]
     corpora = dict(given)["07-controls"]["corpora"]
     assert list(corpora) == ["casme2-motion-only", "casme2"] and corpora["casme2"]["positive_control"] is None
     assert 0 <= corpora["casme2-motion-only"]["positive_control"] <= 1
@@ -270,8 +385,11 @@ def test_the_motion_profile_runs_the_budget_page_alone_and_trains_it(tmp_path, m
     stale = tmp_path / "executed" / "07-controls.ipynb"
     stale.parent.mkdir()
     stale.write_text("{}")
-    runner = study.StudyRunner(Path("configs/profiles/motion.yaml"), [f"study.results={tmp_path / 'results'}"],
-                               executed_dir=tmp_path / "executed")
+    runner = study.StudyRunner(
+        Path("configs/profiles/motion.yaml"),
+        [f"study.results={tmp_path / 'results'}"],
+        executed_dir=tmp_path / "executed",
+    )
     runner.run()
     assert [stem for stem, _ in given] == ["10-motion-budget"] and stale.is_file()
     page = dict(given)["10-motion-budget"]
@@ -286,12 +404,21 @@ def test_check_on_a_partial_data_root_prints_one_line_per_problem(tmp_path, caps
     from mlib.commands import cli
     from mlib.synth.layouts import LAYOUTS
 
-    specs = corpus_specs(subjects=2, clips_per_subject=2, single_clip_subjects=0, short_clip_fraction=0.0,
-                         frame_size=(48, 48), fps=200, seed=0)
+    specs = corpus_specs(
+        subjects=2,
+        clips_per_subject=2,
+        single_clip_subjects=0,
+        short_clip_fraction=0.0,
+        frame_size=(48, 48),
+        fps=200,
+        seed=0,
+    )
     write_corpus(tmp_path / "data" / "CASME2", "casme2", specs, workers=1, progress=False)
     smic = write_corpus(tmp_path / "data" / "SMIC", "smic", specs, workers=1, progress=False)
     (smic / LAYOUTS["smic"].adapter.annotation).unlink()
-    code = cli.main(["study", "--profile", "configs/profiles/full.yaml", "--data-root", str(tmp_path / "data"), "--check"])
+    code = cli.main(
+        ["study", "--profile", "configs/profiles/full.yaml", "--data-root", str(tmp_path / "data"), "--check"]
+    )
     err = capsys.readouterr().err.splitlines()
     assert code == 1
     problems = [line for line in err if line.startswith("missing: ")]

@@ -14,13 +14,23 @@ from mlib.synth.layouts import LAYOUTS, MANIFEST, TRUTH_DIR, write_corpus
 
 
 def specs_for(layout, seed=0, subjects=2, clips=2):
-    return corpus_specs(subjects=subjects, clips_per_subject=clips, single_clip_subjects=0,
-                        short_clip_fraction=0.5, frame_size=(64, 80), fps=LAYOUTS[layout].fps, seed=seed)
+    return corpus_specs(
+        subjects=subjects,
+        clips_per_subject=clips,
+        single_clip_subjects=0,
+        short_clip_fraction=0.5,
+        frame_size=(64, 80),
+        fps=LAYOUTS[layout].fps,
+        seed=seed,
+    )
 
 
 def tree_hashes(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 class FailingRender:

@@ -28,10 +28,16 @@ def test_data_sentences_count_clips_padding_and_split():
     assert takeaways.padding(index).startswith("2 of 3 windows")
     assert "no frame was repeated" in takeaways.padding(index.assign(pad_before=0, pad_after=0))
     assert "haar for 2 of 3 clips" in takeaways.detector(index)
-    split = pd.DataFrame({"clip_key": list("abcdef"), "subject": list("xxyyzw"),
-                          "part": ["train", "train", "val", "test", "excluded", "excluded"]})
-    assert takeaways.split_sizes(split) == ("The split puts 2 clips in train, 1 clips in validation, "
-                                            "1 clips in test; 2 subjects excluded.")
+    split = pd.DataFrame(
+        {
+            "clip_key": list("abcdef"),
+            "subject": list("xxyyzw"),
+            "part": ["train", "train", "val", "test", "excluded", "excluded"],
+        }
+    )
+    assert takeaways.split_sizes(split) == (
+        "The split puts 2 clips in train, 1 clips in validation, 1 clips in test; 2 subjects excluded."
+    )
 
 
 def test_training_sentences_follow_history_cmc_confusion_and_subjects():
@@ -64,8 +70,14 @@ def test_original_grid_sentences_read_rank_and_best_of_n():
 
 
 def test_fusion_pairs_counts_votes_above_the_better_member_per_database():
-    pairs = pd.DataFrame({"database": ["SAMM", "SAMM", "SMIC"], "SlowFast_0_accuracy": [0.5, 0.5, 0.9],
-                          "SlowFast_1_accuracy": [0.6, 0.4, 0.8], "MacroMajorityVoteCombiner_accuracy": [0.7, 0.5, 0.9]})
+    pairs = pd.DataFrame(
+        {
+            "database": ["SAMM", "SAMM", "SMIC"],
+            "SlowFast_0_accuracy": [0.5, 0.5, 0.9],
+            "SlowFast_1_accuracy": [0.6, 0.4, 0.8],
+            "MacroMajorityVoteCombiner_accuracy": [0.7, 0.5, 0.9],
+        }
+    )
     assert takeaways.fusion_pairs(pairs).endswith("in 1 of 2 pairs on SAMM; 0 of 1 pairs on SMIC.")
 
 
@@ -73,8 +85,10 @@ def test_grid_picks_and_mean_map_agreement():
     import numpy as np
 
     picks = pd.DataFrame({"runs": [8], "best test pick": [0.8], "validation pick (test)": [0.7], "median run": [0.6]})
-    assert takeaways.grid_picks(picks) == ("In our grid, the validation pick scores 0.700 on test against the best "
-                                           "test pick's 0.800 and the median run's 0.600 (8 runs).")
+    assert takeaways.grid_picks(picks) == (
+        "In our grid, the validation pick scores 0.700 on test against the best "
+        "test pick's 0.800 and the median run's 0.600 (8 runs)."
+    )
     rng = np.random.default_rng(0)
     motion = rng.random((3, 4, 4))
     same = np.repeat(motion[:, None], 2, axis=1)  # every frame's CAM is the clip's motion map
@@ -83,20 +97,38 @@ def test_grid_picks_and_mean_map_agreement():
 
 
 def test_gradcam_claim_shows_the_lift_against_the_null_and_against_uniform_with_intervals():
-    numbers = {"lift_vs_null": 1.05, "null_ci_low": 0.9, "null_ci_high": 1.2, "lift_vs_uniform": 1.8,
-               "uniform_ci_low": 1.6, "uniform_ci_high": 2.0, "clips": 30}
-    sentence = takeaways.gradcam_claim(Verdict("does not clearly support", "", numbers=numbers), "fast",
-                                       "the most moving pixels")
+    numbers = {
+        "lift_vs_null": 1.05,
+        "null_ci_low": 0.9,
+        "null_ci_high": 1.2,
+        "lift_vs_uniform": 1.8,
+        "uniform_ci_low": 1.6,
+        "uniform_ci_high": 2.0,
+        "clips": 30,
+    }
+    sentence = takeaways.gradcam_claim(
+        Verdict("does not clearly support", "", numbers=numbers), "fast", "the most moving pixels"
+    )
     assert "1.05 (95 % interval 0.90 to 1.20) times what the same map puts on other clips' regions" in sentence
     assert "1.80 (95 % interval 1.60 to 2.00) times a uniform map's share, over 30 clips" in sentence
     assert "This does not clearly support" in sentence
 
 
 def test_twins_within_reads_each_rank1_against_its_own_chance():
-    found = pd.DataFrame({"corpus": ["casme2-twins"] * 2, "variant": ["clip", "static-apex"], "rank1": [0.45, 0.4],
-                          "chance": [1 / 12] * 2, "within_group_rank1": [0.7, 0.5], "within_group_chance": [0.5] * 2})
+    found = pd.DataFrame(
+        {
+            "corpus": ["casme2-twins"] * 2,
+            "variant": ["clip", "static-apex"],
+            "rank1": [0.45, 0.4],
+            "chance": [1 / 12] * 2,
+            "within_group_rank1": [0.7, 0.5],
+            "within_group_chance": [0.5] * 2,
+        }
+    )
     text = takeaways.twins_within(found)
-    assert text == ("Twins, test rank-1 (mean over split seeds): casme2-twins clip: overall 0.450 (above its chance "
-                    "0.083), within the face group 0.700 (above its chance 0.500); casme2-twins static-apex: overall "
-                    "0.400 (above its chance 0.083), within the face group 0.500 (not above its chance 0.500).")
+    assert text == (
+        "Twins, test rank-1 (mean over split seeds): casme2-twins clip: overall 0.450 (above its chance "
+        "0.083), within the face group 0.700 (above its chance 0.500); casme2-twins static-apex: overall "
+        "0.400 (above its chance 0.083), within the face group 0.500 (not above its chance 0.500)."
+    )
     assert takeaways.twins_within(found.iloc[:0]).startswith("No twins corpus")

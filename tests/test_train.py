@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from tiny_caches import write_split, write_tiny_cache
 
 from mlib.core.config import resolve
-from mlib.training.clips import load_clip_table
 from mlib.core.metrics import read_predictions
+from mlib.training.clips import load_clip_table
 from mlib.training.train import TrainingError, load_run, predict, run_folder, train
-from tiny_caches import write_split, write_tiny_cache
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -30,14 +30,25 @@ def tiny(tmp_path_factory):
 
 
 def tiny_cfg(root, cache, split, **train_changes) -> dict:
-    train_cfg = {"epochs": EPOCHS, "batch_size": 8, "lr": 0.003, "warmup_epochs": 1, "crop_scale": [0.85, 1.0],
-                 "color_jitter": 0.05, "device": "cpu", "seed": 3}
+    train_cfg = {
+        "epochs": EPOCHS,
+        "batch_size": 8,
+        "lr": 0.003,
+        "warmup_epochs": 1,
+        "crop_scale": [0.85, 1.0],
+        "color_jitter": 0.05,
+        "device": "cpu",
+        "seed": 3,
+    }
     train_cfg.update(train_changes)
-    return resolve(None, {
-        "model": {"depth": 18, "frames": 8, "size": 32, "dropout": 0.0},
-        "train": train_cfg,
-        "run": {"cache": str(cache), "split": str(split), "out": str(root / "runs")},
-    })
+    return resolve(
+        None,
+        {
+            "model": {"depth": 18, "frames": 8, "size": 32, "dropout": 0.0},
+            "train": train_cfg,
+            "run": {"cache": str(cache), "split": str(split), "out": str(root / "runs")},
+        },
+    )
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +66,14 @@ def finished_run(tiny):
 def test_run_folder_follows_the_contract_and_learns(finished_run, tiny):
     root, cache, split = tiny
     files = {p.relative_to(finished_run).as_posix() for p in finished_run.rglob("*") if p.is_file()}
-    assert {"config.yaml", "history.csv", "metrics.json", "predictions.csv", "checkpoints/best.pt", "checkpoints/last.pt"} <= files
+    assert {
+        "config.yaml",
+        "history.csv",
+        "metrics.json",
+        "predictions.csv",
+        "checkpoints/best.pt",
+        "checkpoints/last.pt",
+    } <= files
     assert finished_run == run_folder(tiny_cfg(*tiny))
 
     history = pd.read_csv(finished_run / "history.csv")
@@ -125,7 +143,9 @@ def test_killed_run_resumes_to_identical_results(finished_run, tiny):
     train(cfg, run_dir, progress=False)
     # Identical to the uninterrupted run, history included.
     assert json.loads((run_dir / "metrics.json").read_text()) == json.loads((finished_run / "metrics.json").read_text())
-    pd.testing.assert_frame_equal(pd.read_csv(run_dir / "predictions.csv"), pd.read_csv(finished_run / "predictions.csv"))
+    pd.testing.assert_frame_equal(
+        pd.read_csv(run_dir / "predictions.csv"), pd.read_csv(finished_run / "predictions.csv")
+    )
     resumed, full = pd.read_csv(run_dir / "history.csv"), pd.read_csv(finished_run / "history.csv")
     pd.testing.assert_frame_equal(resumed.drop(columns="seconds"), full.drop(columns="seconds"))
 
@@ -153,21 +173,37 @@ def test_command_line_sets_run_paths_and_skips_the_finished_run(finished_run, ti
     profile = tmp_path / "tiny.yaml"
     cfg = tiny_cfg(*tiny)
     io.write_yaml(profile, {"model": cfg["model"], "train": cfg["train"]})
-    code = cli.main(["train", "--profile", str(profile), "--cache", str(cache), "--split", str(split),
-                     "--out", str(root / "runs"), "--name", finished_run.name, "--no-progress"])
+    code = cli.main(
+        [
+            "train",
+            "--profile",
+            str(profile),
+            "--cache",
+            str(cache),
+            "--split",
+            str(split),
+            "--out",
+            str(root / "runs"),
+            "--name",
+            finished_run.name,
+            "--no-progress",
+        ]
+    )
     assert code == 0
     assert "skipping" in capsys.readouterr().out
 
 
-
-
 def test_per_gpu_batchnorm_chunks_change_training_but_not_its_contract(tiny):
     root, cache, split = tiny
-    whole, chunked = (train(tiny_cfg(root, cache, split, epochs=1, bn_chunks=n), root / "runs" / f"bn{n}", progress=False)
-                      for n in (1, 4))  # batch 8 on four "GPUs": BatchNorm over two clips at a time
+    whole, chunked = (
+        train(tiny_cfg(root, cache, split, epochs=1, bn_chunks=n), root / "runs" / f"bn{n}", progress=False)
+        for n in (1, 4)
+    )  # batch 8 on four "GPUs": BatchNorm over two clips at a time
     neutral = tiny_cfg(root, cache, split, epochs=1)
     before = {**neutral, "train": {k: v for k, v in neutral["train"].items() if k != "bn_chunks"}}
     assert run_folder(neutral) == run_folder(before) != run_folder(tiny_cfg(root, cache, split, epochs=1, bn_chunks=4))
     losses = [pd.read_csv(run / "history.csv")["train_loss"].iloc[0] for run in (whole, chunked)]
     assert losses[0] != losses[1]
-    assert read_predictions(chunked / "predictions.csv").clip_keys == read_predictions(whole / "predictions.csv").clip_keys
+    assert (
+        read_predictions(chunked / "predictions.csv").clip_keys == read_predictions(whole / "predictions.csv").clip_keys
+    )

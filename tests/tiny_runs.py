@@ -41,17 +41,46 @@ def write_run_inputs(base: Path) -> dict:
             clips[key] = np.clip(frames, 0, 255).astype(np.uint8)
             pad_before = 2 if (s, c) == (0, 3) else 0  # one test clip is padded
             start = 100
-            rows.append(dict(clip_key=key, dataset="casme2", subject=subject, clip=f"EP{c:02d}",
-                             source_file="CASME2-coding-20140508.xlsx", source_row=2 + len(rows), onset=102, apex=108,
-                             offset=112, apex_source="annotated", fps=200, emotion="", window_start=start,
-                             window_end=start + WINDOW - 1 - pad_before, pad_before=pad_before, pad_after=0,
-                             box_x=BOX[0], box_y=BOX[1], box_w=BOX[2], box_h=BOX[3], detector="haar",
-                             cache_file=f"clips/{key}.npy"))
+            rows.append(
+                dict(
+                    clip_key=key,
+                    dataset="casme2",
+                    subject=subject,
+                    clip=f"EP{c:02d}",
+                    source_file="CASME2-coding-20140508.xlsx",
+                    source_row=2 + len(rows),
+                    onset=102,
+                    apex=108,
+                    offset=112,
+                    apex_source="annotated",
+                    fps=200,
+                    emotion="",
+                    window_start=start,
+                    window_end=start + WINDOW - 1 - pad_before,
+                    pad_before=pad_before,
+                    pad_after=0,
+                    box_x=BOX[0],
+                    box_y=BOX[1],
+                    box_w=BOX[2],
+                    box_h=BOX[3],
+                    detector="haar",
+                    cache_file=f"clips/{key}.npy",
+                )
+            )
             curve = np.zeros(40, np.float32)
             curve[10:16] = [0.2, 0.6, 1.0, 0.6, 0.2, 0.1]  # frames 105..110, peak at 107
             np.savez(truth_dir / f"{key}.npz", motion_mask=mask, motion_curve=curve)
-            truth_rows.append({"clip_key": key, "subject": subject, "first_frame": 95, "n_frames": 40,
-                               "onset": 102, "apex": 108, "offset": 112})
+            truth_rows.append(
+                {
+                    "clip_key": key,
+                    "subject": subject,
+                    "first_frame": 95,
+                    "n_frames": 40,
+                    "onset": 102,
+                    "apex": 108,
+                    "offset": 112,
+                }
+            )
     pd.DataFrame(truth_rows).to_csv(truth_dir / "truth.csv", index=False)
     caches = {}
     for kind, root in roots.items():
@@ -80,11 +109,14 @@ def _train_tiny(cache: Path, split_file: Path, out: Path) -> Path:
     """One CPU epoch of a tiny SlowFast (2 threads, the thread count restored); the run folder."""
     from mlib.training.train import train
 
-    cfg = resolve(None, {
-        "model": {"depth": 18, "width": 16, "beta_inv": 4, "frames": 8, "size": 32, "dropout": 0.0},
-        "train": {"epochs": 1, "batch_size": 8, "warmup_epochs": 0, "device": "cpu", "augment": False},
-        "run": {"cache": str(cache), "split": str(split_file), "out": str(out)},
-    })
+    cfg = resolve(
+        None,
+        {
+            "model": {"depth": 18, "width": 16, "beta_inv": 4, "frames": 8, "size": 32, "dropout": 0.0},
+            "train": {"epochs": 1, "batch_size": 8, "warmup_epochs": 0, "device": "cpu", "augment": False},
+            "run": {"cache": str(cache), "split": str(split_file), "out": str(out)},
+        },
+    )
     threads = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
@@ -96,8 +128,9 @@ def _train_tiny(cache: Path, split_file: Path, out: Path) -> Path:
 def train_open_set_run(base: Path) -> dict:
     """A tiny run trained on fold 0 of an open-set split of a 9-subject tiny cache (1 CPU epoch, 2 threads):
     ``run``, ``cache``, ``split`` (its unseen subjects were never trained on)."""
-    from mlib.preprocess.splits import write_splits
     from tiny_caches import write_tiny_cache
+
+    from mlib.preprocess.splits import write_splits
 
     cache = write_tiny_cache(base, subjects=9, clips_per_subject=5, window=16, side=32)
     split_file = write_splits(cache, "open-set", seed=1)[0]

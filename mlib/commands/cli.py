@@ -51,8 +51,12 @@ COMMANDS = {
 
 def _usage() -> str:
     width = max(map(len, COMMANDS))
-    lines = ["usage: mlib [--debug] COMMAND [options]   (mlib COMMAND --help for its options;",
-             "       --debug shows the traceback of an error)", "", "commands:"]
+    lines = [
+        "usage: mlib [--debug] COMMAND [options]   (mlib COMMAND --help for its options;",
+        "       --debug shows the traceback of an error)",
+        "",
+        "commands:",
+    ]
     lines += [f"  {name:<{width}}  {help_}" for name, (_, help_) in COMMANDS.items()]
     return "\n".join(lines)
 
@@ -61,8 +65,9 @@ def is_input_error(exc: BaseException) -> bool:
     """An error the user can fix from its message: the project's own, an unreadable file, an OS refusal."""
     import yaml
 
-    return (isinstance(exc, (ValueError, OSError, yaml.YAMLError))
-            or (isinstance(exc, Exception) and type(exc).__module__.split(".")[0] == "mlib"))
+    return isinstance(exc, (ValueError, OSError, yaml.YAMLError)) or (
+        isinstance(exc, Exception) and type(exc).__module__.split(".")[0] == "mlib"
+    )
 
 
 def error_line(command: str, exc: BaseException) -> str:

@@ -17,11 +17,20 @@ def entry(text: str) -> tuple[str, str]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", required=True, help="a finished run folder (its best checkpoint embeds the clips)")
     parser.add_argument("--out", required=True, help="the gallery .npz (made if absent, else added to)")
-    parser.add_argument("--fmr", type=float, default=0.01,
-                        help="false-match rate on the training subjects' validation clips that fixes the unknown "
-                             "threshold of a new gallery (default 0.01)")
-    parser.add_argument("entries", nargs="+", type=entry, metavar="SUBJECT=PATH",
-                        help="a clip of a subject: a folder of frames or a video file (mp4, avi)")
+    parser.add_argument(
+        "--fmr",
+        type=float,
+        default=0.01,
+        help="false-match rate on the training subjects' validation clips that fixes the unknown "
+        "threshold of a new gallery (default 0.01)",
+    )
+    parser.add_argument(
+        "entries",
+        nargs="+",
+        type=entry,
+        metavar="SUBJECT=PATH",
+        help="a clip of a subject: a folder of frames or a video file (mp4, avi)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:

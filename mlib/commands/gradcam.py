@@ -23,19 +23,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache", help="the prepared cache (default: the run's run.cache)")
     parser.add_argument("--part", default="test", choices=("test", "val"))
     parser.add_argument("--clips", nargs="*", help="clip_keys to explain (default: all of the part)")
-    parser.add_argument("--target", choices=TARGET_RULES, help="explain the true identity or the predicted one (gradcam.target)")
+    parser.add_argument(
+        "--target", choices=TARGET_RULES, help="explain the true identity or the predicted one (gradcam.target)"
+    )
     parser.add_argument("--pathway", choices=("both", *PATHWAYS), help="gradcam.pathway")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", help="result folder (default: <run_dir>/gradcam-<part>-<target>)")
     parser.add_argument("--synth-root", help="synthetic corpus root for the truth (default: the cache's root)")
-    parser.add_argument("--figures", default="4",
-                        help="clips drawn as strips, curves and GIFs: a number >= 1, or 'all' (default 4)")
-    parser.add_argument("--private-dir", default="private/gradcam",
-                        help="git-ignored folder for figures that show real faces")
-    parser.add_argument("--publish-faces", action="store_true",
-                        help="write real subjects' frames to --out; only where the database licence allows "
-                             "it for that subject")
+    parser.add_argument(
+        "--figures", default="4", help="clips drawn as strips, curves and GIFs: a number >= 1, or 'all' (default 4)"
+    )
+    parser.add_argument(
+        "--private-dir", default="private/gradcam", help="git-ignored folder for figures that show real faces"
+    )
+    parser.add_argument(
+        "--publish-faces",
+        action="store_true",
+        help="write real subjects' frames to --out; only where the database licence allows it for that subject",
+    )
     parser.add_argument("--no-progress", action="store_true")
 
 
@@ -54,17 +60,32 @@ def main(args: argparse.Namespace) -> int:
     settings = resolved(args, {"target": "gradcam.target", "pathway": "gradcam.pathway"})["gradcam"]
     figures = figure_count(args.figures)
     result = gradcam_for_run(
-        args.run_dir, args.cache, part=args.part, clips=args.clips or None, target=settings["target"],
-        pathway=settings["pathway"], batch_size=args.batch_size, device=args.device, out=args.out,
-        synth_root=args.synth_root, progress=not args.no_progress,
+        args.run_dir,
+        args.cache,
+        part=args.part,
+        clips=args.clips or None,
+        target=settings["target"],
+        pathway=settings["pathway"],
+        batch_size=args.batch_size,
+        device=args.device,
+        out=args.out,
+        synth_root=args.synth_root,
+        progress=not args.no_progress,
     )
     private = Path(args.private_dir) / Path(args.run_dir).name
-    written = write_figures(result, clips=len(result.clips) if figures is None else figures, publish_faces=args.publish_faces, private_dir=private)
+    written = write_figures(
+        result,
+        clips=len(result.clips) if figures is None else figures,
+        publish_faces=args.publish_faces,
+        private_dir=private,
+    )
     print(summarize(result.scores).to_string(index=False))
     print("\nlift against a uniform map and against the permutation null (other clips' regions), 95 % bootstrap CI:")
     print(null_summary(result.scores).to_string(index=False))
-    print(f"mlib gradcam: {len(result.clips)} clips of {result.run_dir} ({'synthetic' if result.synthetic else 'REAL'} data)"
-          f" -> {result.out}; {len(written)} figures")
+    print(
+        f"mlib gradcam: {len(result.clips)} clips of {result.run_dir} ({'synthetic' if result.synthetic else 'REAL'} data)"
+        f" -> {result.out}; {len(written)} figures"
+    )
     for path in written:
         print(f"  {path}")
     return 0

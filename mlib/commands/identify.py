@@ -19,8 +19,10 @@ def main(args: argparse.Namespace) -> int:
     found = identify(args.gallery, args.clip, args.run)
     if found["note"]:
         print(f"mlib identify: {found['note']}", file=sys.stderr)
-    print(f"{args.clip}: candidates by cosine score (unknown below {found['threshold']:.4f}, "
-          f"the threshold at FMR {found['fmr']:g} on the training subjects' validation clips)")
+    print(
+        f"{args.clip}: candidates by cosine score (unknown below {found['threshold']:.4f}, "
+        f"the threshold at FMR {found['fmr']:g} on the training subjects' validation clips)"
+    )
     for rank, (subject, score) in enumerate(found["ranked"][: max(args.top, 1)], start=1):
         print(f"{rank:>4}  {subject}  {score:.4f}")
     print(f"answer: {found['answer']}")

@@ -11,18 +11,28 @@ validated by the rules table like any other configuration and handed on whole.
 from __future__ import annotations
 
 import argparse
-from typing import Mapping
+from collections.abc import Mapping
 
 from mlib.core import config
 
 
 def add_profile_options(parser: argparse.ArgumentParser, default: str | None = None) -> None:
     """``--profile`` and ``--set``, the same on every command."""
-    parser.add_argument("--profile", default=default, metavar="PROFILE",
-                        help="a profile (a YAML file, or a shipped profile's name: ci, default, full) merged over "
-                             "mlib/defaults.yaml" + (f" (default {default})" if default else ""))
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a setting, e.g. --set model.alpha=8 (repeatable)")
+    parser.add_argument(
+        "--profile",
+        default=default,
+        metavar="PROFILE",
+        help="a profile (a YAML file, or a shipped profile's name: ci, default, full) merged over "
+        "mlib/defaults.yaml" + (f" (default {default})" if default else ""),
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting, e.g. --set model.alpha=8 (repeatable)",
+    )
 
 
 def resolved(args: argparse.Namespace, flags: Mapping[str, str] = {}) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+
 from mlib.core import config as mconfig
 from mlib.study import notebooks
 from mlib.study.runner import EXECUTED_DIR, REAL_FOLDERS, StudyRunner, check_real_data
@@ -12,8 +13,14 @@ from mlib.study.runner import EXECUTED_DIR, REAL_FOLDERS, StudyRunner, check_rea
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", default="configs/profiles/default.yaml", help="profile YAML file")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a configuration value (repeatable)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a configuration value (repeatable)",
+    )
     parser.add_argument("--data-root", help="real data: the folder holding CASME2/, SAMM/ and SMIC/")
     parser.add_argument("--executed", default=str(EXECUTED_DIR), help="where executed notebooks go")
     parser.add_argument("--check", action="store_true", help="only check that the GPU and the databases are there")
@@ -28,13 +35,17 @@ def check_data_root(data_root: str | Path, cfg: dict, profile: str | Path) -> No
     """``--data-root`` means real data: refused, in one line, with a synthetic profile (which would write
     a generated corpus into the folder named as the real databases) and when it is not a folder."""
     if cfg["study"]["data"] != "real":
-        raise StudyError(f"--data-root {data_root}: names real data, but {profile} is a synthetic profile "
-                         f"(study.data: {cfg['study']['data']}); use a real-data profile "
-                         "(configs/profiles/full.yaml) or leave --data-root out")
+        raise StudyError(
+            f"--data-root {data_root}: names real data, but {profile} is a synthetic profile "
+            f"(study.data: {cfg['study']['data']}); use a real-data profile "
+            "(configs/profiles/full.yaml) or leave --data-root out"
+        )
     root = Path(data_root)
     if not root.is_dir():
-        raise StudyError(f"--data-root {root}: {'a file' if root.exists() else 'no such folder'}; "
-                         "expected the folder holding CASME2/, SAMM/ and SMIC/")
+        raise StudyError(
+            f"--data-root {root}: {'a file' if root.exists() else 'no such folder'}; "
+            "expected the folder holding CASME2/, SAMM/ and SMIC/"
+        )
 
 
 def main(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
 from mlib.commands.options import add_profile_options
 from mlib.core.config import resolve
 from mlib.preprocess.cache_settings import read_cache_settings

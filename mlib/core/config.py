@@ -17,10 +17,11 @@ import hashlib
 import importlib
 import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import yaml
 
@@ -73,9 +74,9 @@ class Choices:
 
 POSITIVE = Range(1)
 NON_NEGATIVE = Range(0)
-SHARE = Range(0, 1, low_open=True, high_open=True)          # (0, 1)
-SHARE_OR_NONE = Range(0, 1, high_open=True)                 # [0, 1)
-FRACTION = Range(0, 1)                                      # [0, 1]
+SHARE = Range(0, 1, low_open=True, high_open=True)  # (0, 1)
+SHARE_OR_NONE = Range(0, 1, high_open=True)  # [0, 1)
+FRACTION = Range(0, 1)  # [0, 1]
 
 # What each value may be (keys as dotted paths; a list key's rule applies to each item).
 # null is always allowed where the default is null. The CLIs map their flags onto
@@ -150,7 +151,7 @@ RULES: dict[str, Range | Choices] = {
     "unseen.bootstrap": POSITIVE,
     "unseen.union": Choices((False, True)),
     "unseen.union_face_size": POSITIVE,
-    "budget.clips_per_subject": Range(2),   # a subject needs clips on both sides of the split
+    "budget.clips_per_subject": Range(2),  # a subject needs clips on both sides of the split
     "budget.target": SHARE,
     "study.pages": Choices(("book", "budget")),
     "budget.cpu_minutes": Range(0, low_open=True),
@@ -161,13 +162,20 @@ RULES: dict[str, Range | Choices] = {
 
 
 MOVED_KEYS = {  # a key of an older defaults tree -> its key now: one section per concern, one key per idea
-    "study.grid": "grid.file", "study.seeds": "grid.seeds",
-    "study.ensemble_max_size": "ensemble.max_size", "study.ensemble_method": "ensemble.method",
-    "study.ensemble_candidates": "ensemble.candidates", "study.bootstrap": "ensemble.bootstrap",
-    "study.gradcam_clips": "gradcam.clips", "study.gradcam_target": "gradcam.target",
-    "study.gradcam_pathway": "gradcam.pathway", "study.controls": "controls.variants",
-    "study.baseline_features": "baseline.features", "study.split_repeats": "split.repeats",
+    "study.grid": "grid.file",
+    "study.seeds": "grid.seeds",
+    "study.ensemble_max_size": "ensemble.max_size",
+    "study.ensemble_method": "ensemble.method",
+    "study.ensemble_candidates": "ensemble.candidates",
+    "study.bootstrap": "ensemble.bootstrap",
+    "study.gradcam_clips": "gradcam.clips",
+    "study.gradcam_target": "gradcam.target",
+    "study.gradcam_pathway": "gradcam.pathway",
+    "study.controls": "controls.variants",
+    "study.baseline_features": "baseline.features",
+    "study.split_repeats": "split.repeats",
 }
+
 
 def check_value(key: str, value: Any) -> Any:
     """``value`` if ``RULES`` allows it for ``key`` (``train.crop_scale[0]`` uses ``train.crop_scale``'s rule)."""
@@ -219,7 +227,7 @@ def locate(path: str | Path) -> Path:
         return path
     shipped = resources.files("mlib").joinpath("configs")
     if "configs" in path.parts:
-        candidate = shipped.joinpath(*path.parts[path.parts.index("configs") + 1:])
+        candidate = shipped.joinpath(*path.parts[path.parts.index("configs") + 1 :])
     elif len(path.parts) == 1 and not path.suffix:
         candidate = shipped.joinpath("profiles", f"{path.name}.yaml")
     else:
@@ -303,7 +311,9 @@ def merge(base: Mapping, update: Mapping, _path: str = "") -> dict:
         where = f"{_path}{key}"
         if key not in out:
             if where in MOVED_KEYS:
-                raise ConfigError(f"{where} is now {MOVED_KEYS[where]}: rename it (one section per concern, mlib/defaults.yaml)")
+                raise ConfigError(
+                    f"{where} is now {MOVED_KEYS[where]}: rename it (one section per concern, mlib/defaults.yaml)"
+                )
             known = ", ".join(sorted(out)) or "none"
             raise ConfigError(f"unknown configuration key {where!r} (known here: {known})")
         if isinstance(out[key], dict):
@@ -339,8 +349,9 @@ def _checked(where: str, default: Any, value: Any) -> Any:
     return check_value(where, value)
 
 
-def resolve(profile: str | Path | Mapping | None = None, overrides: Iterable[str] | Mapping = (),
-            implied: Mapping | None = None) -> dict:
+def resolve(
+    profile: str | Path | Mapping | None = None, overrides: Iterable[str] | Mapping = (), implied: Mapping | None = None
+) -> dict:
     """Defaults <- implied <- profile <- overrides, validated. ``profile`` may be a path or a mapping;
     ``overrides`` a list of ``key.sub=value`` strings or a mapping, nested or with dotted keys
     (``{"model.alpha": 8}``: the form the notebooks' ``overrides`` parameter and the grid files use).

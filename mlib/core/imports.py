@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ast
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -59,7 +59,7 @@ def _resolve(node: ast.ImportFrom, package: str | None) -> str:
     return ".".join(anchor + ([node.module] if node.module else []))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _direct(path: Path, package: str | None, mtime_ns: int) -> frozenset[str]:  # mtime: a changed file is read again
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):  # rule 1

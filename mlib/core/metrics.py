@@ -11,9 +11,9 @@ of ties at the k-th place and the two agree whenever the scores are tie-free.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -41,19 +41,25 @@ def read_predictions(path: str | Path, part: str | None = "test") -> Predictions
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such predictions file")
-    frame = pd.read_csv(path, dtype={"clip_key": str, "subject": str, "part": str, "predicted": str}, keep_default_na=False)
+    frame = pd.read_csv(
+        path, dtype={"clip_key": str, "subject": str, "part": str, "predicted": str}, keep_default_na=False
+    )
     columns = [c for c in frame.columns if c.startswith(PROBA_PREFIX)]
     missing = [c for c in ("clip_key", "subject", "part") if c not in frame.columns]
     if missing or not columns:
-        raise ValueError(f"{path}: expected columns clip_key, subject, part and p:<subject>; missing {missing or 'p:*'}")
+        raise ValueError(
+            f"{path}: expected columns clip_key, subject, part and p:<subject>; missing {missing or 'p:*'}"
+        )
     if part is not None:
         frame = frame[frame["part"] == part]
-    classes = [c[len(PROBA_PREFIX):] for c in columns]
+    classes = [c[len(PROBA_PREFIX) :] for c in columns]
     proba = frame[columns].apply(pd.to_numeric, errors="coerce")
     if proba.isna().any().any():  # a cut-off file: its last row lacks probabilities
         row = int(np.flatnonzero(proba.isna().any(axis=1).to_numpy())[0])
-        raise ValueError(f"{path}: line {frame.index[row] + 2} has an empty or non-numeric probability "
-                         "(a truncated file?); train the run again")
+        raise ValueError(
+            f"{path}: line {frame.index[row] + 2} has an empty or non-numeric probability "
+            "(a truncated file?); train the run again"
+        )
     return Predictions(list(frame["clip_key"]), list(frame["subject"]), proba.to_numpy(float), classes)
 
 
@@ -100,7 +106,9 @@ def confusion(y_true: Sequence[str], proba: np.ndarray, classes: Sequence[str]) 
 
 def per_subject_accuracy(y_true: Sequence[str], proba: np.ndarray, classes: Sequence[str]) -> pd.DataFrame:
     """Rank-1 accuracy per true subject: columns subject, n_clips, correct, accuracy."""
-    frame = pd.DataFrame({"subject": list(y_true), "correct": np.asarray(predicted_labels(proba, classes)) == np.asarray(y_true)})
+    frame = pd.DataFrame(
+        {"subject": list(y_true), "correct": np.asarray(predicted_labels(proba, classes)) == np.asarray(y_true)}
+    )
     table = frame.groupby("subject", sort=True)["correct"].agg(n_clips="size", correct="sum").reset_index()
     table["accuracy"] = table["correct"] / table["n_clips"]
     return table
@@ -131,8 +139,9 @@ def clip_bootstrap_draws(values: Sequence[float], n_boot: int = 2000, seed: int 
     return values[samples].mean(axis=1)
 
 
-def hierarchical_bootstrap_draws(values: Sequence[float], subjects: Sequence[str], n_boot: int = 2000,
-                                 seed: int = 0) -> np.ndarray:
+def hierarchical_bootstrap_draws(
+    values: Sequence[float], subjects: Sequence[str], n_boot: int = 2000, seed: int = 0
+) -> np.ndarray:
     """Means of ``values`` over ``n_boot`` hierarchical resamples: subjects, then clips within each subject.
 
     Each resample draws as many subjects as the test set has, with replacement,
@@ -153,7 +162,7 @@ def hierarchical_bootstrap_draws(values: Sequence[float], subjects: Sequence[str
     sizes = np.array([len(g) for g in groups])
     padded = np.zeros((len(groups), sizes.max()))
     for i, clips in enumerate(groups):
-        padded[i, :len(clips)] = clips
+        padded[i, : len(clips)] = clips
     rng = np.random.default_rng(seed)
     picked = rng.integers(0, len(groups), size=(n_boot, len(groups)))
     sums = np.zeros(n_boot)
@@ -196,22 +205,30 @@ def correct_top1(y_true: Sequence[str], proba: np.ndarray, classes: Sequence[str
     return true_ranks(y_true, proba, classes) == 1
 
 
-def rank1_draws(y_true: Sequence[str], proba: np.ndarray, classes: Sequence[str], n_boot: int = 2000,
-                seed: int = 0) -> np.ndarray:
+def rank1_draws(
+    y_true: Sequence[str], proba: np.ndarray, classes: Sequence[str], n_boot: int = 2000, seed: int = 0
+) -> np.ndarray:
     """Hierarchical bootstrap draws of rank-1 (:func:`hierarchical_bootstrap_draws`, subjects = true labels)."""
     return hierarchical_bootstrap_draws(correct_top1(y_true, proba, classes), y_true, n_boot, seed)
 
 
-def hierarchical_rank1_ci(y_true: Sequence[str], proba: np.ndarray, classes: Sequence[str], n_boot: int = 2000,
-                          level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+def hierarchical_rank1_ci(
+    y_true: Sequence[str],
+    proba: np.ndarray,
+    classes: Sequence[str],
+    n_boot: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
     """The default interval of a rank-1: percentile interval resampling subjects, then clips (seeded)."""
     if len(y_true) == 0:
         return (float("nan"), float("nan"))
     return percentile_interval(rank1_draws(y_true, proba, classes, n_boot, seed), level)
 
 
-def paired_difference_draws(correct_a: Sequence[bool], correct_b: Sequence[bool], subjects: Sequence[str],
-                            n_boot: int = 2000, seed: int = 0) -> np.ndarray:
+def paired_difference_draws(
+    correct_a: Sequence[bool], correct_b: Sequence[bool], subjects: Sequence[str], n_boot: int = 2000, seed: int = 0
+) -> np.ndarray:
     """Hierarchical bootstrap draws of rank-1(a) minus rank-1(b) scored on the same test clips.
 
     Paired: each resample takes the same subjects and clips for both, so the
@@ -221,8 +238,14 @@ def paired_difference_draws(correct_a: Sequence[bool], correct_b: Sequence[bool]
     return hierarchical_bootstrap_draws(diff, subjects, n_boot, seed)
 
 
-def paired_difference_ci(correct_a: Sequence[bool], correct_b: Sequence[bool], subjects: Sequence[str],
-                         n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+def paired_difference_ci(
+    correct_a: Sequence[bool],
+    correct_b: Sequence[bool],
+    subjects: Sequence[str],
+    n_boot: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
     """Percentile interval of :func:`paired_difference_draws` (subjects, then clips; seeded)."""
     if len(subjects) == 0:
         return (float("nan"), float("nan"))
@@ -247,13 +270,19 @@ def rank1_over_seeds(prediction_files: Sequence[str | Path], n_boot: int = 2000,
     if not ranks:
         raise ValueError("no predictions file: nothing to summarise over split seeds")
     low, high = pooled_interval(draws)
-    return {"rank1": float(np.mean(ranks)), "ci_low": low, "ci_high": high,
-            "sd": float(np.std(ranks, ddof=1)) if len(ranks) > 1 else float("nan"), "splits": len(ranks),
-            "chance": float(max(chances))}
+    return {
+        "rank1": float(np.mean(ranks)),
+        "ci_low": low,
+        "ci_high": high,
+        "sd": float(np.std(ranks, ddof=1)) if len(ranks) > 1 else float("nan"),
+        "splits": len(ranks),
+        "chance": float(max(chances)),
+    }
 
 
-def within_group_rank1(y_true: Sequence[str], proba: np.ndarray, classes: Sequence[str],
-                       groups: Mapping[str, str]) -> dict:
+def within_group_rank1(
+    y_true: Sequence[str], proba: np.ndarray, classes: Sequence[str], groups: Mapping[str, str]
+) -> dict:
     """Rank-1 among the subjects of each clip's own group, and its chance (the mean of 1 / group size).
 
     On the twins corpus a group is the subjects sharing one face: appearance
@@ -277,7 +306,12 @@ def within_group_rank1(y_true: Sequence[str], proba: np.ndarray, classes: Sequen
 
 
 def bootstrap_rank1_ci(
-    y_true: Sequence[str], proba: np.ndarray, classes: Sequence[str], n_boot: int = 2000, level: float = 0.95, seed: int = 0
+    y_true: Sequence[str],
+    proba: np.ndarray,
+    classes: Sequence[str],
+    n_boot: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
 ) -> tuple[float, float]:
     """Percentile bootstrap interval of rank-1 accuracy, resampling clips with replacement (seeded).
 

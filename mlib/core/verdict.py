@@ -29,6 +29,7 @@ class Verdict:
 def rule(*outcomes: str, registry: dict[str, Callable[..., Verdict]] | None = None):
     """Declare a rule's outcomes (``function.OUTCOMES``), refuse an undeclared one at run time, and register
     the rule by name in ``registry`` when one is given."""
+
     def register(function):
         @functools.wraps(function)
         def checked(*args, **kwargs) -> Verdict:
@@ -41,4 +42,5 @@ def rule(*outcomes: str, registry: dict[str, Callable[..., Verdict]] | None = No
         if registry is not None:
             registry[function.__name__] = checked
         return checked
+
     return register

@@ -26,11 +26,19 @@ def load_dataset(
     """
     if name not in DATASETS:
         raise DatasetError(f"unknown dataset {name!r}: expected one of {', '.join(DATASETS)}")
-    return load_annotated(DATASETS[name], root, apex_rule=apex_rule, cropped=cropped,
-                          window=window, workers=workers, progress=progress)
+    return load_annotated(
+        DATASETS[name], root, apex_rule=apex_rule, cropped=cropped, window=window, workers=workers, progress=progress
+    )
 
 
 __all__ = [
-    "APEX_RULES", "CLIP_COLUMNS", "DATASETS", "DatasetError", "LoadResult", "Problem",
-    "clip_key", "load_dataset", "validation_report",
+    "APEX_RULES",
+    "CLIP_COLUMNS",
+    "DATASETS",
+    "DatasetError",
+    "LoadResult",
+    "Problem",
+    "clip_key",
+    "load_dataset",
+    "validation_report",
 ]

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 import openpyxl
 import pandas as pd
@@ -38,9 +38,23 @@ NEARBY_FRAMES = 3
 ANNOTATION_SEARCH_DEPTH = 3
 
 CLIP_COLUMNS = [
-    "clip_key", "dataset", "subject", "clip", "frame_dir", "frames", "frame_numbers",
-    "onset", "apex", "offset", "apex_source", "emotion", "action_units", "fps",
-    "source_file", "source_row", "notes",
+    "clip_key",
+    "dataset",
+    "subject",
+    "clip",
+    "frame_dir",
+    "frames",
+    "frame_numbers",
+    "onset",
+    "apex",
+    "offset",
+    "apex_source",
+    "emotion",
+    "action_units",
+    "fps",
+    "source_file",
+    "source_row",
+    "notes",
 ]
 
 
@@ -104,8 +118,8 @@ class FrameListing:
 
     frames: list[Path]
     numbers: list[int]
-    strays: list[Path]                 # files that are not frames of the layout (``img115 (2).jpg``, ``._img115.jpg``)
-    repeated: dict[int, list[Path]]    # frame number -> the several files that carry it
+    strays: list[Path]  # files that are not frames of the layout (``img115 (2).jpg``, ``._img115.jpg``)
+    repeated: dict[int, list[Path]]  # frame number -> the several files that carry it
 
 
 def list_frames(folder: Path, pattern: str) -> FrameListing:
@@ -172,11 +186,13 @@ def read_annotation(path: Path, required: Iterable[str]) -> pd.DataFrame:
     if header_at is None:
         best = max(rows, key=lambda row: len(set(required) & set(row)), default=[])
         missing = [name for name in required if name not in best]
-        raise DatasetError(f"{path}: missing column(s) {', '.join(missing)} (no row holds all of {', '.join(required)})")
+        raise DatasetError(
+            f"{path}: missing column(s) {', '.join(missing)} (no row holds all of {', '.join(required)})"
+        )
     header = rows[header_at]
     keep = [i for i, name in enumerate(header) if name]
     records = []
-    for offset, row in enumerate(rows[header_at + 1:], start=header_at + 2):
+    for offset, row in enumerate(rows[header_at + 1 :], start=header_at + 2):
         values = [row[i] if i < len(row) else "" for i in keep]
         if any(values):
             records.append(values + [offset])
@@ -190,13 +206,17 @@ def find_annotation(root: Path, name: str) -> Path:
     direct = root / name
     if direct.is_file():
         return direct
-    found = [p for depth in range(1, ANNOTATION_SEARCH_DEPTH + 1) for p in root.glob("/".join(["*"] * depth) + "/" + name)]
+    found = [
+        p for depth in range(1, ANNOTATION_SEARCH_DEPTH + 1) for p in root.glob("/".join(["*"] * depth) + "/" + name)
+    ]
     if len(found) == 1:
         return found[0]
     if len(found) > 1:
         listed = ", ".join(str(p) for p in sorted(found))
         raise DatasetError(f"{root}: several annotation spreadsheets named {name}: {listed}")
-    raise DatasetError(f"{root}: missing annotation spreadsheet {name} (looked at the root and {ANNOTATION_SEARCH_DEPTH} folders below)")
+    raise DatasetError(
+        f"{root}: missing annotation spreadsheet {name} (looked at the root and {ANNOTATION_SEARCH_DEPTH} folders below)"
+    )
 
 
 @dataclass(frozen=True)
@@ -205,16 +225,16 @@ class Adapter:
 
     name: str
     fps: int
-    annotation: str                       # spreadsheet file name
-    frames_dir: str                       # frame root below the database root
-    cropped_frames_dir: str               # the same for the cropped release
-    subject_width: int                    # zero padding of subject ids
+    annotation: str  # spreadsheet file name
+    frames_dir: str  # frame root below the database root
+    cropped_frames_dir: str  # the same for the cropped release
+    subject_width: int  # zero padding of subject ids
     subject_folder: Callable[[str], str]  # subject id -> its folder name
-    columns: dict                         # role -> spreadsheet column (roles below)
-    frame_pattern: str                    # regex of a frame file's name before its suffix, group "number"
-    frame_example: str                    # the same in words, for messages (``img<N>.jpg``)
+    columns: dict  # role -> spreadsheet column (roles below)
+    frame_pattern: str  # regex of a frame file's name before its suffix, group "number"
+    frame_example: str  # the same in words, for messages (``img<N>.jpg``)
     has_apex: bool = True
-    row_hook: Callable | None = None      # (row, frame numbers on disk, report) -> None: database-specific checks
+    row_hook: Callable | None = None  # (row, frame numbers on disk, report) -> None: database-specific checks
     emotion_from_clip: Callable[[str], str] | None = None
 
     @property
@@ -246,7 +266,9 @@ def load_annotated(
         raise DatasetError(f"{root}: no such folder (expected a {adapter.name} database root)")
     frames_root = root / (adapter.cropped_frames_dir if cropped else adapter.frames_dir)
     if not frames_root.is_dir():
-        raise DatasetError(f"{root}: not a {adapter.name} root: expected the frame folder {frames_root.relative_to(root)}/ in it")
+        raise DatasetError(
+            f"{root}: not a {adapter.name} root: expected the frame folder {frames_root.relative_to(root)}/ in it"
+        )
     sheet_path = find_annotation(root, adapter.annotation)
     table = read_annotation(sheet_path, adapter.required_columns)
     rule = "midpoint" if not adapter.has_apex else apex_rule
@@ -267,8 +289,15 @@ def load_annotated(
     for folder in _clip_folders(frames_root):
         if folder not in annotated_dirs:
             subject = adapter.subject_id(folder.parent.name.removeprefix(adapter.subject_folder("")))
-            problems.append(Problem("warning", str(folder), None, clip_key(adapter.name, subject, folder.name),
-                                    f"clip folder has no row in {sheet_path.name}; not used"))
+            problems.append(
+                Problem(
+                    "warning",
+                    str(folder),
+                    None,
+                    clip_key(adapter.name, subject, folder.name),
+                    f"clip folder has no row in {sheet_path.name}; not used",
+                )
+            )
     records = _decodable(records, problems, window, workers, progress)
     clips = pd.DataFrame(records, columns=CLIP_COLUMNS)
     return LoadResult(clips, problems, adapter.name, str(root), rule)
@@ -297,14 +326,19 @@ def _decodable(records: list[dict], problems: list[Problem], window, workers: in
             kept.append(record)
             continue
         path, problem = damaged
-        problems.append(Problem("error", path, record["source_row"], record["clip_key"],
-                                f"frame {Path(path).name}: {problem}; skipped"))
+        problems.append(
+            Problem(
+                "error", path, record["source_row"], record["clip_key"], f"frame {Path(path).name}: {problem}; skipped"
+            )
+        )
     return kept
 
 
 def _clip_folders(frames_root: Path) -> list[Path]:
-    return sorted((c for s in frames_root.iterdir() if s.is_dir() for c in s.iterdir() if c.is_dir()),
-                  key=lambda p: (natural_key(p.parent.name), natural_key(p.name)))
+    return sorted(
+        (c for s in frames_root.iterdir() if s.is_dir() for c in s.iterdir() if c.is_dir()),
+        key=lambda p: (natural_key(p.parent.name), natural_key(p.name)),
+    )
 
 
 def _row_folder(adapter: Adapter, row, frames_root: Path) -> Path | None:
@@ -334,8 +368,11 @@ def _clip_from_row(adapter, row, sheet_path, frames_root, rule, problems, seen) 
     if key in seen or form in seen:
         first_row, first_clip = seen.get(key) or seen[form]
         if first_clip != clip:
-            report("error", f"clip {clip!r} differs from {first_clip!r} on row {first_row} only in spaces, dashes or "
-                            f"Unicode normalisation: both name clip {key}; skipped")
+            report(
+                "error",
+                f"clip {clip!r} differs from {first_clip!r} on row {first_row} only in spaces, dashes or "
+                f"Unicode normalisation: both name clip {key}; skipped",
+            )
         else:
             report("error", f"second row for the same clip (first on row {first_row}); skipped")
         return None
@@ -357,8 +394,11 @@ def _clip_from_row(adapter, row, sheet_path, frames_root, rule, problems, seen) 
     if not folder.is_dir():
         near = _same_form(folder)
         if near is not None:
-            report("error", f"clip folder {folder} is missing; {near.name!r} differs from {clip!r} only in spaces, "
-                            f"dashes or Unicode normalisation (rename one so they match); skipped")
+            report(
+                "error",
+                f"clip folder {folder} is missing; {near.name!r} differs from {clip!r} only in spaces, "
+                f"dashes or Unicode normalisation (rename one so they match); skipped",
+            )
         else:
             report("error", f"clip folder {folder} is missing; skipped")
         return None
@@ -366,20 +406,34 @@ def _clip_from_row(adapter, row, sheet_path, frames_root, rule, problems, seen) 
     frames, numbers = listing.frames, listing.numbers
     if listing.strays:
         shown = ", ".join(repr(p.name) for p in listing.strays[:3]) + (" ..." if len(listing.strays) > 3 else "")
-        report("warning", f"{len(listing.strays)} file(s) not named like a {adapter.name} frame "
-                          f"({adapter.frame_example}) are ignored: {shown}", folder)
+        report(
+            "warning",
+            f"{len(listing.strays)} file(s) not named like a {adapter.name} frame "
+            f"({adapter.frame_example}) are ignored: {shown}",
+            folder,
+        )
     if listing.repeated:
         number, paths = next(iter(sorted(listing.repeated.items())))
-        report("error", f"frame number {number} is carried by several files: {', '.join(sorted(p.name for p in paths))}"
-                        f"{' (and other numbers)' if len(listing.repeated) > 1 else ''}; skipped", folder)
+        report(
+            "error",
+            f"frame number {number} is carried by several files: {', '.join(sorted(p.name for p in paths))}"
+            f"{' (and other numbers)' if len(listing.repeated) > 1 else ''}; skipped",
+            folder,
+        )
         return None
     if not frames:
-        report("error", f"clip folder {folder} holds no frame files named like {adapter.frame_example}; skipped", folder)
+        report(
+            "error", f"clip folder {folder} holds no frame files named like {adapter.frame_example}; skipped", folder
+        )
         return None
     gaps = [(a, b) for a, b in zip(numbers, numbers[1:]) if b - a != 1]
     if gaps:
         shown = ", ".join(f"{a}->{b}" for a, b in gaps[:3]) + (" ..." if len(gaps) > 3 else "")
-        report("warning", f"{len(gaps)} gap(s) or repeat(s) in the frame numbers ({shown}); frames follow the file numbers", folder)
+        report(
+            "warning",
+            f"{len(gaps)} gap(s) or repeat(s) in the frame numbers ({shown}); frames follow the file numbers",
+            folder,
+        )
     if adapter.row_hook is not None:
         adapter.row_hook(row, numbers, report)
 
@@ -396,9 +450,20 @@ def _clip_from_row(adapter, row, sheet_path, frames_root, rule, problems, seen) 
     apex = apex_on_disk
 
     record.update(
-        clip_key=key, dataset=adapter.name, subject=subject, clip=clip, frame_dir=str(folder),
-        frames=[str(p) for p in frames], frame_numbers=numbers, onset=onset, apex=apex, offset=offset,
-        apex_source=apex_source, fps=adapter.fps, source_file=str(sheet_path), source_row=excel_row,
+        clip_key=key,
+        dataset=adapter.name,
+        subject=subject,
+        clip=clip,
+        frame_dir=str(folder),
+        frames=[str(p) for p in frames],
+        frame_numbers=numbers,
+        onset=onset,
+        apex=apex,
+        offset=offset,
+        apex_source=apex_source,
+        fps=adapter.fps,
+        source_file=str(sheet_path),
+        source_row=excel_row,
         notes="; ".join(notes),
     )
     return record
@@ -435,7 +500,10 @@ def _apex(adapter, row, onset, offset, rule, report) -> tuple[int, str]:
         # SAMM 028_4_1 and 032_3_1 have their apex outside onset..offset; the
         # public MEGC-2019 loader (process_SAMM) replaces it by the midpoint,
         # and so do we for any row: a clamped apex would sit on the boundary.
-        report("fixed", f"{column} {apex} lies outside onset..offset {onset}..{offset}; apex = (onset + offset) // 2 = {midpoint}")
+        report(
+            "fixed",
+            f"{column} {apex} lies outside onset..offset {onset}..{offset}; apex = (onset + offset) // 2 = {midpoint}",
+        )
         return midpoint, "fixed: midpoint"
     return apex, "annotated"
 
@@ -449,5 +517,8 @@ def _on_disk(label: str, number: int, numbers: list[int], report) -> int | None:
     if abs(nearest - number) <= NEARBY_FRAMES:
         report("fixed", f"{label} frame {number} is not on disk; moved to the nearest frame {nearest}")
         return nearest
-    report("error", f"{label} frame {number} is not on disk (frames {numbers[0]}..{numbers[-1]}, nearest {nearest}); skipped")
+    report(
+        "error",
+        f"{label} frame {number} is not on disk (frames {numbers[0]}..{numbers[-1]}, nearest {nearest}); skipped",
+    )
     return None

@@ -27,7 +27,12 @@ ADAPTER = Adapter(
     frame_pattern=r"(?:reg_)?img(?P<number>\d+)",
     frame_example="img<N>.jpg (reg_img<N>.jpg when cropped)",
     columns={
-        "subject": "Subject", "clip": "Filename", "onset": "OnsetFrame", "apex": "ApexFrame",
-        "offset": "OffsetFrame", "action_units": "Action Units", "emotion": "Estimated Emotion",
+        "subject": "Subject",
+        "clip": "Filename",
+        "onset": "OnsetFrame",
+        "apex": "ApexFrame",
+        "offset": "OffsetFrame",
+        "action_units": "Action Units",
+        "emotion": "Estimated Emotion",
     },
 )

@@ -27,7 +27,12 @@ ADAPTER = Adapter(
     frame_pattern=r"\d+_(?P<number>\d+)",
     frame_example="<subject>_<N>.jpg",
     columns={
-        "subject": "Subject", "clip": "Filename", "onset": "Onset Frame", "apex": "Apex Frame",
-        "offset": "Offset Frame", "action_units": "Action Units", "emotion": "Estimated Emotion",
+        "subject": "Subject",
+        "clip": "Filename",
+        "onset": "Onset Frame",
+        "apex": "Apex Frame",
+        "offset": "Offset Frame",
+        "action_units": "Action Units",
+        "emotion": "Estimated Emotion",
     },
 )

@@ -41,11 +41,10 @@ real frame numbers), ``pad_before`` and ``pad_after``:
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
-
 
 PAD_RULES = ("symmetric", "end")
 """How a clip shorter than the window is padded (rule 3)."""
@@ -100,8 +99,9 @@ def annotation_positions(frame_numbers: Sequence[int], onset: int, apex: int, of
     return onset_pos, apex_pos, offset_pos
 
 
-def place_window(frame_numbers: Sequence[int], onset: int, apex: int, offset: int, window: int,
-                 pad: str = "symmetric") -> Window:
+def place_window(
+    frame_numbers: Sequence[int], onset: int, apex: int, offset: int, window: int, pad: str = "symmetric"
+) -> Window:
     """Place a ``window``-frame window on a clip by the rules in this module's docstring (``pad``: rule 3)."""
     if window < 1:
         raise ValueError(f"window must be at least 1 frame, got {window}")
@@ -131,8 +131,10 @@ def window_frame_numbers(row: Mapping, width: int) -> np.ndarray:
     start, end = int(row["window_start"]), int(row["window_end"])
     real = width - pad_before - pad_after
     if real < 1 or min(pad_before, pad_after) < 0:
-        raise ValueError(f"clip {row.get('clip_key', '?')}: pad_before {pad_before} + pad_after {pad_after} "
-                         f"leave no real frame in a {width}-frame window (cache index)")
+        raise ValueError(
+            f"clip {row.get('clip_key', '?')}: pad_before {pad_before} + pad_after {pad_after} "
+            f"leave no real frame in a {width}-frame window (cache index)"
+        )
     numbers = np.round(np.linspace(start, end, real)).astype(np.int64)
     return np.concatenate([np.full(pad_before, start), numbers, np.full(pad_after, end)])
 

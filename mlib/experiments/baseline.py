@@ -80,17 +80,17 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import cv2
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
+from scipy.special import softmax
 from skimage.feature import local_binary_pattern
 from skimage.filters import gabor_kernel
-from scipy.special import softmax
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
@@ -100,8 +100,8 @@ from tqdm import tqdm
 
 from mlib.core import io
 from mlib.core.config import config_hash
-from mlib.core.verdict import Verdict, rule
 from mlib.core.metrics import PROBA_PREFIX, predicted_labels, summarize
+from mlib.core.verdict import Verdict, rule
 from mlib.preprocess import load_clip, load_index, window_position
 
 # Bump when a change to the code alters the descriptors, so cached features are not reused.
@@ -123,10 +123,10 @@ FEATURE_SETS = {
 """Feature set -> its parts (descriptors or ``PLANE_PARTS``), concatenated in this order."""
 APPEARANCE, BOTH, MOTION = "appearance", "appearance+motion", "motion"
 FEATURE_SEES = {
-    "lgbp": APPEARANCE,             # Gabor + LBP of the apex frame
-    "lbp-top": BOTH,                # XY: each frame's texture; XT, YT: its change over time
-    "lbp-top-xtyt": BOTH,           # the motion planes, but a still face leaves 1-D texture codes in them
-    "fhofo": MOTION,                # flow orientations: a still clip gives no votes
+    "lgbp": APPEARANCE,  # Gabor + LBP of the apex frame
+    "lbp-top": BOTH,  # XY: each frame's texture; XT, YT: its change over time
+    "lbp-top-xtyt": BOTH,  # the motion planes, but a still face leaves 1-D texture codes in them
+    "fhofo": MOTION,  # flow orientations: a still clip gives no votes
     "lbp-top+fhofo": BOTH,
     "all": BOTH,
 }
@@ -204,7 +204,9 @@ def block_histograms(codes: np.ndarray, ids: np.ndarray, n_blocks: int, n_bins: 
 
 
 def _uniform_lbp(image: np.ndarray, settings: FeatureSettings) -> np.ndarray:
-    return local_binary_pattern(image, settings.lbp_points, settings.lbp_radius, method=settings.lbp_method).astype(np.int64)
+    return local_binary_pattern(image, settings.lbp_points, settings.lbp_radius, method=settings.lbp_method).astype(
+        np.int64
+    )
 
 
 def lbp_top_planes(grey: np.ndarray, settings: FeatureSettings = FeatureSettings()) -> np.ndarray:
@@ -219,7 +221,9 @@ def lbp_top_planes(grey: np.ndarray, settings: FeatureSettings = FeatureSettings
     inner = (slice(r, t - r), slice(r, h - r), slice(r, w - r))
     ids = block_ids(h - 2 * r, w - 2 * r, settings.grid)
     n_blocks = settings.grid**2
-    return np.stack([block_histograms(codes[inner], ids, n_blocks, settings.lbp_bins) for codes in (xy, xt, yt)], axis=1)
+    return np.stack(
+        [block_histograms(codes[inner], ids, n_blocks, settings.lbp_bins) for codes in (xy, xt, yt)], axis=1
+    )
 
 
 def lbp_top(clip: np.ndarray, settings: FeatureSettings = FeatureSettings()) -> np.ndarray:
@@ -273,7 +277,9 @@ def optical_flows(grey: np.ndarray) -> np.ndarray:
     ])  # fmt: skip
 
 
-def fuzzy_orientation_votes(flow: np.ndarray, bins: int, min_flow: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def fuzzy_orientation_votes(
+    flow: np.ndarray, bins: int, min_flow: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Each flow vector's two neighbouring orientation bins and their triangular memberships.
 
     Returns ``(lower_bin, upper_bin, lower_weight, upper_weight)``, each shaped like the
@@ -333,12 +339,16 @@ def descriptors_of(features: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def part_matrix(part: str, matrices: Mapping[str, np.ndarray], settings: FeatureSettings = FeatureSettings()) -> np.ndarray:
+def part_matrix(
+    part: str, matrices: Mapping[str, np.ndarray], settings: FeatureSettings = FeatureSettings()
+) -> np.ndarray:
     """One part of a feature set, ``(clips, dim)``: a descriptor's matrix, or its LBP-TOP planes in ``PLANE_PARTS``."""
     if part not in PLANE_PARTS:
         return matrices[part]
     descriptor, planes = PLANE_PARTS[part]
-    volume = matrices[descriptor].reshape(len(matrices[descriptor]), settings.grid**2, len(LBP_TOP_PLANES), settings.lbp_bins)
+    volume = matrices[descriptor].reshape(
+        len(matrices[descriptor]), settings.grid**2, len(LBP_TOP_PLANES), settings.lbp_bins
+    )
     return volume[:, :, [LBP_TOP_PLANES.index(p) for p in planes]].reshape(len(volume), -1)
 
 
@@ -370,7 +380,10 @@ def _read_feature_file(path: Path) -> dict[str, tuple[np.ndarray, float]]:
         return {}
     try:
         with np.load(path, allow_pickle=False) as data:
-            return {key: (vector, float(sec)) for key, vector, sec in zip(data["clip_keys"], data["features"], data["seconds"])}
+            return {
+                key: (vector, float(sec))
+                for key, vector, sec in zip(data["clip_keys"], data["features"], data["seconds"])
+            }
     except (OSError, KeyError, ValueError) as exc:
         raise BaselineError(f"{path}: unreadable feature cache ({exc}); delete it to recompute") from exc
 
@@ -466,7 +479,9 @@ def _scores(model, calibration: str, x: np.ndarray, subjects: Sequence[str], cla
     return summarize(list(subjects), svm_probabilities(model, calibration, x), classes, seed=seed)
 
 
-def choose_c(train_x, train_y, val_x, val_y, classes: list[str], grid: Sequence[float] = C_GRID, seed: int = 0) -> tuple[float, list[dict]]:
+def choose_c(
+    train_x, train_y, val_x, val_y, classes: list[str], grid: Sequence[float] = C_GRID, seed: int = 0
+) -> tuple[float, list[dict]]:
     """The C with the largest val rank-1 (then rank-5, then the smaller C), and every C's val scores."""
     search = []
     for c in grid:
@@ -480,7 +495,9 @@ def choose_c(train_x, train_y, val_x, val_y, classes: list[str], grid: Sequence[
 # ---------------------------------------------------------------- a run
 
 
-def baseline_settings(cache: str | Path, split: str | Path, features: str, settings: FeatureSettings, seed: int) -> dict:
+def baseline_settings(
+    cache: str | Path, split: str | Path, features: str, settings: FeatureSettings, seed: int
+) -> dict:
     """The resolved settings written to config.yaml (and hashed into the run folder's name)."""
     if features not in FEATURE_SETS:
         raise BaselineError(f"unknown feature set {features!r}; choose one of {sorted(FEATURE_SETS)}")
@@ -524,8 +541,9 @@ def run_baseline(
         return run_dir
     table = load_clip_table(cache, split)
     clips, classes = table.clips, table.classes
-    x, timing = feature_set_matrix(cache, list(clips["clip_key"]), features, settings=settings, workers=workers,
-                                   progress=progress)
+    x, timing = feature_set_matrix(
+        cache, list(clips["clip_key"]), features, settings=settings, workers=workers, progress=progress
+    )
     y = clips["subject"].to_numpy()
     parts = {part: (clips["part"] == part).to_numpy() for part in ("train", "val", "test")}
     if not parts["test"].any():
@@ -628,29 +646,51 @@ def motion_feature_verdict(results: pd.DataFrame, *, appearance_shared: bool = F
         raise BaselineError(f"motion_feature_verdict: unknown feature set(s) {unknown}; known: {sorted(FEATURE_SEES)}")
     motion = results[results["features"].map(FEATURE_SEES) == MOTION]
     if motion.empty:
-        return Verdict("no motion features", (
-            "No motion-only feature set was run (motion-only: " + ", ".join(k for k, v in FEATURE_SEES.items() if v == MOTION)
-            + "), so these results say nothing about whether movement identifies the subjects: the others see appearance."),
-            page)
-    lines = tuple(f"{r.features}: rank-1 {r.test_rank1:.3f} (95 % CI {r.test_ci_low:.3f}-{r.test_ci_high:.3f}), "
-                  f"chance {r.chance:.3f}" for r in motion.itertuples())
+        return Verdict(
+            "no motion features",
+            (
+                "No motion-only feature set was run (motion-only: "
+                + ", ".join(k for k, v in FEATURE_SEES.items() if v == MOTION)
+                + "), so these results say nothing about whether movement identifies the subjects: the others see appearance."
+            ),
+            page,
+        )
+    lines = tuple(
+        f"{r.features}: rank-1 {r.test_rank1:.3f} (95 % CI {r.test_ci_low:.3f}-{r.test_ci_high:.3f}), "
+        f"chance {r.chance:.3f}"
+        for r in motion.itertuples()
+    )
     above = motion[motion["test_ci_low"] > motion["chance"]]
     if above.empty:
-        return Verdict("undecided", (
-            "Cannot decide whether movement identifies the subjects: every motion-only feature set's interval "
-            "reaches chance. Either the movement carries no identity here or these descriptors do not see it; "
-            "only a positive control (a corpus where movement is known to identify) tells the two apart."), page,
-            {"rows": lines})
-    found = "; ".join(f"{r.features} {r.test_rank1:.3f} (95 % CI {r.test_ci_low:.3f}-{r.test_ci_high:.3f}) "
-                      f"against chance {r.chance:.3f}" for r in above.itertuples())
+        return Verdict(
+            "undecided",
+            (
+                "Cannot decide whether movement identifies the subjects: every motion-only feature set's interval "
+                "reaches chance. Either the movement carries no identity here or these descriptors do not see it; "
+                "only a positive control (a corpus where movement is known to identify) tells the two apart."
+            ),
+            page,
+            {"rows": lines},
+        )
+    found = "; ".join(
+        f"{r.features} {r.test_rank1:.3f} (95 % CI {r.test_ci_low:.3f}-{r.test_ci_high:.3f}) "
+        f"against chance {r.chance:.3f}"
+        for r in above.itertuples()
+    )
     if appearance_shared:
-        return Verdict("motion identifies", f"Movement alone identifies the subjects above chance: {found}.", page,
-                       {"rows": lines})
-    return Verdict("above chance, appearance not excluded", (
-        f"Motion-only features identify the subjects above chance ({found}), but the subjects' faces differ and "
-        "motion descriptors still see a face through how noise moves along its edges, so this does not show "
-        "that movement identifies them; a control without movement identity (shuffled or static input) is needed."),
-        page, {"rows": lines})
+        return Verdict(
+            "motion identifies", f"Movement alone identifies the subjects above chance: {found}.", page, {"rows": lines}
+        )
+    return Verdict(
+        "above chance, appearance not excluded",
+        (
+            f"Motion-only features identify the subjects above chance ({found}), but the subjects' faces differ and "
+            "motion descriptors still see a face through how noise moves along its edges, so this does not show "
+            "that movement identifies them; a control without movement identity (shuffled or static input) is needed."
+        ),
+        page,
+        {"rows": lines},
+    )
 
 
 # ---------------------------------------------------------------- command line

@@ -30,19 +30,32 @@ reads it by the rule in its docstring.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import pandas as pd
 
 from mlib.core import io
 from mlib.core.config import load_yaml
-from mlib.experiments.grid import lookup, run_grid
 from mlib.core.metrics import rank1_over_seeds
+from mlib.experiments.grid import lookup, run_grid
 
 MOTION_ONLY = "motion-only"  # the generator's mode (mlib.study.runner.MOTION_ONLY)
-BUDGET_COLUMNS = ["clips_per_subject", "label", "input", "sampling", "epochs", "train_clips", "rank1", "ci_low",
-                  "ci_high", "chance", "n_test", "minutes", "run_dir"]
+BUDGET_COLUMNS = [
+    "clips_per_subject",
+    "label",
+    "input",
+    "sampling",
+    "epochs",
+    "train_clips",
+    "rank1",
+    "ci_low",
+    "ci_high",
+    "chance",
+    "n_test",
+    "minutes",
+    "run_dir",
+]
 LEARNS = "learns a movement identity on 2 CPU cores"
 SOME = "learns some movement identity, below the target"
 TOO_SLOW = "learns a movement identity, but not within the CPU time"
@@ -62,8 +75,8 @@ def prepare_corpus(cfg: Mapping, clips_per_subject: int) -> tuple[Path, Path]:
     """Write (or find) the motion-only corpus of ``clips_per_subject``, cache it and split it as the study
     does (``prepare`` and ``split`` sections); returns the cache and the first split file."""
     from mlib.datasets import load_dataset
-    from mlib.preprocess import prepare_cache
     from mlib.datasets.window import pad_rule
+    from mlib.preprocess import prepare_cache
     from mlib.preprocess.splits import write_splits
     from mlib.synth.layouts import write_configured_corpus
 
@@ -71,11 +84,21 @@ def prepare_corpus(cfg: Mapping, clips_per_subject: int) -> tuple[Path, Path]:
     root = corpus_root(cfg, clips_per_subject)
     synth = {**cfg["synth"], "mode": MOTION_ONLY, "clips_per_subject": int(clips_per_subject)}
     write_configured_corpus(root, cfg["synth"]["layout"], synth, workers=prep["workers"], progress=False)
-    cache = prepare_cache(load_dataset(dataset, root).clips, prep["cache_dir"], dataset=dataset, root=str(root),
-                          window=prep["window"], face_size=prep["face_size"], margin=prep["margin"],
-                          pad=pad_rule(prep["pad"], split["protocol"]), workers=prep["workers"], progress=False)
-    return cache, write_splits(cache, split["protocol"], test_size=split["test_size"], val_size=split["val_size"],
-                               seed=split["seed"])[0]
+    cache = prepare_cache(
+        load_dataset(dataset, root).clips,
+        prep["cache_dir"],
+        dataset=dataset,
+        root=str(root),
+        window=prep["window"],
+        face_size=prep["face_size"],
+        margin=prep["margin"],
+        pad=pad_rule(prep["pad"], split["protocol"]),
+        workers=prep["workers"],
+        progress=False,
+    )
+    return cache, write_splits(
+        cache, split["protocol"], test_size=split["test_size"], val_size=split["val_size"], seed=split["seed"]
+    )[0]
 
 
 def run_row(run_dir: Path, clips_per_subject: int, label: str, cfg: Mapping) -> dict:
@@ -84,11 +107,21 @@ def run_row(run_dir: Path, clips_per_subject: int, label: str, cfg: Mapping) -> 
     predictions = pd.read_csv(run_dir / "predictions.csv", usecols=["part"])
     history = pd.read_csv(run_dir / "history.csv")
     split = pd.read_csv(cfg["run"]["split"], usecols=["part"])
-    return {"clips_per_subject": int(clips_per_subject), "label": label, "input": lookup(cfg, "data.input"),
-            "sampling": lookup(cfg, "data.sampling"), "epochs": int(lookup(cfg, "train.epochs")),
-            "train_clips": int((split["part"] == "train").sum()), "rank1": found["rank1"], "ci_low": found["ci_low"],
-            "ci_high": found["ci_high"], "chance": found["chance"], "n_test": int((predictions["part"] == "test").sum()),
-            "minutes": float(history["seconds"].sum()) / 60, "run_dir": str(run_dir)}
+    return {
+        "clips_per_subject": int(clips_per_subject),
+        "label": label,
+        "input": lookup(cfg, "data.input"),
+        "sampling": lookup(cfg, "data.sampling"),
+        "epochs": int(lookup(cfg, "train.epochs")),
+        "train_clips": int((split["part"] == "train").sum()),
+        "rank1": found["rank1"],
+        "ci_low": found["ci_low"],
+        "ci_high": found["ci_high"],
+        "chance": found["chance"],
+        "n_test": int((predictions["part"] == "test").sum()),
+        "minutes": float(history["seconds"].sum()) / 60,
+        "run_dir": str(run_dir),
+    }
 
 
 def run_budget(cfg: Mapping, out: str | Path, log: bool = False) -> pd.DataFrame:
@@ -100,12 +133,22 @@ def run_budget(cfg: Mapping, out: str | Path, log: bool = False) -> pd.DataFrame
     rows = []
     for clips in cfg["budget"]["clips_per_subject"]:
         cache, split = prepare_corpus(cfg, clips)
-        table = run_grid(cfg["budget"]["grid"], profile=cfg, overrides=[f"synth.clips_per_subject={clips}"],
-                         cache=cache, split=split, out=out / f"runs-c{clips}", progress=log, log=log)
+        table = run_grid(
+            cfg["budget"]["grid"],
+            profile=cfg,
+            overrides=[f"synth.clips_per_subject={clips}"],
+            cache=cache,
+            split=split,
+            out=out / f"runs-c{clips}",
+            progress=log,
+            log=log,
+        )
         failed = table[~table["status"].isin(["done", "excluded"])]
         if not failed.empty:
             first = failed.iloc[0]
-            raise RuntimeError(f"{out / f'runs-c{clips}' / 'grid.csv'}: {first['label']} {first['status']}: {first['message']}")
+            raise RuntimeError(
+                f"{out / f'runs-c{clips}' / 'grid.csv'}: {first['label']} {first['status']}: {first['message']}"
+            )
         for run in table[table["status"] == "done"].itertuples():
             run_dir = out / f"runs-c{clips}" / run.run_dir
             rows.append(run_row(run_dir, clips, run.label, load_yaml(run_dir / "config.yaml")))

@@ -19,8 +19,8 @@ corpus by the rule in its docstring.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -41,11 +41,32 @@ VARIANTS = {
 }
 STATIC_VARIANTS = ("static-apex", "static-first")
 POSITIVE_CONTROL_TARGET = 0.9  # issue 10: the truth-parameter classifier must reach 90 % rank-1
-TABLE_COLUMNS = ["corpus", "variant", "split", "rank1", "ci_low", "ci_high", "chance", "majority", "n_test",
-                 "positive_control", "run_dir"]
+TABLE_COLUMNS = [
+    "corpus",
+    "variant",
+    "split",
+    "rank1",
+    "ci_low",
+    "ci_high",
+    "chance",
+    "majority",
+    "n_test",
+    "positive_control",
+    "run_dir",
+]
 
-SUMMARY_COLUMNS = ["corpus", "variant", "rank1", "ci_low", "ci_high", "split_sd", "splits", "chance", "majority",
-                   "positive_control"]
+SUMMARY_COLUMNS = [
+    "corpus",
+    "variant",
+    "rank1",
+    "ci_low",
+    "ci_high",
+    "split_sd",
+    "splits",
+    "chance",
+    "majority",
+    "positive_control",
+]
 
 APPEARANCE = "appearance suffices"
 MOTION = "motion identifies"
@@ -58,8 +79,10 @@ SESSION = "session cues suffice"
 MOTION_ONLY = "motion-only"  # the corpus (mlib.study.runner.MOTION_ONLY) where only movement can identify
 CAN_LEARN = "the model learns a movement identity at this scale (motion-only) and does not use one here"
 CANNOT_TELL = "the model learns no movement identity at this scale (motion-only): this result cannot tell"
-LARGER_BUDGET = ("the model learns no movement identity at this scale but does with a larger training budget "
-                 "(motion-only budget study): this result cannot tell until rerun at that budget")
+LARGER_BUDGET = (
+    "the model learns no movement identity at this scale but does with a larger training budget "
+    "(motion-only budget study): this result cannot tell until rerun at that budget"
+)
 
 
 def variant_config(cfg: Mapping, variant: str, cache: str | Path, split: str | Path, runs_dir: str | Path) -> dict:
@@ -83,14 +106,29 @@ def run_row(run_dir: Path, corpus: str, variant: str, split: str | Path, positiv
     """One table row from a finished run's ``metrics.json``."""
     test = json.loads((Path(run_dir) / "metrics.json").read_text())["test"]
     low, high = test.get("rank1_ci95") or [np.nan, np.nan]
-    return {"corpus": corpus, "variant": variant, "split": Path(split).stem, "rank1": test["rank1"],
-            "ci_low": low, "ci_high": high, "chance": test.get("chance", np.nan), "majority": majority_rate(split),
-            "n_test": test["n_clips"], "positive_control": positive_control, "run_dir": str(run_dir)}
+    return {
+        "corpus": corpus,
+        "variant": variant,
+        "split": Path(split).stem,
+        "rank1": test["rank1"],
+        "ci_low": low,
+        "ci_high": high,
+        "chance": test.get("chance", np.nan),
+        "majority": majority_rate(split),
+        "n_test": test["n_clips"],
+        "positive_control": positive_control,
+        "run_dir": str(run_dir),
+    }
 
 
-def run_controls(cfg: Mapping, corpora: Mapping[str, Mapping], out: str | Path | None = None,
-                 variants: Sequence[str] = tuple(VARIANTS), progress: bool = False,
-                 log: bool = True) -> pd.DataFrame:
+def run_controls(
+    cfg: Mapping,
+    corpora: Mapping[str, Mapping],
+    out: str | Path | None = None,
+    variants: Sequence[str] = tuple(VARIANTS),
+    progress: bool = False,
+    log: bool = True,
+) -> pd.DataFrame:
     """Train (or reuse) every variant on every corpus; return the tidy table, written to ``out/controls.csv``.
 
     ``corpora``: name -> ``{"cache": folder, "split": file or list of files (split seeds),
@@ -131,10 +169,20 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (corpus, variant), runs in table.groupby(["corpus", "variant"], sort=False):
         found = rank1_over_seeds([Path(run_dir) / "predictions.csv" for run_dir in runs["run_dir"]])
-        rows.append({"corpus": corpus, "variant": variant, "rank1": found["rank1"], "ci_low": found["ci_low"],
-                     "ci_high": found["ci_high"], "split_sd": found["sd"], "splits": found["splits"],
-                     "chance": found["chance"], "majority": runs["majority"].mean(),
-                     "positive_control": runs["positive_control"].mean()})
+        rows.append(
+            {
+                "corpus": corpus,
+                "variant": variant,
+                "rank1": found["rank1"],
+                "ci_low": found["ci_low"],
+                "ci_high": found["ci_high"],
+                "split_sd": found["sd"],
+                "splits": found["splits"],
+                "chance": found["chance"],
+                "majority": runs["majority"].mean(),
+                "positive_control": runs["positive_control"].mean(),
+            }
+        )
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
@@ -173,7 +221,9 @@ def motion_verdict(summary: pd.DataFrame, corpus: str) -> dict:
     clip = rows.loc["clip"]
     statics = [v for v in STATIC_VARIANTS if identifies(v)]
     static_reaches_clip = any(rows.at[v, "ci_high"] >= clip["rank1"] for v in statics)
-    order_matters = identifies("clip") and "shuffled" in rows.index and bool(clip["ci_low"] > rows.at["shuffled", "ci_high"])
+    order_matters = (
+        identifies("clip") and "shuffled" in rows.index and bool(clip["ci_low"] > rows.at["shuffled", "ci_high"])
+    )
     positive = float(rows["positive_control"].max())
     session = identifies("face-masked") and bool(rows.at["face-masked", "ci_high"] >= clip["rank1"])
     if session:
@@ -188,10 +238,18 @@ def motion_verdict(summary: pd.DataFrame, corpus: str) -> dict:
         verdict = UNTESTED
     else:
         verdict = MISSED if positive >= POSITIVE_CONTROL_TARGET else NOT_LEARNABLE
-    return {"corpus": corpus, "verdict": verdict, "floor": floor, "clip_identifies": identifies("clip"),
-            "session_cues": session, "static_identifies": statics, "static_reaches_clip": static_reaches_clip,
-            "difference_identifies": identifies("difference"), "order_matters": order_matters,
-            "positive_control": positive}
+    return {
+        "corpus": corpus,
+        "verdict": verdict,
+        "floor": floor,
+        "clip_identifies": identifies("clip"),
+        "session_cues": session,
+        "static_identifies": statics,
+        "static_reaches_clip": static_reaches_clip,
+        "difference_identifies": identifies("difference"),
+        "order_matters": order_matters,
+        "positive_control": positive,
+    }
 
 
 def is_motion_only(corpus: str) -> bool:
@@ -234,26 +292,41 @@ def verdicts(summary: pd.DataFrame, learns_with_budget: bool | None = None) -> p
     (``learns_with_budget``: the budget study's answer, when it was run)."""
     learns = learns_motion(summary)
     rows = [motion_verdict(summary, corpus) for corpus in summary["corpus"].unique()]
-    return pd.DataFrame([{**row, "model_check": model_check(row["verdict"], row["corpus"], learns, learns_with_budget)}
-                         for row in rows])
+    return pd.DataFrame(
+        [{**row, "model_check": model_check(row["verdict"], row["corpus"], learns, learns_with_budget)} for row in rows]
+    )
 
 
-SUMMARY_WORDS = {"corpus": "corpus", "variant": "input", "rank1": "test rank-1 (mean over split seeds)",
-                 "interval": "95 % interval (subjects, then clips; split seeds pooled)",
-                 "split_sd": "sd over split seeds", "splits": "split seeds", "chance": "chance",
-                 "majority": "always the top training subject",
-                 "positive_control": "positive control (truth-parameter rank-1)"}
-VERDICT_WORDS = {"corpus": "corpus", "verdict": "verdict", "floor": "bar to clear (max of chance and majority)",
-                 "clip_identifies": "the clip identifies", "static_identifies": "static inputs that identify",
-                 "static_reaches_clip": "a static input reaches the clip", "difference_identifies":
-                 "frame differences identify", "order_matters": "frame order matters",
-                 "positive_control": "positive control", "session_cues": "session cues identify",
-                 "model_check": "read against the model on motion-only"}
+SUMMARY_WORDS = {
+    "corpus": "corpus",
+    "variant": "input",
+    "rank1": "test rank-1 (mean over split seeds)",
+    "interval": "95 % interval (subjects, then clips; split seeds pooled)",
+    "split_sd": "sd over split seeds",
+    "splits": "split seeds",
+    "chance": "chance",
+    "majority": "always the top training subject",
+    "positive_control": "positive control (truth-parameter rank-1)",
+}
+VERDICT_WORDS = {
+    "corpus": "corpus",
+    "verdict": "verdict",
+    "floor": "bar to clear (max of chance and majority)",
+    "clip_identifies": "the clip identifies",
+    "static_identifies": "static inputs that identify",
+    "static_reaches_clip": "a static input reaches the clip",
+    "difference_identifies": "frame differences identify",
+    "order_matters": "frame order matters",
+    "positive_control": "positive control",
+    "session_cues": "session cues identify",
+    "model_check": "read against the model on motion-only",
+}
 
 
 def _in_words(frame: pd.DataFrame, words: Mapping[str, str]) -> pd.DataFrame:
     """``frame`` with its columns named in words (``words``; any other key: its underscores as spaces),
     numbers to 3 decimals, lists as text, yes/no for true/false."""
+
     def cell(value):
         if isinstance(value, (bool, np.bool_)):
             return "yes" if value else "no"

@@ -50,25 +50,33 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 import yaml
 
-from mlib.core import io
-from mlib.core import metrics
+from mlib.core import io, metrics
 
 METHODS = ("hard", "soft", "weighted")
 TIE_RULES = ("ours", "original")
 PARTS = ("val", "test")
 WEIGHT_STEP = 0.1
 ENSEMBLES_COLUMNS = [
-    "members", "size", "method", "weights",
-    "val_rank1", "val_rank5", "test_rank1", "test_rank5", "test_ci_low", "test_ci_high",
-    "n_val", "n_test",
+    "members",
+    "size",
+    "method",
+    "weights",
+    "val_rank1",
+    "val_rank5",
+    "test_rank1",
+    "test_rank5",
+    "test_ci_low",
+    "test_ci_high",
+    "n_val",
+    "n_test",
 ]
 
 
@@ -214,8 +222,9 @@ def original_class_ids(subjects: Sequence[str], classes: Sequence[str]) -> np.nd
     """
     counts = pd.Series(list(subjects), dtype=object).value_counts(sort=False)
     first_seen = {s: i for i, s in reversed(list(enumerate(subjects)))}
-    order = sorted(range(len(classes)), key=lambda i: (-counts.get(classes[i], 0),
-                                                       first_seen.get(classes[i], len(subjects)), i))
+    order = sorted(
+        range(len(classes)), key=lambda i: (-counts.get(classes[i], 0), first_seen.get(classes[i], len(subjects)), i)
+    )
     ids = np.empty(len(classes), dtype=int)
     ids[order] = np.arange(len(classes))
     return ids
@@ -229,7 +238,9 @@ def run_class_ids(run: RunPredictions) -> np.ndarray:
     from mlib.preprocess.splits import load_split, metadata_path
 
     config_file = run.run_dir / "config.yaml"
-    split_file = (yaml.safe_load(config_file.read_text()) or {}).get("run", {}).get("split") if config_file.is_file() else None
+    split_file = (
+        (yaml.safe_load(config_file.read_text()) or {}).get("run", {}).get("split") if config_file.is_file() else None
+    )
     if not split_file:
         raise EnsembleError(f"{config_file}: no run.split to number the classes by clip count")
     recorded = _recorded_class_ids(metadata_path(split_file))
@@ -257,8 +268,14 @@ def _recorded_class_ids(sidecar: Path) -> dict[str, int] | None:
         raise EnsembleError(f"{sidecar}: not valid JSON: {exc}") from exc
 
 
-def tie_order_spread(runs: Sequence[RunPredictions], class_ids: Sequence[int], *, part: str = "test",
-                     numberings: int = 200, seed: int = 0) -> pd.DataFrame:
+def tie_order_spread(
+    runs: Sequence[RunPredictions],
+    class_ids: Sequence[int],
+    *,
+    part: str = "test",
+    numberings: int = 200,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Rank-1 of one set of runs under each vote and tie rule, and under random class numberings.
 
     Rows (column ``rule``): ``original numbering`` (the original's tie rule
@@ -277,16 +294,21 @@ def tie_order_spread(runs: Sequence[RunPredictions], class_ids: Sequence[int], *
 
     rng = np.random.default_rng(seed)
     rows = [{"rule": f"member: {r.name}", "test_rank1": rank1(r.probs[part])} for r in runs]
-    rows += [{"rule": "ours", "test_rank1": rank1(hard_vote(probs))},
-             {"rule": "soft", "test_rank1": rank1(soft_vote(probs))},
-             {"rule": "original numbering", "test_rank1": rank1(original_vote(probs, class_ids))}]
-    rows += [{"rule": "random numbering", "test_rank1": rank1(original_vote(probs, rng.permutation(len(classes))))}
-             for _ in range(numberings)]
+    rows += [
+        {"rule": "ours", "test_rank1": rank1(hard_vote(probs))},
+        {"rule": "soft", "test_rank1": rank1(soft_vote(probs))},
+        {"rule": "original numbering", "test_rank1": rank1(original_vote(probs, class_ids))},
+    ]
+    rows += [
+        {"rule": "random numbering", "test_rank1": rank1(original_vote(probs, rng.permutation(len(classes))))}
+        for _ in range(numberings)
+    ]
     return pd.DataFrame(rows).assign(n_clips=len(truth)).rename(columns={"test_rank1": f"{part}_rank1"})
 
 
-def tie_order_pair(grid_dir: str | Path, table: pd.DataFrame, table3_rows: pd.DataFrame, *,
-                   numberings: int = 200, seed: int = 0) -> pd.DataFrame:
+def tie_order_pair(
+    grid_dir: str | Path, table: pd.DataFrame, table3_rows: pd.DataFrame, *, numberings: int = 200, seed: int = 0
+) -> pd.DataFrame:
     """``tie_order_spread`` of a grid's Table 3 pair, numbered by its split file's clip counts.
 
     The pair is the first Adam/AdamW pair of ``table3_rows`` (``table3``) or,
@@ -323,8 +345,9 @@ def weight_grid(n_members: int, step: float = WEIGHT_STEP) -> np.ndarray:
     return np.array(rows, dtype=float) / units
 
 
-def choose_weights(val_probs: Sequence[np.ndarray], val_subjects: Sequence[str], classes: Sequence[str],
-                   step: float = WEIGHT_STEP) -> np.ndarray:
+def choose_weights(
+    val_probs: Sequence[np.ndarray], val_subjects: Sequence[str], classes: Sequence[str], step: float = WEIGHT_STEP
+) -> np.ndarray:
     """The weights with the best validation rank-1 (ties: closest to equal weights, then first)."""
     candidates = weight_grid(len(val_probs), step)
     equal = np.full(len(val_probs), 1 / len(val_probs))
@@ -337,8 +360,13 @@ def choose_weights(val_probs: Sequence[np.ndarray], val_subjects: Sequence[str],
     return best
 
 
-def combine(runs: Sequence[RunPredictions], method: str, weights: Sequence[float] | None = None,
-            tie: str = "ours", class_ids: Sequence[int] | None = None) -> dict:
+def combine(
+    runs: Sequence[RunPredictions],
+    method: str,
+    weights: Sequence[float] | None = None,
+    tie: str = "ours",
+    class_ids: Sequence[int] | None = None,
+) -> dict:
     """Vote the members' val and test probabilities; returns scores per part and the weights used.
 
     ``tie`` and ``class_ids`` choose the hard vote's tie rule (``hard_vote``).
@@ -362,8 +390,16 @@ def combine(runs: Sequence[RunPredictions], method: str, weights: Sequence[float
     return {"weights": used, **{p: soft_vote([r.probs[p] for r in runs], weights) for p in PARTS}}
 
 
-def evaluate(runs: Sequence[RunPredictions], method: str, weights: Sequence[float] | None = None,
-             *, n_boot: int = 1000, seed: int = 0, tie: str = "ours", class_ids: Sequence[int] | None = None) -> dict:
+def evaluate(
+    runs: Sequence[RunPredictions],
+    method: str,
+    weights: Sequence[float] | None = None,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+    tie: str = "ours",
+    class_ids: Sequence[int] | None = None,
+) -> dict:
     """One row of ``ensembles.csv`` for the ensemble of ``runs`` with ``method`` (and the hard vote's ``tie``)."""
     voted = combine(runs, method, weights, tie, class_ids)
     classes, val, test = runs[0].classes, runs[0].subjects["val"], runs[0].subjects["test"]
@@ -384,8 +420,14 @@ def evaluate(runs: Sequence[RunPredictions], method: str, weights: Sequence[floa
     }
 
 
-def ensemble_table(run_dirs: Sequence[str | Path], method: str, weights: Sequence[float] | None = None,
-                   *, n_boot: int = 1000, tie: str = "ours") -> pd.DataFrame:
+def ensemble_table(
+    run_dirs: Sequence[str | Path],
+    method: str,
+    weights: Sequence[float] | None = None,
+    *,
+    n_boot: int = 1000,
+    tie: str = "ours",
+) -> pd.DataFrame:
     """Each member alone, then their ensemble: the shape of the paper's Table 3.
 
     With ``tie="original"`` the classes are numbered as the original numbered
@@ -405,8 +447,14 @@ def ensemble_table(run_dirs: Sequence[str | Path], method: str, weights: Sequenc
     return pd.DataFrame(rows, columns=ENSEMBLES_COLUMNS)
 
 
-def search(run_dirs: Sequence[str | Path], *, max_size: int = 3, methods: Iterable[str] = METHODS,
-           candidates: int | None = 12, n_boot: int = 1000) -> pd.DataFrame:
+def search(
+    run_dirs: Sequence[str | Path],
+    *,
+    max_size: int = 3,
+    methods: Iterable[str] = METHODS,
+    candidates: int | None = 12,
+    n_boot: int = 1000,
+) -> pd.DataFrame:
     """Score every set of 1..``max_size`` runs with every method (singles once, as ``single``).
 
     ``candidates`` keeps the best runs by VALIDATION rank-1 (ties: input order)
@@ -445,8 +493,9 @@ def pick(table: pd.DataFrame, by: str = "val") -> pd.Series:
     valid = table[table[column].notna()]
     if valid.empty:
         raise EnsembleError(f"no ensemble has a {by} rank-1 to choose on")
-    ordered = valid.assign(_order=range(len(valid))).sort_values([column, "size", "_order"],
-                                                                  ascending=[False, True, True])
+    ordered = valid.assign(_order=range(len(valid))).sort_values(
+        [column, "size", "_order"], ascending=[False, True, True]
+    )
     return ordered.iloc[0].drop("_order")
 
 
@@ -462,16 +511,24 @@ def selection_summary(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)[["choice", *ENSEMBLES_COLUMNS]]
 
 
-def correct_clips(runs: Sequence[RunPredictions], method: str, weights: Sequence[float] | None = None,
-                  part: str = "test") -> np.ndarray:
+def correct_clips(
+    runs: Sequence[RunPredictions], method: str, weights: Sequence[float] | None = None, part: str = "test"
+) -> np.ndarray:
     """Per clip of ``part`` (in clip-key order): did the ensemble (or single run) name the subject?"""
     scores = combine(runs, method if len(runs) > 1 else "soft", weights)[part]
     truth = np.asarray(runs[0].subjects[part])
     return np.asarray(metrics.predicted_labels(scores, runs[0].classes)) == truth
 
 
-def paired_gain(ensemble_runs: Sequence[str | Path], method: str, single_run: str | Path,
-                weights: Sequence[float] | None = None, *, n_boot: int = 2000, seed: int = 0) -> dict:
+def paired_gain(
+    ensemble_runs: Sequence[str | Path],
+    method: str,
+    single_run: str | Path,
+    weights: Sequence[float] | None = None,
+    *,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> dict:
     """Test rank-1 of an ensemble minus that of one single run, with a paired bootstrap 95 % interval.
 
     Both are scored on the same test clips; each resample draws subjects, then
@@ -484,17 +541,25 @@ def paired_gain(ensemble_runs: Sequence[str | Path], method: str, single_run: st
     check_compatible([*members, single])
     ours, theirs = correct_clips(members, method, weights), correct_clips([single], "soft")
     diff = ours.astype(float) - theirs.astype(float)
-    low, high = metrics.percentile_interval(metrics.paired_difference_draws(ours, theirs, single.subjects["test"],
-                                                                            n_boot, seed))
-    return {"gain": float(diff.mean()), "gain_ci_low": low, "gain_ci_high": high, "n_test": len(diff),
-            "ensemble_test_rank1": float(ours.mean()), "single_test_rank1": float(theirs.mean())}
+    low, high = metrics.percentile_interval(
+        metrics.paired_difference_draws(ours, theirs, single.subjects["test"], n_boot, seed)
+    )
+    return {
+        "gain": float(diff.mean()),
+        "gain_ci_low": low,
+        "gain_ci_high": high,
+        "n_test": len(diff),
+        "ensemble_test_rank1": float(ours.mean()),
+        "single_test_rank1": float(theirs.mean()),
+    }
 
 
 GAIN_FILE = "gain.json"  # gain_of_pick's result, where the claims' rules read it
 
 
-def gain_of_pick(grid_dir: str | Path, table: pd.DataFrame, by: str = "val", *, n_boot: int = 2000,
-                 out: str | Path | None = None) -> dict:
+def gain_of_pick(
+    grid_dir: str | Path, table: pd.DataFrame, by: str = "val", *, n_boot: int = 2000, out: str | Path | None = None
+) -> dict:
     """The gain of the ensemble picked on ``by`` over the best single run picked on validation
     (written to ``out/gain.json`` when ``out`` is given)."""
     grid_dir = Path(grid_dir)
@@ -502,8 +567,13 @@ def gain_of_pick(grid_dir: str | Path, table: pd.DataFrame, by: str = "val", *, 
     single = pick(table[table["size"] == 1], "val")
     weights = [float(w) for w in str(chosen["weights"]).split(";")] if chosen["method"] == "weighted" else None
     members = [grid_dir / m for m in str(chosen["members"]).split(";")]
-    gain = paired_gain(members, str(chosen["method"]) if len(members) > 1 else "soft", grid_dir / single["members"],
-                       weights, n_boot=n_boot)
+    gain = paired_gain(
+        members,
+        str(chosen["method"]) if len(members) > 1 else "soft",
+        grid_dir / single["members"],
+        weights,
+        n_boot=n_boot,
+    )
     found = {"ensemble": chosen["members"], "method": chosen["method"], "single": single["members"], **gain}
     if out is not None:
         io.write_json(Path(out) / GAIN_FILE, found)
@@ -534,11 +604,17 @@ def _pairing_key(cfg: dict) -> tuple:
     run = cfg.get("run") or {}
     train = {k: v for k, v in train_identity(cfg.get("train") or {}).items() if k != SOLVER_KEY.split(".")[1]}
     where = {k: str(Path(run[k]).resolve()) if run.get(k) else None for k in ("cache", "split")}
-    return (repr(sorted(_flat({"model": cfg.get("model") or {}, "train": train}).items())), where["cache"], where["split"],
-            repr(InputPlan.from_config(cfg).key()) if cfg.get("data") else None)
+    return (
+        repr(sorted(_flat({"model": cfg.get("model") or {}, "train": train}).items())),
+        where["cache"],
+        where["split"],
+        repr(InputPlan.from_config(cfg).key()) if cfg.get("data") else None,
+    )
 
 
-def solver_pairs(run_dirs: Sequence[str | Path], solvers: tuple[str, str] = ("adam", "adamw")) -> list[tuple[Path, Path]]:
+def solver_pairs(
+    run_dirs: Sequence[str | Path], solvers: tuple[str, str] = ("adam", "adamw")
+) -> list[tuple[Path, Path]]:
     """Pairs of runs that differ ONLY in the solver (Table 3's experiment), by :func:`_pairing_key`."""
     keyed: dict[str, dict[tuple, Path]] = {s: {} for s in solvers}
     for run_dir in map(Path, run_dirs):
@@ -559,10 +635,12 @@ def table3(run_dirs: Sequence[str | Path], *, n_boot: int = 1000) -> pd.DataFram
     for pair_id, (adam, adamw) in enumerate(solver_pairs(run_dirs)):
         runs = [load_predictions(adam), load_predictions(adamw)]
         check_compatible(runs)
-        rows = [evaluate([runs[0]], "soft", n_boot=n_boot) | {"model": "adam"},
-                evaluate([runs[1]], "soft", n_boot=n_boot) | {"model": "adamw"},
-                evaluate(runs, "hard", n_boot=n_boot) | {"model": "hard vote of the two"},
-                evaluate(runs, "soft", n_boot=n_boot) | {"model": "soft vote of the two"}]
+        rows = [
+            evaluate([runs[0]], "soft", n_boot=n_boot) | {"model": "adam"},
+            evaluate([runs[1]], "soft", n_boot=n_boot) | {"model": "adamw"},
+            evaluate(runs, "hard", n_boot=n_boot) | {"model": "hard vote of the two"},
+            evaluate(runs, "soft", n_boot=n_boot) | {"model": "soft vote of the two"},
+        ]
         frames.append(pd.DataFrame(rows).assign(pair=pair_id))
     if not frames:
         return pd.DataFrame(columns=["pair", "model", *ENSEMBLES_COLUMNS])
@@ -580,8 +658,15 @@ def finished_runs(grid_dir: str | Path) -> list[Path]:
     return [grid_dir / d for d in dict.fromkeys(done["run_dir"])]
 
 
-def search_grid(grid_dir: str | Path, out: str | Path, *, max_size: int = 3, methods: Iterable[str] = METHODS,
-                candidates: int | None = 12, n_boot: int = 1000) -> dict[str, pd.DataFrame]:
+def search_grid(
+    grid_dir: str | Path,
+    out: str | Path,
+    *,
+    max_size: int = 3,
+    methods: Iterable[str] = METHODS,
+    candidates: int | None = 12,
+    n_boot: int = 1000,
+) -> dict[str, pd.DataFrame]:
     """Search a grid's finished runs; writes ``ensembles.csv``, ``selection.csv``, ``table3.csv`` to ``out``."""
     run_dirs = finished_runs(grid_dir)
     out = Path(out)

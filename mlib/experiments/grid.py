@@ -57,9 +57,10 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -68,8 +69,18 @@ from mlib.core import config, io
 from mlib.preprocess import load_index
 
 MAIN_KEYS = ["model.alpha", "model.beta_inv", "train.optimizer", "train.lr", "train.batch_size", "train.seed"]
-RESULT_COLUMNS = ["status", "origin", "val_rank1", "val_rank5", "test_rank1", "test_rank5", "checkpoint_epoch",
-                  "seconds", "run_dir", "message"]
+RESULT_COLUMNS = [
+    "status",
+    "origin",
+    "val_rank1",
+    "val_rank5",
+    "test_rank1",
+    "test_rank5",
+    "checkpoint_epoch",
+    "seconds",
+    "run_dir",
+    "message",
+]
 EXECUTORS = ("inprocess", "local", "slurm")
 POLL_SECONDS = 1.0
 ACCOUNTING_SECONDS = 15.0  # how often running jobs' states are read (one sacct call for them all)
@@ -99,7 +110,7 @@ class PlannedRun:
 
     config_id: int
     label: str
-    values: dict[str, Any]      # the dotted settings that vary or were set for it
+    values: dict[str, Any]  # the dotted settings that vary or were set for it
     cfg: dict
     run_dir: Path
     excluded: str | None = None
@@ -125,15 +136,19 @@ def load_grid(path: str | Path) -> GridSpec:
         raise GridError(f"{path}: 'configurations' must be a list")
     for i, entry in enumerate(configurations):
         if not isinstance(entry, dict) or set(entry) - _CONFIGURATION_KEYS:
-            raise GridError(f"{path}: configuration {i} must be a mapping with keys among "
-                            f"{sorted(_CONFIGURATION_KEYS)}, got {entry!r}")
+            raise GridError(
+                f"{path}: configuration {i} must be a mapping with keys among "
+                f"{sorted(_CONFIGURATION_KEYS)}, got {entry!r}"
+            )
         if not isinstance(entry.get("set", {}), dict):
             raise GridError(f"{path}: configuration {i}: 'set' must map dotted keys to values")
     labels = [str(entry["label"]) for entry in configurations if "label" in entry]
     repeated = sorted({label for label in labels if labels.count(label) > 1})
     if repeated:
-        raise GridError(f"{path}: configuration label {repeated[0]!r} is used more than once; "
-                        "each row of grid.csv must name one configuration")
+        raise GridError(
+            f"{path}: configuration label {repeated[0]!r} is used more than once; "
+            "each row of grid.csv must name one configuration"
+        )
     exclude = data.get("exclude") or []
     for i, rule in enumerate(exclude):
         if not isinstance(rule, dict) or not isinstance(rule.get("match"), dict) or not rule.get("reason"):
@@ -172,8 +187,16 @@ def run_key(cfg: Mapping) -> str:
     return training.run_folder({**cfg, "run": {**cfg["run"], "name": None}}).name
 
 
-def plan(grid_file: str | Path, *, profile=None, overrides: Iterable[str] = (), cache: str | Path,
-         split: str | Path, out: str | Path, seeds: Sequence[int] | None = None) -> list[PlannedRun]:
+def plan(
+    grid_file: str | Path,
+    *,
+    profile=None,
+    overrides: Iterable[str] = (),
+    cache: str | Path,
+    split: str | Path,
+    out: str | Path,
+    seeds: Sequence[int] | None = None,
+) -> list[PlannedRun]:
     """Resolve every configuration of a grid for one cache and split (no training). ``data.dataset`` is the
     cache's unless the profile or ``--set`` names one, which must then agree with it."""
     from mlib.training.train import check_cache_dataset
@@ -215,8 +238,9 @@ def plan(grid_file: str | Path, *, profile=None, overrides: Iterable[str] = (), 
                 continue
             seen.add(key)
             cfg["run"]["name"] = key
-            planned.append(PlannedRun(len(planned), str(entry.get("label", "")), values, cfg, out / key,
-                                      _excluded(spec, cfg)))
+            planned.append(
+                PlannedRun(len(planned), str(entry.get("label", "")), values, cfg, out / key, _excluded(spec, cfg))
+            )
     if not planned:
         raise GridError(f"{spec.path}: no configuration applies to dataset {dataset!r}")
     return planned
@@ -233,10 +257,15 @@ def _excluded(spec: GridSpec, cfg: Mapping) -> str | None:
 
 
 def _row(run: PlannedRun, columns: Sequence[str], out: Path) -> dict:
-    return {"config_id": run.config_id, "label": run.label, **{k: lookup(run.cfg, k) for k in columns},
-            "status": "excluded" if run.excluded else "pending", "origin": "",
-            "run_dir": run.run_dir.relative_to(out).as_posix() if not run.excluded else "",
-            "message": run.excluded or ""}
+    return {
+        "config_id": run.config_id,
+        "label": run.label,
+        **{k: lookup(run.cfg, k) for k in columns},
+        "status": "excluded" if run.excluded else "pending",
+        "origin": "",
+        "run_dir": run.run_dir.relative_to(out).as_posix() if not run.excluded else "",
+        "message": run.excluded or "",
+    }
 
 
 def _results(run_dir: Path) -> dict:
@@ -244,16 +273,29 @@ def _results(run_dir: Path) -> dict:
     history = run_dir / "history.csv"
     seconds = float(pd.read_csv(history)["seconds"].sum()) if history.is_file() else float("nan")
     return {
-        "val_rank1": metrics.get("val", {}).get("rank1"), "val_rank5": metrics.get("val", {}).get("rank5"),
-        "test_rank1": metrics["test"]["rank1"], "test_rank5": metrics["test"].get("rank5"),
-        "checkpoint_epoch": metrics.get("checkpoint_epoch"), "seconds": seconds,
+        "val_rank1": metrics.get("val", {}).get("rank1"),
+        "val_rank5": metrics.get("val", {}).get("rank5"),
+        "test_rank1": metrics["test"]["rank1"],
+        "test_rank5": metrics["test"].get("rank5"),
+        "checkpoint_epoch": metrics.get("checkpoint_epoch"),
+        "seconds": seconds,
     }
 
 
-def run_grid(grid_file: str | Path, *, profile=None, overrides: Iterable[str] = (), cache: str | Path,
-             split: str | Path, out: str | Path, seeds: Sequence[int] | None = None,
-             progress: bool = True, executor=None, max_parallel: int | None = None,
-             log: bool = True) -> pd.DataFrame:
+def run_grid(
+    grid_file: str | Path,
+    *,
+    profile=None,
+    overrides: Iterable[str] = (),
+    cache: str | Path,
+    split: str | Path,
+    out: str | Path,
+    seeds: Sequence[int] | None = None,
+    progress: bool = True,
+    executor=None,
+    max_parallel: int | None = None,
+    log: bool = True,
+) -> pd.DataFrame:
     """Run (or resume, or just collect) every configuration of a grid; returns grid.csv's table.
 
     ``executor``: None trains each configuration in this process, one after another; a
@@ -268,20 +310,27 @@ def run_grid(grid_file: str | Path, *, profile=None, overrides: Iterable[str] = 
     columns = list(dict.fromkeys(MAIN_KEYS + list(spec.axes) + [k for r in runs for k in r.values]))
     rows = [_row(r, columns, out) for r in runs]
     table_path = out / "grid.csv"
-    io.write_yaml(out / "grid-spec.yaml", {
-        "grid_file": str(grid_file), "description": spec.description,
-        "profile": dict(profile) if isinstance(profile, Mapping) else (str(profile) if profile else None),
-        "overrides": list(overrides), "seeds": list(seeds) if seeds is not None else None,
-        "cache": str(Path(cache).resolve()), "split": str(Path(split).resolve()),
-    })
+    io.write_yaml(
+        out / "grid-spec.yaml",
+        {
+            "grid_file": str(grid_file),
+            "description": spec.description,
+            "profile": dict(profile) if isinstance(profile, Mapping) else (str(profile) if profile else None),
+            "overrides": list(overrides),
+            "seeds": list(seeds) if seeds is not None else None,
+            "cache": str(Path(cache).resolve()),
+            "split": str(Path(split).resolve()),
+        },
+    )
     io.write_csv(table_path, pd.DataFrame(rows))
     todo = []
     for i, (run, row) in enumerate(zip(runs, rows)):
         if run.excluded:
             continue
         finished = (run.run_dir / "metrics.json").is_file()
-        origin = "cached" if finished else ("resumed" if (run.run_dir / "checkpoints" / "last.pt").is_file()
-                                            else "trained")
+        origin = (
+            "cached" if finished else ("resumed" if (run.run_dir / "checkpoints" / "last.pt").is_file() else "trained")
+        )
         row["origin"] = origin
         todo.append(i)
 
@@ -294,8 +343,11 @@ def run_grid(grid_file: str | Path, *, profile=None, overrides: Iterable[str] = 
         io.write_csv(table_path, pd.DataFrame(rows))
         if progress and log:
             settings = " ".join(f"{k.split('.')[-1]}={row[k]}" for k in columns)
-            result = (f"val {_fmt(row['val_rank1'])} test {_fmt(row['test_rank1'])}" if row["status"] == "done"
-                      else row["message"])
+            result = (
+                f"val {_fmt(row['val_rank1'])} test {_fmt(row['test_rank1'])}"
+                if row["status"] == "done"
+                else row["message"]
+            )
             print(f"[grid {i + 1}/{len(runs)}] {settings}: {row['status']} ({row['origin']}) {result}", flush=True)
 
     if executor is None:
@@ -347,8 +399,16 @@ def _is_time_limit(exc: Exception) -> bool:
     return submitit_utils is not None and isinstance(exc, submitit_utils.UncompletedJobError)
 
 
-def make_executor(kind: str, folder: str | Path, *, partition: str | None = None, gpus: int = 1,
-                  cpus: int = 8, timeout_min: int = 240, mem_gb: int | None = None):
+def make_executor(
+    kind: str,
+    folder: str | Path,
+    *,
+    partition: str | None = None,
+    gpus: int = 1,
+    cpus: int = 8,
+    timeout_min: int = 240,
+    mem_gb: int | None = None,
+):
     """A submitit executor that runs each grid configuration as one job, or None for ``inprocess``.
 
     ``local`` runs jobs as subprocesses of this machine (submitit's LocalExecutor); ``slurm``
@@ -364,8 +424,10 @@ def make_executor(kind: str, folder: str | Path, *, partition: str | None = None
     import submitit
 
     if kind == "slurm" and not all(shutil.which(tool) for tool in ("sbatch", "srun")):
-        raise GridError("--executor slurm: no `sbatch`/`srun` found on PATH; SLURM is not installed here "
-                        "(use --executor local or inprocess)")
+        raise GridError(
+            "--executor slurm: no `sbatch`/`srun` found on PATH; SLURM is not installed here "
+            "(use --executor local or inprocess)"
+        )
     if kind == "local":
         executor = submitit.LocalExecutor(folder=str(folder))
         executor.update_parameters(timeout_min=timeout_min)
@@ -467,13 +529,17 @@ def grid_picks(grid_dirs: Sequence[str | Path]) -> pd.DataFrame:
         if done.empty:
             raise GridError(f"{grid_dir / 'grid.csv'}: no finished run")
         val_pick = done.loc[done["val_rank1"].idxmax()] if done["val_rank1"].notna().any() else None
-        rows.append({
-            "grid": str(grid_dir), "runs": len(done),
-            "best test pick": done["test_rank1"].max(),
-            "validation pick (test)": np.nan if val_pick is None else val_pick["test_rank1"],
-            "median run": done["test_rank1"].median(),
-        })
+        rows.append(
+            {
+                "grid": str(grid_dir),
+                "runs": len(done),
+                "best test pick": done["test_rank1"].max(),
+                "validation pick (test)": np.nan if val_pick is None else val_pick["test_rank1"],
+                "median run": done["test_rank1"].median(),
+            }
+        )
     return pd.DataFrame(rows, columns=["grid", "runs", "best test pick", "validation pick (test)", "median run"])
+
 
 def setting_columns(table: pd.DataFrame) -> list[str]:
     """The columns of grid.csv that describe a configuration, the seed excepted."""
@@ -486,13 +552,20 @@ def summarize_configurations(table: pd.DataFrame) -> pd.DataFrame:
     if done.empty:
         raise GridError("no finished run in the grid table")
     settings = setting_columns(done)
-    summary = done.groupby(settings, sort=False, dropna=False).agg(
-        seeds=("test_rank1", "size"),
-        val_rank1=("val_rank1", "mean"), val_rank1_std=("val_rank1", "std"),
-        test_rank1=("test_rank1", "mean"), test_rank1_std=("test_rank1", "std"),
-        test_rank1_min=("test_rank1", "min"), test_rank1_max=("test_rank1", "max"),
-        first_config=("config_id", "min"),
-    ).reset_index()
+    summary = (
+        done.groupby(settings, sort=False, dropna=False)
+        .agg(
+            seeds=("test_rank1", "size"),
+            val_rank1=("val_rank1", "mean"),
+            val_rank1_std=("val_rank1", "std"),
+            test_rank1=("test_rank1", "mean"),
+            test_rank1_std=("test_rank1", "std"),
+            test_rank1_min=("test_rank1", "min"),
+            test_rank1_max=("test_rank1", "max"),
+            first_config=("config_id", "min"),
+        )
+        .reset_index()
+    )
     return summary.sort_values("first_config", kind="stable").reset_index(drop=True)
 
 
@@ -520,15 +593,35 @@ def paper_comparison(table: pd.DataFrame, dataset: str) -> pd.DataFrame:
     rows = []
     if key in paper.TABLE1:
         chosen = paper.TABLE1[key]
-        rows.append({"source": f"paper, Tables 1-2 ({paper.DATASET_NAMES[key]}, real data)",
-                     "alpha": chosen["alpha"], "beta_inv": chosen["beta_inv"], "optimizer": chosen["optimizer"],
-                     "lr": chosen["lr"], "batch_size": chosen["batch_size"], "seeds": 1,
-                     "val_rank1": None, "test_rank1": paper.TABLE2_RANK1[key]})
-    for by, label in (("val", "ours, chosen on validation"),
-                      ("test", "ours, best test accuracy (the original code's rule; the test set chose it)")):
+        rows.append(
+            {
+                "source": f"paper, Tables 1-2 ({paper.DATASET_NAMES[key]}, real data)",
+                "alpha": chosen["alpha"],
+                "beta_inv": chosen["beta_inv"],
+                "optimizer": chosen["optimizer"],
+                "lr": chosen["lr"],
+                "batch_size": chosen["batch_size"],
+                "seeds": 1,
+                "val_rank1": None,
+                "test_rank1": paper.TABLE2_RANK1[key],
+            }
+        )
+    for by, label in (
+        ("val", "ours, chosen on validation"),
+        ("test", "ours, best test accuracy (the original code's rule; the test set chose it)"),
+    ):
         pick = select_configuration(table, by)
-        rows.append({"source": label, "alpha": pick.get("model.alpha"), "beta_inv": pick.get("model.beta_inv"),
-                     "optimizer": pick.get("train.optimizer"), "lr": pick.get("train.lr"),
-                     "batch_size": pick.get("train.batch_size"), "seeds": pick["seeds"],
-                     "val_rank1": pick["val_rank1"], "test_rank1": pick["test_rank1"]})
+        rows.append(
+            {
+                "source": label,
+                "alpha": pick.get("model.alpha"),
+                "beta_inv": pick.get("model.beta_inv"),
+                "optimizer": pick.get("train.optimizer"),
+                "lr": pick.get("train.lr"),
+                "batch_size": pick.get("train.batch_size"),
+                "seeds": pick["seeds"],
+                "val_rank1": pick["val_rank1"],
+                "test_rank1": pick["test_rank1"],
+            }
+        )
     return pd.DataFrame(rows)

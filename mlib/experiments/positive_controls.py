@@ -24,8 +24,8 @@ only movement can tell the subjects apart.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -37,8 +37,23 @@ from mlib.core.metrics import rank_k, read_predictions, summarize, within_group_
 from mlib.preprocess.splits import make_split
 from mlib.synth import dynamics
 
-TRUTH_REQUIRED = ("clip_key", "subject", "regions", "emotion", "onset", "apex", "offset", "n_frames", "fps",
-                  "amplitude", "asymmetry", "turn", "jitter", "blink_starts", "blink_frames")
+TRUTH_REQUIRED = (
+    "clip_key",
+    "subject",
+    "regions",
+    "emotion",
+    "onset",
+    "apex",
+    "offset",
+    "n_frames",
+    "fps",
+    "amplitude",
+    "asymmetry",
+    "turn",
+    "jitter",
+    "blink_starts",
+    "blink_frames",
+)
 MOTION_FEATURE_SETS = ("fhofo", "lbp-top-xtyt")
 """Feature sets of the motion-feature control (``mlib.experiments.baseline.FEATURE_SETS``)."""
 KNOB_VALUES = (0.0, 0.5, 1.0)
@@ -66,11 +81,23 @@ def truth_from_specs(specs: Sequence) -> pd.DataFrame:
     """
     from mlib.synth.render import dynamics_truth
 
-    return pd.DataFrame([{
-        "clip_key": f"{s.subject}-{s.index:03d}", "subject": s.subject, "regions": ";".join(s.regions),
-        "emotion": s.emotion, "onset": s.onset, "apex": s.apex, "offset": s.offset, "n_frames": s.n_frames,
-        "fps": s.fps, **dynamics_truth(s),
-    } for s in specs])
+    return pd.DataFrame(
+        [
+            {
+                "clip_key": f"{s.subject}-{s.index:03d}",
+                "subject": s.subject,
+                "regions": ";".join(s.regions),
+                "emotion": s.emotion,
+                "onset": s.onset,
+                "apex": s.apex,
+                "offset": s.offset,
+                "n_frames": s.n_frames,
+                "fps": s.fps,
+                **dynamics_truth(s),
+            }
+            for s in specs
+        ]
+    )
 
 
 def truth_features(truth: pd.DataFrame) -> np.ndarray:
@@ -86,9 +113,16 @@ def truth_features(truth: pd.DataFrame) -> np.ndarray:
     blinks = truth["blink_starts"].astype(str).map(lambda text: len([b for b in text.split(";") if b]))
     fps = truth["fps"].astype(float)
     duration = (truth["offset"] - truth["onset"]).astype(float)
-    numbers = [truth["amplitude"], truth["turn"], truth["asymmetry"], truth["jitter"],
-               blinks * fps / truth["n_frames"], truth["blink_frames"] / fps, duration / fps,
-               (truth["apex"] - truth["onset"]) / duration.clip(lower=1)]
+    numbers = [
+        truth["amplitude"],
+        truth["turn"],
+        truth["asymmetry"],
+        truth["jitter"],
+        blinks * fps / truth["n_frames"],
+        truth["blink_frames"] / fps,
+        duration / fps,
+        (truth["apex"] - truth["onset"]) / duration.clip(lower=1),
+    ]
     columns.append(np.stack([np.asarray(v, float) for v in numbers], axis=1))
     return np.concatenate(columns, axis=1)
 
@@ -103,26 +137,42 @@ def truth_control(truth: pd.DataFrame, split_cfg: dict) -> dict:
     x, subjects = truth_features(truth), truth["subject"].astype(str).to_numpy()
     scores = []
     for offset in range(int(split_cfg["repeats"])):
-        split = make_split(truth[["clip_key", "subject"]], split_cfg["protocol"], test_size=split_cfg["test_size"],
-                           val_size=split_cfg["val_size"], seed=int(split_cfg["seed"]) + offset)
+        split = make_split(
+            truth[["clip_key", "subject"]],
+            split_cfg["protocol"],
+            test_size=split_cfg["test_size"],
+            val_size=split_cfg["val_size"],
+            seed=int(split_cfg["seed"]) + offset,
+        )
         fit = split["part"].isin(["train", "val"]).to_numpy()
         test = (split["part"] == "test").to_numpy()
         model = make_pipeline(StandardScaler(), LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto"))
         model.fit(x[fit], subjects[fit])
         classes = [str(c) for c in model.classes_]
         scores.append(summarize(list(subjects[test]), model.predict_proba(x[test]), classes, seed=offset))
-    return {"rank1": float(np.mean([s["rank1"] for s in scores])), "rank1_per_split": [s["rank1"] for s in scores],
-            "rank1_ci95": scores[0]["rank1_ci95"], "chance": scores[0]["chance"]}
+    return {
+        "rank1": float(np.mean([s["rank1"] for s in scores])),
+        "rank1_per_split": [s["rank1"] for s in scores],
+        "rank1_ci95": scores[0]["rank1_ci95"],
+        "chance": scores[0]["chance"],
+    }
 
 
-def motion_feature_control(root: str | Path, cfg: dict, work: str | Path, *, dataset: str,
-                           feature_sets: Sequence[str] = MOTION_FEATURE_SETS, workers: int = 2) -> dict[str, dict]:
+def motion_feature_control(
+    root: str | Path,
+    cfg: dict,
+    work: str | Path,
+    *,
+    dataset: str,
+    feature_sets: Sequence[str] = MOTION_FEATURE_SETS,
+    workers: int = 2,
+) -> dict[str, dict]:
     """Prepare ``root`` as the study does (``prepare`` and ``split`` sections) and run the baseline on motion features.
 
     Returns, per feature set, the first split's test rank-1, its 95 % interval and chance.
     """
-    from mlib.experiments.baseline import run_baseline
     from mlib.datasets import load_dataset
+    from mlib.experiments.baseline import run_baseline
     from mlib.preprocess import prepare_cache
     from mlib.preprocess.cache import prepare_settings
     from mlib.preprocess.splits import write_splits
@@ -131,18 +181,28 @@ def motion_feature_control(root: str | Path, cfg: dict, work: str | Path, *, dat
     clips = load_dataset(dataset, root).clips
     settings = {**prepare_settings(cfg), "dataset": dataset, "root": str(root), "workers": workers}
     cache = prepare_cache(clips, Path(work) / "cache", **settings, progress=False)
-    split_file = write_splits(cache, split["protocol"], test_size=split["test_size"], val_size=split["val_size"],
-                              seed=split["seed"])[0]
+    split_file = write_splits(
+        cache, split["protocol"], test_size=split["test_size"], val_size=split["val_size"], seed=split["seed"]
+    )[0]
     found = {}
     for features in feature_sets:
-        run = run_baseline(cache, split_file, Path(work) / "baseline", features=features, workers=workers, progress=False)
+        run = run_baseline(
+            cache, split_file, Path(work) / "baseline", features=features, workers=workers, progress=False
+        )
         test = pd.read_json(run / "metrics.json", typ="series")["test"]
         found[features] = {"rank1": test["rank1"], "rank1_ci95": test["rank1_ci95"], "chance": test["chance"]}
     return found
 
 
-def measure(cfg: dict, work: str | Path, *, modes: Sequence[str] = ("motion-only", "twins"),
-            knob_values: Sequence[float] = KNOB_VALUES, features: bool = True, workers: int = 2) -> pd.DataFrame:
+def measure(
+    cfg: dict,
+    work: str | Path,
+    *,
+    modes: Sequence[str] = ("motion-only", "twins"),
+    knob_values: Sequence[float] = KNOB_VALUES,
+    features: bool = True,
+    workers: int = 2,
+) -> pd.DataFrame:
     """Write a corpus per mode and ``synth.motion_identity`` value under ``work`` and run the controls on it.
 
     Everything else comes from ``cfg`` (``synth``, ``prepare``, ``split``).
@@ -158,18 +218,29 @@ def measure(cfg: dict, work: str | Path, *, modes: Sequence[str] = ("motion-only
             root = Path(work) / f"{mode}-{knob:g}"
             write_configured_corpus(root / "corpus", layout, synth_cfg, workers=workers, progress=False)
             truth = truth_control(read_truth(root / "corpus"), cfg["split"])
-            row = {"mode": mode, "motion_identity": float(knob), "truth rank-1": truth["rank1"],
-                   "truth 95 % CI": tuple(truth["rank1_ci95"]), "chance": truth["chance"]}
+            row = {
+                "mode": mode,
+                "motion_identity": float(knob),
+                "truth rank-1": truth["rank1"],
+                "truth 95 % CI": tuple(truth["rank1_ci95"]),
+                "chance": truth["chance"],
+            }
             if features:
-                for name, result in motion_feature_control(root / "corpus", cfg, root, dataset=layout, workers=workers).items():
+                for name, result in motion_feature_control(
+                    root / "corpus", cfg, root, dataset=layout, workers=workers
+                ).items():
                     row[f"{name} rank-1"] = result["rank1"]
                     row[f"{name} 95 % CI"] = tuple(result["rank1_ci95"])
             rows.append(row)
     return pd.DataFrame(rows)
 
 
-def learnable(cfg: dict, *, modes: Sequence[str] = ("identity", "motion-only", "twins"),
-              knob_values: Sequence[float] = KNOB_VALUES) -> pd.DataFrame:
+def learnable(
+    cfg: dict,
+    *,
+    modes: Sequence[str] = ("identity", "motion-only", "twins"),
+    knob_values: Sequence[float] = KNOB_VALUES,
+) -> pd.DataFrame:
     """The truth control per mode and ``synth.motion_identity`` value, from the generator's specs alone
     (nothing rendered: a second at the default size); everything else from ``cfg``'s ``synth`` and ``split``."""
     from mlib.synth.layouts import configured_specs
@@ -177,10 +248,18 @@ def learnable(cfg: dict, *, modes: Sequence[str] = ("identity", "motion-only", "
     rows = []
     for mode in modes:
         for knob in knob_values:
-            specs = configured_specs(cfg["synth"]["layout"], {**cfg["synth"], "mode": mode, "motion_identity": float(knob)})[0]
+            specs = configured_specs(
+                cfg["synth"]["layout"], {**cfg["synth"], "mode": mode, "motion_identity": float(knob)}
+            )[0]
             truth = truth_control(truth_from_specs(specs), cfg["split"])
-            rows.append({"mode": mode, "motion_identity": float(knob), "truth rank-1": truth["rank1"],
-                         "chance": truth["chance"]})
+            rows.append(
+                {
+                    "mode": mode,
+                    "motion_identity": float(knob),
+                    "truth rank-1": truth["rank1"],
+                    "chance": truth["chance"],
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -200,8 +279,12 @@ def twins_identity(predictions: str | Path, truth: pd.DataFrame, twin_group: int
     """
     found = read_predictions(predictions)
     within = within_group_rank1(found.y_true, found.proba, found.classes, face_groups(truth, twin_group))
-    return {"rank1": rank_k(found.y_true, found.proba, found.classes), "chance": 1 / len(found.classes),
-            "within_group_rank1": within["rank1"], "within_group_chance": within["chance"]}
+    return {
+        "rank1": rank_k(found.y_true, found.proba, found.classes),
+        "chance": 1 / len(found.classes),
+        "within_group_rank1": within["rank1"],
+        "within_group_chance": within["chance"],
+    }
 
 
 def knob_table(learnable_rows: pd.DataFrame, feature_rows: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -244,8 +327,10 @@ def report(cfg: dict, work: str | Path = "data/positive-controls", **options) ->
     for column in [c for c in shown.columns if c.endswith("95 % CI")]:
         shown[column] = shown[column].map(lambda ci: f"{ci[0]:.2f}-{ci[1]:.2f}")
     synth = cfg["synth"]
-    print(f"positive controls: {synth['subjects']} subjects x {synth['clips_per_subject']} clips, frame size "
-          f"{synth['frame_size'][0]}x{synth['frame_size'][1]}, face {cfg['prepare']['face_size']} px, "
-          f"split {cfg['split']['protocol']} (seed {cfg['split']['seed']}, {cfg['split']['repeats']} repeat(s))")
+    print(
+        f"positive controls: {synth['subjects']} subjects x {synth['clips_per_subject']} clips, frame size "
+        f"{synth['frame_size'][0]}x{synth['frame_size'][1]}, face {cfg['prepare']['face_size']} px, "
+        f"split {cfg['split']['protocol']} (seed {cfg['split']['seed']}, {cfg['split']['repeats']} repeat(s))"
+    )
     print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     return table

@@ -24,8 +24,8 @@ with more than one seed, the sd over seeds (``ddof=1``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import pandas as pd
 import yaml
@@ -55,8 +55,9 @@ def grid_inputs(grid_dir: str | Path) -> dict:
     return {"cache": spec["cache"], "split": spec["split"]}
 
 
-def pair_configs(cfg: Mapping, table1: Mapping, cache: str | Path, split: str | Path,
-                 runs_dir: str | Path) -> dict[str, dict]:
+def pair_configs(
+    cfg: Mapping, table1: Mapping, cache: str | Path, split: str | Path, runs_dir: str | Path
+) -> dict[str, dict]:
     """Solver -> the resolved config of its run on ``split``: ``cfg`` with the Table 1 choice ``table1``
     (dotted keys), the solver, and the cache, split and runs folder."""
     run = {"run.cache": str(cache), "run.split": str(split), "run.out": str(runs_dir), "run.name": None}
@@ -71,11 +72,17 @@ def split_row(run_dirs: Mapping[str, str | Path], split: str | Path, *, n_boot: 
     scored["vote"] = evaluate(runs, VOTE, n_boot=n_boot)
     row = {"statistic": PER_SPLIT, "split": Path(split).stem, "splits": 1}
     for model, found in scored.items():
-        row |= {f"{model}_rank1": found["test_rank1"], f"{model}_ci_low": found["test_ci_low"],
-                f"{model}_ci_high": found["test_ci_high"]}
+        row |= {
+            f"{model}_rank1": found["test_rank1"],
+            f"{model}_ci_low": found["test_ci_low"],
+            f"{model}_ci_high": found["test_ci_high"],
+        }
     row["vote_gain"] = row["vote_rank1"] - max(row["adam_rank1"], row["adamw_rank1"])
-    return row | {"n_test": scored["vote"]["n_test"], "adam_run": str(run_dirs["adam"]),
-                  "adamw_run": str(run_dirs["adamw"])}
+    return row | {
+        "n_test": scored["vote"]["n_test"],
+        "adam_run": str(run_dirs["adam"]),
+        "adamw_run": str(run_dirs["adamw"]),
+    }
 
 
 def summary_rows(per_split: pd.DataFrame, intervals: Mapping[str, tuple[float, float]] | None = None) -> pd.DataFrame:
@@ -87,8 +94,11 @@ def summary_rows(per_split: pd.DataFrame, intervals: Mapping[str, tuple[float, f
         raise EnsembleError("no split seeds to summarise")
     measured = [f"{model}_rank1" for model in MODELS] + ["vote_gain", "n_test"]
     seeds = f"{n} split seed{'s' if n > 1 else ''}"
-    pooled = {f"{model}_{bound}": (intervals or {}).get(model, (float("nan"),) * 2)[i]
-              for model in MODELS for i, bound in enumerate(("ci_low", "ci_high"))}
+    pooled = {
+        f"{model}_{bound}": (intervals or {}).get(model, (float("nan"),) * 2)[i]
+        for model in MODELS
+        for i, bound in enumerate(("ci_low", "ci_high"))
+    }
     rows = [{"statistic": MEAN, "split": f"mean over {seeds}", "splits": n, **per_split[measured].mean(), **pooled}]
     if n > 1:
         spread = [f"{model}_rank1" for model in MODELS] + ["vote_gain"]
@@ -125,14 +135,25 @@ def reuse_note(table: pd.DataFrame, grid_dir: str | Path) -> str:
     shared = sum(run in grids for run in runs)
     n = len(per_split)
     seeds = "one split (the grid's; no spread over splits)" if n == 1 else f"{n} split seeds, the grid's split first"
-    return (f"The Adam/AdamW pair on {seeds}: {len(runs)} runs, {shared} of them the grid's own runs "
-            f"(reused, not trained again), {len(runs) - shared} beyond the grid (trained here unless a run of "
-            f"this page or the controls page left them).")
+    return (
+        f"The Adam/AdamW pair on {seeds}: {len(runs)} runs, {shared} of them the grid's own runs "
+        f"(reused, not trained again), {len(runs) - shared} beyond the grid (trained here unless a run of "
+        f"this page or the controls page left them)."
+    )
 
 
-def pair_table(cfg: Mapping, table1: Mapping, grid_dir: str | Path, splits: Sequence[str | Path] | None = None,
-               runs_dir: str | Path | None = None, out: str | Path | None = None, *, n_boot: int = 1000,
-               progress: bool = False, log: bool = True) -> pd.DataFrame:
+def pair_table(
+    cfg: Mapping,
+    table1: Mapping,
+    grid_dir: str | Path,
+    splits: Sequence[str | Path] | None = None,
+    runs_dir: str | Path | None = None,
+    out: str | Path | None = None,
+    *,
+    n_boot: int = 1000,
+    progress: bool = False,
+    log: bool = True,
+) -> pd.DataFrame:
     """Train (or reuse) the Adam/AdamW pair on every split seed and vote it; per-split rows, then the summary.
 
     The cache is the grid's (``grid-spec.yaml``); ``splits`` default to the grid's one split and must start
@@ -152,8 +173,9 @@ def pair_table(cfg: Mapping, table1: Mapping, grid_dir: str | Path, splits: Sequ
         run_dirs = {solver: train(run_cfg, progress=progress, log=log) for solver, run_cfg in configs.items()}
         rows.append(split_row(run_dirs, split, n_boot=n_boot))
     per_split = pd.DataFrame(rows, columns=COLUMNS)
-    table = pd.concat([per_split, summary_rows(per_split, pooled_intervals(per_split, n_boot=n_boot))],
-                      ignore_index=True)
+    table = pd.concat(
+        [per_split, summary_rows(per_split, pooled_intervals(per_split, n_boot=n_boot))], ignore_index=True
+    )
     if out is not None:
         io.write_csv(Path(out) / TABLE_FILE, table)
     return table
@@ -172,10 +194,14 @@ def pooled_intervals(table: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0) 
     for row in table[table["statistic"] == PER_SPLIT].to_dict("records"):
         runs = [load_predictions(row[f"{solver}_run"]) for solver in SOLVERS]
         truth = runs[0].subjects["test"]
-        correct = {solver: metrics.correct_top1(truth, run.probs["test"], run.classes) for solver, run in zip(SOLVERS, runs)}
+        correct = {
+            solver: metrics.correct_top1(truth, run.probs["test"], run.classes) for solver, run in zip(SOLVERS, runs)
+        }
         correct["vote"] = metrics.correct_top1(truth, combine(runs, VOTE)["test"], runs[0].classes)
         for model in MODELS:
             draws[model].append(metrics.hierarchical_bootstrap_draws(correct[model], truth, n_boot, seed))
         better = max(SOLVERS, key=lambda solver: correct[solver].mean())
-        draws["vote_gain"].append(metrics.paired_difference_draws(correct["vote"], correct[better], truth, n_boot, seed))
+        draws["vote_gain"].append(
+            metrics.paired_difference_draws(correct["vote"], correct[better], truth, n_boot, seed)
+        )
     return {model: metrics.pooled_interval(found) for model, found in draws.items()}

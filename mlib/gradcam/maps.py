@@ -15,7 +15,7 @@ backward pass.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -79,9 +79,11 @@ def cams_and_logits(
             starts = range(0, len(clips), batch_size)
             for start in tqdm(starts, desc="grad-cam", unit="batch", disable=not progress):
                 batch = clips[start : start + batch_size]
-                batch_targets = None if targets is None else [
-                    ClassifierOutputTarget(int(t)) for t in targets[start : start + batch_size]
-                ]
+                batch_targets = (
+                    None
+                    if targets is None
+                    else [ClassifierOutputTarget(int(t)) for t in targets[start : start + batch_size]]
+                )
                 per_layer = cam(batch, batch_targets)
                 for index, name in enumerate(names):
                     maps[name].append(per_layer[:, index])

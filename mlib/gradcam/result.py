@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -13,10 +13,10 @@ import torch
 
 from mlib.core import io
 from mlib.core.config import load_yaml
-from mlib.training.clips import MEAN, STD, evaluation_inputs
-from mlib.training.plan import RunPlan
 from mlib.gradcam.summary import null_summary, summarize
 from mlib.preprocess import load_index
+from mlib.training.clips import MEAN, STD, evaluation_inputs
+from mlib.training.plan import RunPlan
 
 
 @dataclass
@@ -109,9 +109,17 @@ def load_result(out: str | Path) -> CamResult:
         motion_curves, motion_maps = data["motion_curves"], data["motion_maps"]
     text = {"clip_key": str, "subject": str, "target": str, "predicted": str}
     return CamResult(
-        run_dir=Path(meta["run_dir"]), cache=Path(meta["cache"]), out=out, synthetic=synthetic,
-        target=meta["target"], clips=pd.read_csv(out / "clips.csv", dtype=text, keep_default_na=False),
-        cams=cams, motion_curves=motion_curves, motion_maps=motion_maps,
-        truth_masks=truth[0], truth_curves=truth[1],
-        scores=pd.read_csv(out / "scores.csv", dtype={"clip_key": str}), settings=meta,
+        run_dir=Path(meta["run_dir"]),
+        cache=Path(meta["cache"]),
+        out=out,
+        synthetic=synthetic,
+        target=meta["target"],
+        clips=pd.read_csv(out / "clips.csv", dtype=text, keep_default_na=False),
+        cams=cams,
+        motion_curves=motion_curves,
+        motion_maps=motion_maps,
+        truth_masks=truth[0],
+        truth_curves=truth[1],
+        scores=pd.read_csv(out / "scores.csv", dtype={"clip_key": str}),
+        settings=meta,
     )

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from mlib.preprocess.cache_settings import cache_is_synthetic, read_cache_settings
-from mlib.training.clips import cached_window, frame_indices
 from mlib.gradcam.maps import cams_and_logits
 from mlib.gradcam.result import CamResult, clip_inputs, load_result, save_result, settings_match, to_display
 from mlib.gradcam.scores import TOP_PERCENT, clip_regions, motion_energy, permutation_null, score_regions
 from mlib.gradcam.truth import synthetic_truth
 from mlib.preprocess import load_index, window_position
+from mlib.preprocess.cache_settings import cache_is_synthetic, read_cache_settings
+from mlib.training.clips import cached_window, frame_indices
 from mlib.training.train import load_run, resolve_device
 
 TARGET_RULES = ("true", "predicted")
@@ -32,8 +32,9 @@ def run_clips(run_dir: Path, part: str, clips: int | Sequence[str] | None) -> pd
     path = run_dir / "predictions.csv"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no predictions (is {run_dir} a finished run folder?)")
-    table = pd.read_csv(path, dtype={"clip_key": str, "subject": str, "part": str, "predicted": str},
-                        keep_default_na=False)
+    table = pd.read_csv(
+        path, dtype={"clip_key": str, "subject": str, "part": str, "predicted": str}, keep_default_na=False
+    )
     rows = table[table["part"] == part]
     if rows.empty:
         raise ValueError(f"{path}: no clips in part {part!r}")
@@ -85,9 +86,16 @@ def gradcam_for_run(
     rows = run_clips(run_dir, part, clips)
     keys = list(rows["clip_key"])
     settings = {
-        "run_dir": str(run_dir.resolve()), "cache": str(cache.resolve()), "part": part, "clips": keys,
-        "target": target, "pathway": pathway, "top_percent": top_percent, "apex_half_window": apex_half_window,
-        "synth_root": str(synth_root) if synth_root else None, "null": "permutation",
+        "run_dir": str(run_dir.resolve()),
+        "cache": str(cache.resolve()),
+        "part": part,
+        "clips": keys,
+        "target": target,
+        "pathway": pathway,
+        "top_percent": top_percent,
+        "apex_half_window": apex_half_window,
+        "synth_root": str(synth_root) if synth_root else None,
+        "null": "permutation",
     }
     if settings_match(out, settings):
         return load_result(out)
@@ -108,37 +116,61 @@ def gradcam_for_run(
     records, regions, motion_maps, motion_curves, truth_masks, truth_curves = [], [], [], [], [], []
     for i, key in enumerate(keys):
         row = index.loc[key].to_dict()
-        marks = {f"{name}_frame": model_frame_of(row, width, indices, row[name]) for name in ("onset", "apex", "offset")}
+        marks = {
+            f"{name}_frame": model_frame_of(row, width, indices, row[name]) for name in ("onset", "apex", "offset")
+        }
         energy_map, energy_curve = motion_energy(frames[i])
         motion_maps.append(energy_map)
         motion_curves.append(energy_curve)
         mask = curve = None
         inside = {}
         if synth_root is not None:
-            mask, curve, inside["truth_inside_crop"] = synthetic_truth(synth_root, row, width, indices,
-                                                                       plan.model["size"])
+            mask, curve, inside["truth_inside_crop"] = synthetic_truth(
+                synth_root, row, width, indices, plan.model["size"]
+            )
             truth_masks.append(mask)
             truth_curves.append(curve)
-        regions.append(clip_regions(frames[i], marks["apex_frame"], top_percent=top_percent,
-                                    apex_half_window=apex_half_window, truth_mask=mask, truth_curve=curve))
+        regions.append(
+            clip_regions(
+                frames[i],
+                marks["apex_frame"],
+                top_percent=top_percent,
+                apex_half_window=apex_half_window,
+                truth_mask=mask,
+                truth_curve=curve,
+            )
+        )
         target_index = targets[i] if targets is not None else int(predicted[i])
-        records.append({
-            "clip_key": key, "subject": rows.loc[i, "subject"], "target": classes[target_index],
-            "predicted": classes[int(predicted[i])], "correct": classes[int(predicted[i])] == rows.loc[i, "subject"],
-            **marks, **inside,
-        })
+        records.append(
+            {
+                "clip_key": key,
+                "subject": rows.loc[i, "subject"],
+                "target": classes[target_index],
+                "predicted": classes[int(predicted[i])],
+                "correct": classes[int(predicted[i])] == rows.loc[i, "subject"],
+                **marks,
+                **inside,
+            }
+        )
     score_tables = []
     for name, maps in cams.items():
         table = pd.DataFrame([score_regions(maps[i], regions[i]) for i in range(len(keys))])
         table = table.assign(**permutation_null(maps, regions))
         score_tables.append(pd.concat([pd.DataFrame({"clip_key": keys, "pathway": name}), table], axis=1))
     result = CamResult(
-        run_dir=run_dir, cache=cache, out=out, synthetic=synthetic, target=target,
-        clips=pd.DataFrame(records), cams=cams,
-        motion_curves=np.stack(motion_curves), motion_maps=np.stack(motion_maps),
+        run_dir=run_dir,
+        cache=cache,
+        out=out,
+        synthetic=synthetic,
+        target=target,
+        clips=pd.DataFrame(records),
+        cams=cams,
+        motion_curves=np.stack(motion_curves),
+        motion_maps=np.stack(motion_maps),
         truth_masks=np.stack(truth_masks) if truth_masks else None,
         truth_curves=np.stack(truth_curves) if truth_curves else None,
-        scores=pd.concat(score_tables, ignore_index=True), settings=settings,
+        scores=pd.concat(score_tables, ignore_index=True),
+        settings=settings,
     )
     save_result(result)
     return result

@@ -27,7 +27,7 @@ movement no better than anyone else's).
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -118,8 +118,10 @@ def clip_regions(
     length = len(frames)
     half = max(1, length // 8) if apex_half_window is None else int(apex_half_window)
     energy_map, _ = motion_energy(frames)
-    regions = {"motion": (top_region(energy_map, top_percent), None),
-               "apex": (None, frames_around(apex_index, length, half))}
+    regions = {
+        "motion": (top_region(energy_map, top_percent), None),
+        "apex": (None, frames_around(apex_index, length, half)),
+    }
     if truth_mask is not None:
         regions["truth"] = (np.asarray(truth_mask, bool), None)
     if truth_curve is not None:

@@ -25,11 +25,18 @@ def summarize(scores: pd.DataFrame) -> pd.DataFrame:
             values = group[column].dropna()
             if values.empty:
                 continue
-            rows.append({
-                "pathway": pathway, "score": column, "clips": len(values), "median": values.median(),
-                "q25": values.quantile(0.25), "q75": values.quantile(0.75), "mean": values.mean(),
-                "above_uniform": float((values > 1).mean()) if column.endswith("_lift") else np.nan,
-            })
+            rows.append(
+                {
+                    "pathway": pathway,
+                    "score": column,
+                    "clips": len(values),
+                    "median": values.median(),
+                    "q25": values.quantile(0.25),
+                    "q75": values.quantile(0.75),
+                    "mean": values.mean(),
+                    "above_uniform": float((values > 1).mean()) if column.endswith("_lift") else np.nan,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -39,8 +46,14 @@ def median_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, flo
     values = values[np.isfinite(values)]
     if len(values) < 2:
         return float(np.median(values)) if len(values) else float("nan"), float("nan"), float("nan")
-    found = bootstrap((values,), np.median, n_resamples=BOOTSTRAP_RESAMPLES, confidence_level=level,
-                      method="percentile", random_state=np.random.default_rng(BOOTSTRAP_SEED))
+    found = bootstrap(
+        (values,),
+        np.median,
+        n_resamples=BOOTSTRAP_RESAMPLES,
+        confidence_level=level,
+        method="percentile",
+        random_state=np.random.default_rng(BOOTSTRAP_SEED),
+    )
     return float(np.median(values)), float(found.confidence_interval.low), float(found.confidence_interval.high)
 
 
@@ -61,13 +74,33 @@ def null_summary(scores: pd.DataFrame) -> pd.DataFrame:
                 continue
             uniform = median_interval(group[f"{region}_lift"])
             against = median_interval(null)
-            rows.append({
-                "pathway": pathway, "region": region, "clips": len(null),
-                "lift_vs_uniform": uniform[0], "uniform_ci_low": uniform[1], "uniform_ci_high": uniform[2],
-                "lift_vs_null": against[0], "null_ci_low": against[1], "null_ci_high": against[2],
-            })
-    return pd.DataFrame(rows, columns=["pathway", "region", "clips", "lift_vs_uniform", "uniform_ci_low",
-                                       "uniform_ci_high", "lift_vs_null", "null_ci_low", "null_ci_high"])
+            rows.append(
+                {
+                    "pathway": pathway,
+                    "region": region,
+                    "clips": len(null),
+                    "lift_vs_uniform": uniform[0],
+                    "uniform_ci_low": uniform[1],
+                    "uniform_ci_high": uniform[2],
+                    "lift_vs_null": against[0],
+                    "null_ci_low": against[1],
+                    "null_ci_high": against[2],
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "pathway",
+            "region",
+            "clips",
+            "lift_vs_uniform",
+            "uniform_ci_low",
+            "uniform_ci_high",
+            "lift_vs_null",
+            "null_ci_low",
+            "null_ci_high",
+        ],
+    )
 
 
 def summary_value(summary: pd.DataFrame, pathway: str, score: str, column: str = "median") -> float:
@@ -76,8 +109,12 @@ def summary_value(summary: pd.DataFrame, pathway: str, score: str, column: str =
     return float(rows[column].iloc[0]) if len(rows) else float("nan")
 
 
-SUPPORTS, UNCLEAR, CONTRADICTS, NOT_MEASURED = ("supports", "does not clearly support", "contradicts",
-                                                "is not measured for")
+SUPPORTS, UNCLEAR, CONTRADICTS, NOT_MEASURED = (
+    "supports",
+    "does not clearly support",
+    "contradicts",
+    "is not measured for",
+)
 
 
 def _null_row(null: pd.DataFrame, pathway: str, region: str) -> dict:
@@ -101,11 +138,18 @@ def claim_verdict(null: pd.DataFrame, pathway: str, synthetic: bool, page: str =
     region = "truth" if synthetic else "motion"
     found, apex = _null_row(null, pathway, region), _null_row(null, pathway, "apex")
     low, high = found.get("null_ci_low", np.nan), found.get("null_ci_high", np.nan)
-    verdict = (NOT_MEASURED if pd.isna(low) or pd.isna(high) else SUPPORTS if low > 1
-               else CONTRADICTS if high < 1 else UNCLEAR)
+    verdict = (
+        NOT_MEASURED if pd.isna(low) or pd.isna(high) else SUPPORTS if low > 1 else CONTRADICTS if high < 1 else UNCLEAR
+    )
     measures = ("lift_vs_null", "null_ci_low", "null_ci_high", "lift_vs_uniform", "uniform_ci_low", "uniform_ci_high")
-    numbers = {"region": region, **{m: float(found.get(m, np.nan)) for m in measures},
-               "clips": int(found.get("clips", 0)), "time_lift_vs_null": float(apex.get("lift_vs_null", np.nan))}
-    evidence = (f"{pathway} pathway, {region} region: median lift {numbers['lift_vs_null']:.2f} "
-                f"[{low:.2f}, {high:.2f}] against the permutation null over {numbers['clips']} clips")
+    numbers = {
+        "region": region,
+        **{m: float(found.get(m, np.nan)) for m in measures},
+        "clips": int(found.get("clips", 0)),
+        "time_lift_vs_null": float(apex.get("lift_vs_null", np.nan)),
+    }
+    evidence = (
+        f"{pathway} pathway, {region} region: median lift {numbers['lift_vs_null']:.2f} "
+        f"[{low:.2f}, {high:.2f}] against the permutation null over {numbers['clips']} clips"
+    )
     return Verdict(verdict, evidence, page, numbers)

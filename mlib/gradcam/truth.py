@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import cv2
 import numpy as np
@@ -37,7 +37,8 @@ def synthetic_truth(synth_root: str | Path, row: Mapping, width: int, indices: n
         if int(truth.loc[key, name]) != int(row[name]):
             raise ValueError(
                 f"{table}: clip {key} has {name} {truth.loc[key, name]}, the cache index {row[name]}: the cache was "
-                "made from an older version of this synthetic corpus (run mlib prepare again)")
+                "made from an older version of this synthetic corpus (run mlib prepare again)"
+            )
     with np.load(path, allow_pickle=False) as data:
         mask, curve = np.asarray(data["motion_mask"], bool), np.asarray(data["motion_curve"], np.float32)
     x, y, w, h = (int(row[name]) for name in ("box_x", "box_y", "box_w", "box_h"))

@@ -11,15 +11,23 @@ exists when a window is longer than the clip span, is drawn per batch
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 import torch
 
-from mlib.inputs.sampling import SAMPLINGS, clip_span, fast_indices, slow_positions, start_range, view_start, window_indices
-from mlib.inputs.variants import INPUTS, STATIC, alter_positions, frame_differences, mask_face
 from mlib.datasets.window import window_position
+from mlib.inputs.sampling import (
+    SAMPLINGS,
+    clip_span,
+    fast_indices,
+    slow_positions,
+    start_range,
+    view_start,
+    window_indices,
+)
+from mlib.inputs.variants import INPUTS, STATIC, alter_positions, frame_differences, mask_face
 
 
 @dataclass(frozen=True)
@@ -35,27 +43,33 @@ class InputPlan:
     target_fps: float = 30.0
     video_fps: float = 200.0
     test_views: int = 10
-    margin: float = 0.15     # prepare.margin: where the face-masked input finds the face in the crop
+    margin: float = 0.15  # prepare.margin: where the face-masked input finds the face in the crop
 
     def __post_init__(self):
         if self.sampling not in SAMPLINGS:
             raise ValueError(f"data.sampling={self.sampling!r}: expected one of {', '.join(SAMPLINGS)}")
         if self.input not in INPUTS:
             raise ValueError(f"data.input={self.input!r}: expected one of {', '.join(INPUTS)}")
-        if self.sampling == "pyslowfast" and (self.sampling_rate < 1 or self.target_fps <= 0 or self.video_fps <= 0
-                                              or self.test_views < 1):
+        if self.sampling == "pyslowfast" and (
+            self.sampling_rate < 1 or self.target_fps <= 0 or self.video_fps <= 0 or self.test_views < 1
+        ):
             raise ValueError("data.pyslowfast: sampling_rate and test_views must be >= 1, the frame rates > 0")
 
     @classmethod
-    def from_config(cls, cfg: Mapping) -> "InputPlan":
+    def from_config(cls, cfg: Mapping) -> InputPlan:
         """The plan of a resolved config (configs written before these keys existed mean window/clip)."""
         data = cfg.get("data", {})
         pyslowfast = data.get("pyslowfast", {})
         return cls(
-            sampling=data.get("sampling", "window"), input=data.get("input", "clip"),
-            frames=int(cfg["model"]["frames"]), alpha=int(cfg["model"]["alpha"]), seed=int(cfg["train"]["seed"]),
-            sampling_rate=int(pyslowfast.get("sampling_rate", 2)), target_fps=float(pyslowfast.get("target_fps", 30)),
-            video_fps=float(pyslowfast.get("video_fps", 200)), test_views=int(pyslowfast.get("test_views", 10)),
+            sampling=data.get("sampling", "window"),
+            input=data.get("input", "clip"),
+            frames=int(cfg["model"]["frames"]),
+            alpha=int(cfg["model"]["alpha"]),
+            seed=int(cfg["train"]["seed"]),
+            sampling_rate=int(pyslowfast.get("sampling_rate", 2)),
+            target_fps=float(pyslowfast.get("target_fps", 30)),
+            video_fps=float(pyslowfast.get("video_fps", 200)),
+            test_views=int(pyslowfast.get("test_views", 10)),
             margin=float(cfg.get("prepare", {}).get("margin", 0.15)),
         )
 
@@ -69,8 +83,12 @@ class InputPlan:
         if self.input == "face-masked":
             key["margin"] = self.margin
         if self.sampling == "pyslowfast":
-            key.update(sampling_rate=self.sampling_rate, target_fps=self.target_fps, video_fps=self.video_fps,
-                       test_views=self.test_views)
+            key.update(
+                sampling_rate=self.sampling_rate,
+                target_fps=self.target_fps,
+                video_fps=self.video_fps,
+                test_views=self.test_views,
+            )
         return key
 
     def span(self) -> float:
@@ -78,8 +96,7 @@ class InputPlan:
 
     def random_start(self, window: int) -> bool:
         """Whether training draws a start per step (PySlowFast with a window longer than the span)."""
-        return (self.sampling == "pyslowfast" and self.input not in STATIC
-                and start_range(window, self.span()) > 0)
+        return self.sampling == "pyslowfast" and self.input not in STATIC and start_range(window, self.span()) > 0
 
     def positions(self, window: int, start: float | None = None) -> np.ndarray:
         """The sampling's T window positions; ``start`` = a PySlowFast start (default: the middle test view)."""
@@ -110,7 +127,9 @@ class InputPlan:
         """The T frames evaluation shows of a cached uint8 (W, S, S, 3) window."""
         return self.source(array)[self.clip_positions(len(array), clip_key, apex)]
 
-    def batch_positions(self, window: int, clip_keys, apexes, train: bool, generator: torch.Generator | None) -> torch.Tensor:
+    def batch_positions(
+        self, window: int, clip_keys, apexes, train: bool, generator: torch.Generator | None
+    ) -> torch.Tensor:
         """(B, T) positions into kept whole windows (only when :meth:`random_start`): a uniform start in
         ``[0, delta]`` per clip when training (``get_start_end_idx`` with clip_idx -1), else the test view."""
         delta = start_range(window, self.span())

@@ -60,7 +60,7 @@ def face_mask(side: int, margin: float) -> np.ndarray:
     """bool (side, side): the ellipse over the face box of a square crop that added ``margin`` of the box per side."""
     half = FACE_MASK_GROWTH * 0.5 * side / (1 + 2 * float(margin))
     ys, xs = np.mgrid[0:side, 0:side] + 0.5 - side / 2
-    return (xs / half) ** 2 + (ys / (half * 1.15)) ** 2 <= 1   # a face is taller than wide
+    return (xs / half) ** 2 + (ys / (half * 1.15)) ** 2 <= 1  # a face is taller than wide
 
 
 def mask_face(window: np.ndarray, margin: float) -> np.ndarray:

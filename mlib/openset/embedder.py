@@ -24,7 +24,7 @@ import numpy as np
 
 KEYS = ("positions", "resize_work", "resize_model", "normalise", "onnx")
 AGREEMENT = 1e-6  # largest 1 - cosine(frozen, torch) of an embedding that freeze accepts (a pixel rounded the
-                  # other way in the first resize moves an embedding by about 1e-4 of its length)
+# other way in the first resize moves an embedding by about 1e-4 of its length)
 
 
 def freezable(preprocessing: dict) -> bool:
@@ -71,8 +71,14 @@ def _onnx_bytes(model, side: int) -> np.ndarray:
         # exporter is marked for removal (its successor needs onnxscript): neither is the user's business
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(Pathways(network), (torch.zeros(1, 3, model.frames, side, side),), buffer, dynamo=False,
-                          input_names=["x"], output_names=[f"pathway{i}" for i in range(pathways)])
+        torch.onnx.export(
+            Pathways(network),
+            (torch.zeros(1, 3, model.frames, side, side),),
+            buffer,
+            dynamo=False,
+            input_names=["x"],
+            output_names=[f"pathway{i}" for i in range(pathways)],
+        )
     return np.frombuffer(buffer.getvalue(), dtype=np.uint8)
 
 
@@ -86,8 +92,13 @@ def freeze(model, plan, preprocessing: dict, windows: np.ndarray, expected: np.n
         return None
     window, face = preprocessing["window"], preprocessing["face_size"]
     work = min(plan.working_size, face)
-    frozen = {"positions": frame_indices(window, model.frames), "resize_work": resize_matrix(face, work),
-              "resize_model": resize_matrix(work, model.size), "normalise": np.array([MEAN, STD], dtype=np.float32), "onnx": _onnx_bytes(model, model.size)}
+    frozen = {
+        "positions": frame_indices(window, model.frames),
+        "resize_work": resize_matrix(face, work),
+        "resize_model": resize_matrix(work, model.size),
+        "normalise": np.array([MEAN, STD], dtype=np.float32),
+        "onnx": _onnx_bytes(model, model.size),
+    }
     from mlib.openset.scores import unit
 
     got = embed(frozen, windows)
@@ -102,7 +113,7 @@ def _resize_axis(frames: np.ndarray, matrix: np.ndarray, axis: int) -> np.ndarra
     taps = matrix != 0
     first = taps.argmax(axis=1)
     width = int((matrix.shape[1] - taps[:, ::-1].argmax(axis=1) - first).max())
-    out = np.zeros(frames.shape[:axis] + (len(matrix),) + frames.shape[axis + 1:], dtype=np.float32)
+    out = np.zeros(frames.shape[:axis] + (len(matrix),) + frames.shape[axis + 1 :], dtype=np.float32)
     shape = [1] * frames.ndim
     shape[axis] = len(matrix)
     for j in range(width):

@@ -44,11 +44,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
-
 
 FORMAT = "mlib-gallery-2"  # 2: templates and the frozen embedding stored
 
@@ -96,8 +95,10 @@ def read_frames(path: str | Path) -> list[np.ndarray]:
 
     path = Path(path)
     if path.is_dir():
-        files = sorted((p for p in path.iterdir() if re.fullmatch(IMAGE_SUFFIX_PATTERN, p.suffix, re.IGNORECASE)),
-                       key=lambda p: _natural(p.name))
+        files = sorted(
+            (p for p in path.iterdir() if re.fullmatch(IMAGE_SUFFIX_PATTERN, p.suffix, re.IGNORECASE)),
+            key=lambda p: _natural(p.name),
+        )
         if not files:
             raise UnreadableClip(f"{path}: no frame images (jpg, png, bmp, tif) in this folder")
         return [read_rgb(f) for f in files]
@@ -120,9 +121,16 @@ def run_preprocessing(cfg: dict) -> dict:
     from mlib.preprocess.cache_settings import read_cache_settings
 
     cache = read_cache_settings(cfg["run"]["cache"])
-    return {"window": int(cache["window"]), "face_size": int(cache["face_size"]), "margin": float(cache.get("margin", 0.15)),
-            "cropped": bool(cache.get("cropped", False)), "frames": cfg["model"]["frames"], "size": cfg["model"]["size"],
-            "sampling": cfg["data"]["sampling"], "input": cfg["data"]["input"]}
+    return {
+        "window": int(cache["window"]),
+        "face_size": int(cache["face_size"]),
+        "margin": float(cache.get("margin", 0.15)),
+        "cropped": bool(cache.get("cropped", False)),
+        "frames": cfg["model"]["frames"],
+        "size": cfg["model"]["size"],
+        "sampling": cfg["data"]["sampling"],
+        "input": cfg["data"]["input"],
+    }
 
 
 def face_window(path: str | Path, preprocessing: dict) -> tuple[np.ndarray, str, dict]:
@@ -145,10 +153,22 @@ def face_window(path: str | Path, preprocessing: dict) -> tuple[np.ndarray, str,
             raise NoFace(f"{path}: no face found on the window's first or middle frame")
         box = expand_box(found, preprocessing["margin"], frames[0].shape)
     clip = np.stack([crop_resize(frames[p], box, side) for p in win.positions])
-    note = "" if n >= width else (f"{path}: {n} frames, shorter than the {width}-frame window: padded by "
-                                  f"repeating its first and last frames, as in preparation")
-    row = {"clip_key": Path(path).name, "window_start": win.start, "window_end": win.end,
-           "pad_before": win.pad_before, "pad_after": win.pad_after, "apex": win.apex_pos}
+    note = (
+        ""
+        if n >= width
+        else (
+            f"{path}: {n} frames, shorter than the {width}-frame window: padded by "
+            f"repeating its first and last frames, as in preparation"
+        )
+    )
+    row = {
+        "clip_key": Path(path).name,
+        "window_start": win.start,
+        "window_end": win.end,
+        "pad_before": win.pad_before,
+        "pad_after": win.pad_after,
+        "apex": win.apex_pos,
+    }
     return clip, note, row
 
 
@@ -161,8 +181,14 @@ def checkpoint_digest(run_dir: str | Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def write_gallery(path: str | Path, meta: dict, subjects: Sequence[str], clips: Sequence[str], embeddings: np.ndarray,
-                  frozen: dict | None = None) -> Path:
+def write_gallery(
+    path: str | Path,
+    meta: dict,
+    subjects: Sequence[str],
+    clips: Sequence[str],
+    embeddings: np.ndarray,
+    frozen: dict | None = None,
+) -> Path:
     """Write a gallery atomically (``np.savez``; text as unicode arrays, ``meta`` as JSON), with each subject's
     template (:func:`mlib.openset.scores.templates`) and the run's frozen embedding (``mlib.openset.embedder``),
     if any, so that ``mlib identify`` computes neither."""
@@ -172,14 +198,23 @@ def write_gallery(path: str | Path, meta: dict, subjects: Sequence[str], clips: 
 
     embeddings = np.asarray(embeddings, dtype=np.float64)
     if embeddings.ndim != 2 or len(embeddings) != len(subjects) or len(clips) != len(subjects):
-        raise ValueError(f"{path}: {len(subjects)} subjects, {len(clips)} clips and embeddings {embeddings.shape} disagree")
+        raise ValueError(
+            f"{path}: {len(subjects)} subjects, {len(clips)} clips and embeddings {embeddings.shape} disagree"
+        )
     vectors, names = templates(embeddings, subjects) if len(subjects) else (embeddings, [])
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as handle:
-            np.savez(handle, format=np.array(FORMAT), meta=np.array(json.dumps(meta, sort_keys=True)),
-                     subjects=np.array(list(subjects), dtype=str), clips=np.array(list(clips), dtype=str),
-                     embeddings=embeddings, templates=vectors, template_subjects=np.array(names, dtype=str),
-                     **{f"frozen_{key}": frozen[key] for key in (KEYS if frozen else ())})
+            np.savez(
+                handle,
+                format=np.array(FORMAT),
+                meta=np.array(json.dumps(meta, sort_keys=True)),
+                subjects=np.array(list(subjects), dtype=str),
+                clips=np.array(list(clips), dtype=str),
+                embeddings=embeddings,
+                templates=vectors,
+                template_subjects=np.array(names, dtype=str),
+                **{f"frozen_{key}": frozen[key] for key in (KEYS if frozen else ())},
+            )
     return Path(path)
 
 
@@ -193,10 +228,15 @@ def read_gallery(path: str | Path) -> dict:
             if str(data["format"]) != FORMAT:
                 raise KeyError("format")
             frozen = {key.removeprefix("frozen_"): data[key] for key in data.files if key.startswith("frozen_")}
-            return {"meta": json.loads(str(data["meta"])), "subjects": [str(s) for s in data["subjects"]],
-                    "clips": [str(c) for c in data["clips"]], "embeddings": data["embeddings"],
-                    "templates": data["templates"], "template_subjects": [str(s) for s in data["template_subjects"]],
-                    "frozen": frozen or None}
+            return {
+                "meta": json.loads(str(data["meta"])),
+                "subjects": [str(s) for s in data["subjects"]],
+                "clips": [str(c) for c in data["clips"]],
+                "embeddings": data["embeddings"],
+                "templates": data["templates"],
+                "template_subjects": [str(s) for s in data["template_subjects"]],
+                "frozen": frozen or None,
+            }
     except (OSError, ValueError, KeyError) as exc:
         raise GalleryError(f"{path}: not a gallery written by mlib enroll ({exc})") from None
 
@@ -206,11 +246,16 @@ def check_same_run(path: str | Path, meta: dict, run_dir: str | Path, preprocess
     run = str(Path(run_dir).resolve())
     digest = checkpoint_digest(run_dir)
     if meta["run"] != run or meta["checkpoint"] != digest:
-        raise GalleryMismatch(f"{path}: made by run {meta['run']} (checkpoint {meta['checkpoint']}), "
-                              f"not by run {run} (checkpoint {digest})")
+        raise GalleryMismatch(
+            f"{path}: made by run {meta['run']} (checkpoint {meta['checkpoint']}), "
+            f"not by run {run} (checkpoint {digest})"
+        )
     if meta["preprocessing"] != preprocessing:
-        differ = sorted(k for k in set(meta["preprocessing"]) | set(preprocessing)
-                        if meta["preprocessing"].get(k) != preprocessing.get(k))
+        differ = sorted(
+            k
+            for k in set(meta["preprocessing"]) | set(preprocessing)
+            if meta["preprocessing"].get(k) != preprocessing.get(k)
+        )
         theirs = ", ".join(f"{k}={meta['preprocessing'].get(k)}" for k in differ)
         ours = ", ".join(f"{k}={preprocessing.get(k)}" for k in differ)
         raise GalleryMismatch(f"{path}: made with preprocessing {theirs}; run {run} now has {ours}")
@@ -231,7 +276,9 @@ def validation_threshold(model, plan, fmr: float) -> float:
     return threshold_at_fmr(validation_impostor_scores(x, split), fmr)
 
 
-def enroll(run_dir: str | Path, out: str | Path, entries: Sequence[tuple[str, str]], fmr: float = 0.01) -> tuple[Path, list[str]]:
+def enroll(
+    run_dir: str | Path, out: str | Path, entries: Sequence[tuple[str, str]], fmr: float = 0.01
+) -> tuple[Path, list[str]]:
     """Add ``(subject, clip path)`` entries to gallery ``out`` (made if absent); returns it and the notes.
     A new gallery also keeps the run's frozen embedding (``mlib.openset.embedder``), checked on these clips."""
     import pandas as pd
@@ -246,10 +293,20 @@ def enroll(run_dir: str | Path, out: str | Path, entries: Sequence[tuple[str, st
         gallery = read_gallery(out)
         check_same_run(out, gallery["meta"], run_dir, preprocessing)
     else:
-        meta = {"run": str(Path(run_dir).resolve()), "checkpoint": checkpoint_digest(run_dir), "preprocessing": preprocessing,
-                "fmr": fmr, "threshold": validation_threshold(model, plan, fmr)}
-        gallery = {"meta": meta, "subjects": [], "clips": [], "embeddings": np.zeros((0, model.classifier().in_features)),
-                   "frozen": None}
+        meta = {
+            "run": str(Path(run_dir).resolve()),
+            "checkpoint": checkpoint_digest(run_dir),
+            "preprocessing": preprocessing,
+            "fmr": fmr,
+            "threshold": validation_threshold(model, plan, fmr),
+        }
+        gallery = {
+            "meta": meta,
+            "subjects": [],
+            "clips": [],
+            "embeddings": np.zeros((0, model.classifier().in_features)),
+            "frozen": None,
+        }
     windows, rows, notes = [], [], []
     for _, clip_path in entries:
         clip, note, row = face_window(clip_path, preprocessing)
@@ -260,11 +317,18 @@ def enroll(run_dir: str | Path, out: str | Path, entries: Sequence[tuple[str, st
     x = model_embeddings(model, windows, plan, pd.DataFrame(rows))
     frozen = gallery["frozen"] if gallery["subjects"] else freeze(model, plan, preprocessing, windows, x)
     if frozen is None:
-        notes.append(f"{out}: run {run_dir} is searched through torch (its frames are not the plain window, or its "
-                     f"frozen embedding disagreed): mlib identify takes seconds more")
-    written = write_gallery(out, gallery["meta"], gallery["subjects"] + [s for s, _ in entries],
-                            gallery["clips"] + [str(Path(p).resolve()) for _, p in entries],
-                            np.concatenate([gallery["embeddings"], x]), frozen)
+        notes.append(
+            f"{out}: run {run_dir} is searched through torch (its frames are not the plain window, or its "
+            f"frozen embedding disagreed): mlib identify takes seconds more"
+        )
+    written = write_gallery(
+        out,
+        gallery["meta"],
+        gallery["subjects"] + [s for s, _ in entries],
+        gallery["clips"] + [str(Path(p).resolve()) for _, p in entries],
+        np.concatenate([gallery["embeddings"], x]),
+        frozen,
+    )
     return written, notes
 
 

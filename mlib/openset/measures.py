@@ -24,7 +24,7 @@ the percentile interval reported. Pairs of one probe are never split.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from sklearn.metrics import det_curve, roc_curve
@@ -35,7 +35,9 @@ FMR_TARGETS = (0.01, 0.10)
 FPIR_TARGETS = (0.01, 0.10)
 
 
-def verification_pairs(scores: np.ndarray, probe_subjects: Sequence[str], gallery_subjects: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+def verification_pairs(
+    scores: np.ndarray, probe_subjects: Sequence[str], gallery_subjects: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
     """Every probe against every enrolled subject: ``(genuine, score)`` arrays, row-major."""
     scores = np.asarray(scores, dtype=float)
     genuine = np.asarray(probe_subjects, dtype=str)[:, None] == np.asarray(gallery_subjects, dtype=str)[None, :]
@@ -91,7 +93,9 @@ def threshold_at_fmr(impostor_scores: np.ndarray, target: float) -> float:
     return float(np.nextafter(impostor[allowed], np.inf))
 
 
-def dir_fpir_curve(scores: np.ndarray, probe_subjects: Sequence[str], gallery_subjects: Sequence[str]) -> dict[str, np.ndarray]:
+def dir_fpir_curve(
+    scores: np.ndarray, probe_subjects: Sequence[str], gallery_subjects: Sequence[str]
+) -> dict[str, np.ndarray]:
     """Rank-1 DIR and FPIR at every threshold where either changes (descending: +inf first, where both are 0,
     so a target FPIR is always reachable; -inf last)."""
     scores = np.asarray(scores, dtype=float)
@@ -109,7 +113,9 @@ def dir_fpir_curve(scores: np.ndarray, probe_subjects: Sequence[str], gallery_su
     return {"threshold": thresholds, "dir": dir_, "fpir": fpir}
 
 
-def dir_at_fpir(scores: np.ndarray, probe_subjects: Sequence[str], gallery_subjects: Sequence[str], target: float) -> float:
+def dir_at_fpir(
+    scores: np.ndarray, probe_subjects: Sequence[str], gallery_subjects: Sequence[str], target: float
+) -> float:
     """Rank-1 DIR at the lowest threshold whose FPIR <= ``target``."""
     curve = dir_fpir_curve(scores, probe_subjects, gallery_subjects)
     return float(curve["dir"][curve["fpir"] <= target].max())
@@ -123,7 +129,9 @@ def cmc(scores: np.ndarray, probe_subjects: Sequence[str], gallery_subjects: Seq
     return cmc_curve(probes[mated], np.asarray(scores, dtype=float)[mated], gallery)
 
 
-def point_measures(scores: np.ndarray, probe_subjects: Sequence[str], gallery_subjects: Sequence[str]) -> dict[str, float]:
+def point_measures(
+    scores: np.ndarray, probe_subjects: Sequence[str], gallery_subjects: Sequence[str]
+) -> dict[str, float]:
     """EER, FNMR at FMR 1 % / 10 %, DIR at FPIR 1 % / 10 %, rank-1 of the mated probes."""
     genuine, pair_scores = verification_pairs(scores, probe_subjects, gallery_subjects)
     out = {"eer": eer(genuine, pair_scores)}
@@ -155,8 +163,10 @@ def subject_bootstrap(
     if not draws:
         raise ValueError("no bootstrap resample defined the measures")
     tail = (1 - level) / 2
-    return {k: (float(np.quantile([d[k] for d in draws], tail)), float(np.quantile([d[k] for d in draws], 1 - tail)))
-            for k in draws[0]}
+    return {
+        k: (float(np.quantile([d[k] for d in draws], tail)), float(np.quantile([d[k] for d in draws], 1 - tail)))
+        for k in draws[0]
+    }
 
 
 def open_set_measures(
@@ -167,15 +177,23 @@ def open_set_measures(
     scores = np.asarray(scores, dtype=float)
     probes = np.asarray(probe_subjects, dtype=str)
     genuine, pair_scores = verification_pairs(scores, probes, gallery_subjects)
-    intervals = subject_bootstrap(lambda rows: point_measures(scores[rows], probes[rows], gallery_subjects),
-                                  probes, n_boot=n_boot, seed=seed)
+    intervals = subject_bootstrap(
+        lambda rows: point_measures(scores[rows], probes[rows], gallery_subjects), probes, n_boot=n_boot, seed=seed
+    )
     return {
         "measures": point_measures(scores, probes, gallery_subjects),
         "intervals": intervals,
         "interval_resamples": "probe subjects, with replacement (all clips of a drawn subject)",
-        "curves": {"roc": roc(genuine, pair_scores), "det": det(genuine, pair_scores),
-                   "dir_fpir": dir_fpir_curve(scores, probes, gallery_subjects),
-                   "cmc": cmc(scores, probes, gallery_subjects)},
-        "counts": {"probes": len(probes), "mated": int(np.isin(probes, list(map(str, gallery_subjects))).sum()),
-                   "enrolled_subjects": len(gallery_subjects), "probe_subjects": len(set(probes))},
+        "curves": {
+            "roc": roc(genuine, pair_scores),
+            "det": det(genuine, pair_scores),
+            "dir_fpir": dir_fpir_curve(scores, probes, gallery_subjects),
+            "cmc": cmc(scores, probes, gallery_subjects),
+        },
+        "counts": {
+            "probes": len(probes),
+            "mated": int(np.isin(probes, list(map(str, gallery_subjects))).sum()),
+            "enrolled_subjects": len(gallery_subjects),
+            "probe_subjects": len(set(probes)),
+        },
     }

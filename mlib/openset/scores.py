@@ -16,8 +16,8 @@ mass that otherwise makes every pair of clips look alike.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -47,14 +47,16 @@ def cosine_scores(probes: np.ndarray, gallery: np.ndarray) -> np.ndarray:
     return unit(probes) @ unit(gallery).T
 
 
-def model_embeddings(model, clips, plan=None, index_rows: pd.DataFrame | None = None,
-                     batch_size: int = 8) -> np.ndarray:
+def model_embeddings(
+    model, clips, plan=None, index_rows: pd.DataFrame | None = None, batch_size: int = 8
+) -> np.ndarray:
     """The head's input (both pathways pooled and concatenated) per clip, by the run's evaluation path."""
     from mlib.training.train import predict
 
     captured: list[np.ndarray] = []
     hook = model.classifier().register_forward_pre_hook(
-        lambda _module, inputs: captured.append(inputs[0].detach().reshape(len(inputs[0]), -1).double().cpu().numpy()))
+        lambda _module, inputs: captured.append(inputs[0].detach().reshape(len(inputs[0]), -1).double().cpu().numpy())
+    )
     try:
         predict(model, clips, plan, batch_size=batch_size, index_rows=index_rows)
     finally:
@@ -106,17 +108,30 @@ def open_set_scores(x: np.ndarray, split: pd.DataFrame, *, standardise: bool = F
         x = standardiser(x[split["part"].isin(TRAINING_PARTS).to_numpy()])(x)
     enrol, probe = (split["part"] == "enrol").to_numpy(), (split["part"] == "probe").to_numpy()
     gallery, names = templates(x[enrol], split.loc[enrol, "subject"])
-    return {"scores": cosine_scores(x[probe], gallery), "probe_subjects": split.loc[probe, "subject"].to_numpy(str),
-            "probe_keys": split.loc[probe, "clip_key"].to_numpy(str), "gallery_subjects": names,
-            "validation_impostor": validation_impostor_scores(x, split)}
+    return {
+        "scores": cosine_scores(x[probe], gallery),
+        "probe_subjects": split.loc[probe, "subject"].to_numpy(str),
+        "probe_keys": split.loc[probe, "clip_key"].to_numpy(str),
+        "gallery_subjects": names,
+        "validation_impostor": validation_impostor_scores(x, split),
+    }
 
 
-def evaluate(x: np.ndarray, split: pd.DataFrame, *, standardise: bool = False, n_boot: int = 1000, seed: int = 0,
-             fmr: float = 0.01) -> dict:
+def evaluate(
+    x: np.ndarray,
+    split: pd.DataFrame,
+    *,
+    standardise: bool = False,
+    n_boot: int = 1000,
+    seed: int = 0,
+    fmr: float = 0.01,
+) -> dict:
     """Scores and measures (``mlib.openset.measures.open_set_measures``) of embeddings on a split, plus the
     "unknown" threshold at FMR ``fmr`` on the training subjects' validation scores."""
     scored = open_set_scores(x, split, standardise=standardise)
-    out = open_set_measures(scored["scores"], scored["probe_subjects"], scored["gallery_subjects"], n_boot=n_boot, seed=seed)
+    out = open_set_measures(
+        scored["scores"], scored["probe_subjects"], scored["gallery_subjects"], n_boot=n_boot, seed=seed
+    )
     return {**scored, **out, "threshold": {"fmr": fmr, "value": threshold_at_fmr(scored["validation_impostor"], fmr)}}
 
 
@@ -132,13 +147,16 @@ def evaluate_run(run_dir: str | Path, split_file: str | Path, **kwargs) -> dict:
     seen = set(run_split.loc[run_split["part"].isin(("train", "val", "test")), "subject"])
     leaked = sorted(seen & set(split.loc[split["part"].isin(("enrol", "probe")), "subject"]))
     if leaked:
-        raise ValueError(f"{split_file}: unseen subject(s) {', '.join(leaked)} were trained on by run {run_dir} "
-                         f"(its split {run_split_file}); use the run's own open-set fold")
+        raise ValueError(
+            f"{split_file}: unseen subject(s) {', '.join(leaked)} were trained on by run {run_dir} "
+            f"(its split {run_split_file}); use the run's own open-set fold"
+        )
     return evaluate(run_embeddings(run_dir, split["clip_key"]), split, **kwargs)
 
 
-def evaluate_baseline(cache: str | Path, split_file: str | Path, features: str = "lbp-top", *, workers: int = 1,
-                      **kwargs) -> dict:
+def evaluate_baseline(
+    cache: str | Path, split_file: str | Path, features: str = "lbp-top", *, workers: int = 1, **kwargs
+) -> dict:
     """:func:`evaluate` on a baseline feature set's vectors (standardised by the training subjects)."""
     from mlib.experiments.baseline import feature_set_matrix
     from mlib.preprocess.splits import load_split

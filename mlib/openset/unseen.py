@@ -24,8 +24,8 @@ every fold) and recomputes that fold mean (``fold_mean_measures``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -51,34 +51,62 @@ def unseen_specs(layout: str, synth_cfg: Mapping, subjects: int, clips: int) -> 
     from mlib.synth.layouts import configured_specs
 
     first = first_unseen_number(synth_cfg)
-    wider = {**synth_cfg, "subjects": first - 1 + subjects, "clips_per_subject": clips, "single_clip_subjects": 0,
-             "inventory": "none"}
+    wider = {
+        **synth_cfg,
+        "subjects": first - 1 + subjects,
+        "clips_per_subject": clips,
+        "single_clip_subjects": 0,
+        "inventory": "none",
+    }
     specs, _, _ = configured_specs(layout, wider)
     return [s for s in specs if int(s.subject) >= first]
 
 
-def write_unseen_corpus(root: str | Path, layout: str, synth_cfg: Mapping, subjects: int, clips: int,
-                        workers: int = 2) -> Path:
+def write_unseen_corpus(
+    root: str | Path, layout: str, synth_cfg: Mapping, subjects: int, clips: int, workers: int = 2
+) -> Path:
     """Render the unseen corpus under ``root`` (a no-op when it already holds these specs)."""
     from mlib.synth.layouts import write_corpus
 
-    settings = {"unseen_after": {k: synth_cfg[k] for k in ("subjects", "single_clip_subjects", "twin_group")},
-                "unseen_subjects": subjects, "clips_per_subject": clips, "mode": synth_cfg["mode"],
-                "seed": synth_cfg["seed"]}
-    return write_corpus(root, layout, unseen_specs(layout, synth_cfg, subjects, clips), workers=workers,
-                        progress=False, settings=settings)
+    settings = {
+        "unseen_after": {k: synth_cfg[k] for k in ("subjects", "single_clip_subjects", "twin_group")},
+        "unseen_subjects": subjects,
+        "clips_per_subject": clips,
+        "mode": synth_cfg["mode"],
+        "seed": synth_cfg["seed"],
+    }
+    return write_corpus(
+        root,
+        layout,
+        unseen_specs(layout, synth_cfg, subjects, clips),
+        workers=workers,
+        progress=False,
+        settings=settings,
+    )
 
 
-def prepare_like(clips: pd.DataFrame, training_cache: str | Path, cache_dir: str | Path, root: str | Path,
-                 pad: str, workers: int = 2) -> Path:
+def prepare_like(
+    clips: pd.DataFrame, training_cache: str | Path, cache_dir: str | Path, root: str | Path, pad: str, workers: int = 2
+) -> Path:
     """Prepare ``clips`` with the training cache's own window, face size, margin, crop and apex rule."""
-    from mlib.preprocess.cache_settings import read_cache_settings
     from mlib.preprocess import prepare_cache
+    from mlib.preprocess.cache_settings import read_cache_settings
 
     made = read_cache_settings(training_cache)
-    return prepare_cache(clips, cache_dir, dataset=made["dataset"], root=root, window=made["window"],
-                         face_size=made["face_size"], margin=made["margin"], cropped=made["cropped"],
-                         apex_rule=made["apex_rule"], pad=pad, workers=workers, progress=False)
+    return prepare_cache(
+        clips,
+        cache_dir,
+        dataset=made["dataset"],
+        root=root,
+        window=made["window"],
+        face_size=made["face_size"],
+        margin=made["margin"],
+        cropped=made["cropped"],
+        apex_rule=made["apex_rule"],
+        pad=pad,
+        workers=workers,
+        progress=False,
+    )
 
 
 def in_split(x: np.ndarray, keys: Sequence[str], split: pd.DataFrame) -> np.ndarray:
@@ -91,8 +119,11 @@ def fold_scores(x: np.ndarray, split: pd.DataFrame) -> dict:
     """Probes x enrolled templates (cosine) of one fold; ``x`` rows in ``split``'s order."""
     enrol, probe = (split["part"] == "enrol").to_numpy(), (split["part"] == "probe").to_numpy()
     gallery, names = templates(x[enrol], split.loc[enrol, "subject"])
-    return {"scores": cosine_scores(x[probe], gallery), "probe_subjects": split.loc[probe, "subject"].to_numpy(str),
-            "gallery_subjects": names}
+    return {
+        "scores": cosine_scores(x[probe], gallery),
+        "probe_subjects": split.loc[probe, "subject"].to_numpy(str),
+        "gallery_subjects": names,
+    }
 
 
 def fold_mean_measures(folds: Sequence[Mapping], n_boot: int = 200, seed: int = 0) -> dict:
@@ -106,14 +137,19 @@ def fold_mean_measures(folds: Sequence[Mapping], n_boot: int = 200, seed: int = 
         per_fold = []
         for fold, start, stop in zip(folds, bounds[:-1], bounds[1:]):
             mine = rows[(rows >= start) & (rows < stop)] - start
-            per_fold.append(point_measures(fold["scores"][mine], fold["probe_subjects"][mine], fold["gallery_subjects"]))
+            per_fold.append(
+                point_measures(fold["scores"][mine], fold["probe_subjects"][mine], fold["gallery_subjects"])
+            )
         return {k: float(np.mean([m[k] for m in per_fold])) for k in per_fold[0]}
 
     pairs = [verification_pairs(f["scores"], f["probe_subjects"], f["gallery_subjects"]) for f in folds]
     genuine, scores = np.concatenate([g for g, _ in pairs]), np.concatenate([s for _, s in pairs])
-    return {"measures": measure(np.arange(len(probes))),
-            "intervals": subject_bootstrap(measure, probes, n_boot=n_boot, seed=seed),
-            "curves": {"roc": roc(genuine, scores), "det": det(genuine, scores)}, "folds": len(folds)}
+    return {
+        "measures": measure(np.arange(len(probes))),
+        "intervals": subject_bootstrap(measure, probes, n_boot=n_boot, seed=seed),
+        "curves": {"roc": roc(genuine, scores), "det": det(genuine, scores)},
+        "folds": len(folds),
+    }
 
 
 def measures_row(corpus: str, method: str, kind: str, found: Mapping) -> dict:
@@ -130,9 +166,17 @@ def unseen_splits(clips: pd.DataFrame, cfg: Mapping) -> list[pd.DataFrame]:
     from mlib.preprocess.open_set_split import unseen_corpus_split
 
     settings = cfg["split"]["open_set"]
-    return [unseen_corpus_split(clips, seed=cfg["split"]["seed"], fold=f, folds=settings["folds"],
-                                enrol_clips=settings["enrol_clips"], never_enrolled=settings["never_enrolled"])
-            for f in range(settings["folds"])]
+    return [
+        unseen_corpus_split(
+            clips,
+            seed=cfg["split"]["seed"],
+            fold=f,
+            folds=settings["folds"],
+            enrol_clips=settings["enrol_clips"],
+            never_enrolled=settings["never_enrolled"],
+        )
+        for f in range(settings["folds"])
+    ]
 
 
 def fold_splits(cache: str | Path, cfg: Mapping) -> list[str]:
@@ -140,8 +184,12 @@ def fold_splits(cache: str | Path, cfg: Mapping) -> list[str]:
     configuration's ``split.open_set`` (not the defaults')."""
     from mlib.preprocess.open_set_split import write_open_set_splits
 
-    return [str(p) for p in write_open_set_splits(cache, seed=cfg["split"]["seed"], val_size=cfg["split"]["val_size"],
-                                                  settings=cfg["split"]["open_set"])]
+    return [
+        str(p)
+        for p in write_open_set_splits(
+            cache, seed=cfg["split"]["seed"], val_size=cfg["split"]["val_size"], settings=cfg["split"]["open_set"]
+        )
+    ]
 
 
 def variant_run(cfg: Mapping, corpus: Mapping, variant: str, split: str | Path) -> Path:
@@ -150,13 +198,15 @@ def variant_run(cfg: Mapping, corpus: Mapping, variant: str, split: str | Path) 
     from mlib.experiments.controls import variant_config
     from mlib.training.train import train
 
-    run_cfg = variant_config(resolve(dict(cfg), corpus.get("overrides") or {}), variant, corpus["cache"], split,
-                             corpus["runs_dir"])
+    run_cfg = variant_config(
+        resolve(dict(cfg), corpus.get("overrides") or {}), variant, corpus["cache"], split, corpus["runs_dir"]
+    )
     return train(run_cfg, progress=False, log=False)
 
 
-def baseline_folds(cfg: Mapping, features: str, cache, keys: Sequence[str], splits: Sequence[pd.DataFrame],
-                   training: tuple) -> list[dict]:
+def baseline_folds(
+    cfg: Mapping, features: str, cache, keys: Sequence[str], splits: Sequence[pd.DataFrame], training: tuple
+) -> list[dict]:
     """A baseline's per-fold scores: its vectors standardised by the training people's clips (``training``:
     their cache and keys; None: each fold's own ``train``/``val`` clips)."""
     from mlib.experiments.baseline import feature_set_matrix
@@ -202,18 +252,30 @@ def evaluate(cfg: Mapping, corpora: Mapping[str, Mapping], out: str | Path) -> t
             split_files = fold_splits(cache, cfg)
             splits = [load_split(f) for f in split_files]
         index = load_index(cache)
-        sizes.append({"corpus": name, "cache": str(cache), "subjects": index["subject"].nunique(), "clips": len(index),
-                      "first_subject": first, "folds": len(splits)})
+        sizes.append(
+            {
+                "corpus": name,
+                "cache": str(cache),
+                "subjects": index["subject"].nunique(),
+                "clips": len(index),
+                "first_subject": first,
+                "folds": len(splits),
+            }
+        )
         scored = {}
         keys = list(index["clip_key"])
         for variant in settings["variants"]:
             runs = [variant_run(cfg, corpus, variant, f) for f in split_files]
             embedded = {run: run_embeddings(run, keys, cache=cache) for run in runs}  # synthetic: one run, all folds
-            scored[(variant, "slowfast")] = [fold_scores(in_split(embedded[run], keys, split), split) for run, split
-                                             in zip(runs * len(splits) if synthetic else runs, splits)]
+            scored[(variant, "slowfast")] = [
+                fold_scores(in_split(embedded[run], keys, split), split)
+                for run, split in zip(runs * len(splits) if synthetic else runs, splits)
+            ]
         if corpus["mode"] == "identity":
             trained = load_split(split_files[0])
-            training = (corpus["cache"], trained.loc[trained["part"].isin(TRAINING_PARTS), "clip_key"]) if synthetic else None
+            training = (
+                (corpus["cache"], trained.loc[trained["part"].isin(TRAINING_PARTS), "clip_key"]) if synthetic else None
+            )
             for features in settings["features"]:
                 scored[(features, "baseline")] = baseline_folds(cfg, features, cache, keys, splits, training)
         for (method, kind), folds in scored.items():
@@ -235,11 +297,18 @@ def unseen_cache(cfg: Mapping, corpus: Mapping) -> tuple[Path, int]:
     settings = cfg["unseen"]
     synth_cfg = {**cfg["synth"], "mode": corpus["mode"]}
     root = f"{corpus['root']}-unseen"
-    write_unseen_corpus(root, synth_cfg["layout"], synth_cfg, settings["people"], settings["clips"],
-                        workers=cfg["prepare"]["workers"])
+    write_unseen_corpus(
+        root, synth_cfg["layout"], synth_cfg, settings["people"], settings["clips"], workers=cfg["prepare"]["workers"]
+    )
     clips = load_dataset(cfg["data"]["dataset"], root, apex_rule=cfg["data"]["apex_rule"]).clips
-    cache = prepare_like(clips, corpus["cache"], cfg["prepare"]["cache_dir"], root,
-                         pad_rule(cfg["prepare"]["pad"], cfg["split"]["protocol"]), cfg["prepare"]["workers"])
+    cache = prepare_like(
+        clips,
+        corpus["cache"],
+        cfg["prepare"]["cache_dir"],
+        root,
+        pad_rule(cfg["prepare"]["pad"], cfg["split"]["protocol"]),
+        cfg["prepare"]["workers"],
+    )
     return cache, first_unseen_number(synth_cfg)
 
 
@@ -247,20 +316,29 @@ def union_corpus(cfg: Mapping, databases: Sequence[str]) -> Path:
     """The union of ``databases`` (their ``study.roots``), each prepared at ``unseen.union_face_size``
     so one batch can mix them, as one cache (:func:`mlib.preprocess.union.union_cache`)."""
     from mlib.datasets import load_dataset
+    from mlib.datasets.window import pad_rule
     from mlib.preprocess import prepare_cache
     from mlib.preprocess.union import union_cache
-    from mlib.datasets.window import pad_rule
 
     data, prepare = cfg["data"], cfg["prepare"]
     parts = {}
     for dataset in databases:
         root = cfg["study"]["roots"][dataset]
         clips = load_dataset(dataset, root, apex_rule=data["apex_rule"], cropped=data["cropped"]).clips
-        parts[dataset] = prepare_cache(clips, prepare["cache_dir"], dataset=dataset, root=root, window=prepare["window"],
-                                       face_size=cfg["unseen"]["union_face_size"], margin=prepare["margin"],
-                                       cropped=data["cropped"], apex_rule=data["apex_rule"],
-                                       pad=pad_rule(prepare["pad"], cfg["split"]["protocol"]),
-                                       workers=prepare["workers"], progress=False)
+        parts[dataset] = prepare_cache(
+            clips,
+            prepare["cache_dir"],
+            dataset=dataset,
+            root=root,
+            window=prepare["window"],
+            face_size=cfg["unseen"]["union_face_size"],
+            margin=prepare["margin"],
+            cropped=data["cropped"],
+            apex_rule=data["apex_rule"],
+            pad=pad_rule(prepare["pad"], cfg["split"]["protocol"]),
+            workers=prepare["workers"],
+            progress=False,
+        )
     return union_cache(parts, prepare["cache_dir"])
 
 
@@ -268,8 +346,10 @@ def shown_measures(table: pd.DataFrame) -> pd.DataFrame:
     """The page's table: one row per corpus and method, each measure as ``value (low to high)``."""
     shown = table[["corpus", "method", "kind"]].copy()
     for name in MEASURES:
-        shown[name.replace("_", " ")] = [f"{v:.3f} ({lo:.3f} to {hi:.3f})" for v, lo, hi in
-                                         zip(table[name], table[f"{name}_low"], table[f"{name}_high"])]
+        shown[name.replace("_", " ")] = [
+            f"{v:.3f} ({lo:.3f} to {hi:.3f})"
+            for v, lo, hi in zip(table[name], table[f"{name}_low"], table[f"{name}_high"])
+        ]
     return shown
 
 
@@ -282,18 +362,26 @@ def scope(cfg: Mapping, corpora: Sequence[str]) -> str:
     left = [v for v in VARIANTS if v not in settings["variants"]]
     trained = runs_trained(plan(cfg, corpora))
     if cfg["study"]["data"] == "synthetic":
-        people = (f"Per corpus {settings['people']} unseen people of {settings['clips']} clips each, "
-                  f"{protocol['folds']} folds rotating who is never enrolled; {trained} networks trained for this page "
-                  f"(the controls page's runs are reused, so the training people are the corpus's own "
-                  f"{cfg['synth']['subjects']})")
-        cut = "baselines on the motion-only and twins corpora, and retraining per fold over subjects (the real-data way)"
+        people = (
+            f"Per corpus {settings['people']} unseen people of {settings['clips']} clips each, "
+            f"{protocol['folds']} folds rotating who is never enrolled; {trained} networks trained for this page "
+            f"(the controls page's runs are reused, so the training people are the corpus's own "
+            f"{cfg['synth']['subjects']})"
+        )
+        cut = (
+            "baselines on the motion-only and twins corpora, and retraining per fold over subjects (the real-data way)"
+        )
     else:
-        people = (f"Per corpus {protocol['folds']} folds over its subjects, each variant trained on every fold's "
-                  f"training subjects: {trained} networks")
+        people = (
+            f"Per corpus {protocol['folds']} folds over its subjects, each variant trained on every fold's "
+            f"training subjects: {trained} networks"
+        )
         cut = "nothing else"
-    return (f"{people}; {protocol['enrol_clips']} clips enrolled per person, a share {protocol['never_enrolled']:g} "
-            f"never enrolled; {settings['bootstrap']} subject resamples per interval. Left out: the variants "
-            f"{', '.join(left) or 'none'} (`unseen.variants`), {cut}.")
+    return (
+        f"{people}; {protocol['enrol_clips']} clips enrolled per person, a share {protocol['never_enrolled']:g} "
+        f"never enrolled; {settings['bootstrap']} subject resamples per interval. Left out: the variants "
+        f"{', '.join(left) or 'none'} (`unseen.variants`), {cut}."
+    )
 
 
 def plan(cfg: Mapping, corpora: Sequence[str]) -> pd.DataFrame:
@@ -305,11 +393,17 @@ def plan(cfg: Mapping, corpora: Sequence[str]) -> pd.DataFrame:
     if cfg["study"]["data"] == "synthetic" and not_trained:
         from mlib.core.config import ConfigError
 
-        raise ConfigError(f"unseen.variants: {', '.join(not_trained)} not in controls.variants; the synthetic "
-                          "page reuses the controls' runs and trains none")
+        raise ConfigError(
+            f"unseen.variants: {', '.join(not_trained)} not in controls.variants; the synthetic "
+            "page reuses the controls' runs and trains none"
+        )
     source = "reused" if cfg["study"]["data"] == "synthetic" else "trained"
-    rows = [{"corpus": corpus, "fold": fold, "variant": variant, "run": source}
-            for corpus in corpora for fold in range(folds) for variant in settings["variants"]]
+    rows = [
+        {"corpus": corpus, "fold": fold, "variant": variant, "run": source}
+        for corpus in corpora
+        for fold in range(folds)
+        for variant in settings["variants"]
+    ]
     return pd.DataFrame(rows, columns=["corpus", "fold", "variant", "run"])
 
 

@@ -52,6 +52,7 @@ def table1_frame() -> pd.DataFrame:
     rows = [{"dataset": DATASET_NAMES[key], **values} for key, values in TABLE1.items()]
     return pd.DataFrame(rows).assign(source="paper (Kay et al. 2023, Table 1)")
 
+
 # Clips per part (train, validation, test) in the original code's published split files
 # (book/original-code.md, mlib/paper/reference/kay2023_original; `split.protocol: kay2023`): the paper-size corpora.
 ORIGINAL_SPLIT_COUNTS = {"casme2": (101, 26, 127), "samm": (60, 16, 77), "smic": (62, 16, 79)}
@@ -65,22 +66,35 @@ def table3_frame() -> pd.DataFrame:
     """Table 3 as the paper prints it (SMIC: Adam, AdamW and the vote of the two; rank-1 as text); the row
     label is the ``model`` column, not the index, so a table shown without its index keeps it and headers
     stay over their columns."""
-    return pd.DataFrame([{"model": "SlowFast", "Adam": _percent(TABLE3_RANK1["adam"]),
-                          "AdamW": _percent(TABLE3_RANK1["adamw"]), "vote of the two": _percent(TABLE3_RANK1["ensemble"])}])
+    return pd.DataFrame(
+        [
+            {
+                "model": "SlowFast",
+                "Adam": _percent(TABLE3_RANK1["adam"]),
+                "AdamW": _percent(TABLE3_RANK1["adamw"]),
+                "vote of the two": _percent(TABLE3_RANK1["ensemble"]),
+            }
+        ]
+    )
 
 
 def reported_tables() -> dict[str, pd.DataFrame]:
     """Tables 2, 3 and 4 as the paper prints them (rank-1 as text, "89.61 %"), keyed by a title; the first
     column (``model``) names each row."""
+
     def by_database(rows: dict[str, dict], order=("samm", "casme2", "smic")) -> pd.DataFrame:
-        return pd.DataFrame([{"model": name, **{DATASET_NAMES[k]: _percent(v[k]) for k in order}}
-                             for name, v in rows.items()])
+        return pd.DataFrame(
+            [{"model": name, **{DATASET_NAMES[k]: _percent(v[k]) for k in order}} for name, v in rows.items()]
+        )
 
     return {
         "Paper, Table 2: rank-1 accuracy, single SlowFast": by_database({"SlowFast": TABLE2_RANK1}),
         "Paper, Table 3: SMIC, rank-1 accuracy": table3_frame(),
-        "Paper, Table 4 (excerpt): the micro-expression baseline": by_database({
-            "Saeed (2021): LGBP + LBP-TOP + FHOFO, SVM": BASELINE_SAEED2021_RANK1,
-            "Kay et al. (2023): SlowFast (SMIC: ensemble)": TABLE4_OURS_RANK1,
-        }, order=("smic", "samm", "casme2")),
+        "Paper, Table 4 (excerpt): the micro-expression baseline": by_database(
+            {
+                "Saeed (2021): LGBP + LBP-TOP + FHOFO, SVM": BASELINE_SAEED2021_RANK1,
+                "Kay et al. (2023): SlowFast (SMIC: ensemble)": TABLE4_OURS_RANK1,
+            },
+            order=("smic", "samm", "casme2"),
+        ),
     }

@@ -18,34 +18,43 @@ median beside it (``mlib.experiments.grid.grid_picks``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from mlib.core import metrics
-
 from mlib import paper
+from mlib.core import metrics
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference" / "kay2023_original"
 REPOSITORY = "KayTuval/PersonRecognition_using_Facial_MicroExpressions"
 COMMIT = "7b05a76f967174ab89765d3463ff915a349b5cac"
 ORIGINAL_NAMES = {"samm": "SAMM", "casme2": "CASME2", "smic": "SMIC"}  # our dataset key -> the original's name
 SOURCES = {  # the original repository's files each shipped table was read from
-    "runs": {"samm": "Output/SlowFast/2022-07-08_1100_SAMM/accuracy_scores.csv",
-             "casme2": "Output/SlowFast/2022-08-29_0800_CASME2/accuracy_scores.csv",
-             "smic": "Output/SlowFast/2022-08-23_1000_SMIC/accuracy_scores.csv"},
-    "fusion": {"samm": "Output/Fusion/2022-07-08_1100_SAMM/accuracy_scores.csv",
-               "casme2": "Output/Fusion/2022-08-29_0800_CASME2/accuracy_scores.csv",
-               "smic": "Output/Fusion/2022-08-23_1000_SMIC/accuracy_scores.csv"},
-    "split": {"samm": "Output/classes/2022-06-23_1300_SAMM_Split/SAMM/{train,val,test}.csv, classids.json",
-              "casme2": "Output/classes/2022-08-29_0800_CASME2/CASME2/{train,val,test}.csv, classids.json",
-              "smic": "Output/classes/2022-08-17_0800_SMIC_Split/SMIC/{train,val,test}.csv, classids.json"},
+    "runs": {
+        "samm": "Output/SlowFast/2022-07-08_1100_SAMM/accuracy_scores.csv",
+        "casme2": "Output/SlowFast/2022-08-29_0800_CASME2/accuracy_scores.csv",
+        "smic": "Output/SlowFast/2022-08-23_1000_SMIC/accuracy_scores.csv",
+    },
+    "fusion": {
+        "samm": "Output/Fusion/2022-07-08_1100_SAMM/accuracy_scores.csv",
+        "casme2": "Output/Fusion/2022-08-29_0800_CASME2/accuracy_scores.csv",
+        "smic": "Output/Fusion/2022-08-23_1000_SMIC/accuracy_scores.csv",
+    },
+    "split": {
+        "samm": "Output/classes/2022-06-23_1300_SAMM_Split/SAMM/{train,val,test}.csv, classids.json",
+        "casme2": "Output/classes/2022-08-29_0800_CASME2/CASME2/{train,val,test}.csv, classids.json",
+        "smic": "Output/classes/2022-08-17_0800_SMIC_Split/SMIC/{train,val,test}.csv, classids.json",
+    },
 }
-COMBINERS = ("CosineSimilarityCombiner", "MacroMajorityVoteCombiner", "MicroMajorityVoteCombiner",
-             "SimpleAverageCombiner")
+COMBINERS = (
+    "CosineSimilarityCombiner",
+    "MacroMajorityVoteCombiner",
+    "MicroMajorityVoteCombiner",
+    "SimpleAverageCombiner",
+)
 
 
 class OriginalDataError(ValueError):
@@ -75,15 +84,23 @@ def _with_dataset(frame: pd.DataFrame) -> pd.DataFrame:
 
 def load_runs() -> pd.DataFrame:
     """The original grid: one row per run (``runs.csv``), with our ``dataset`` key and top-1 as a fraction."""
-    runs = _read("runs.csv", ["database", "run_name", "alpha", "beta_inv", "batch", "lr", "opt", "top1_acc",
-                              "n_test", "n_correct_top1"])
+    runs = _read(
+        "runs.csv",
+        ["database", "run_name", "alpha", "beta_inv", "batch", "lr", "opt", "top1_acc", "n_test", "n_correct_top1"],
+    )
     return _with_dataset(runs).assign(test_rank1=lambda f: f["n_correct_top1"] / f["n_test"])
 
 
 def load_fusion_pairs() -> pd.DataFrame:
     """Every unordered pair of grid runs and pusion's four combiners' test accuracy (``fusion-pairs.csv``)."""
-    columns = ["database", "SlowFast_0_name", "SlowFast_1_name", "SlowFast_0_accuracy", "SlowFast_1_accuracy",
-               *(f"{c}_accuracy" for c in COMBINERS)]
+    columns = [
+        "database",
+        "SlowFast_0_name",
+        "SlowFast_1_name",
+        "SlowFast_0_accuracy",
+        "SlowFast_1_accuracy",
+        *(f"{c}_accuracy" for c in COMBINERS),
+    ]
     return _with_dataset(_read("fusion-pairs.csv", columns))
 
 
@@ -125,11 +142,15 @@ def split_facts(split: pd.DataFrame) -> dict:
     majority = train["subject"].value_counts(sort=False).idxmax()
     untrained = test[~test["subject"].isin(set(train["subject"]))]
     return {
-        "train": int(parts.get("train", 0)), "val": int(parts.get("val", 0)), "test": len(test),
+        "train": int(parts.get("train", 0)),
+        "val": int(parts.get("val", 0)),
+        "test": len(test),
         "subjects": int(split["subject"].nunique()),
-        "majority_subject": majority, "majority_rate": float((test["subject"] == majority).mean()),
+        "majority_subject": majority,
+        "majority_rate": float((test["subject"] == majority).mean()),
         "untrained_subjects": sorted(untrained["subject"].unique().tolist()),
-        "untrained_test_clips": len(untrained), "ceiling": 1 - len(untrained) / len(test),
+        "untrained_test_clips": len(untrained),
+        "ceiling": 1 - len(untrained) / len(test),
         "chance": metrics.chance_level(test["subject"], sorted(split["subject"].unique())),
     }
 
@@ -146,13 +167,21 @@ def grid_summary(runs: pd.DataFrame) -> pd.DataFrame:
         scores = group["test_rank1"].to_numpy(float)
         facts = split_facts(load_split(dataset))
         reported = paper.TABLE2_RANK1[dataset]
-        rows.append({
-            "database": paper.DATASET_NAMES[dataset], "runs": len(scores), "test clips": int(group["n_test"].iloc[0]),
-            "min": scores.min(), "median": float(np.median(scores)), "max": scores.max(),
-            "majority-class rate": facts["majority_rate"], "untrained test clips": facts["untrained_test_clips"],
-            "ceiling": facts["ceiling"], "paper Table 2": reported,
-            "rank of Table 2": f"{rank_in(reported, scores)} of {len(scores)}",
-        })
+        rows.append(
+            {
+                "database": paper.DATASET_NAMES[dataset],
+                "runs": len(scores),
+                "test clips": int(group["n_test"].iloc[0]),
+                "min": scores.min(),
+                "median": float(np.median(scores)),
+                "max": scores.max(),
+                "majority-class rate": facts["majority_rate"],
+                "untrained test clips": facts["untrained_test_clips"],
+                "ceiling": facts["ceiling"],
+                "paper Table 2": reported,
+                "rank of Table 2": f"{rank_in(reported, scores)} of {len(scores)}",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -173,18 +202,33 @@ def pair_ties(pairs: pd.DataFrame, n_test: int | Sequence[int]) -> pd.DataFrame:
     different pairs of subjects; it is an approximation otherwise).
     """
     n = np.broadcast_to(np.asarray(n_test), len(pairs))
-    clips = {c: np.rint(pairs[c].to_numpy(float) * n).astype(int) for c in
-             ("SlowFast_0_accuracy", "SlowFast_1_accuracy", "SimpleAverageCombiner_accuracy",
-              "MacroMajorityVoteCombiner_accuracy")}
+    clips = {
+        c: np.rint(pairs[c].to_numpy(float) * n).astype(int)
+        for c in (
+            "SlowFast_0_accuracy",
+            "SlowFast_1_accuracy",
+            "SimpleAverageCombiner_accuracy",
+            "MacroMajorityVoteCombiner_accuracy",
+        )
+    }
     first, second = clips["SlowFast_0_accuracy"], clips["SlowFast_1_accuracy"]
     both, vote = clips["SimpleAverageCombiner_accuracy"], clips["MacroMajorityVoteCombiner_accuracy"]
     one_right = first + second - 2 * both
     won = vote - both
-    return pd.DataFrame({
-        "first": first, "second": second, "both_right": both, "one_right": one_right, "vote": vote,
-        "won_by_ties": won, "expected_vote": (first + second) / 2,
-        "p_at_least": stats.binom.sf(won - 1, one_right, 0.5), "n_test": n,
-    }, index=pairs.index)
+    return pd.DataFrame(
+        {
+            "first": first,
+            "second": second,
+            "both_right": both,
+            "one_right": one_right,
+            "vote": vote,
+            "won_by_ties": won,
+            "expected_vote": (first + second) / 2,
+            "p_at_least": stats.binom.sf(won - 1, one_right, 0.5),
+            "n_test": n,
+        },
+        index=pairs.index,
+    )
 
 
 def pusion_identity_violations(pairs: pd.DataFrame, n_test: int | Sequence[int]) -> pd.DataFrame:
@@ -202,10 +246,13 @@ def pusion_identity_violations(pairs: pd.DataFrame, n_test: int | Sequence[int])
     def clips(column: str) -> np.ndarray:
         return np.rint(pairs[column].to_numpy(float) * n).astype(int)
 
-    broken = ((clips("CosineSimilarityCombiner_accuracy") != ties["first"].to_numpy())
-              | (clips("MicroMajorityVoteCombiner_accuracy") != ties["both_right"].to_numpy())
-              | (ties["both_right"] > np.minimum(ties["first"], ties["second"]))
-              | (ties["won_by_ties"] < 0) | (ties["won_by_ties"] > ties["one_right"]))
+    broken = (
+        (clips("CosineSimilarityCombiner_accuracy") != ties["first"].to_numpy())
+        | (clips("MicroMajorityVoteCombiner_accuracy") != ties["both_right"].to_numpy())
+        | (ties["both_right"] > np.minimum(ties["first"], ties["second"]))
+        | (ties["won_by_ties"] < 0)
+        | (ties["won_by_ties"] > ties["one_right"])
+    )
     return pairs[broken.to_numpy()]
 
 
@@ -221,15 +268,20 @@ def fusion_summary(runs: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
         ties = pair_ties(group, sizes[dataset])
         best = ties["vote"].idxmax()
         better = ties["vote"] > np.maximum(ties["first"], ties["second"])
-        rows.append({
-            "database": paper.DATASET_NAMES[dataset], "pairs": len(group), "test clips": sizes[dataset],
-            "best single run": runs.loc[runs["dataset"] == dataset, "test_rank1"].max(),
-            "best macro vote (chosen on test)": ties.at[best, "vote"] / sizes[dataset],
-            "its members": f"{ties.at[best, 'first'] / sizes[dataset]:.3f} / {ties.at[best, 'second'] / sizes[dataset]:.3f}",
-            "pairs whose vote beats both members": f"{int(better.sum())} ({better.mean():.1%})",
-            "median gain of the vote over the better member": float(np.median(
-                (ties["vote"] - np.maximum(ties["first"], ties["second"])) / sizes[dataset])),
-        })
+        rows.append(
+            {
+                "database": paper.DATASET_NAMES[dataset],
+                "pairs": len(group),
+                "test clips": sizes[dataset],
+                "best single run": runs.loc[runs["dataset"] == dataset, "test_rank1"].max(),
+                "best macro vote (chosen on test)": ties.at[best, "vote"] / sizes[dataset],
+                "its members": f"{ties.at[best, 'first'] / sizes[dataset]:.3f} / {ties.at[best, 'second'] / sizes[dataset]:.3f}",
+                "pairs whose vote beats both members": f"{int(better.sum())} ({better.mean():.1%})",
+                "median gain of the vote over the better member": float(
+                    np.median((ties["vote"] - np.maximum(ties["first"], ties["second"])) / sizes[dataset])
+                ),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -244,12 +296,18 @@ TWO_MEMBER_MEANING = {  # what each pusion 0.2.0 combiner amounts to on two one-
 def _table3_match(runs: pd.DataFrame, pairs: pd.DataFrame) -> tuple[pd.Series, bool, pd.DataFrame]:
     """The SMIC pair of Table 1's setting trained with Adam and with AdamW, whether member 0 is Adam, all SMIC pairs."""
     setting = paper.TABLE1["smic"]
-    smic = runs[(runs["dataset"] == "smic") & (runs["alpha"] == setting["alpha"])
-                & (runs["beta_inv"] == setting["beta_inv"]) & (runs["batch"] == setting["batch_size"])
-                & np.isclose(runs["lr"], setting["lr"])]
+    smic = runs[
+        (runs["dataset"] == "smic")
+        & (runs["alpha"] == setting["alpha"])
+        & (runs["beta_inv"] == setting["beta_inv"])
+        & (runs["batch"] == setting["batch_size"])
+        & np.isclose(runs["lr"], setting["lr"])
+    ]
     names = {opt: smic.loc[smic["opt"] == opt, "run_name"] for opt in ("adam", "adamw")}
     if any(len(v) != 1 for v in names.values()):
-        raise OriginalDataError(f"{REFERENCE_DIR / 'runs.csv'}: no single Adam and AdamW run with Table 1's SMIC setting")
+        raise OriginalDataError(
+            f"{REFERENCE_DIR / 'runs.csv'}: no single Adam and AdamW run with Table 1's SMIC setting"
+        )
     smic_pairs = pairs[pairs["dataset"] == "smic"]
     members = smic_pairs[["SlowFast_0_name", "SlowFast_1_name"]]
     match = smic_pairs[members.isin([names["adam"].iloc[0], names["adamw"].iloc[0]]).all(axis=1)]
@@ -267,12 +325,24 @@ def table3_pair(runs: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
     """
     row, first_is_adam, _ = _table3_match(runs, pairs)
     order = ("adam", "adamw") if first_is_adam else ("adamw", "adam")
-    table = [{"model": f"{opt} alone (member {i})", "test top-1": row[f"SlowFast_{i}_accuracy"],
-              "paper Table 3": paper.TABLE3_RANK1[opt], "with two one-hot members": ""}
-             for i, opt in enumerate(order)]
-    table += [{"model": combiner, "test top-1": row[f"{combiner}_accuracy"],
-               "paper Table 3": paper.TABLE3_RANK1["ensemble"] if combiner == "MacroMajorityVoteCombiner" else np.nan,
-               "with two one-hot members": TWO_MEMBER_MEANING[combiner]} for combiner in COMBINERS]
+    table = [
+        {
+            "model": f"{opt} alone (member {i})",
+            "test top-1": row[f"SlowFast_{i}_accuracy"],
+            "paper Table 3": paper.TABLE3_RANK1[opt],
+            "with two one-hot members": "",
+        }
+        for i, opt in enumerate(order)
+    ]
+    table += [
+        {
+            "model": combiner,
+            "test top-1": row[f"{combiner}_accuracy"],
+            "paper Table 3": paper.TABLE3_RANK1["ensemble"] if combiner == "MacroMajorityVoteCombiner" else np.nan,
+            "with two one-hot members": TWO_MEMBER_MEANING[combiner],
+        }
+        for combiner in COMBINERS
+    ]
     return pd.DataFrame(table)
 
 
@@ -282,11 +352,16 @@ def table3_ties(runs: pd.DataFrame, pairs: pd.DataFrame) -> dict:
     n_test = _test_sizes(runs)["smic"]
     ties = pair_ties(row.to_frame().T, n_test).iloc[0]
     vote = "MacroMajorityVoteCombiner_accuracy"
-    return {"rank among SMIC pairs": rank_in(row[vote], smic_pairs[vote]), "SMIC pairs": len(smic_pairs),
-            "test clips": n_test, "both right": int(ties["both_right"]), "exactly one right": int(ties["one_right"]),
-            "won by the tie order": int(ties["won_by_ties"]),
-            "expected vote over random numberings": float(ties["expected_vote"]) / n_test,
-            "chance of winning as many with fair coins": float(ties["p_at_least"])}
+    return {
+        "rank among SMIC pairs": rank_in(row[vote], smic_pairs[vote]),
+        "SMIC pairs": len(smic_pairs),
+        "test clips": n_test,
+        "both right": int(ties["both_right"]),
+        "exactly one right": int(ties["one_right"]),
+        "won by the tie order": int(ties["won_by_ties"]),
+        "expected vote over random numberings": float(ties["expected_vote"]) / n_test,
+        "chance of winning as many with fair coins": float(ties["p_at_least"]),
+    }
 
 
 def expected_best_of_n(scores: Sequence[float], n: int) -> float:
@@ -299,7 +374,7 @@ def expected_best_of_n(scores: Sequence[float], n: int) -> float:
     if values.size == 0 or n < 1:
         raise ValueError(f"need scores and n >= 1, got {values.size} scores and n = {n}")
     share = np.arange(values.size + 1) / values.size
-    return float(np.sum(values * np.diff(share ** n)))
+    return float(np.sum(values * np.diff(share**n)))
 
 
 def noise_best_of_n(accuracy: float, n_test: int, n_runs: int) -> dict:
@@ -312,10 +387,16 @@ def noise_best_of_n(accuracy: float, n_test: int, n_runs: int) -> dict:
     """
     k = np.arange(1, n_test + 1)
     below = stats.binom.cdf(k - 1, n_test, accuracy)
-    expected_max = float(np.sum(1 - below ** n_runs)) / n_test
+    expected_max = float(np.sum(1 - below**n_runs)) / n_test
     median = float(stats.binom.median(n_test, accuracy)) / n_test
-    return {"accuracy": accuracy, "n_test": n_test, "runs": n_runs, "median run": median,
-            "expected best": expected_max, "inflation": expected_max - median}
+    return {
+        "accuracy": accuracy,
+        "n_test": n_test,
+        "runs": n_runs,
+        "median run": median,
+        "expected best": expected_max,
+        "inflation": expected_max - median,
+    }
 
 
 def best_of_n_table(runs: pd.DataFrame) -> pd.DataFrame:
@@ -325,20 +406,32 @@ def best_of_n_table(runs: pd.DataFrame) -> pd.DataFrame:
     for dataset, group in runs.groupby("dataset", sort=False):
         scores = group["test_rank1"].to_numpy(float)
         noise = noise_best_of_n(float(np.median(scores)), int(group["n_test"].iloc[0]), len(scores))
-        rows.append({
-            "database": paper.DATASET_NAMES[dataset], "runs (N)": len(scores), "test clips": noise["n_test"],
-            "median run": float(np.median(scores)), "best run (reported)": scores.max(),
-            "expected best of N, drawn from the grid": expected_best_of_n(scores, len(scores)),
-            "expected best of N, noise only at the median": noise["expected best"],
-        })
+        rows.append(
+            {
+                "database": paper.DATASET_NAMES[dataset],
+                "runs (N)": len(scores),
+                "test clips": noise["n_test"],
+                "median run": float(np.median(scores)),
+                "best run (reported)": scores.max(),
+                "expected best of N, drawn from the grid": expected_best_of_n(scores, len(scores)),
+                "expected best of N, noise only at the median": noise["expected best"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def best_of_n_curves(runs: pd.DataFrame) -> pd.DataFrame:
     """Expected best of n = 1..N runs drawn from each database's N grid scores (long format)."""
-    rows = [{"database": paper.DATASET_NAMES[dataset], "n": n, "grid runs": len(group),
-             "expected best": expected_best_of_n(group["test_rank1"], n)}
-            for dataset, group in runs.groupby("dataset", sort=False) for n in range(1, len(group) + 1)]
+    rows = [
+        {
+            "database": paper.DATASET_NAMES[dataset],
+            "n": n,
+            "grid runs": len(group),
+            "expected best": expected_best_of_n(group["test_rank1"], n),
+        }
+        for dataset, group in runs.groupby("dataset", sort=False)
+        for n in range(1, len(group) + 1)
+    ]
     return pd.DataFrame(rows)
 
 

@@ -20,7 +20,15 @@ def controls_figure(summary: pd.DataFrame, verdicts: pd.DataFrame | None = None)
         rows = summary[summary["corpus"] == corpus].reset_index(drop=True)
         x = np.arange(len(rows))
         error = np.vstack([rows["rank1"] - rows["ci_low"], rows["ci_high"] - rows["rank1"]]).clip(min=0)
-        ax.errorbar(x, rows["rank1"], yerr=error, fmt="o", color="black", capsize=3, label="rank-1, 95 % interval\n(subjects, then clips)")
+        ax.errorbar(
+            x,
+            rows["rank1"],
+            yerr=error,
+            fmt="o",
+            color="black",
+            capsize=3,
+            label="rank-1, 95 % interval\n(subjects, then clips)",
+        )
         ax.axhline(rows["chance"].mean(), color="grey", linestyle=":", label="chance")
         ax.axhline(rows["majority"].mean(), color="tab:orange", linestyle="--", label="majority class")
         if rows["positive_control"].notna().any():

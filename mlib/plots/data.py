@@ -7,7 +7,7 @@ matplotlib figure; saving and showing are the caller's business.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -15,8 +15,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from mlib.preprocess.cache import read_rgb
 from mlib.datasets.window import annotation_positions
+from mlib.preprocess.cache import read_rgb
 
 PART_COLOURS = {"train": "#4c72b0", "val": "#dd8452", "test": "#55a868", "excluded": "#999999", "unlisted": "#cccccc"}
 
@@ -50,7 +50,14 @@ def window_timeline(clip: Mapping, row: Mapping) -> Figure:
     ax.broken_barh([(onset, offset - onset + 1)], (0, 1), color="#f2c45a", label="onset..offset")
     ax.broken_barh([(start, end - start + 1)], (1.2, 1), color=PART_COLOURS["train"], label="window (real frames)")
     if pad_before:
-        ax.broken_barh([(start - pad_before, pad_before)], (1.2, 1), facecolor="white", edgecolor="black", hatch="//", label="padding (repeated end frame)")
+        ax.broken_barh(
+            [(start - pad_before, pad_before)],
+            (1.2, 1),
+            facecolor="white",
+            edgecolor="black",
+            hatch="//",
+            label="padding (repeated end frame)",
+        )
     if pad_after:
         ax.broken_barh([(end + 1, pad_after)], (1.2, 1), facecolor="white", edgecolor="black", hatch="//",
                        label=None if pad_before else "padding (repeated end frame)")  # fmt: skip

@@ -7,7 +7,7 @@ Figure. Nothing here draws a face.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -22,8 +22,9 @@ def _facet_keys(table: pd.DataFrame, facets: Sequence[str]) -> list[str]:
     return [f for f in facets if f in table and table[f].nunique(dropna=True) > 1]
 
 
-def accuracy_heatmaps(table: pd.DataFrame, value: str = "val_rank1", row: str = ROW, col: str = COL,
-                      facets: Sequence[str] = FACETS) -> Figure:
+def accuracy_heatmaps(
+    table: pd.DataFrame, value: str = "val_rank1", row: str = ROW, col: str = COL, facets: Sequence[str] = FACETS
+) -> Figure:
     """Mean ``value`` over seeds on an alpha x beta_inv grid, one panel per solver/batch/lr.
 
     Cells read "mean (n runs)"; a cell whose runs all failed reads "failed";
@@ -38,8 +39,12 @@ def accuracy_heatmaps(table: pd.DataFrame, value: str = "val_rank1", row: str = 
     for ax, (name, group) in zip(axes, groups):
         done = group[group["status"] == "done"]
         means = done.pivot_table(index=row, columns=col, values=value, aggfunc="mean").reindex(index=rows, columns=cols)
-        counts = done.pivot_table(index=row, columns=col, values=value, aggfunc="count").reindex(index=rows, columns=cols)
-        tried = group.pivot_table(index=row, columns=col, values="config_id", aggfunc="count").reindex(index=rows, columns=cols)
+        counts = done.pivot_table(index=row, columns=col, values=value, aggfunc="count").reindex(
+            index=rows, columns=cols
+        )
+        tried = group.pivot_table(index=row, columns=col, values="config_id", aggfunc="count").reindex(
+            index=rows, columns=cols
+        )
         image = ax.imshow(means.to_numpy(float), vmin=0, vmax=1, cmap="viridis", aspect="auto")
         for i in range(len(rows)):
             for j in range(len(cols)):
@@ -96,11 +101,19 @@ def single_vs_ensemble(ensembles: pd.DataFrame, picks: Mapping[str, pd.Series] |
         part = ensembles[ensembles["method"] == method]
         offset = 0.0 if method == "single" else (voting.index(method) - (len(voting) - 1) / 2) * width
         x = part["size"].to_numpy(float) + offset
-        ax.scatter(x + rng.uniform(-width / 4, width / 4, len(part)), part["test_rank1"], s=12, alpha=0.7,
-                   label=method)
+        ax.scatter(x + rng.uniform(-width / 4, width / 4, len(part)), part["test_rank1"], s=12, alpha=0.7, label=method)
     for (label, row), marker in zip((picks or {}).items(), ("o", "s", "D", "^")):
-        ax.scatter([row["size"]], [row["test_rank1"]], s=160, facecolors="none", edgecolors="black", marker=marker,
-                   linewidths=1.4, label=label, zorder=4)
+        ax.scatter(
+            [row["size"]],
+            [row["test_rank1"]],
+            s=160,
+            facecolors="none",
+            edgecolors="black",
+            marker=marker,
+            linewidths=1.4,
+            label=label,
+            zorder=4,
+        )
     ax.set_xticks(sorted(ensembles["size"].unique()))
     ax.set_xlabel("runs in the ensemble (1 = a single model)")
     ax.set_ylabel("test rank-1")
@@ -120,12 +133,28 @@ def table3_chart(pair: pd.DataFrame, paper: Mapping[str, float] | None = None) -
     x = np.arange(len(pair))
     values = pair["test_rank1"].to_numpy(float)
     errors = np.vstack([values - pair["test_ci_low"].to_numpy(float), pair["test_ci_high"].to_numpy(float) - values])
-    ax.bar(x, values, yerr=errors, capsize=4, color="tab:blue", alpha=0.8, label="ours (test rank-1, 95 % interval:\nsubjects, then clips)")
+    ax.bar(
+        x,
+        values,
+        yerr=errors,
+        capsize=4,
+        color="tab:blue",
+        alpha=0.8,
+        label="ours (test rank-1, 95 % interval:\nsubjects, then clips)",
+    )
     if paper:
         keys = [m if m in paper else ("ensemble" if "vote" in m and "hard" in m else None) for m in pair["model"]]
         px = [i for i, k in enumerate(keys) if k in paper]
-        ax.scatter(px, [paper[keys[i]] for i in px], color="tab:red", marker="_", s=600, linewidths=2.5,
-                   label="paper, Table 3 (SMIC, real data)", zorder=4)
+        ax.scatter(
+            px,
+            [paper[keys[i]] for i in px],
+            color="tab:red",
+            marker="_",
+            s=600,
+            linewidths=2.5,
+            label="paper, Table 3 (SMIC, real data)",
+            zorder=4,
+        )
     ax.set_xticks(x, pair["model"], fontsize=8)
     ax.set_ylabel("test rank-1")
     ax.set_ylim(0, 1.05)
@@ -146,8 +175,14 @@ def tie_order_spread(spread: pd.DataFrame) -> Figure:
     n_clips = int(spread["n_clips"].iloc[0])
     fig = Figure(figsize=(6.5, 3.4), layout="constrained")
     ax = fig.subplots()
-    ax.bar(counts.index, counts.to_numpy(), width=0.6 / n_clips, color="lightgrey", edgecolor="grey",
-           label=f"original tie rule, {len(random)} random class numberings")
+    ax.bar(
+        counts.index,
+        counts.to_numpy(),
+        width=0.6 / n_clips,
+        color="lightgrey",
+        edgecolor="grey",
+        label=f"original tie rule, {len(random)} random class numberings",
+    )
     styles = {"original numbering": ("tab:red", "-"), "ours": ("tab:blue", "-"), "soft": ("tab:green", "--")}
     for _, row in spread[spread["rule"] != "random numbering"].iterrows():
         colour, line = styles.get(row["rule"], ("black", ":"))

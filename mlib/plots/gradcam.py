@@ -9,8 +9,8 @@ The curves, the mean CAM and the score histogram show no face.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import imageio.v2 as imageio
 import matplotlib
@@ -20,8 +20,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from pytorch_grad_cam.utils.image import show_cam_on_image  # noqa: E402
 
-from mlib.gradcam.result import CamResult, face_figure_dir  # noqa: E402
 from mlib.core.io import atomic_path  # noqa: E402
+from mlib.gradcam.result import CamResult, face_figure_dir  # noqa: E402
 
 MARKS = ("onset", "apex", "offset")
 
@@ -50,8 +50,9 @@ def plot_strip(result: CamResult, index: int, frames: np.ndarray, count: int = 7
     chosen = strip_frames(row, frames.shape[0], count)
     names = {int(row[f"{m}_frame"]): m for m in MARKS}
     pathways = result.pathways
-    fig, axes = plt.subplots(len(pathways) + 1, len(chosen), figsize=(1.6 * len(chosen), 1.7 * (len(pathways) + 1)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(pathways) + 1, len(chosen), figsize=(1.6 * len(chosen), 1.7 * (len(pathways) + 1)), squeeze=False
+    )
     for column, t in enumerate(chosen):
         axes[0, column].imshow(frames[t])
         axes[0, column].set_title(f"{names.get(t, '')} t={t}", fontsize=8)
@@ -62,8 +63,9 @@ def plot_strip(result: CamResult, index: int, frames: np.ndarray, count: int = 7
             ax.set_yticks([])
     for line, label in enumerate(["input", *pathways]):
         axes[line, 0].set_ylabel(label, fontsize=9)
-    fig.suptitle(f"{row['clip_key']}: Grad-CAM for {row['target']} (predicted {row['predicted']})\n{_source(result)}",
-                 fontsize=9)
+    fig.suptitle(
+        f"{row['clip_key']}: Grad-CAM for {row['target']} (predicted {row['predicted']})\n{_source(result)}", fontsize=9
+    )
     fig.tight_layout()
     return fig
 
@@ -123,7 +125,9 @@ def plot_mean_maps(result: CamResult, mean_face: np.ndarray | None = None) -> pl
     return fig
 
 
-def plot_score_histogram(result: CamResult, scores: Sequence[str] = ("motion_lift", "apex_lift", "truth_lift")) -> plt.Figure:
+def plot_score_histogram(
+    result: CamResult, scores: Sequence[str] = ("motion_lift", "apex_lift", "truth_lift")
+) -> plt.Figure:
     """Distribution over clips of the lift scores (1 = a uniform map), one panel per score."""
     present = [s for s in scores if s in result.scores.columns and result.scores[s].notna().any()]
     fig, axes = plt.subplots(1, len(present), figsize=(3.2 * len(present), 2.8), squeeze=False)

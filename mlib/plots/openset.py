@@ -19,7 +19,7 @@ def roc_det_figure(curves: dict, methods: list[str], corpus: str):
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 4))
     for method in methods:
         roc, det = curves[(corpus, method)]["roc"], curves[(corpus, method)]["det"]
-        line, = left.plot(roc["fmr"], 1 - roc["fnmr"], label=method)
+        (line,) = left.plot(roc["fmr"], 1 - roc["fnmr"], label=method)
         inside = (det["fmr"] > 0) & (det["fmr"] < 1) & (det["fnmr"] > 0) & (det["fnmr"] < 1)
         right.plot(norm.ppf(det["fmr"][inside]), norm.ppf(det["fnmr"][inside]), color=line.get_color(), label=method)
     left.plot([0, 1], [0, 1], color="grey", linestyle=":", label="chance")
@@ -28,8 +28,13 @@ def roc_det_figure(curves: dict, methods: list[str], corpus: str):
     right.plot(ticks[[0, -1]], ticks[[0, -1]], color="grey", linestyle=":", label="FMR = FNMR (EER)")
     right.set_xticks(ticks, [f"{t:.0%}" for t in DET_TICKS])
     right.set_yticks(ticks, [f"{t:.0%}" for t in DET_TICKS])
-    right.set(xlim=ticks[[0, -1]], ylim=ticks[[0, -1]], xlabel="FMR (normal-deviate scale)",
-              ylabel="FNMR (normal-deviate scale)", title="DET")
+    right.set(
+        xlim=ticks[[0, -1]],
+        ylim=ticks[[0, -1]],
+        xlabel="FMR (normal-deviate scale)",
+        ylabel="FNMR (normal-deviate scale)",
+        title="DET",
+    )
     left.legend(fontsize=7, loc="lower right")
     right.legend(fontsize=7, loc="upper right")
     fig.tight_layout()
@@ -46,7 +51,9 @@ def control_eer_figure(table: pd.DataFrame):
         mine = rows[rows["corpus"] == corpus].reset_index(drop=True)
         x = np.arange(len(mine))
         error = np.vstack([mine["eer"] - mine["eer_low"], mine["eer_high"] - mine["eer"]]).clip(min=0)
-        ax.errorbar(x, mine["eer"], yerr=error, fmt="o", color="black", capsize=3, label="EER, 95 % interval (subjects)")
+        ax.errorbar(
+            x, mine["eer"], yerr=error, fmt="o", color="black", capsize=3, label="EER, 95 % interval (subjects)"
+        )
         ax.axhline(0.5, color="grey", linestyle=":", label="no better than a coin")
         ax.set_xticks(x, mine["method"], rotation=35, ha="right")
         ax.set_ylim(0, 0.7)

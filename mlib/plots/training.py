@@ -6,7 +6,7 @@ figures are safe to publish for any database.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -68,8 +68,15 @@ def confusion(matrix: np.ndarray, classes: Sequence[str], title: str = "test cli
     if len(classes) <= 30:
         for (i, j), count in np.ndenumerate(matrix):
             if count:
-                ax.text(j, i, str(count), ha="center", va="center", fontsize="x-small",
-                        color="white" if count > matrix.max() / 2 else "black")
+                ax.text(
+                    j,
+                    i,
+                    str(count),
+                    ha="center",
+                    va="center",
+                    fontsize="x-small",
+                    color="white" if count > matrix.max() / 2 else "black",
+                )
     fig.colorbar(image, ax=ax, shrink=0.8, label="clips")
     return fig
 

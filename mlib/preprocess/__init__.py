@@ -1,5 +1,6 @@
 """Preprocessing: clip table -> cached face windows (``mlib prepare``, ``book/formats.md`` section 3)."""
 
+from mlib.datasets.window import Window, place_window, window_frame_numbers, window_position
 from mlib.preprocess.cache import (
     FACE_SIZES,
     PrepareError,
@@ -10,7 +11,6 @@ from mlib.preprocess.cache import (
     run_prepare,
 )
 from mlib.preprocess.faces import detect_face, expand_box
-from mlib.datasets.window import Window, place_window, window_frame_numbers, window_position
 
 __all__ = [
     "FACE_SIZES",

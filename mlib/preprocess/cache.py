@@ -25,20 +25,21 @@ import json
 import signal
 import sys
 import time
-from multiprocessing import Pool
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from multiprocessing import Pool
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
 from mlib.core.config import check_value, config_hash
-from mlib.datasets.frames import read_rgb
 from mlib.core.io import write_csv, write_json, write_npy
-from mlib.preprocess.faces import Box, centre_square, crop_resize, detect_face, expand_box
+from mlib.datasets.frames import read_rgb
 from mlib.datasets.window import PAD_RULES, Window, pad_rule, place_window
+from mlib.preprocess.faces import Box, centre_square, crop_resize, detect_face, expand_box
 
 # Bump when a change to the code alters the cached arrays, so old caches are not reused.
 PREPROCESS_VERSION = 1
@@ -205,7 +206,9 @@ def crop_window(frames: list[str], win: Window, first: np.ndarray, box: Box | No
             faces[slot] = crop_resize(image, (0, 0, image.shape[1], image.shape[0]), size)
             continue
         if image.shape != first.shape:
-            raise ValueError(f"{frames[pos]}: frame size {image.shape[:2]} differs from the clip's first frame {first.shape[:2]}")
+            raise ValueError(
+                f"{frames[pos]}: frame size {image.shape[:2]} differs from the clip's first frame {first.shape[:2]}"
+            )
         faces[slot] = crop_resize(image, box, size)
     last = win.length - win.pad_after
     faces[: win.pad_before] = faces[win.pad_before]
@@ -218,8 +221,9 @@ def _prepare_clip(task: dict) -> dict:
     clip, settings, out_file = task["clip"], task["settings"], Path(task["out_file"])
     try:
         frames, numbers = clip["frames"], clip["frame_numbers"]
-        win = place_window(numbers, clip["onset"], clip["apex"], clip["offset"], settings["window"],
-                           settings.get("pad", "symmetric"))
+        win = place_window(
+            numbers, clip["onset"], clip["apex"], clip["offset"], settings["window"], settings.get("pad", "symmetric")
+        )
         first = read_rgb(frames[win.start])
         if settings["cropped"]:
             box, detector, note = (0, 0, first.shape[1], first.shape[0]), "cropped", ""
@@ -341,14 +345,22 @@ def run_prepare(
     return result
 
 
-
 def prepare_settings(cfg: Mapping) -> dict:
     """``run_prepare``'s settings from a resolved configuration (``data``, ``prepare``, ``split.protocol``),
     the one place that reads them: the command, notebook 01 and the positive controls all prepare alike."""
     data, prepare = cfg["data"], cfg["prepare"]
-    return {"dataset": data["dataset"], "root": data["root"], "window": prepare["window"], "face_size": prepare["face_size"],
-            "margin": prepare["margin"], "cropped": data["cropped"], "apex_rule": data["apex_rule"],
-            "pad": pad_rule(prepare["pad"], cfg["split"]["protocol"]), "workers": prepare["workers"]}
+    return {
+        "dataset": data["dataset"],
+        "root": data["root"],
+        "window": prepare["window"],
+        "face_size": prepare["face_size"],
+        "margin": prepare["margin"],
+        "cropped": data["cropped"],
+        "apex_rule": data["apex_rule"],
+        "pad": pad_rule(prepare["pad"], cfg["split"]["protocol"]),
+        "workers": prepare["workers"],
+    }
+
 
 def prepare_cache(clips: pd.DataFrame, cache_dir: str | Path, **settings) -> Path:
     """Crop, window and cache every clip of ``clips``; return the cache folder.
@@ -361,7 +373,17 @@ def prepare_cache(clips: pd.DataFrame, cache_dir: str | Path, **settings) -> Pat
     return run_prepare(clips, cache_dir, **settings).path
 
 
-INDEX_TEXT_COLUMNS = ["clip_key", "dataset", "subject", "clip", "source_file", "apex_source", "emotion", "detector", "cache_file"]
+INDEX_TEXT_COLUMNS = [
+    "clip_key",
+    "dataset",
+    "subject",
+    "clip",
+    "source_file",
+    "apex_source",
+    "emotion",
+    "detector",
+    "cache_file",
+]
 
 
 def load_index(cache_path: str | Path) -> pd.DataFrame:

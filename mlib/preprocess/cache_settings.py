@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+
 class DataError(ValueError):
     """A cache or split file that does not follow ``book/formats.md``."""
 
@@ -22,7 +23,9 @@ def read_cache_settings(cache_dir: str | Path) -> dict:
     path = Path(cache_dir) / "settings.json"
     if not path.is_file():
         if not (Path(cache_dir) / "index.csv").is_file():
-            raise DataError(f"{Path(cache_dir) / 'index.csv'}: missing; {cache_dir} is not a prepared cache (run mlib prepare)")
+            raise DataError(
+                f"{Path(cache_dir) / 'index.csv'}: missing; {cache_dir} is not a prepared cache (run mlib prepare)"
+            )
         raise DataError(f"{path}: missing; the cache's settings are its identity (prepare the cache again)")
     try:
         return json.loads(path.read_text())

@@ -67,19 +67,28 @@ def open_set_split(
     return table.assign(part=part.values, reason="")
 
 
-def open_set_metadata(split: pd.DataFrame, *, seed: int, fold: int, folds: int, enrol_clips: int, never_enrolled: float) -> dict:
+def open_set_metadata(
+    split: pd.DataFrame, *, seed: int, fold: int, folds: int, enrol_clips: int, never_enrolled: float
+) -> dict:
     """The sidecar of an open-set split: the settings, counts per part and who is in which role.
 
     Also the keys every split sidecar has (``mlib.preprocess.splits.split_metadata``), so ``mlib split`` reports it."""
     subjects = {p: sorted(set(split.loc[split["part"] == p, "subject"])) for p in PARTS}
     return {
-        "protocol": "open-set", "seed": seed, "fold": fold, "folds": folds,
-        "enrol_clips": enrol_clips, "never_enrolled_share": never_enrolled,
+        "protocol": "open-set",
+        "seed": seed,
+        "fold": fold,
+        "folds": folds,
+        "enrol_clips": enrol_clips,
+        "never_enrolled_share": never_enrolled,
         "counts": {p: int((split["part"] == p).sum()) for p in (*PARTS, "test", "excluded")},
         "training_subjects": sorted(set(subjects["train"]) | set(subjects["val"])),
         "enrolled_subjects": subjects["enrol"],
         "never_enrolled_subjects": sorted(set(subjects["probe"]) - set(subjects["enrol"])),
-        "excluded": {}, "missing": [], "untrained_test_subjects": [], "untrained_test_clips": [],
+        "excluded": {},
+        "missing": [],
+        "untrained_test_subjects": [],
+        "untrained_test_clips": [],
         "accuracy_ceiling": float("nan"),
     }
 
@@ -90,7 +99,9 @@ def check_open_set_split(split: pd.DataFrame) -> None:
     if unknown:
         raise SplitError(f"open-set split: unknown part(s) {unknown}; expected {PARTS}")
     if split["clip_key"].duplicated().any():
-        raise SplitError(f"open-set split: clip(s) in more than one row: {split.loc[split['clip_key'].duplicated(), 'clip_key'].tolist()[:5]}")
+        raise SplitError(
+            f"open-set split: clip(s) in more than one row: {split.loc[split['clip_key'].duplicated(), 'clip_key'].tolist()[:5]}"
+        )
     trained = set(split.loc[split["part"].isin(("train", "val")), "subject"])
     both = sorted(trained & set(split.loc[split["part"].isin(("enrol", "probe")), "subject"]))
     if both:
@@ -107,20 +118,42 @@ def write_open_set_splits(cache_path, *, seed: int, val_size: float, settings: d
     index = load_index(cache_path)
     paths = []
     for fold in range(settings["folds"]):
-        split = open_set_split(index, seed=seed, fold=fold, folds=settings["folds"], enrol_clips=settings["enrol_clips"],
-                               never_enrolled=settings["never_enrolled"], val_size=val_size)
+        split = open_set_split(
+            index,
+            seed=seed,
+            fold=fold,
+            folds=settings["folds"],
+            enrol_clips=settings["enrol_clips"],
+            never_enrolled=settings["never_enrolled"],
+            val_size=val_size,
+        )
         check_open_set_split(split)
         path = split_path(cache_path, f"open-set-fold{fold}", seed)
         write_csv(path, split[["clip_key", "subject", "part"]])
-        write_json(metadata_path(path), open_set_metadata(split, seed=seed, fold=fold, folds=settings["folds"],
-                                                          enrol_clips=settings["enrol_clips"],
-                                                          never_enrolled=settings["never_enrolled"]))
+        write_json(
+            metadata_path(path),
+            open_set_metadata(
+                split,
+                seed=seed,
+                fold=fold,
+                folds=settings["folds"],
+                enrol_clips=settings["enrol_clips"],
+                never_enrolled=settings["never_enrolled"],
+            ),
+        )
         paths.append(path)
     return paths
 
 
-def unseen_corpus_split(clips: pd.DataFrame, *, seed: int = 42, fold: int = 0, folds: int = 3, enrol_clips: int = 2,
-                        never_enrolled: float = 0.25) -> pd.DataFrame:
+def unseen_corpus_split(
+    clips: pd.DataFrame,
+    *,
+    seed: int = 42,
+    fold: int = 0,
+    folds: int = 3,
+    enrol_clips: int = 2,
+    never_enrolled: float = 0.25,
+) -> pd.DataFrame:
     """Fold ``fold`` of a corpus whose every subject is unseen (people drawn after a run's training corpus,
     ``mlib.openset.unseen``): parts ``enrol`` and ``probe`` only.
 
@@ -137,8 +170,10 @@ def unseen_corpus_split(clips: pd.DataFrame, *, seed: int = 42, fold: int = 0, f
     never = {can_enrol[(fold * n_never + i) % len(can_enrol)] for i in range(n_never)} if len(can_enrol) else set()
     enrolled = sorted(set(can_enrol) - never)
     if len(enrolled) < 2:
-        raise SplitError(f"fold {fold}: {len(enrolled)} unseen subject(s) can be enrolled with {enrol_clips} clips and "
-                         f"keep a probe clip (never_enrolled {never_enrolled}); open-set identification needs 2")
+        raise SplitError(
+            f"fold {fold}: {len(enrolled)} unseen subject(s) can be enrolled with {enrol_clips} clips and "
+            f"keep a probe clip (never_enrolled {never_enrolled}); open-set identification needs 2"
+        )
     fold_rng = np.random.default_rng([seed, fold])
     part = pd.Series("probe", index=table.index)
     for subject in enrolled:

@@ -63,18 +63,25 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from mlib.core.io import write_csv, write_json
-from mlib.preprocess.open_set_split import open_set_split, write_open_set_splits
-from mlib.preprocess.splitting import (KAY2023, UNTRAINED_ALLOWED, SplitError, metadata_path, split_path, split_sizes,
-                                       validation_keys)
 from mlib.paper.original import original_split_list, split_list_path
+from mlib.preprocess.open_set_split import open_set_split, write_open_set_splits
+from mlib.preprocess.splitting import (
+    KAY2023,
+    UNTRAINED_ALLOWED,
+    SplitError,
+    metadata_path,
+    split_path,
+    split_sizes,
+    validation_keys,
+)
 
 PROTOCOLS = ("half", "kay2023", "kay2023-original", "open-set")  # open-set: mlib.preprocess.open_set_split
 PARTS = ("train", "val", "test", "excluded", "unlisted")
@@ -109,7 +116,9 @@ def make_split(
     counts = table["subject"].value_counts()
     kept = table[table["subject"].isin(counts[counts >= 2].index)]
     if kept["subject"].nunique() < 2:
-        raise SplitError(f"only {kept['subject'].nunique()} subject(s) with two or more clips; identification needs at least 2")
+        raise SplitError(
+            f"only {kept['subject'].nunique()} subject(s) with two or more clips; identification needs at least 2"
+        )
     n_test = math.ceil(test_size * len(kept))
     if n_test < kept["subject"].nunique() or len(kept) - n_test < kept["subject"].nunique():
         raise SplitError(
@@ -178,7 +187,9 @@ def _open_set_fold0(clips: pd.DataFrame, seed: int, val_size: float | None) -> p
     from mlib.core.config import load_defaults
 
     split = load_defaults()["split"]
-    return open_set_split(clips, seed=seed, val_size=split["val_size"] if val_size is None else val_size, **split["open_set"])
+    return open_set_split(
+        clips, seed=seed, val_size=split["val_size"] if val_size is None else val_size, **split["open_set"]
+    )
 
 
 def _write_open_set(cache_path: str | Path, seed: int, val_size: float | None, open_set: Mapping | None) -> list[Path]:
@@ -186,8 +197,12 @@ def _write_open_set(cache_path: str | Path, seed: int, val_size: float | None, o
     from mlib.core.config import load_defaults
 
     split = load_defaults()["split"]
-    return write_open_set_splits(cache_path, seed=seed, val_size=split["val_size"] if val_size is None else val_size,
-                                 settings=split["open_set"] if open_set is None else open_set)
+    return write_open_set_splits(
+        cache_path,
+        seed=seed,
+        val_size=split["val_size"] if val_size is None else val_size,
+        settings=split["open_set"] if open_set is None else open_set,
+    )
 
 
 def _dataset_of(clips: pd.DataFrame, dataset: str | None) -> str:
@@ -195,7 +210,9 @@ def _dataset_of(clips: pd.DataFrame, dataset: str | None) -> str:
     if dataset is None:
         names = sorted(set(clips["dataset"].astype(str))) if "dataset" in clips.columns else []
         if len(names) != 1:
-            raise ValueError(f"kay2023-original needs the clips of one database (a 'dataset' column); got {names or 'none'}")
+            raise ValueError(
+                f"kay2023-original needs the clips of one database (a 'dataset' column); got {names or 'none'}"
+            )
         dataset = names[0]
     if not split_list_path(dataset).is_file():
         raise ValueError(f"kay2023-original: no original split list for dataset {dataset!r} (casme2, samm, smic)")
@@ -220,8 +237,10 @@ def inventory_difference(clips: pd.DataFrame, dataset: str) -> str:
     unlisted = [f"{s}/{c}" for s, c in present if (s, c) not in keys]
     found = len(present) - len(unlisted)
     example = f" (e.g. {', '.join(unlisted[:3])})" if unlisted else ""
-    return (f"not the original's {dataset} inventory: {found} of its {len(keys)} listed clips present, "
-            f"{len(unlisted)} clip(s) it does not list{example}; use protocol kay2023 or half for this corpus")
+    return (
+        f"not the original's {dataset} inventory: {found} of its {len(keys)} listed clips present, "
+        f"{len(unlisted)} clip(s) it does not list{example}; use protocol kay2023 or half for this corpus"
+    )
 
 
 def original_missing(clips: pd.DataFrame, dataset: str | None = None) -> list[str]:
@@ -240,12 +259,20 @@ def untrained_test_subjects(split: pd.DataFrame) -> list[str]:
 def accuracy_ceiling(split: pd.DataFrame) -> float:
     """The highest test rank-1 the split allows: the share of test clips whose subject was trained on."""
     test = split[split["part"] == "test"]
-    return float(1 - test["subject"].isin(untrained_test_subjects(split)).sum() / len(test)) if len(test) else float("nan")
+    return (
+        float(1 - test["subject"].isin(untrained_test_subjects(split)).sum() / len(test)) if len(test) else float("nan")
+    )
 
 
-def split_metadata(split: pd.DataFrame, protocol: str, seed: int, missing: list[str] = (),
-                   class_ids: dict[str, int] | None = None, test_size: float | None = None,
-                   val_size: float | None = None) -> dict:
+def split_metadata(
+    split: pd.DataFrame,
+    protocol: str,
+    seed: int,
+    missing: list[str] = (),
+    class_ids: dict[str, int] | None = None,
+    test_size: float | None = None,
+    val_size: float | None = None,
+) -> dict:
     """What the split file's sidecar holds: the protocol's shares, counts, exclusions with reasons, unlisted
     and missing clips, the ceiling, and the original's class ids of the subjects (``split_class_ids``; None
     for ``half``)."""
@@ -255,7 +282,10 @@ def split_metadata(split: pd.DataFrame, protocol: str, seed: int, missing: list[
     excluded = split[split["part"] == "excluded"]
     reasons = excluded["reason"] if "reason" in split.columns else pd.Series("", index=excluded.index)
     return {
-        "protocol": protocol, "seed": seed, "test_size": test_size, "val_size": val_size,
+        "protocol": protocol,
+        "seed": seed,
+        "test_size": test_size,
+        "val_size": val_size,
         "counts": {p: int((split["part"] == p).sum()) for p in PARTS},
         "excluded": dict(zip(excluded["clip_key"], reasons)),
         "unlisted": split.loc[split["part"] == "unlisted", "clip_key"].tolist(),
@@ -311,7 +341,9 @@ def write_splits(
     check_value("split.repeats", repeats)
     if protocol == "open-set":
         if repeats != 1 or test_size is not None:
-            raise ValueError("open-set: its folds (split.open_set.folds) are the repeats; repeats must be 1 and test_size unset")
+            raise ValueError(
+                "open-set: its folds (split.open_set.folds) are the repeats; repeats must be 1 and test_size unset"
+            )
         return _write_open_set(cache_path, seed, val_size, open_set)
     if protocol == "kay2023-original" and repeats != 1:
         raise ValueError(f"kay2023-original is the original's one split; repeats must be 1, got {repeats}")
@@ -324,8 +356,9 @@ def write_splits(
     paths = []
     for offset in range(repeats):
         split = make_split(index, protocol, test_size=test_size, val_size=val_size, seed=seed + offset)
-        metadata = split_metadata(split, protocol, seed + offset, missing, split_class_ids(split, protocol, dataset),
-                                  test_size, val_size)
+        metadata = split_metadata(
+            split, protocol, seed + offset, missing, split_class_ids(split, protocol, dataset), test_size, val_size
+        )
         path = split_path(cache_path, protocol, seed + offset, test_size, val_size)
         paths.append(write_split(split, path, metadata))
     return paths
@@ -370,8 +403,12 @@ def original_inventory(metadata: dict) -> dict:
     """A ``kay2023-original`` split's clips against the original's lists: listed, used, unlisted, missing."""
     counts = metadata["counts"]
     used = sum(counts.get(p, 0) for p in USED_PARTS)
-    return {"listed": used + len(metadata["missing"]), "used": used,
-            "unlisted": len(metadata.get("unlisted", [])), "missing": len(metadata["missing"])}
+    return {
+        "listed": used + len(metadata["missing"]),
+        "used": used,
+        "unlisted": len(metadata.get("unlisted", [])),
+        "missing": len(metadata["missing"]),
+    }
 
 
 def original_inventory_line(metadata: dict) -> str:
@@ -381,18 +418,27 @@ def original_inventory_line(metadata: dict) -> str:
 
 def original_inventory_note(metadata: dict) -> str:
     """One sentence for a page: ``original_inventory`` and the unlisted and missing clips by name."""
-    named = "; ".join(f"{what}: {', '.join(names)}" for what, names in
-                      (("unlisted", metadata.get("unlisted", [])), ("missing", metadata["missing"])) if names)
+    named = "; ".join(
+        f"{what}: {', '.join(names)}"
+        for what, names in (("unlisted", metadata.get("unlisted", [])), ("missing", metadata["missing"]))
+        if names
+    )
     return f"Against the original's split list, {original_inventory_line(metadata).split(': ', 1)[1]}" + (
-        f" ({named})." if named else ".")
+        f" ({named})." if named else "."
+    )
 
 
 def split_report(split: pd.DataFrame, metadata: dict) -> str:
     """The lines ``mlib split`` prints: counts, exclusions by reason, missing clips, untrained test subjects."""
     lines = [split_counts(split).to_string()]
     if metadata["protocol"] == "open-set":
-        return "\n".join(lines + [f"fold {metadata['fold']} of {metadata['folds']}: enrolled {', '.join(metadata['enrolled_subjects'])}; "
-                                   f"never enrolled {', '.join(metadata['never_enrolled_subjects']) or 'none'}"])
+        return "\n".join(
+            lines
+            + [
+                f"fold {metadata['fold']} of {metadata['folds']}: enrolled {', '.join(metadata['enrolled_subjects'])}; "
+                f"never enrolled {', '.join(metadata['never_enrolled_subjects']) or 'none'}"
+            ]
+        )
     if metadata["protocol"] != "kay2023-original":
         excluded = sorted(set(split.loc[split["part"] == "excluded", "subject"]))
         lines.append(f"excluded subjects (fewer than two clips): {', '.join(excluded) if excluded else 'none'}")
@@ -403,8 +449,10 @@ def split_report(split: pd.DataFrame, metadata: dict) -> str:
         lines.append(f"excluded, {reason} ({len(keys)}): {', '.join(keys)}")
     if metadata["protocol"] == "kay2023-original":
         lines.append(original_inventory_line(metadata))
-        for what, names in (("unlisted (the sheet has them, the original's lists do not; never used)", metadata.get("unlisted", [])),
-                            ("listed by the original but missing here", metadata["missing"])):
+        for what, names in (
+            ("unlisted (the sheet has them, the original's lists do not; never used)", metadata.get("unlisted", [])),
+            ("listed by the original but missing here", metadata["missing"]),
+        ):
             lines.append(f"{what} ({len(names)}): {', '.join(names) if names else 'none'}")
     untrained = metadata["untrained_test_subjects"]
     lines.append(

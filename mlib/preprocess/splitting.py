@@ -34,9 +34,11 @@ def validation_keys(pool: pd.DataFrame, n_val: int, seed: int, val_size: float) 
     n_subjects = eligible["subject"].nunique()
     most = len(eligible) - n_subjects
     if n_val > most:
-        raise SplitError(f"split.val_size {val_size}: asks for {n_val} of the {len(pool)} non-test clips, but only "
-                         f"{most} can validate while every subject keeps a training clip; lower --val-size "
-                         "(split.val_size; 0 = no validation part)")
+        raise SplitError(
+            f"split.val_size {val_size}: asks for {n_val} of the {len(pool)} non-test clips, but only "
+            f"{most} can validate while every subject keeps a training clip; lower --val-size "
+            "(split.val_size; 0 = no validation part)"
+        )
     if n_val >= n_subjects and len(eligible) - n_val >= n_subjects:
         _, val = train_test_split(eligible, test_size=n_val, stratify=eligible["subject"], random_state=seed)
         return set(val["clip_key"])
@@ -58,13 +60,16 @@ def split_sizes(protocol: str, test_size: float | None, val_size: float | None) 
     if protocol in UNTRAINED_ALLOWED:
         for name, given in (("test_size", test_size), ("val_size", val_size)):
             if given is not None and not math.isclose(given, KAY2023[name]):
-                raise ValueError(f"{protocol} fixes {name} = {KAY2023[name]}; got {given} (use protocol half to vary it)")
+                raise ValueError(
+                    f"{protocol} fixes {name} = {KAY2023[name]}; got {given} (use protocol half to vary it)"
+                )
         return KAY2023["test_size"], KAY2023["val_size"]
     return 0.5 if test_size is None else float(test_size), 0.0 if val_size is None else float(val_size)
 
 
-def split_path(cache_path: str | Path, protocol: str, seed: int, test_size: float | None = None,
-               val_size: float | None = None) -> Path:
+def split_path(
+    cache_path: str | Path, protocol: str, seed: int, test_size: float | None = None, val_size: float | None = None
+) -> Path:
     """The file ``mlib split`` writes, the one name every caller uses (study, notebooks, tests):
     ``half-test0.5-val0.1-seed42.csv``. The shares are in the name, so a split with other sizes never
     overwrites one a finished run was trained on; the other protocols fix theirs (``kay2023-seed42.csv``,

@@ -13,8 +13,8 @@ The union's ``settings.json`` records its parts' settings, so its folder name
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import pandas as pd
 
@@ -30,8 +30,8 @@ class UnionError(ValueError):
 
 def union_cache(parts: Mapping[str, str | Path], cache_dir: str | Path) -> Path:
     """One cache over ``parts`` (database name -> prepared cache), under ``cache_dir/union-<hash>``."""
-    from mlib.preprocess.cache_settings import read_cache_settings
     from mlib.preprocess import load_index
+    from mlib.preprocess.cache_settings import read_cache_settings
 
     if len(parts) < 2:
         raise UnionError(f"a union needs two or more caches, got {len(parts)}")
@@ -40,10 +40,16 @@ def union_cache(parts: Mapping[str, str | Path], cache_dir: str | Path) -> Path:
     for name in parts:
         for key in SHARED:
             if settings[name].get(key) != settings[first].get(key):
-                raise UnionError(f"{parts[name]}: {key} {settings[name].get(key)} differs from {parts[first]}'s "
-                                 f"{settings[first].get(key)}; prepare every database of the union alike")
-    union = {"union": settings, **{key: settings[first].get(key) for key in SHARED}, "apex_rule": "per part",
-             "version": settings[first].get("version")}
+                raise UnionError(
+                    f"{parts[name]}: {key} {settings[name].get(key)} differs from {parts[first]}'s "
+                    f"{settings[first].get(key)}; prepare every database of the union alike"
+                )
+    union = {
+        "union": settings,
+        **{key: settings[first].get(key) for key in SHARED},
+        "apex_rule": "per part",
+        "version": settings[first].get("version"),
+    }
     path = Path(cache_dir) / f"union-{config_hash(union)}"
     rows = []
     for name, part in parts.items():

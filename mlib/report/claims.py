@@ -79,9 +79,11 @@ def side_of(low: float, high: float, value: float = 0.0) -> str:
 
 
 def _gain(found: Mapping, what: str) -> str:
-    return (f"{what} {_points(found['gain'], found['gain_ci_low'], found['gain_ci_high'])}"
-            f" over {found.get('n_test', '?')} test clips" + (f" and {found['splits']} split seed(s)"
-                                                             if "splits" in found else ""))
+    return (
+        f"{what} {_points(found['gain'], found['gain_ci_low'], found['gain_ci_high'])}"
+        f" over {found.get('n_test', '?')} test clips"
+        + (f" and {found['splits']} split seed(s)" if "splits" in found else "")
+    )
 
 
 # --- replication: our runs only -------------------------------------------------------------------------------
@@ -98,8 +100,10 @@ def table2_replication(reported: float, ours: Mapping | None, synthetic: bool, p
     """
     if ours is None:
         return Verdict(UNTESTABLE, "no Table 1 run of ours on this corpus", page)
-    found = (f"ours {_pct(ours['rank1'])} [{_pct(ours['ci_low'])}, {_pct(ours['ci_high'])}] "
-             f"({ours.get('interval', '95 % interval')}; chance {_pct(ours['chance'])}), paper {_pct(reported)}")
+    found = (
+        f"ours {_pct(ours['rank1'])} [{_pct(ours['ci_low'])}, {_pct(ours['ci_high'])}] "
+        f"({ours.get('interval', '95 % interval')}; chance {_pct(ours['chance'])}), paper {_pct(reported)}"
+    )
     if synthetic:
         return Verdict(UNTESTABLE, found + "; an accuracy on synthetic faces says nothing about real ones", page)
     side = side_of(ours["ci_low"], ours["ci_high"] + ROUNDING, reported)
@@ -108,7 +112,7 @@ def table2_replication(reported: float, ours: Mapping | None, synthetic: bool, p
 
 @rule(*OUTCOMES)
 def grid_replication(ours: Mapping | None, page: str) -> Verdict:
-    """"alpha and beta chosen by grid search" (Table 1), read as: a grid search chooses a setting that holds up.
+    """ "alpha and beta chosen by grid search" (Table 1), read as: a grid search chooses a setting that holds up.
 
     ``ours``: our grid's validation pick (``val_pick``: its test rank-1, with
     ``val_ci_low``/``val_ci_high``) and the best test run (``test_pick``),
@@ -118,8 +122,10 @@ def grid_replication(ours: Mapping | None, page: str) -> Verdict:
     """
     if ours is None:
         return Verdict(UNTESTABLE, "no grid of ours", page)
-    found = (f"our grid ({ours['runs']} runs): chosen on validation {_pct(ours['val_pick'])} on test "
-             f"[{_pct(ours['val_ci_low'])}, {_pct(ours['val_ci_high'])}], best test run {_pct(ours['test_pick'])}")
+    found = (
+        f"our grid ({ours['runs']} runs): chosen on validation {_pct(ours['val_pick'])} on test "
+        f"[{_pct(ours['val_ci_low'])}, {_pct(ours['val_ci_high'])}], best test run {_pct(ours['test_pick'])}"
+    )
     side = side_of(ours["val_ci_low"], ours["val_ci_high"] + ROUNDING, ours["test_pick"])
     if side == "none":
         return Verdict(UNTESTABLE, found + "; no interval for the validation pick", page)
@@ -138,8 +144,9 @@ def table3_replication(pair: Mapping | None, chosen: Mapping | None, page: str) 
     reproduced when it holds 0 or lies below; cannot be tested without the
     pair's gain and interval.
     """
-    shown = ([] if pair is None else [_gain(pair, "the pair's vote")]) + \
-            ([] if chosen is None else [_gain(chosen, "the ensemble chosen on validation")])
+    shown = ([] if pair is None else [_gain(pair, "the pair's vote")]) + (
+        [] if chosen is None else [_gain(chosen, "the ensemble chosen on validation")]
+    )
     side = "none" if pair is None else side_of(pair["gain_ci_low"], pair["gain_ci_high"])
     if side == "none":
         return Verdict(UNTESTABLE, "; ".join(["no paired gain of the Adam/AdamW pair", *shown]), page)
@@ -158,17 +165,23 @@ def gradcam_replication(pathways: Mapping[str, Mapping], page: str, pathway: str
     cannot be tested when that pathway has no null interval. Every pathway is
     shown; only the claimed one decides.
     """
+
     def words(name: str, found: Mapping) -> str:
-        return (f"{name} pathway: {found['lift_vs_null']:.2f} [{found['null_ci_low']:.2f}, "
-                f"{found['null_ci_high']:.2f}] times the permutation null, {found['lift_vs_uniform']:.2f} "
-                f"[{found['uniform_ci_low']:.2f}, {found['uniform_ci_high']:.2f}] times a uniform map")
+        return (
+            f"{name} pathway: {found['lift_vs_null']:.2f} [{found['null_ci_low']:.2f}, "
+            f"{found['null_ci_high']:.2f}] times the permutation null, {found['lift_vs_uniform']:.2f} "
+            f"[{found['uniform_ci_low']:.2f}, {found['uniform_ci_high']:.2f}] times a uniform map"
+        )
 
     shown = "; ".join(words(name, found) for name, found in pathways.items())
     claimed = pathways.get(pathway)
     side = "none" if claimed is None else side_of(claimed["null_ci_low"], claimed["null_ci_high"], 1.0)
     if side == "none":
-        return Verdict(UNTESTABLE, f"no null lift with an interval for the {pathway} pathway"
-                       + (f"; {shown}" if shown else ""), page)
+        return Verdict(
+            UNTESTABLE,
+            f"no null lift with an interval for the {pathway} pathway" + (f"; {shown}" if shown else ""),
+            page,
+        )
     return Verdict(REPRODUCED if side == "above" else NOT_REPRODUCED, f"judged on the {pathway} pathway; {shown}", page)
 
 
@@ -196,8 +209,12 @@ def outperforms_replication(ours: Mapping | None, synthetic: bool, page: str) ->
 
 # --- protocol: the original's files only ----------------------------------------------------------------------
 
-SELECTED_ON_TEST, ONE_RUN, BELOW_BEST, NOT_IN_GRID = ("selected on test", "one run", "below the grid's best",
-                                                      "not in the grid")
+SELECTED_ON_TEST, ONE_RUN, BELOW_BEST, NOT_IN_GRID = (
+    "selected on test",
+    "one run",
+    "below the grid's best",
+    "not in the grid",
+)
 
 
 @rule(SELECTED_ON_TEST, ONE_RUN, BELOW_BEST, NOT_IN_GRID)
@@ -224,12 +241,19 @@ def ceiling_protocol(split: Mapping, page: str) -> Verdict:
     untrained = len(split["untrained_subjects"])
     if untrained == 0:
         return Verdict(UNCAPPED, f"every test subject has a training clip ({split['test']} test clips)", page)
-    return Verdict(CAPPED, f"{untrained} test subject{'s' if untrained > 1 else ''} untrained, "
-                           f"ceiling {_pct(split['ceiling'])}", page)
+    return Verdict(
+        CAPPED,
+        f"{untrained} test subject{'s' if untrained > 1 else ''} untrained, ceiling {_pct(split['ceiling'])}",
+        page,
+    )
 
 
 NOT_SEARCHED, TABLE1_TEST_BEST, TABLE1_NOT_BEST, TABLE1_ABSENT = (
-    "not searched", "selected on test", "not the test's pick", "not in the grid")
+    "not searched",
+    "selected on test",
+    "not the test's pick",
+    "not in the grid",
+)
 
 
 @rule(NOT_SEARCHED, TABLE1_TEST_BEST, TABLE1_NOT_BEST, TABLE1_ABSENT)
@@ -238,8 +262,11 @@ def grid_protocol(runs: pd.DataFrame, setting: Mapping, page: str) -> Verdict:
     pairs = runs[["alpha", "beta_inv"]].drop_duplicates()
     if len(pairs) == 1:
         alpha, beta = pairs.iloc[0]
-        return Verdict(NOT_SEARCHED, f"alpha and beta not searched: all {len(runs)} runs share alpha {alpha} / "
-                                     f"beta_inv {beta}", page)
+        return Verdict(
+            NOT_SEARCHED,
+            f"alpha and beta not searched: all {len(runs)} runs share alpha {alpha} / beta_inv {beta}",
+            page,
+        )
     named = f"Table 1's alpha {setting['alpha']} / beta_inv {setting['beta_inv']}"
     mine = runs[(runs["alpha"] == setting["alpha"]) & (runs["beta_inv"] == setting["beta_inv"])]
     if mine.empty:
@@ -261,9 +288,11 @@ def table3_protocol(ties: Mapping | None, page: str) -> Verdict:
         return Verdict(NOT_REPORTED, "the paper reports Table 3 for SMIC only", page)
     n = ties["test clips"]
     gain = round((ties["vote"] - ties["better member"]) * n)
-    context = (f"won {ties['won by the tie order']} of the {ties['exactly one right']} clips where one member "
-               f"was right; expected over class numberings {_pct(ties['expected vote over random numberings'])}, "
-               f"better member {_pct(ties['better member'])}")
+    context = (
+        f"won {ties['won by the tie order']} of the {ties['exactly one right']} clips where one member "
+        f"was right; expected over class numberings {_pct(ties['expected vote over random numberings'])}, "
+        f"better member {_pct(ties['better member'])}"
+    )
     if gain <= 0:
         return Verdict(NO_GAIN, f"the vote gains nothing over the better member: {context}", page)
     return Verdict(TIE_ORDER_GAIN, f"tie order decided {gain} clip{'s' if gain > 1 else ''}: {context}", page)
@@ -293,30 +322,45 @@ def _original_facts(dataset: str) -> dict:
         row = original.table3_pair_row(runs, pairs)
         ties = original.table3_ties(runs, pairs) | {
             "vote": row["MacroMajorityVoteCombiner_accuracy"],
-            "better member": max(row["SlowFast_0_accuracy"], row["SlowFast_1_accuracy"])}
-    return {"runs": runs[runs["dataset"] == dataset], "split": original.split_facts(original.load_split(dataset)),
-            "ties": ties}
+            "better member": max(row["SlowFast_0_accuracy"], row["SlowFast_1_accuracy"]),
+        }
+    return {
+        "runs": runs[runs["dataset"] == dataset],
+        "split": original.split_facts(original.load_split(dataset)),
+        "ties": ties,
+    }
 
 
 def protocol_facts(dataset: str) -> dict[str, list[Verdict]]:
     """Every claim's protocol facts for one database of the paper, from the original's files."""
     facts, page = _original_facts(dataset), PAGES["original"]
     return {
-        "table2": [table2_protocol(paper.TABLE2_RANK1[dataset], facts["runs"]["test_rank1"], page),
-                   ceiling_protocol(facts["split"], page)],
+        "table2": [
+            table2_protocol(paper.TABLE2_RANK1[dataset], facts["runs"]["test_rank1"], page),
+            ceiling_protocol(facts["split"], page),
+        ],
         "grid": [grid_protocol(facts["runs"], paper.TABLE1[dataset], page)],
         "ensemble": [table3_protocol(facts["ties"], page)],
-        "baseline": [outperforms_protocol(paper.TABLE4_OURS_RANK1[dataset],
-                                          paper.BASELINE_SAEED2021_RANK1[dataset], page)],
+        "baseline": [
+            outperforms_protocol(paper.TABLE4_OURS_RANK1[dataset], paper.BASELINE_SAEED2021_RANK1[dataset], page)
+        ],
         "gradcam": [],
     }
 
 
 def protocol_table(datasets: Sequence[str] = tuple(paper.DATASET_NAMES)) -> pd.DataFrame:
     """Every protocol fact of every database, one row each: the page the front page's protocol links open."""
-    rows = [{"database": paper.DATASET_NAMES[dataset], "claim of the paper": CLAIM_LABELS[key],
-             "grade": fact.verdict, "fact": fact.evidence}
-            for dataset in datasets for key, facts in protocol_facts(dataset).items() for fact in facts]
+    rows = [
+        {
+            "database": paper.DATASET_NAMES[dataset],
+            "claim of the paper": CLAIM_LABELS[key],
+            "grade": fact.verdict,
+            "fact": fact.evidence,
+        }
+        for dataset in datasets
+        for key, facts in protocol_facts(dataset).items()
+        for fact in facts
+    ]
     return pd.DataFrame(rows, columns=["database", "claim of the paper", "grade", "fact"])
 
 
@@ -349,8 +393,13 @@ def _our_grid(grid_dir: Path) -> dict | None:
     pick = done.loc[done["val_rank1"].idxmax()]
     run = grid_dir / str(pick["run_dir"])
     found = test_rank1(run) if (run / "metrics.json").is_file() else {"ci_low": math.nan, "ci_high": math.nan}
-    return {"val_pick": float(pick["test_rank1"]), "val_ci_low": found["ci_low"], "val_ci_high": found["ci_high"],
-            "test_pick": float(done["test_rank1"].max()), "runs": len(done)}
+    return {
+        "val_pick": float(pick["test_rank1"]),
+        "val_ci_low": found["ci_low"],
+        "val_ci_high": found["ci_high"],
+        "test_pick": float(done["test_rank1"].max()),
+        "runs": len(done),
+    }
 
 
 def _our_pair(ensemble_dir: Path) -> dict | None:
@@ -366,8 +415,13 @@ def _our_pair(ensemble_dir: Path) -> dict | None:
     if mean.empty:
         return None
     low, high = solver_pair.pooled_intervals(table)["vote_gain"]
-    return {"gain": float(mean["vote_gain"].iloc[0]), "gain_ci_low": low, "gain_ci_high": high,
-            "n_test": int(mean["n_test"].iloc[0]), "splits": int(mean["splits"].iloc[0])}
+    return {
+        "gain": float(mean["vote_gain"].iloc[0]),
+        "gain_ci_low": low,
+        "gain_ci_high": high,
+        "n_test": int(mean["n_test"].iloc[0]),
+        "splits": int(mean["splits"].iloc[0]),
+    }
 
 
 def _our_chosen_ensemble(ensemble_dir: Path) -> dict | None:
@@ -415,11 +469,11 @@ def study_claims(study) -> pd.DataFrame:
         page = {key: value.format(dataset=name) for key, value in PAGES.items()}
         ensemble_dir = Path(paths.get("ensemble", ""))
         replication = {
-            "table2": table2_replication(paper.TABLE2_RANK1[db], _our_table2(study, name), synthetic,
-                                         page["table2"]),
+            "table2": table2_replication(paper.TABLE2_RANK1[db], _our_table2(study, name), synthetic, page["table2"]),
             "grid": grid_replication(_our_grid(Path(paths.get("grid", ""))), page["grid"]),
-            "ensemble": table3_replication(_our_pair(ensemble_dir), _our_chosen_ensemble(ensemble_dir),
-                                           page["ensemble"]),
+            "ensemble": table3_replication(
+                _our_pair(ensemble_dir), _our_chosen_ensemble(ensemble_dir), page["ensemble"]
+            ),
             "gradcam": gradcam_replication(_our_gradcam(Path(paths.get("gradcam", "")), synthetic), page["gradcam"]),
             "baseline": outperforms_replication(_our_benchmark(paths), synthetic, page["baseline"]),
         }
@@ -460,8 +514,11 @@ def front_page_values(claims_table: pd.DataFrame) -> dict[str, str]:
     the corpora; ``protocol-facts``: how many protocol facts are shown.
     """
     replication = claims_table[claims_table["question"] == REPLICATION]
-    values = {"claims-checked": str(claims_table["key"].nunique()), "verdicts": str(len(replication)),
-              "protocol-facts": str(int((claims_table["question"] == PROTOCOL).sum()))}
+    values = {
+        "claims-checked": str(claims_table["key"].nunique()),
+        "verdicts": str(len(replication)),
+        "protocol-facts": str(int((claims_table["question"] == PROTOCOL).sum())),
+    }
     for outcome in OUTCOMES:
         values["claims-" + outcome.split()[0]] = str(int((replication["verdict"] == outcome).sum()))
     for key, rows in replication.groupby("key", sort=False):
@@ -472,17 +529,26 @@ def front_page_values(claims_table: pd.DataFrame) -> dict[str, str]:
 def evidence_table(claims_table: pd.DataFrame) -> pd.DataFrame:
     """``study_claims``' rows for a reader: the claim in words instead of its key, the outcome, the evidence
     in full and the ``page`` that shows it (``mlib.report.results.claims_html`` makes it a link)."""
-    return pd.DataFrame({"claim of the paper": claims_table["key"].map(lambda key: CLAIM_LABELS.get(key, key)),
-                         "corpus": claims_table["corpus"], "question": claims_table["question"],
-                         "outcome": claims_table["verdict"], "evidence": claims_table["evidence"],
-                         "page": claims_table["page"]})
+    return pd.DataFrame(
+        {
+            "claim of the paper": claims_table["key"].map(lambda key: CLAIM_LABELS.get(key, key)),
+            "corpus": claims_table["corpus"],
+            "question": claims_table["question"],
+            "outcome": claims_table["verdict"],
+            "evidence": claims_table["evidence"],
+            "page": claims_table["page"],
+        }
+    )
 
 
 def corpus_titles(study) -> dict[str, str]:
     """Column titles for ``front_page_table``: each identity corpus's database and whether it is synthetic."""
     kind = "synthetic" if study.synthetic else "real"
-    return {v.name: f"{paper.DATASET_NAMES[paper.paper_dataset(v.dataset)]} ({kind}, corpus {v.name})"
-            for v in study.corpora if v.mode == "identity"}
+    return {
+        v.name: f"{paper.DATASET_NAMES[paper.paper_dataset(v.dataset)]} ({kind}, corpus {v.name})"
+        for v in study.corpora
+        if v.mode == "identity"
+    }
 
 
 def _cell(rows: pd.DataFrame, page_suffix: str) -> str:
@@ -495,8 +561,9 @@ def _cell(rows: pd.DataFrame, page_suffix: str) -> str:
     return "<br>".join(parts) if parts else "–"
 
 
-def front_page_table(claims_table: pd.DataFrame, corpus_titles: dict[str, str] | None = None,
-                     page_suffix: str = ".html") -> pd.DataFrame:
+def front_page_table(
+    claims_table: pd.DataFrame, corpus_titles: dict[str, str] | None = None, page_suffix: str = ".html"
+) -> pd.DataFrame:
     """The front page's table: per claim (``CLAIM_LABELS``) a replication row and a protocol row, one column
     per corpus.
 
@@ -513,8 +580,11 @@ def front_page_table(claims_table: pd.DataFrame, corpus_titles: dict[str, str] |
         for question in (REPLICATION, PROTOCOL):
             row = {"claim of the paper": CLAIM_LABELS.get(key, key), "question": question}
             for corpus in corpora:
-                chosen = claims_table[(claims_table["key"] == key) & (claims_table["corpus"] == corpus)
-                                      & (claims_table["question"] == question)]
+                chosen = claims_table[
+                    (claims_table["key"] == key)
+                    & (claims_table["corpus"] == corpus)
+                    & (claims_table["question"] == question)
+                ]
                 row[titles.get(corpus, corpus)] = _cell(chosen, page_suffix)
             rows.append(row)
     return pd.DataFrame(rows)

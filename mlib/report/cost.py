@@ -26,15 +26,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlib.core import config
-
 from mlib import paper
+from mlib.core import config
 
 PAPER_GRID = Path("configs/grids/kay2023.yaml")
 AIM_GPU_HOURS = 1.0  # issue 11: the whole `full` study in one GPU-hour
 TARGETS = {"fast_over_plain_train": 3.0, "gpu_busy_fraction": 0.95}  # issue 23: what the fast path should reach
-MEASURES = {"train_input_share": "the input pipeline's share of a training step",
-            "gpu_busy_fraction": "the GPU's busy fraction", "train_mfu": "the model FLOP/s utilisation"}
+MEASURES = {
+    "train_input_share": "the input pipeline's share of a training step",
+    "gpu_busy_fraction": "the GPU's busy fraction",
+    "train_mfu": "the model FLOP/s utilisation",
+}
 
 
 def count_runs(cfg: dict, paper_grid: str | Path = PAPER_GRID) -> pd.DataFrame:
@@ -50,10 +52,18 @@ def count_runs(cfg: dict, paper_grid: str | Path = PAPER_GRID) -> pd.DataFrame:
         n_train, n_val, n_test = paper.ORIGINAL_SPLIT_COUNTS[paper.paper_dataset(dataset)]
         chosen = [c for c in table1.configurations if not c.get("datasets") or dataset in c["datasets"]]
         grid_size = math.prod(len(v) for v in original.axes.values()) * len(original.configurations)
-        for part, runs in (("table1", len(chosen) * seeds), ("grid", grid_size),
-                           ("controls", control_runs)):
-            rows.append({"part": part, "dataset": dataset, "runs": runs, "epochs": int(cfg["train"]["epochs"]),
-                         "train_clips": n_train, "val_clips": n_val, "test_clips": n_test})
+        for part, runs in (("table1", len(chosen) * seeds), ("grid", grid_size), ("controls", control_runs)):
+            rows.append(
+                {
+                    "part": part,
+                    "dataset": dataset,
+                    "runs": runs,
+                    "epochs": int(cfg["train"]["epochs"]),
+                    "train_clips": n_train,
+                    "val_clips": n_val,
+                    "test_clips": n_test,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -76,60 +86,88 @@ def _percent(share: float | None) -> str:
 def performance_page(bench_files: list[Path], profile: str | Path) -> str:
     """The book's performance page (markdown), every figure read from the bench JSON files."""
     cfg = config.resolve(profile)
-    lines = [GENERATED_MARKER, "# Performance", "",
-             "How fast the `full` profile's model trains, measured by `mlib bench` (plain path: fp32, eager;",
-             "fast path: bf16 autocast, channels_last_3d, `torch.compile`, clips resident on the GPU),",
-             "and what the whole `full` study costs at that speed. This page is generated from the",
-             "benchmark files in `book/bench/` by `mlib cost` (a test checks it is current);",
-             "FLOPs are counted by fvcore (multiply-adds x 2; a training step counts 3x the forward).",
-             "MFU is the achieved training FLOP/s over the card's dense tensor-core peak (TF32 for the",
-             "plain path, BF16 for the fast path; `mlib.training.bench.PEAK_TFLOPS`). The files are written by",
-             "`book/bench/gpu-check.sh` on a GPU; where a GPU session had none, the page says what is missing.", ""]
+    lines = [
+        GENERATED_MARKER,
+        "# Performance",
+        "",
+        "How fast the `full` profile's model trains, measured by `mlib bench` (plain path: fp32, eager;",
+        "fast path: bf16 autocast, channels_last_3d, `torch.compile`, clips resident on the GPU),",
+        "and what the whole `full` study costs at that speed. This page is generated from the",
+        "benchmark files in `book/bench/` by `mlib cost` (a test checks it is current);",
+        "FLOPs are counted by fvcore (multiply-adds x 2; a training step counts 3x the forward).",
+        "MFU is the achieved training FLOP/s over the card's dense tensor-core peak (TF32 for the",
+        "plain path, BF16 for the fast path; `mlib.training.bench.PEAK_TFLOPS`). The files are written by",
+        "`book/bench/gpu-check.sh` on a GPU; where a GPU session had none, the page says what is missing.",
+        "",
+    ]
     runs = count_runs(cfg)
     for path in bench_files:
         bench = json.loads(Path(path).read_text())
         m = bench["model"]
-        lines += [f"## {bench['device']} (`{Path(path).name}`)", "",
-                  f"torch {bench['torch']}, {bench['date']}: SlowFast R{m['depth']} alpha {m['alpha']} beta "
-                  f"1/{m['beta_inv']}, {m['frames']} frames x {m['size']} px, batch {bench['batch_size']}, "
-                  f"{bench['steps']} timed steps after {bench['warmup']} warm-up steps; forward "
-                  f"{bench['forward_gflops_per_clip']:.1f} GFLOP per clip.", "",
-                  "| path | train clips/s | inference clips/s | train peak GiB | train TFLOP/s | inference TFLOP/s "
-                  "| warm-up s | input share % | GPU busy % | train MFU % |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [
+            f"## {bench['device']} (`{Path(path).name}`)",
+            "",
+            f"torch {bench['torch']}, {bench['date']}: SlowFast R{m['depth']} alpha {m['alpha']} beta "
+            f"1/{m['beta_inv']}, {m['frames']} frames x {m['size']} px, batch {bench['batch_size']}, "
+            f"{bench['steps']} timed steps after {bench['warmup']} warm-up steps; forward "
+            f"{bench['forward_gflops_per_clip']:.1f} GFLOP per clip.",
+            "",
+            "| path | train clips/s | inference clips/s | train peak GiB | train TFLOP/s | inference TFLOP/s "
+            "| warm-up s | input share % | GPU busy % | train MFU % |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
         for mode, r in bench["modes"].items():
-            lines.append(f"| {mode} | {r['train_clips_per_s']:.1f} | {r['infer_clips_per_s']:.1f} | "
-                         f"{r['train_peak_memory_mb'] / 1024:.1f} | {r['train_tflops_per_s']:.1f} | "
-                         f"{r['infer_tflops_per_s']:.1f} | {r['warmup_seconds']:.0f} | "
-                         + " | ".join(_percent(r.get(key)) for key in MEASURES) + " |")
+            lines.append(
+                f"| {mode} | {r['train_clips_per_s']:.1f} | {r['infer_clips_per_s']:.1f} | "
+                f"{r['train_peak_memory_mb'] / 1024:.1f} | {r['train_tflops_per_s']:.1f} | "
+                f"{r['infer_tflops_per_s']:.1f} | {r['warmup_seconds']:.0f} | "
+                + " | ".join(_percent(r.get(key)) for key in MEASURES)
+                + " |"
+            )
         lines.append("")
-        missing = [what for key, what in MEASURES.items()
-                   if all(r.get(key) is None for r in bench["modes"].values())]
+        missing = [what for key, what in MEASURES.items() if all(r.get(key) is None for r in bench["modes"].values())]
         if missing:
             lines += [f"Not measured in this file: {', '.join(missing)} (a dash in the table).", ""]
         if "fast_over_plain" in bench:
             ratio = bench["fast_over_plain"]
-            lines += [f"Fast over plain: training {ratio['train']:.2f}x, inference {ratio['infer']:.2f}x "
-                      f"(target: training at least {TARGETS['fast_over_plain_train']:g}x, GPU busy at least "
-                      f"{100 * TARGETS['gpu_busy_fraction']:.0f} % of step time).", ""]
+            lines += [
+                f"Fast over plain: training {ratio['train']:.2f}x, inference {ratio['infer']:.2f}x "
+                f"(target: training at least {TARGETS['fast_over_plain_train']:g}x, GPU busy at least "
+                f"{100 * TARGETS['gpu_busy_fraction']:.0f} % of step time).",
+                "",
+            ]
         else:
-            lines += ["This file has no fast-path figures, so there is no fast/plain ratio for this card "
-                      f"(target: training at least {TARGETS['fast_over_plain_train']:g}x the plain path).", ""]
+            lines += [
+                "This file has no fast-path figures, so there is no fast/plain ratio for this card "
+                f"(target: training at least {TARGETS['fast_over_plain_train']:g}x the plain path).",
+                "",
+            ]
         if bench.get("note"):
             lines += [f"Note: {bench['note']}", ""]
         mode = "fast" if "fast" in bench["modes"] else "plain"
         cost = gpu_hours(runs, bench, mode)
-        lines += [f"Estimated GPU-hours of the whole `full` study at this card's **{mode}**-path rates "
-                  f"({int(cost['epochs'].iloc[0])} epochs per run, paper-size corpora):", "",
-                  "| part | database | runs | train / val / test clips | hours per run | GPU-hours |", "|---|---|---|---|---|---|"]
+        lines += [
+            f"Estimated GPU-hours of the whole `full` study at this card's **{mode}**-path rates "
+            f"({int(cost['epochs'].iloc[0])} epochs per run, paper-size corpora):",
+            "",
+            "| part | database | runs | train / val / test clips | hours per run | GPU-hours |",
+            "|---|---|---|---|---|---|",
+        ]
         for _, row in cost.iterrows():
-            lines.append(f"| {row['part']} | {row['dataset']} | {row['runs']} | {row['train_clips']} / "
-                         f"{row['val_clips']} / {row['test_clips']} | {row['seconds_per_run'] / 3600:.2f} | "
-                         f"{row['gpu_hours']:.1f} |")
+            lines.append(
+                f"| {row['part']} | {row['dataset']} | {row['runs']} | {row['train_clips']} / "
+                f"{row['val_clips']} / {row['test_clips']} | {row['seconds_per_run'] / 3600:.2f} | "
+                f"{row['gpu_hours']:.1f} |"
+            )
         by_part = cost.groupby("part", sort=False)["gpu_hours"].sum()
         total = cost["gpu_hours"].sum()
-        lines += ["", f"Total: **{total:.0f} GPU-hours** (" +
-                  ", ".join(f"{part} {hours:.1f}" for part, hours in by_part.items()) + f"). The aim of "
-                  f"{AIM_GPU_HOURS:g} GPU-hour for the whole study would need about {total / AIM_GPU_HOURS:.0f}x "
-                  f"these rates; Table 1's runs alone take {by_part.get('table1', 0.0):.1f} GPU-hours.", ""]
+        lines += [
+            "",
+            f"Total: **{total:.0f} GPU-hours** ("
+            + ", ".join(f"{part} {hours:.1f}" for part, hours in by_part.items())
+            + f"). The aim of "
+            f"{AIM_GPU_HOURS:g} GPU-hour for the whole study would need about {total / AIM_GPU_HOURS:.0f}x "
+            f"these rates; Table 1's runs alone take {by_part.get('table1', 0.0):.1f} GPU-hours.",
+            "",
+        ]
     return "\n".join(lines)

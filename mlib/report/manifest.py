@@ -20,7 +20,7 @@ class Corpus:
 
     dataset: str
     root: str
-    mode: str = "identity"             # identity | motion-only | twins (synthetic corpora only)
+    mode: str = "identity"  # identity | motion-only | twins (synthetic corpora only)
     paths: dict = field(default_factory=dict)  # page -> its result folder or file, recorded as the study runs
 
     @property
@@ -32,14 +32,14 @@ class Corpus:
 class StudyManifest:
     """What one study run used: its profile and configuration, its corpora and their result folders."""
 
-    profile: str                       # the profile's name (its file's stem)
+    profile: str  # the profile's name (its file's stem)
     profile_file: str
-    data: str                          # synthetic | real
-    config: dict                       # the resolved configuration of the study
+    data: str  # synthetic | real
+    config: dict  # the resolved configuration of the study
     corpora: list[Corpus]
     executed: list[str] = field(default_factory=list)  # executed notebooks, in order
     pages: dict = field(default_factory=dict)  # study-level page -> its result folder: "controls" (controls.csv),
-                                               # "original_grid" (notebook 08's tables)
+    # "original_grid" (notebook 08's tables)
 
     @property
     def synthetic(self) -> bool:
@@ -57,16 +57,24 @@ class StudyManifest:
         mio.write_json(path, raw)
 
     @classmethod
-    def load(cls, path: str | Path) -> "StudyManifest":
+    def load(cls, path: str | Path) -> StudyManifest:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no study manifest (run `mlib study --profile ...` first)")
         raw = json.loads(path.read_text())
         try:
-            corpora = [Corpus(v["dataset"], v["root"], v.get("mode", "identity"), v.get("paths", {}))
-                        for v in raw["corpora"]]
-            return cls(raw["profile"], raw.get("profile_file", ""), raw["data"], raw["config"], corpora,
-                       raw.get("executed", []), raw.get("pages", {}))
+            corpora = [
+                Corpus(v["dataset"], v["root"], v.get("mode", "identity"), v.get("paths", {})) for v in raw["corpora"]
+            ]
+            return cls(
+                raw["profile"],
+                raw.get("profile_file", ""),
+                raw["data"],
+                raw["config"],
+                corpora,
+                raw.get("executed", []),
+                raw.get("pages", {}),
+            )
         except KeyError as exc:
             raise ValueError(f"{path}: not a study manifest (no key {exc})") from None
 

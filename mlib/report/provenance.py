@@ -15,13 +15,19 @@ from mlib.preprocess.cache_settings import cache_is_synthetic, read_cache_settin
 def data_banner(synthetic: bool | None, dataset: str) -> str:
     """The page's one-line data statement (Markdown); ``synthetic=None`` when it cannot be told."""
     if synthetic is None:
-        return (f"**Data: origin unknown** ({dataset}): the cache names no database root that exists here, "
-                "so whether its faces are real cannot be told.")
+        return (
+            f"**Data: origin unknown** ({dataset}): the cache names no database root that exists here, "
+            "so whether its faces are real cannot be told."
+        )
     if synthetic:
-        return (f"**Data: SYNTHETIC** ({dataset}, written by `mlib synth`): drawn faces with programmed "
-                "micro-movements, no real person. The numbers test the method and the code, not the paper's claims.")
-    return (f"**Data: REAL** ({dataset}): licensed databases; their frames are biometric data and are not "
-            "published here unless the licence allows.")
+        return (
+            f"**Data: SYNTHETIC** ({dataset}, written by `mlib synth`): drawn faces with programmed "
+            "micro-movements, no real person. The numbers test the method and the code, not the paper's claims."
+        )
+    return (
+        f"**Data: REAL** ({dataset}): licensed databases; their frames are biometric data and are not "
+        "published here unless the licence allows."
+    )
 
 
 def cache_banner(cache: str | Path) -> str:

@@ -14,11 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlib.experiments import grid, solver_pair
-
-from mlib.core import metrics
-
 from mlib import paper
+from mlib.core import metrics
+from mlib.experiments import grid, solver_pair
 from mlib.report.manifest import StudyManifest
 
 PAPER = "paper (Kay et al. 2023)"
@@ -40,8 +38,10 @@ def both_intervals(run_dir: str | Path, part: str = "test") -> dict:
     the default (subjects, then clips) and the clip bootstrap beside it (the training page shows both)."""
     found = metrics.read_predictions(Path(run_dir) / "predictions.csv", part)
     cells = {}
-    for label, compute in [(metrics.SUBJECTS_THEN_CLIPS, metrics.hierarchical_rank1_ci),
-                           (metrics.CLIPS, metrics.bootstrap_rank1_ci)]:
+    for label, compute in [
+        (metrics.SUBJECTS_THEN_CLIPS, metrics.hierarchical_rank1_ci),
+        (metrics.CLIPS, metrics.bootstrap_rank1_ci),
+    ]:
         low, high = compute(found.y_true, found.proba, found.classes)
         cells[f"95 % interval ({label})"] = interval({"ci_low": low, "ci_high": high})
     return cells
@@ -65,9 +65,11 @@ def headline(study: StudyManifest) -> str:
         train = Path(variant.paths.get("train", ""))
         if (train / "metrics.json").is_file():
             r = test_rank1(train)
-            found.append(f"{percent(r['rank1'])} (95 % interval {interval(r)}, resampling "
-                         f"{metrics.SUBJECTS_THEN_CLIPS}) on the {kind} {variant.name} corpus "
-                         f"(chance {percent(r['chance'])})")
+            found.append(
+                f"{percent(r['rank1'])} (95 % interval {interval(r)}, resampling "
+                f"{metrics.SUBJECTS_THEN_CLIPS}) on the {kind} {variant.name} corpus "
+                f"(chance {percent(r['chance'])})"
+            )
     return "; ".join(found) if found else "no finished run"
 
 
@@ -76,11 +78,12 @@ def data_source(study: StudyManifest) -> str:
     so a sentence about the data follows the data the study ran on."""
     corpora = ", ".join(v.name for v in study.corpora)
     if study.synthetic:
-        return (f"a synthetic micro-expression corpus that the project generates in the real databases' on-disk "
-                f"layouts ({corpora}): drawn faces, no real person, so the numbers test the method and the code "
-                "and cannot test the paper's accuracies on real faces")
-    return (f"the licensed databases themselves ({corpora}): real faces, so the numbers can be set against the "
-            "paper's")
+        return (
+            f"a synthetic micro-expression corpus that the project generates in the real databases' on-disk "
+            f"layouts ({corpora}): drawn faces, no real person, so the numbers test the method and the code "
+            "and cannot test the paper's accuracies on real faces"
+        )
+    return f"the licensed databases themselves ({corpora}): real faces, so the numbers can be set against the paper's"
 
 
 def execution_minutes(study: StudyManifest) -> float | None:
@@ -88,8 +91,11 @@ def execution_minutes(study: StudyManifest) -> float | None:
     (a page reused as up to date keeps the time of the run that made it); None when none is recorded."""
     import nbformat
 
-    durations = [nbformat.read(path, as_version=4).metadata.get("papermill", {}).get("duration")
-                 for path in map(Path, study.executed) if path.is_file()]
+    durations = [
+        nbformat.read(path, as_version=4).metadata.get("papermill", {}).get("duration")
+        for path in map(Path, study.executed)
+        if path.is_file()
+    ]
     durations = [d for d in durations if d]
     return sum(durations) / 60 if durations else None
 
@@ -114,8 +120,11 @@ def claims_html(claims_table: pd.DataFrame, here: str = "executed") -> str:
         if column != "page":
             shown[column] = shown[column].map(lambda value: html.escape("" if pd.isna(value) else str(value)))
     if "page" in shown.columns:
-        shown["page"] = [f'<a href="{html.escape(os.path.relpath(Path(page).with_suffix(".html"), here))}">'
-                         f"{html.escape(Path(page).stem)}</a>" for page in shown.pop("page")]
+        shown["page"] = [
+            f'<a href="{html.escape(os.path.relpath(Path(page).with_suffix(".html"), here))}">'
+            f"{html.escape(Path(page).stem)}</a>"
+            for page in shown.pop("page")
+        ]
         shown = shown.rename(columns={"page": "evidence page"})
     shown = shown.rename(columns=lambda name: name.replace("_", " "))
     return shown.to_html(index=False, escape=False)
@@ -142,11 +151,25 @@ def split_spread(n: int, sd: float | None = None) -> str:
     return f"mean over {n} split seeds, sd {100 * sd:.1f} points"
 
 
-def _row(source: str, model: str, rank1: float | None, chosen_by: str = "", ci: dict | None = None,
-         where: str = "", splits: str = ONE_SPLIT) -> dict:
+def _row(
+    source: str,
+    model: str,
+    rank1: float | None,
+    chosen_by: str = "",
+    ci: dict | None = None,
+    where: str = "",
+    splits: str = ONE_SPLIT,
+) -> dict:
     ci = ci or {}
-    return {"source": source, "model": model, "rank-1": percent(rank1), CI: interval(ci),
-            "chosen by": chosen_by, "split seeds": splits, "result files": where}
+    return {
+        "source": source,
+        "model": model,
+        "rank-1": percent(rank1),
+        CI: interval(ci),
+        "chosen by": chosen_by,
+        "split seeds": splits,
+        "result files": where,
+    }
 
 
 def controls_table(study: StudyManifest) -> pd.DataFrame:
@@ -154,8 +177,18 @@ def controls_table(study: StudyManifest) -> pd.DataFrame:
     split seed); empty when the study has no controls page or it has not run."""
     found = Path(study.pages["controls"]) / "controls.csv" if "controls" in study.pages else None
     if found is None or not found.is_file():
-        return pd.DataFrame(columns=["corpus", "variant", "split", "rank1", "ci_low", "ci_high", "chance",  # read here
-                                     "positive_control"])
+        return pd.DataFrame(
+            columns=[
+                "corpus",
+                "variant",
+                "split",
+                "rank1",
+                "ci_low",
+                "ci_high",
+                "chance",  # read here
+                "positive_control",
+            ]
+        )
     return pd.read_csv(found, dtype={"split": str})
 
 
@@ -182,18 +215,41 @@ def single_dataset_table(study: StudyManifest, name: str) -> pd.DataFrame:
     dataset = paper.paper_dataset(variant.dataset)
     ours = f"ours ({'synthetic' if study.synthetic else 'real'} {variant.name})"
     paths = variant.paths
-    rows = [_row(PAPER, "SlowFast, single model (Table 2)", paper.TABLE2_RANK1.get(dataset),
-                 "best test accuracy of the grid", splits=PAPERS_SPLIT)]
+    rows = [
+        _row(
+            PAPER,
+            "SlowFast, single model (Table 2)",
+            paper.TABLE2_RANK1.get(dataset),
+            "best test accuracy of the grid",
+            splits=PAPERS_SPLIT,
+        )
+    ]
     if "train" in paths:
         seeds = table1_over_splits(study, name)
         first = ONE_SPLIT if len(seeds) <= 1 else f"the first of {len(seeds)} split seeds"
-        rows.append(_row(ours, "SlowFast, the paper's Table 1 configuration", chosen_by="fixed in advance",
-                         **_ci_kwargs(test_rank1(paths["train"])), where=paths["train"], splits=first))
+        rows.append(
+            _row(
+                ours,
+                "SlowFast, the paper's Table 1 configuration",
+                chosen_by="fixed in advance",
+                **_ci_kwargs(test_rank1(paths["train"])),
+                where=paths["train"],
+                splits=first,
+            )
+        )
         if len(seeds) > 1:  # mean rank-1 over seeds, the seeds' pooled interval, as mlib.experiments.controls.summarize
             found = over_split_seeds(seeds["run_dir"])
-            rows.append(_row(ours, "SlowFast, the paper's Table 1 configuration", found["rank1"],
-                             "fixed in advance", found, str(Path(study.pages["controls"]) / "controls.csv"),
-                             split_spread(found["splits"], found["sd"])))
+            rows.append(
+                _row(
+                    ours,
+                    "SlowFast, the paper's Table 1 configuration",
+                    found["rank1"],
+                    "fixed in advance",
+                    found,
+                    str(Path(study.pages["controls"]) / "controls.csv"),
+                    split_spread(found["splits"], found["sd"]),
+                )
+            )
     grid_file = Path(paths.get("grid", "")) / "grid.csv"
     if grid_file.is_file():
         table = grid.load_grid_table(grid_file.parent)
@@ -202,28 +258,56 @@ def single_dataset_table(study: StudyManifest, name: str) -> pd.DataFrame:
                 chosen = grid.select_configuration(table, by)
             except grid.GridError:
                 continue
-            settings = ", ".join(f"{key.split('.')[-1]} {chosen[key]}" for key in grid.setting_columns(table)
-                                 if key in chosen)
+            settings = ", ".join(
+                f"{key.split('.')[-1]} {chosen[key]}" for key in grid.setting_columns(table) if key in chosen
+            )
             seeds = int(chosen["seeds"])
             spread = f"; {seeds} seeds, {percent(chosen['test_rank1_min'])} to {percent(chosen['test_rank1_max'])}"
-            rows.append(_row(ours, f"SlowFast, grid ({settings})", chosen["test_rank1"],
-                             rule + (spread if seeds > 1 else ""), over_split_seeds(chosen_runs(table, chosen, grid_file.parent)),
-                             where=str(grid_file)))
+            rows.append(
+                _row(
+                    ours,
+                    f"SlowFast, grid ({settings})",
+                    chosen["test_rank1"],
+                    rule + (spread if seeds > 1 else ""),
+                    over_split_seeds(chosen_runs(table, chosen, grid_file.parent)),
+                    where=str(grid_file),
+                )
+            )
     selection = Path(paths.get("ensemble", "")) / "selection.csv"
     if selection.is_file():
         for _, pick in pd.read_csv(selection).iterrows():
             if "ensemble" in pick["choice"] and "validation" in pick["choice"]:
                 size = int(pick["size"])
                 kind = f"ensemble of {size} ({pick['method']} vote)" if size > 1 else "a single run won"
-                rows.append(_row(ours, f"SlowFast, best of the grid's runs and ensembles ({kind})",
-                                 pick["test_rank1"], "validation rank-1",
-                                 {"ci_low": pick.get("test_ci_low"), "ci_high": pick.get("test_ci_high")},
-                                 str(selection)))
-    rows.append(_row(SAEED, "LGBP + LBP-TOP + FHOFO, SVM (Table 4)", paper.BASELINE_SAEED2021_RANK1.get(dataset),
-                     "as published", splits=PAPERS_SPLIT))
+                rows.append(
+                    _row(
+                        ours,
+                        f"SlowFast, best of the grid's runs and ensembles ({kind})",
+                        pick["test_rank1"],
+                        "validation rank-1",
+                        {"ci_low": pick.get("test_ci_low"), "ci_high": pick.get("test_ci_high")},
+                        str(selection),
+                    )
+                )
+    rows.append(
+        _row(
+            SAEED,
+            "LGBP + LBP-TOP + FHOFO, SVM (Table 4)",
+            paper.BASELINE_SAEED2021_RANK1.get(dataset),
+            "as published",
+            splits=PAPERS_SPLIT,
+        )
+    )
     for run_dir in baseline_runs(paths.get("baseline", "")):
-        rows.append(_row(ours, f"baseline SVM on {_features(run_dir)}", chosen_by="validation (SVM C)",
-                         **_ci_kwargs(test_rank1(run_dir)), where=str(run_dir)))
+        rows.append(
+            _row(
+                ours,
+                f"baseline SVM on {_features(run_dir)}",
+                chosen_by="validation (SVM C)",
+                **_ci_kwargs(test_rank1(run_dir)),
+                where=str(run_dir),
+            )
+        )
     return pd.DataFrame(rows)
 
 
@@ -246,18 +330,35 @@ def table3(study: StudyManifest, name: str) -> pd.DataFrame:
     pairs on its split (``table3.csv``), then the Table 1 pair over the split seeds (``table3-splits.csv``,
     ``mlib.experiments.solver_pair``): the mean over seeds with its sd, or "one split"."""
     variant = study.corpus(name)
-    rows = [{"source": PAPER + ", SMIC", "pair": "", "model": model, "test rank-1": percent(value), CI: "",
-             "split seeds": PAPERS_SPLIT}
-            for model, value in [("adam", paper.TABLE3_RANK1["adam"]), ("adamw", paper.TABLE3_RANK1["adamw"]),
-                                 ("vote of the two", paper.TABLE3_RANK1["ensemble"])]]
+    rows = [
+        {
+            "source": PAPER + ", SMIC",
+            "pair": "",
+            "model": model,
+            "test rank-1": percent(value),
+            CI: "",
+            "split seeds": PAPERS_SPLIT,
+        }
+        for model, value in [
+            ("adam", paper.TABLE3_RANK1["adam"]),
+            ("adamw", paper.TABLE3_RANK1["adamw"]),
+            ("vote of the two", paper.TABLE3_RANK1["ensemble"]),
+        ]
+    ]
     folder = Path(variant.paths.get("ensemble", ""))
     source = f"ours ({'synthetic' if study.synthetic else 'real'} {name})"
     if (folder / "table3.csv").is_file():
         for _, row in pd.read_csv(folder / "table3.csv").iterrows():
-            rows.append({"source": source, "pair": f"grid pair {row['pair']}", "model": row["model"],
-                         "test rank-1": percent(row["test_rank1"]),
-                         CI: interval({"ci_low": row["test_ci_low"], "ci_high": row["test_ci_high"]}),
-                         "split seeds": ONE_SPLIT})
+            rows.append(
+                {
+                    "source": source,
+                    "pair": f"grid pair {row['pair']}",
+                    "model": row["model"],
+                    "test rank-1": percent(row["test_rank1"]),
+                    CI: interval({"ci_low": row["test_ci_low"], "ci_high": row["test_ci_high"]}),
+                    "split seeds": ONE_SPLIT,
+                }
+            )
     if "ensemble" in variant.paths and (folder / solver_pair.TABLE_FILE).is_file():
         rows += _pair_over_splits(pd.read_csv(folder / solver_pair.TABLE_FILE), source)
     return pd.DataFrame(rows)
@@ -279,18 +380,34 @@ def learnable_table(study: StudyManifest) -> pd.DataFrame:
     rows = []
     for variant in study.corpora:
         paths = variant.paths
-        runs = [(f"baseline SVM on {_features(run)} (motion only)", run) for run in baseline_runs(paths.get("baseline", ""))
-                if _features(run) in MOTION_FEATURE_SETS]
+        runs = [
+            (f"baseline SVM on {_features(run)} (motion only)", run)
+            for run in baseline_runs(paths.get("baseline", ""))
+            if _features(run) in MOTION_FEATURE_SETS
+        ]
         runs += [("SlowFast, Table 1 configuration", Path(paths["train"]))] if "train" in paths else []
-        value, chance = (recorded.loc[variant.name] if variant.name in recorded.index else (None, None))
-        rows.append({"corpus": variant.name, "what": "truth-parameter control (generator's movement parameters)",
-                     "rank-1": "no generator truth" if value is None or pd.isna(value) else percent(value),
-                     CI: None, CHANCE: percent(chance) or None})
+        value, chance = recorded.loc[variant.name] if variant.name in recorded.index else (None, None)
+        rows.append(
+            {
+                "corpus": variant.name,
+                "what": "truth-parameter control (generator's movement parameters)",
+                "rank-1": "no generator truth" if value is None or pd.isna(value) else percent(value),
+                CI: None,
+                CHANCE: percent(chance) or None,
+            }
+        )
         for what, run_dir in runs:
             if (run_dir / "metrics.json").is_file():
                 found = test_rank1(run_dir)
-                rows.append({"corpus": variant.name, "what": what, "rank-1": percent(found["rank1"]),
-                             CI: interval(found), CHANCE: percent(found["chance"])})
+                rows.append(
+                    {
+                        "corpus": variant.name,
+                        "what": what,
+                        "rank-1": percent(found["rank1"]),
+                        CI: interval(found),
+                        CHANCE: percent(found["chance"]),
+                    }
+                )
     return pd.DataFrame(rows, columns=["corpus", "what", "rank-1", CI, CHANCE])
 
 
@@ -302,13 +419,24 @@ def _pair_over_splits(table: pd.DataFrame, source: str) -> list[dict]:
     sd = by.loc[solver_pair.SD] if n > 1 else {}
     pooled = solver_pair.pooled_intervals(table)
     rows = []
-    for model, label in [("adam", "adam"), ("adamw", "adamw"), ("vote", "hard vote of the two"),
-                         ("vote_gain", "vote minus the better member")]:
+    for model, label in [
+        ("adam", "adam"),
+        ("adamw", "adamw"),
+        ("vote", "hard vote of the two"),
+        ("vote_gain", "vote minus the better member"),
+    ]:
         column = model if model == "vote_gain" else f"{model}_rank1"
         low, high = pooled[model]
-        rows.append({"source": source, "pair": "Table 1 configuration", "model": label,
-                     "test rank-1": percent(mean[column]), CI: interval({"ci_low": low, "ci_high": high}),
-                     "split seeds": split_spread(n, sd.get(column))})
+        rows.append(
+            {
+                "source": source,
+                "pair": "Table 1 configuration",
+                "model": label,
+                "test rank-1": percent(mean[column]),
+                CI: interval({"ci_low": low, "ci_high": high}),
+                "split seeds": split_spread(n, sd.get(column)),
+            }
+        )
     return rows
 
 
@@ -317,15 +445,22 @@ def motion_only_table(study: StudyManifest) -> pd.DataFrame:
     rows = []
     for variant in study.corpora:
         paths = variant.paths
-        runs = ([("SlowFast, Table 1 configuration", Path(paths["train"]))] if "train" in paths else [])
+        runs = [("SlowFast, Table 1 configuration", Path(paths["train"]))] if "train" in paths else []
         runs += [(f"baseline SVM on {_features(run)}", run) for run in baseline_runs(paths.get("baseline", ""))]
         for model, run_dir in runs:
             if (run_dir / "metrics.json").is_file():
                 found = test_rank1(run_dir)
-                rows.append({"corpus": variant.name, "faces": "one shared face" if variant.mode != "identity"
-                             else "each subject its own", "model": model, "rank-1": percent(found["rank1"]),
-                             CI: interval(found), CHANCE: percent(found["chance"]),
-                             "result files": str(run_dir)})
+                rows.append(
+                    {
+                        "corpus": variant.name,
+                        "faces": "one shared face" if variant.mode != "identity" else "each subject its own",
+                        "model": model,
+                        "rank-1": percent(found["rank1"]),
+                        CI: interval(found),
+                        CHANCE: percent(found["chance"]),
+                        "result files": str(run_dir),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -352,11 +487,16 @@ def gradcam_table(study: StudyManifest, name: str) -> pd.DataFrame:
         return pd.DataFrame()
     summary = pd.read_csv(summary_file)
     rows = summary[summary["score"].isin(GRADCAM_SCORES)]
-    return pd.DataFrame({
-        "pathway": rows["pathway"], "score": rows["score"].map(GRADCAM_SCORES), "test clips": rows["clips"],
-        "median lift": rows["median"].round(2), "quartiles": [f"{a:.2f} to {b:.2f}" for a, b in zip(rows["q25"], rows["q75"])],
-        "result files": str(summary_file),
-    }).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "pathway": rows["pathway"],
+            "score": rows["score"].map(GRADCAM_SCORES),
+            "test clips": rows["clips"],
+            "median lift": rows["median"].round(2),
+            "quartiles": [f"{a:.2f} to {b:.2f}" for a, b in zip(rows["q25"], rows["q75"])],
+            "result files": str(summary_file),
+        }
+    ).reset_index(drop=True)
 
 
 REPOSITORY_URL = "https://github.com/mlib-study/micro-expression-person-recognition"  # _config.yml's repository.url
@@ -389,8 +529,13 @@ def provenance_note(run_dirs, config_files=CONFIG_FILES, *, source: str | None =
             parts.append(f"`{shown(run_dir)}` (content {digest(run_dir)})")
             continue
         found = next((run_dir / name for name in config_files if (run_dir / name).is_file()), None)
-        what = (f"configuration {digest(found)}" if found else
-                "result folder, no configuration file of its own" if run_dir.is_dir() else "not found")
+        what = (
+            f"configuration {digest(found)}"
+            if found
+            else "result folder, no configuration file of its own"
+            if run_dir.is_dir()
+            else "not found"
+        )
         parts.append(f"`{shown(run_dir)}` ({what})")
     parts += [f"`{name}`" for name in inputs]
     note = "Made by: " + ("; ".join(parts) if parts else "no run folder") + "."
@@ -415,8 +560,11 @@ def write_archive(results_dir: str | Path, zip_path: str | Path) -> list[str]:
     results_dir, zip_path = Path(results_dir), Path(zip_path)
     if not results_dir.is_dir():
         raise FileNotFoundError(f"{results_dir}: no results folder to archive")
-    names = sorted(p.relative_to(results_dir).as_posix() for p in results_dir.rglob("*")
-                   if p.is_file() and p.suffix.lower() in ARCHIVE_SUFFIXES)
+    names = sorted(
+        p.relative_to(results_dir).as_posix()
+        for p in results_dir.rglob("*")
+        if p.is_file() and p.suffix.lower() in ARCHIVE_SUFFIXES
+    )
     zip_path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in names:

@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping
 
 import jupytext
 import nbformat
@@ -55,8 +55,11 @@ def code_fingerprint(source: str | Path) -> str:
     page, an edit to a module the page never imports does not."""
     modules = sorted(imports.reached_modules(source))
     files = [imports.module_file(name) for name in modules]
-    files += sorted(path for path in imports.PACKAGE_DIR.rglob("*")
-                    if path.is_file() and path.suffix in DATA_SUFFIXES and "__pycache__" not in path.parts)
+    files += sorted(
+        path
+        for path in imports.PACKAGE_DIR.rglob("*")
+        if path.is_file() and path.suffix in DATA_SUFFIXES and "__pycache__" not in path.parts
+    )
     digest = hashlib.sha256()
     for path in files:
         digest.update(path.relative_to(imports.PACKAGE_DIR).as_posix().encode())
@@ -132,7 +135,7 @@ def configuration(source: str | Path, parameters: Mapping, kernel: str = KERNEL)
     if unknown:
         raise NotebookFailed(f"{source}: unknown parameter(s) {', '.join(sorted(unknown))}")
     start = parameters_cell(notebook)
-    config_cell = next(cell for cell in notebook.cells[start + 1:] if cell.cell_type == "code")
+    config_cell = next(cell for cell in notebook.cells[start + 1 :] if cell.cell_type == "code")
     namespace: dict = {}
     injected = translate_parameters(kernel, "python", dict(parameters), "Parameters")
     for code in (notebook.cells[start].source, injected, config_cell.source):
@@ -166,8 +169,10 @@ def execute(
     notebook = jupytext.read(source)
     unknown = set(parameters) - parameter_names(notebook)
     if unknown:  # papermill would warn "Passed unknown parameter" and run without it
-        raise NotebookFailed(f"{source}: unknown parameter(s) {', '.join(sorted(unknown))}; "
-                             f"its parameters cell defines {', '.join(sorted(parameter_names(notebook)))}")
+        raise NotebookFailed(
+            f"{source}: unknown parameter(s) {', '.join(sorted(unknown))}; "
+            f"its parameters cell defines {', '.join(sorted(parameter_names(notebook)))}"
+        )
     if title_suffix and notebook.cells and notebook.cells[0].cell_type == "markdown":
         title, _, rest = notebook.cells[0].source.partition("\n")
         notebook.cells[0].source = f"{title}{title_suffix}\n{rest}"

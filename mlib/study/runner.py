@@ -47,12 +47,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from mlib import paper
 from mlib.core import config as mconfig
 from mlib.experiments import controls, positive_controls
-from mlib.study import notebooks
-from mlib import paper
-from mlib.report.manifest import StudyManifest, Corpus
 from mlib.preprocess.splits import write_splits
+from mlib.report.manifest import Corpus, StudyManifest
+from mlib.study import notebooks
 from mlib.training.train import run_folder
 
 NOTEBOOK_DIR = Path("notebooks")
@@ -76,8 +76,11 @@ def corpora(cfg: dict) -> list[Corpus]:
     synthetic = study["data"] == "synthetic"
     found = []
     if study["motion_only"]:
-        found += ([Corpus(d, f"{study['roots'][d]}-{MOTION_ONLY}", MOTION_ONLY) for d in study["datasets"]] if synthetic
-                  else [Corpus(study["datasets"][0], motion_control_root(cfg), MOTION_ONLY)])
+        found += (
+            [Corpus(d, f"{study['roots'][d]}-{MOTION_ONLY}", MOTION_ONLY) for d in study["datasets"]]
+            if synthetic
+            else [Corpus(study["datasets"][0], motion_control_root(cfg), MOTION_ONLY)]
+        )
     for dataset in study["datasets"]:
         root = study["roots"][dataset]
         found.append(Corpus(dataset, root))
@@ -104,8 +107,9 @@ def control_variants(cfg: dict) -> list[str]:
     if unknown or not chosen:
         raise mconfig.ConfigError(f"controls.variants: expected some of {', '.join(controls.VARIANTS)}, got {chosen}")
     if cfg["split"]["protocol"] == "kay2023-original" and cfg["split"]["repeats"] != 1:
-        raise mconfig.ConfigError(f"split.repeats: kay2023-original is the original's one split; "
-                                  f"set 1, not {cfg['split']['repeats']}")
+        raise mconfig.ConfigError(
+            f"split.repeats: kay2023-original is the original's one split; set 1, not {cfg['split']['repeats']}"
+        )
     return chosen
 
 
@@ -114,8 +118,11 @@ def controls_scope(cfg: dict) -> str:
     chosen, repeats = control_variants(cfg), cfg["split"]["repeats"]
     left_out = [name for name in controls.VARIANTS if name not in chosen]
     seeds = f"{repeats} split seed{'s' if repeats > 1 else ''} ({cfg['split']['protocol']}, from seed {cfg['split']['seed']})"
-    cut = (f"This profile leaves out {', '.join(left_out)} (`controls.variants`)" if left_out
-           else "This profile trains every variant")
+    cut = (
+        f"This profile leaves out {', '.join(left_out)} (`controls.variants`)"
+        if left_out
+        else "This profile trains every variant"
+    )
     spread = "" if repeats > 1 else "; with one split there is no spread over splits (`split.repeats`)"
     return f"Variants trained: {', '.join(chosen)}, each on {seeds}. {cut}{spread}."
 
@@ -124,9 +131,17 @@ def repeated_splits(cfg: dict, cache: str | Path) -> list[str]:
     """The split files of seeds ``split.seed .. + split.repeats - 1`` on ``cache`` (the first is notebook
     01's): the headline runs (Table 1's and the controls) are trained on each."""
     split = cfg["split"]
-    return [str(path) for path in write_splits(cache, split["protocol"], test_size=split["test_size"],
-                                               val_size=split["val_size"], seed=split["seed"],
-                                               repeats=cfg["split"]["repeats"])]
+    return [
+        str(path)
+        for path in write_splits(
+            cache,
+            split["protocol"],
+            test_size=split["test_size"],
+            val_size=split["val_size"],
+            seed=split["seed"],
+            repeats=cfg["split"]["repeats"],
+        )
+    ]
 
 
 def positive_control(cfg: dict, variant: Corpus) -> float | None:
@@ -168,8 +183,12 @@ def table1_overrides(cfg: dict, dataset: str) -> dict:
     """The paper's Table 1 choice for a database (alpha, beta, solver, lr) and, when
     ``study.table1_batch`` is ``paper``, its batch size; otherwise the profile's batch stays."""
     chosen = paper.TABLE1[paper.paper_dataset(dataset)]
-    found = {"model.alpha": chosen["alpha"], "model.beta_inv": chosen["beta_inv"],
-             "train.optimizer": chosen["optimizer"], "train.lr": chosen["lr"]}
+    found = {
+        "model.alpha": chosen["alpha"],
+        "model.beta_inv": chosen["beta_inv"],
+        "train.optimizer": chosen["optimizer"],
+        "train.lr": chosen["lr"],
+    }
     if cfg["study"]["table1_batch"] == "paper":  # else "profile" (config.RULES allows only the two)
         found["train.batch_size"] = chosen["batch_size"]
     return found
@@ -193,8 +212,9 @@ class StudyRunner:
         self.results = Path(self.cfg["study"]["results"]) / self.name
         self.force = force
         control_variants(self.cfg)  # a wrong controls.variants or split.repeats stops the study before any work
-        self.manifest = StudyManifest(self.name, str(self.profile), self.cfg["study"]["data"], self.cfg,
-                                      corpora(self.cfg))
+        self.manifest = StudyManifest(
+            self.name, str(self.profile), self.cfg["study"]["data"], self.cfg, corpora(self.cfg)
+        )
         self._stamps: list[str] = []
 
     @property
@@ -215,8 +235,16 @@ class StudyRunner:
         for variant in self.corpora:
             self._run_corpus(variant)
         pages.update(controls=str(self.results / "controls"), original_grid=str(self.results / "original-grid"))
-        self._notebook("07-controls", None, {}, {"corpora": self.controls_corpora(), "out": pages["controls"],
-                                                 "motion_features_dir": self.motion_features_dir()})
+        self._notebook(
+            "07-controls",
+            None,
+            {},
+            {
+                "corpora": self.controls_corpora(),
+                "out": pages["controls"],
+                "motion_features_dir": self.motion_features_dir(),
+            },
+        )
         grids = [v.paths["grid"] for v in self.corpora if "grid" in v.paths]
         self._notebook("08-original-grid", None, {}, {"grid_dirs": grids, "out": pages["original_grid"]})
         pages["unseen"] = str(self.results / "unseen")
@@ -237,7 +265,9 @@ class StudyRunner:
         paths.update(cache=recorded["cache"], split=recorded["split"])
         paths["splits"] = repeated_splits(self.resolved(corpus_overrides(self.cfg, variant)), paths["cache"])
         if paths["splits"][0] != paths["split"]:
-            raise RuntimeError(f"{variant.name}: split seeds start at {paths['splits'][0]}, not notebook 01's {paths['split']}")
+            raise RuntimeError(
+                f"{variant.name}: split seeds start at {paths['splits'][0]}, not notebook 01's {paths['split']}"
+            )
         runs_dir = out / "runs"  # shared with the grid, which then finds the single run already trained
         paths["runs"] = str(runs_dir)
         single = single_run_overrides(self.cfg, variant, runs_dir)
@@ -249,8 +279,12 @@ class StudyRunner:
             return
         paths.update(grid=str(runs_dir), ensemble=str(out / "ensemble"), gradcam=str(out / "gradcam"))
         self._notebook("04-grid-search", variant, corpus, {"out": paths["grid"]})
-        self._notebook("05-ensemble", variant, corpus, {"grid_dir": paths["grid"], "out": paths["ensemble"],
-                                                        "splits": paths["splits"], "runs_dir": paths["runs"]})
+        self._notebook(
+            "05-ensemble",
+            variant,
+            corpus,
+            {"grid_dir": paths["grid"], "out": paths["ensemble"], "splits": paths["splits"], "runs_dir": paths["runs"]},
+        )
         self._notebook("06-gradcam", variant, corpus, {"run": paths["train"], "out": paths["gradcam"]})
 
     def controls_corpora(self) -> dict:
@@ -260,13 +294,21 @@ class StudyRunner:
         for variant in self.corpora:
             paths = variant.paths
             table1 = table1_overrides(self.cfg, variant.dataset)
-            clip = controls.variant_config(self.resolved(table1), "clip", paths["cache"], paths["splits"][0], paths["runs"])
+            clip = controls.variant_config(
+                self.resolved(table1), "clip", paths["cache"], paths["splits"][0], paths["runs"]
+            )
             if str(run_folder(clip)) != paths["train"]:
-                raise RuntimeError(f"{variant.name}: the controls' clip run {run_folder(clip)} is not notebook 02's "
-                                   f"{paths['train']}; it would be trained twice")
-            corpora[variant.name] = {"cache": paths["cache"], "split": paths["splits"], "runs_dir": paths["runs"],
-                                     "overrides": {**table1, "data.dataset": variant.dataset},
-                                     "positive_control": positive_control(self.cfg, variant)}
+                raise RuntimeError(
+                    f"{variant.name}: the controls' clip run {run_folder(clip)} is not notebook 02's "
+                    f"{paths['train']}; it would be trained twice"
+                )
+            corpora[variant.name] = {
+                "cache": paths["cache"],
+                "split": paths["splits"],
+                "runs_dir": paths["runs"],
+                "overrides": {**table1, "data.dataset": variant.dataset},
+                "positive_control": positive_control(self.cfg, variant),
+            }
             if variant.mode == TWINS:  # the generator's truth names each subject's face group
                 corpora[variant.name]["twins"] = {"truth": variant.root, "twin_group": self.cfg["synth"]["twin_group"]}
         return corpora
@@ -282,8 +324,12 @@ class StudyRunner:
             if variant.name in corpora:
                 corpora[variant.name] |= {"root": variant.root, "mode": variant.mode}
         if UNION in names:
-            corpora[UNION] = {"union_of": list(self.cfg["study"]["datasets"]), "mode": "identity",
-                              "runs_dir": str(self.results / UNION / "runs"), "overrides": {}}
+            corpora[UNION] = {
+                "union_of": list(self.cfg["study"]["datasets"]),
+                "mode": "identity",
+                "runs_dir": str(self.results / UNION / "runs"),
+                "overrides": {},
+            }
         return corpora
 
     def motion_features_dir(self) -> str | None:
@@ -306,9 +352,14 @@ class StudyRunner:
         executed = self.executed_dir / f"{name}.ipynb"
         print(f"[study {self.name}] {name}", flush=True)
         self._write_manifest()
-        stamp, ran = notebooks.execute(NOTEBOOK_DIR / f"{stem}.py", executed, self.parameters(overrides, paths),
-                                       upstream=self._stamps, force=self.force,
-                                       title_suffix="" if variant is None else f": {variant.name}")
+        stamp, ran = notebooks.execute(
+            NOTEBOOK_DIR / f"{stem}.py",
+            executed,
+            self.parameters(overrides, paths),
+            upstream=self._stamps,
+            force=self.force,
+            title_suffix="" if variant is None else f": {variant.name}",
+        )
         print(f"[study {self.name}] {name}: {'executed' if ran else 'up to date'}", flush=True)
         self._stamps.append(stamp)
         self.manifest.executed.append(str(executed))

@@ -33,9 +33,9 @@ class Region:
 
     name: str
     au: str
-    side: int                  # -1 image-left (subject's right), +1 image-right (subject's left), 0 both
+    side: int  # -1 image-left (subject's right), +1 image-right (subject's left), 0 both
     motion: tuple[float, float]  # displacement direction (du, dv) for side +1; u is mirrored on side -1
-    strength: float = 1.0        # displacement relative to the clip's amplitude (lips and chin move further)
+    strength: float = 1.0  # displacement relative to the clip's amplitude (lips and chin move further)
 
 
 REGIONS: dict[str, Region] = {
@@ -108,18 +108,18 @@ def action_units(regions: tuple[str, ...]) -> str:
 class Habits:
     """A subject's micro-expression habits."""
 
-    emotion_weights: tuple[float, ...]   # over EMOTIONS, in its order
-    extra_region_rate: float             # chance of adding an optional region
-    signature: str                       # a region this subject tends to move along with any expression (a tic)
-    signature_rate: float                # how often the signature region joins in
-    favourite: str                       # the single movement an "others" expression makes (one of its optional regions)
-    amplitude: float                     # typical apex displacement, frame pixels at 240-pixel frame height
-    turn: float                          # radians: every region's motion direction is turned by this (mirrored
+    emotion_weights: tuple[float, ...]  # over EMOTIONS, in its order
+    extra_region_rate: float  # chance of adding an optional region
+    signature: str  # a region this subject tends to move along with any expression (a tic)
+    signature_rate: float  # how often the signature region joins in
+    favourite: str  # the single movement an "others" expression makes (one of its optional regions)
+    amplitude: float  # typical apex displacement, frame pixels at 240-pixel frame height
+    turn: float  # radians: every region's motion direction is turned by this (mirrored
     #                                      on the other side), e.g. a smile pulled more sideways or more upwards
-    asymmetry: float                     # -0.6..0.6: >0 the subject's left side moves more
-    blink_rate: float                    # blinks per second
-    blink_duration: float                # seconds
-    jitter: float                        # head jitter, frame pixels at 240-pixel frame height
+    asymmetry: float  # -0.6..0.6: >0 the subject's left side moves more
+    blink_rate: float  # blinks per second
+    blink_duration: float  # seconds
+    jitter: float  # head jitter, frame pixels at 240-pixel frame height
 
 
 MAX_TURN = np.deg2rad(90)
@@ -190,7 +190,7 @@ def choose_expression(habits: Habits, rng: np.random.Generator) -> tuple[str, tu
     always, optional = EMOTIONS[emotion]
     regions = list(always)
     if not regions:
-        regions.append(habits.favourite)   # "others": the subject's own favourite single movement
+        regions.append(habits.favourite)  # "others": the subject's own favourite single movement
     else:
         regions += [r for r in optional if rng.random() < habits.extra_region_rate]
     if habits.signature not in regions and rng.random() < habits.signature_rate:
@@ -239,14 +239,20 @@ WRINKLE_PERIOD = 0.12
 class RegionField:
     """What the moving regions do to a patch, per unit of the motion curve."""
 
-    dx: np.ndarray        # displacement in pixels at unit amplitude
+    dx: np.ndarray  # displacement in pixels at unit amplitude
     dy: np.ndarray
-    shading: np.ndarray   # relative brightness change at apex (<= 0: folds darken the skin)
-    support: np.ndarray   # largest region weight at each pixel (asymmetry included); thresholded -> motion mask
+    shading: np.ndarray  # relative brightness change at apex (<= 0: folds darken the skin)
+    support: np.ndarray  # largest region weight at each pixel (asymmetry included); thresholded -> motion mask
 
 
-def displacement_field(regions: tuple[str, ...], face: FaceTraits, geo: FaceGeometry, shape: tuple[int, int],
-                       asymmetry: float, turn: float = 0.0) -> RegionField:
+def displacement_field(
+    regions: tuple[str, ...],
+    face: FaceTraits,
+    geo: FaceGeometry,
+    shape: tuple[int, int],
+    asymmetry: float,
+    turn: float = 0.0,
+) -> RegionField:
     """Sum the moving regions' Gaussian bumps of displacement and skin folds over a patch.
 
     Each region pushes skin along its motion direction; folds are stripes

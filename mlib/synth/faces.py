@@ -31,26 +31,26 @@ class FaceTraits:
     lips: tuple[float, float, float]
     iris: tuple[float, float, float]
     clothes: tuple[float, float, float]
-    aspect: float          # oval height / width
-    jaw: float             # how much the oval narrows towards the chin
-    hairline: float        # v of the hairline at the centre
-    hair_volume: float     # hair extent beyond the oval, as a fraction of the half-width
-    hair_length: float     # 0 short; towards 1 the hair falls behind the neck to the shoulders
-    parting: float         # slope of the hairline: a side parting raises one temple
-    eye_u: float           # |u| of the eye centres
+    aspect: float  # oval height / width
+    jaw: float  # how much the oval narrows towards the chin
+    hairline: float  # v of the hairline at the centre
+    hair_volume: float  # hair extent beyond the oval, as a fraction of the half-width
+    hair_length: float  # 0 short; towards 1 the hair falls behind the neck to the shoulders
+    parting: float  # slope of the hairline: a side parting raises one temple
+    eye_u: float  # |u| of the eye centres
     eye_v: float
-    eye_w: float           # eye half-width in u units
-    eye_h: float           # eye half-height in v units
-    brow_v: float          # v of the brows above the eyes
-    brow_thick: float      # brow thickness in v units
-    brow_tilt: float       # outer brow end rises (+) or falls (-), v units
-    nose_v: float          # v of the nose tip
-    nose_w: float          # nostril half-span in u units
+    eye_w: float  # eye half-width in u units
+    eye_h: float  # eye half-height in v units
+    brow_v: float  # v of the brows above the eyes
+    brow_thick: float  # brow thickness in v units
+    brow_tilt: float  # outer brow end rises (+) or falls (-), v units
+    nose_v: float  # v of the nose tip
+    nose_w: float  # nostril half-span in u units
     mouth_v: float
-    mouth_w: float         # mouth half-width in u units
-    lip_h: float           # lip thickness in v units
-    light_side: float      # -1..1: which side the light comes from
-    texture_seed: int      # fixed skin texture of this face
+    mouth_w: float  # mouth half-width in u units
+    lip_h: float  # lip thickness in v units
+    light_side: float  # -1..1: which side the light comes from
+    texture_seed: int  # fixed skin texture of this face
 
 
 HAIR_COLOURS = ((22, 18, 16), (55, 38, 27), (95, 66, 42), (135, 92, 55), (120, 58, 32), (160, 126, 82), (135, 132, 128))
@@ -66,7 +66,11 @@ def random_traits(rng: np.random.Generator) -> FaceTraits:
     return FaceTraits(
         skin=tuple(float(c) for c in skin),
         hair=tuple(float(c) for c in hair),
-        lips=(float(skin[0] * rng.uniform(0.62, 0.78)), float(skin[1] * rng.uniform(0.38, 0.52)), float(skin[2] * rng.uniform(0.42, 0.58))),
+        lips=(
+            float(skin[0] * rng.uniform(0.62, 0.78)),
+            float(skin[1] * rng.uniform(0.38, 0.52)),
+            float(skin[2] * rng.uniform(0.42, 0.58)),
+        ),
         iris=tuple(float(c) for c in rng.uniform(20, 110, 3)),
         clothes=tuple(float(c) for c in rng.uniform(20, 200, 3)),
         aspect=float(rng.uniform(1.22, 1.42)),
@@ -98,8 +102,8 @@ class FaceGeometry:
 
     cx: float
     cy: float
-    a: float   # half-width
-    b: float   # half-height
+    a: float  # half-width
+    b: float  # half-height
 
     def to_pixels(self, u: float, v: float) -> tuple[float, float]:
         return self.cx + u * self.a, self.cy + v * self.b
@@ -198,9 +202,15 @@ def _nasolabial_folds(big: FaceGeometry, t: FaceTraits, shape: tuple[int, int]) 
     """Soft 0..1 lines from each nose wing down to beyond the mouth corner."""
     folds = np.zeros(shape, np.float32)
     for side in (-1, 1):
-        curve = _smooth(np.array([big.to_pixels(side * (t.nose_w + 0.06), t.nose_v - 0.02),
-                                  big.to_pixels(side * (t.nose_w + 0.2), (t.nose_v + t.mouth_v) / 2),
-                                  big.to_pixels(side * (t.mouth_w + 0.08), t.mouth_v + 0.08)]))
+        curve = _smooth(
+            np.array(
+                [
+                    big.to_pixels(side * (t.nose_w + 0.06), t.nose_v - 0.02),
+                    big.to_pixels(side * (t.nose_w + 0.2), (t.nose_v + t.mouth_v) / 2),
+                    big.to_pixels(side * (t.mouth_w + 0.08), t.mouth_v + 0.08),
+                ]
+            )
+        )
         pts = np.round(curve * 16).astype(np.int32)
         cv2.polylines(folds, [pts], False, 1.0, max(1, int(0.012 * big.b)), cv2.LINE_AA, 4)
     return cv2.GaussianBlur(folds, (0, 0), 0.01 * big.b + 1)
@@ -208,7 +218,9 @@ def _nasolabial_folds(big: FaceGeometry, t: FaceTraits, shape: tuple[int, int]) 
 
 def _skin_shading(traits: FaceTraits, geo: FaceGeometry, shape: tuple[int, int]) -> np.ndarray:
     """Brightness multiplier of the skin: a rounded oval, dark eye sockets, bright nose bridge and cheeks."""
-    ys, xs = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float32) + 0.25   # resizing by 2 puts pixel i at canvas pixel 2i + 0.5
+    ys, xs = (
+        np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32) + 0.25
+    )  # resizing by 2 puts pixel i at canvas pixel 2i + 0.5
     U = (xs - geo.cx) / geo.a
     V = (ys - geo.cy) / geo.b
     r2 = U**2 + (V * 0.95) ** 2
@@ -219,9 +231,9 @@ def _skin_shading(traits: FaceTraits, geo: FaceGeometry, shape: tuple[int, int])
         shade += 0.1 * _gauss(U, V, side * 0.45, traits.nose_v - 0.02, 0.18, 0.14)
     bridge_v = (traits.eye_v + traits.nose_v) / 2
     shade += 0.14 * _gauss(U, V, 0.0, bridge_v, 0.07, (traits.nose_v - traits.eye_v) / 2)
-    shade -= 0.18 * _gauss(U, V, 0.0, traits.nose_v + 0.07, 0.12, 0.035)   # under the nose
-    shade -= 0.14 * _gauss(U, V, 0.0, traits.mouth_v + 0.16, 0.2, 0.06)    # under the lower lip
-    shade -= 0.2 * np.clip((V - 0.82) / 0.18, 0, 1) ** 2                      # below the jaw line
+    shade -= 0.18 * _gauss(U, V, 0.0, traits.nose_v + 0.07, 0.12, 0.035)  # under the nose
+    shade -= 0.14 * _gauss(U, V, 0.0, traits.mouth_v + 0.16, 0.2, 0.06)  # under the lower lip
+    shade -= 0.2 * np.clip((V - 0.82) / 0.18, 0, 1) ** 2  # below the jaw line
     return shade.astype(np.float32)
 
 
@@ -237,7 +249,7 @@ def _draw_features(rgb: np.ndarray, big: FaceGeometry, t: FaceTraits, eyes_close
         thick = t.brow_thick * big.b
         top = np.array([inner, middle, outer]) - [0, thick * 0.5]
         bottom = np.array([outer, middle, inner]) + [0, thick * 0.5]
-        bottom[0, 1] -= thick * 0.4   # thinner at the outer end
+        bottom[0, 1] -= thick * 0.4  # thinner at the outer end
         _fill(rgb, np.concatenate([_smooth(top), _smooth(bottom)]), brow_color)
 
         ex, ey = big.to_pixels(side * t.eye_u, t.eye_v)
@@ -245,27 +257,60 @@ def _draw_features(rgb: np.ndarray, big: FaceGeometry, t: FaceTraits, eyes_close
         lid_color = tuple(0.72 * skin)
         if eyes_closed:
             _ellipse(rgb, (ex, ey), (ew, eh), 0, lid_color)
-            _ellipse(rgb, (ex, ey + 0.3 * eh), (ew, eh * 0.5), 0, tuple(0.3 * skin), thickness=max(2, int(eh * 0.25)), start=0, end=180)
+            _ellipse(
+                rgb,
+                (ex, ey + 0.3 * eh),
+                (ew, eh * 0.5),
+                0,
+                tuple(0.3 * skin),
+                thickness=max(2, int(eh * 0.25)),
+                start=0,
+                end=180,
+            )
         else:
             _ellipse(rgb, (ex, ey), (ew, eh), 0, (225, 220, 215))
             _ellipse(rgb, (ex, ey), (eh * 1.05, eh * 1.05), 0, t.iris)
             _ellipse(rgb, (ex, ey), (eh * 0.45, eh * 0.45), 0, (12, 10, 10))
-            _ellipse(rgb, (ex, ey), (ew * 1.02, eh * 1.1), 0, tuple(0.25 * skin), thickness=max(2, int(eh * 0.3)), start=180, end=360)
+            _ellipse(
+                rgb,
+                (ex, ey),
+                (ew * 1.02, eh * 1.1),
+                0,
+                tuple(0.25 * skin),
+                thickness=max(2, int(eh * 0.3)),
+                start=180,
+                end=360,
+            )
 
     for side in (-1, 1):
         nx, ny = big.to_pixels(side * t.nose_w * 0.55, t.nose_v)
         _ellipse(rgb, (nx, ny), (t.nose_w * 0.32 * big.a, 0.028 * big.b), side * 15, tuple(0.35 * skin))
     for side in (-1, 1):
         x, y = big.to_pixels(side * t.nose_w, t.nose_v - 0.05)
-        start = 60 if side < 0 else -120   # the arc opens towards the nose
-        _ellipse(rgb, (x, y), (0.05 * big.a, 0.06 * big.b), 0, tuple(0.8 * skin), thickness=max(1, int(0.01 * big.b)),
-                 start=start, end=start + 240)
+        start = 60 if side < 0 else -120  # the arc opens towards the nose
+        _ellipse(
+            rgb,
+            (x, y),
+            (0.05 * big.a, 0.06 * big.b),
+            0,
+            tuple(0.8 * skin),
+            thickness=max(1, int(0.01 * big.b)),
+            start=start,
+            end=start + 240,
+        )
 
     mx, my = big.to_pixels(0, t.mouth_v)
     mw, mh = t.mouth_w * big.a, t.lip_h * big.b
     _ellipse(rgb, (mx, my - mh * 0.5), (mw, mh), 0, t.lips, start=180, end=360)
     _ellipse(rgb, (mx, my + mh * 0.1), (mw * 0.92, mh * 1.3), 0, tuple(1.08 * np.asarray(t.lips)), start=0, end=180)
-    cv2.line(rgb, (int(mx - mw), int(my)), (int(mx + mw), int(my)), tuple(0.3 * np.asarray(t.lips)), max(1, int(mh * 0.3)), cv2.LINE_AA)
+    cv2.line(
+        rgb,
+        (int(mx - mw), int(my)),
+        (int(mx + mw), int(my)),
+        tuple(0.3 * np.asarray(t.lips)),
+        max(1, int(mh * 0.3)),
+        cv2.LINE_AA,
+    )
 
 
 def _smooth(points: np.ndarray, n: int = 12) -> np.ndarray:

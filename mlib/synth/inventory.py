@@ -37,8 +37,10 @@ def inventory_name(setting: str, layout: str) -> str | None:
         return None
     name = layout if setting == "original" else setting
     if name != layout:
-        raise ValueError(f"synth.inventory {setting!r} needs the {setting} layout; got layout {layout!r} "
-                         "(use inventory 'original' to take each layout's own inventory)")
+        raise ValueError(
+            f"synth.inventory {setting!r} needs the {setting} layout; got layout {layout!r} "
+            "(use inventory 'original' to take each layout's own inventory)"
+        )
     return name
 
 
@@ -50,14 +52,27 @@ SHEET_ONLY = {
     # SAMM_Micro_FACS_Codes_v2.xlsx has 159 rows: the list lacks the four single-clip subjects (the original
     # dropped subjects with fewer than two clips) and the two clips whose apex lies outside onset..offset.
     # The single-clip subjects' clip names are not in any file we hold: ``<subject>_1_1`` stands in for them.
-    "samm": [("023", "023_1_1"), ("024", "024_1_1"), ("028", "028_4_1"), ("031", "031_1_1"),
-             ("032", "032_3_1"), ("036", "036_1_1")],
+    "samm": [
+        ("023", "023_1_1"),
+        ("024", "024_1_1"),
+        ("028", "028_4_1"),
+        ("031", "031_1_1"),
+        ("032", "032_3_1"),
+        ("036", "036_1_1"),
+    ],
     # SMIC-HS-E has 164 clips (negative 70, positive 51, surprise 43); the list has 157 (65, 51, 41). Six
     # names are the gaps in the list's numbering (s3_ne_03, s3_ne_20, s4_ne_05, s4_ne_06 and s9_sur_02 are
     # also the SMIC-HS clips other studies report missing from their downloads). The seventh, a surprise
     # clip, cannot be known from the list: s20_sur_06 (after the list's last surprise clip of s20) stands in.
-    "smic": [("01", "s1_ne_02"), ("03", "s3_ne_03"), ("03", "s3_ne_20"), ("04", "s4_ne_05"),
-             ("04", "s4_ne_06"), ("09", "s9_sur_02"), ("20", "s20_sur_06")],
+    "smic": [
+        ("01", "s1_ne_02"),
+        ("03", "s3_ne_03"),
+        ("03", "s3_ne_20"),
+        ("04", "s4_ne_05"),
+        ("04", "s4_ne_06"),
+        ("09", "s9_sur_02"),
+        ("20", "s20_sur_06"),
+    ],
 }
 """Per database, the ``(subject id, clip name)`` rows of its coding sheet that the original's list lacks."""
 

@@ -24,10 +24,10 @@ import json
 import re
 import shutil
 import zipfile
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -51,13 +51,38 @@ JPEG_QUALITY = 95
 # One fixed time for every zip member and workbook property: equal inputs, equal bytes.
 FIXED_TIME = datetime.datetime(2020, 1, 1, 0, 0, 0)
 TRUTH_COLUMNS = [
-    "clip_key", "subject", "clip", "synth_subject", "synth_index", "regions", "emotion", "action_units",
-    "onset", "apex", "offset", "first_frame", "last_frame", "n_frames", "fps",
-    "face_x", "face_y", "face_w", "face_h", *DYNAMICS_TRUTH,
+    "clip_key",
+    "subject",
+    "clip",
+    "synth_subject",
+    "synth_index",
+    "regions",
+    "emotion",
+    "action_units",
+    "onset",
+    "apex",
+    "offset",
+    "first_frame",
+    "last_frame",
+    "n_frames",
+    "fps",
+    "face_x",
+    "face_y",
+    "face_w",
+    "face_h",
+    *DYNAMICS_TRUTH,
 ]
 SMIC_EMOTION_CODES = {"happiness": "po", "happy": "po", "positive": "po", "surprise": "sur"}
 SMIC_CODE_NAMES = {"po": "positive", "ne": "negative", "sur": "surprise"}
-SAMM_OBJECTIVE_CLASSES = {"anger": 1, "contempt": 2, "happiness": 3, "surprise": 4, "disgust": 5, "fear": 6, "sadness": 7}
+SAMM_OBJECTIVE_CLASSES = {
+    "anger": 1,
+    "contempt": 2,
+    "happiness": 3,
+    "surprise": 4,
+    "disgust": 5,
+    "fear": 6,
+    "sadness": 7,
+}
 
 
 @dataclass(frozen=True)
@@ -65,10 +90,10 @@ class Layout:
     """How the writer names subjects, clips and frames for one database (the reader is ``adapter``)."""
 
     name: str
-    subject: Callable[[str], str]            # generator subject "01" -> the database's id
-    clip: Callable[[object, str], str]       # (spec, emotion) -> clip folder name
-    first_frame: Callable[[object], int]     # spec -> number of its first frame file
-    frame_file: Callable[[str, int], str]    # (subject id, frame number) -> file name
+    subject: Callable[[str], str]  # generator subject "01" -> the database's id
+    clip: Callable[[object, str], str]  # (spec, emotion) -> clip folder name
+    first_frame: Callable[[object], int]  # spec -> number of its first frame file
+    frame_file: Callable[[str, int], str]  # (subject id, frame number) -> file name
 
     @property
     def adapter(self) -> Adapter:
@@ -117,8 +142,16 @@ LAYOUTS: dict[str, Layout] = {
 }
 
 
-def write_corpus(root: str | Path, layout: str, specs: Sequence, workers: int = 2, progress: bool = True,
-                 render: Callable | None = None, settings: dict | None = None, names: dict | None = None) -> Path:
+def write_corpus(
+    root: str | Path,
+    layout: str,
+    specs: Sequence,
+    workers: int = 2,
+    progress: bool = True,
+    render: Callable | None = None,
+    settings: dict | None = None,
+    names: dict | None = None,
+) -> Path:
     """Render every spec and write the corpus in ``layout``'s on-disk format under ``root``; returns ``root``.
 
     ``render`` defaults to ``mlib.synth.render_clip``; ``settings`` (the
@@ -130,10 +163,15 @@ def write_corpus(root: str | Path, layout: str, specs: Sequence, workers: int = 
         raise ValueError(f"unknown layout {layout!r}: expected one of {', '.join(LAYOUTS)}")
     spec_layout = LAYOUTS[layout]
     root = Path(root)
-    manifest = _normalise({
-        "layout": layout, "fps": spec_layout.fps, "settings": settings or {}, "renderer": RENDERER_VERSION,
-        "specs": [dataclasses.asdict(s) for s in specs],
-    })
+    manifest = _normalise(
+        {
+            "layout": layout,
+            "fps": spec_layout.fps,
+            "settings": settings or {},
+            "renderer": RENDERER_VERSION,
+            "specs": [dataclasses.asdict(s) for s in specs],
+        }
+    )
     if _read_json(root / MANIFEST) == manifest:
         return root
     truth_dir = root / TRUTH_DIR
@@ -144,8 +182,9 @@ def write_corpus(root: str | Path, layout: str, specs: Sequence, workers: int = 
         from mlib.synth import render_clip as render
 
     todo = [s for s in specs if not _clip_record(root, spec_layout, s).is_file()]
-    with tqdm(total=len(specs), initial=len(specs) - len(todo), desc=f"synth {layout}", unit="clip",
-              disable=not progress) as bar:
+    with tqdm(
+        total=len(specs), initial=len(specs) - len(todo), desc=f"synth {layout}", unit="clip", disable=not progress
+    ) as bar:
         if workers <= 1:
             for spec in todo:
                 _write_clip(root, layout, spec, render, names)
@@ -164,16 +203,18 @@ def write_corpus(root: str | Path, layout: str, specs: Sequence, workers: int = 
     return root
 
 
-def write_configured_corpus(root: str | Path, layout: str, synth_cfg: dict, *, workers: int = 2,
-                            progress: bool = True) -> list:
+def write_configured_corpus(
+    root: str | Path, layout: str, synth_cfg: dict, *, workers: int = 2, progress: bool = True
+) -> list:
     """Write the corpus that a ``synth`` configuration section describes (``mode`` and ``seed`` included).
 
     The one place where the defaults tree becomes a corpus: ``mlib synth``, the
     preprocessing notebook and the study runner all call it. Returns the specs.
     """
     specs, names, settings = configured_specs(layout, synth_cfg)
-    write_corpus(root, layout, specs, workers=workers, progress=progress, settings={"layout": layout, **settings},
-                 names=names)
+    write_corpus(
+        root, layout, specs, workers=workers, progress=progress, settings={"layout": layout, **settings}, names=names
+    )
     return specs
 
 
@@ -183,11 +224,16 @@ def configured_specs(layout: str, synth_cfg: dict) -> tuple[list, dict | None, d
     from mlib.synth import corpus_specs, inventory
 
     settings = {
-        "mode": synth_cfg["mode"], "subjects": synth_cfg["subjects"], "clips_per_subject": synth_cfg["clips_per_subject"],
+        "mode": synth_cfg["mode"],
+        "subjects": synth_cfg["subjects"],
+        "clips_per_subject": synth_cfg["clips_per_subject"],
         "single_clip_subjects": synth_cfg["single_clip_subjects"],
-        "short_clip_fraction": synth_cfg["short_clip_fraction"], "frame_size": list(synth_cfg["frame_size"]),
-        "fps": LAYOUTS[layout].fps, "seed": synth_cfg["seed"],
-        "motion_identity": synth_cfg["motion_identity"], "twin_group": synth_cfg["twin_group"],
+        "short_clip_fraction": synth_cfg["short_clip_fraction"],
+        "frame_size": list(synth_cfg["frame_size"]),
+        "fps": LAYOUTS[layout].fps,
+        "seed": synth_cfg["seed"],
+        "motion_identity": synth_cfg["motion_identity"],
+        "twin_group": synth_cfg["twin_group"],
         "session_signature": bool(synth_cfg.get("session_signature", False)),
     }
     database = inventory.inventory_name(synth_cfg.get("inventory", "none"), layout)
@@ -216,7 +262,9 @@ def _read_json(path: Path):
 def _clear(root: Path, layout: Layout) -> None:
     """Remove a previous corpus of other settings; refuse to touch a folder that is not a synthetic corpus."""
     if root.exists() and any(root.iterdir()) and not (root / TRUTH_DIR).is_dir():
-        raise FileExistsError(f"{root}: not empty and not a synthetic corpus (no {TRUTH_DIR}/); refusing to write into it")
+        raise FileExistsError(
+            f"{root}: not empty and not a synthetic corpus (no {TRUTH_DIR}/); refusing to write into it"
+        )
     for name in (MANIFEST, layout.adapter.annotation):
         (root / name).unlink(missing_ok=True)
     for folder in (Path(layout.adapter.frames_dir).parts[0], TRUTH_DIR):
@@ -253,15 +301,33 @@ def _write_clip(root: Path, layout_name: str, spec, render: Callable, names: dic
         path = folder / layout.frame_file(subject, first + i)
         if not cv2.imwrite(str(path), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]):
             raise OSError(f"{path}: cv2.imwrite failed")
-    write_npz(root / TRUTH_DIR / f"{key}.npz", motion_mask=np.asarray(clip.motion_mask, dtype=bool),
-              motion_curve=np.asarray(clip.motion_curve, dtype=np.float32))
+    write_npz(
+        root / TRUTH_DIR / f"{key}.npz",
+        motion_mask=np.asarray(clip.motion_mask, dtype=bool),
+        motion_curve=np.asarray(clip.motion_curve, dtype=np.float32),
+    )
     x, y, w, h = (int(v) for v in clip.face_box)
     row = {
-        "clip_key": key, "subject": subject, "clip": name, "synth_subject": spec.subject, "synth_index": spec.index,
-        "regions": ";".join(clip.regions), "emotion": clip.emotion, "action_units": clip.action_units,
-        "onset": first + spec.onset, "apex": first + spec.apex, "offset": first + spec.offset,
-        "first_frame": first, "last_frame": first + len(clip.frames) - 1, "n_frames": len(clip.frames),
-        "fps": layout.fps, "face_x": x, "face_y": y, "face_w": w, "face_h": h, **dynamics_truth(spec),
+        "clip_key": key,
+        "subject": subject,
+        "clip": name,
+        "synth_subject": spec.subject,
+        "synth_index": spec.index,
+        "regions": ";".join(clip.regions),
+        "emotion": clip.emotion,
+        "action_units": clip.action_units,
+        "onset": first + spec.onset,
+        "apex": first + spec.apex,
+        "offset": first + spec.offset,
+        "first_frame": first,
+        "last_frame": first + len(clip.frames) - 1,
+        "n_frames": len(clip.frames),
+        "fps": layout.fps,
+        "face_x": x,
+        "face_y": y,
+        "face_w": w,
+        "face_h": h,
+        **dynamics_truth(spec),
     }
     mio.write_json(_clip_record(root, layout, spec), row)
 
@@ -321,32 +387,96 @@ def _fix_core_times(xml: bytes, fixed: bytes) -> bytes:
 
 def _casme2_sheet(truth: pd.DataFrame):
     header = ["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units", "Estimated Emotion"]
-    rows = [[r.subject, r.clip, int(r.onset), int(r.apex), int(r.offset), r.action_units, r.emotion]
-            for r in truth.itertuples()]
+    rows = [
+        [r.subject, r.clip, int(r.onset), int(r.apex), int(r.offset), r.action_units, r.emotion]
+        for r in truth.itertuples()
+    ]
     return [], header, rows
 
 
 def _samm_sheet(truth: pd.DataFrame):
     # SAMM v2 puts its title and notes above the header, which sits on Excel row 14.
-    preamble = [["SAMM Micro-Movement Database: FACS codes (synthetic corpus written by mlib synth)"], [],
-                ["Onset, apex and offset are frame numbers as in the file names."], []]
+    preamble = [
+        ["SAMM Micro-Movement Database: FACS codes (synthetic corpus written by mlib synth)"],
+        [],
+        ["Onset, apex and offset are frame numbers as in the file names."],
+        [],
+    ]
     preamble += [[] for _ in range(13 - len(preamble))]
-    header = ["Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame", "Offset Frame", "Duration",
-              "Type", "Action Units", "Notes", "Estimated Emotion", "Objective Classes"]
-    rows = [[r.subject, r.clip, int(r.clip.split("_")[1]), int(r.onset), int(r.apex), int(r.offset),
-             int(r.offset) - int(r.onset) + 1, "Micro - 1/2", r.action_units, "",
-             r.emotion, SAMM_OBJECTIVE_CLASSES.get(str(r.emotion).lower(), 7)] for r in truth.itertuples()]
+    header = [
+        "Subject",
+        "Filename",
+        "Inducement Code",
+        "Onset Frame",
+        "Apex Frame",
+        "Offset Frame",
+        "Duration",
+        "Type",
+        "Action Units",
+        "Notes",
+        "Estimated Emotion",
+        "Objective Classes",
+    ]
+    rows = [
+        [
+            r.subject,
+            r.clip,
+            int(r.clip.split("_")[1]),
+            int(r.onset),
+            int(r.apex),
+            int(r.offset),
+            int(r.offset) - int(r.onset) + 1,
+            "Micro - 1/2",
+            r.action_units,
+            "",
+            r.emotion,
+            SAMM_OBJECTIVE_CLASSES.get(str(r.emotion).lower(), 7),
+        ]
+        for r in truth.itertuples()
+    ]
     return preamble, header, rows
 
 
 def _smic_sheet(truth: pd.DataFrame):
     # Names from a public SMIC-HS-E loader (process_SMICHSE); no apex column. One
     # micro-expression per synthetic clip, so the second and third are empty.
-    header = ["Subject", "Filename", "Emotion", "OnsetF", "OffsetF", "Onset2F", "Offset2F", "Onset3F", "Offset3F",
-              "FirstF", "LastF", "TotalMF1", "TotalMF2", "TotalMF3", "TotalVL"]
-    rows = [[int(r.subject), r.clip, SMIC_CODE_NAMES[r.clip.split("_")[1]], int(r.onset), int(r.offset),
-             None, None, None, None, int(r.first_frame), int(r.last_frame), int(r.offset) - int(r.onset) + 1,
-             None, None, int(r.n_frames)] for r in truth.itertuples()]
+    header = [
+        "Subject",
+        "Filename",
+        "Emotion",
+        "OnsetF",
+        "OffsetF",
+        "Onset2F",
+        "Offset2F",
+        "Onset3F",
+        "Offset3F",
+        "FirstF",
+        "LastF",
+        "TotalMF1",
+        "TotalMF2",
+        "TotalMF3",
+        "TotalVL",
+    ]
+    rows = [
+        [
+            int(r.subject),
+            r.clip,
+            SMIC_CODE_NAMES[r.clip.split("_")[1]],
+            int(r.onset),
+            int(r.offset),
+            None,
+            None,
+            None,
+            None,
+            int(r.first_frame),
+            int(r.last_frame),
+            int(r.offset) - int(r.onset) + 1,
+            None,
+            None,
+            int(r.n_frames),
+        ]
+        for r in truth.itertuples()
+    ]
     return [], header, rows
 
 

@@ -45,43 +45,47 @@ NOISE_FIELDS = 6
 class ClipSpec:
     """Everything needed to render one clip deterministically."""
 
-    subject: str                       # "01", "02", ... (zero-padded text)
-    index: int                         # 1-based clip number within the subject
+    subject: str  # "01", "02", ... (zero-padded text)
+    index: int  # 1-based clip number within the subject
     n_frames: int
-    onset: int                         # 0-based frame indices, onset <= apex <= offset < n_frames
+    onset: int  # 0-based frame indices, onset <= apex <= offset < n_frames
     apex: int
     offset: int
     fps: int
-    frame_size: tuple[int, int]        # (height, width)
-    seed: int                          # per-clip seed: jitter, lighting and noise
-    mode: str                          # "identity" | "motion-only" | "twins"
-    face: FaceTraits                   # the subject's face (shared by all subjects in motion-only mode,
+    frame_size: tuple[int, int]  # (height, width)
+    seed: int  # per-clip seed: jitter, lighting and noise
+    mode: str  # "identity" | "motion-only" | "twins"
+    face: FaceTraits  # the subject's face (shared by all subjects in motion-only mode,
     #                                    by the subjects of one group in twins mode)
     emotion: str
-    regions: tuple[str, ...]           # moving face regions, names from dynamics.REGIONS
+    regions: tuple[str, ...]  # moving face regions, names from dynamics.REGIONS
     action_units: str
-    amplitude: float                   # apex displacement of the moving regions, frame pixels
-    asymmetry: float                   # > 0: the subject's left side moves more
-    face_center: tuple[float, float]   # (x, y) of the face oval's centre, frame pixels
-    face_height: float                 # height of the face oval, frame pixels
-    jitter: float                      # head jitter amplitude, frame pixels
+    amplitude: float  # apex displacement of the moving regions, frame pixels
+    asymmetry: float  # > 0: the subject's left side moves more
+    face_center: tuple[float, float]  # (x, y) of the face oval's centre, frame pixels
+    face_height: float  # height of the face oval, frame pixels
+    jitter: float  # head jitter amplitude, frame pixels
     backdrop: tuple[tuple[float, float, float], tuple[float, float, float]]  # wall colours (RGB) at two corners
-    room_seed: int                     # the wall's blotches; one room for the whole corpus
-    blinks: tuple[int, ...] = ()       # frames where a blink starts
-    blink_frames: int = 0              # frames one blink lasts
-    turn: float = 0.0                  # radians the regions' motion directions are turned by (dynamics.Habits.turn)
-    light: float = 1.0                 # the session's illumination gain (corpus_specs' session_signature)
+    room_seed: int  # the wall's blotches; one room for the whole corpus
+    blinks: tuple[int, ...] = ()  # frames where a blink starts
+    blink_frames: int = 0  # frames one blink lasts
+    turn: float = 0.0  # radians the regions' motion directions are turned by (dynamics.Habits.turn)
+    light: float = 1.0  # the session's illumination gain (corpus_specs' session_signature)
 
     def __post_init__(self) -> None:
         name = f"clip spec {self.subject}/{self.index}"
         if not 0 <= self.onset <= self.apex <= self.offset < self.n_frames:
-            raise ValueError(f"{name}: need 0 <= onset <= apex <= offset < n_frames, got "
-                             f"{self.onset}, {self.apex}, {self.offset}, {self.n_frames}")
+            raise ValueError(
+                f"{name}: need 0 <= onset <= apex <= offset < n_frames, got "
+                f"{self.onset}, {self.apex}, {self.offset}, {self.n_frames}"
+            )
         if self.mode not in MODES:
             raise ValueError(f"{name}: mode must be one of {MODES}, got {self.mode!r}")
         unknown = set(self.regions) - set(dynamics.REGIONS)
         if not self.regions or unknown:
-            raise ValueError(f"{name}: regions must be a non-empty subset of {sorted(dynamics.REGIONS)}, got {self.regions}")
+            raise ValueError(
+                f"{name}: regions must be a non-empty subset of {sorted(dynamics.REGIONS)}, got {self.regions}"
+            )
         if self.amplitude <= 0:
             raise ValueError(f"{name}: amplitude must be positive, got {self.amplitude}")
 
@@ -91,10 +95,10 @@ class SynthClip:
     """One rendered clip and its ground truth."""
 
     spec: ClipSpec
-    frames: np.ndarray          # uint8 (n_frames, H, W, 3) RGB
-    motion_mask: np.ndarray     # bool (H, W): pixels of the moving regions, frame coordinates, at apex
-    motion_curve: np.ndarray    # float32 (n_frames,): displacement in pixels, 0 outside onset..offset, peak at apex
-    face_box: tuple[int, int, int, int]   # (x, y, w, h) of the face oval in frame 0
+    frames: np.ndarray  # uint8 (n_frames, H, W, 3) RGB
+    motion_mask: np.ndarray  # bool (H, W): pixels of the moving regions, frame coordinates, at apex
+    motion_curve: np.ndarray  # float32 (n_frames,): displacement in pixels, 0 outside onset..offset, peak at apex
+    face_box: tuple[int, int, int, int]  # (x, y, w, h) of the face oval in frame 0
     regions: tuple[str, ...]
     emotion: str
     action_units: str
@@ -109,18 +113,34 @@ def dynamics_truth(spec: ClipSpec) -> dict:
 
     ``blink_starts`` are 0-based frame positions joined by ``;`` (empty: no blink).
     """
-    return {"amplitude": spec.amplitude, "asymmetry": spec.asymmetry, "turn": spec.turn, "jitter": spec.jitter,
-            "blink_starts": ";".join(str(b) for b in spec.blinks), "blink_frames": spec.blink_frames}
+    return {
+        "amplitude": spec.amplitude,
+        "asymmetry": spec.asymmetry,
+        "turn": spec.turn,
+        "jitter": spec.jitter,
+        "blink_starts": ";".join(str(b) for b in spec.blinks),
+        "blink_frames": spec.blink_frames,
+    }
 
 
 def _subject_number_width(total: int) -> int:
     return max(2, len(str(total)))
 
 
-def corpus_specs(*, subjects: int, clips_per_subject: int, single_clip_subjects: int,
-                 short_clip_fraction: float, frame_size: tuple[int, int], fps: int,
-                 mode: str = "identity", seed: int = 0, motion_identity: float | None = None,
-                 twin_group: int = 2, session_signature: bool = False) -> list[ClipSpec]:
+def corpus_specs(
+    *,
+    subjects: int,
+    clips_per_subject: int,
+    single_clip_subjects: int,
+    short_clip_fraction: float,
+    frame_size: tuple[int, int],
+    fps: int,
+    mode: str = "identity",
+    seed: int = 0,
+    motion_identity: float | None = None,
+    twin_group: int = 2,
+    session_signature: bool = False,
+) -> list[ClipSpec]:
     """Draw a whole corpus: ``subjects`` regular subjects, then the single-clip ones.
 
     Each subject gets a face and habits. ``mode`` decides the faces: one per
@@ -143,18 +163,23 @@ def corpus_specs(*, subjects: int, clips_per_subject: int, single_clip_subjects:
         raise ValueError(f"synth mode must be one of {MODES}, got {mode!r}")
     if motion_identity is None:
         from mlib.core.config import load_defaults
+
         motion_identity = float(load_defaults()["synth"]["motion_identity"])
     if not 0 <= motion_identity <= 1:
         raise ValueError(f"motion_identity must be within 0..1 (0 = no habit, 1 = strong), got {motion_identity}")
     if int(twin_group) != twin_group or twin_group < 2:
         raise ValueError(f"twin_group must be a whole number of at least 2 subjects sharing a face, got {twin_group}")
     if subjects < 1 or clips_per_subject < 1 or single_clip_subjects < 0:
-        raise ValueError(f"need subjects >= 1, clips_per_subject >= 1, single_clip_subjects >= 0; got "
-                         f"{subjects}, {clips_per_subject}, {single_clip_subjects}")
+        raise ValueError(
+            f"need subjects >= 1, clips_per_subject >= 1, single_clip_subjects >= 0; got "
+            f"{subjects}, {clips_per_subject}, {single_clip_subjects}"
+        )
     if mode == "twins" and twin_group >= subjects + single_clip_subjects:  # one group: a motion-only corpus
-        raise ValueError(f"synth.twin_group {twin_group} with {subjects + single_clip_subjects} subjects "
-                         "(subjects + single_clip_subjects) puts every subject on one face: that is the motion-only "
-                         "corpus, not twins; use a twin_group smaller than the subject count")
+        raise ValueError(
+            f"synth.twin_group {twin_group} with {subjects + single_clip_subjects} subjects "
+            "(subjects + single_clip_subjects) puts every subject on one face: that is the motion-only "
+            "corpus, not twins; use a twin_group smaller than the subject count"
+        )
     if not 0 <= short_clip_fraction <= 1:
         raise ValueError(f"short_clip_fraction must be within 0..1, got {short_clip_fraction}")
     height, width = (int(x) for x in frame_size)
@@ -178,15 +203,29 @@ def corpus_specs(*, subjects: int, clips_per_subject: int, single_clip_subjects:
         face_number = {"identity": number, "twins": twin_face(number, twin_group)}.get(mode)
         face = shared_face if face_number is None else random_traits(np.random.default_rng([seed, face_number, 1]))
         habits = dynamics.random_habits(np.random.default_rng([seed, number, 2]))
-        subject_backdrop, light = session(backdrop, np.random.default_rng([seed, number, 7])) if session_signature else (backdrop, 1.0)
+        subject_backdrop, light = (
+            session(backdrop, np.random.default_rng([seed, number, 7])) if session_signature else (backdrop, 1.0)
+        )
         for index in range(1, count + 1):
-            specs.append(_clip_spec(
-                np.random.default_rng([seed, number, 3, index]), np.random.default_rng([seed, number, 6, index]),
-                subject=str(number).zfill(width_digits), index=index, short=bool(short[len(specs)]),
-                face=face, habits=habits, motion_identity=float(motion_identity), backdrop=subject_backdrop, room_seed=int(seed),
-                frame_size=(height, width), fps=int(fps), mode=mode,
-                clip_seed=int(np.random.SeedSequence([seed, number, index]).generate_state(1)[0]), light=light,
-            ))
+            specs.append(
+                _clip_spec(
+                    np.random.default_rng([seed, number, 3, index]),
+                    np.random.default_rng([seed, number, 6, index]),
+                    subject=str(number).zfill(width_digits),
+                    index=index,
+                    short=bool(short[len(specs)]),
+                    face=face,
+                    habits=habits,
+                    motion_identity=float(motion_identity),
+                    backdrop=subject_backdrop,
+                    room_seed=int(seed),
+                    frame_size=(height, width),
+                    fps=int(fps),
+                    mode=mode,
+                    clip_seed=int(np.random.SeedSequence([seed, number, index]).generate_state(1)[0]),
+                    light=light,
+                )
+            )
     return specs
 
 
@@ -220,10 +259,24 @@ def _random_backdrop(rng: np.random.Generator) -> tuple[tuple[float, float, floa
     return tuple(float(c) for c in near), tuple(float(c) for c in far)
 
 
-def _clip_spec(timing_rng: np.random.Generator, motion_rng: np.random.Generator, *, subject: str, index: int,
-               short: bool, face: FaceTraits, habits: dynamics.Habits, motion_identity: float, backdrop,
-               room_seed: int, frame_size: tuple[int, int], fps: int, mode: str, clip_seed: int,
-               light: float = 1.0) -> ClipSpec:
+def _clip_spec(
+    timing_rng: np.random.Generator,
+    motion_rng: np.random.Generator,
+    *,
+    subject: str,
+    index: int,
+    short: bool,
+    face: FaceTraits,
+    habits: dynamics.Habits,
+    motion_identity: float,
+    backdrop,
+    room_seed: int,
+    frame_size: tuple[int, int],
+    fps: int,
+    mode: str,
+    clip_seed: int,
+    light: float = 1.0,
+) -> ClipSpec:
     """One clip: timing and placement from ``timing_rng``, everything the habits shape from ``motion_rng``."""
     height, width = frame_size
     n_frames = int(timing_rng.integers(30, 61) if short else timing_rng.integers(70, 161))
@@ -254,15 +307,34 @@ def _clip_spec(timing_rng: np.random.Generator, motion_rng: np.random.Generator,
     n_blinks = int(motion_rng.poisson(own.blink_rate * n_frames / fps))
     blinks: list[int] = []
     for start in sorted(int(s) for s in motion_rng.integers(0, max(1, n_frames - blink_frames), n_blinks)):
-        if not blinks or start - blinks[-1] >= 2 * blink_frames:   # one blink ends well before the next
+        if not blinks or start - blinks[-1] >= 2 * blink_frames:  # one blink ends well before the next
             blinks.append(start)
-    emotion, regions = dynamics.choose_expression(own, motion_rng)   # last: it draws a varying number of numbers
+    emotion, regions = dynamics.choose_expression(own, motion_rng)  # last: it draws a varying number of numbers
     return ClipSpec(
-        subject=subject, index=index, n_frames=n_frames, onset=onset, apex=apex, offset=offset, fps=fps,
-        frame_size=(height, width), seed=clip_seed, mode=mode, face=face, emotion=emotion, regions=regions,
-        action_units=dynamics.action_units(regions), amplitude=amplitude, asymmetry=asymmetry,
-        face_center=(float(cx), cy), face_height=face_height, jitter=jitter,
-        backdrop=backdrop, room_seed=room_seed, blinks=tuple(blinks), blink_frames=blink_frames, turn=turn,
+        subject=subject,
+        index=index,
+        n_frames=n_frames,
+        onset=onset,
+        apex=apex,
+        offset=offset,
+        fps=fps,
+        frame_size=(height, width),
+        seed=clip_seed,
+        mode=mode,
+        face=face,
+        emotion=emotion,
+        regions=regions,
+        action_units=dynamics.action_units(regions),
+        amplitude=amplitude,
+        asymmetry=asymmetry,
+        face_center=(float(cx), cy),
+        face_height=face_height,
+        jitter=jitter,
+        backdrop=backdrop,
+        room_seed=room_seed,
+        blinks=tuple(blinks),
+        blink_frames=blink_frames,
+        turn=turn,
         light=light,
     )
 
@@ -271,8 +343,10 @@ def _background(spec: ClipSpec, geo_frame: FaceGeometry) -> np.ndarray:
     """Static backdrop: a lit wall gradient with soft blotches, a neck and shoulders (float32 RGB)."""
     height, width = spec.frame_size
     face = spec.face
-    ramp = (0.6 * np.arange(width, dtype=np.float32)[None, :, None] / width
-            + 0.4 * np.arange(height, dtype=np.float32)[:, None, None] / height)
+    ramp = (
+        0.6 * np.arange(width, dtype=np.float32)[None, :, None] / width
+        + 0.4 * np.arange(height, dtype=np.float32)[:, None, None] / height
+    )
     near, far = (np.asarray(c, np.float32) for c in spec.backdrop)
     frame = near * (1 - ramp) + far * ramp
     blotch_rng = np.random.default_rng([spec.room_seed, 5])
@@ -280,18 +354,29 @@ def _background(spec: ClipSpec, geo_frame: FaceGeometry) -> np.ndarray:
     frame *= (1 + 0.05 * cv2.resize(blotches, (width, height), interpolation=cv2.INTER_CUBIC))[..., None]
 
     shift = 4
+
     def pts(points):
         return [np.round(np.asarray(points) * (1 << shift)).astype(np.int32)]
+
     skin = tuple(0.75 * c for c in face.skin)
     cx, cy, a, b = geo_frame.cx, geo_frame.cy, geo_frame.a, geo_frame.b
     if face.hair_length > 0.15:
         # long hair falls behind the neck; the head patch covers its top
         half = a * (1 + face.hair_volume) * 0.97
         bottom = cy + (0.4 + 1.4 * face.hair_length) * b
-        hair = [(cx - half, cy - 0.2 * b), (cx + half, cy - 0.2 * b), (cx + half * 1.05, bottom), (cx - half * 1.05, bottom)]
+        hair = [
+            (cx - half, cy - 0.2 * b),
+            (cx + half, cy - 0.2 * b),
+            (cx + half * 1.05, bottom),
+            (cx - half * 1.05, bottom),
+        ]
         cv2.fillPoly(frame, pts(hair), tuple(0.9 * c for c in face.hair), cv2.LINE_AA, shift)
-    neck = [(cx - 0.55 * a, cy + 0.5 * b), (cx + 0.55 * a, cy + 0.5 * b),
-            (cx + 0.62 * a, cy + 1.45 * b), (cx - 0.62 * a, cy + 1.45 * b)]
+    neck = [
+        (cx - 0.55 * a, cy + 0.5 * b),
+        (cx + 0.55 * a, cy + 0.5 * b),
+        (cx + 0.62 * a, cy + 1.45 * b),
+        (cx - 0.62 * a, cy + 1.45 * b),
+    ]
     cv2.fillPoly(frame, pts(neck), skin, cv2.LINE_AA, shift)
     center = (int(round(cx * (1 << shift))), int(round((cy + 1.35 * b + 1.1 * b) * (1 << shift))))
     axes = (int(round(2.3 * a * (1 << shift))), int(round(1.2 * b * (1 << shift))))
@@ -414,15 +499,27 @@ def render_clip(spec: ClipSpec, *, frames: int | None = None) -> SynthClip:
         cv2.add(roi, colour, dst=roi)
         frame *= np.float32(gain[t] * spec.light) * (1 + np.float32(tilt[t]) * column)
         sy, sx = shifts[t]
-        noise = noise_field(int(picks[t]))[sy:sy + height, sx:sx + width]
-        video[t] = cv2.add(frame, noise, dtype=cv2.CV_8U)   # saturating conversion to 0..255
+        noise = noise_field(int(picks[t]))[sy : sy + height, sx : sx + width]
+        video[t] = cv2.add(frame, noise, dtype=cv2.CV_8U)  # saturating conversion to 0..255
 
     apex_pose = head_maps(spec.apex)
     apex_alpha, apex_support = on_face(head_open[1], apex_pose), on_face(field.support, apex_pose)
     motion_mask = np.zeros((height, width), bool)
     motion_mask[y0:y1, x0:x1] = (apex_support >= MASK_THRESHOLD) & (apex_alpha > 0.5)
 
-    face_box = (int(round(fcx - geo.a + jitter_x[0])), int(round(fcy - geo.b + jitter_y[0])),
-                int(round(2 * geo.a)), int(round(2 * geo.b)))
-    return SynthClip(spec=spec, frames=video, motion_mask=motion_mask, motion_curve=curve, face_box=face_box,
-                     regions=spec.regions, emotion=spec.emotion, action_units=spec.action_units)
+    face_box = (
+        int(round(fcx - geo.a + jitter_x[0])),
+        int(round(fcy - geo.b + jitter_y[0])),
+        int(round(2 * geo.a)),
+        int(round(2 * geo.b)),
+    )
+    return SynthClip(
+        spec=spec,
+        frames=video,
+        motion_mask=motion_mask,
+        motion_curve=curve,
+        face_box=face_box,
+        regions=spec.regions,
+        emotion=spec.emotion,
+        action_units=spec.action_units,
+    )

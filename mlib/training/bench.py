@@ -44,8 +44,8 @@ import torch.nn.functional as F
 
 from mlib.core import io
 from mlib.training.clips import make_inputs
-from mlib.training.plan import working_size
 from mlib.training.models import build_slowfast, count_parameters
+from mlib.training.plan import working_size
 from mlib.training.train import FastPath, backend_settings
 
 DEFAULT_PROFILE = "configs/profiles/full.yaml"
@@ -72,12 +72,12 @@ class ModeResult:
     infer_clips_per_s: float
     train_peak_memory_mb: float
     infer_peak_memory_mb: float
-    warmup_seconds: float          # untimed first steps, compilation included
+    warmup_seconds: float  # untimed first steps, compilation included
     train_tflops_per_s: float
     infer_tflops_per_s: float
-    train_input_share: float       # building the inputs, over the whole training step
+    train_input_share: float  # building the inputs, over the whole training step
     gpu_busy_fraction: float | None  # CUDA kernels' time over wall time (training); None on the CPU
-    train_mfu: float | None        # achieved over the card's dense peak; None where the peak is unknown
+    train_mfu: float | None  # achieved over the card's dense peak; None where the peak is unknown
     infer_mfu: float | None
 
 
@@ -137,8 +137,9 @@ def _peak_memory_mb(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def bench_mode(cfg: dict, mode: str, batch_size: int, steps: int, warmup: int, device: torch.device,
-               macs_per_clip: float) -> ModeResult:
+def bench_mode(
+    cfg: dict, mode: str, batch_size: int, steps: int, warmup: int, device: torch.device, macs_per_clip: float
+) -> ModeResult:
     """Time ``steps`` training steps, then ``steps`` inference batches, after ``warmup`` of each."""
     fast = MODES[mode]
     mcfg, tcfg = cfg["model"], cfg["train"]
@@ -157,8 +158,14 @@ def bench_mode(cfg: dict, mode: str, batch_size: int, steps: int, warmup: int, d
 
     def inputs(i: int, augment: bool) -> tuple[torch.Tensor, torch.Tensor]:
         rows = slice((i % 2) * batch_size, (i % 2 + 1) * batch_size)
-        x = make_inputs(clips[rows].to(device, non_blocking=True), mcfg["size"], augment=augment,
-                        generator=generator, crop_scale=tcfg["crop_scale"], color_jitter=float(tcfg["color_jitter"]))
+        x = make_inputs(
+            clips[rows].to(device, non_blocking=True),
+            mcfg["size"],
+            augment=augment,
+            generator=generator,
+            crop_scale=tcfg["crop_scale"],
+            color_jitter=float(tcfg["color_jitter"]),
+        )
         return fast.prepare_inputs(x), labels[rows]
 
     def train_step(i: int) -> None:
@@ -199,11 +206,18 @@ def bench_mode(cfg: dict, mode: str, batch_size: int, steps: int, warmup: int, d
     train_tflops, infer_tflops = train_rate * TRAIN_FLOPS_PER_FORWARD * flops / 1e12, infer_rate * flops / 1e12
     peak = peak_tflops(device_name(device), fast) if device.type == "cuda" else None
     return ModeResult(
-        mode=mode, train_clips_per_s=train_rate, infer_clips_per_s=infer_rate,
-        train_peak_memory_mb=train_peak, infer_peak_memory_mb=_peak_memory_mb(device),
-        warmup_seconds=warmup_seconds, train_tflops_per_s=train_tflops, infer_tflops_per_s=infer_tflops,
-        train_input_share=input_seconds / train_seconds, gpu_busy_fraction=busy,
-        train_mfu=train_tflops / peak if peak else None, infer_mfu=infer_tflops / peak if peak else None,
+        mode=mode,
+        train_clips_per_s=train_rate,
+        infer_clips_per_s=infer_rate,
+        train_peak_memory_mb=train_peak,
+        infer_peak_memory_mb=_peak_memory_mb(device),
+        warmup_seconds=warmup_seconds,
+        train_tflops_per_s=train_tflops,
+        infer_tflops_per_s=infer_tflops,
+        train_input_share=input_seconds / train_seconds,
+        gpu_busy_fraction=busy,
+        train_mfu=train_tflops / peak if peak else None,
+        infer_mfu=infer_tflops / peak if peak else None,
     )
 
 
@@ -213,14 +227,24 @@ def device_name(device: torch.device) -> str:
     return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
-def run_bench(cfg: dict, *, device: torch.device, batch_size: int, steps: int, warmup: int,
-              modes: list[str], profile: str | None = None, out: Path | None = None) -> dict:
+def run_bench(
+    cfg: dict,
+    *,
+    device: torch.device,
+    batch_size: int,
+    steps: int,
+    warmup: int,
+    modes: list[str],
+    profile: str | None = None,
+    out: Path | None = None,
+) -> dict:
     """Benchmark ``modes`` at the configuration's size; returns the JSON record, also written
     to ``out`` after each mode (a benchmark stopped during the fast path keeps the plain figures)."""
     mcfg = cfg["model"]
     probe = build_slowfast({**mcfg, "checkpoint": None}, CLASSES)
-    example = make_inputs(torch.zeros(1, mcfg["frames"], mcfg["size"], mcfg["size"], 3, dtype=torch.uint8),
-                          mcfg["size"])
+    example = make_inputs(
+        torch.zeros(1, mcfg["frames"], mcfg["size"], mcfg["size"], 3, dtype=torch.uint8), mcfg["size"]
+    )
     macs = forward_macs_per_clip(probe, example)
     results: dict = {}
     record = {
@@ -236,8 +260,9 @@ def run_bench(cfg: dict, *, device: torch.device, batch_size: int, steps: int, w
         "warmup": warmup,
         "forward_gmacs_per_clip": macs / 1e9,
         "forward_gflops_per_clip": FLOPS_PER_MAC * macs / 1e9,
-        "flop_convention": (f"fvcore MACs x {FLOPS_PER_MAC}; a training step counts "
-                            f"{TRAIN_FLOPS_PER_FORWARD}x the forward FLOPs"),
+        "flop_convention": (
+            f"fvcore MACs x {FLOPS_PER_MAC}; a training step counts {TRAIN_FLOPS_PER_FORWARD}x the forward FLOPs"
+        ),
         "modes": results,
     }
     with backend_settings(device):
@@ -268,11 +293,13 @@ def format_table(record: dict) -> str:
         f"{'train TFLOP/s':>13} {'infer TFLOP/s':>13} {'warm-up s':>9} {'input %':>7} {'busy %':>6} {'MFU %':>5}",
     ]
     for mode, r in record["modes"].items():
-        lines.append(f"{mode:<6} {r['train_clips_per_s']:>13.2f} {r['infer_clips_per_s']:>13.2f} "
-                     f"{r['train_peak_memory_mb']:>9.0f} {r['infer_peak_memory_mb']:>9.0f} "
-                     f"{r['train_tflops_per_s']:>13.3f} {r['infer_tflops_per_s']:>13.3f} {r['warmup_seconds']:>9.1f} "
-                     f"{_percent(r.get('train_input_share')):>7} {_percent(r.get('gpu_busy_fraction')):>6} "
-                     f"{_percent(r.get('train_mfu')):>5}")
+        lines.append(
+            f"{mode:<6} {r['train_clips_per_s']:>13.2f} {r['infer_clips_per_s']:>13.2f} "
+            f"{r['train_peak_memory_mb']:>9.0f} {r['infer_peak_memory_mb']:>9.0f} "
+            f"{r['train_tflops_per_s']:>13.3f} {r['infer_tflops_per_s']:>13.3f} {r['warmup_seconds']:>9.1f} "
+            f"{_percent(r.get('train_input_share')):>7} {_percent(r.get('gpu_busy_fraction')):>6} "
+            f"{_percent(r.get('train_mfu')):>5}"
+        )
     if "fast_over_plain" in record:
         ratio = record["fast_over_plain"]
         lines.append(f"fast / plain: training {ratio['train']:.2f}x, inference {ratio['infer']:.2f}x")

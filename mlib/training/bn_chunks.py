@@ -19,13 +19,18 @@ updated once per chunk here, and once per GPU, on that GPU's copy, there.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
 
-def chunked_step(model: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, y: torch.Tensor, chunks: int,
-                 loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+def chunked_step(
+    model: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    chunks: int,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Forward ``x`` in ``chunks`` micro-batches and back-propagate their averaged losses (module docstring).
 
     Returns the logits of the whole batch (detached, in order) and the loss averaged over the chunks.

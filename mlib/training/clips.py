@@ -24,12 +24,11 @@ sees inputs on the scale it was trained on).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -46,7 +45,15 @@ if TYPE_CHECKING:
 
 MEAN = 0.45
 STD = 0.225
-PARTS = ("train", "val", "test", "excluded", "unlisted", "enrol", "probe")  # mlib.preprocess.splits.PARTS, open-set parts
+PARTS = (
+    "train",
+    "val",
+    "test",
+    "excluded",
+    "unlisted",
+    "enrol",
+    "probe",
+)  # mlib.preprocess.splits.PARTS, open-set parts
 USED_PARTS = ("train", "val", "test")  # what a training run reads of a split (enrol, probe: mlib.openset)
 SPLIT_COLUMNS = ("clip_key", "subject", "part")
 
@@ -98,13 +105,17 @@ def load_clip_table(cache_dir: str | Path, split_file: str | Path) -> ClipTable:
     wrong = merged[merged["subject"].to_numpy() != subjects.loc[merged["clip_key"]].to_numpy()]
     if len(wrong):
         row = wrong.iloc[0]
-        raise DataError(f"{split_file}: clip {row['clip_key']!r} has subject {row['subject']!r}, the cache says otherwise")
+        raise DataError(
+            f"{split_file}: clip {row['clip_key']!r} has subject {row['subject']!r}, the cache says otherwise"
+        )
     train_subjects = sorted(set(merged.loc[merged["part"] == "train", "subject"]))
     if len(train_subjects) < 2:
         raise DataError(f"{split_file}: the train part has {len(train_subjects)} subject(s); identification needs >= 2")
     unseen = sorted(set(merged["subject"]) - set(train_subjects))
     if unseen and not untrained_allowed(split_file):
-        raise DataError(f"{split_file}: subject(s) {unseen} are in val/test but not in train (closed-set identification)")
+        raise DataError(
+            f"{split_file}: subject(s) {unseen} are in val/test but not in train (closed-set identification)"
+        )
     for name in merged["cache_file"]:
         if not (cache_dir / name).is_file():
             raise DataError(f"{cache_dir / name}: clip file listed in {index_path} does not exist")
@@ -179,8 +190,9 @@ def evaluation_select(plan: RunPlan, index_rows: pd.DataFrame | None, window: in
     return lambda i, array: inputs.eval_frames(array, keys[i], apexes[i])
 
 
-def evaluation_inputs(plan: RunPlan, cache_dir: str | Path, files: Sequence[str],
-                      index_rows: pd.DataFrame | None = None) -> torch.Tensor:
+def evaluation_inputs(
+    plan: RunPlan, cache_dir: str | Path, files: Sequence[str], index_rows: pd.DataFrame | None = None
+) -> torch.Tensor:
     """Float model inputs ``(N, 3, T, size, size)`` of cached clips by a run's evaluation path.
 
     Frames are chosen by the run's input plan (:func:`evaluation_select`; ``index_rows`` needed
@@ -257,7 +269,7 @@ def make_inputs(
         x = x * jitter[:, 0]  # brightness
         mean = x.mean(dim=(1, 2, 3, 4), keepdim=True)
         x = (x - mean) * jitter[:, 1] + mean  # contrast
-        gray = (0.299 * x[:, :, 0:1] + 0.587 * x[:, :, 1:2] + 0.114 * x[:, :, 2:3])
+        gray = 0.299 * x[:, :, 0:1] + 0.587 * x[:, :, 1:2] + 0.114 * x[:, :, 2:3]
         x = ((x - gray) * jitter[:, 2] + gray).clamp_(0.0, 1.0)  # saturation
     else:
         if r != size:

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import torch
 from torch import nn
@@ -101,7 +101,9 @@ def validate_model_cfg(model_cfg: Mapping, num_classes: int) -> None:
     if not isinstance(size, int) or size < SPATIAL_STRIDE:
         problems.append(f"model.size={size!r} is smaller than the network's total spatial stride {SPATIAL_STRIDE}")
     if not isinstance(kernel, int) or kernel < 1 or kernel % 2 == 0:
-        problems.append(f"model.fusion_kernel={kernel!r} must be an odd positive integer (else Fast/Slow lengths differ)")
+        problems.append(
+            f"model.fusion_kernel={kernel!r} must be an odd positive integer (else Fast/Slow lengths differ)"
+        )
     if not 0.0 <= float(model_cfg["dropout"]) < 1.0:
         problems.append(f"model.dropout={model_cfg['dropout']!r} must be in [0, 1)")
     if not isinstance(num_classes, int) or num_classes < 2:
@@ -196,7 +198,11 @@ def load_kinetics_checkpoint(model: SlowFastIdentifier, path: str | Path) -> dic
     model.net.load_state_dict(accepted, strict=False)
     log.info(
         "%s: loaded %d tensors, kept the head new, skipped %d of other shape, %d missing, %d unexpected",
-        path, len(report["loaded"]), len(report["skipped_shape"]), len(report["missing"]), len(report["unexpected"]),
+        path,
+        len(report["loaded"]),
+        len(report["skipped_shape"]),
+        len(report["missing"]),
+        len(report["unexpected"]),
     )
     for line in report["skipped_shape"]:
         log.warning("%s: shape mismatch, not loaded: %s", path, line)

@@ -20,8 +20,8 @@ folder's ``config.yaml`` records.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from mlib.inputs import InputPlan
 from mlib.training import recipe

@@ -38,7 +38,7 @@ itself says 0.1, sgd and 8: set them to emulate it). Everything else is fixed he
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from collections.abc import Mapping
 
 import torch
 from torch import nn
@@ -81,10 +81,17 @@ def effective_config(cfg: Mapping) -> dict:
         return dict(cfg)
     low, high = RECIPE["jitter_scales"]
     side = RECIPE["crop_size"]
-    train = {**cfg["train"], "weight_decay": RECIPE["weight_decay"], "momentum": RECIPE["momentum"],
-             "hflip": RECIPE["random_flip"], "color_jitter": 0.0, "precise_bn": RECIPE["precise_bn"],
-             "label_smoothing": RECIPE["label_smoothing"], "augment": True,
-             "crop_scale": [(side / high) ** 2, (side / low) ** 2]}
+    train = {
+        **cfg["train"],
+        "weight_decay": RECIPE["weight_decay"],
+        "momentum": RECIPE["momentum"],
+        "hflip": RECIPE["random_flip"],
+        "color_jitter": 0.0,
+        "precise_bn": RECIPE["precise_bn"],
+        "label_smoothing": RECIPE["label_smoothing"],
+        "augment": True,
+        "crop_scale": [(side / high) ** 2, (side / low) ** 2],
+    }
     return {**cfg, "train": train, "model": {**cfg["model"], "dropout": RECIPE["dropout"]}}
 
 
@@ -98,8 +105,11 @@ def short_side_jitter(train_cfg: Mapping) -> tuple[int, int, int] | None:
 def milestones(epochs: int) -> dict:
     """The schedule's epochs scaled to a run of ``epochs`` (the original's at 239)."""
     scale = epochs / ORIGINAL_EPOCHS
-    return {"max_epoch": float(epochs), "steps": [s * scale for s in RECIPE["steps"]],
-            "warmup_epochs": RECIPE["warmup_epochs"] * scale}
+    return {
+        "max_epoch": float(epochs),
+        "steps": [s * scale for s in RECIPE["steps"]],
+        "warmup_epochs": RECIPE["warmup_epochs"] * scale,
+    }
 
 
 def lr_at_epoch(epoch: float, base_lr: float, epochs: int = ORIGINAL_EPOCHS) -> float:
@@ -124,13 +134,21 @@ def make_optimizer(model: nn.Module, train_cfg: Mapping) -> torch.optim.Optimize
     for module in model.modules():
         group = bn if isinstance(module, nn.modules.batchnorm._NormBase) else rest
         group.extend(p for p in module.parameters(recurse=False) if p.requires_grad)
-    groups = [{"params": bn, "weight_decay": RECIPE["bn_weight_decay"]},
-              {"params": rest, "weight_decay": RECIPE["weight_decay"]}]
+    groups = [
+        {"params": bn, "weight_decay": RECIPE["bn_weight_decay"]},
+        {"params": rest, "weight_decay": RECIPE["weight_decay"]},
+    ]
     groups = [g for g in groups if g["params"]]
     name, lr = train_cfg["optimizer"], float(train_cfg["lr"])
     if name == "sgd":
-        return torch.optim.SGD(groups, lr=lr, momentum=RECIPE["momentum"], dampening=RECIPE["dampening"],
-                               nesterov=RECIPE["nesterov"], weight_decay=RECIPE["weight_decay"])
+        return torch.optim.SGD(
+            groups,
+            lr=lr,
+            momentum=RECIPE["momentum"],
+            dampening=RECIPE["dampening"],
+            nesterov=RECIPE["nesterov"],
+            weight_decay=RECIPE["weight_decay"],
+        )
     if name == "adam":
         return torch.optim.Adam(groups, lr=lr, betas=(0.9, 0.999), weight_decay=RECIPE["weight_decay"])
     if name == "adamw":

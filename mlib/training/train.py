@@ -16,9 +16,9 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -27,18 +27,24 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from mlib.core import io
-
-from mlib.training import recipe
-from mlib.training.bn_chunks import chunked_step
 from mlib.core.config import ConfigError, config_hash, load_yaml
-from mlib.preprocess.cache_settings import read_cache_settings
-from mlib.training.clips import (ClipTable, cached_window, evaluation_select, load_clip_arrays, load_clip_table, make_inputs,
-                                 fit_clip)
-from mlib.training.plan import RunPlan
 from mlib.core.metrics import PROBA_PREFIX, predicted_labels, summarize
 from mlib.inputs import InputPlan, apex_positions
-from mlib.training.models import SlowFastIdentifier, build_slowfast
 from mlib.preprocess import load_index
+from mlib.preprocess.cache_settings import read_cache_settings
+from mlib.training import recipe
+from mlib.training.bn_chunks import chunked_step
+from mlib.training.clips import (
+    ClipTable,
+    cached_window,
+    evaluation_select,
+    fit_clip,
+    load_clip_arrays,
+    load_clip_table,
+    make_inputs,
+)
+from mlib.training.models import SlowFastIdentifier, build_slowfast
+from mlib.training.plan import RunPlan
 
 HISTORY_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"]
 SELECTION_BEST = "best validation rank-1 (ties -> earlier epoch)"
@@ -80,7 +86,7 @@ class FastPath:
     data_on_device: bool = False
 
     @classmethod
-    def from_config(cls, train_cfg: dict, device: torch.device) -> "FastPath":
+    def from_config(cls, train_cfg: dict, device: torch.device) -> FastPath:
         def flag(value) -> bool:
             return device.type == "cuda" if value == "auto" else bool(value)
 
@@ -273,9 +279,12 @@ class _Runner:
         self.rows = {p: np.flatnonzero(table.clips["part"].to_numpy() == p) for p in ("train", "val", "test")}
 
         self.model, self.step_model = self.fast.prepare_model(
-            build_slowfast(mcfg, len(table.classes), self.plan.slow_positions()).to(device))
+            build_slowfast(mcfg, len(table.classes), self.plan.slow_positions()).to(device)
+        )
 
-    def batch(self, rows: np.ndarray, augment: bool, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+    def batch(
+        self, rows: np.ndarray, augment: bool, generator: torch.Generator | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         tcfg = self.cfg["train"]
         index = torch.as_tensor(rows, dtype=torch.long)
         clips = self.arrays[index.to(self.arrays.device)].to(self.device, non_blocking=True)
@@ -284,8 +293,13 @@ class _Runner:
             positions = self.plan.batch_positions(self.window, keys, self.apexes[rows], augment, generator)
             clips = clips[torch.arange(len(rows), device=clips.device)[:, None], positions.to(clips.device)]
         x = make_inputs(
-            clips, self.size, augment=augment, generator=generator,
-            crop_scale=tcfg["crop_scale"], color_jitter=float(tcfg["color_jitter"]), hflip=bool(tcfg["hflip"]),
+            clips,
+            self.size,
+            augment=augment,
+            generator=generator,
+            crop_scale=tcfg["crop_scale"],
+            color_jitter=float(tcfg["color_jitter"]),
+            hflip=bool(tcfg["hflip"]),
             short_side_jitter=self.jitter,
         )
         return self.fast.prepare_inputs(x), self.labels[index].to(self.device)
@@ -402,8 +416,10 @@ def check_cache_dataset(cfg: dict) -> None:
     cache = cfg["run"]["cache"]
     recorded = read_cache_settings(cache).get("dataset")
     if recorded is not None and recorded != cfg["data"]["dataset"]:
-        raise ConfigError(f"data.dataset: {cfg['data']['dataset']!r}, but the cache {cache} holds {recorded!r} "
-                          f"(its settings.json); drop the setting or name {recorded!r}")
+        raise ConfigError(
+            f"data.dataset: {cfg['data']['dataset']!r}, but the cache {cache} holds {recorded!r} "
+            f"(its settings.json); drop the setting or name {recorded!r}"
+        )
 
 
 def _check_same_config(run_dir: Path, cfg: dict) -> None:
@@ -413,9 +429,13 @@ def _check_same_config(run_dir: Path, cfg: dict) -> None:
     saved = load_yaml(saved_path)
     for section, identity in (("model", lambda x: x), ("train", train_identity)):
         if identity(saved.get(section) or {}) != identity(cfg[section]):
-            raise TrainingError(f"{saved_path}: the run folder holds a different '{section}' configuration; choose another run.name")
+            raise TrainingError(
+                f"{saved_path}: the run folder holds a different '{section}' configuration; choose another run.name"
+            )
     if InputPlan.from_config(saved).key() != InputPlan.from_config(cfg).key():
-        raise TrainingError(f"{saved_path}: the run folder holds a different data.sampling/data.input; choose another run.name")
+        raise TrainingError(
+            f"{saved_path}: the run folder holds a different data.sampling/data.input; choose another run.name"
+        )
 
 
 DATA_FILE = "data.json"
@@ -432,9 +452,11 @@ def data_identity(cfg: dict) -> dict:
     for path, what in ((split, "split file (run mlib split)"), (index, "cache index (run mlib prepare)")):
         if not path.is_file():
             raise TrainingError(f"{path}: no such {what}")
-    return {"cache_key": config_hash(read_cache_settings(cfg["run"]["cache"])),
-            "cache_index_sha256": hashlib.sha256(index.read_bytes()).hexdigest(),
-            "split_sha256": hashlib.sha256(split.read_bytes()).hexdigest()}
+    return {
+        "cache_key": config_hash(read_cache_settings(cfg["run"]["cache"])),
+        "cache_index_sha256": hashlib.sha256(index.read_bytes()).hexdigest(),
+        "split_sha256": hashlib.sha256(split.read_bytes()).hexdigest(),
+    }
 
 
 def _check_same_data(run_dir: Path, data: dict) -> None:
@@ -446,8 +468,10 @@ def _check_same_data(run_dir: Path, data: dict) -> None:
     saved = json.loads(saved_path.read_text())
     for key, what in (("cache_key", "cache"), ("cache_index_sha256", "cache"), ("split_sha256", "split file")):
         if saved.get(key) != data[key]:
-            raise TrainingError(f"{run_dir}: this run folder was trained with another {what}; "
-                                f"choose another run name (--name) or remove the folder")
+            raise TrainingError(
+                f"{run_dir}: this run folder was trained with another {what}; "
+                f"choose another run name (--name) or remove the folder"
+            )
 
 
 def _fit(runner: _Runner, run_dir: Path, progress: bool, on_epoch_end, log: bool = True) -> None:
@@ -481,8 +505,15 @@ def _fit(runner: _Runner, run_dir: Path, progress: bool, on_epoch_end, log: bool
         evaluate = has_val and (epoch % int(tcfg["eval_every"]) == 0 or epoch == int(tcfg["epochs"]))
         if evaluate:
             val_loss, val_acc = runner.evaluate("val")
-        row = dict(epoch=epoch, train_loss=train_loss, train_acc=train_acc, val_loss=val_loss, val_acc=val_acc,
-                   lr=lr, seconds=time.perf_counter() - started)
+        row = dict(
+            epoch=epoch,
+            train_loss=train_loss,
+            train_acc=train_acc,
+            val_loss=val_loss,
+            val_acc=val_acc,
+            lr=lr,
+            seconds=time.perf_counter() - started,
+        )
         history.append(row)
         improved = evaluate and val_acc > best["val_acc"]
         if improved:
@@ -493,8 +524,10 @@ def _fit(runner: _Runner, run_dir: Path, progress: bool, on_epoch_end, log: bool
         _save_checkpoint(last_path, *state)
         io.write_csv(run_dir / "history.csv", pd.DataFrame(history, columns=HISTORY_COLUMNS))
         if log:
-            print(f"epoch {epoch}/{tcfg['epochs']}: loss {train_loss:.4f}  train acc {train_acc:.3f}  "
-                  f"val acc {val_acc:.3f}  lr {lr:.2e}  {row['seconds']:.1f}s")
+            print(
+                f"epoch {epoch}/{tcfg['epochs']}: loss {train_loss:.4f}  train acc {train_acc:.3f}  "
+                f"val acc {val_acc:.3f}  lr {lr:.2e}  {row['seconds']:.1f}s"
+            )
         if on_epoch_end is not None:
             on_epoch_end(epoch, row)
 
@@ -515,12 +548,14 @@ def _finish(runner: _Runner, run_dir: Path, log: bool = True) -> None:
         rows = runner.rows[part]
         part_clips = runner.table.clips.iloc[rows]
         proba = runner.predict_rows(rows)
-        frame = pd.DataFrame({
-            "clip_key": part_clips["clip_key"].to_numpy(),
-            "subject": part_clips["subject"].to_numpy(),
-            "part": part,
-            "predicted": predicted_labels(proba, classes) if len(rows) else [],
-        })
+        frame = pd.DataFrame(
+            {
+                "clip_key": part_clips["clip_key"].to_numpy(),
+                "subject": part_clips["subject"].to_numpy(),
+                "part": part,
+                "predicted": predicted_labels(proba, classes) if len(rows) else [],
+            }
+        )
         frame = pd.concat([frame, pd.DataFrame(proba, columns=[f"{PROBA_PREFIX}{c}" for c in classes])], axis=1)
         frames.append(frame)
         if len(rows):
@@ -531,14 +566,18 @@ def _finish(runner: _Runner, run_dir: Path, log: bool = True) -> None:
     io.write_json(run_dir / "metrics.json", metrics)
     test = metrics["test"]
     if log:
-        print(f"{run_dir}: test rank-1 {test['rank1']} on {test['n_clips']} clips "
-              f"(checkpoint epoch {metrics['checkpoint_epoch']}, {selection})")
+        print(
+            f"{run_dir}: test rank-1 {test['rank1']} on {test['n_clips']} clips "
+            f"(checkpoint epoch {metrics['checkpoint_epoch']}, {selection})"
+        )
 
 
 # ---------------------------------------------------------------- using a run
 
 
-def load_run(run_dir: str | Path, which: str = "best", device: str | torch.device = "cpu") -> tuple[SlowFastIdentifier, RunPlan, list[str]]:
+def load_run(
+    run_dir: str | Path, which: str = "best", device: str | torch.device = "cpu"
+) -> tuple[SlowFastIdentifier, RunPlan, list[str]]:
     """The trained model (eval mode), the run's plan (its resolved config and derived settings) and its class
     list (subject ids)."""
     run_dir = Path(run_dir)
@@ -553,8 +592,13 @@ def load_run(run_dir: str | Path, which: str = "best", device: str | torch.devic
 
 
 @torch.no_grad()
-def predict(model: SlowFastIdentifier, clips, plan: RunPlan | None = None, batch_size: int = 8,
-            index_rows: pd.DataFrame | None = None) -> np.ndarray:
+def predict(
+    model: SlowFastIdentifier,
+    clips,
+    plan: RunPlan | None = None,
+    batch_size: int = 8,
+    index_rows: pd.DataFrame | None = None,
+) -> np.ndarray:
     """Class probabilities (float64, N x classes) with the evaluation preprocessing.
 
     ``clips``: uint8 cache arrays (N, W, S, S, 3) (numpy or tensor), or float model inputs
