@@ -41,23 +41,23 @@ def test_static_that_reaches_the_clip_means_appearance_suffices():
         shuffled=(0.88, 0.78, 0.95),
         difference=(0.6, 0.45, 0.72),
     )
-    assert controls.motion_verdict(summary, "c")["verdict"] == controls.APPEARANCE
+    assert controls.motion_verdict(summary, "c").verdict == controls.APPEARANCE
 
 
 def test_a_face_masked_input_that_reaches_the_clip_means_session_cues_suffice():
     masked = {"static-apex": (0.85, 0.74, 0.93), "face-masked": (0.8, 0.7, 0.9)}
     summary = _summary(clip=(0.9, 0.8, 0.97), difference=(0.6, 0.45, 0.72), **masked)
     verdict = controls.motion_verdict(summary, "c")
-    assert verdict["verdict"] == controls.SESSION and verdict["session_cues"]
+    assert verdict.verdict == controls.SESSION and verdict.numbers["session_cues"]
     masked["face-masked"] = AT_CHANCE  # the face is needed: the static rule decides
-    assert controls.motion_verdict(_summary(clip=(0.9, 0.8, 0.97), **masked), "c")["verdict"] == controls.APPEARANCE
+    assert controls.motion_verdict(_summary(clip=(0.9, 0.8, 0.97), **masked), "c").verdict == controls.APPEARANCE
 
 
 def test_difference_above_chance_with_static_below_the_clip_means_motion():
     summary = _summary(clip=(0.9, 0.8, 0.97), **{"static-apex": (0.4, 0.28, 0.52)}, difference=(0.5, 0.35, 0.62))
     verdict = controls.motion_verdict(summary, "c")
-    assert verdict["verdict"] == controls.MOTION and verdict["difference_identifies"]
-    assert verdict["static_identifies"] == ["static-apex"] and not verdict["static_reaches_clip"]
+    assert verdict.verdict == controls.MOTION and verdict.numbers["difference_identifies"]
+    assert verdict.numbers["static_identifies"] == ["static-apex"] and not verdict.numbers["static_reaches_clip"]
 
 
 def test_order_sensitivity_alone_means_motion():
@@ -68,19 +68,19 @@ def test_order_sensitivity_alone_means_motion():
         **{"static-apex": AT_CHANCE, "static-first": AT_CHANCE},
     )
     verdict = controls.motion_verdict(summary, "c")
-    assert verdict["verdict"] == controls.MOTION and verdict["order_matters"]
+    assert verdict.verdict == controls.MOTION and verdict.numbers["order_matters"]
 
 
 def test_an_interval_touching_the_majority_rate_does_not_identify():
     summary = _summary(clip=(0.4, 0.14, 0.6), difference=(0.3, 0.15, 0.45), shuffled=(0.3, 0.14, 0.45))
-    assert controls.motion_verdict(summary, "c")["verdict"] == controls.UNTESTED  # 0.15 is not above 0.15
+    assert controls.motion_verdict(summary, "c").verdict == controls.UNTESTED  # 0.15 is not above 0.15
 
 
 def test_clip_identifies_without_separable_source():
     summary = _summary(
         clip=(0.6, 0.45, 0.75), shuffled=(0.55, 0.4, 0.7), difference=AT_CHANCE, **{"static-apex": AT_CHANCE}
     )
-    assert controls.motion_verdict(summary, "c")["verdict"] == controls.UNCLEAR
+    assert controls.motion_verdict(summary, "c").verdict == controls.UNCLEAR
 
 
 @pytest.mark.parametrize(
@@ -88,7 +88,7 @@ def test_clip_identifies_without_separable_source():
 )
 def test_negative_results_are_read_against_the_positive_control(positive, expected):
     summary = _summary(positive=positive, clip=AT_CHANCE, difference=AT_CHANCE, shuffled=AT_CHANCE)
-    assert controls.motion_verdict(summary, "c")["verdict"] == expected
+    assert controls.motion_verdict(summary, "c").verdict == expected
 
 
 def test_missing_clip_is_not_measured_and_verdicts_cover_every_corpus():
@@ -262,3 +262,17 @@ def test_the_rule_reads_as_prose_without_roles_or_constant_names():
     text = rule_prose(controls.motion_verdict)
     assert ":func:" not in text and "``" not in text and "POSITIVE_CONTROL_TARGET" not in text
     assert f"reaches {controls.POSITIVE_CONTROL_TARGET:g}" in text and "Returns" not in text
+
+
+def test_every_outcome_of_the_rule_is_reached_by_the_crafted_tables_above():
+    at_chance = {"clip": AT_CHANCE, "difference": AT_CHANCE, "shuffled": AT_CHANCE}
+    crafted = [
+        _summary(difference=AT_CHANCE),
+        _summary(clip=(0.9, 0.8, 0.97), **{"static-apex": (0.85, 0.74, 0.93)}),
+        _summary(clip=(0.9, 0.8, 0.97), **{"static-apex": (0.85, 0.74, 0.93), "face-masked": (0.8, 0.7, 0.9)}),
+        _summary(clip=(0.9, 0.8, 0.97), difference=(0.5, 0.35, 0.62)),
+        _summary(clip=(0.6, 0.45, 0.75), shuffled=(0.55, 0.4, 0.7), difference=AT_CHANCE),
+        *(_summary(positive=positive, **at_chance) for positive in (0.95, 0.5, np.nan)),
+    ]
+    reached = {controls.motion_verdict(summary, "c").verdict for summary in crafted}
+    assert reached == set(controls.motion_verdict.OUTCOMES)

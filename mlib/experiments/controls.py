@@ -28,6 +28,7 @@ import pandas as pd
 from mlib.core import io
 from mlib.core.config import resolve
 from mlib.core.metrics import rank1_over_seeds
+from mlib.core.verdict import Verdict, rule
 from mlib.training.train import train
 
 VARIANTS = {
@@ -186,7 +187,8 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
-def motion_verdict(summary: pd.DataFrame, corpus: str) -> dict:
+@rule(SESSION, APPEARANCE, MOTION, UNCLEAR, UNTESTED, MISSED, NOT_LEARNABLE, NOT_MEASURED)
+def motion_verdict(summary: pd.DataFrame, corpus: str) -> Verdict:
     """What carries identity on ``corpus``, from the :func:`summarize` table. The rule:
 
     A variant *identifies* when its interval's lower bound is above the best
@@ -208,11 +210,12 @@ def motion_verdict(summary: pd.DataFrame, corpus: str) -> dict:
        learn`` when it is given and does not; ``at chance, no positive control``
        when none is given (a negative result cannot be read without one).
 
-    ``not measured`` when the clip variant is missing. Returns the verdict and the facts it used.
+    ``not measured`` when the clip variant is missing. The verdict's ``numbers`` hold
+    the corpus and the facts it used (the columns of :func:`verdicts`).
     """
     rows = summary[summary["corpus"] == corpus].set_index("variant")
     if "clip" not in rows.index:
-        return {"corpus": corpus, "verdict": NOT_MEASURED}
+        return Verdict(NOT_MEASURED, f"{corpus}: no clip run", numbers={"corpus": corpus})
     floor = float(max(rows["chance"].max(), np.nan_to_num(rows["majority"].max(), nan=0.0)))
 
     def identifies(variant: str) -> bool:
@@ -238,9 +241,8 @@ def motion_verdict(summary: pd.DataFrame, corpus: str) -> dict:
         verdict = UNTESTED
     else:
         verdict = MISSED if positive >= POSITIVE_CONTROL_TARGET else NOT_LEARNABLE
-    return {
+    facts = {
         "corpus": corpus,
-        "verdict": verdict,
         "floor": floor,
         "clip_identifies": identifies("clip"),
         "session_cues": session,
@@ -250,6 +252,21 @@ def motion_verdict(summary: pd.DataFrame, corpus: str) -> dict:
         "order_matters": order_matters,
         "positive_control": positive,
     }
+    return Verdict(verdict, _evidence(facts, clip), numbers=facts)
+
+
+def _evidence(facts: Mapping, clip: pd.Series) -> str:
+    """The facts of :func:`motion_verdict` as one sentence."""
+    said = [
+        f"{facts['corpus']}: clip rank-1 {clip['rank1']:.3f} [{clip['ci_low']:.3f}, {clip['ci_high']:.3f}]"
+        f" against a bar of {facts['floor']:.3f}",
+        "static inputs that identify: " + (", ".join(facts["static_identifies"]) or "none"),
+        f"frame differences identify: {'yes' if facts['difference_identifies'] else 'no'}",
+        f"frame order matters: {'yes' if facts['order_matters'] else 'no'}",
+    ]
+    if not np.isnan(facts["positive_control"]):
+        said.append(f"positive control {facts['positive_control']:.3f}")
+    return "; ".join(said)
 
 
 def is_motion_only(corpus: str) -> bool:
@@ -261,11 +278,14 @@ def learns_motion(summary: pd.DataFrame) -> bool | None:
     """Whether this configuration learns a movement identity where one exists: on a motion-only corpus
     (one shared face; :func:`is_motion_only`) the clip or the difference input identifies. None when no
     motion-only corpus was run."""
-    found = [motion_verdict(summary, corpus) for corpus in summary["corpus"].unique() if is_motion_only(corpus)]
-    found = [row for row in found if row["verdict"] != NOT_MEASURED]
-    if not found:
+    measured = [
+        found.numbers
+        for found in (motion_verdict(summary, corpus) for corpus in summary["corpus"].unique() if is_motion_only(corpus))
+        if found.verdict != NOT_MEASURED
+    ]
+    if not measured:
         return None
-    return any(row["clip_identifies"] or row["difference_identifies"] for row in found)
+    return any(facts["clip_identifies"] or facts["difference_identifies"] for facts in measured)
 
 
 def model_check(verdict: str, corpus: str, learns: bool | None, learns_with_budget: bool | None = None) -> str:
@@ -291,9 +311,17 @@ def verdicts(summary: pd.DataFrame, learns_with_budget: bool | None = None) -> p
     """:func:`motion_verdict` of every corpus of the summary, one row each, with its :func:`model_check`
     (``learns_with_budget``: the budget study's answer, when it was run)."""
     learns = learns_motion(summary)
-    rows = [motion_verdict(summary, corpus) for corpus in summary["corpus"].unique()]
+    found = [motion_verdict(summary, corpus) for corpus in summary["corpus"].unique()]
     return pd.DataFrame(
-        [{**row, "model_check": model_check(row["verdict"], row["corpus"], learns, learns_with_budget)} for row in rows]
+        [
+            {
+                "corpus": corpus,
+                "verdict": one.verdict,
+                **{key: value for key, value in one.numbers.items() if key != "corpus"},
+                "model_check": model_check(one.verdict, corpus, learns, learns_with_budget),
+            }
+            for one, corpus in zip(found, summary["corpus"].unique())
+        ]
     )
 
 
