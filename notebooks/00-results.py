@@ -50,7 +50,7 @@ from myst_nb import glue
 
 from mlib.core import config
 from mlib.plots import show_table, table_html
-from mlib.report import claims, results
+from mlib.report import claims, results, table2, table3
 from mlib.report.manifest import StudyManifest
 from mlib.report.provenance import data_banner
 from mlib.study.runner import EXECUTED_DIR
@@ -143,7 +143,7 @@ for title, table in paper.reported_tables().items():
 identity = [v.name for v in study.corpora if v.mode == "identity"]
 for name in identity:
     display(Markdown(f"### {name}"))
-    show_table(results.single_dataset_table(study, name).drop(columns="result files"))
+    show_table(table2.beside_ours(study, name).drop(columns="result files"))
     paths = study.corpus(name).paths
     display(Markdown(results.provenance_note([paths["train"], *results.baseline_runs(paths.get("baseline", ""))])))
 
@@ -160,7 +160,7 @@ for name in identity:
 # %%
 for name in identity:
     display(Markdown(f"### {name}"))
-    show_table(results.table3(study, name))
+    show_table(table3.beside_ours(study, name))
 
 # %% [markdown]
 # ## Beyond the paper: can movement alone identify a person?

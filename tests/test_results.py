@@ -8,7 +8,7 @@ from crafted_predictions import write_predictions
 
 from mlib import paper
 from mlib.core import metrics
-from mlib.report import results
+from mlib.report import results, table2, table3
 from mlib.report.manifest import StudyManifest
 
 SUBJECTS = ["a", "a", "b", "b", "c", "c", "d", "d"]
@@ -67,8 +67,8 @@ def study(tmp_path):
     return StudyManifest.load(manifest)
 
 
-def test_single_dataset_table_sets_the_runs_beside_the_paper(study):
-    table = results.single_dataset_table(study, "casme2").set_index("model")
+def test_table2_sets_the_runs_beside_the_paper(study):
+    table = table2.beside_ours(study, "casme2").set_index("model")
     assert table.loc["SlowFast, single model (Table 2)", "rank-1"] == results.percent(paper.TABLE2_RANK1["casme2"])
     assert table.loc["SlowFast, single model (Table 2)", "source"] == results.PAPER
     ours = table.loc["SlowFast, the paper's Table 1 configuration"]
@@ -208,12 +208,12 @@ TABLE1 = "SlowFast, the paper's Table 1 configuration"
 
 
 def test_table2_says_one_split_without_repeated_seeds(study, tmp_path):
-    table = results.single_dataset_table(study, "casme2")
+    table = table2.beside_ours(study, "casme2")
     assert (table["model"] == TABLE1).sum() == 1
     assert table["split seeds"].notna().all() and (table["split seeds"] != "").all()
     assert table.set_index("model").loc[TABLE1, "split seeds"] == "one split"
     _with_pages(study, tmp_path, controls=_controls_csv(tmp_path / "controls", [(0.5, 0.25, 0.75)]))
-    again = results.single_dataset_table(study, "casme2")
+    again = table2.beside_ours(study, "casme2")
     assert (again["model"] == TABLE1).sum() == 1 and again.set_index("model").loc[TABLE1, "split seeds"] == "one split"
 
 
@@ -222,7 +222,7 @@ def test_table2_adds_the_mean_over_split_seeds_and_its_sd(study, tmp_path):
 
     seeds = [(0.5, 0.25, 0.75), (0.75, 0.5, 1.0), (0.625, 0.375, 0.875)]
     _with_pages(study, tmp_path, controls=_controls_csv(tmp_path / "controls", seeds))
-    rows = results.single_dataset_table(study, "casme2")
+    rows = table2.beside_ours(study, "casme2")
     rows = rows[rows["model"] == TABLE1]
     assert rows["split seeds"].tolist()[0] == "the first of 3 split seeds" and rows["rank-1"].tolist()[0] == "50.0 %"
     mean = rows.iloc[1]
@@ -256,15 +256,15 @@ def _pair_table(folder, per_split):
 
 def test_table3_over_split_seeds_one_and_two(study, tmp_path):
     _with_pages(study, tmp_path)
-    assert results.table3(study, "casme2")["source"].tolist() == [results.PAPER + ", SMIC"] * 3
+    assert table3.beside_ours(study, "casme2")["source"].tolist() == [results.PAPER + ", SMIC"] * 3
     _pair_table(tmp_path / "casme2" / "ensemble", [(0.5, 0.625, 0.75)])
-    one = results.table3(study, "casme2").iloc[3:].set_index("model")
+    one = table3.beside_ours(study, "casme2").iloc[3:].set_index("model")
     assert one["test rank-1"].tolist() == ["50.0 %", "62.5 %", "75.0 %", "12.5 %"]
     assert one.loc["adam", results.CI] == _hierarchical(0.5) and (one["split seeds"] == "one split").all()
 
     study.corpus("casme2").paths["ensemble"] = str(tmp_path / "two")
     _pair_table(tmp_path / "two", [(0.5, 0.625, 0.75), (0.75, 0.625, 0.5)])  # gains +12.5 and -25 points
-    two = results.table3(study, "casme2").iloc[3:].set_index("model")
+    two = table3.beside_ours(study, "casme2").iloc[3:].set_index("model")
     assert two["test rank-1"].tolist() == ["62.5 %", "62.5 %", "62.5 %", "-6.2 %"]
     adam = [metrics.hierarchical_bootstrap_draws([i < round(8 * r) for i in range(8)], SUBJECTS) for r in (0.5, 0.75)]
     pooled = dict(zip(("ci_low", "ci_high"), metrics.pooled_interval(adam)))
@@ -357,11 +357,11 @@ def test_the_grid_rows_carry_the_interval_of_the_chosen_configurations_seeds(stu
     pd.DataFrame(rows).to_csv(folder / "grid.csv", index=False)
     study.corpus("casme2").paths["grid"] = str(folder)
     table = grid.load_grid_table(folder)
-    assert results.chosen_runs(table, grid.select_configuration(table, "val"), folder) == [
+    assert table2.chosen_runs(table, grid.select_configuration(table, "val"), folder) == [
         folder / "run0",
         folder / "run1",
     ]
-    shown = results.single_dataset_table(study, "casme2")
+    shown = table2.beside_ours(study, "casme2")
     picked = shown[shown["model"].str.startswith("SlowFast, grid")].set_index("chosen by")[results.CI]
     seeds = [metrics.hierarchical_bootstrap_draws([i < round(8 * r) for i in range(8)], SUBJECTS) for r in (0.25, 0.5)]
     assert picked.iloc[0] == results.interval(dict(zip(("ci_low", "ci_high"), metrics.pooled_interval(seeds))))

@@ -280,7 +280,9 @@ def learns_motion(summary: pd.DataFrame) -> bool | None:
     motion-only corpus was run."""
     measured = [
         found.numbers
-        for found in (motion_verdict(summary, corpus) for corpus in summary["corpus"].unique() if is_motion_only(corpus))
+        for found in (
+            motion_verdict(summary, corpus) for corpus in summary["corpus"].unique() if is_motion_only(corpus)
+        )
         if found.verdict != NOT_MEASURED
     ]
     if not measured:

@@ -368,12 +368,12 @@ def _our_table2(study, name: str) -> dict | None:
     """Our Table 1 run's test rank-1: over the split seeds where the controls page ran it on several (their
     pooled interval), else the one run's; both intervals resample subjects, then clips (``mlib.report.results``)."""
     from mlib.core import metrics
-    from mlib.report import results
+    from mlib.report import results, table2
 
     train = Path(study.corpus(name).paths.get("train", ""))
     if not (train / "metrics.json").is_file():
         return None
-    seeds = results.table1_over_splits(study, name)
+    seeds = table2.table1_over_splits(study, name)
     if len(seeds) > 1:
         found = results.over_split_seeds(seeds["run_dir"])
         return found | {"interval": f"{metrics.SUBJECTS_THEN_CLIPS}, pooled over {found['splits']} split seeds"}

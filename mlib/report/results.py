@@ -14,9 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlib import paper
 from mlib.core import metrics
-from mlib.experiments import grid, solver_pair
 from mlib.report.manifest import StudyManifest
 
 PAPER = "paper (Kay et al. 2023)"
@@ -151,7 +149,7 @@ def split_spread(n: int, sd: float | None = None) -> str:
     return f"mean over {n} split seeds, sd {100 * sd:.1f} points"
 
 
-def _row(
+def table_row(
     source: str,
     model: str,
     rank1: float | None,
@@ -192,176 +190,14 @@ def controls_table(study: StudyManifest) -> pd.DataFrame:
     return pd.read_csv(found, dtype={"split": str})
 
 
-def table1_over_splits(study: StudyManifest, name: str) -> pd.DataFrame:
-    """The Table 1 configuration's runs over the split seeds: the controls page's ``clip`` rows of corpus
-    ``name`` (on the first split it is notebook 02's run). Empty without that page."""
-    table = controls_table(study)
-    return table[(table["corpus"] == name) & (table["variant"] == "clip")].reset_index(drop=True)
-
-
 def baseline_runs(folder: str | Path) -> list[Path]:
     """The finished baseline run folders under ``folder`` (one per feature set)."""
     folder = Path(folder)
     return sorted(p.parent for p in folder.glob("*/metrics.json")) if folder.is_dir() else []
 
 
-def _features(run_dir: Path) -> str:
+def feature_set_of(run_dir: Path) -> str:
     return str(json.loads((run_dir / "metrics.json").read_text()).get("feature_set", run_dir.name))
-
-
-def single_dataset_table(study: StudyManifest, name: str) -> pd.DataFrame:
-    """Table 2 and Table 4 of the paper beside ours, for one variant of the study."""
-    variant = study.corpus(name)
-    dataset = paper.paper_dataset(variant.dataset)
-    ours = f"ours ({'synthetic' if study.synthetic else 'real'} {variant.name})"
-    paths = variant.paths
-    rows = [
-        _row(
-            PAPER,
-            "SlowFast, single model (Table 2)",
-            paper.TABLE2_RANK1.get(dataset),
-            "best test accuracy of the grid",
-            splits=PAPERS_SPLIT,
-        )
-    ]
-    if "train" in paths:
-        seeds = table1_over_splits(study, name)
-        first = ONE_SPLIT if len(seeds) <= 1 else f"the first of {len(seeds)} split seeds"
-        rows.append(
-            _row(
-                ours,
-                "SlowFast, the paper's Table 1 configuration",
-                chosen_by="fixed in advance",
-                **_ci_kwargs(test_rank1(paths["train"])),
-                where=paths["train"],
-                splits=first,
-            )
-        )
-        if len(seeds) > 1:  # mean rank-1 over seeds, the seeds' pooled interval, as mlib.experiments.controls.summarize
-            found = over_split_seeds(seeds["run_dir"])
-            rows.append(
-                _row(
-                    ours,
-                    "SlowFast, the paper's Table 1 configuration",
-                    found["rank1"],
-                    "fixed in advance",
-                    found,
-                    str(Path(study.pages["controls"]) / "controls.csv"),
-                    split_spread(found["splits"], found["sd"]),
-                )
-            )
-    grid_file = Path(paths.get("grid", "")) / "grid.csv"
-    if grid_file.is_file():
-        table = grid.load_grid_table(grid_file.parent)
-        for by, rule in [("val", "validation rank-1"), ("test", "test rank-1 (the original code's rule)")]:
-            try:
-                chosen = grid.select_configuration(table, by)
-            except grid.GridError:
-                continue
-            settings = ", ".join(
-                f"{key.split('.')[-1]} {chosen[key]}" for key in grid.setting_columns(table) if key in chosen
-            )
-            seeds = int(chosen["seeds"])
-            spread = f"; {seeds} seeds, {percent(chosen['test_rank1_min'])} to {percent(chosen['test_rank1_max'])}"
-            rows.append(
-                _row(
-                    ours,
-                    f"SlowFast, grid ({settings})",
-                    chosen["test_rank1"],
-                    rule + (spread if seeds > 1 else ""),
-                    over_split_seeds(chosen_runs(table, chosen, grid_file.parent)),
-                    where=str(grid_file),
-                )
-            )
-    selection = Path(paths.get("ensemble", "")) / "selection.csv"
-    if selection.is_file():
-        for _, pick in pd.read_csv(selection).iterrows():
-            if "ensemble" in pick["choice"] and "validation" in pick["choice"]:
-                size = int(pick["size"])
-                kind = f"ensemble of {size} ({pick['method']} vote)" if size > 1 else "a single run won"
-                rows.append(
-                    _row(
-                        ours,
-                        f"SlowFast, best of the grid's runs and ensembles ({kind})",
-                        pick["test_rank1"],
-                        "validation rank-1",
-                        {"ci_low": pick.get("test_ci_low"), "ci_high": pick.get("test_ci_high")},
-                        str(selection),
-                    )
-                )
-    rows.append(
-        _row(
-            SAEED,
-            "LGBP + LBP-TOP + FHOFO, SVM (Table 4)",
-            paper.BASELINE_SAEED2021_RANK1.get(dataset),
-            "as published",
-            splits=PAPERS_SPLIT,
-        )
-    )
-    for run_dir in baseline_runs(paths.get("baseline", "")):
-        rows.append(
-            _row(
-                ours,
-                f"baseline SVM on {_features(run_dir)}",
-                chosen_by="validation (SVM C)",
-                **_ci_kwargs(test_rank1(run_dir)),
-                where=str(run_dir),
-            )
-        )
-    return pd.DataFrame(rows)
-
-
-def chosen_runs(table: pd.DataFrame, chosen: pd.Series, grid_dir: str | Path) -> list[Path]:
-    """The finished run folders of the configuration ``chosen`` (``grid.select_configuration``), one per
-    training seed, so its interval pools the seeds' resamples as the split seeds' are pooled."""
-    done = table[table["status"] == "done"]
-    same = pd.Series(True, index=done.index)
-    for key in grid.setting_columns(done):
-        same &= (done[key] == chosen[key]) | (done[key].isna() & pd.isna(chosen[key]))
-    return [Path(grid_dir) / run for run in done.loc[same, "run_dir"]]
-
-
-def _ci_kwargs(found: dict) -> dict:
-    return {"rank1": found["rank1"], "ci": found}
-
-
-def table3(study: StudyManifest, name: str) -> pd.DataFrame:
-    """The paper's Table 3 (SMIC: Adam, AdamW and their vote) beside our Adam/AdamW pairs: the grid's
-    pairs on its split (``table3.csv``), then the Table 1 pair over the split seeds (``table3-splits.csv``,
-    ``mlib.experiments.solver_pair``): the mean over seeds with its sd, or "one split"."""
-    variant = study.corpus(name)
-    rows = [
-        {
-            "source": PAPER + ", SMIC",
-            "pair": "",
-            "model": model,
-            "test rank-1": percent(value),
-            CI: "",
-            "split seeds": PAPERS_SPLIT,
-        }
-        for model, value in [
-            ("adam", paper.TABLE3_RANK1["adam"]),
-            ("adamw", paper.TABLE3_RANK1["adamw"]),
-            ("vote of the two", paper.TABLE3_RANK1["ensemble"]),
-        ]
-    ]
-    folder = Path(variant.paths.get("ensemble", ""))
-    source = f"ours ({'synthetic' if study.synthetic else 'real'} {name})"
-    if (folder / "table3.csv").is_file():
-        for _, row in pd.read_csv(folder / "table3.csv").iterrows():
-            rows.append(
-                {
-                    "source": source,
-                    "pair": f"grid pair {row['pair']}",
-                    "model": row["model"],
-                    "test rank-1": percent(row["test_rank1"]),
-                    CI: interval({"ci_low": row["test_ci_low"], "ci_high": row["test_ci_high"]}),
-                    "split seeds": ONE_SPLIT,
-                }
-            )
-    if "ensemble" in variant.paths and (folder / solver_pair.TABLE_FILE).is_file():
-        rows += _pair_over_splits(pd.read_csv(folder / solver_pair.TABLE_FILE), source)
-    return pd.DataFrame(rows)
 
 
 def learnable_table(study: StudyManifest) -> pd.DataFrame:
@@ -381,9 +217,9 @@ def learnable_table(study: StudyManifest) -> pd.DataFrame:
     for variant in study.corpora:
         paths = variant.paths
         runs = [
-            (f"baseline SVM on {_features(run)} (motion only)", run)
+            (f"baseline SVM on {feature_set_of(run)} (motion only)", run)
             for run in baseline_runs(paths.get("baseline", ""))
-            if _features(run) in MOTION_FEATURE_SETS
+            if feature_set_of(run) in MOTION_FEATURE_SETS
         ]
         runs += [("SlowFast, Table 1 configuration", Path(paths["train"]))] if "train" in paths else []
         value, chance = recorded.loc[variant.name] if variant.name in recorded.index else (None, None)
@@ -411,42 +247,13 @@ def learnable_table(study: StudyManifest) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["corpus", "what", "rank-1", CI, CHANCE])
 
 
-def _pair_over_splits(table: pd.DataFrame, source: str) -> list[dict]:
-    """Rows of ``table3``: each model of the Table 1 pair and the vote's gain, mean over seeds, the seeds'
-    pooled interval (``solver_pair.pooled_intervals``: subjects, then clips) and the sd over seeds."""
-    by = table.set_index("statistic")
-    mean, n = by.loc[solver_pair.MEAN], int(by.loc[solver_pair.MEAN, "splits"])
-    sd = by.loc[solver_pair.SD] if n > 1 else {}
-    pooled = solver_pair.pooled_intervals(table)
-    rows = []
-    for model, label in [
-        ("adam", "adam"),
-        ("adamw", "adamw"),
-        ("vote", "hard vote of the two"),
-        ("vote_gain", "vote minus the better member"),
-    ]:
-        column = model if model == "vote_gain" else f"{model}_rank1"
-        low, high = pooled[model]
-        rows.append(
-            {
-                "source": source,
-                "pair": "Table 1 configuration",
-                "model": label,
-                "test rank-1": percent(mean[column]),
-                CI: interval({"ci_low": low, "ci_high": high}),
-                "split seeds": split_spread(n, sd.get(column)),
-            }
-        )
-    return rows
-
-
 def motion_only_table(study: StudyManifest) -> pd.DataFrame:
     """The same models on the identity corpus and on the motion-only corpus (one shared face)."""
     rows = []
     for variant in study.corpora:
         paths = variant.paths
         runs = [("SlowFast, Table 1 configuration", Path(paths["train"]))] if "train" in paths else []
-        runs += [(f"baseline SVM on {_features(run)}", run) for run in baseline_runs(paths.get("baseline", ""))]
+        runs += [(f"baseline SVM on {feature_set_of(run)}", run) for run in baseline_runs(paths.get("baseline", ""))]
         for model, run_dir in runs:
             if (run_dir / "metrics.json").is_file():
                 found = test_rank1(run_dir)
