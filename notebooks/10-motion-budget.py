@@ -109,7 +109,7 @@ glue("motion-budget", sentence, display=False)
 
 # %%
 if not table.empty:
-    show(budget_figure(table, settings["target"], found["verdict"]))
+    show(budget_figure(table, settings["target"], found.verdict))
     show_table(table.drop(columns=["run_dir"], errors="ignore").round(3))
 say(sentence)
 
@@ -122,5 +122,5 @@ say(sentence)
 
 # %%
 say(rule_prose(budget.budget_verdict))
-if found["verdict"] not in (budget.LEARNS, budget.SOME):
+if found.verdict not in (budget.LEARNS, budget.SOME):
     say(f"At the full scale on a GPU: `{budget.full_scale_command()}`.")

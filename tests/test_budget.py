@@ -41,28 +41,33 @@ def _table(*runs):
 AT_CHANCE = ("book scale", 0.10, 0.02, 0.20, 2.0)
 
 
-@pytest.mark.parametrize(
-    "runs,verdict,best",
-    [
-        ([AT_CHANCE, ("long", 0.70, 0.55, 0.84, 12.0), ("longer", 0.72, 0.58, 0.86, 30.0)], budget.LEARNS, "long"),
-        ([AT_CHANCE, ("long", 0.40, 0.25, 0.55, 12.0), ("longer", 0.72, 0.58, 0.86, 30.0)], budget.TOO_SLOW, "longer"),
-        ([AT_CHANCE, ("long", 0.40, 0.25, 0.55, 12.0), ("wide interval", 0.65, 0.05, 0.9, 5.0)], budget.SOME, "long"),
-        ([AT_CHANCE, ("slow", 0.35, 0.10, 0.60, 52.0)], budget.SOME, "slow"),
-        ([AT_CHANCE, ("long", 0.15, 0.05, 0.3, 12.0)], budget.NOT_AT_CPU_SCALE, "long"),
-    ],
-)
+CASES = [
+    ([AT_CHANCE, ("long", 0.70, 0.55, 0.84, 12.0), ("longer", 0.72, 0.58, 0.86, 30.0)], budget.LEARNS, "long"),
+    ([AT_CHANCE, ("long", 0.40, 0.25, 0.55, 12.0), ("longer", 0.72, 0.58, 0.86, 30.0)], budget.TOO_SLOW, "longer"),
+    ([AT_CHANCE, ("long", 0.40, 0.25, 0.55, 12.0), ("wide interval", 0.65, 0.05, 0.9, 5.0)], budget.SOME, "long"),
+    ([AT_CHANCE, ("slow", 0.35, 0.10, 0.60, 52.0)], budget.SOME, "slow"),
+    ([AT_CHANCE, ("long", 0.15, 0.05, 0.3, 12.0)], budget.NOT_AT_CPU_SCALE, "long"),
+]
+
+
+@pytest.mark.parametrize("runs,verdict,best", CASES)
 def test_the_verdict_names_whether_and_where_the_network_learns_a_movement_identity(runs, verdict, best):
     """Learning needs the interval above chance; the target needs the rank-1 within the CPU minutes."""
     found = budget.budget_verdict(_table(*runs), target=0.6, cpu_minutes=15)
-    assert found["verdict"] == verdict and found["best"]["label"] == best
+    assert found.verdict == verdict and found.numbers["best"]["label"] == best
     assert budget.learns_beyond_book(_table(*runs), 0.6, 15) is (verdict in (budget.LEARNS, budget.TOO_SLOW))
     sentence = takeaways.motion_budget(found)
-    assert verdict in sentence and f"{found['best']['rank1']:.3f}" in sentence
+    assert verdict in sentence and f"{found.numbers['best']['rank1']:.3f}" in sentence
+
+
+def test_every_outcome_of_the_rule_is_reached_by_the_crafted_tables():
+    reached = {budget.budget_verdict(_table(*runs), 0.6, 15).verdict for runs, _, _ in CASES}
+    assert reached | {budget.budget_verdict(_table(), 0.6, 15).verdict} == set(budget.budget_verdict.OUTCOMES)
 
 
 def test_an_empty_study_is_not_measured():
     empty = _table()
-    assert budget.budget_verdict(empty, 0.6, 15)["verdict"] == budget.NOT_MEASURED
+    assert budget.budget_verdict(empty, 0.6, 15).verdict == budget.NOT_MEASURED
     assert budget.learns_beyond_book(empty, 0.6, 15) is None
     assert "no finished run" in takeaways.motion_budget(budget.budget_verdict(empty, 0.6, 15))
 

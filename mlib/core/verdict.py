@@ -2,8 +2,8 @@
 
 Every rule that turns evidence into a verdict (the paper's claims in
 ``mlib.report.claims``, the controls' in ``mlib.experiments.controls``, the
-motion features' in ``mlib.experiments.baseline``, Grad-CAM's in
-``mlib.gradcam.summary``) returns a :class:`Verdict` and declares its outcomes
+motion features' in ``mlib.experiments.baseline``, the learning budget's in
+``mlib.experiments.budget``, Grad-CAM's in ``mlib.gradcam.summary``) returns a :class:`Verdict` and declares its outcomes
 with :func:`rule`, so a test can reach each outcome from crafted evidence and a
 rule cannot answer anything it did not declare.
 """

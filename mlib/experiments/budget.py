@@ -38,6 +38,7 @@ import pandas as pd
 from mlib.core import io
 from mlib.core.config import load_yaml
 from mlib.core.metrics import rank1_over_seeds
+from mlib.core.verdict import Verdict, rule
 from mlib.experiments.grid import lookup, run_grid
 
 MOTION_ONLY = "motion-only"  # the generator's mode (mlib.study.runner.MOTION_ONLY)
@@ -157,7 +158,8 @@ def run_budget(cfg: Mapping, out: str | Path, log: bool = False) -> pd.DataFrame
     return found
 
 
-def budget_verdict(table: pd.DataFrame, target: float, cpu_minutes: float) -> dict:
+@rule(LEARNS, TOO_SLOW, SOME, NOT_AT_CPU_SCALE, NOT_MEASURED)
+def budget_verdict(table: pd.DataFrame, target: float, cpu_minutes: float) -> Verdict:
     """Whether the network learns a movement identity on motion-only, from ``budget.csv``. The rule:
 
     A configuration *learns* when its interval's lower bound is above chance.
@@ -172,11 +174,13 @@ def budget_verdict(table: pd.DataFrame, target: float, cpu_minutes: float) -> di
        result on movement at this scale cannot tell; the full profile's scale
        on a GPU is the test.
 
-    ``not measured`` on an empty table. ``best``: the row the verdict names
-    (the highest rank-1 among those that decide it; ties -> the fastest).
+    ``not measured`` on an empty table. The verdict's ``numbers``: ``best``, the
+    row the verdict names (the highest rank-1 among those that decide it; ties
+    -> the fastest), ``target`` and ``cpu_minutes``.
     """
+    numbers = {"best": None, "target": target, "cpu_minutes": cpu_minutes}
     if table.empty:
-        return {"verdict": NOT_MEASURED, "best": None}
+        return Verdict(NOT_MEASURED, "no finished run", numbers=numbers)
     learns = table[table["ci_low"] > table["chance"]]
     in_time = learns[learns["minutes"] <= cpu_minutes]
     reached = in_time[in_time["rank1"] >= target]
@@ -188,14 +192,19 @@ def budget_verdict(table: pd.DataFrame, target: float, cpu_minutes: float) -> di
         verdict, pool = SOME, learns
     else:
         verdict, pool = NOT_AT_CPU_SCALE, table
-    best = pool.sort_values(["rank1", "minutes"], ascending=[False, True]).iloc[0]
-    return {"verdict": verdict, "best": best.to_dict(), "target": target, "cpu_minutes": cpu_minutes}
+    best = pool.sort_values(["rank1", "minutes"], ascending=[False, True]).iloc[0].to_dict()
+    evidence = (
+        f"{len(learns)} of {len(table)} configurations above chance; the best named, {best['label']}, reaches "
+        f"{best['rank1']:.3f} [{best['ci_low']:.3f}, {best['ci_high']:.3f}] in {best['minutes']:.1f} min "
+        f"(target {target:g} within {cpu_minutes:g} min)"
+    )
+    return Verdict(verdict, evidence, numbers=numbers | {"best": best})
 
 
 def learns_beyond_book(table: pd.DataFrame, target: float, cpu_minutes: float) -> bool | None:
     """For ``mlib.experiments.controls.model_check``: whether some budget of the study learns a movement identity
     (``LEARNS`` or ``TOO_SLOW``); None when nothing was measured."""
-    verdict = budget_verdict(table, target, cpu_minutes)["verdict"]
+    verdict = budget_verdict(table, target, cpu_minutes).verdict
     return None if verdict == NOT_MEASURED else verdict in (LEARNS, TOO_SLOW)
 
 

@@ -312,15 +312,15 @@ def unseen_controls(table: pd.DataFrame, verdicts: Mapping[str, str]) -> str:
     )
 
 
-def motion_budget(found: Mapping) -> str:
+def motion_budget(found: Verdict) -> str:
     """The budget study's verdict (``budget.budget_verdict``) with the configuration it names."""
-    best = found["best"]
+    best, numbers = found.numbers["best"], found.numbers
     if best is None:
         return "The learning-budget study has no finished run."
     return (
-        f"On motion-only, SlowFast {found['verdict']}: its best configuration here, {best['label']} on "
+        f"On motion-only, SlowFast {found.verdict}: its best configuration here, {best['label']} on "
         f"{best['clips_per_subject']} clips per subject, reaches rank-1 {best['rank1']:.3f} (95 % interval "
         f"{best['ci_low']:.3f} to {best['ci_high']:.3f}; chance {best['chance']:.3f}) after "
-        f"{best['minutes']:.1f} minutes of training; the target is {found['target']:g} within "
-        f"{found['cpu_minutes']:g} minutes."
+        f"{best['minutes']:.1f} minutes of training; the target is {numbers['target']:g} within "
+        f"{numbers['cpu_minutes']:g} minutes."
     )
