@@ -56,6 +56,8 @@ def built_book(tmp_path_factory):
     (work / "book").mkdir()
     for page in (ROOT / "book").glob("*.md"):
         shutil.copy(page, work / "book" / page.name)
+    if (ROOT / "book" / "motion-budget").is_dir():  # the committed learning-budget table page 10 reads
+        shutil.copytree(ROOT / "book" / "motion-budget", work / "book" / "motion-budget")
     study = subprocess.run(
         [sys.executable, "-m", "mlib.commands.cli", "study", "--profile", "configs/profiles/ci.yaml"],
         cwd=work,
@@ -134,6 +136,8 @@ RESULT_PAGES = [
     "06-gradcam-casme2",
     "07-controls",
     "08-original-grid",
+    "09-unseen",
+    "10-motion-budget",
 ]
 
 
