@@ -1,5 +1,7 @@
 """The papermill runner: parameters injected, unchanged notebooks skipped, failures kept out."""
 
+from pathlib import Path
+
 import nbformat
 import pytest
 
@@ -85,6 +87,27 @@ def test_stamp_depends_on_upstream_source_and_code(tmp_path, fixed_code, monkeyp
     assert notebooks.stamp(source, {"value": 1}, upstream=["x"]) != base
     source.write_text(GOOD + "\n# %%\nprint()\n")
     assert notebooks.stamp(source, {"value": 1}) != base
+
+
+def test_stamp_follows_the_contents_of_the_files_a_page_reads(tmp_path, fixed_code):
+    source = tmp_path / "a.py"
+    source.write_text(GOOD)
+    table = tmp_path / "budget.csv"
+    missing = notebooks.stamp(source, {}, inputs=[table])
+    table.write_text("rank1\n0.1\n")
+    written = notebooks.stamp(source, {}, inputs=[table])
+    assert written != missing and notebooks.stamp(source, {}, inputs=[table]) == written
+    table.write_text("rank1\n0.7\n")  # `make motion` rewrote the committed table: the page is stale
+    assert notebooks.stamp(source, {}, inputs=[table]) != written
+
+
+def test_the_pages_that_read_the_published_budget_list_it_unless_they_write_it():
+    from mlib.study.runner import StudyRunner
+
+    profiles = Path(__file__).resolve().parents[1] / "configs" / "profiles"
+    book = StudyRunner(profiles / "default.yaml")
+    assert book.published_budget == [book.cfg["budget"]["published"]] == ["book/motion-budget/budget.csv"]
+    assert StudyRunner(profiles / "motion.yaml").published_budget == []
 
 
 def test_a_parameter_the_notebook_does_not_define_is_refused_before_running(tmp_path):

@@ -67,14 +67,21 @@ def code_fingerprint(source: str | Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def stamp(source: Path, parameters: Mapping, upstream: Iterable[str] = ()) -> str:
-    """The stamp an executed copy must carry to count as up to date."""
+def stamp(source: Path, parameters: Mapping, upstream: Iterable[str] = (), inputs: Iterable[str | Path] = ()) -> str:
+    """The stamp an executed copy must carry to count as up to date: the notebook, its parameters, the code it
+    imports, the stamps of the pages before it and the contents of ``inputs`` (files the page reads that no
+    earlier page wrote, such as a committed result table; a missing one counts as missing)."""
     payload = {
         "source": hashlib.sha256(Path(source).read_bytes()).hexdigest(),
         "parameters": parameters,
         "code": code_fingerprint(source),
         "upstream": list(upstream),
     }
+    if inputs:
+        payload["inputs"] = {
+            str(path): hashlib.sha256(Path(path).read_bytes()).hexdigest() if Path(path).is_file() else None
+            for path in inputs
+        }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -149,6 +156,7 @@ def execute(
     parameters: Mapping,
     *,
     upstream: Iterable[str] = (),
+    inputs: Iterable[str | Path] = (),
     cwd: str | Path = ".",
     kernel: str = KERNEL,
     force: bool = False,
@@ -158,12 +166,13 @@ def execute(
 
     ``title_suffix`` is appended to the notebook's title (its first heading), so
     the book tells apart the pages of one notebook run on several databases.
+    ``inputs``: files the page reads that no earlier page wrote (:func:`stamp`).
     Returns ``(stamp, ran)``. Raises ``NotebookFailed`` naming the failed copy.
     """
     source, executed = Path(source), Path(executed)
     if not source.is_file():
         raise FileNotFoundError(f"{source}: no such notebook")
-    wanted = stamp(source, {**parameters, "title_suffix": title_suffix}, upstream)
+    wanted = stamp(source, {**parameters, "title_suffix": title_suffix}, upstream, inputs)
     if not force and read_stamp(executed) == wanted and not errors_in(executed):
         return wanted, False
     notebook = jupytext.read(source)

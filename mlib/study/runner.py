@@ -229,7 +229,7 @@ class StudyRunner:
         pages = self.manifest.pages
         pages["motion_budget"] = str(self.results / "budget")
         if self.cfg["study"]["pages"] == "budget":  # profile motion: the sweep alone; the book's other pages stay
-            self._notebook("10-motion-budget", None, {}, {"out": pages["motion_budget"]})
+            self._notebook("10-motion-budget", None, {}, {"out": pages["motion_budget"]}, self.published_budget)
             notebooks.check_executed(self.executed)
             return self.executed
         for variant in self.corpora:
@@ -244,12 +244,13 @@ class StudyRunner:
                 "out": pages["controls"],
                 "motion_features_dir": self.motion_features_dir(),
             },
+            self.published_budget,  # its model check reads the learning-budget study's verdict
         )
         grids = [v.paths["grid"] for v in self.corpora if "grid" in v.paths]
         self._notebook("08-original-grid", None, {}, {"grid_dirs": grids, "out": pages["original_grid"]})
         pages["unseen"] = str(self.results / "unseen")
         self._notebook("09-unseen", None, {}, {"corpora": self.unseen_corpora(), "out": pages["unseen"]})
-        self._notebook("10-motion-budget", None, {}, {"out": pages["motion_budget"]})  # reads budget.published
+        self._notebook("10-motion-budget", None, {}, {"out": pages["motion_budget"]}, self.published_budget)
         self._notebook("00-results", None, {}, {"study_file": str(self.results / "study.json")})
         notebooks.check_executed(self.executed)
         for stale in set(self.executed_dir.glob("*.ipynb")) - set(self.executed):
@@ -332,6 +333,12 @@ class StudyRunner:
             }
         return corpora
 
+    @property
+    def published_budget(self) -> list[str]:
+        """The committed learning-budget table (``budget.published``) that pages 07 and 10 read: a page that
+        reads it re-executes when ``make motion`` rewrites it. None where page 10 trains the sweep and writes it."""
+        return [] if self.cfg["budget"]["train"] else [self.cfg["budget"]["published"]]
+
     def motion_features_dir(self) -> str | None:
         """Where notebook 07 writes the motion-only corpora of its knob table's motion-feature columns
         (``positive_controls.measure``): beside the study's synthetic corpora; None on real data."""
@@ -347,7 +354,8 @@ class StudyRunner:
         """A notebook's parameters: this profile, the ``--set`` overrides with the page's, and its paths."""
         return {"profile": str(self.profile), "overrides": {**self.overrides, **overrides}, **paths}
 
-    def _notebook(self, stem: str, variant: Corpus | None, overrides: dict, paths: dict) -> None:
+    def _notebook(self, stem: str, variant: Corpus | None, overrides: dict, paths: dict, inputs=()) -> None:
+        """Execute one page unless it is up to date (``inputs``: files it reads that no earlier page wrote)."""
         name = stem if variant is None else f"{stem}-{variant.name}"
         executed = self.executed_dir / f"{name}.ipynb"
         print(f"[study {self.name}] {name}", flush=True)
@@ -357,6 +365,7 @@ class StudyRunner:
             executed,
             self.parameters(overrides, paths),
             upstream=self._stamps,
+            inputs=inputs,
             force=self.force,
             title_suffix="" if variant is None else f": {variant.name}",
         )
