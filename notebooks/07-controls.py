@@ -199,7 +199,7 @@ else:
 # %%
 twins = positive_controls.twins_table(table, corpora)
 if not twins.empty:
-    show_table(twins.round(3))
+    show_table(controls.shown_twins(twins))
 say(takeaways.twins_within(twins))
 say(provenance_note(table.loc[table["corpus"].isin(twins["corpus"]), "run_dir"], source=SOURCE))
 

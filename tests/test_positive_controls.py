@@ -143,7 +143,9 @@ def test_twins_identity_reads_a_run_within_each_face_group(tmp_path):
     ).to_csv(tmp_path / "p.csv", index=False)
     assert positive_controls.face_groups(truth, 2) == dict(zip(subjects, ["1", "1", "2", "2"]))
     found = positive_controls.twins_identity(tmp_path / "p.csv", truth, 2)
+    draws, within_draws = found.pop("draws"), found.pop("within_group_draws")
     assert found == {"rank1": 0.5, "chance": 0.25, "within_group_rank1": 0.5, "within_group_chance": 0.5}
+    assert len(draws) == len(within_draws) == 2000 and 0 <= within_draws.min() <= within_draws.max() <= 1
 
 
 def test_knob_table_adds_the_motion_feature_columns_of_the_motion_only_corpora():
@@ -216,8 +218,12 @@ def test_twins_table_reads_every_run_of_a_twins_corpus_and_averages_its_splits(t
             "corpus": "twins",
             "variant": "clip",
             "rank1": 0.5,
+            "ci_low": 0.0,  # the seeds' draws pooled: seed 0 is always right, seed 1 always wrong
+            "ci_high": 1.0,
             "chance": 0.25,
             "within_group_rank1": 0.5,
+            "within_group_ci_low": 0.0,
+            "within_group_ci_high": 1.0,
             "within_group_chance": 0.5,
         }
     ]

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 
 from mlib.core.verdict import Verdict
+from mlib.experiments import controls
 from mlib.report import takeaways
 
 
@@ -120,15 +121,23 @@ def test_twins_within_reads_each_rank1_against_its_own_chance():
             "corpus": ["casme2-twins"] * 2,
             "variant": ["clip", "static-apex"],
             "rank1": [0.45, 0.4],
+            "ci_low": [0.3, 0.25],
+            "ci_high": [0.6, 0.55],
             "chance": [1 / 12] * 2,
-            "within_group_rank1": [0.7, 0.5],
+            "within_group_rank1": [0.7, 0.6],
+            "within_group_ci_low": [0.55, 0.45],  # the second's point is above chance, its interval is not
+            "within_group_ci_high": [0.85, 0.75],
             "within_group_chance": [0.5] * 2,
         }
     )
     text = takeaways.twins_within(found)
     assert text == (
-        "Twins, test rank-1 (mean over split seeds): casme2-twins clip: overall 0.450 (above its chance "
-        "0.083), within the face group 0.700 (above its chance 0.500); casme2-twins static-apex: overall "
-        "0.400 (above its chance 0.083), within the face group 0.500 (not above its chance 0.500)."
+        "Twins, test rank-1 (mean over split seeds; 95 % intervals resample subjects, then clips): casme2-twins "
+        "clip: overall 0.450 [0.300, 0.600] (above its chance 0.083), within the face group 0.700 [0.550, 0.850] "
+        "(above its chance 0.500); casme2-twins static-apex: overall 0.400 [0.250, 0.550] (above its chance "
+        "0.083), within the face group 0.600 [0.450, 0.750] (not above its chance 0.500)."
     )
     assert takeaways.twins_within(found.iloc[:0]).startswith("No twins corpus")
+    shown = controls.shown_twins(found)
+    assert shown.loc[1, "within the face group [95 % interval]"] == "0.600 [0.450, 0.750]"
+    assert shown.loc[1, "chance within the group"] == 0.5

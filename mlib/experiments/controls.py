@@ -374,6 +374,27 @@ def shown_summary(summary: pd.DataFrame) -> pd.DataFrame:
     return _in_words(frame, SUMMARY_WORDS)
 
 
+def shown_twins(found: pd.DataFrame) -> pd.DataFrame:
+    """``positive_controls.twins_table`` as the controls page shows it: each rank-1 with its interval in one
+    cell, beside its own chance."""
+
+    def cell(value: float, low: float, high: float) -> str:
+        return f"{value:.3f} [{low:.3f}, {high:.3f}]"
+
+    return pd.DataFrame(
+        {
+            "corpus": found["corpus"],
+            "input": found["variant"],
+            "rank-1 [95 % interval]": list(map(cell, found["rank1"], found["ci_low"], found["ci_high"])),
+            "chance": found["chance"].round(3),
+            "within the face group [95 % interval]": list(
+                map(cell, found["within_group_rank1"], found["within_group_ci_low"], found["within_group_ci_high"])
+            ),
+            "chance within the group": found["within_group_chance"].round(3),
+        }
+    )
+
+
 def shown_verdicts(found: pd.DataFrame) -> pd.DataFrame:
     """:func:`verdicts` as the page shows it: the facts each verdict used, named in words."""
     return _in_words(found, VERDICT_WORDS)

@@ -33,7 +33,16 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from mlib.core.metrics import rank_k, read_predictions, summarize, within_group_rank1
+from mlib.core.metrics import (
+    hierarchical_bootstrap_draws,
+    pooled_interval,
+    rank1_draws,
+    rank_k,
+    read_predictions,
+    summarize,
+    within_group_hits,
+    within_group_rank1,
+)
 from mlib.preprocess.splits import make_split
 from mlib.synth import dynamics
 
@@ -272,18 +281,23 @@ def face_groups(truth: pd.DataFrame, twin_group: int) -> dict[str, str]:
 
 
 def twins_identity(predictions: str | Path, truth: pd.DataFrame, twin_group: int) -> dict:
-    """A twins run's test rank-1 overall and within each clip's face group, each beside its own chance.
+    """A twins run's test rank-1 overall and within each clip's face group, each beside its own chance, with
+    the hierarchical bootstrap draws of each (subjects, then clips; ``draws``, ``within_group_draws``).
 
     Appearance alone finds the group, so the overall rank-1 mixes face and
     movement; within the group (chance 1 / group size) only movement can tell.
     """
     found = read_predictions(predictions)
-    within = within_group_rank1(found.y_true, found.proba, found.classes, face_groups(truth, twin_group))
+    groups = face_groups(truth, twin_group)
+    within = within_group_rank1(found.y_true, found.proba, found.classes, groups)
+    hits, _ = within_group_hits(found.y_true, found.proba, found.classes, groups)
     return {
         "rank1": rank_k(found.y_true, found.proba, found.classes),
         "chance": 1 / len(found.classes),
         "within_group_rank1": within["rank1"],
         "within_group_chance": within["chance"],
+        "draws": rank1_draws(found.y_true, found.proba, found.classes),
+        "within_group_draws": hierarchical_bootstrap_draws(hits.astype(float), found.y_true),
     }
 
 
@@ -301,23 +315,56 @@ def knob_table(learnable_rows: pd.DataFrame, feature_rows: pd.DataFrame | None =
     return table.reset_index()
 
 
+TWINS_COLUMNS = [
+    "corpus",
+    "variant",
+    "rank1",
+    "ci_low",
+    "ci_high",
+    "chance",
+    "within_group_rank1",
+    "within_group_ci_low",
+    "within_group_ci_high",
+    "within_group_chance",
+]
+
+
 def twins_table(table: pd.DataFrame, corpora: dict) -> pd.DataFrame:
     """Overall and within-face-group test rank-1 of every run on a twins corpus, each beside its own chance.
 
     ``table``: ``mlib.experiments.controls.run_controls``' rows (corpus, variant, run_dir);
     ``corpora``: its corpora, a twins one carrying ``twins: {"truth": corpus root,
-    "twin_group": subjects per face}``. Means over the split seeds, per corpus and variant.
+    "twin_group": subjects per face}``. Per corpus and variant: means over the
+    split seeds and 95 % intervals pooled over them (``pooled_interval`` of each
+    seed's draws, subjects then clips), as the controls' summary.
     """
     rows = []
     for name, corpus in corpora.items():
         if not corpus.get("twins"):
             continue
         truth = read_truth(corpus["twins"]["truth"])
-        for run in table[table["corpus"] == name].itertuples():
-            found = twins_identity(Path(run.run_dir) / "predictions.csv", truth, int(corpus["twins"]["twin_group"]))
-            rows.append({"corpus": name, "variant": run.variant, **found})
-    columns = ["corpus", "variant", "rank1", "chance", "within_group_rank1", "within_group_chance"]
-    return pd.DataFrame(rows, columns=columns).groupby(["corpus", "variant"], sort=False).mean().reset_index()
+        runs = table[table["corpus"] == name]
+        for variant, seeds in runs.groupby("variant", sort=False):
+            found = [
+                twins_identity(Path(run_dir) / "predictions.csv", truth, int(corpus["twins"]["twin_group"]))
+                for run_dir in seeds["run_dir"]
+            ]
+            means = ("rank1", "chance", "within_group_rank1", "within_group_chance")
+            mean = {key: float(np.mean([one[key] for one in found])) for key in means}
+            low, high = pooled_interval([one["draws"] for one in found])
+            within_low, within_high = pooled_interval([one["within_group_draws"] for one in found])
+            rows.append(
+                {
+                    "corpus": name,
+                    "variant": variant,
+                    **mean,
+                    "ci_low": low,
+                    "ci_high": high,
+                    "within_group_ci_low": within_low,
+                    "within_group_ci_high": within_high,
+                }
+            )
+    return pd.DataFrame(rows, columns=TWINS_COLUMNS)
 
 
 def report(cfg: dict, work: str | Path = "data/positive-controls", **options) -> pd.DataFrame:

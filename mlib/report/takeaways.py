@@ -193,19 +193,25 @@ def controls(found: pd.DataFrame) -> str:
 
 def twins_within(found: pd.DataFrame) -> str:
     """Each twins run's rank-1 overall and within its face group (``positive_controls.twins_table``), each read
-    against its own chance: appearance alone finds the group, so only the within-group number is movement's."""
+    against its own chance by its interval (subjects, then clips): appearance alone finds the group, so only
+    the within-group number is movement's."""
     if found.empty:
         return "No twins corpus: no identity within a face group to report."
 
-    def versus(value: float, chance: float) -> str:
-        return f"{value:.3f} ({'above' if value > chance else 'not above'} its chance {chance:.3f})"
+    def versus(value: float, low: float, high: float, chance: float) -> str:
+        above = "above" if low > chance else "not above"
+        return f"{value:.3f} [{low:.3f}, {high:.3f}] ({above} its chance {chance:.3f})"
 
     parts = [
-        f"{row.corpus} {row.variant}: overall {versus(row.rank1, row.chance)}, within the face group "
-        f"{versus(row.within_group_rank1, row.within_group_chance)}"
+        f"{row.corpus} {row.variant}: overall {versus(row.rank1, row.ci_low, row.ci_high, row.chance)}, within "
+        f"the face group {versus(row.within_group_rank1, row.within_group_ci_low, row.within_group_ci_high, row.within_group_chance)}"
         for row in found.itertuples()
     ]
-    return "Twins, test rank-1 (mean over split seeds): " + "; ".join(parts) + "."
+    return (
+        "Twins, test rank-1 (mean over split seeds; 95 % intervals resample subjects, then clips): "
+        + "; ".join(parts)
+        + "."
+    )
 
 
 def original_grid(summary: pd.DataFrame) -> str:
