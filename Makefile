@@ -45,7 +45,7 @@ book: study  ## run the study at PROFILE and build the book in book/_build/html
 	@echo "the book: book/_build/html/index.html"
 
 MOTION_SET ?=
-motion: setup  ## the learning-budget study on motion-only (~20 min on 2 idle CPU cores); rewrites book/motion-budget/budget.csv
+motion: setup  ## the learning-budget study on motion-only (~50 min on 2 CPU cores); rewrites book/motion-budget/budget.csv
 	$(MLIB) study --profile configs/profiles/motion.yaml $(foreach s,$(MOTION_SET),--set $(s))
 
 reproduce: setup  ## the real databases on a GPU box: make reproduce DATA_ROOT=/path/to/databases
