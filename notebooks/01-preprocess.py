@@ -34,17 +34,8 @@ import subprocess
 import sys
 
 if "google.colab" in sys.modules:  # on Colab: install the project first
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "git+https://github.com/mlib-study/micro-expression-person-recognition",
-        ],
-        check=True,
-    )
+    REPOSITORY = "git+https://github.com/mlib-study/micro-expression-person-recognition"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", REPOSITORY], check=True)
 
 # %% tags=["parameters"]
 profile = None  # a profile YAML (configs/profiles/*.yaml) merged over mlib/defaults.yaml; None: the defaults

@@ -175,18 +175,9 @@ def controls_table(study: StudyManifest) -> pd.DataFrame:
     split seed); empty when the study has no controls page or it has not run."""
     found = Path(study.pages["controls"]) / "controls.csv" if "controls" in study.pages else None
     if found is None or not found.is_file():
-        return pd.DataFrame(
-            columns=[
-                "corpus",
-                "variant",
-                "split",
-                "rank1",
-                "ci_low",
-                "ci_high",
-                "chance",  # read here
-                "positive_control",
-            ]
-        )
+        from mlib.experiments.controls import TABLE_COLUMNS  # lazy: it imports training, and torch with it
+
+        return pd.DataFrame(columns=TABLE_COLUMNS)
     return pd.read_csv(found, dtype={"split": str})
 
 
