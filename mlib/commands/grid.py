@@ -5,21 +5,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from mlib.commands.options import add_profile_options
 from mlib.core import config
 from mlib.experiments.grid import EXECUTORS, GridError, check_max_parallel, make_executor, plan, run_grid
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--grid", required=True, help="a grid file (configs/grids/NAME.yaml)")
-    parser.add_argument("--profile", help="a profile (configs/profiles/NAME.yaml) under the grid")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override on top of every configuration (repeatable)",
-    )
+    add_profile_options(parser)  # under every configuration of the grid
     parser.add_argument("--cache", required=True, help="a prepared cache folder (holding index.csv)")
     parser.add_argument("--split", required=True, help="a split CSV (mlib split)")
     parser.add_argument("--out", required=True, help="the grid folder: run folders and grid.csv")
@@ -48,17 +41,17 @@ def add_arguments(parser) -> None:
 
 
 def main(args) -> int:
+    where = {
+        "profile": args.profile,
+        "overrides": args.overrides,
+        "cache": args.cache,
+        "split": args.split,
+        "out": args.out,
+        "seeds": args.seeds,
+    }
     try:
         if args.list:
-            for run in plan(
-                args.grid,
-                profile=args.profile,
-                overrides=args.overrides,
-                cache=args.cache,
-                split=args.split,
-                out=args.out,
-                seeds=args.seeds,
-            ):
+            for run in plan(args.grid, **where):
                 note = f"  (excluded: {run.excluded})" if run.excluded else ""
                 print(f"{run.run_dir}  {run.label}  {run.values}{note}")
             return 0
@@ -75,12 +68,7 @@ def main(args) -> int:
         max_parallel = args.max_parallel or (1 if args.executor == "local" else None)
         table = run_grid(
             args.grid,
-            profile=args.profile,
-            overrides=args.overrides,
-            cache=args.cache,
-            split=args.split,
-            out=args.out,
-            seeds=args.seeds,
+            **where,
             progress=not args.no_progress,
             executor=executor,
             max_parallel=max_parallel,

@@ -6,21 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from mlib.commands.options import add_profile_options
 from mlib.core import config as mconfig
 from mlib.study import notebooks
 from mlib.study.runner import EXECUTED_DIR, REAL_FOLDERS, StudyRunner, check_real_data
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", default="configs/profiles/default.yaml", help="profile YAML file")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a configuration value (repeatable)",
-    )
+    add_profile_options(parser, default="configs/profiles/default.yaml")
     parser.add_argument("--data-root", help="real data: the folder holding CASME2/, SAMM/ and SMIC/")
     parser.add_argument("--executed", default=str(EXECUTED_DIR), help="where executed notebooks go")
     parser.add_argument("--check", action="store_true", help="only check that the GPU and the databases are there")
