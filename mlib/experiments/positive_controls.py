@@ -41,7 +41,6 @@ from mlib.core.metrics import (
     read_predictions,
     summarize,
     within_group_hits,
-    within_group_rank1,
 )
 from mlib.preprocess.splits import make_split
 from mlib.synth import dynamics
@@ -288,14 +287,12 @@ def twins_identity(predictions: str | Path, truth: pd.DataFrame, twin_group: int
     movement; within the group (chance 1 / group size) only movement can tell.
     """
     found = read_predictions(predictions)
-    groups = face_groups(truth, twin_group)
-    within = within_group_rank1(found.y_true, found.proba, found.classes, groups)
-    hits, _ = within_group_hits(found.y_true, found.proba, found.classes, groups)
+    hits, chances = within_group_hits(found.y_true, found.proba, found.classes, face_groups(truth, twin_group))
     return {
         "rank1": rank_k(found.y_true, found.proba, found.classes),
         "chance": 1 / len(found.classes),
-        "within_group_rank1": within["rank1"],
-        "within_group_chance": within["chance"],
+        "within_group_rank1": float(np.mean(hits)),
+        "within_group_chance": float(np.mean(chances)),
         "draws": rank1_draws(found.y_true, found.proba, found.classes),
         "within_group_draws": hierarchical_bootstrap_draws(hits.astype(float), found.y_true),
     }
