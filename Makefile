@@ -35,7 +35,7 @@ lint: setup  ## ruff: the lint rules and the formatting of pyproject.toml (make 
 
 TEST_WORKERS ?= 2
 test: lint  ## lint, then the test suite (TEST_WORKERS pytest processes, one test file each at a time)
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 study: setup  ## run the study's notebooks at PROFILE (default: default) into book/executed
 	$(MLIB) study --profile $(PROFILE_FILE) $(if $(DATA_ROOT),--data-root $(DATA_ROOT))

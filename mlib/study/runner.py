@@ -7,7 +7,7 @@ and writes ``<results>/<profile>/study.json`` (``mlib.report.manifest``): which 
 data and result folders each page used, so the results summary (``00-results``)
 and every figure can name the run that made it.
 
-Every notebook takes the configuration whole: its parameters are ``profile``
+Every notebook takes the configuration whole (how paths reach a page: ``mlib/README.md``): its parameters are ``profile``
 (this profile's file), ``overrides`` (dotted keys) and the page's input and
 output paths, and its first code cell resolves ``config.resolve(profile,
 overrides)``. The study passes only what differs between corpora
