@@ -5,6 +5,7 @@ the compiler reset between runs, the free-memory check, process-wide backend fla
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pandas as pd
@@ -25,6 +26,14 @@ PLAIN = {"bf16": False, "channels_last": False, "compile": False, "data_on_devic
 # bf16 keeps 8 bits of mantissa: one epoch's loss and the test probabilities of the two paths
 # agree to about 1e-2; these bounds leave room for that and fail on a wrong branch.
 LOSS_RTOL, PROBA_ATOL = 0.05, 0.05
+
+
+@pytest.fixture
+def graph_compiler(monkeypatch):
+    """``torch.compile`` with the ``aot_eager`` backend: dynamo captures the graphs and AOTAutograd traces the
+    backward pass, as on the GPU, but inductor's C++ code generation for the CPU is skipped (minutes on 2 cores,
+    and not the code a GPU runs: there inductor writes Triton kernels, checked by ``book/bench/gpu-check.sh``)."""
+    monkeypatch.setattr(torch, "compile", functools.partial(torch.compile, backend="aot_eager"))
 
 
 def test_cuda_without_cuda_is_one_clear_configuration_error(monkeypatch):
@@ -99,7 +108,7 @@ def _graphs() -> int:
     return int(counters["stats"]["unique_graphs"])
 
 
-def test_a_second_configuration_in_one_process_is_compiled():
+def test_a_second_configuration_in_one_process_is_compiled(graph_compiler):
     """Without the reset, a grid's second model is a recompile of the same code; past dynamo's
     recompile limit it runs eagerly without a word. With the limit at 1 the second model compiles
     only because FastPath.prepare_model resets the compiler. (Two one-convolution models: the
@@ -120,7 +129,7 @@ def test_a_second_configuration_in_one_process_is_compiled():
 
 
 @pytest.mark.slow
-def test_fast_and_plain_runs_agree(tmp_path):
+def test_fast_and_plain_runs_agree(tmp_path, graph_compiler):
     cache = write_tiny_cache(tmp_path, subjects=4, clips_per_subject=4, window=8)
     split = write_split(cache, n_train=2, n_val=1)
     results = {}

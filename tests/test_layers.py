@@ -2,6 +2,7 @@
 
 import ast
 import re
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -35,8 +36,9 @@ def statement_imports(path: Path) -> set[str]:
     return {m for m in found if m in _modules()} - own - {name}
 
 
-def _modules() -> set[str]:
-    return {imports.module_name(p) for p in imports.PACKAGE_DIR.rglob("*.py")}
+@cache
+def _modules() -> frozenset[str]:
+    return frozenset(imports.module_name(p) for p in imports.PACKAGE_DIR.rglob("*.py"))
 
 
 def layer_of(module: str, table: dict[str, int]) -> int | None:
