@@ -185,7 +185,7 @@ else:
 # movement. Restricted to the subjects of each clip's own group, only
 # movement can tell them apart; that rank-1 is read against its own chance,
 # one over the group's size (`mlib.experiments.positive_controls.twins_table`,
-# `mlib.core.metrics.within_group_rank1`).
+# `mlib.core.metrics.within_group_hits`).
 
 # %%
 twins = positive_controls.twins_table(table, corpora)

@@ -169,7 +169,7 @@ def test_chance_is_the_larger_of_one_over_k_and_the_test_majority_rate():
     assert chance_level(heavy, classes) == pytest.approx(0.3)
 
 
-def test_within_group_rank1_asks_only_among_the_twins():
+def test_within_group_hits_ask_only_among_the_twins():
     """Appearance finds the pair (both clips rank 1 overall fail) but only movement tells the twins apart."""
     classes = ["a1", "a2", "b1", "b2"]
     groups = {"a1": "a", "a2": "a", "b1": "b", "b2": "b"}
@@ -180,8 +180,8 @@ def test_within_group_rank1_asks_only_among_the_twins():
             [0.0, 0.0, 0.3, 0.7],
         ]
     )  # b1: wrong overall and within the pair
-    found = metrics.within_group_rank1(["a1", "a2", "b1"], proba, classes, groups)
-    assert found == {"rank1": pytest.approx(1 / 3), "chance": 0.5, "n_clips": 3}
+    hits, chances = metrics.within_group_hits(["a1", "a2", "b1"], proba, classes, groups)
+    assert hits.tolist() == [False, True, False] and chances.tolist() == [0.5, 0.5, 0.5]
     assert metrics.rank_k(["a1", "a2", "b1"], proba, classes) == 0.0
     with pytest.raises(ValueError, match=r"\['b2'\] have no group"):
-        metrics.within_group_rank1(["a1"], proba[:1], classes, {"a1": "a", "a2": "a", "b1": "b"})
+        metrics.within_group_hits(["a1"], proba[:1], classes, {"a1": "a", "a2": "a", "b1": "b"})

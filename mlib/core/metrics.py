@@ -285,7 +285,11 @@ def within_group_hits(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per clip: whether the top class among the subjects of its true subject's group is right, and that
     group's chance (1 / group size). Each clip's probabilities are restricted to the classes of its group;
-    ties go to the earlier class. Raises ValueError naming subjects without a group."""
+    ties go to the earlier class. Raises ValueError naming subjects without a group.
+
+    On the twins corpus a group is the subjects sharing one face: appearance already finds the group, so
+    only the mean of these hits (read against the mean chance) says whether the model tells the twins apart
+    by movement (``positive_controls.twins_identity``)."""
     unknown = sorted({*y_true, *classes} - set(groups))
     if unknown:
         raise ValueError(f"subject(s) {unknown} have no group")
@@ -297,22 +301,6 @@ def within_group_hits(
         hits.append(classes[members[np.argmax(row[members])]] == subject)
         chances.append(1.0 / len(members))
     return np.array(hits, dtype=bool), np.array(chances, dtype=float)
-
-
-def within_group_rank1(
-    y_true: Sequence[str], proba: np.ndarray, classes: Sequence[str], groups: Mapping[str, str]
-) -> dict:
-    """Rank-1 among the subjects of each clip's own group (:func:`within_group_hits`), and its chance (the
-    mean of 1 / group size).
-
-    On the twins corpus a group is the subjects sharing one face: appearance
-    already finds the group, so only this number says whether the model tells
-    the twins apart (by movement).
-    """
-    hits, chances = within_group_hits(y_true, proba, classes, groups)
-    if not len(hits):
-        return {"rank1": float("nan"), "chance": float("nan"), "n_clips": 0}
-    return {"rank1": float(np.mean(hits)), "chance": float(np.mean(chances)), "n_clips": len(hits)}
 
 
 def bootstrap_rank1_ci(

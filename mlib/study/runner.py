@@ -7,10 +7,10 @@ and writes ``<results>/<profile>/study.json`` (``mlib.report.manifest``): which 
 data and result folders each page used, so the results summary (``00-results``)
 and every figure can name the run that made it.
 
-Every notebook takes the configuration whole (how paths reach a page: ``mlib/README.md``): its parameters are ``profile``
-(this profile's file), ``overrides`` (dotted keys) and the page's input and
-output paths, and its first code cell resolves ``config.resolve(profile,
-overrides)``. The study passes only what differs between corpora
+Every notebook takes the configuration whole (how paths reach a page:
+``mlib/README.md``): its parameters are ``profile`` (this profile's file),
+``overrides`` (dotted keys) and the page's input and output paths, and its
+first code cell resolves ``config.resolve(profile, overrides)``. The study passes only what differs between corpora
 (``corpus_overrides``: the database, its root, the synthetic mode, and once
 prepared its cache and split) and, for the single training run, the paper's
 Table 1 choice (``single_run_overrides``), on top of the ``--set`` overrides it
