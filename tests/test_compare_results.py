@@ -19,6 +19,7 @@ def write_tree(root: Path, *, seconds: float, lr: float, weight: float, extra_ke
     (run / "same.csv").write_text("a,b\n1,2\n")
     (run / "metrics.json").write_text(json.dumps({"test": {"rank1": 0.5}, "train_seconds": seconds}))
     (run / "history.csv").write_text(f"epoch,train_loss,seconds\n1,2.5,{seconds}\n")
+    (root / "runs" / "grid.csv").write_text(f"alpha,rank1,seconds\n4,{rank1},{seconds}\n")
     cfg = {"train": {"lr": lr}, **({"budget": {"train": False}} if extra_key else {})}
     (run / "config.yaml").write_text(yaml.safe_dump(cfg))
     torch.save({"model": {"w": torch.full((2,), weight)}, "config": cfg}, run / "last.pt")
@@ -32,7 +33,11 @@ def test_each_class_is_reached_and_a_real_difference_fails(tmp_path, capsys):
     (new / "page.csv").write_text("new page\n")
     found = compare_results.compare(old, new)
     assert [p for p, _ in found[compare_results.IDENTICAL]] == ["gain.json", "runs/abc/same.csv"]
-    assert [p for p, _ in found[compare_results.TIMING]] == ["runs/abc/history.csv", "runs/abc/metrics.json"]
+    assert [p for p, _ in found[compare_results.TIMING]] == [
+        "runs/abc/history.csv",
+        "runs/abc/metrics.json",
+        "runs/grid.csv",
+    ]
     assert found[compare_results.CONFIG_ADDED] == [("runs/abc/config.yaml", "budget.train")]
     assert [p for p, _ in found[compare_results.CHECKPOINT_EQUAL]] == ["runs/abc/last.pt"]
     assert compare_results.DIFFERENT not in found and found["only in new"] == [("page.csv", "")]
@@ -44,6 +49,7 @@ def test_each_class_is_reached_and_a_real_difference_fails(tmp_path, capsys):
         ("gain.json", ""),
         ("runs/abc/config.yaml", "changed or removed: train.lr"),
         ("runs/abc/last.pt", ""),
+        ("runs/grid.csv", ""),
     ]
     assert compare_results.main([str(old), str(changed)]) == 1
-    assert "different: 3" in capsys.readouterr().out
+    assert "different: 4" in capsys.readouterr().out

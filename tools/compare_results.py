@@ -7,8 +7,8 @@ Each file the two trees share falls into one class (:func:`classify`):
 
 1. ``byte-identical``;
 2. ``identical but for timing``: JSON equal once every key that times something is dropped (a key with
-   ``seconds`` in it, and ``started``/``finished``/``elapsed``), or a run's ``history.csv`` equal without its
-   ``seconds`` column;
+   ``seconds`` in it, and ``started``/``finished``/``elapsed``), or a CSV equal without its ``seconds``
+   column (a run's ``history.csv``, a grid's ``grid.csv``);
 3. ``config: only keys added``: a run's ``config.yaml`` (or a grid's ``grid-spec.yaml``) whose every setting is
    unchanged, with keys that the newer code added (a new section's defaults);
 4. ``checkpoint: every tensor equal``: a ``.pt`` file whose tensors are all equal (``torch.save`` writes the
@@ -78,10 +78,11 @@ def classify(old: bytes, new: bytes, name: str) -> tuple[str, str]:
         return IDENTICAL, ""  # rule 1
     if name.endswith(".json") and without_timing(json.loads(old)) == without_timing(json.loads(new)):
         return TIMING, ""  # rule 2
-    if name == "history.csv":
+    if name.endswith(".csv"):
         before, after = (pd.read_csv(io.BytesIO(data)) for data in (old, new))
-        if before.drop(columns="seconds").equals(after.drop(columns="seconds")):
-            return TIMING, ""  # rule 2
+        if "seconds" in before and "seconds" in after:
+            if before.drop(columns="seconds").equals(after.drop(columns="seconds")):
+                return TIMING, ""  # rule 2
     if name in CONFIG_FILES:
         before, after = flat(yaml.safe_load(old)), flat(yaml.safe_load(new))
         changed = sorted(k for k in before if k not in after or before[k] != after[k])
